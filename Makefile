@@ -1,0 +1,126 @@
+# Top-level build. One small objects.mk per folder lists its sources;
+# this file only knows how to turn them into objects, libraries and tools.
+#
+#   make            build everything into build/ (tools in build/bin/)
+#   make test       every test (unit suites under ASan+UBSan, CLI, fuzz
+#                   corpus replay, freestanding core build)
+#   make demo       the main job on embedded defaults (run dir: build/run)
+#   make fuzz       run each libFuzzer target for FUZZ_SECONDS
+#   make bench      side-by-side performance figures (not a test)
+
+BUILD ?= build
+CC ?= cc
+CLANG ?= clang
+CROSS ?= riscv64-unknown-elf-
+FUZZ_SECONDS ?= 60
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+BASE_CFLAGS := -std=c11 -g -D_DEFAULT_SOURCE -DROT_HOSTED $(WARN)
+OPT_CFLAGS := -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+SAN_CFLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+
+# Libraries. mbedTLS and libfdt ship no pkg-config file on Debian 12.
+# Recursive (=) so pkg-config only runs once deps.sh has installed them.
+MBEDTLS_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
+CMOCKA_CFLAGS = $(shell pkg-config --cflags cmocka)
+CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
+
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+include rot/objects.mk
+include tests/objects.mk
+
+ALL_CFLAGS := $(BASE_CFLAGS) $(rot-cflags)
+
+.PHONY: all deps test unit cli-test fuzz-replay freestanding demo fuzz bench clean
+.DEFAULT_GOAL := all
+
+all: $(addprefix $(BUILD)/bin/,$(rot-bins))
+
+# Install missing Debian packages once; re-run when the list changes.
+$(DEPS_STAMP): scripts/deps.sh
+	@bash scripts/deps.sh
+	@mkdir -p $(@D) && touch $@
+deps: $(DEPS_STAMP)
+
+# ---- optimised build (tools, demo, bench) --------------------------------
+$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(OPT_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/lib/librot.a: $(patsubst %.c,$(BUILD)/obj/%.o,$(rot-core-srcs) $(rot-host-srcs))
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/rotctl: $(BUILD)/obj/rot/tools/rotctl.o $(BUILD)/lib/librot.a
+	@mkdir -p $(@D)
+	$(CC) $(OPT_CFLAGS) -o $@ $^ $(MBEDTLS_LIBS)
+
+# ---- sanitizer build (tests) ---------------------------------------------
+$(BUILD)/san/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN_CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/san/librot.a: $(patsubst %.c,$(BUILD)/san/%.o,$(rot-core-srcs) $(rot-host-srcs))
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/test/%: $(BUILD)/san/tests/unit/%.o $(BUILD)/san/tests/unit/common/test_keys.o $(BUILD)/san/librot.a
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(MBEDTLS_LIBS)
+
+# ---- freestanding core (the chip build) -----------------------------------
+# Proves the core needs nothing from a hosted environment: compiled for
+# RISC-V with -ffreestanding -nostdlib, partially linked, sizes printed.
+FS_CFLAGS := -std=c11 -Os -ffreestanding -nostdlib -fno-builtin \
+	-fno-tree-loop-distribute-patterns -march=rv32imc -mabi=ilp32 $(WARN) -Irot/include
+# Symbols a freestanding C compiler may call on its own (struct copies).
+FS_ALLOWED_UNDEF := memcpy memset memmove memcmp
+
+$(BUILD)/riscv/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CROSS)gcc $(FS_CFLAGS) -c $< -o $@
+
+$(BUILD)/riscv/rot_core.o: $(patsubst %.c,$(BUILD)/riscv/%.o,$(rot-core-srcs))
+	$(CROSS)gcc $(FS_CFLAGS) -r -o $@ $^
+
+freestanding: $(BUILD)/riscv/rot_core.o
+	@echo "rot core (riscv32, -ffreestanding -nostdlib, -Os):"
+	@$(CROSS)size $<
+	@undef=$$($(CROSS)nm -u $< | awk '{print $$2}' | grep -vxE '$(subst $(space),|,$(FS_ALLOWED_UNDEF))' || true); \
+	if [ -n "$$undef" ]; then echo "freestanding: core needs symbols a chip does not have: $$undef"; exit 1; fi; \
+	echo "freestanding: no undefined symbols outside {$(FS_ALLOWED_UNDEF)}"
+
+space := $(subst ,, )
+
+# ---- fuzzing --------------------------------------------------------------
+FUZZ_CFLAGS := -std=c11 -g -O1 -DROT_HOSTED -fsanitize=fuzzer,address,undefined \
+	$(rot-cflags)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(rot-core-srcs) $(rot-host-srcs) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(rot-core-srcs) $(rot-host-srcs) $(MBEDTLS_LIBS)
+
+fuzz: $(addprefix $(BUILD)/fuzz/,$(fuzz-targets))
+	@for t in $(fuzz-targets); do \
+	  mkdir -p $(BUILD)/fuzz-corpus/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
+	  $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    $(BUILD)/fuzz-corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
+
+# ---- the two commands ------------------------------------------------------
+test: all $(unit-tests) $(addprefix $(BUILD)/fuzz/,$(fuzz-targets))
+	@bash tests/run.sh $(BUILD)
+
+demo: all
+	@bash scripts/demo.sh $(BUILD)
+
+bench: all $(bench-bins)
+	@bash tests/bench/bench.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

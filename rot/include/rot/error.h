@@ -1,0 +1,126 @@
+/*
+ * One error type for the whole stack.
+ *
+ * Every code is listed once, in ROT_ERROR_LIST, and the list is only ever
+ * extended. A code packs its module and a per-module number together with
+ * the bitwise complement of both, so any two codes differ in at least two
+ * bits and a single flipped bit can never turn one code into another.
+ * Success (ROT_OK) is far from 0 and from every error code; a unit test
+ * checks the list stays unique and well separated.
+ */
+#ifndef ROT_ERROR_H
+#define ROT_ERROR_H
+
+#include <stdint.h>
+
+/* Modules: small numbers (1..0x7f) so every code fits in an int. */
+#define ROT_MOD_GENERIC 0x01
+#define ROT_MOD_IMAGE 0x02
+#define ROT_MOD_MANIFEST 0x03
+#define ROT_MOD_CRYPTO 0x04
+#define ROT_MOD_OTP 0x05
+#define ROT_MOD_POLICY 0x06
+#define ROT_MOD_IO 0x07
+#define ROT_MOD_FLASH 0x08
+#define ROT_MOD_GATE 0x09
+#define ROT_MOD_UPDATE 0x0a
+#define ROT_MOD_AUDIT 0x0b
+#define ROT_MOD_MAILBOX 0x0c
+#define ROT_MOD_BOOT 0x0d
+
+/* (module, number) -> code; the low 16 bits are the complement of the high. */
+#define ROT_ERROR_VALUE(mod, num)                                       \
+  ((int32_t)((((uint32_t)(mod) & 0x7fu) << 24) |                        \
+             (((uint32_t)(num) & 0xffu) << 16) |                        \
+             ((~((((uint32_t)(mod) & 0x7fu) << 8) |                     \
+                 ((uint32_t)(num) & 0xffu))) & 0xffffu)))
+
+/*
+ * X(name, module, number, "one-line reason").
+ * Append only: never renumber or reuse an entry.
+ */
+#define ROT_ERROR_LIST(X)                                                      \
+  X(ROT_ERROR_INVALID_ARGUMENT, ROT_MOD_GENERIC, 1, "invalid argument")        \
+  X(ROT_ERROR_BUFFER_TOO_SMALL, ROT_MOD_GENERIC, 2, "buffer too small")        \
+  X(ROT_ERROR_UNSUPPORTED, ROT_MOD_GENERIC, 3, "operation not supported")      \
+  X(ROT_ERROR_INTERNAL, ROT_MOD_GENERIC, 4, "internal consistency check failed") \
+  X(ROT_ERROR_IMAGE_TRUNCATED, ROT_MOD_IMAGE, 1, "image truncated: shorter than its header declares") \
+  X(ROT_ERROR_IMAGE_BAD_MAGIC, ROT_MOD_IMAGE, 2, "image header: bad magic")    \
+  X(ROT_ERROR_IMAGE_BAD_VERSION, ROT_MOD_IMAGE, 3, "image header: unsupported format version") \
+  X(ROT_ERROR_IMAGE_BAD_HEADER_SIZE, ROT_MOD_IMAGE, 4, "image header: bad header size") \
+  X(ROT_ERROR_IMAGE_BAD_TYPE, ROT_MOD_IMAGE, 5, "image header: unknown image type") \
+  X(ROT_ERROR_IMAGE_BAD_FLAGS, ROT_MOD_IMAGE, 6, "image header: unknown flag bits set") \
+  X(ROT_ERROR_IMAGE_RESERVED_NONZERO, ROT_MOD_IMAGE, 7, "image header: reserved field not zero") \
+  X(ROT_ERROR_IMAGE_BAD_LENGTH, ROT_MOD_IMAGE, 8, "image header: declared lengths overflow or exceed the limit") \
+  X(ROT_ERROR_IMAGE_EMPTY_PAYLOAD, ROT_MOD_IMAGE, 9, "image header: zero-length payload") \
+  X(ROT_ERROR_IMAGE_TRAILING_DATA, ROT_MOD_IMAGE, 10, "image has trailing bytes after the signature") \
+  X(ROT_ERROR_IMAGE_BAD_LOAD_ADDR, ROT_MOD_IMAGE, 11, "load address or payload outside the region allowed for this image type") \
+  X(ROT_ERROR_IMAGE_BAD_ENTRY, ROT_MOD_IMAGE, 12, "entry point outside the loaded payload") \
+  X(ROT_ERROR_IMAGE_BAD_SIGNATURE, ROT_MOD_IMAGE, 13, "image signature does not verify") \
+  X(ROT_ERROR_IMAGE_DIGEST_MISMATCH, ROT_MOD_IMAGE, 14, "payload digest does not match the header") \
+  X(ROT_ERROR_IMAGE_BAD_SVN, ROT_MOD_IMAGE, 15, "image header: security version above the maximum") \
+  X(ROT_ERROR_MANIFEST_BAD_MAGIC, ROT_MOD_MANIFEST, 1, "key manifest: bad magic") \
+  X(ROT_ERROR_MANIFEST_BAD_VERSION, ROT_MOD_MANIFEST, 2, "key manifest: unsupported version") \
+  X(ROT_ERROR_MANIFEST_BAD_LENGTH, ROT_MOD_MANIFEST, 3, "key manifest: length disagrees with its key count") \
+  X(ROT_ERROR_MANIFEST_BAD_KEY_COUNT, ROT_MOD_MANIFEST, 4, "key manifest: key count out of range") \
+  X(ROT_ERROR_MANIFEST_WRONG_ROOT, ROT_MOD_MANIFEST, 5, "key manifest: root key does not match the OTP root key hash") \
+  X(ROT_ERROR_MANIFEST_BAD_SIGNATURE, ROT_MOD_MANIFEST, 6, "key manifest: root signature does not verify") \
+  X(ROT_ERROR_MANIFEST_KEY_NOT_FOUND, ROT_MOD_MANIFEST, 7, "signing key index not certified by the key manifest") \
+  X(ROT_ERROR_MANIFEST_DUPLICATE_KEY, ROT_MOD_MANIFEST, 8, "key manifest: duplicate key index") \
+  X(ROT_ERROR_MANIFEST_BAD_KEY_INDEX, ROT_MOD_MANIFEST, 9, "key manifest: key index out of range") \
+  X(ROT_ERROR_MANIFEST_RESERVED_NONZERO, ROT_MOD_MANIFEST, 10, "key manifest: reserved field not zero") \
+  X(ROT_ERROR_CRYPTO_FAILED, ROT_MOD_CRYPTO, 1, "crypto backend failure") \
+  X(ROT_ERROR_CRYPTO_BAD_KEY, ROT_MOD_CRYPTO, 2, "public key is not a valid P-384 point") \
+  X(ROT_ERROR_CRYPTO_SIG_RANGE, ROT_MOD_CRYPTO, 3, "signature r or s is 0 or not below the curve order") \
+  X(ROT_ERROR_CRYPTO_BAD_SIGNATURE, ROT_MOD_CRYPTO, 4, "signature does not verify") \
+  X(ROT_ERROR_CRYPTO_RNG, ROT_MOD_CRYPTO, 5, "random number generator failure") \
+  X(ROT_ERROR_OTP_NOT_PROVISIONED, ROT_MOD_OTP, 1, "OTP: root key hash not provisioned") \
+  X(ROT_ERROR_OTP_BAD_LAYOUT, ROT_MOD_OTP, 2, "OTP: bad magic, version or size") \
+  X(ROT_ERROR_OTP_CORRUPT, ROT_MOD_OTP, 3, "OTP: field not in a valid fuse pattern") \
+  X(ROT_ERROR_OTP_ALREADY_SET, ROT_MOD_OTP, 4, "OTP: field already programmed") \
+  X(ROT_ERROR_OTP_WRITE_FAILED, ROT_MOD_OTP, 5, "OTP: program failed or did not read back") \
+  X(ROT_ERROR_OTP_COUNTER_EXHAUSTED, ROT_MOD_OTP, 6, "OTP: monotonic counter exhausted") \
+  X(ROT_ERROR_POLICY_KEY_REVOKED, ROT_MOD_POLICY, 1, "signing key is revoked in OTP") \
+  X(ROT_ERROR_POLICY_TYPE_NOT_ALLOWED, ROT_MOD_POLICY, 2, "image type not allowed for the signing key") \
+  X(ROT_ERROR_POLICY_SVN_BELOW_FLOOR, ROT_MOD_POLICY, 3, "security version below the floor (rollback)") \
+  X(ROT_ERROR_POLICY_LIFECYCLE, ROT_MOD_POLICY, 4, "image not allowed in this lifecycle state") \
+  X(ROT_ERROR_POLICY_TYPE_MISMATCH, ROT_MOD_POLICY, 5, "image type differs from the one expected") \
+  X(ROT_ERROR_IO_READ, ROT_MOD_IO, 1, "read failed") \
+  X(ROT_ERROR_IO_WRITE, ROT_MOD_IO, 2, "write failed") \
+  X(ROT_ERROR_IO_OPEN, ROT_MOD_IO, 3, "cannot open file") \
+  X(ROT_ERROR_IO_LOCKED, ROT_MOD_IO, 4, "file is locked by another process") \
+  X(ROT_ERROR_IO_TOO_LARGE, ROT_MOD_IO, 5, "file too large") \
+  X(ROT_ERROR_BOOT_NOT_VERIFIED, ROT_MOD_BOOT, 1, "image has no valid verification token")
+
+typedef enum rot_error {
+  /* Success: far (in Hamming distance) from 0 and from every error code. */
+  ROT_OK = 0x00000739,
+#define ROT_ERROR_ENUM_(name, mod, num, text) name = ROT_ERROR_VALUE(mod, num),
+  ROT_ERROR_LIST(ROT_ERROR_ENUM_)
+#undef ROT_ERROR_ENUM_
+} rot_error_t;
+
+/* Marks a function whose result must be checked. */
+#define ROT_WARN_UNUSED __attribute__((warn_unused_result))
+
+/** Short human-readable reason for a code ("unknown error" if not listed). */
+const char *rot_error_str(rot_error_t err);
+
+/** Symbolic name of a code, e.g. "ROT_ERROR_IMAGE_BAD_MAGIC". */
+const char *rot_error_name(rot_error_t err);
+
+/** Module number packed into a code (0 for ROT_OK). */
+static inline uint32_t rot_error_module(rot_error_t err) {
+  return err == ROT_OK ? 0u : (((uint32_t)err) >> 24) & 0x7fu;
+}
+
+/* Propagate a failure: evaluate once, return it when not ROT_OK. */
+#define ROT_TRY(expr_)                  \
+  do {                                  \
+    rot_error_t rot_try_err_ = (expr_); \
+    if (rot_try_err_ != ROT_OK) {       \
+      return rot_try_err_;              \
+    }                                   \
+  } while (0)
+
+#endif /* ROT_ERROR_H */

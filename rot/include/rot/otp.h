@@ -1,0 +1,108 @@
+/*
+ * One-time-programmable fuses: layout and the operations the core performs.
+ *
+ * Fuse bits can only go from 0 to 1. Multi-state fields use thermometer
+ * codes (state k = the lowest k bits set), so every legal transition only
+ * sets bits and any other pattern is detected as corrupt. The port
+ * (struct rot_otp_port) supplies raw read and program; program ORs bits in.
+ */
+#ifndef ROT_OTP_H
+#define ROT_OTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rot/error.h"
+#include "rot/policy.h"
+
+#define ROT_OTP_MAGIC 0x4f4f5452u /* bytes "RTOO" */
+#define ROT_OTP_VERSION 1u
+#define ROT_OTP_SIZE 512u
+#define ROT_OTP_FLOOR_BYTES 32u /* 256 bits: floors 0..256 */
+#define ROT_OTP_UDS_LEN 48u
+
+/* Persisted fuse map. Pinned: every offset is asserted. */
+typedef struct rot_otp_layout {
+  uint32_t magic;           /* ROT_OTP_MAGIC once provisioned, 0 when blank */
+  uint16_t version;         /* ROT_OTP_VERSION */
+  uint16_t reserved0;
+  uint32_t lifecycle;       /* thermometer: 0 blank, 1 dev, 3 prod, 7 decommissioned */
+  uint32_t reserved1;
+  uint8_t root_key_hash[ROT_SHA384_LEN];
+  uint32_t revoked_keys;    /* bit i: key index i revoked */
+  uint32_t reserved2;
+  uint8_t svn_floor[ROT_IMAGE_TYPE_SLOTS][ROT_OTP_FLOOR_BYTES]; /* thermometer */
+  uint8_t uds[ROT_OTP_UDS_LEN]; /* unique device secret (DICE) */
+  uint32_t uds_written;     /* 0 or ROT_OTP_UDS_WRITTEN */
+  uint8_t reserved3[132];
+} rot_otp_layout_t;
+
+#define ROT_OTP_UDS_WRITTEN 0xa5c3965au
+
+_Static_assert(sizeof(rot_otp_layout_t) == ROT_OTP_SIZE, "otp size");
+_Static_assert(offsetof(rot_otp_layout_t, lifecycle) == 8, "lifecycle");
+_Static_assert(offsetof(rot_otp_layout_t, root_key_hash) == 16, "root hash");
+_Static_assert(offsetof(rot_otp_layout_t, revoked_keys) == 64, "revoked");
+_Static_assert(offsetof(rot_otp_layout_t, svn_floor) == 72, "svn floors");
+_Static_assert(offsetof(rot_otp_layout_t, uds) == 328, "uds");
+_Static_assert(offsetof(rot_otp_layout_t, uds_written) == 376, "uds written");
+
+#define ROT_OTP_OFF_MAGIC 0u
+#define ROT_OTP_OFF_VERSION 4u
+#define ROT_OTP_OFF_LIFECYCLE 8u
+#define ROT_OTP_OFF_ROOT_HASH 16u
+#define ROT_OTP_OFF_REVOKED 64u
+#define ROT_OTP_OFF_FLOORS 72u
+#define ROT_OTP_OFF_UDS 328u
+#define ROT_OTP_OFF_UDS_WRITTEN 376u
+
+typedef struct rot_otp_port rot_otp_port_t;
+
+/* The OTP hardware: raw bytes, program ORs bits in. */
+struct rot_otp_port {
+  rot_error_t (*read)(const rot_otp_port_t *p, uint32_t off, void *buf,
+                      uint32_t len);
+  rot_error_t (*program)(const rot_otp_port_t *p, uint32_t off,
+                         const void *buf, uint32_t len);
+  void *state;
+};
+
+/** Decode a thermometer-coded field of len bytes; ROT_ERROR_OTP_CORRUPT if not one. */
+ROT_WARN_UNUSED rot_error_t rot_otp_thermo_decode(const uint8_t *p, size_t len,
+                                                  uint32_t *count);
+
+/**
+ * Read and decode the policy the fuses define. A blank device gives
+ * ROT_ERROR_OTP_NOT_PROVISIONED; a bad fuse pattern ROT_ERROR_OTP_CORRUPT.
+ */
+ROT_WARN_UNUSED rot_error_t rot_otp_policy(const rot_otp_port_t *p,
+                                           rot_policy_t *out);
+
+/** Decode a raw fuse image (ROT_OTP_SIZE bytes) into a policy. */
+ROT_WARN_UNUSED rot_error_t rot_otp_decode(const uint8_t raw[ROT_OTP_SIZE],
+                                           rot_policy_t *out);
+
+/**
+ * Provision a blank device: magic, version, root key hash, lifecycle dev.
+ * ROT_ERROR_OTP_ALREADY_SET when any of it is already programmed.
+ */
+ROT_WARN_UNUSED rot_error_t rot_otp_provision(
+    const rot_otp_port_t *p, const uint8_t root_key_hash[ROT_SHA384_LEN]);
+
+/** Revoke a key index (idempotent). */
+ROT_WARN_UNUSED rot_error_t rot_otp_revoke_key(const rot_otp_port_t *p,
+                                               uint32_t key_index);
+
+/**
+ * Raise the SVN floor of a type to svn (never lowers: a lower or equal
+ * value is a no-op). Read back after programming.
+ */
+ROT_WARN_UNUSED rot_error_t rot_otp_raise_floor(const rot_otp_port_t *p,
+                                                uint32_t image_type,
+                                                uint32_t svn);
+
+/** Advance the lifecycle (only forward). */
+ROT_WARN_UNUSED rot_error_t rot_otp_set_lifecycle(const rot_otp_port_t *p,
+                                                  uint32_t lifecycle);
+
+#endif /* ROT_OTP_H */

@@ -1,0 +1,21 @@
+# rot/: the security chip firmware.
+# Portable core: freestanding C11, no libc, no malloc, no OS calls.
+rot-core-srcs := \
+	rot/src/error.c \
+	rot/src/util.c \
+	rot/src/crypto.c \
+	rot/src/policy.c \
+	rot/src/image.c \
+	rot/src/otp.c
+
+# Host port: mbedTLS crypto backend, files, file-backed OTP.
+rot-host-srcs := \
+	rot/port/host/crypto_mbedtls.c \
+	rot/port/host/file.c \
+	rot/port/host/keydir.c
+
+rot-cflags := -Irot/include -Irot/port/host/include
+
+# Tools (one main each).
+rot-bins := rotctl
+rotctl-srcs := rot/tools/rotctl.c

@@ -1,0 +1,321 @@
+/* Host file helpers: bounded whole-file reads, atomic writes, PEM keys, OTP. */
+#define _GNU_SOURCE
+#include "rot_host/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mbedtls/ecp.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/platform_util.h>
+
+#include "rot_host/crypto_mbedtls.h"
+
+rot_error_t rot_file_read(const char *path, size_t max_len, uint8_t **out,
+                          size_t *out_len) {
+  if (path == NULL || out == NULL || out_len == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  *out = NULL;
+  *out_len = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return ROT_ERROR_IO_OPEN;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return ROT_ERROR_IO_OPEN;
+  }
+  if ((uint64_t)st.st_size > max_len) {
+    close(fd);
+    return ROT_ERROR_IO_TOO_LARGE;
+  }
+  size_t len = (size_t)st.st_size;
+  uint8_t *buf = malloc(len ? len : 1);
+  if (buf == NULL) {
+    close(fd);
+    return ROT_ERROR_IO_READ;
+  }
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = read(fd, buf + got, len - got);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      free(buf);
+      close(fd);
+      return ROT_ERROR_IO_READ;
+    }
+    got += (size_t)n;
+  }
+  close(fd);
+  *out = buf;
+  *out_len = len;
+  return ROT_OK;
+}
+
+static int write_all(int fd, const void *data, size_t len) {
+  const uint8_t *p = data;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return -1;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+rot_error_t rot_file_write(const char *path, const void *data, size_t len,
+                           unsigned mode) {
+  if (path == NULL || (data == NULL && len != 0)) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  size_t plen = strlen(path);
+  char *tmp = malloc(plen + 16);
+  if (tmp == NULL) {
+    return ROT_ERROR_IO_WRITE;
+  }
+  snprintf(tmp, plen + 16, "%s.tmp.%ld", path, (long)getpid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) {
+    free(tmp);
+    return ROT_ERROR_IO_OPEN;
+  }
+  int bad = fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 ||
+            fsync(fd) != 0;
+  bad |= close(fd) != 0;
+  if (!bad && rename(tmp, path) != 0) {
+    bad = 1;
+  }
+  if (bad) {
+    unlink(tmp);
+  }
+  free(tmp);
+  return bad ? ROT_ERROR_IO_WRITE : ROT_OK;
+}
+
+/* ---- PEM keys ------------------------------------------------------------ */
+
+static rot_error_t pk_from_priv(mbedtls_pk_context *pk,
+                                const uint8_t priv[ROT_P384_SCALAR_LEN]) {
+  const rot_crypto_t *c = rot_host_crypto();
+  uint8_t pub[ROT_P384_PUBKEY_LEN];
+  uint8_t sec1[1 + ROT_P384_PUBKEY_LEN];
+  if (c == NULL) {
+    return ROT_ERROR_CRYPTO_FAILED;
+  }
+  ROT_TRY(c->ecdsa_p384_pubkey(c, priv, pub));
+  sec1[0] = 0x04;
+  memcpy(sec1 + 1, pub, sizeof(pub));
+  if (mbedtls_pk_setup(pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) != 0) {
+    return ROT_ERROR_CRYPTO_FAILED;
+  }
+  mbedtls_ecp_keypair *kp = mbedtls_pk_ec(*pk);
+  if (mbedtls_ecp_group_load(&kp->grp, MBEDTLS_ECP_DP_SECP384R1) != 0 ||
+      mbedtls_mpi_read_binary(&kp->d, priv, ROT_P384_SCALAR_LEN) != 0 ||
+      mbedtls_ecp_point_read_binary(&kp->grp, &kp->Q, sec1, sizeof(sec1)) != 0) {
+    return ROT_ERROR_CRYPTO_FAILED;
+  }
+  return ROT_OK;
+}
+
+static rot_error_t pem_save(const char *path, mbedtls_pk_context *pk,
+                            int private, unsigned mode) {
+  unsigned char buf[1024];
+  int rc = private ? mbedtls_pk_write_key_pem(pk, buf, sizeof(buf))
+                   : mbedtls_pk_write_pubkey_pem(pk, buf, sizeof(buf));
+  if (rc != 0) {
+    return ROT_ERROR_CRYPTO_FAILED;
+  }
+  rot_error_t err = rot_file_write(path, buf, strlen((char *)buf), mode);
+  mbedtls_platform_zeroize(buf, sizeof(buf));
+  return err;
+}
+
+rot_error_t rot_key_save(const char *path,
+                         const uint8_t priv[ROT_P384_SCALAR_LEN]) {
+  if (path == NULL || priv == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  mbedtls_pk_context pk;
+  mbedtls_pk_init(&pk);
+  rot_error_t err = pk_from_priv(&pk, priv);
+  if (err == ROT_OK) {
+    err = pem_save(path, &pk, 1, 0600);
+  }
+  mbedtls_pk_free(&pk);
+  return err;
+}
+
+rot_error_t rot_pubkey_save(const char *path,
+                            const uint8_t pub[ROT_P384_PUBKEY_LEN]) {
+  if (path == NULL || pub == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  uint8_t sec1[1 + ROT_P384_PUBKEY_LEN];
+  sec1[0] = 0x04;
+  memcpy(sec1 + 1, pub, ROT_P384_PUBKEY_LEN);
+  mbedtls_pk_context pk;
+  mbedtls_pk_init(&pk);
+  rot_error_t err = ROT_ERROR_CRYPTO_BAD_KEY;
+  if (mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) == 0) {
+    mbedtls_ecp_keypair *kp = mbedtls_pk_ec(pk);
+    if (mbedtls_ecp_group_load(&kp->grp, MBEDTLS_ECP_DP_SECP384R1) == 0 &&
+        mbedtls_ecp_point_read_binary(&kp->grp, &kp->Q, sec1, sizeof(sec1)) == 0 &&
+        mbedtls_ecp_check_pubkey(&kp->grp, &kp->Q) == 0) {
+      err = pem_save(path, &pk, 0, 0644);
+    }
+  }
+  mbedtls_pk_free(&pk);
+  return err;
+}
+
+static rot_error_t pk_to_raw(mbedtls_pk_context *pk,
+                             uint8_t priv[ROT_P384_SCALAR_LEN],
+                             uint8_t pub[ROT_P384_PUBKEY_LEN]) {
+  if (mbedtls_pk_get_type(pk) != MBEDTLS_PK_ECKEY) {
+    return ROT_ERROR_CRYPTO_BAD_KEY;
+  }
+  mbedtls_ecp_keypair *kp = mbedtls_pk_ec(*pk);
+  if (kp->grp.id != MBEDTLS_ECP_DP_SECP384R1) {
+    return ROT_ERROR_CRYPTO_BAD_KEY;
+  }
+  uint8_t sec1[1 + ROT_P384_PUBKEY_LEN];
+  size_t olen = 0;
+  if (mbedtls_ecp_point_write_binary(&kp->grp, &kp->Q, MBEDTLS_ECP_PF_UNCOMPRESSED,
+                                     &olen, sec1, sizeof(sec1)) != 0 ||
+      olen != sizeof(sec1)) {
+    return ROT_ERROR_CRYPTO_BAD_KEY;
+  }
+  memcpy(pub, sec1 + 1, ROT_P384_PUBKEY_LEN);
+  if (priv != NULL &&
+      mbedtls_mpi_write_binary(&kp->d, priv, ROT_P384_SCALAR_LEN) != 0) {
+    return ROT_ERROR_CRYPTO_BAD_KEY;
+  }
+  return ROT_OK;
+}
+
+rot_error_t rot_key_load(const char *path, uint8_t priv[ROT_P384_SCALAR_LEN],
+                         uint8_t pub[ROT_P384_PUBKEY_LEN]) {
+  if (path == NULL || priv == NULL || pub == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  if (access(path, R_OK) != 0) {
+    return ROT_ERROR_IO_OPEN;
+  }
+  mbedtls_pk_context pk;
+  mbedtls_pk_init(&pk);
+  rot_error_t err = ROT_ERROR_CRYPTO_BAD_KEY;
+  if (mbedtls_pk_parse_keyfile(&pk, path, NULL) == 0) {
+    err = pk_to_raw(&pk, priv, pub);
+  }
+  mbedtls_pk_free(&pk);
+  return err;
+}
+
+rot_error_t rot_pubkey_load(const char *path, uint8_t pub[ROT_P384_PUBKEY_LEN]) {
+  if (path == NULL || pub == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  if (access(path, R_OK) != 0) {
+    return ROT_ERROR_IO_OPEN;
+  }
+  mbedtls_pk_context pk;
+  mbedtls_pk_init(&pk);
+  rot_error_t err = ROT_ERROR_CRYPTO_BAD_KEY;
+  if (mbedtls_pk_parse_public_keyfile(&pk, path) == 0) {
+    err = pk_to_raw(&pk, NULL, pub);
+  }
+  mbedtls_pk_free(&pk);
+  return err;
+}
+
+/* ---- File-backed OTP ---------------------------------------------------- */
+
+static rot_error_t otp_read(const rot_otp_port_t *p, uint32_t off, void *buf,
+                            uint32_t len) {
+  const rot_otp_file_t *f = p->state;
+  if (buf == NULL || off > ROT_OTP_SIZE || len > ROT_OTP_SIZE - off) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  ssize_t n = pread(f->fd, buf, len, off);
+  return n == (ssize_t)len ? ROT_OK : ROT_ERROR_IO_READ;
+}
+
+static rot_error_t otp_program(const rot_otp_port_t *p, uint32_t off,
+                               const void *buf, uint32_t len) {
+  const rot_otp_file_t *f = p->state;
+  if (buf == NULL || off > ROT_OTP_SIZE || len > ROT_OTP_SIZE - off) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  uint8_t cur[ROT_OTP_SIZE];
+  if (pread(f->fd, cur, len, off) != (ssize_t)len) {
+    return ROT_ERROR_IO_READ;
+  }
+  const uint8_t *in = buf;
+  for (uint32_t i = 0; i < len; i++) {
+    cur[i] |= in[i]; /* fuses only blow: 0 -> 1 */
+  }
+  if (pwrite(f->fd, cur, len, off) != (ssize_t)len || fdatasync(f->fd) != 0) {
+    return ROT_ERROR_OTP_WRITE_FAILED;
+  }
+  return ROT_OK;
+}
+
+rot_error_t rot_otp_file_open(rot_otp_file_t *otp, const char *path,
+                              int create) {
+  if (otp == NULL || path == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  memset(otp, 0, sizeof(*otp));
+  otp->fd = -1;
+  int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+  if (fd < 0) {
+    return ROT_ERROR_IO_OPEN;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    return ROT_ERROR_IO_LOCKED;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return ROT_ERROR_IO_OPEN;
+  }
+  if (st.st_size == 0 && create) {
+    uint8_t blank[ROT_OTP_SIZE] = {0};
+    if (fchmod(fd, 0600) != 0 || pwrite(fd, blank, sizeof(blank), 0) != (ssize_t)sizeof(blank) ||
+        fsync(fd) != 0) {
+      close(fd);
+      return ROT_ERROR_IO_WRITE;
+    }
+  } else if (st.st_size != ROT_OTP_SIZE) {
+    close(fd);
+    return ROT_ERROR_OTP_BAD_LAYOUT;
+  }
+  otp->fd = fd;
+  otp->port.read = otp_read;
+  otp->port.program = otp_program;
+  otp->port.state = otp;
+  return ROT_OK;
+}
+
+void rot_otp_file_close(rot_otp_file_t *otp) {
+  if (otp != NULL && otp->fd >= 0) {
+    close(otp->fd); /* releases the lock */
+    otp->fd = -1;
+  }
+}

@@ -1,0 +1,54 @@
+/* Host file helpers shared by the tools and daemons. */
+#ifndef ROT_HOST_FILE_H
+#define ROT_HOST_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rot/crypto.h"
+#include "rot/error.h"
+#include "rot/otp.h"
+
+/**
+ * Read a whole regular file into a malloc'd buffer (caller frees).
+ * Files larger than max_len give ROT_ERROR_IO_TOO_LARGE without reading.
+ */
+ROT_WARN_UNUSED rot_error_t rot_file_read(const char *path, size_t max_len,
+                                          uint8_t **out, size_t *out_len);
+
+/**
+ * Write a file atomically (temporary file, fsync, rename) with mode.
+ */
+ROT_WARN_UNUSED rot_error_t rot_file_write(const char *path, const void *data,
+                                           size_t len, unsigned mode);
+
+/* A PEM private key (SEC1 "EC PRIVATE KEY", P-384) <-> raw scalar. */
+ROT_WARN_UNUSED rot_error_t rot_key_save(const char *path,
+                                         const uint8_t priv[ROT_P384_SCALAR_LEN]);
+ROT_WARN_UNUSED rot_error_t rot_key_load(const char *path,
+                                         uint8_t priv[ROT_P384_SCALAR_LEN],
+                                         uint8_t pub[ROT_P384_PUBKEY_LEN]);
+/* A PEM public key (SubjectPublicKeyInfo), readable by openssl. */
+ROT_WARN_UNUSED rot_error_t rot_pubkey_save(const char *path,
+                                            const uint8_t pub[ROT_P384_PUBKEY_LEN]);
+ROT_WARN_UNUSED rot_error_t rot_pubkey_load(const char *path,
+                                            uint8_t pub[ROT_P384_PUBKEY_LEN]);
+
+/*
+ * File-backed OTP: a ROT_OTP_SIZE-byte file, held under an exclusive lock
+ * for as long as it is open, mode 0600. program() only ever sets bits.
+ */
+typedef struct rot_otp_file {
+  rot_otp_port_t port; /* first: the port the core uses */
+  int fd;
+} rot_otp_file_t;
+
+/**
+ * Open (create = 1: create a blank one if missing) and lock an OTP file.
+ * ROT_ERROR_IO_LOCKED when another process holds it.
+ */
+ROT_WARN_UNUSED rot_error_t rot_otp_file_open(rot_otp_file_t *otp,
+                                              const char *path, int create);
+void rot_otp_file_close(rot_otp_file_t *otp);
+
+#endif

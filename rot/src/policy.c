@@ -1,0 +1,75 @@
+/* Image types, their names and the load region each may occupy. */
+#include "rot/policy.h"
+
+#include <stddef.h>
+
+#include "rot/util.h"
+
+/*
+ * Regions for the reference platform (QEMU riscv64 virt, RAM at
+ * 0x80000000; the chip's own SRAM at 0). Indexed by image type.
+ */
+static const rot_region_t kRegions[ROT_IMAGE_TYPE_MAX + 1] = {
+    [ROT_IMAGE_TYPE_ROT] = {0x00000000u, 0x00100000u, 1},
+    [ROT_IMAGE_TYPE_OPENSBI] = {0x80000000u, 0x80200000u, 1},
+    [ROT_IMAGE_TYPE_HYPERVISOR] = {0x80200000u, 0x84000000u, 1},
+    [ROT_IMAGE_TYPE_DTB] = {0x88000000u, 0x90000000u, 0},
+    [ROT_IMAGE_TYPE_RECOVERY] = {0x80200000u, 0x84000000u, 1},
+};
+
+static const char *const kTypeNames[ROT_IMAGE_TYPE_MAX + 1] = {
+    [ROT_IMAGE_TYPE_ROT] = "rot",
+    [ROT_IMAGE_TYPE_OPENSBI] = "opensbi",
+    [ROT_IMAGE_TYPE_HYPERVISOR] = "hypervisor",
+    [ROT_IMAGE_TYPE_DTB] = "dtb",
+    [ROT_IMAGE_TYPE_RECOVERY] = "recovery",
+};
+
+const rot_region_t *rot_image_region(uint32_t image_type) {
+  if (image_type < ROT_IMAGE_TYPE_MIN || image_type > ROT_IMAGE_TYPE_MAX) {
+    return NULL;
+  }
+  return &kRegions[image_type];
+}
+
+const char *rot_image_type_name(uint32_t image_type) {
+  if (image_type < ROT_IMAGE_TYPE_MIN || image_type > ROT_IMAGE_TYPE_MAX) {
+    return NULL;
+  }
+  return kTypeNames[image_type];
+}
+
+static int str_eq(const char *a, const char *b) {
+  while (*a != '\0' && *a == *b) {
+    a++;
+    b++;
+  }
+  return *a == *b;
+}
+
+uint32_t rot_image_type_from_name(const char *name) {
+  if (name == NULL) {
+    return 0;
+  }
+  for (uint32_t t = ROT_IMAGE_TYPE_MIN; t <= ROT_IMAGE_TYPE_MAX; t++) {
+    if (str_eq(name, kTypeNames[t])) {
+      return t;
+    }
+  }
+  return 0;
+}
+
+const char *rot_lifecycle_name(uint32_t lc) {
+  switch (lc) {
+    case ROT_LIFECYCLE_BLANK:
+      return "blank";
+    case ROT_LIFECYCLE_DEV:
+      return "dev";
+    case ROT_LIFECYCLE_PROD:
+      return "production";
+    case ROT_LIFECYCLE_DECOMMISSIONED:
+      return "decommissioned";
+    default:
+      return "invalid";
+  }
+}

@@ -1,0 +1,60 @@
+/* Freestanding replacements for the few libc routines the core needs. */
+#include "rot/util.h"
+
+#include "rot/hardened.h"
+
+void rot_memcpy(void *dst, const void *src, size_t n) {
+  uint8_t *d = dst;
+  const uint8_t *s = src;
+  while (n-- > 0) {
+    *d++ = *s++;
+  }
+}
+
+void rot_memset(void *dst, int v, size_t n) {
+  uint8_t *d = dst;
+  while (n-- > 0) {
+    *d++ = (uint8_t)v;
+  }
+}
+
+void rot_wipe(void *dst, size_t n) {
+  volatile uint8_t *d = dst;
+  while (n-- > 0) {
+    *d++ = 0;
+  }
+  __asm__ volatile("" ::: "memory");
+}
+
+int rot_memeq(const void *a, const void *b, size_t n) {
+  const uint8_t *x = a;
+  const uint8_t *y = b;
+  for (size_t i = 0; i < n; i++) {
+    if (x[i] != y[i]) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+int rot_is_zero(const void *p, size_t n) {
+  const uint8_t *x = p;
+  uint8_t acc = 0;
+  for (size_t i = 0; i < n; i++) {
+    acc |= x[i];
+  }
+  return acc == 0;
+}
+
+hardened_bool_t rot_ct_equal(const void *a, const void *b, size_t len) {
+  const volatile uint8_t *x = a;
+  const volatile uint8_t *y = b;
+  uint32_t diff = 0;
+  for (size_t i = 0; i < len; i++) {
+    diff |= (uint32_t)(x[i] ^ y[i]);
+  }
+  /* diff == 0 -> all ones mask; otherwise 0, without a branch on data. */
+  uint32_t eq = (uint32_t)(((diff | (0u - diff)) >> 31) ^ 1u);
+  uint32_t mask = 0u - eq;
+  return (hardened_bool_t)((HARDENED_TRUE & mask) | (HARDENED_FALSE & ~mask));
+}
