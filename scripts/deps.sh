@@ -12,6 +12,7 @@ PKGS=(
   llvm                      # llvm-size / symbolizer for reports
   gcc-riscv64-unknown-elf   # freestanding build check of the RoT core
   openssl                   # interop peer for signatures and benchmarks
+  python3                   # JSON checks and raw-frame clients in tests
   libtss2-dev libtss2-tcti-swtpm0 tpm2-tools   # TPM stack and peer tools
   swtpm swtpm-tools         # TPM simulator (the embedded default)
   libfdt-dev device-tree-compiler              # device-tree handoff

@@ -90,7 +90,43 @@
   X(ROT_ERROR_IO_OPEN, ROT_MOD_IO, 3, "cannot open file") \
   X(ROT_ERROR_IO_LOCKED, ROT_MOD_IO, 4, "file is locked by another process") \
   X(ROT_ERROR_IO_TOO_LARGE, ROT_MOD_IO, 5, "file too large") \
-  X(ROT_ERROR_BOOT_NOT_VERIFIED, ROT_MOD_BOOT, 1, "image has no valid verification token")
+  X(ROT_ERROR_BOOT_NOT_VERIFIED, ROT_MOD_BOOT, 1, "image has no valid verification token") \
+  X(ROT_ERROR_BOOT_NO_IMAGE, ROT_MOD_BOOT, 2, "no slot and no recovery image verifies: host stays off") \
+  X(ROT_ERROR_BOOT_EMPTY_SLOT, ROT_MOD_BOOT, 3, "slot holds no image") \
+  X(ROT_ERROR_FLASH_READ, ROT_MOD_FLASH, 1, "flash read failed") \
+  X(ROT_ERROR_FLASH_PROGRAM, ROT_MOD_FLASH, 2, "flash program failed") \
+  X(ROT_ERROR_FLASH_ERASE, ROT_MOD_FLASH, 3, "flash erase failed") \
+  X(ROT_ERROR_FLASH_ALIGN, ROT_MOD_FLASH, 4, "flash erase address not block aligned") \
+  X(ROT_ERROR_FLASH_BOUNDS, ROT_MOD_FLASH, 5, "flash access outside the device") \
+  X(ROT_ERROR_FLASH_POWER_LOSS, ROT_MOD_FLASH, 6, "power lost during a flash operation") \
+  X(ROT_ERROR_FLASH_BAD_LAYOUT, ROT_MOD_FLASH, 7, "flash partition table is inconsistent") \
+  X(ROT_ERROR_GATE_DENIED, ROT_MOD_GATE, 1, "flash gate: operation not allowed on this region") \
+  X(ROT_ERROR_GATE_LOCKED, ROT_MOD_GATE, 2, "flash gate: region locked until reset") \
+  X(ROT_ERROR_GATE_BOUNDS, ROT_MOD_GATE, 3, "flash gate: access outside the region") \
+  X(ROT_ERROR_GATE_BAD_REGION, ROT_MOD_GATE, 4, "flash gate: no such region") \
+  X(ROT_ERROR_GATE_NO_WINDOW, ROT_MOD_GATE, 5, "flash gate: no update session open on this region") \
+  X(ROT_ERROR_UPDATE_BUSY, ROT_MOD_UPDATE, 1, "another update session is already open") \
+  X(ROT_ERROR_UPDATE_NO_SESSION, ROT_MOD_UPDATE, 2, "no update session open") \
+  X(ROT_ERROR_UPDATE_OUT_OF_ORDER, ROT_MOD_UPDATE, 3, "update chunk out of order") \
+  X(ROT_ERROR_UPDATE_TOO_LARGE, ROT_MOD_UPDATE, 4, "update larger than the slot or its declared size") \
+  X(ROT_ERROR_UPDATE_INCOMPLETE, ROT_MOD_UPDATE, 5, "update finished before all declared bytes arrived") \
+  X(ROT_ERROR_UPDATE_NOT_STAGED, ROT_MOD_UPDATE, 6, "no verified staged image to activate") \
+  X(ROT_ERROR_UPDATE_NOT_PENDING, ROT_MOD_UPDATE, 7, "no activated image on trial to confirm") \
+  X(ROT_ERROR_UPDATE_TRIAL_PENDING, ROT_MOD_UPDATE, 8, "an activated image is on trial: confirm or revert it first") \
+  X(ROT_ERROR_UPDATE_REVERT_BELOW_FLOOR, ROT_MOD_UPDATE, 9, "revert refused: the other image is below the SVN floor") \
+  X(ROT_ERROR_UPDATE_REVERT_INVALID, ROT_MOD_UPDATE, 10, "revert refused: the other slot holds no valid image") \
+  X(ROT_ERROR_UPDATE_STATE_CORRUPT, ROT_MOD_UPDATE, 11, "update state unreadable") \
+  X(ROT_ERROR_UPDATE_TIMEOUT, ROT_MOD_UPDATE, 12, "update session idle too long") \
+  X(ROT_ERROR_UPDATE_BAD_TYPE, ROT_MOD_UPDATE, 13, "image type has no update slots") \
+  X(ROT_ERROR_AUDIT_TAMPERED, ROT_MOD_AUDIT, 1, "audit log: a record's hash chain does not verify") \
+  X(ROT_ERROR_AUDIT_BROKEN, ROT_MOD_AUDIT, 2, "audit log: records missing or out of order") \
+  X(ROT_ERROR_MAILBOX_BAD_FRAME, ROT_MOD_MAILBOX, 1, "mailbox: malformed frame") \
+  X(ROT_ERROR_MAILBOX_BAD_VERSION, ROT_MOD_MAILBOX, 2, "mailbox: unsupported protocol version") \
+  X(ROT_ERROR_MAILBOX_BAD_LENGTH, ROT_MOD_MAILBOX, 3, "mailbox: length field disagrees with the frame") \
+  X(ROT_ERROR_MAILBOX_UNKNOWN_COMMAND, ROT_MOD_MAILBOX, 4, "mailbox: unknown command") \
+  X(ROT_ERROR_MAILBOX_UNAUTHORIZED, ROT_MOD_MAILBOX, 5, "mailbox: peer not authorised for this command") \
+  X(ROT_ERROR_MAILBOX_TOO_LARGE, ROT_MOD_MAILBOX, 6, "mailbox: frame larger than the limit") \
+  X(ROT_ERROR_MAILBOX_BAD_ARGS, ROT_MOD_MAILBOX, 7, "mailbox: command arguments malformed")
 
 typedef enum rot_error {
   /* Success: far (in Hamming distance) from 0 and from every error code. */

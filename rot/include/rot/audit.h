@@ -1,0 +1,118 @@
+/*
+ * Append-only, hash-chained audit log in the audit flash region.
+ *
+ * Fixed 128-byte records. Each record's chain value is
+ * SHA-256(previous chain value || record bytes [0, 64)), so removing,
+ * reordering or editing any record breaks every later link. A record is
+ * written body first and committed by programming its commit word last;
+ * a record cut by power loss stays uncommitted and is skipped (reported
+ * as torn), never mistaken for tampering. When the region is full the
+ * oldest erase block is erased and the log continues (a ring); the oldest
+ * surviving record anchors the chain.
+ */
+#ifndef ROT_AUDIT_H
+#define ROT_AUDIT_H
+
+#include <stdint.h>
+
+#include "rot/crypto.h"
+#include "rot/error.h"
+#include "rot/gate.h"
+
+#define ROT_AUDIT_RECORD_SIZE 128u
+#define ROT_AUDIT_MAGIC 0x4c415452u /* bytes "RTAL" */
+#define ROT_AUDIT_COMMITTED 0x00000000u
+#define ROT_AUDIT_UNCOMMITTED 0xffffffffu
+
+/* Events. Values are persisted; append only. */
+typedef enum rot_audit_event {
+  ROT_AUDIT_GATE_DENY = 1,      /* arg0 = op, arg1 = region; status = reason */
+  ROT_AUDIT_GATE_LOCK = 2,      /* arg1 = region */
+  ROT_AUDIT_GATE_WINDOW = 3,    /* arg0 = 1 open / 0 close, arg1 = region */
+  ROT_AUDIT_HOST_READ = 4,      /* arg0 = length, arg1 = region */
+  ROT_AUDIT_UPDATE_BEGIN = 16,  /* arg0 = image type, arg1 = declared size */
+  ROT_AUDIT_UPDATE_FINISH = 17, /* arg0 = image type, arg1 = svn; status */
+  ROT_AUDIT_UPDATE_ABORT = 18,  /* arg0 = image type; status = reason */
+  ROT_AUDIT_ACTIVATE = 19,      /* arg0 = image type, arg1 = slot */
+  ROT_AUDIT_CONFIRM = 20,       /* arg0 = image type, arg1 = svn */
+  ROT_AUDIT_REVERT = 21,        /* arg0 = image type, arg1 = slot now active */
+  ROT_AUDIT_FLOOR_RAISED = 22,  /* arg0 = image type, arg1 = new floor */
+  ROT_AUDIT_BOOT = 23,          /* arg0 = image type, arg1 = region booted; status */
+  ROT_AUDIT_TRIAL_EXPIRED = 24, /* arg0 = image type, arg1 = slot reverted from */
+  ROT_AUDIT_DAEMON_START = 32,
+} rot_audit_event_t;
+
+/* Persisted record layout. */
+typedef struct rot_audit_record {
+  uint32_t magic;       /* ROT_AUDIT_MAGIC */
+  uint32_t seq;         /* strictly increasing from 1 */
+  uint64_t timestamp;   /* seconds, from the platform clock */
+  uint32_t event;       /* rot_audit_event_t */
+  uint32_t status;      /* rot_error_t of the decision (ROT_OK when allowed) */
+  uint32_t arg0;
+  uint32_t arg1;
+  uint8_t reserved[32]; /* 0xff (left erased) */
+  uint8_t chain[32];    /* SHA-256(prev chain || bytes [0, 64)) */
+  uint32_t commit;      /* ROT_AUDIT_COMMITTED once complete */
+  uint8_t pad[28];      /* 0xff */
+} rot_audit_record_t;
+
+_Static_assert(sizeof(rot_audit_record_t) == ROT_AUDIT_RECORD_SIZE, "audit record");
+_Static_assert(offsetof(rot_audit_record_t, event) == 16, "event");
+_Static_assert(offsetof(rot_audit_record_t, chain) == 64, "chain");
+_Static_assert(offsetof(rot_audit_record_t, commit) == 96, "commit");
+
+typedef struct rot_audit {
+  rot_gate_t *gate;
+  const rot_crypto_t *crypto;
+  uint32_t region;      /* ROT_RGN_AUDIT */
+  uint32_t next_index;  /* record slot the next append uses */
+  uint32_t next_seq;
+  uint8_t last_chain[32];
+  uint64_t (*now)(void); /* platform clock, may be NULL (timestamp 0) */
+} rot_audit_t;
+
+/**
+ * Scan the region and find where the log ends (the committed record with
+ * the highest sequence number); torn records are skipped.
+ */
+ROT_WARN_UNUSED rot_error_t rot_audit_init(rot_audit_t *a, rot_gate_t *g,
+                                           const rot_crypto_t *c,
+                                           uint64_t (*now)(void));
+
+/** Append one record (body, then commit word). */
+ROT_WARN_UNUSED rot_error_t rot_audit_append(rot_audit_t *a, uint32_t event,
+                                             rot_error_t status, uint32_t arg0,
+                                             uint32_t arg1);
+
+/* Result of walking the log. */
+typedef struct rot_audit_report {
+  uint32_t records;   /* committed records that chain correctly */
+  uint32_t torn;      /* uncommitted (power-cut) record slots skipped */
+  uint32_t first_seq; /* oldest surviving record */
+  uint32_t last_seq;
+  uint32_t bad_seq;   /* first record whose chain or order breaks, 0 if none */
+  rot_error_t verdict; /* ROT_OK, or ROT_ERROR_AUDIT_TAMPERED / _BROKEN */
+} rot_audit_report_t;
+
+/* Visitor for each committed record in sequence order; return non-zero to stop. */
+typedef int (*rot_audit_visit_fn)(void *ctx, const rot_audit_record_t *r,
+                                  rot_error_t link);
+
+/**
+ * Walk the log in order, check every link, call visit (may be NULL) for
+ * each committed record, and summarise in report.
+ */
+ROT_WARN_UNUSED rot_error_t rot_audit_verify(rot_audit_t *a,
+                                             rot_audit_visit_fn visit,
+                                             void *ctx,
+                                             rot_audit_report_t *report);
+
+/** Gate event hook that records into an audit log (ctx = rot_audit_t *). */
+void rot_audit_gate_hook(void *ctx, rot_gate_op_t op, rot_initiator_t who,
+                         uint32_t region, rot_error_t verdict);
+
+/** Short name of an event ("update-begin"). */
+const char *rot_audit_event_name(uint32_t event);
+
+#endif /* ROT_AUDIT_H */

@@ -1,0 +1,153 @@
+/*
+ * Update engine and boot decision: policy-locked, power-fail-safe A/B
+ * updates with trial boot, confirm, revert and a golden recovery image.
+ *
+ * Persistent state lives in the state region as two copies (one erase
+ * block each). A write erases and programs the older copy with the next
+ * sequence number; a copy whose SHA-256 does not match is ignored, so a
+ * power cut at any flash operation leaves the previous state in force.
+ *
+ * The two-phase SVN rule: confirm first persists "slot X is confirmed,
+ * floor must become S" and only then programs the OTP floor; a cut between
+ * the two is completed at the next boot, and the floor never moves before
+ * the confirm is durable.
+ */
+#ifndef ROT_UPDATE_H
+#define ROT_UPDATE_H
+
+#include <stdint.h>
+
+#include "rot/audit.h"
+#include "rot/crypto.h"
+#include "rot/error.h"
+#include "rot/flash.h"
+#include "rot/gate.h"
+#include "rot/image.h"
+#include "rot/otp.h"
+
+#define ROT_UPDATE_STATE_MAGIC 0x53555452u /* bytes "RTUS" */
+#define ROT_TRIAL_ATTEMPTS 3u
+/* Largest chunk a single update_chunk call may carry. */
+#define ROT_UPDATE_CHUNK_MAX 65536u
+
+/* Per image type persisted state. */
+typedef struct rot_type_state {
+  uint8_t active;        /* confirmed slot, ROT_SLOT_NONE if never installed */
+  uint8_t pending;       /* slot on trial after activate, or NONE */
+  uint8_t staged;        /* slot holding a verified, not yet activated image */
+  uint8_t attempts_left; /* trial boots left for the pending slot */
+  uint32_t floor_pending; /* svn the OTP floor must reach; 0 when done */
+} rot_type_state_t;
+
+_Static_assert(sizeof(rot_type_state_t) == 8, "type state");
+
+typedef struct rot_update_state {
+  uint32_t magic;
+  uint32_t seq;
+  rot_type_state_t types[ROT_IMAGE_TYPE_SLOTS];
+  uint8_t digest[32]; /* SHA-256 of the bytes before it */
+} rot_update_state_t;
+
+_Static_assert(sizeof(rot_update_state_t) == 104, "update state");
+_Static_assert(offsetof(rot_update_state_t, types) == 8, "types");
+_Static_assert(offsetof(rot_update_state_t, digest) == 72, "digest");
+
+/* Why a boot decision picked what it picked. */
+typedef enum rot_boot_reason {
+  ROT_BOOT_ACTIVE = 1,         /* the confirmed slot */
+  ROT_BOOT_TRIAL = 2,          /* the pending slot, on trial */
+  ROT_BOOT_FALLBACK_OTHER = 3, /* active slot bad; the other slot is valid */
+  ROT_BOOT_RECOVERY = 4,       /* both slots bad: golden image */
+  ROT_BOOT_NONE = 5,           /* nothing verifies: host stays off */
+} rot_boot_reason_t;
+
+typedef struct rot_boot_decision {
+  uint32_t image_type;
+  uint32_t region;   /* flash region to boot from (ROT_RGN_COUNT: none) */
+  uint32_t reason;   /* rot_boot_reason_t */
+  rot_error_t why;   /* for FALLBACK/RECOVERY/NONE: why the preferred failed */
+  uint32_t image_len; /* exact length of the verified image in the region */
+  rot_verified_image_t verified; /* token for the image chosen */
+} rot_boot_decision_t;
+
+typedef struct rot_update_session {
+  hardened_bool_t open;
+  uint32_t image_type;
+  uint32_t region;
+  uint32_t declared_len;
+  uint32_t written;
+  uint64_t last_activity; /* seconds, for the idle timeout */
+} rot_update_session_t;
+
+/* The engine: everything it touches is passed in; no globals. */
+typedef struct rot_update {
+  rot_gate_t *gate;
+  const rot_otp_port_t *otp;
+  const rot_crypto_t *crypto;
+  rot_audit_t *audit; /* may be NULL */
+  uint64_t (*now)(void);
+  uint8_t *scratch;   /* >= largest slot region; images are verified here */
+  uint32_t scratch_len;
+  rot_update_state_t state;
+  uint32_t state_copy; /* which state block holds state (0/1) */
+  rot_update_session_t session;
+} rot_update_t;
+
+/** Load the state (newest valid copy; fresh state when none), finish any
+ * pending floor raise. */
+ROT_WARN_UNUSED rot_error_t rot_update_init(rot_update_t *u, rot_gate_t *g,
+                                            const rot_otp_port_t *otp,
+                                            const rot_crypto_t *c,
+                                            rot_audit_t *audit,
+                                            uint64_t (*now)(void),
+                                            uint8_t *scratch,
+                                            uint32_t scratch_len);
+
+/** Start a session for an image of len bytes into the inactive slot. */
+ROT_WARN_UNUSED rot_error_t rot_update_begin(rot_update_t *u,
+                                             uint32_t image_type, uint32_t len);
+/** Append bytes at off (must equal the bytes written so far). */
+ROT_WARN_UNUSED rot_error_t rot_update_chunk(rot_update_t *u, uint32_t off,
+                                             const uint8_t *data, uint32_t len);
+/** Verify the staged image in place; on success it becomes "staged". */
+ROT_WARN_UNUSED rot_error_t rot_update_finish(rot_update_t *u,
+                                              rot_verified_image_t *out);
+/** Abandon the session (idempotent); status is recorded as the reason. */
+void rot_update_abort(rot_update_t *u, rot_error_t reason);
+/** Abort the session if idle for more than timeout seconds. 1 if aborted. */
+int rot_update_expire(rot_update_t *u, uint64_t timeout);
+
+/** Select the staged slot of a type for trial boot. */
+ROT_WARN_UNUSED rot_error_t rot_update_activate(rot_update_t *u,
+                                                uint32_t image_type);
+/** Make the pending slot permanent, then raise the OTP floor. */
+ROT_WARN_UNUSED rot_error_t rot_update_confirm(rot_update_t *u,
+                                               uint32_t image_type,
+                                               rot_verified_image_t *out);
+/** Cancel a trial, or return to the other slot when no trial is pending
+ * (refused if that image is below the floor or invalid). */
+ROT_WARN_UNUSED rot_error_t rot_update_revert(rot_update_t *u,
+                                              uint32_t image_type);
+
+/**
+ * The boot decision for one image type: which region boots, or none, and
+ * why. Counts a trial boot (persisted) and reverts an expired trial. The
+ * image chosen is fully verified; its token is in out->verified.
+ */
+ROT_WARN_UNUSED rot_error_t rot_boot_decide(rot_update_t *u,
+                                            uint32_t image_type,
+                                            rot_boot_decision_t *out);
+
+/**
+ * Verify the image stored in a region (header first, then exact length,
+ * then everything rot_image_verify checks) into the scratch buffer.
+ */
+ROT_WARN_UNUSED rot_error_t rot_update_verify_region(rot_update_t *u,
+                                                     uint32_t region,
+                                                     uint32_t expected_type,
+                                                     rot_verified_image_t *out,
+                                                     uint32_t *image_len);
+
+const char *rot_boot_reason_name(uint32_t reason);
+
+#endif /* ROT_UPDATE_H */

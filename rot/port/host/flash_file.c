@@ -1,0 +1,150 @@
+/* File-backed NOR flash: erase to 0xFF, program ANDs bits in. */
+#define _GNU_SOURCE
+#include "rot_host/flash_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define IO_CHUNK 65536u
+
+static rot_flash_file_t *ff(const rot_flash_port_t *p) { return p->state; }
+
+static int bounds_ok(const rot_flash_port_t *p, uint32_t off, uint32_t len) {
+  return off <= p->size && len <= p->size - off;
+}
+
+static rot_error_t ff_read(const rot_flash_port_t *p, uint32_t off, void *buf,
+                           uint32_t len) {
+  if (buf == NULL || !bounds_ok(p, off, len)) {
+    return ROT_ERROR_FLASH_BOUNDS;
+  }
+  rot_flash_file_t *f = ff(p);
+  f->reads++;
+  uint8_t *b = buf;
+  while (len > 0) {
+    ssize_t n = pread(f->fd, b, len, off);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return ROT_ERROR_FLASH_READ;
+    }
+    b += n;
+    off += (uint32_t)n;
+    len -= (uint32_t)n;
+  }
+  return ROT_OK;
+}
+
+static rot_error_t ff_program(const rot_flash_port_t *p, uint32_t off,
+                              const void *buf, uint32_t len) {
+  if (buf == NULL || !bounds_ok(p, off, len)) {
+    return ROT_ERROR_FLASH_BOUNDS;
+  }
+  rot_flash_file_t *f = ff(p);
+  f->programs++;
+  uint8_t tmp[IO_CHUNK];
+  const uint8_t *in = buf;
+  while (len > 0) {
+    uint32_t n = len > IO_CHUNK ? IO_CHUNK : len;
+    if (pread(f->fd, tmp, n, off) != (ssize_t)n) {
+      return ROT_ERROR_FLASH_PROGRAM;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+      tmp[i] &= in[i]; /* NOR: programming only clears bits */
+    }
+    if (pwrite(f->fd, tmp, n, off) != (ssize_t)n) {
+      return ROT_ERROR_FLASH_PROGRAM;
+    }
+    in += n;
+    off += n;
+    len -= n;
+  }
+  return ROT_OK;
+}
+
+static rot_error_t ff_erase(const rot_flash_port_t *p, uint32_t off) {
+  if (off % p->erase_size != 0) {
+    return ROT_ERROR_FLASH_ALIGN;
+  }
+  if (!bounds_ok(p, off, p->erase_size)) {
+    return ROT_ERROR_FLASH_BOUNDS;
+  }
+  rot_flash_file_t *f = ff(p);
+  f->erases++;
+  uint8_t ones[IO_CHUNK];
+  memset(ones, 0xff, sizeof(ones));
+  for (uint32_t done = 0; done < p->erase_size;) {
+    uint32_t n = p->erase_size - done > IO_CHUNK ? IO_CHUNK : p->erase_size - done;
+    if (pwrite(f->fd, ones, n, off + done) != (ssize_t)n) {
+      return ROT_ERROR_FLASH_ERASE;
+    }
+    done += n;
+  }
+  return ROT_OK;
+}
+
+rot_error_t rot_flash_file_open(rot_flash_file_t *f, const char *path,
+                                uint32_t size, uint32_t erase_size,
+                                int create) {
+  if (f == NULL || path == NULL || size == 0 || erase_size == 0 ||
+      size % erase_size != 0) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  memset(f, 0, sizeof(*f));
+  f->fd = -1;
+  int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+  if (fd < 0) {
+    return ROT_ERROR_IO_OPEN;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    return ROT_ERROR_IO_LOCKED;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return ROT_ERROR_IO_OPEN;
+  }
+  if (st.st_size == 0 && create) {
+    uint8_t *ones = malloc(IO_CHUNK);
+    int bad = ones == NULL || fchmod(fd, 0600) != 0;
+    if (!bad) {
+      memset(ones, 0xff, IO_CHUNK);
+      for (uint32_t off = 0; off < size && !bad; off += IO_CHUNK) {
+        uint32_t n = size - off > IO_CHUNK ? IO_CHUNK : size - off;
+        bad = pwrite(fd, ones, n, off) != (ssize_t)n;
+      }
+      bad = bad || fsync(fd) != 0;
+    }
+    free(ones);
+    if (bad) {
+      close(fd);
+      return ROT_ERROR_IO_WRITE;
+    }
+  } else if ((uint64_t)st.st_size != size) {
+    close(fd);
+    return ROT_ERROR_FLASH_BAD_LAYOUT;
+  }
+  f->fd = fd;
+  f->port.read = ff_read;
+  f->port.program = ff_program;
+  f->port.erase = ff_erase;
+  f->port.size = size;
+  f->port.erase_size = erase_size;
+  f->port.state = f;
+  return ROT_OK;
+}
+
+void rot_flash_file_close(rot_flash_file_t *f) {
+  if (f != NULL && f->fd >= 0) {
+    fsync(f->fd);
+    close(f->fd);
+    f->fd = -1;
+  }
+}

@@ -1,0 +1,32 @@
+/*
+ * File-backed NOR flash for the host port. The file is created at the
+ * device size filled with 0xFF (erased), mode 0600, and held under an
+ * exclusive lock while open: the daemon that owns it is the only writer.
+ * Operation counters let tests and benchmarks see what the core did.
+ */
+#ifndef ROT_HOST_FLASH_FILE_H
+#define ROT_HOST_FLASH_FILE_H
+
+#include <stdint.h>
+
+#include "rot/flash.h"
+
+typedef struct rot_flash_file {
+  rot_flash_port_t port; /* first: the port the core uses */
+  int fd;
+  uint64_t reads, programs, erases;
+} rot_flash_file_t;
+
+/**
+ * Open (create = 1: create an erased device of size bytes if missing) and
+ * lock a flash file. ROT_ERROR_IO_LOCKED when another process holds it;
+ * an existing file of another size is refused.
+ */
+ROT_WARN_UNUSED rot_error_t rot_flash_file_open(rot_flash_file_t *f,
+                                                const char *path,
+                                                uint32_t size,
+                                                uint32_t erase_size,
+                                                int create);
+void rot_flash_file_close(rot_flash_file_t *f);
+
+#endif

@@ -1,0 +1,615 @@
+/*
+ * Update engine and boot decision.
+ *
+ * Power-fail safety comes from three rules:
+ *  1. State changes are a single record written to the older of two
+ *     copies; a torn write fails its digest and the other copy stands.
+ *  2. A slot is only ever written while it is neither the confirmed nor
+ *     the pending image, so the last confirmed image is never touched.
+ *  3. The OTP floor moves only after the confirm that justifies it is
+ *     durable (floor_pending), and an interrupted raise is finished at
+ *     the next start.
+ */
+#include "rot/update.h"
+
+#include "rot/util.h"
+
+#define STATE_SIGNED_LEN ((uint32_t)offsetof(rot_update_state_t, digest))
+
+static void note(rot_update_t *u, uint32_t event, rot_error_t status,
+                 uint32_t arg0, uint32_t arg1) {
+  if (u->audit == NULL) {
+    return;
+  }
+  /* Availability over completeness: a full or failing audit region must
+   * not stop a boot; a gap is visible to `audit --verify`. */
+  rot_error_t err = rot_audit_append(u->audit, event, status, arg0, arg1);
+  (void)err;
+}
+
+static uint64_t now_of(const rot_update_t *u) {
+  return u->now != NULL ? u->now() : 0;
+}
+
+/* ---- persistent state ------------------------------------------------- */
+
+static void state_encode(const rot_update_state_t *s, uint8_t *b) {
+  rot_st32(b, s->magic);
+  rot_st32(b + 4, s->seq);
+  for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
+    uint8_t *e = b + 8 + t * 8;
+    e[0] = s->types[t].active;
+    e[1] = s->types[t].pending;
+    e[2] = s->types[t].staged;
+    e[3] = s->types[t].attempts_left;
+    rot_st32(e + 4, s->types[t].floor_pending);
+  }
+  rot_memcpy(b + STATE_SIGNED_LEN, s->digest, sizeof(s->digest));
+}
+
+static int slot_ok(uint8_t s) {
+  return s == ROT_SLOT_A || s == ROT_SLOT_B || s == ROT_SLOT_NONE;
+}
+
+static rot_error_t state_decode(const rot_crypto_t *c, const uint8_t *b,
+                                rot_update_state_t *s) {
+  uint8_t digest[ROT_SHA256_LEN];
+  if (rot_ld32(b) != ROT_UPDATE_STATE_MAGIC) {
+    return ROT_ERROR_UPDATE_STATE_CORRUPT;
+  }
+  ROT_TRY(rot_hash(c, ROT_HASH_SHA256, b, STATE_SIGNED_LEN, digest,
+                   sizeof(digest)));
+  if (rot_ct_equal(digest, b + STATE_SIGNED_LEN, sizeof(digest)) !=
+      HARDENED_TRUE) {
+    return ROT_ERROR_UPDATE_STATE_CORRUPT;
+  }
+  s->magic = ROT_UPDATE_STATE_MAGIC;
+  s->seq = rot_ld32(b + 4);
+  for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
+    const uint8_t *e = b + 8 + t * 8;
+    rot_type_state_t *ts = &s->types[t];
+    ts->active = e[0];
+    ts->pending = e[1];
+    ts->staged = e[2];
+    ts->attempts_left = e[3];
+    ts->floor_pending = rot_ld32(e + 4);
+    if (!slot_ok(ts->active) || !slot_ok(ts->pending) || !slot_ok(ts->staged) ||
+        ts->attempts_left > ROT_TRIAL_ATTEMPTS ||
+        ts->floor_pending > ROT_SVN_MAX) {
+      return ROT_ERROR_UPDATE_STATE_CORRUPT;
+    }
+  }
+  rot_memcpy(s->digest, b + STATE_SIGNED_LEN, sizeof(s->digest));
+  return ROT_OK;
+}
+
+static void state_fresh(rot_update_state_t *s) {
+  rot_memset(s, 0, sizeof(*s));
+  s->magic = ROT_UPDATE_STATE_MAGIC;
+  for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
+    s->types[t].active = ROT_SLOT_NONE;
+    s->types[t].pending = ROT_SLOT_NONE;
+    s->types[t].staged = ROT_SLOT_NONE;
+  }
+}
+
+static rot_error_t state_load(rot_update_t *u) {
+  uint8_t buf[sizeof(rot_update_state_t)];
+  rot_update_state_t copies[2];
+  int valid[2];
+  uint32_t block = u->gate->flash->erase_size;
+  for (uint32_t i = 0; i < 2; i++) {
+    ROT_TRY(rot_gate_read(u->gate, ROT_INIT_CHIP, ROT_RGN_STATE, i * block, buf,
+                          sizeof(buf)));
+    valid[i] = state_decode(u->crypto, buf, &copies[i]) == ROT_OK;
+  }
+  if (valid[0] && (!valid[1] || copies[0].seq >= copies[1].seq)) {
+    u->state = copies[0];
+    u->state_copy = 0;
+  } else if (valid[1]) {
+    u->state = copies[1];
+    u->state_copy = 1;
+  } else {
+    state_fresh(&u->state);
+    u->state_copy = 1; /* so the first write lands in copy 0 */
+  }
+  return ROT_OK;
+}
+
+/* Write next into the older copy; u->state changes only once it is durable. */
+static rot_error_t state_commit(rot_update_t *u, rot_update_state_t *next) {
+  uint8_t buf[sizeof(rot_update_state_t)];
+  uint8_t back[sizeof(rot_update_state_t)];
+  rot_update_state_t check;
+  uint32_t target = u->state_copy ^ 1u;
+  uint32_t off = target * u->gate->flash->erase_size;
+  next->magic = ROT_UPDATE_STATE_MAGIC;
+  next->seq = u->state.seq + 1u;
+  state_encode(next, buf);
+  ROT_TRY(rot_hash(u->crypto, ROT_HASH_SHA256, buf, STATE_SIGNED_LEN,
+                   next->digest, sizeof(next->digest)));
+  rot_memcpy(buf + STATE_SIGNED_LEN, next->digest, sizeof(next->digest));
+  ROT_TRY(rot_gate_erase(u->gate, ROT_INIT_CHIP, ROT_RGN_STATE, off));
+  ROT_TRY(rot_gate_program(u->gate, ROT_INIT_CHIP, ROT_RGN_STATE, off, buf,
+                           sizeof(buf)));
+  ROT_TRY(rot_gate_read(u->gate, ROT_INIT_CHIP, ROT_RGN_STATE, off, back,
+                        sizeof(back)));
+  ROT_TRY(state_decode(u->crypto, back, &check));
+  if (check.seq != next->seq) {
+    return ROT_ERROR_UPDATE_STATE_CORRUPT;
+  }
+  u->state = *next;
+  u->state_copy = target;
+  return ROT_OK;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static int type_has_slots(const rot_update_t *u, uint32_t type) {
+  return rot_flash_slot_region(u->gate->layout, type, ROT_SLOT_A) >= 0 &&
+         rot_flash_slot_region(u->gate->layout, type, ROT_SLOT_B) >= 0;
+}
+
+static uint32_t slot_region(const rot_update_t *u, uint32_t type, uint32_t slot) {
+  int r = rot_flash_slot_region(u->gate->layout, type, slot);
+  return r < 0 ? ROT_RGN_COUNT : (uint32_t)r;
+}
+
+rot_error_t rot_update_verify_region(rot_update_t *u, uint32_t region,
+                                     uint32_t expected_type,
+                                     rot_verified_image_t *out,
+                                     uint32_t *image_len) {
+  if (u == NULL || out == NULL || region >= ROT_RGN_COUNT) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  rot_memset(out, 0, sizeof(*out));
+  uint8_t hdr_bytes[ROT_IMAGE_HEADER_SIZE];
+  ROT_TRY(rot_gate_read(u->gate, ROT_INIT_CHIP, region, 0, hdr_bytes,
+                        sizeof(hdr_bytes)));
+  int erased = 1;
+  for (uint32_t i = 0; i < sizeof(hdr_bytes); i++) {
+    erased &= hdr_bytes[i] == 0xff;
+  }
+  if (erased) {
+    return ROT_ERROR_BOOT_EMPTY_SLOT;
+  }
+  /* Header first: the length it declares decides how much is read. */
+  rot_image_header_t h;
+  ROT_TRY(rot_image_header_parse(hdr_bytes, sizeof(hdr_bytes), &h));
+  size_t total = rot_image_expected_len(&h);
+  if (total == 0 || total > u->gate->layout->regions[region].size) {
+    return ROT_ERROR_IMAGE_TRUNCATED;
+  }
+  if (total > u->scratch_len) {
+    return ROT_ERROR_BUFFER_TOO_SMALL;
+  }
+  ROT_TRY(rot_gate_read(u->gate, ROT_INIT_CHIP, region, 0, u->scratch,
+                        (uint32_t)total));
+  rot_policy_t policy;
+  ROT_TRY(rot_otp_policy(u->otp, &policy));
+  ROT_TRY(rot_image_verify(u->crypto, &policy, u->scratch, total,
+                           expected_type, out));
+  if (image_len != NULL) {
+    *image_len = (uint32_t)total;
+  }
+  return ROT_OK;
+}
+
+/* Finish a floor raise that a durable confirm asked for. */
+static rot_error_t finish_floors(rot_update_t *u) {
+  for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
+    uint32_t svn = u->state.types[t].floor_pending;
+    if (svn == 0) {
+      continue;
+    }
+    ROT_TRY(rot_otp_raise_floor(u->otp, t, svn));
+    note(u, ROT_AUDIT_FLOOR_RAISED, ROT_OK, t, svn);
+    rot_update_state_t next = u->state;
+    next.types[t].floor_pending = 0;
+    ROT_TRY(state_commit(u, &next));
+  }
+  return ROT_OK;
+}
+
+rot_error_t rot_update_init(rot_update_t *u, rot_gate_t *g,
+                            const rot_otp_port_t *otp, const rot_crypto_t *c,
+                            rot_audit_t *audit, uint64_t (*now)(void),
+                            uint8_t *scratch, uint32_t scratch_len) {
+  if (u == NULL || g == NULL || g->flash == NULL || otp == NULL || c == NULL ||
+      scratch == NULL || scratch_len < ROT_IMAGE_HEADER_SIZE) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  rot_memset(u, 0, sizeof(*u));
+  u->gate = g;
+  u->otp = otp;
+  u->crypto = c;
+  u->audit = audit;
+  u->now = now;
+  u->scratch = scratch;
+  u->scratch_len = scratch_len;
+  u->session.open = HARDENED_FALSE;
+  if (sizeof(rot_update_state_t) > g->flash->erase_size) {
+    return ROT_ERROR_FLASH_BAD_LAYOUT;
+  }
+  ROT_TRY(state_load(u));
+  return finish_floors(u);
+}
+
+/* ---- update session ------------------------------------------------------ */
+
+rot_error_t rot_update_begin(rot_update_t *u, uint32_t image_type,
+                             uint32_t len) {
+  if (u == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  if (u->session.open != HARDENED_FALSE) {
+    return ROT_ERROR_UPDATE_BUSY;
+  }
+  uint32_t region;
+  int recovery = image_type == ROT_IMAGE_TYPE_RECOVERY;
+  if (recovery) {
+    int r = rot_flash_slot_region(u->gate->layout, image_type, ROT_SLOT_NONE);
+    if (r < 0) {
+      return ROT_ERROR_UPDATE_BAD_TYPE;
+    }
+    region = (uint32_t)r;
+  } else {
+    if (image_type >= ROT_IMAGE_TYPE_SLOTS || !type_has_slots(u, image_type)) {
+      return ROT_ERROR_UPDATE_BAD_TYPE;
+    }
+    rot_type_state_t *ts = &u->state.types[image_type];
+    if (ts->pending != ROT_SLOT_NONE) {
+      return ROT_ERROR_UPDATE_TRIAL_PENDING;
+    }
+    uint32_t slot = ts->active == ROT_SLOT_A ? ROT_SLOT_B : ROT_SLOT_A;
+    region = slot_region(u, image_type, slot);
+    if (ts->staged != ROT_SLOT_NONE) {
+      /* The staged image is about to be overwritten: forget it first. */
+      rot_update_state_t next = u->state;
+      next.types[image_type].staged = ROT_SLOT_NONE;
+      ROT_TRY(state_commit(u, &next));
+    }
+  }
+  const rot_flash_region_t *r = &u->gate->layout->regions[region];
+  if (len < ROT_IMAGE_HEADER_SIZE) {
+    return ROT_ERROR_IMAGE_TRUNCATED;
+  }
+  if (len > r->size || len > u->scratch_len) {
+    return ROT_ERROR_UPDATE_TOO_LARGE;
+  }
+  ROT_TRY(rot_gate_open_window(u->gate, region));
+  u->session.open = HARDENED_TRUE;
+  u->session.image_type = image_type;
+  u->session.region = region;
+  u->session.declared_len = len;
+  u->session.written = 0;
+  u->session.last_activity = now_of(u);
+  note(u, ROT_AUDIT_UPDATE_BEGIN, ROT_OK, image_type, len);
+  /* Erase only the blocks the image will occupy. */
+  uint32_t block = u->gate->flash->erase_size;
+  for (uint32_t off = 0; off < len; off += block) {
+    rot_error_t err = rot_gate_erase(u->gate, ROT_INIT_UPDATE, region, off);
+    if (err != ROT_OK) {
+      rot_update_abort(u, err);
+      return err;
+    }
+  }
+  return ROT_OK;
+}
+
+rot_error_t rot_update_chunk(rot_update_t *u, uint32_t off, const uint8_t *data,
+                             uint32_t len) {
+  if (u == NULL || (data == NULL && len != 0)) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  rot_update_session_t *s = &u->session;
+  if (s->open != HARDENED_TRUE) {
+    return ROT_ERROR_UPDATE_NO_SESSION;
+  }
+  if (off != s->written) {
+    return ROT_ERROR_UPDATE_OUT_OF_ORDER;
+  }
+  if (len > ROT_UPDATE_CHUNK_MAX || len > s->declared_len - s->written) {
+    return ROT_ERROR_UPDATE_TOO_LARGE;
+  }
+  if (off == 0 && len >= ROT_IMAGE_HEADER_SIZE) {
+    /* Fail fast on a header that can never pass, before the rest arrives. */
+    rot_image_header_t h;
+    rot_error_t err = rot_image_header_parse(data, len, &h);
+    if (err == ROT_OK && h.image_type != s->image_type) {
+      err = ROT_ERROR_POLICY_TYPE_MISMATCH;
+    }
+    if (err == ROT_OK && rot_image_expected_len(&h) != s->declared_len) {
+      err = ROT_ERROR_IMAGE_BAD_LENGTH;
+    }
+    if (err != ROT_OK) {
+      rot_update_abort(u, err);
+      return err;
+    }
+  }
+  rot_error_t err =
+      rot_gate_program(u->gate, ROT_INIT_UPDATE, s->region, off, data, len);
+  if (err != ROT_OK) {
+    rot_update_abort(u, err);
+    return err;
+  }
+  s->written += len;
+  s->last_activity = now_of(u);
+  return ROT_OK;
+}
+
+rot_error_t rot_update_finish(rot_update_t *u, rot_verified_image_t *out) {
+  if (u == NULL || out == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  rot_memset(out, 0, sizeof(*out));
+  rot_update_session_t *s = &u->session;
+  if (s->open != HARDENED_TRUE) {
+    return ROT_ERROR_UPDATE_NO_SESSION;
+  }
+  if (s->written != s->declared_len) {
+    rot_update_abort(u, ROT_ERROR_UPDATE_INCOMPLETE);
+    return ROT_ERROR_UPDATE_INCOMPLETE;
+  }
+  uint32_t type = s->image_type;
+  uint32_t region = s->region;
+  /* Nothing more may be written once verification starts. */
+  rot_gate_close_window(u->gate);
+  s->open = HARDENED_FALSE;
+  uint32_t len = 0;
+  rot_error_t err = rot_update_verify_region(u, region, type, out, &len);
+  if (err == ROT_OK && len != s->declared_len) {
+    err = ROT_ERROR_IMAGE_BAD_LENGTH;
+  }
+  if (err == ROT_OK && type != ROT_IMAGE_TYPE_RECOVERY) {
+    HARDENED_CHECK_EQ(rot_verified_check(out), ROT_OK);
+    rot_update_state_t next = u->state;
+    next.types[type].staged = (uint8_t)u->gate->layout->regions[region].slot;
+    err = state_commit(u, &next);
+  }
+  if (err != ROT_OK) {
+    rot_memset(out, 0, sizeof(*out));
+  }
+  note(u, ROT_AUDIT_UPDATE_FINISH, err, type, err == ROT_OK ? out->svn : 0);
+  return err;
+}
+
+void rot_update_abort(rot_update_t *u, rot_error_t reason) {
+  if (u == NULL || u->session.open == HARDENED_FALSE) {
+    return;
+  }
+  rot_gate_close_window(u->gate);
+  u->session.open = HARDENED_FALSE;
+  note(u, ROT_AUDIT_UPDATE_ABORT, reason, u->session.image_type,
+       u->session.written);
+}
+
+int rot_update_expire(rot_update_t *u, uint64_t timeout) {
+  if (u == NULL || u->session.open != HARDENED_TRUE) {
+    return 0;
+  }
+  uint64_t t = now_of(u);
+  if (t >= u->session.last_activity && t - u->session.last_activity > timeout) {
+    rot_update_abort(u, ROT_ERROR_UPDATE_TIMEOUT);
+    return 1;
+  }
+  return 0;
+}
+
+static rot_error_t slot_type_check(const rot_update_t *u, uint32_t type) {
+  if (u == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  if (type >= ROT_IMAGE_TYPE_SLOTS || !type_has_slots(u, type)) {
+    return ROT_ERROR_UPDATE_BAD_TYPE;
+  }
+  if (u->session.open == HARDENED_TRUE && u->session.image_type == type) {
+    return ROT_ERROR_UPDATE_BUSY;
+  }
+  return ROT_OK;
+}
+
+rot_error_t rot_update_activate(rot_update_t *u, uint32_t image_type) {
+  ROT_TRY(slot_type_check(u, image_type));
+  rot_type_state_t *ts = &u->state.types[image_type];
+  if (ts->pending != ROT_SLOT_NONE) {
+    return ROT_ERROR_UPDATE_TRIAL_PENDING;
+  }
+  if (ts->staged == ROT_SLOT_NONE) {
+    return ROT_ERROR_UPDATE_NOT_STAGED;
+  }
+  rot_verified_image_t v;
+  ROT_TRY(rot_update_verify_region(u, slot_region(u, image_type, ts->staged),
+                                   image_type, &v, NULL));
+  rot_update_state_t next = u->state;
+  next.types[image_type].pending = ts->staged;
+  next.types[image_type].staged = ROT_SLOT_NONE;
+  next.types[image_type].attempts_left = ROT_TRIAL_ATTEMPTS;
+  ROT_TRY(state_commit(u, &next));
+  note(u, ROT_AUDIT_ACTIVATE, ROT_OK, image_type,
+       u->state.types[image_type].pending);
+  return ROT_OK;
+}
+
+rot_error_t rot_update_confirm(rot_update_t *u, uint32_t image_type,
+                               rot_verified_image_t *out) {
+  if (out == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  rot_memset(out, 0, sizeof(*out));
+  ROT_TRY(slot_type_check(u, image_type));
+  rot_type_state_t *ts = &u->state.types[image_type];
+  if (ts->pending == ROT_SLOT_NONE) {
+    return ROT_ERROR_UPDATE_NOT_PENDING;
+  }
+  ROT_TRY(rot_update_verify_region(u, slot_region(u, image_type, ts->pending),
+                                   image_type, out, NULL));
+  ROT_TRY(rot_verified_check(out));
+  rot_policy_t policy;
+  ROT_TRY(rot_otp_policy(u->otp, &policy));
+  /* Phase 1: the confirm is durable, and says which floor it owes. */
+  rot_update_state_t next = u->state;
+  next.types[image_type].active = ts->pending;
+  next.types[image_type].pending = ROT_SLOT_NONE;
+  next.types[image_type].attempts_left = 0;
+  next.types[image_type].floor_pending =
+      out->svn > policy.svn_floor[image_type] ? out->svn : 0;
+  ROT_TRY(state_commit(u, &next));
+  note(u, ROT_AUDIT_CONFIRM, ROT_OK, image_type, out->svn);
+  /* Phase 2: only now may the floor rise. */
+  return finish_floors(u);
+}
+
+rot_error_t rot_update_revert(rot_update_t *u, uint32_t image_type) {
+  ROT_TRY(slot_type_check(u, image_type));
+  rot_type_state_t *ts = &u->state.types[image_type];
+  rot_update_state_t next = u->state;
+  if (ts->pending != ROT_SLOT_NONE) {
+    next.types[image_type].pending = ROT_SLOT_NONE;
+    next.types[image_type].attempts_left = 0;
+  } else {
+    if (ts->active == ROT_SLOT_NONE) {
+      return ROT_ERROR_UPDATE_REVERT_INVALID;
+    }
+    uint32_t other = ts->active ^ 1u;
+    rot_verified_image_t v;
+    rot_error_t err = rot_update_verify_region(
+        u, slot_region(u, image_type, other), image_type, &v, NULL);
+    if (err == ROT_ERROR_POLICY_SVN_BELOW_FLOOR) {
+      return ROT_ERROR_UPDATE_REVERT_BELOW_FLOOR;
+    }
+    if (err != ROT_OK) {
+      return ROT_ERROR_UPDATE_REVERT_INVALID;
+    }
+    next.types[image_type].active = (uint8_t)other;
+    if (next.types[image_type].staged == other) {
+      next.types[image_type].staged = ROT_SLOT_NONE;
+    }
+  }
+  ROT_TRY(state_commit(u, &next));
+  note(u, ROT_AUDIT_REVERT, ROT_OK, image_type,
+       u->state.types[image_type].active);
+  return ROT_OK;
+}
+
+/* ---- boot decision --------------------------------------------------------- */
+
+static int try_region(rot_update_t *u, uint32_t region, uint32_t type,
+                      rot_boot_decision_t *out, rot_error_t *why) {
+  if (region >= ROT_RGN_COUNT) {
+    return 0;
+  }
+  if (u->session.open == HARDENED_TRUE && u->session.region == region) {
+    *why = ROT_ERROR_UPDATE_BUSY; /* half written: never a candidate */
+    return 0;
+  }
+  uint32_t len = 0;
+  rot_error_t err = rot_update_verify_region(u, region, type, &out->verified, &len);
+  if (err != ROT_OK) {
+    *why = err;
+    return 0;
+  }
+  out->region = region;
+  out->image_len = len;
+  return 1;
+}
+
+rot_error_t rot_boot_decide(rot_update_t *u, uint32_t image_type,
+                            rot_boot_decision_t *out) {
+  if (u == NULL || out == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  rot_memset(out, 0, sizeof(*out));
+  out->image_type = image_type;
+  out->region = ROT_RGN_COUNT;
+  out->reason = ROT_BOOT_NONE;
+  out->why = ROT_ERROR_BOOT_NO_IMAGE;
+  if (image_type >= ROT_IMAGE_TYPE_SLOTS || !type_has_slots(u, image_type)) {
+    return ROT_ERROR_UPDATE_BAD_TYPE;
+  }
+  rot_error_t why = ROT_ERROR_BOOT_EMPTY_SLOT;
+
+  /* A trial: count the attempt durably before booting it, so an image
+   * that never comes up cannot trial forever. */
+  rot_type_state_t ts = u->state.types[image_type];
+  if (ts.pending != ROT_SLOT_NONE) {
+    rot_update_state_t next = u->state;
+    if (ts.attempts_left > 0) {
+      next.types[image_type].attempts_left = (uint8_t)(ts.attempts_left - 1u);
+      ROT_TRY(state_commit(u, &next));
+      if (try_region(u, slot_region(u, image_type, ts.pending), image_type, out,
+                     &why)) {
+        out->reason = ROT_BOOT_TRIAL;
+        out->why = ROT_OK;
+        note(u, ROT_AUDIT_BOOT, ROT_OK, image_type, out->region);
+        return ROT_OK;
+      }
+    }
+    /* Expired or bad trial: back to the confirmed image. */
+    next = u->state;
+    next.types[image_type].pending = ROT_SLOT_NONE;
+    next.types[image_type].attempts_left = 0;
+    ROT_TRY(state_commit(u, &next));
+    note(u, ROT_AUDIT_TRIAL_EXPIRED, why, image_type, ts.pending);
+    ts = u->state.types[image_type];
+  }
+
+  if (ts.active != ROT_SLOT_NONE &&
+      try_region(u, slot_region(u, image_type, ts.active), image_type, out,
+                 &why)) {
+    out->reason = ROT_BOOT_ACTIVE;
+    out->why = ROT_OK;
+  } else {
+    rot_error_t first_why = why;
+    for (uint32_t slot = ROT_SLOT_A; slot <= ROT_SLOT_B; slot++) {
+      /* A staged image was never chosen by the operator: not a fallback. */
+      if (slot == ts.active || slot == ts.staged) {
+        continue;
+      }
+      rot_error_t ignored = ROT_OK;
+      if (try_region(u, slot_region(u, image_type, slot), image_type, out,
+                     &ignored)) {
+        out->reason = ROT_BOOT_FALLBACK_OTHER;
+        break;
+      }
+    }
+    if (out->region == ROT_RGN_COUNT) {
+      int rec = rot_flash_slot_region(u->gate->layout, ROT_IMAGE_TYPE_RECOVERY,
+                                      ROT_SLOT_NONE);
+      rot_error_t ignored = ROT_OK;
+      if (rec >= 0 && try_region(u, (uint32_t)rec, ROT_IMAGE_TYPE_RECOVERY, out,
+                                 &ignored)) {
+        out->reason = ROT_BOOT_RECOVERY;
+      }
+    }
+    out->why = first_why;
+  }
+
+  if (out->region == ROT_RGN_COUNT) {
+    rot_memset(&out->verified, 0, sizeof(out->verified));
+    out->reason = ROT_BOOT_NONE;
+    note(u, ROT_AUDIT_BOOT, ROT_ERROR_BOOT_NO_IMAGE, image_type, ROT_RGN_COUNT);
+    return ROT_ERROR_BOOT_NO_IMAGE;
+  }
+  /* Never hand out a region without a token from a completed verification. */
+  ROT_TRY(rot_verified_check(&out->verified));
+  note(u, ROT_AUDIT_BOOT, ROT_OK, image_type, out->region);
+  return ROT_OK;
+}
+
+const char *rot_boot_reason_name(uint32_t reason) {
+  switch (reason) {
+    case ROT_BOOT_ACTIVE:
+      return "active";
+    case ROT_BOOT_TRIAL:
+      return "trial";
+    case ROT_BOOT_FALLBACK_OTHER:
+      return "fallback";
+    case ROT_BOOT_RECOVERY:
+      return "recovery";
+    case ROT_BOOT_NONE:
+      return "none";
+    default:
+      return "invalid";
+  }
+}
