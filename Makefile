@@ -60,13 +60,15 @@ $(BUILD)/bin/rotctl: $(BUILD)/obj/rot/tools/rotctl.o $(BUILD)/lib/librot.a
 # ---- sanitizer build (tests) ---------------------------------------------
 $(BUILD)/san/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SAN_CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(SAN_CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit/common -MMD -MP -c $< -o $@
 
 $(BUILD)/san/librot.a: $(patsubst %.c,$(BUILD)/san/%.o,$(rot-core-srcs) $(rot-host-srcs))
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/test/%: $(BUILD)/san/tests/unit/%.o $(BUILD)/san/tests/unit/common/test_keys.o $(BUILD)/san/librot.a
+unit-common-objs = $(patsubst %.c,$(BUILD)/san/%.o,$(wildcard tests/unit/common/*.c))
+
+$(BUILD)/test/%: $(BUILD)/san/tests/unit/%.o $(unit-common-objs) $(BUILD)/san/librot.a
 	@mkdir -p $(@D)
 	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(MBEDTLS_LIBS)
 

@@ -1,0 +1,559 @@
+/*
+ * Update engine and boot decision: every update path and its failure,
+ * trial boots, confirm with the two-phase SVN floor, revert, recovery.
+ * Real crypto (mbedTLS) and the real gate over an in-memory NOR flash.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ram_flash.h"
+#include "rot/update.h"
+#include "test_keys.h"
+
+#define HV ROT_IMAGE_TYPE_HYPERVISOR
+#define PAYLOAD_LEN 1500u
+#define CHUNK 700u
+
+typedef struct fixture {
+  ram_flash_t flash;
+  ram_otp_t otp;
+  int otp_drop; /* when set, OTP programs silently do nothing */
+  rot_otp_port_t otp_port;
+  rot_gate_t gate;
+  rot_update_t up;
+  uint8_t scratch[64 * 1024];
+} fixture_t;
+
+static uint64_t g_now;
+static uint64_t fake_now(void) { return g_now; }
+
+static rot_error_t otp_read_(const rot_otp_port_t *p, uint32_t off, void *buf,
+                             uint32_t len) {
+  fixture_t *f = p->state;
+  return f->otp.port.read(&f->otp.port, off, buf, len);
+}
+
+static rot_error_t otp_program_(const rot_otp_port_t *p, uint32_t off,
+                                const void *buf, uint32_t len) {
+  fixture_t *f = p->state;
+  if (f->otp_drop) {
+    return ROT_OK; /* a fuse that does not blow: caught by read-back */
+  }
+  return f->otp.port.program(&f->otp.port, off, buf, len);
+}
+
+static void reboot(fixture_t *f) {
+  assert_int_equal(rot_gate_init(&f->gate, &f->flash.port, &ram_layout_small,
+                                 NULL, NULL),
+                   ROT_OK);
+  assert_int_equal(rot_update_init(&f->up, &f->gate, &f->otp_port, test_crypto(),
+                                   NULL, fake_now, f->scratch, sizeof(f->scratch)),
+                   ROT_OK);
+}
+
+static int setup(void **state) {
+  fixture_t *f = calloc(1, sizeof(*f));
+  ram_flash_init(&f->flash, &ram_layout_small);
+  ram_otp_init(&f->otp);
+  f->otp_port.read = otp_read_;
+  f->otp_port.program = otp_program_;
+  f->otp_port.state = f;
+  assert_int_equal(rot_otp_provision(&f->otp.port, test_keys()->policy.root_key_hash),
+                   ROT_OK);
+  g_now = 1000;
+  reboot(f);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture_t *f = *state;
+  ram_flash_free(&f->flash);
+  free(f);
+  return 0;
+}
+
+static uint8_t *make_image(uint32_t type, uint32_t svn, size_t *len) {
+  const test_keys_t *k = test_keys();
+  rot_image_header_t h = test_header(type);
+  h.svn = svn;
+  h.ver_major = (uint16_t)svn;
+  uint8_t *payload = test_payload(PAYLOAD_LEN + svn);
+  uint8_t *img = test_image_sign(&h, k->manifest, k->manifest_len, k->signer.priv,
+                                 payload, PAYLOAD_LEN + svn, len);
+  free(payload);
+  return img;
+}
+
+static rot_error_t send_image(fixture_t *f, uint32_t type, const uint8_t *img,
+                              size_t len) {
+  ROT_TRY(rot_update_begin(&f->up, type, (uint32_t)len));
+  for (size_t off = 0; off < len; off += CHUNK) {
+    size_t n = len - off < CHUNK ? len - off : CHUNK;
+    ROT_TRY(rot_update_chunk(&f->up, (uint32_t)off, img + off, (uint32_t)n));
+  }
+  rot_verified_image_t v;
+  return rot_update_finish(&f->up, &v);
+}
+
+/* Stage, activate, confirm: the image becomes the confirmed one. */
+static void install(fixture_t *f, uint32_t svn) {
+  size_t len;
+  uint8_t *img = make_image(HV, svn, &len);
+  assert_int_equal(send_image(f, HV, img, len), ROT_OK);
+  assert_int_equal(rot_update_activate(&f->up, HV), ROT_OK);
+  rot_verified_image_t v;
+  assert_int_equal(rot_update_confirm(&f->up, HV, &v), ROT_OK);
+  assert_int_equal(v.svn, svn);
+  free(img);
+}
+
+static uint32_t floor_of(fixture_t *f, uint32_t type) {
+  rot_policy_t p;
+  assert_int_equal(rot_otp_policy(&f->otp.port, &p), ROT_OK);
+  return p.svn_floor[type];
+}
+
+static void update_test_init_null(void **state) {
+  fixture_t *f = *state;
+  rot_update_t u;
+  assert_int_equal(rot_update_init(NULL, &f->gate, &f->otp_port, test_crypto(), NULL,
+                                   NULL, f->scratch, sizeof(f->scratch)),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(rot_update_init(&u, &f->gate, NULL, test_crypto(), NULL, NULL,
+                                   f->scratch, sizeof(f->scratch)),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(rot_update_init(&u, &f->gate, &f->otp_port, test_crypto(), NULL,
+                                   NULL, NULL, 0),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(rot_update_begin(NULL, HV, 10), ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(rot_update_chunk(NULL, 0, NULL, 0), ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(rot_update_finish(&f->up, NULL), ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(rot_boot_decide(&f->up, HV, NULL), ROT_ERROR_INVALID_ARGUMENT);
+}
+
+static void update_test_boot_decide_blank_flash_none(void **state) {
+  fixture_t *f = *state;
+  rot_boot_decision_t d;
+  assert_int_equal(rot_boot_decide(&f->up, HV, &d), ROT_ERROR_BOOT_NO_IMAGE);
+  assert_int_equal(d.reason, ROT_BOOT_NONE);
+  assert_int_equal(d.region, ROT_RGN_COUNT);
+  assert_int_not_equal(rot_verified_check(&d.verified), ROT_OK);
+}
+
+static void update_test_full_flow_confirm_raises_floor(void **state) {
+  fixture_t *f = *state;
+  size_t len;
+  uint8_t *img = make_image(HV, 2, &len);
+  assert_int_equal(send_image(f, HV, img, len), ROT_OK);
+  assert_int_equal(f->up.state.types[HV].staged, ROT_SLOT_A);
+  assert_int_equal(rot_update_activate(&f->up, HV), ROT_OK);
+  assert_int_equal(f->up.state.types[HV].pending, ROT_SLOT_A);
+  assert_int_equal(f->up.state.types[HV].attempts_left, ROT_TRIAL_ATTEMPTS);
+
+  rot_boot_decision_t d;
+  assert_int_equal(rot_boot_decide(&f->up, HV, &d), ROT_OK);
+  assert_int_equal(d.reason, ROT_BOOT_TRIAL);
+  assert_int_equal(d.region, ROT_RGN_HYPERVISOR_A);
+  assert_int_equal(d.image_len, len);
+  assert_int_equal(rot_verified_check(&d.verified), ROT_OK);
+  /* The floor does not move on activate or on a trial boot. */
+  assert_int_equal(floor_of(f, HV), 0);
+
+  rot_verified_image_t v;
+  assert_int_equal(rot_update_confirm(&f->up, HV, &v), ROT_OK);
+  assert_int_equal(floor_of(f, HV), 2);
+  assert_int_equal(f->up.state.types[HV].active, ROT_SLOT_A);
+  assert_int_equal(f->up.state.types[HV].floor_pending, 0);
+
+  /* Survives a reboot. */
+  reboot(f);
+  assert_int_equal(rot_boot_decide(&f->up, HV, &d), ROT_OK);
+  assert_int_equal(d.reason, ROT_BOOT_ACTIVE);
+  assert_int_equal(d.verified.svn, 2);
+  free(img);
+}
+
+static void update_test_finish_bad_signature_keeps_active(void **state) {
+  fixture_t *f = *state;
+  install(f, 1);
+  size_t len;
+  uint8_t *img = make_image(HV, 2, &len);
+  img[len - 1] ^= 0x01; /* last byte of s */
+  assert_int_equal(send_image(f, HV, img, len), ROT_ERROR_IMAGE_BAD_SIGNATURE);
+  assert_int_equal(f->up.state.types[HV].staged, ROT_SLOT_NONE);
+  assert_int_equal(rot_update_activate(&f->up, HV), ROT_ERROR_UPDATE_NOT_STAGED);
+  rot_boot_decision_t d;
+  assert_int_equal(rot_boot_decide(&f->up, HV, &d), ROT_OK);
+  assert_int_equal(d.reason, ROT_BOOT_ACTIVE);
+  assert_int_equal(d.verified.svn, 1);
+  free(img);
+}
+
+static void update_test_finish_tampered_payload(void **state) {
+  fixture_t *f = *state;
+  size_t len;
+  uint8_t *img = make_image(HV, 1, &len);
+  img[len - ROT_IMAGE_SIG_SIZE - 10] ^= 0x80;
+  assert_int_equal(send_image(f, HV, img, len), ROT_ERROR_IMAGE_DIGEST_MISMATCH);
+  free(img);
+}
+
+static void update_test_finish_revoked_key(void **state) {
+  fixture_t *f = *state;
+  assert_int_equal(rot_otp_revoke_key(&f->otp.port, TEST_KEY_INDEX_ALL), ROT_OK);
+  size_t len;
+  uint8_t *img = make_image(HV, 1, &len);
+  assert_int_equal(send_image(f, HV, img, len), ROT_ERROR_POLICY_KEY_REVOKED);
+  free(img);
+}
+
+static void update_test_finish_downgrade_refused(void **state) {
+  fixture_t *f = *state;
+  install(f, 3);
+  size_t len;
+  uint8_t *img = make_image(HV, 2, &len);
+  assert_int_equal(send_image(f, HV, img, len), ROT_ERROR_POLICY_SVN_BELOW_FLOOR);
+  free(img);
+  /* Equal to the floor is allowed (a re-install). */
+  img = make_image(HV, 3, &len);
+  assert_int_equal(send_image(f, HV, img, len), ROT_OK);
+  free(img);
+}
+
+static void update_test_chunk_wrong_type_aborts(void **state) {
+  fixture_t *f = *state;
+  size_t len;
+  uint8_t *img = make_image(ROT_IMAGE_TYPE_OPENSBI, 1, &len);
+  assert_int_equal(send_image(f, HV, img, len), ROT_ERROR_POLICY_TYPE_MISMATCH);
+  assert_int_equal(f->up.session.open, HARDENED_FALSE);
+  /* The gate window closed with the session. */
+  const uint8_t b[1] = {0};
+  assert_int_equal(rot_gate_program(&f->gate, ROT_INIT_UPDATE, ROT_RGN_HYPERVISOR_A,
+                                    0, b, 1),
+                   ROT_ERROR_GATE_NO_WINDOW);
+  free(img);
+}
+
+static void update_test_chunk_length_disagrees_with_header(void **state) {
+  fixture_t *f = *state;
+  size_t len;
+  uint8_t *img = make_image(HV, 1, &len);
+  assert_int_equal(rot_update_begin(&f->up, HV, (uint32_t)len + 1), ROT_OK);
+  assert_int_equal(rot_update_chunk(&f->up, 0, img, CHUNK), ROT_ERROR_IMAGE_BAD_LENGTH);
+  assert_int_equal(f->up.session.open, HARDENED_FALSE);
+  free(img);
+}
+
+static void update_test_begin_too_large(void **state) {
+  fixture_t *f = *state;
+  uint32_t slot = ram_layout_small.regions[ROT_RGN_HYPERVISOR_A].size;
+  assert_int_equal(rot_update_begin(&f->up, HV, slot + 1), ROT_ERROR_UPDATE_TOO_LARGE);
+  assert_int_equal(rot_update_begin(&f->up, HV, 0xffffffffu), ROT_ERROR_UPDATE_TOO_LARGE);
+  assert_int_equal(rot_update_begin(&f->up, HV, 10), ROT_ERROR_IMAGE_TRUNCATED);
+  assert_int_equal(f->up.session.open, HARDENED_FALSE);
+}
+
+static void update_test_begin_bad_type(void **state) {
+  fixture_t *f = *state;
+  assert_int_equal(rot_update_begin(&f->up, 0, 4096), ROT_ERROR_UPDATE_BAD_TYPE);
+  assert_int_equal(rot_update_begin(&f->up, 7, 4096), ROT_ERROR_UPDATE_BAD_TYPE);
+  assert_int_equal(rot_update_begin(&f->up, 0xffffffffu, 4096), ROT_ERROR_UPDATE_BAD_TYPE);
+}
+
+static void update_test_begin_second_session_busy(void **state) {
+  fixture_t *f = *state;
+  assert_int_equal(rot_update_begin(&f->up, HV, 4096), ROT_OK);
+  assert_int_equal(rot_update_begin(&f->up, ROT_IMAGE_TYPE_DTB, 4096), ROT_ERROR_UPDATE_BUSY);
+  assert_int_equal(rot_update_begin(&f->up, HV, 4096), ROT_ERROR_UPDATE_BUSY);
+  assert_int_equal(rot_update_activate(&f->up, HV), ROT_ERROR_UPDATE_BUSY);
+}
+
+static void update_test_interrupted_session_then_retry(void **state) {
+  fixture_t *f = *state;
+  size_t len;
+  uint8_t *img = make_image(HV, 1, &len);
+  assert_int_equal(rot_update_begin(&f->up, HV, (uint32_t)len), ROT_OK);
+  assert_int_equal(rot_update_chunk(&f->up, 0, img, CHUNK), ROT_OK);
+  rot_update_abort(&f->up, ROT_ERROR_UPDATE_TIMEOUT);
+  rot_update_abort(&f->up, ROT_ERROR_UPDATE_TIMEOUT); /* idempotent */
+  rot_verified_image_t v;
+  assert_int_equal(rot_update_finish(&f->up, &v), ROT_ERROR_UPDATE_NO_SESSION);
+  assert_int_equal(send_image(f, HV, img, len), ROT_OK);
+  free(img);
+}
+
+static void update_test_finish_incomplete(void **state) {
+  fixture_t *f = *state;
+  size_t len;
+  uint8_t *img = make_image(HV, 1, &len);
+  assert_int_equal(rot_update_begin(&f->up, HV, (uint32_t)len), ROT_OK);
+  assert_int_equal(rot_update_chunk(&f->up, 0, img, CHUNK), ROT_OK);
+  rot_verified_image_t v;
+  assert_int_equal(rot_update_finish(&f->up, &v), ROT_ERROR_UPDATE_INCOMPLETE);
+  assert_int_not_equal(v.token, ROT_VERIFY_TOKEN_VALID);
+  assert_int_equal(f->up.session.open, HARDENED_FALSE);
+  free(img);
+}
+
+static void update_test_chunk_out_of_order_and_oversized(void **state) {
+  fixture_t *f = *state;
+  size_t len;
+  uint8_t *img = make_image(HV, 1, &len);
+  assert_int_equal(rot_update_chunk(&f->up, 0, img, CHUNK), ROT_ERROR_UPDATE_NO_SESSION);
+  assert_int_equal(rot_update_begin(&f->up, HV, (uint32_t)len), ROT_OK);
+  assert_int_equal(rot_update_chunk(&f->up, CHUNK, img + CHUNK, CHUNK),
+                   ROT_ERROR_UPDATE_OUT_OF_ORDER);
+  assert_int_equal(rot_update_chunk(&f->up, 0, img, (uint32_t)len + 1),
+                   ROT_ERROR_UPDATE_TOO_LARGE);
+  assert_int_equal(rot_update_chunk(&f->up, 0, img, ROT_UPDATE_CHUNK_MAX + 1),
+                   ROT_ERROR_UPDATE_TOO_LARGE);
+  /* The session survives rejected chunks and still completes. */
+  for (size_t off = 0; off < len; off += CHUNK) {
+    size_t n = len - off < CHUNK ? len - off : CHUNK;
+    assert_int_equal(rot_update_chunk(&f->up, (uint32_t)off, img + off, (uint32_t)n), ROT_OK);
+  }
+  rot_verified_image_t v;
+  assert_int_equal(rot_update_finish(&f->up, &v), ROT_OK);
+  assert_int_equal(rot_verified_check(&v), ROT_OK);
+  free(img);
+}
+
+static void update_test_flash_failure_aborts(void **state) {
+  fixture_t *f = *state;
+  size_t len;
+  uint8_t *img = make_image(HV, 1, &len);
+  f->flash.fail_at = f->flash.ops + 2; /* the first chunk's program */
+  assert_int_equal(send_image(f, HV, img, len), ROT_ERROR_FLASH_PROGRAM);
+  assert_int_equal(f->up.session.open, HARDENED_FALSE);
+  f->flash.fail_at = 0;
+  assert_int_equal(send_image(f, HV, img, len), ROT_OK);
+  free(img);
+}
+
+static void update_test_expire_idle_session(void **state) {
+  fixture_t *f = *state;
+  assert_int_equal(rot_update_begin(&f->up, HV, 4096), ROT_OK);
+  g_now += 30;
+  assert_int_equal(rot_update_expire(&f->up, 30), 0);
+  g_now += 1;
+  assert_int_equal(rot_update_expire(&f->up, 30), 1);
+  assert_int_equal(f->up.session.open, HARDENED_FALSE);
+  assert_int_equal(rot_update_expire(&f->up, 30), 0);
+}
+
+static void update_test_activate_confirm_preconditions(void **state) {
+  fixture_t *f = *state;
+  rot_verified_image_t v;
+  assert_int_equal(rot_update_activate(&f->up, HV), ROT_ERROR_UPDATE_NOT_STAGED);
+  assert_int_equal(rot_update_confirm(&f->up, HV, &v), ROT_ERROR_UPDATE_NOT_PENDING);
+  assert_int_equal(rot_update_revert(&f->up, HV), ROT_ERROR_UPDATE_REVERT_INVALID);
+  assert_int_equal(rot_update_activate(&f->up, ROT_IMAGE_TYPE_RECOVERY),
+                   ROT_ERROR_UPDATE_BAD_TYPE);
+}
+
+static void update_test_begin_during_trial_refused(void **state) {
+  fixture_t *f = *state;
+  install(f, 1);
+  size_t len;
+  uint8_t *img = make_image(HV, 2, &len);
+  assert_int_equal(send_image(f, HV, img, len), ROT_OK);
+  assert_int_equal(rot_update_activate(&f->up, HV), ROT_OK);
+  assert_int_equal(rot_update_begin(&f->up, HV, (uint32_t)len),
+                   ROT_ERROR_UPDATE_TRIAL_PENDING);
+  assert_int_equal(rot_update_activate(&f->up, HV), ROT_ERROR_UPDATE_TRIAL_PENDING);
+  free(img);
+}
+
+static void update_test_trial_expires_reverts_automatically(void **state) {
+  fixture_t *f = *state;
+  install(f, 1);
+  size_t len;
+  uint8_t *img = make_image(HV, 2, &len);
+  assert_int_equal(send_image(f, HV, img, len), ROT_OK);
+  assert_int_equal(rot_update_activate(&f->up, HV), ROT_OK);
+  rot_boot_decision_t d;
+  for (uint32_t i = 0; i < ROT_TRIAL_ATTEMPTS; i++) {
+    reboot(f); /* the trial image never confirms */
+    assert_int_equal(rot_boot_decide(&f->up, HV, &d), ROT_OK);
+    assert_int_equal(d.reason, ROT_BOOT_TRIAL);
+    assert_int_equal(d.verified.svn, 2);
+  }
+  reboot(f);
+  assert_int_equal(rot_boot_decide(&f->up, HV, &d), ROT_OK);
+  assert_int_equal(d.reason, ROT_BOOT_ACTIVE);
+  assert_int_equal(d.verified.svn, 1);
+  assert_int_equal(f->up.state.types[HV].pending, ROT_SLOT_NONE);
+  assert_int_equal(floor_of(f, HV), 1);
+  rot_verified_image_t v;
+  assert_int_equal(rot_update_confirm(&f->up, HV, &v), ROT_ERROR_UPDATE_NOT_PENDING);
+  free(img);
+}
+
+static void update_test_revert_cancels_trial(void **state) {
+  fixture_t *f = *state;
+  install(f, 1);
+  size_t len;
+  uint8_t *img = make_image(HV, 2, &len);
+  assert_int_equal(send_image(f, HV, img, len), ROT_OK);
+  assert_int_equal(rot_update_activate(&f->up, HV), ROT_OK);
+  assert_int_equal(rot_update_revert(&f->up, HV), ROT_OK);
+  rot_boot_decision_t d;
+  assert_int_equal(rot_boot_decide(&f->up, HV, &d), ROT_OK);
+  assert_int_equal(d.reason, ROT_BOOT_ACTIVE);
+  assert_int_equal(d.verified.svn, 1);
+  assert_int_equal(floor_of(f, HV), 1);
+  free(img);
+}
+
+static void update_test_revert_to_other_slot_and_floor(void **state) {
+  fixture_t *f = *state;
+  install(f, 1); /* slot A, floor 1 */
+  install(f, 1); /* slot B, same svn: floor stays 1 */
+  assert_int_equal(f->up.state.types[HV].active, ROT_SLOT_B);
+  assert_int_equal(rot_update_revert(&f->up, HV), ROT_OK);
+  assert_int_equal(f->up.state.types[HV].active, ROT_SLOT_A);
+  /* Now confirm svn 2 into B: A (svn 1) is below the floor. */
+  install(f, 2);
+  assert_int_equal(f->up.state.types[HV].active, ROT_SLOT_B);
+  assert_int_equal(rot_update_revert(&f->up, HV), ROT_ERROR_UPDATE_REVERT_BELOW_FLOOR);
+  assert_int_equal(f->up.state.types[HV].active, ROT_SLOT_B);
+}
+
+static void update_test_boot_fallback_then_recovery(void **state) {
+  fixture_t *f = *state;
+  install(f, 1); /* A */
+  install(f, 1); /* B active, A still valid */
+  size_t len;
+  uint8_t *rec = make_image(ROT_IMAGE_TYPE_RECOVERY, 1, &len);
+  assert_int_equal(send_image(f, ROT_IMAGE_TYPE_RECOVERY, rec, len), ROT_OK);
+  free(rec);
+
+  /* Corrupt the active slot as an attacker with a flash programmer would. */
+  ram_flash_region(&f->flash, &ram_layout_small, ROT_RGN_HYPERVISOR_B)[200] ^= 1;
+  rot_boot_decision_t d;
+  assert_int_equal(rot_boot_decide(&f->up, HV, &d), ROT_OK);
+  assert_int_equal(d.reason, ROT_BOOT_FALLBACK_OTHER);
+  assert_int_equal(d.region, ROT_RGN_HYPERVISOR_A);
+  assert_int_not_equal(d.why, ROT_OK);
+
+  ram_flash_region(&f->flash, &ram_layout_small, ROT_RGN_HYPERVISOR_A)[200] ^= 1;
+  assert_int_equal(rot_boot_decide(&f->up, HV, &d), ROT_OK);
+  assert_int_equal(d.reason, ROT_BOOT_RECOVERY);
+  assert_int_equal(d.region, ROT_RGN_RECOVERY);
+  assert_int_equal(d.verified.image_type, ROT_IMAGE_TYPE_RECOVERY);
+
+  ram_flash_region(&f->flash, &ram_layout_small, ROT_RGN_RECOVERY)[0] ^= 1;
+  assert_int_equal(rot_boot_decide(&f->up, HV, &d), ROT_ERROR_BOOT_NO_IMAGE);
+  assert_int_equal(d.reason, ROT_BOOT_NONE);
+  assert_int_not_equal(rot_verified_check(&d.verified), ROT_OK);
+}
+
+static void update_test_boot_never_below_floor(void **state) {
+  fixture_t *f = *state;
+  install(f, 1); /* A */
+  install(f, 2); /* B, floor 2 */
+  ram_flash_region(&f->flash, &ram_layout_small, ROT_RGN_HYPERVISOR_B)[300] ^= 1;
+  rot_boot_decision_t d;
+  /* A is intact but below the floor, and there is no recovery image. */
+  assert_int_equal(rot_boot_decide(&f->up, HV, &d), ROT_ERROR_BOOT_NO_IMAGE);
+}
+
+static void update_test_staged_image_not_a_fallback(void **state) {
+  fixture_t *f = *state;
+  size_t len;
+  uint8_t *img = make_image(HV, 1, &len);
+  assert_int_equal(send_image(f, HV, img, len), ROT_OK); /* staged in A only */
+  rot_boot_decision_t d;
+  assert_int_equal(rot_boot_decide(&f->up, HV, &d), ROT_ERROR_BOOT_NO_IMAGE);
+  free(img);
+}
+
+static void update_test_state_torn_copy_ignored(void **state) {
+  fixture_t *f = *state;
+  install(f, 1);
+  uint32_t seq = f->up.state.seq;
+  size_t len;
+  uint8_t *img = make_image(HV, 1, &len);
+  assert_int_equal(send_image(f, HV, img, len), ROT_OK); /* staged in B */
+  assert_int_equal(f->up.state.types[HV].staged, ROT_SLOT_B);
+  uint32_t copy = f->up.state_copy;
+  /* Tear the newest copy: the older one must stand. */
+  uint8_t *st = ram_flash_region(&f->flash, &ram_layout_small, ROT_RGN_STATE);
+  st[copy * ram_layout_small.erase_size + 20] ^= 0xff;
+  reboot(f);
+  assert_int_equal(f->up.state.seq, seq);
+  assert_int_equal(f->up.state_copy, copy ^ 1u);
+  assert_int_equal(f->up.state.types[HV].staged, ROT_SLOT_NONE);
+  assert_int_equal(f->up.state.types[HV].active, ROT_SLOT_A);
+  /* Both copies torn: a fresh state, and the boot still finds a verified
+   * image in a slot that was never staged (A), never an unverified one. */
+  st[(copy ^ 1u) * ram_layout_small.erase_size + 20] ^= 0xff;
+  reboot(f);
+  assert_int_equal(f->up.state.types[HV].active, ROT_SLOT_NONE);
+  rot_boot_decision_t d;
+  assert_int_equal(rot_boot_decide(&f->up, HV, &d), ROT_OK);
+  assert_int_equal(rot_verified_check(&d.verified), ROT_OK);
+  free(img);
+}
+
+static void update_test_floor_raise_finished_at_next_start(void **state) {
+  fixture_t *f = *state;
+  size_t len;
+  uint8_t *img = make_image(HV, 4, &len);
+  assert_int_equal(send_image(f, HV, img, len), ROT_OK);
+  assert_int_equal(rot_update_activate(&f->up, HV), ROT_OK);
+  f->otp_drop = 1; /* the floor fuse does not take */
+  rot_verified_image_t v;
+  assert_int_equal(rot_update_confirm(&f->up, HV, &v), ROT_ERROR_OTP_WRITE_FAILED);
+  /* The confirm is durable and owes the floor. */
+  assert_int_equal(f->up.state.types[HV].active, ROT_SLOT_A);
+  assert_int_equal(f->up.state.types[HV].floor_pending, 4);
+  assert_int_equal(floor_of(f, HV), 0);
+  f->otp_drop = 0;
+  reboot(f);
+  assert_int_equal(floor_of(f, HV), 4);
+  assert_int_equal(f->up.state.types[HV].floor_pending, 0);
+  free(img);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      T(update_test_init_null),
+      T(update_test_boot_decide_blank_flash_none),
+      T(update_test_full_flow_confirm_raises_floor),
+      T(update_test_finish_bad_signature_keeps_active),
+      T(update_test_finish_tampered_payload),
+      T(update_test_finish_revoked_key),
+      T(update_test_finish_downgrade_refused),
+      T(update_test_chunk_wrong_type_aborts),
+      T(update_test_chunk_length_disagrees_with_header),
+      T(update_test_begin_too_large),
+      T(update_test_begin_bad_type),
+      T(update_test_begin_second_session_busy),
+      T(update_test_interrupted_session_then_retry),
+      T(update_test_finish_incomplete),
+      T(update_test_chunk_out_of_order_and_oversized),
+      T(update_test_flash_failure_aborts),
+      T(update_test_expire_idle_session),
+      T(update_test_activate_confirm_preconditions),
+      T(update_test_begin_during_trial_refused),
+      T(update_test_trial_expires_reverts_automatically),
+      T(update_test_revert_cancels_trial),
+      T(update_test_revert_to_other_slot_and_floor),
+      T(update_test_boot_fallback_then_recovery),
+      T(update_test_boot_never_below_floor),
+      T(update_test_staged_image_not_a_fallback),
+      T(update_test_state_torn_copy_ignored),
+      T(update_test_floor_raise_finished_at_next_start),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
