@@ -2,7 +2,7 @@
 # with ASan+UBSan), CLI and integration scripts (tests/cli/*.sh), libFuzzer
 # targets (tests/fuzz/fuzz_*.c, corpus in tests/fuzz/corpus/<target>/),
 # benchmarks (tests/bench/).
-unit-test-srcs := $(wildcard tests/unit/*/test_*.c)
+unit-test-srcs := $(filter-out tests/unit/common/%,$(wildcard tests/unit/*/test_*.c))
 unit-tests := $(patsubst tests/unit/%.c,$(BUILD)/test/%,$(unit-test-srcs))
 
 fuzz-targets := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
