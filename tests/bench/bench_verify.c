@@ -1,0 +1,293 @@
+/*
+ * Verify throughput of one signed image, beside the raw primitives it is
+ * made of. Used by tests/bench/bench.sh; not a test.
+ *
+ *   bench_verify SIZE_MIB [OUT_FILE]
+ *
+ * Builds a fresh key hierarchy and a signed image with a SIZE_MIB payload in
+ * memory, then times:
+ *   ours    rot_image_verify on the whole image (header and manifest
+ *           checks, root key hash, manifest root signature, image
+ *           signature, payload digest);
+ *   raw     mbedtls SHA-384 over the same image bytes plus one
+ *           mbedtls_ecdsa_verify, curve and key already loaded: the least
+ *           work any "hash it and check one signature" verifier must do;
+ *   verify  one mbedtls_ecdsa_verify alone, so a reader can see that ours
+ *           minus raw is about one more verify (the manifest's root
+ *           signature).
+ * With OUT_FILE it also writes the exact image bytes there, so an external
+ * peer can hash and verify the same input.
+ *
+ * Prints one line of key=value pairs (times in ms per operation).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mbedtls/bignum.h>
+#include <mbedtls/ecdsa.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/sha512.h>
+
+#include "rot/crypto.h"
+#include "rot/image.h"
+#include "rot/policy.h"
+#include "rot_host/crypto_mbedtls.h"
+
+/* Each figure runs for at least this long and at least kMinRuns times. */
+static const double kMinSeconds = 1.0;
+static const unsigned kMinRuns = 3;
+
+/*
+ * The dtb window (128 MiB, not executable) is the only region of the
+ * reference platform large enough for the biggest payload the format
+ * allows; the verify work does not depend on the type.
+ */
+#define BENCH_TYPE ROT_IMAGE_TYPE_DTB
+#define BENCH_LOAD_ADDR 0x88000000u
+
+static void die(const char *what, long code) {
+  fprintf(stderr, "bench_verify: %s failed (0x%lx)\n", what, (unsigned long)code);
+  exit(1);
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
+    die("clock_gettime", errno);
+  }
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+typedef void (*bench_fn)(void *arg);
+
+typedef struct timing {
+  double ms; /* mean wall time per run */
+  unsigned runs;
+} timing_t;
+
+/* One untimed warm-up run, then repeat until both floors are met. */
+static timing_t time_it(bench_fn fn, void *arg) {
+  fn(arg);
+  unsigned runs = 0;
+  double start = now_s();
+  double elapsed;
+  do {
+    fn(arg);
+    runs++;
+    elapsed = now_s() - start;
+  } while (elapsed < kMinSeconds || runs < kMinRuns);
+  timing_t t = {elapsed * 1e3 / runs, runs};
+  return t;
+}
+
+/* Cheap deterministic filler: the payload content does not affect cost. */
+static void fill(uint8_t *buf, size_t len) {
+  uint64_t x = 0x9e3779b97f4a7c15u;
+  for (size_t i = 0; i < len; i++) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    buf[i] = (uint8_t)(x >> 32);
+  }
+}
+
+typedef struct ours_arg {
+  const rot_crypto_t *c;
+  const rot_policy_t *policy;
+  const uint8_t *image;
+  size_t len;
+} ours_arg_t;
+
+static void run_ours(void *p) {
+  ours_arg_t *a = p;
+  rot_verified_image_t v;
+  rot_error_t err = rot_image_verify(a->c, a->policy, a->image, a->len,
+                                     BENCH_TYPE, &v);
+  if (err != ROT_OK) {
+    die("rot_image_verify", (long)err);
+  }
+  err = rot_verified_check(&v);
+  if (err != ROT_OK) {
+    die("rot_verified_check", (long)err);
+  }
+}
+
+typedef struct raw_arg {
+  mbedtls_ecp_group grp;
+  mbedtls_ecp_point q;
+  mbedtls_mpi r, s;
+  const uint8_t *data;
+  size_t len;
+  uint8_t digest[ROT_SHA384_LEN]; /* the digest the signature covers */
+} raw_arg_t;
+
+static void raw_verify_digest(raw_arg_t *a, const uint8_t *digest) {
+  int rc = mbedtls_ecdsa_verify(&a->grp, digest, ROT_SHA384_LEN, &a->q, &a->r,
+                                &a->s);
+  if (rc != 0) {
+    die("mbedtls_ecdsa_verify", rc);
+  }
+}
+
+static void run_raw(void *p) {
+  raw_arg_t *a = p;
+  uint8_t full[64];
+  int rc = mbedtls_sha512_ret(a->data, a->len, full, 1);
+  if (rc != 0) {
+    die("mbedtls_sha512_ret", rc);
+  }
+  raw_verify_digest(a, full);
+}
+
+static void run_verify_only(void *p) {
+  raw_arg_t *a = p;
+  raw_verify_digest(a, a->digest);
+}
+
+static void raw_setup(raw_arg_t *a, const rot_crypto_t *c,
+                      const uint8_t priv[ROT_P384_SCALAR_LEN],
+                      const uint8_t pub[ROT_P384_PUBKEY_LEN],
+                      const uint8_t *data, size_t len) {
+  mbedtls_ecp_group_init(&a->grp);
+  mbedtls_ecp_point_init(&a->q);
+  mbedtls_mpi_init(&a->r);
+  mbedtls_mpi_init(&a->s);
+  a->data = data;
+  a->len = len;
+
+  uint8_t full[64];
+  int rc = mbedtls_sha512_ret(data, len, full, 1);
+  if (rc != 0) {
+    die("mbedtls_sha512_ret", rc);
+  }
+  memcpy(a->digest, full, ROT_SHA384_LEN);
+  uint8_t sig[ROT_P384_SIG_LEN];
+  rot_error_t err = c->ecdsa_p384_sign(c, priv, a->digest, ROT_SHA384_LEN, sig);
+  if (err != ROT_OK) {
+    die("ecdsa_p384_sign", (long)err);
+  }
+
+  uint8_t sec1[1 + ROT_P384_PUBKEY_LEN];
+  sec1[0] = 0x04;
+  memcpy(sec1 + 1, pub, ROT_P384_PUBKEY_LEN);
+  if ((rc = mbedtls_ecp_group_load(&a->grp, MBEDTLS_ECP_DP_SECP384R1)) != 0 ||
+      (rc = mbedtls_ecp_point_read_binary(&a->grp, &a->q, sec1, sizeof(sec1))) != 0 ||
+      (rc = mbedtls_mpi_read_binary(&a->r, sig, ROT_P384_SCALAR_LEN)) != 0 ||
+      (rc = mbedtls_mpi_read_binary(&a->s, sig + ROT_P384_SCALAR_LEN,
+                                    ROT_P384_SCALAR_LEN)) != 0) {
+    die("mbedtls key setup", rc);
+  }
+}
+
+static void raw_free(raw_arg_t *a) {
+  mbedtls_ecp_group_free(&a->grp);
+  mbedtls_ecp_point_free(&a->q);
+  mbedtls_mpi_free(&a->r);
+  mbedtls_mpi_free(&a->s);
+}
+
+static void write_file(const char *path, const uint8_t *buf, size_t len) {
+  FILE *f = fopen(path, "wb");
+  if (f == NULL) {
+    fprintf(stderr, "bench_verify: cannot create %s: %s\n", path, strerror(errno));
+    exit(1);
+  }
+  if (fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
+    fprintf(stderr, "bench_verify: cannot write %s\n", path);
+    exit(1);
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2 || argc > 3 || strcmp(argv[1], "--help") == 0) {
+    fprintf(stderr, "usage: bench_verify SIZE_MIB [OUT_FILE]\n");
+    return argc == 2 ? 0 : 2;
+  }
+  char *end = NULL;
+  unsigned long mib = strtoul(argv[1], &end, 10);
+  if (end == argv[1] || *end != '\0' || mib == 0 ||
+      mib > ROT_IMAGE_MAX_PAYLOAD / (1024u * 1024u)) {
+    fprintf(stderr, "bench_verify: SIZE_MIB must be 1..%u\n",
+            ROT_IMAGE_MAX_PAYLOAD / (1024u * 1024u));
+    return 2;
+  }
+  size_t payload_len = (size_t)mib * 1024u * 1024u;
+
+  const rot_crypto_t *c = rot_host_crypto();
+  if (c == NULL) {
+    die("rot_host_crypto", 0);
+  }
+  uint8_t root_priv[ROT_P384_SCALAR_LEN], root_pub[ROT_P384_PUBKEY_LEN];
+  uint8_t sign_priv[ROT_P384_SCALAR_LEN];
+  rot_manifest_entry_t key = {.key_index = 0,
+                              .allowed_types = 1u << BENCH_TYPE};
+  rot_error_t err = rot_host_p384_keygen(root_priv, root_pub);
+  if (err == ROT_OK) {
+    err = rot_host_p384_keygen(sign_priv, key.pub);
+  }
+  if (err != ROT_OK) {
+    die("rot_host_p384_keygen", (long)err);
+  }
+  uint8_t manifest[ROT_MANIFEST_SIZE(1)];
+  size_t manifest_len = 0;
+  err = rot_manifest_build(c, root_priv, &key, 1, manifest, sizeof(manifest),
+                           &manifest_len);
+  if (err != ROT_OK) {
+    die("rot_manifest_build", (long)err);
+  }
+
+  uint8_t *payload = malloc(payload_len);
+  size_t cap = ROT_IMAGE_HEADER_SIZE + manifest_len + payload_len +
+               ROT_IMAGE_SIG_SIZE;
+  uint8_t *image = malloc(cap);
+  if (payload == NULL || image == NULL) {
+    die("malloc", ENOMEM);
+  }
+  fill(payload, payload_len);
+  rot_image_header_t hdr = {
+      .image_type = BENCH_TYPE,
+      .ver_major = 1,
+      .svn = 1,
+      .key_index = 0,
+      .load_addr = BENCH_LOAD_ADDR,
+  };
+  size_t image_len = 0;
+  err = rot_image_sign(c, &hdr, manifest, manifest_len, sign_priv, payload,
+                       payload_len, image, cap, &image_len);
+  free(payload);
+  if (err != ROT_OK) {
+    die("rot_image_sign", (long)err);
+  }
+
+  rot_policy_t policy = {.lifecycle = ROT_LIFECYCLE_DEV};
+  err = rot_hash(c, ROT_HASH_SHA384, root_pub, sizeof(root_pub),
+                 policy.root_key_hash, sizeof(policy.root_key_hash));
+  if (err != ROT_OK) {
+    die("rot_hash", (long)err);
+  }
+
+  if (argc == 3) {
+    write_file(argv[2], image, image_len);
+  }
+
+  ours_arg_t ours = {c, &policy, image, image_len};
+  raw_arg_t raw;
+  raw_setup(&raw, c, sign_priv, key.pub, image, image_len);
+
+  timing_t t_ours = time_it(run_ours, &ours);
+  timing_t t_raw = time_it(run_raw, &raw);
+  timing_t t_verify = time_it(run_verify_only, &raw);
+
+  printf("size_mib=%lu image_bytes=%zu ours_ms=%.3f ours_runs=%u "
+         "raw_ms=%.3f raw_runs=%u p384_verify_ms=%.3f p384_verify_runs=%u\n",
+         mib, image_len, t_ours.ms, t_ours.runs, t_raw.ms, t_raw.runs,
+         t_verify.ms, t_verify.runs);
+
+  raw_free(&raw);
+  free(image);
+  return 0;
+}
