@@ -13,6 +13,7 @@
 #ifndef ROT_AUDIT_H
 #define ROT_AUDIT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "rot/crypto.h"
@@ -70,17 +71,27 @@ typedef struct rot_audit {
   uint32_t next_seq;
   uint8_t last_chain[32];
   uint64_t (*now)(void); /* platform clock, may be NULL (timestamp 0) */
+  /* Non-zero while the log itself touches flash: a gate event raised by
+   * the log's own access must not re-enter rot_audit_append. */
+  uint32_t busy;
 } rot_audit_t;
 
 /**
  * Scan the region and find where the log ends (the committed record with
- * the highest sequence number); torn records are skipped.
+ * the highest sequence number); torn records are skipped. The region's
+ * erase size must be a multiple of the record size. On failure a->gate is
+ * left NULL, so the gate hook stays inert.
  */
 ROT_WARN_UNUSED rot_error_t rot_audit_init(rot_audit_t *a, rot_gate_t *g,
                                            const rot_crypto_t *c,
                                            uint64_t (*now)(void));
 
-/** Append one record (body, then commit word). */
+/**
+ * Append one record (body, then commit word, then a read-back check).
+ * Erases the oldest block when the ring reaches it; never programs a slot
+ * that is not erased. A failed append consumes no sequence number unless
+ * its commit word reached the flash.
+ */
 ROT_WARN_UNUSED rot_error_t rot_audit_append(rot_audit_t *a, uint32_t event,
                                              rot_error_t status, uint32_t arg0,
                                              uint32_t arg1);
@@ -101,7 +112,11 @@ typedef int (*rot_audit_visit_fn)(void *ctx, const rot_audit_record_t *r,
 
 /**
  * Walk the log in order, check every link, call visit (may be NULL) for
- * each committed record, and summarise in report.
+ * each committed record, and summarise in report. Besides the chain, the
+ * newest record is checked against what this instance knows it wrote
+ * (a->next_seq, a->last_chain), so a tail cut or rewritten since init is
+ * reported too. Returns report->verdict, or the flash error that stopped
+ * the walk.
  */
 ROT_WARN_UNUSED rot_error_t rot_audit_verify(rot_audit_t *a,
                                              rot_audit_visit_fn visit,
