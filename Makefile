@@ -25,18 +25,24 @@ SAN_CFLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 MBEDTLS_LIBS := -lmbedtls -lmbedx509 -lmbedcrypto
 CMOCKA_CFLAGS = $(shell pkg-config --cflags cmocka)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
+TSS2_LIBS = $(shell pkg-config --libs tss2-esys tss2-tctildr tss2-mu tss2-rc)
+FDT_LIBS := -lfdt
+LINK_LIBS = -Wl,--as-needed $(TSS2_LIBS) $(FDT_LIBS) $(MBEDTLS_LIBS)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 include rot/objects.mk
+include bootchain/objects.mk
 include tests/objects.mk
+include tests/powerfail/objects.mk
 
-ALL_CFLAGS := $(BASE_CFLAGS) $(rot-cflags)
+bins := $(rot-bins) $(bootchain-bins)
+ALL_CFLAGS := $(BASE_CFLAGS) $(rot-cflags) $(bootchain-cflags)
 
 .PHONY: all deps test unit cli-test fuzz-replay freestanding demo fuzz bench clean
 .DEFAULT_GOAL := all
 
-all: $(addprefix $(BUILD)/bin/,$(rot-bins))
+all: $(addprefix $(BUILD)/bin/,$(bins))
 
 # Install missing Debian packages once; re-run when the list changes.
 $(DEPS_STAMP): scripts/deps.sh
@@ -53,9 +59,18 @@ $(BUILD)/lib/librot.a: $(patsubst %.c,$(BUILD)/obj/%.o,$(rot-core-srcs) $(rot-ho
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/rotctl: $(BUILD)/obj/rot/tools/rotctl.o $(BUILD)/lib/librot.a
+$(BUILD)/lib/libbootchain.a: $(patsubst %.c,$(BUILD)/obj/%.o,$(bootchain-srcs))
 	@mkdir -p $(@D)
-	$(CC) $(OPT_CFLAGS) -o $@ $^ $(MBEDTLS_LIBS)
+	rm -f $@ && ar rcs $@ $^
+
+# One rule per tool: build/bin/<t> from <t>-srcs (listed in objects.mk).
+STACK_LIBS := $(BUILD)/lib/libbootchain.a $(BUILD)/lib/librot.a
+define tool_rule
+$$(BUILD)/bin/$(1): $$(patsubst %.c,$$(BUILD)/obj/%.o,$$($(1)-srcs)) $$(STACK_LIBS)
+	@mkdir -p $$(@D)
+	$$(CC) $$(OPT_CFLAGS) -o $$@ $$^ $$(LINK_LIBS)
+endef
+$(foreach t,$(bins),$(eval $(call tool_rule,$(t))))
 
 # ---- sanitizer build (tests) ---------------------------------------------
 $(BUILD)/san/%.o: %.c | $(DEPS_STAMP)
@@ -68,9 +83,13 @@ $(BUILD)/san/librot.a: $(patsubst %.c,$(BUILD)/san/%.o,$(rot-core-srcs) $(rot-ho
 
 unit-common-objs = $(patsubst %.c,$(BUILD)/san/%.o,$(wildcard tests/unit/common/*.c))
 
-$(BUILD)/test/%: $(BUILD)/san/tests/unit/%.o $(unit-common-objs) $(BUILD)/san/librot.a
+$(BUILD)/san/libbootchain.a: $(patsubst %.c,$(BUILD)/san/%.o,$(bootchain-srcs))
 	@mkdir -p $(@D)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(MBEDTLS_LIBS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/test/%: $(BUILD)/san/tests/unit/%.o $(unit-common-objs) $(BUILD)/san/libbootchain.a $(BUILD)/san/librot.a
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LINK_LIBS)
 
 # ---- freestanding core (the chip build) -----------------------------------
 # Proves the core needs nothing from a hosted environment: compiled for
@@ -97,12 +116,13 @@ freestanding: $(BUILD)/riscv/rot_core.o
 space := $(subst ,, )
 
 # ---- fuzzing --------------------------------------------------------------
-FUZZ_CFLAGS := -std=c11 -g -O1 -DROT_HOSTED -fsanitize=fuzzer,address,undefined \
-	$(rot-cflags)
+FUZZ_CFLAGS := -std=c11 -g -O1 -D_DEFAULT_SOURCE -DROT_HOSTED \
+	-fsanitize=fuzzer,address,undefined $(rot-cflags) $(bootchain-cflags)
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(rot-core-srcs) $(rot-host-srcs) | $(DEPS_STAMP)
+FUZZ_SRCS = $(rot-core-srcs) $(rot-host-srcs) $(bootchain-srcs)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(rot-core-srcs) $(rot-host-srcs) $(MBEDTLS_LIBS)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRCS) $(LINK_LIBS)
 
 fuzz: $(addprefix $(BUILD)/fuzz/,$(fuzz-targets))
 	@for t in $(fuzz-targets); do \

@@ -6,16 +6,24 @@ rot-core-srcs := \
 	rot/src/crypto.c \
 	rot/src/policy.c \
 	rot/src/image.c \
-	rot/src/otp.c
+	rot/src/otp.c \
+	rot/src/flash.c \
+	rot/src/gate.c \
+	rot/src/audit.c \
+	rot/src/update.c \
+	rot/src/mailbox.c
 
 # Host port: mbedTLS crypto backend, files, file-backed OTP.
 rot-host-srcs := \
 	rot/port/host/crypto_mbedtls.c \
 	rot/port/host/file.c \
-	rot/port/host/keydir.c
+	rot/port/host/keydir.c \
+	rot/port/host/flash_file.c \
+	rot/port/host/mbox_client.c
 
 rot-cflags := -Irot/include -Irot/port/host/include
 
 # Tools (one main each).
-rot-bins := rotctl
-rotctl-srcs := rot/tools/rotctl.c
+rot-bins := rotctl rotd
+rotctl-srcs := rot/tools/rotctl.c rot/tools/rotctl_mbox.c
+rotd-srcs := rot/tools/rotd.c

@@ -26,6 +26,7 @@
 #include "rot_host/crypto_mbedtls.h"
 #include "rot_host/file.h"
 #include "rot_host/keydir.h"
+#include "rotctl_mbox.h"
 
 #define ROTCTL_VERSION "0.1.0"
 
@@ -49,6 +50,7 @@ struct command {
   const char *help;  /* option details, or NULL */
   const command_t *subs; /* sub-commands (a group), NULL-name terminated */
   const char *full;  /* name as shown in messages ("otp show") */
+  int (*daemon)(int argc, char **argv); /* commands served by rotd */
 };
 
 /* ---- messages --------------------------------------------------------------- */
@@ -1357,28 +1359,37 @@ static const command_t kOtpCommands[] = {
      "options:\n"
      "  --keys DIR    key hierarchy (made by 'rotctl keygen')\n"
      "  --otp FILE    OTP file; must be blank or missing\n",
-     NULL, "otp provision"},
+     NULL, "otp provision", NULL},
     {"show", cmd_otp_show, "[--json] FILE",
      "Show lifecycle, root key hash, revoked keys, SVN floors and whether "
      "the device secret is written (never the secret itself).",
      "options:\n"
      "  --json        machine-readable output\n",
-     NULL, "otp show"},
+     NULL, "otp show", NULL},
     {"revoke", cmd_otp_revoke, "--otp FILE --key-index N",
      "Revoke a signing key index for good.",
      "options:\n"
      "  --otp FILE       OTP file\n"
      "  --key-index N    key index, 0..31\n",
-     NULL, "otp revoke"},
+     NULL, "otp revoke", NULL},
     {"set-floor", cmd_otp_set_floor, "--otp FILE --type TYPE --svn N",
      "Raise the anti-rollback floor of an image type (never lowers it).",
      "options:\n"
      "  --otp FILE     OTP file\n"
      "  --type TYPE    rot, opensbi, hypervisor, dtb or recovery\n"
      "  --svn N        new floor, 0..256\n",
-     NULL, "otp set-floor"},
-    {NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+     NULL, "otp set-floor", NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
+
+/* Commands that talk to rotd parse their own options (rotctl_mbox.c). */
+static int cmd_daemon(const command_t *cmd, int argc, char **argv) {
+  return cmd->daemon(argc, argv);
+}
+
+#define DAEMON_CMD(word, NAME, fn)                                           \
+  {word, cmd_daemon, ROTCTL_##NAME##_ARGS, ROTCTL_##NAME##_SUMMARY, NULL,   \
+   NULL, word, fn}
 
 static const command_t kCommands[] = {
     {"keygen", cmd_keygen, "--out DIR [--force]",
@@ -1387,7 +1398,7 @@ static const command_t kCommands[] = {
      "options:\n"
      "  --out DIR    directory (created 0700); private keys are written 0600\n"
      "  --force      replace an existing hierarchy\n",
-     NULL, "keygen"},
+     NULL, "keygen", NULL},
     {"sign", cmd_sign,
      "--keys DIR --type TYPE --svn N --version X.Y.Z [--load-addr A] "
      "[--entry E] [--key-index I] [--dev-only] IN OUT",
@@ -1402,7 +1413,7 @@ static const command_t kCommands[] = {
      "  --key-index I    signing key (sign-I.key.pem), default 0\n"
      "  --dev-only       refuse to boot outside the dev lifecycle\n"
      "Numbers are decimal or 0x-prefixed hex.\n",
-     NULL, "sign"},
+     NULL, "sign", NULL},
     {"verify", cmd_verify,
      "(--keys DIR | --otp FILE) [--min-svn N] [--type TYPE] [--json] IMAGE",
      "Verify IMAGE as the chip would: exit 0 and a summary when valid, "
@@ -1413,17 +1424,27 @@ static const command_t kCommands[] = {
      "  --min-svn N    raise the image type's floor to N for this check\n"
      "  --type TYPE    require this image type\n"
      "  --json         machine-readable verdict on stdout\n",
-     NULL, "verify"},
+     NULL, "verify", NULL},
     {"inspect", cmd_inspect, "[--json] IMAGE",
      "Print every header and key manifest field of IMAGE (structure only; "
      "no signature is checked).",
      "options:\n"
      "  --json    machine-readable output\n",
-     NULL, "inspect"},
+     NULL, "inspect", NULL},
     {"otp", cmd_group, "COMMAND [options]",
      "Read and program the (file-backed) OTP fuses.", NULL, kOtpCommands,
-     "otp"},
-    {NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+     "otp", NULL},
+    DAEMON_CMD("status", STATUS, rotctl_cmd_status),
+    DAEMON_CMD("inventory", INVENTORY, rotctl_cmd_inventory),
+    DAEMON_CMD("update", UPDATE, rotctl_cmd_update),
+    DAEMON_CMD("activate", ACTIVATE, rotctl_cmd_activate),
+    DAEMON_CMD("confirm", CONFIRM, rotctl_cmd_confirm),
+    DAEMON_CMD("revert", REVERT, rotctl_cmd_revert),
+    DAEMON_CMD("boot", BOOT, rotctl_cmd_boot),
+    DAEMON_CMD("lock", LOCK, rotctl_cmd_lock),
+    DAEMON_CMD("audit", AUDIT, rotctl_cmd_audit),
+    DAEMON_CMD("read-region", READ_REGION, rotctl_cmd_read_region),
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
 static int dispatch(const command_t *table, const command_t *group, int argc,
@@ -1443,7 +1464,8 @@ static int dispatch(const command_t *table, const command_t *group, int argc,
 static void main_help(FILE *f) {
   fputs("usage: rotctl COMMAND [options]\n"
         "       rotctl COMMAND --help\n\n"
-        "Operator tool for the root of trust: keys, signed images, OTP.\n\n"
+        "Operator tool for the root of trust: keys, signed images, OTP, and\n"
+        "the chip daemon (rotd): inventory, updates, boot decision, audit.\n\n"
         "commands:\n",
         f);
   for (const command_t *cmd = kCommands; cmd->name != NULL; cmd++) {

@@ -27,6 +27,10 @@
 #define ROT_MOD_AUDIT 0x0b
 #define ROT_MOD_MAILBOX 0x0c
 #define ROT_MOD_BOOT 0x0d
+#define ROT_MOD_EVENTLOG 0x0e
+#define ROT_MOD_TPM 0x0f
+#define ROT_MOD_HANDOFF 0x10
+#define ROT_MOD_HOST 0x11
 
 /* (module, number) -> code; the low 16 bits are the complement of the high. */
 #define ROT_ERROR_VALUE(mod, num)                                       \
@@ -126,7 +130,31 @@
   X(ROT_ERROR_MAILBOX_UNKNOWN_COMMAND, ROT_MOD_MAILBOX, 4, "mailbox: unknown command") \
   X(ROT_ERROR_MAILBOX_UNAUTHORIZED, ROT_MOD_MAILBOX, 5, "mailbox: peer not authorised for this command") \
   X(ROT_ERROR_MAILBOX_TOO_LARGE, ROT_MOD_MAILBOX, 6, "mailbox: frame larger than the limit") \
-  X(ROT_ERROR_MAILBOX_BAD_ARGS, ROT_MOD_MAILBOX, 7, "mailbox: command arguments malformed")
+  X(ROT_ERROR_MAILBOX_BAD_ARGS, ROT_MOD_MAILBOX, 7, "mailbox: command arguments malformed") \
+  X(ROT_ERROR_MAILBOX_TIMEOUT, ROT_MOD_MAILBOX, 8, "mailbox: no reply before the timeout") \
+  X(ROT_ERROR_MAILBOX_CLOSED, ROT_MOD_MAILBOX, 9, "mailbox: connection closed by the peer") \
+  X(ROT_ERROR_MAILBOX_CONNECT, ROT_MOD_MAILBOX, 10, "mailbox: cannot connect to the daemon socket") \
+  X(ROT_ERROR_EVENTLOG_TRUNCATED, ROT_MOD_EVENTLOG, 1, "event log: record runs past the end of the log") \
+  X(ROT_ERROR_EVENTLOG_BAD_HEADER, ROT_MOD_EVENTLOG, 2, "event log: missing or malformed Spec ID Event03 header") \
+  X(ROT_ERROR_EVENTLOG_BAD_PCR, ROT_MOD_EVENTLOG, 3, "event log: PCR index out of range") \
+  X(ROT_ERROR_EVENTLOG_BAD_DIGESTS, ROT_MOD_EVENTLOG, 4, "event log: digest count, algorithm or size disagrees with the header") \
+  X(ROT_ERROR_EVENTLOG_TOO_LARGE, ROT_MOD_EVENTLOG, 5, "event log: larger than the limit") \
+  X(ROT_ERROR_EVENTLOG_FULL, ROT_MOD_EVENTLOG, 6, "event log: no room for another event") \
+  X(ROT_ERROR_EVENTLOG_BAD_EVENT, ROT_MOD_EVENTLOG, 7, "event log: event data disagrees with its type or digest") \
+  X(ROT_ERROR_TPM_TCTI, ROT_MOD_TPM, 1, "TPM: cannot load or connect the TCTI") \
+  X(ROT_ERROR_TPM_COMMAND, ROT_MOD_TPM, 2, "TPM: command failed") \
+  X(ROT_ERROR_TPM_BANKS, ROT_MOD_TPM, 3, "TPM: active PCR banks disagree with the event log banks") \
+  X(ROT_ERROR_TPM_UNAVAILABLE, ROT_MOD_TPM, 4, "TPM: not reachable") \
+  X(ROT_ERROR_HANDOFF_BAD_DTB, ROT_MOD_HANDOFF, 1, "handoff: input device tree is malformed") \
+  X(ROT_ERROR_HANDOFF_FDT, ROT_MOD_HANDOFF, 2, "handoff: device tree edit failed") \
+  X(ROT_ERROR_HANDOFF_SEAL, ROT_MOD_HANDOFF, 3, "handoff: cannot create or seal image memory") \
+  X(ROT_ERROR_HANDOFF_QEMU, ROT_MOD_HANDOFF, 4, "handoff: cannot start the host CPU (qemu)") \
+  X(ROT_ERROR_HANDOFF_MISMATCH, ROT_MOD_HANDOFF, 5, "handoff: bytes read back differ from the bytes the chip verified") \
+  X(ROT_ERROR_HOST_TIMEOUT, ROT_MOD_HOST, 1, "timed out") \
+  X(ROT_ERROR_HOST_PROTOCOL, ROT_MOD_HOST, 2, "peer spoke an unexpected protocol") \
+  X(ROT_ERROR_EVENTLOG_NO_ACTION, ROT_MOD_EVENTLOG, 8, "event log: EV_NO_ACTION event after the Spec ID header") \
+  X(ROT_ERROR_HANDOFF_NO_PLATFORM_BUS, ROT_MOD_HANDOFF, 6, "handoff: base device tree has no QEMU platform bus for the TPM node") \
+  X(ROT_ERROR_HANDOFF_BAD_LOG_REGION, ROT_MOD_HANDOFF, 7, "handoff: event log region is outside RAM or overlaps a reservation")
 
 typedef enum rot_error {
   /* Success: far (in Hamming distance) from 0 and from every error code. */

@@ -1,0 +1,168 @@
+/* Mailbox client over a Unix SOCK_SEQPACKET socket. */
+#define _GNU_SOURCE
+#include "rot_host/mbox_client.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+rot_error_t rot_mbox_client_connect(rot_mbox_client_t *c, const char *path,
+                                    int timeout_ms) {
+  if (c == NULL || path == NULL || timeout_ms < 0) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  memset(c, 0, sizeof(*c));
+  c->fd = -1;
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof(addr));
+  addr.sun_family = AF_UNIX;
+  size_t n = strlen(path);
+  if (n == 0 || n >= sizeof(addr.sun_path)) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  memcpy(addr.sun_path, path, n);
+  c->tx = malloc(ROT_MBOX_MAX_FRAME);
+  c->rx = malloc(ROT_MBOX_MAX_FRAME);
+  if (c->tx == NULL || c->rx == NULL) {
+    rot_mbox_client_close(c);
+    return ROT_ERROR_INTERNAL;
+  }
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    c->sys_errno = errno;
+    rot_mbox_client_close(c);
+    return ROT_ERROR_MAILBOX_CONNECT;
+  }
+  if (connect(fd, (const struct sockaddr *)&addr, sizeof(addr)) != 0) {
+    int e = errno;
+    close(fd);
+    rot_mbox_client_close(c);
+    c->sys_errno = e;
+    return ROT_ERROR_MAILBOX_CONNECT;
+  }
+  c->fd = fd;
+  c->timeout_ms = timeout_ms == 0 ? ROT_MBOX_CLIENT_TIMEOUT_MS : timeout_ms;
+  /* Any start works; a fresh one per connection keeps stale replies of
+   * an earlier connection from ever matching. */
+  c->next_seq = (uint32_t)now_ms() | 1u;
+  return ROT_OK;
+}
+
+void rot_mbox_client_close(rot_mbox_client_t *c) {
+  if (c == NULL) {
+    return;
+  }
+  if (c->fd >= 0) {
+    close(c->fd);
+    c->fd = -1;
+  }
+  free(c->tx);
+  free(c->rx);
+  c->tx = NULL;
+  c->rx = NULL;
+}
+
+uint8_t *rot_mbox_client_payload(rot_mbox_client_t *c) {
+  return c == NULL || c->tx == NULL ? NULL : c->tx + ROT_MBOX_HEADER_SIZE;
+}
+
+/* Receive one frame before the deadline; *len is its true size. */
+static rot_error_t recv_frame(rot_mbox_client_t *c, int64_t deadline,
+                              size_t *len) {
+  for (;;) {
+    int64_t left = deadline - now_ms();
+    if (left <= 0) {
+      return ROT_ERROR_MAILBOX_TIMEOUT;
+    }
+    struct pollfd p = {.fd = c->fd, .events = POLLIN};
+    int r = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+    if (r < 0 && errno == EINTR) {
+      continue;
+    }
+    if (r < 0) {
+      c->sys_errno = errno;
+      return ROT_ERROR_IO_READ;
+    }
+    if (r == 0) {
+      continue; /* the deadline check decides */
+    }
+    /* MSG_TRUNC: the true length of an oversized frame, not the cut one. */
+    ssize_t n = recv(c->fd, c->rx, ROT_MBOX_MAX_FRAME, MSG_TRUNC);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      c->sys_errno = errno;
+      return errno == ECONNRESET ? ROT_ERROR_MAILBOX_CLOSED : ROT_ERROR_IO_READ;
+    }
+    if (n == 0) {
+      return ROT_ERROR_MAILBOX_CLOSED;
+    }
+    if ((size_t)n > ROT_MBOX_MAX_FRAME) {
+      return ROT_ERROR_MAILBOX_TOO_LARGE;
+    }
+    *len = (size_t)n;
+    return ROT_OK;
+  }
+}
+
+rot_error_t rot_mbox_call(rot_mbox_client_t *c, uint16_t command,
+                          const uint8_t *req, uint32_t req_len,
+                          rot_error_t *status, const uint8_t **reply,
+                          uint32_t *reply_len) {
+  if (c == NULL || c->fd < 0 || status == NULL || reply == NULL ||
+      reply_len == NULL || (req == NULL && req_len != 0)) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  *status = ROT_ERROR_INTERNAL;
+  *reply = NULL;
+  *reply_len = 0;
+  uint32_t seq = c->next_seq++;
+  size_t frame_len = 0;
+  ROT_TRY(rot_mbox_frame_encode(c->tx, ROT_MBOX_MAX_FRAME, command, 0, seq, 0,
+                                req, req_len, &frame_len));
+  for (;;) {
+    ssize_t n = send(c->fd, c->tx, frame_len, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      c->sys_errno = errno;
+      return errno == EPIPE || errno == ECONNRESET ? ROT_ERROR_MAILBOX_CLOSED
+                                                   : ROT_ERROR_IO_WRITE;
+    }
+    if ((size_t)n != frame_len) {
+      return ROT_ERROR_IO_WRITE;
+    }
+    break;
+  }
+  int64_t deadline = now_ms() + c->timeout_ms;
+  for (;;) {
+    size_t len = 0;
+    ROT_TRY(recv_frame(c, deadline, &len));
+    rot_mbox_header_t h;
+    const uint8_t *payload = NULL;
+    ROT_TRY(rot_mbox_frame_decode(c->rx, len, &h, &payload));
+    if ((h.flags & ROT_MBOX_FLAG_RESPONSE) != 0 && h.seq != seq) {
+      continue; /* the late reply to a request that already timed out */
+    }
+    ROT_TRY(rot_mbox_reply_check(&h, command, seq));
+    *status = (rot_error_t)h.status;
+    if (h.status == (uint32_t)ROT_OK) {
+      *reply = payload;
+      *reply_len = h.payload_len;
+    }
+    return ROT_OK;
+  }
+}
