@@ -4,8 +4,10 @@
 #   bash scripts/demo.sh BUILD_DIR
 #
 # Generates dev keys, provisions a file-backed OTP, signs OpenSBI, inspects
-# and verifies it, then shows the chip refusing a tampered image and a
-# rollback. Each step checks its own outcome: the script exits non-zero as
+# and verifies it, shows a tampered image refused; then starts the chip
+# daemon (rotd) on a fresh flash and walks an update through it: staged,
+# trial boot, confirmed, SVN floor raised, rollback and tampering refused,
+# all in the audit log. Each step checks its own outcome: the script exits non-zero as
 # soon as something behaves differently from the story it tells.
 set -u
 BUILD=${1:-build}
@@ -62,6 +64,27 @@ expect_reject() {
   echo "   ${G}-> rejected, as it must be: $want${N}"
 }
 
+# tamper SRC DST: copy image SRC to DST with one payload byte flipped, and
+# say which byte, as an attacker with a flash programmer would.
+tamper() {
+  local mlen plen off old
+  read -r mlen plen < <(cd "$RUN" && "$ROTCTL" inspect --json "$1" |
+    python3 -c 'import json,sys; h=json.load(sys.stdin)["header"]; print(h["manifest_len"], h["payload_len"])')
+  [ -n "${plen:-}" ] || die "could not read the image layout of $1"
+  off=$((128 + mlen + plen / 2))
+  old=$(python3 - "$RUN/$1" "$RUN/$2" "$off" <<'EOF'
+import sys
+src, dst, off = sys.argv[1], sys.argv[2], int(sys.argv[3])
+b = bytearray(open(src, "rb").read())
+old = b[off]
+b[off] ^= 0x20
+open(dst, "wb").write(bytes(b))
+print("0x%02x -> 0x%02x" % (old, b[off]))
+EOF
+  ) || die "could not write the tampered copy"
+  say "$2: byte at file offset $off (payload byte $((plen / 2))): $old"
+}
+
 rm -rf "$RUN"
 mkdir -p "$RUN"
 
@@ -98,35 +121,58 @@ step "Verify it the way the chip does, against the fused policy"
 expect_ok verify --otp otp.bin opensbi-1.1.0.img
 
 step "An attacker changes one byte of the firmware in flash"
-read -r mlen plen < <(cd "$RUN" && "$ROTCTL" inspect --json opensbi-1.1.0.img |
-  python3 -c 'import json,sys; h=json.load(sys.stdin)["header"]; print(h["manifest_len"], h["payload_len"])')
-[ -n "${plen:-}" ] || die "could not read the image layout"
-off=$((128 + mlen + plen / 2))
-old=$(python3 - "$RUN/opensbi-1.1.0.img" "$RUN/opensbi-tampered.img" "$off" <<'EOF'
-import sys
-src, dst, off = sys.argv[1], sys.argv[2], int(sys.argv[3])
-b = bytearray(open(src, "rb").read())
-old = b[off]
-b[off] ^= 0x20
-open(dst, "wb").write(bytes(b))
-print("0x%02x -> 0x%02x" % (old, b[off]))
-EOF
-) || die "could not write the tampered copy"
-say "byte at file offset $off (payload byte $((plen / 2))): $old"
+tamper opensbi-1.1.0.img opensbi-tampered.img
 expect_reject ROT_ERROR_IMAGE_DIGEST_MISMATCH verify --otp otp.bin opensbi-tampered.img
 
 step "A new release 1.2.0 fixes a security bug: security version 4"
 expect_ok sign --keys keys --type opensbi --svn 4 --version 1.2.0 fw_dynamic.bin opensbi-1.2.0.img
 expect_ok verify --otp otp.bin opensbi-1.2.0.img
-say "Until the floor moves, the old, vulnerable release still verifies:"
-expect_ok verify --otp otp.bin opensbi-1.1.0.img
 
-step "Once 1.2.0 is confirmed, the chip burns the OpenSBI SVN floor to 4"
-expect_ok otp set-floor --otp otp.bin --type opensbi --svn 4
-say "Downgrading to 1.1.0 (svn 3) is now refused for good:"
-expect_reject ROT_ERROR_POLICY_SVN_BELOW_FLOOR verify --otp otp.bin opensbi-1.1.0.img
-say "The current release still boots:"
-expect_ok verify --otp otp.bin opensbi-1.2.0.img
+# ---- the chip daemon: gated flash and policy-locked updates -------------
+step "Start the security chip (rotd): it alone holds the flash and the OTP"
+ROTD_SOCK=$RUN/rotd.sock
+export ROT_SOCKET=$ROTD_SOCK
+echo "${D}\$ rotd --flash flash.bin --otp otp.bin --socket rotd.sock &${N}"
+(cd "$RUN" && exec "$ROOT/$BUILD/bin/rotd" --flash flash.bin --otp otp.bin \
+  --socket rotd.sock) 2>"$RUN/rotd.log" &
+ROTD_PID=$!
+trap 'kill "$ROTD_PID" 2>/dev/null; wait "$ROTD_PID" 2>/dev/null' EXIT
+for _ in $(seq 100); do [ -S "$ROTD_SOCK" ] && break; sleep 0.05; done
+[ -S "$ROTD_SOCK" ] || die "rotd did not start: $(cat "$RUN/rotd.log")"
+sed 's/^/   /' "$RUN/rotd.log"
+say "flash.bin: $(( $(stat -c %s "$RUN/flash.bin") / 1048576 )) MiB, mode $(stat -c %a "$RUN/flash.bin"); another writer is locked out:"
+if flock -n "$RUN/flash.bin" true 2>/dev/null; then die "flash file is not locked"; fi
+say "  flock -n flash.bin -> refused (held by rotd)"
+
+step "Install OpenSBI 1.1.0 through the chip: staged, verified in place, trial, confirmed"
+expect_ok update --activate opensbi-1.1.0.img
+expect_ok boot --type opensbi
+expect_ok confirm --type opensbi
+expect_ok inventory
+
+step "Update to 1.2.0: the SVN floor rises only once the new image is confirmed"
+expect_ok update opensbi-1.2.0.img
+expect_ok activate --type opensbi
+expect_ok boot --type opensbi
+(cd "$RUN" && "$ROTCTL" status --json) | python3 -c 'import json,sys; t=[x for x in json.load(sys.stdin)["types"] if x["type"]=="opensbi"][0]; sys.exit(0 if t["svn_floor"]==3 else 1)' ||
+  die "the floor moved before confirm"
+say "on trial: the OpenSBI floor is still 3"
+expect_ok confirm --type opensbi
+(cd "$RUN" && "$ROTCTL" status --json) | python3 -c 'import json,sys; t=[x for x in json.load(sys.stdin)["types"] if x["type"]=="opensbi"][0]; sys.exit(0 if t["svn_floor"]==4 else 1)' ||
+  die "the floor did not rise on confirm"
+say "confirmed: the OpenSBI floor is now 4 (burnt into OTP)"
+
+step "A rollback to 1.1.0 (svn 3) is refused, and so is a tampered image"
+say "1.1.0 is still in the other slot, but below the floor: no revert to it"
+expect_reject ROT_ERROR_UPDATE_REVERT_BELOW_FLOOR revert --type opensbi
+expect_reject ROT_ERROR_POLICY_SVN_BELOW_FLOOR update opensbi-1.1.0.img
+tamper opensbi-1.2.0.img opensbi-1.2.0-tampered.img
+expect_reject ROT_ERROR_IMAGE_DIGEST_MISMATCH update opensbi-1.2.0-tampered.img
+say "The confirmed 1.2.0 still boots:"
+expect_ok boot --type opensbi
+
+step "Every step and every refusal is in the chip's hash-chained audit log"
+expect_ok audit --verify
 
 rm -f "$RUN/.out" "$RUN/.err"
 echo
