@@ -22,8 +22,10 @@ while IFS= read -r bin; do
   name=${bin#"$BUILD"/test/}
   out=$("$bin" 2>&1)
   rc=$?
-  p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
-  f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
+  # cmocka writes its summary to stderr while stdout is block-buffered, so
+  # the summary may land mid-line: match it anywhere on a line.
+  p=$(printf '%s\n' "$out" | grep -o '\[  PASSED  \] [0-9]* test' | tail -1 | grep -o '[0-9][0-9]*')
+  f=$(printf '%s\n' "$out" | grep -o '\[  FAILED  \] [0-9]* test' | tail -1 | grep -o '[0-9][0-9]*')
   p=${p:-0}; f=${f:-0}
   passed=$((passed + p))
   if [ "$f" -gt 0 ] || [ $rc -ne 0 ]; then

@@ -259,10 +259,15 @@ static rot_error_t append_locked(rot_audit_t *a, uint32_t event,
   uint32_t off = slot * REC;
   ROT_TRY(rot_gate_program(a->gate, ROT_INIT_CHIP, a->region, off, rec,
                            OFF_COMMIT));
+  /* The body must be durable before the word that says it is complete. */
+  ROT_TRY(rot_gate_sync(a->gate));
   uint8_t commit[4];
   rot_st32(commit, ROT_AUDIT_COMMITTED);
   rot_error_t perr = rot_gate_program(a->gate, ROT_INIT_CHIP, a->region,
                                       off + OFF_COMMIT, commit, sizeof(commit));
+  if (perr == ROT_OK) {
+    perr = rot_gate_sync(a->gate);
+  }
   rot_st32(rec + OFF_COMMIT, ROT_AUDIT_COMMITTED);
 
   /* The read-back decides whether the sequence number is spent: a commit

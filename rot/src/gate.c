@@ -168,6 +168,13 @@ rot_error_t rot_gate_erase_region(rot_gate_t *g, rot_initiator_t who,
   return ROT_OK;
 }
 
+rot_error_t rot_gate_sync(rot_gate_t *g) {
+  if (g == NULL || g->flash == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  return g->flash->sync != NULL ? g->flash->sync(g->flash) : ROT_OK;
+}
+
 rot_error_t rot_gate_open_window(rot_gate_t *g, uint32_t region) {
   if (g == NULL || g->layout == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;

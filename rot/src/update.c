@@ -129,9 +129,13 @@ static rot_error_t state_commit(rot_update_t *u, rot_update_state_t *next) {
   ROT_TRY(rot_hash(u->crypto, ROT_HASH_SHA256, buf, STATE_SIGNED_LEN,
                    next->digest, sizeof(next->digest)));
   rot_memcpy(buf + STATE_SIGNED_LEN, next->digest, sizeof(next->digest));
+  /* Barriers: what the new state refers to (a staged image) is durable
+   * before the state is written, and the state before it is acted on. */
+  ROT_TRY(rot_gate_sync(u->gate));
   ROT_TRY(rot_gate_erase(u->gate, ROT_INIT_CHIP, ROT_RGN_STATE, off));
   ROT_TRY(rot_gate_program(u->gate, ROT_INIT_CHIP, ROT_RGN_STATE, off, buf,
                            sizeof(buf)));
+  ROT_TRY(rot_gate_sync(u->gate));
   ROT_TRY(rot_gate_read(u->gate, ROT_INIT_CHIP, ROT_RGN_STATE, off, back,
                         sizeof(back)));
   ROT_TRY(state_decode(u->crypto, back, &check));

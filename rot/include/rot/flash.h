@@ -24,6 +24,12 @@ struct rot_flash_port {
                          const void *buf, uint32_t len);
   /** Erase the erase block starting at off (off % erase_size == 0). */
   rot_error_t (*erase)(const rot_flash_port_t *f, uint32_t off);
+  /**
+   * Make every program and erase so far durable (a write barrier). NULL
+   * when each operation is durable on return, as on real NOR; a port that
+   * buffers (a file) must supply it.
+   */
+  rot_error_t (*sync)(const rot_flash_port_t *f);
   uint32_t size;       /* bytes */
   uint32_t erase_size; /* bytes, power of two */
   void *state;

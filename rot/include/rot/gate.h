@@ -79,6 +79,12 @@ ROT_WARN_UNUSED rot_error_t rot_gate_erase_region(rot_gate_t *g,
                                                   rot_initiator_t who,
                                                   uint32_t region);
 
+/**
+ * Write barrier: everything programmed or erased so far is durable when
+ * this returns (no-op for ports whose operations are durable at once).
+ */
+ROT_WARN_UNUSED rot_error_t rot_gate_sync(rot_gate_t *g);
+
 /** Open the update window on a slot or recovery region (one at a time). */
 ROT_WARN_UNUSED rot_error_t rot_gate_open_window(rot_gate_t *g,
                                                  uint32_t region);
