@@ -59,7 +59,7 @@ $(BUILD)/lib/librot.a: $(patsubst %.c,$(BUILD)/obj/%.o,$(rot-core-srcs) $(rot-ho
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/lib/libbootchain.a: $(patsubst %.c,$(BUILD)/obj/%.o,$(bootchain-srcs))
+$(BUILD)/lib/libbootchain.a: $(patsubst %.c,$(BUILD)/obj/%.o,$(bootchain-lib-srcs))
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
@@ -83,7 +83,7 @@ $(BUILD)/san/librot.a: $(patsubst %.c,$(BUILD)/san/%.o,$(rot-core-srcs) $(rot-ho
 
 unit-common-objs = $(patsubst %.c,$(BUILD)/san/%.o,$(wildcard tests/unit/common/*.c))
 
-$(BUILD)/san/libbootchain.a: $(patsubst %.c,$(BUILD)/san/%.o,$(bootchain-srcs))
+$(BUILD)/san/libbootchain.a: $(patsubst %.c,$(BUILD)/san/%.o,$(bootchain-lib-srcs))
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
@@ -119,7 +119,7 @@ space := $(subst ,, )
 FUZZ_CFLAGS := -std=c11 -g -O1 -D_DEFAULT_SOURCE -DROT_HOSTED \
 	-fsanitize=fuzzer,address,undefined $(rot-cflags) $(bootchain-cflags)
 
-FUZZ_SRCS = $(rot-core-srcs) $(rot-host-srcs) $(bootchain-srcs)
+FUZZ_SRCS = $(rot-core-srcs) $(rot-host-srcs) $(bootchain-lib-srcs)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRCS) $(LINK_LIBS)

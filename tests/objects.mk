@@ -7,8 +7,39 @@ unit-tests := $(patsubst tests/unit/%.c,$(BUILD)/test/%,$(unit-test-srcs))
 
 fuzz-targets := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
-bench-bins := $(BUILD)/bin/bench_verify
+# bench.sh also runs the power-fail simulator (tests/powerfail/objects.mk).
+bench-bins := $(BUILD)/bin/bench_verify $(BUILD)/bin/bench_chain $(BUILD)/powerfail/powerfail
 
 $(BUILD)/bin/bench_verify: $(BUILD)/obj/tests/bench/bench_verify.o $(BUILD)/lib/librot.a
 	@mkdir -p $(@D)
 	$(CC) $(OPT_CFLAGS) -o $@ $^ $(MBEDTLS_LIBS)
+
+$(BUILD)/bin/bench_chain: $(BUILD)/obj/tests/bench/bench_chain.o $(BUILD)/lib/libbootchain.a $(BUILD)/lib/librot.a
+	@mkdir -p $(@D)
+	$(CC) $(OPT_CFLAGS) -o $@ $^ $(LINK_LIBS)
+
+# Seed generator for the image fuzzer: `make fuzz-seeds` rewrites the
+# checked-in seeds of tests/fuzz/corpus/fuzz_image (fresh keys each run).
+.PHONY: fuzz-seeds
+$(BUILD)/bin/gen_corpus: $(BUILD)/obj/tests/fuzz/gen_corpus.o $(BUILD)/lib/librot.a
+	@mkdir -p $(@D)
+	$(CC) $(OPT_CFLAGS) -o $@ $^ $(MBEDTLS_LIBS)
+
+fuzz-seeds: $(BUILD)/bin/gen_corpus
+	@mkdir -p tests/fuzz/corpus/fuzz_image
+	$(BUILD)/bin/gen_corpus tests/fuzz/corpus/fuzz_image
+
+# Event log interop helper (tests/cli/eventlog_interop_test.sh): writes a
+# log with the bootchain writer and prints the digests to extend.
+$(BUILD)/bin/eventlog_gen: $(BUILD)/obj/tests/tools/eventlog_gen.o $(BUILD)/lib/libbootchain.a $(BUILD)/lib/librot.a
+	@mkdir -p $(@D)
+	$(CC) $(OPT_CFLAGS) -o $@ $^ $(LINK_LIBS)
+test: $(BUILD)/bin/eventlog_gen
+
+# Test tools: drivers the CLI tests run, built like the unit suites
+# (ASan+UBSan). bc_boot_probe boots the real chain in QEMU.
+test-tools := $(BUILD)/bin/bc_boot_probe
+$(BUILD)/bin/bc_boot_probe: $(BUILD)/san/tests/tools/bc_boot_probe.o $(BUILD)/san/libbootchain.a $(BUILD)/san/librot.a
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(LINK_LIBS)
+test: $(test-tools)

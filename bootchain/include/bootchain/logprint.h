@@ -1,0 +1,42 @@
+/*
+ * Human and machine rendering of an event log and its replay
+ * (`bootchain log [--json] FILE`). Host only: writes to a stdio stream.
+ */
+#ifndef BOOTCHAIN_LOGPRINT_H
+#define BOOTCHAIN_LOGPRINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "bootchain/eventlog.h"
+#include "rot/crypto.h"
+#include "rot/error.h"
+
+/* Flags for bc_log_print. */
+#define BC_LOG_PRINT_JSON 0x1u /* one JSON object instead of text */
+
+/**
+ * Print the header, every record (digests, decoded event data, and for
+ * data-bound types whether the digests match the data) and the replayed
+ * PCRs of every bank for the PCRs the log extends.
+ *
+ * A log that does not parse is printed up to the bad record, followed by
+ * the reason (in JSON: "result" and "error" members). Returns the parse
+ * or replay error; else ROT_ERROR_EVENTLOG_BAD_EVENT when a data-bound
+ * digest disagrees with its data; else ROT_OK.
+ * Errors also: ROT_ERROR_INVALID_ARGUMENT (NULL out or c).
+ */
+ROT_WARN_UNUSED rot_error_t bc_log_print(FILE *out, const uint8_t *buf,
+                                         size_t len, const rot_crypto_t *c,
+                                         unsigned flags);
+
+/**
+ * Describe one record's event data in one line of printable ASCII
+ * (e.g. `firmware blob: base 0x80000000, length 262144`), following the
+ * layouts of docs/pcr-plan.md; unknown data is shown as hex, cut at
+ * about 64 bytes. Always NUL-terminates dst (cap > 0).
+ */
+void bc_log_describe_event(const bc_log_event_t *ev, char *dst, size_t cap);
+
+#endif /* BOOTCHAIN_LOGPRINT_H */

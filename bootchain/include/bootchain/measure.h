@@ -1,0 +1,98 @@
+/*
+ * The measured boot flow: from the security chip's boot decision to a
+ * host ready to start.
+ *
+ *   rotd BOOT + READ_REGION -> images read once into sealed memory and
+ *   checked against what the chip verified -> boot regions locked in the
+ *   gate -> the stage table (docs/pcr-plan.md) walked by one loop: each
+ *   stage is hashed in every active bank, extended into the TPM and
+ *   appended to the TCG event log -> handoff DTB (measured last but the
+ *   separators) -> EV_SEPARATOR on PCRs 0-7.
+ *
+ * The result holds sealed memfds of exactly the measured bytes; the QEMU
+ * launch (bc_measured_qemu_spec) hands those very descriptors to the host.
+ */
+#ifndef BOOTCHAIN_MEASURE_H
+#define BOOTCHAIN_MEASURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bootchain/qemu.h"
+#include "bootchain/seal.h"
+#include "rot/error.h"
+#include "rot/mailbox.h"
+
+/* The S-CRTM version measured first into PCR 0: the RoT firmware's. */
+#define BC_RTM_VERSION "rot-stack 0.1.0"
+
+typedef struct bc_config {
+  const char *socket;   /* rotd socket; NULL: $ROT_SOCKET, else run/rotd.sock */
+  const char *tcti;     /* NULL: $BOOTCHAIN_TCTI, $TPM2TOOLS_TCTI, default */
+  const char *base_dtb; /* QEMU virt DTB to start the handoff from */
+  int no_lock;          /* 1: leave boot regions unlocked (tests only) */
+} bc_config_t;
+
+/* One image the host boots, as the chip decided and verified it. */
+typedef struct bc_boot_image {
+  uint32_t image_type;
+  uint32_t reason;            /* rot_boot_reason_t of the chip's decision */
+  rot_error_t why;            /* why the preferred slot was not used */
+  char region[24];            /* flash region it came from ("opensbi-a") */
+  rot_mbox_image_info_t info; /* what the chip verified */
+  uint64_t load_addr;
+  bc_sealed_t payload;        /* the exact bytes measured and booted */
+} bc_boot_image_t;
+
+/* Wall-clock cost of each phase, for `make bench` and --verbose. */
+typedef struct bc_timings {
+  double read_ms;    /* BOOT decisions + READ_REGION + checks + sealing */
+  double measure_ms; /* stage loop: hashing, log, TPM extends */
+  double extend_ms;  /* of which TPM_PCR_Extend */
+  double total_ms;
+  uint32_t extends;
+} bc_timings_t;
+
+typedef struct bc_measured {
+  bc_boot_image_t firmware; /* OpenSBI (-bios) */
+  bc_boot_image_t payload;  /* hypervisor / U-Boot (-kernel) */
+  bc_sealed_t dtb;          /* the handoff DTB, as measured */
+  bc_sealed_t log;          /* the event log, as it goes to the host */
+  uint64_t log_addr;        /* guest-physical address of the log */
+  uint32_t lifecycle;
+  uint32_t locked_mask;     /* gate locks in force at handoff */
+  uint32_t bank_count;
+  uint16_t banks[4];        /* TPM algorithm ids = the log's banks */
+  uint32_t events;          /* records after the Spec ID header */
+  bc_timings_t t;
+  /* On failure: the stage that failed and a decoded detail. */
+  char stage[32];
+  char detail[256];
+} bc_measured_t;
+
+/**
+ * Run the whole measured boot up to (not including) starting the host.
+ * On failure nothing is left open, m->stage names the step and m->detail
+ * says why (TPM errors decoded by tpm2-tss). Errors: any rot_error_t; the
+ * host must stay off.
+ */
+ROT_WARN_UNUSED rot_error_t bc_measure(const bc_config_t *cfg,
+                                       bc_measured_t *m);
+
+/**
+ * Write the measured outputs into dir (created): eventlog.bin,
+ * handoff.dtb, opensbi.bin, payload.bin, measurements.json.
+ */
+ROT_WARN_UNUSED rot_error_t bc_measured_write(const bc_measured_t *m,
+                                              const char *dir);
+
+/** Fill a QEMU spec that boots exactly the sealed, measured bytes. */
+void bc_measured_qemu_spec(const bc_measured_t *m, bc_qemu_spec_t *spec);
+
+/** Close every sealed image (idempotent). */
+void bc_measured_free(bc_measured_t *m);
+
+/** Default location of the base DTB next to the tools: <bindir>/../dtb/virt.dtb. */
+const char *bc_default_base_dtb(void);
+
+#endif /* BOOTCHAIN_MEASURE_H */

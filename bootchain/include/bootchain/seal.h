@@ -1,0 +1,60 @@
+/*
+ * Sealed image memory: the bytes measured are the bytes booted.
+ *
+ * An image is copied once into an anonymous memory file (memfd) which is
+ * then sealed against writes, growth, shrinking and further seal changes.
+ * From then on nobody (this process included) can change it: the
+ * measurement is taken from a read-only mapping of it, and the same file
+ * is what the host CPU (QEMU) loads, through an inherited descriptor.
+ */
+#ifndef BOOTCHAIN_SEAL_H
+#define BOOTCHAIN_SEAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rot/error.h"
+
+/* Longest memfd name the kernel keeps (it shows in /proc/PID/fd). */
+#define BC_SEAL_NAME_MAX 249u
+
+typedef struct bc_sealed {
+  int fd;              /* -1 when closed; O_CLOEXEC, see bc_seal_path */
+  const uint8_t *data; /* read-only mapping of the sealed bytes */
+  size_t len;
+  char path[32];       /* "/proc/self/fd/<fd>" */
+} bc_sealed_t;
+
+/**
+ * Copy data[0..len) into a new sealed memfd named name.
+ *
+ * On success out->data maps the sealed bytes read-only (hash these, not
+ * the caller's buffer) and they have been compared with data. len must
+ * be at least 1.
+ *
+ * Errors: ROT_ERROR_INVALID_ARGUMENT, ROT_ERROR_HANDOFF_SEAL (memfd, write,
+ * seal or mmap failed, or the seals read back incomplete),
+ * ROT_ERROR_HANDOFF_MISMATCH (the mapping differs from data).
+ */
+rot_error_t bc_seal_create(const char *name, const void *data, size_t len,
+                           bc_sealed_t *out) ROT_WARN_UNUSED;
+
+/**
+ * Re-check a sealed file before handing it on: all four seals still set
+ * and the size unchanged. Errors: ROT_ERROR_INVALID_ARGUMENT,
+ * ROT_ERROR_HANDOFF_SEAL.
+ */
+rot_error_t bc_seal_verify(const bc_sealed_t *s) ROT_WARN_UNUSED;
+
+/**
+ * "/proc/self/fd/N": opens the sealed file from this process. The fd is
+ * close-on-exec; a child that should read it (QEMU) must keep it across
+ * exec and name it by its own fd number (bc_qemu does both, naming it
+ * /dev/fd/N). NULL if s is NULL or closed.
+ */
+const char *bc_seal_path(const bc_sealed_t *s);
+
+/** Unmap and close; safe on a zeroed, closed or half-made struct. */
+void bc_seal_close(bc_sealed_t *s);
+
+#endif /* BOOTCHAIN_SEAL_H */

@@ -1,0 +1,458 @@
+/* Text and JSON rendering of an event log and its replay. */
+#include "bootchain/logprint.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "rot/policy.h"
+#include "rot/util.h"
+
+#define DESC_CAP 512u
+#define HEX_PREVIEW 64u
+
+/* Bounded appender: never writes past cap, always NUL-terminated. */
+typedef struct sbuf {
+  char *p;
+  size_t cap;
+  size_t len;
+} sbuf_t;
+
+__attribute__((format(printf, 2, 3))) static void sb_printf(sbuf_t *b,
+                                                            const char *fmt,
+                                                            ...) {
+  if (b->len + 1 >= b->cap) {
+    return;
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+  va_end(ap);
+  if (n < 0) {
+    return;
+  }
+  b->len += (size_t)n;
+  if (b->len >= b->cap) {
+    b->len = b->cap - 1;
+  }
+}
+
+static void sb_hex(sbuf_t *b, const uint8_t *p, size_t n, size_t max) {
+  size_t shown = n < max ? n : max;
+  for (size_t i = 0; i < shown; i++) {
+    sb_printf(b, "%02x", p[i]);
+  }
+  if (shown < n) {
+    sb_printf(b, "... (%zu bytes)", n);
+  }
+}
+
+/* Printable ASCII as is (quoted), anything else as \xNN. */
+static void sb_text(sbuf_t *b, const uint8_t *p, size_t n) {
+  sb_printf(b, "\"");
+  for (size_t i = 0; i < n && i < 256u; i++) {
+    if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\') {
+      sb_printf(b, "%c", p[i]);
+    } else {
+      sb_printf(b, "\\x%02x", p[i]);
+    }
+  }
+  sb_printf(b, "\"%s", n > 256u ? "..." : "");
+}
+
+/* A UCS-2LE string with a final NUL, all printable ASCII. */
+static int ucs2_ascii(const uint8_t *p, size_t n) {
+  if (n < 2 || n % 2 != 0 || rot_ld16(p + n - 2) != 0) {
+    return 0;
+  }
+  for (size_t i = 0; i + 2 < n; i += 2) {
+    uint16_t ch = rot_ld16(p + i);
+    if (ch < 0x20 || ch > 0x7e) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+static void sb_ucs2(sbuf_t *b, const uint8_t *p, size_t chars) {
+  sb_printf(b, "\"");
+  for (size_t i = 0; i < chars; i++) {
+    uint16_t ch = rot_ld16(p + 2 * i);
+    if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') {
+      sb_printf(b, "%c", (char)ch);
+    } else {
+      sb_printf(b, "\\u%04x", ch);
+    }
+  }
+  sb_printf(b, "\"");
+}
+
+static const char *type_name_or_null(uint32_t t) {
+  const char *n = rot_image_type_name(t);
+  return n != NULL ? n : "unknown";
+}
+
+static void describe_variable(sbuf_t *b, const bc_log_event_t *ev) {
+  bc_ev_variable_t v;
+  if (bc_ev_variable_decode(ev->data, ev->data_len, &v) != ROT_OK) {
+    sb_printf(b, "malformed UEFI_VARIABLE_DATA: ");
+    sb_hex(b, ev->data, ev->data_len, HEX_PREVIEW);
+    return;
+  }
+  sb_printf(b, "variable ");
+  sb_ucs2(b, v.name, (size_t)v.name_chars);
+  if (!rot_memeq(v.guid, bc_ev_vendor_guid, BC_EV_GUID_LEN)) {
+    sb_printf(b, " (foreign vendor GUID) = ");
+    sb_hex(b, v.value, (size_t)v.value_len, HEX_PREVIEW);
+    return;
+  }
+  const uint8_t *d = v.value;
+  size_t n = (size_t)v.value_len;
+  if (bc_ev_variable_is(&v, BC_EV_VAR_LIFECYCLE) && n == 4) {
+    sb_printf(b, " = %s (%" PRIu32 ")", rot_lifecycle_name(rot_ld32(d)),
+              rot_ld32(d));
+  } else if (bc_ev_variable_is(&v, BC_EV_VAR_REVOKED_KEYS) && n == 4) {
+    sb_printf(b, " = 0x%08" PRIx32, rot_ld32(d));
+  } else if (bc_ev_variable_is(&v, BC_EV_VAR_SVN_FLOORS) && n == 32) {
+    sb_printf(b, " =");
+    for (size_t i = 0; i < 8; i++) {
+      sb_printf(b, " %" PRIu32, rot_ld32(d + 4 * i));
+    }
+  } else if (bc_ev_variable_is(&v, BC_EV_VAR_SIGNER_KEYS) && n >= 4 &&
+             (n - 4) / 8 == rot_ld32(d) && (n - 4) % 8 == 0) {
+    sb_printf(b, " =");
+    for (uint32_t i = 0; i < rot_ld32(d); i++) {
+      const uint8_t *e = d + 4 + 8 * i;
+      sb_printf(b, "%s %s:key%" PRIu32, i ? "," : "",
+                type_name_or_null(rot_ld32(e)), rot_ld32(e + 4));
+    }
+  } else {
+    sb_printf(b, " = ");
+    sb_hex(b, d, n, HEX_PREVIEW);
+  }
+}
+
+static void describe_boot_config(sbuf_t *b, const bc_log_event_t *ev) {
+  const uint8_t *d = ev->data;
+  size_t n = ev->data_len;
+  if (n < BC_EV_BOOT_CONFIG_FIXED || rot_ld32(d) != BC_EV_TAG_BOOT_CONFIG ||
+      rot_ld32(d + 4) != n - 8 ||
+      rot_ld32(d + 8) != BC_EV_BOOT_CONFIG_VERSION ||
+      rot_ld32(d + 16) > BC_EV_BOOT_CONFIG_MAX_IMAGES ||
+      n != BC_EV_BOOT_CONFIG_FIXED +
+               (size_t)rot_ld32(d + 16) * BC_EV_BOOT_CONFIG_IMAGE) {
+    sb_printf(b, "tagged event: ");
+    sb_hex(b, d, n, HEX_PREVIEW);
+    return;
+  }
+  uint32_t slot = rot_ld32(d + 12);
+  sb_printf(b, "boot config: slot %s",
+            slot == 0 ? "A" : slot == 1 ? "B" : slot == 0xff ? "recovery" : "?");
+  const uint8_t *e = d + BC_EV_BOOT_CONFIG_FIXED;
+  for (uint32_t i = 0; i < rot_ld32(d + 16); i++, e += BC_EV_BOOT_CONFIG_IMAGE) {
+    sb_printf(b, ", %s %u.%u.%u svn %" PRIu32, type_name_or_null(rot_ld32(e)),
+              rot_ld16(e + 8), rot_ld16(e + 10), rot_ld16(e + 12),
+              rot_ld32(e + 4));
+  }
+}
+
+void bc_log_describe_event(const bc_log_event_t *ev, char *dst, size_t cap) {
+  if (dst == NULL || cap == 0) {
+    return;
+  }
+  sbuf_t b = {.p = dst, .cap = cap, .len = 0};
+  dst[0] = '\0';
+  if (ev == NULL) {
+    return;
+  }
+  const uint8_t *d = ev->data;
+  size_t n = ev->data_len;
+  switch (ev->type) {
+    case BC_EV_S_CRTM_VERSION:
+      if (ucs2_ascii(d, n)) {
+        sb_printf(&b, "S-CRTM version ");
+        sb_ucs2(&b, d, n / 2 - 1);
+        return;
+      }
+      break;
+    case BC_EV_SEPARATOR:
+      if (n == 4) {
+        sb_printf(&b, "separator 0x%08" PRIx32 "%s", rot_ld32(d),
+                  rot_ld32(d) == 0 ? "" : " (error)");
+        return;
+      }
+      break;
+    case BC_EV_EFI_PLATFORM_FIRMWARE_BLOB:
+    case BC_EV_S_CRTM_CONTENTS:
+    case BC_EV_TABLE_OF_DEVICES:
+      if (n == BC_EV_BLOB_LEN) {
+        sb_printf(&b, "%s: base 0x%" PRIx64 ", length %" PRIu64,
+                  ev->type == BC_EV_TABLE_OF_DEVICES ? "device tree"
+                                                     : "firmware blob",
+                  rot_ld64(d), rot_ld64(d + 8));
+        return;
+      }
+      break;
+    case BC_EV_EFI_BOOT_SERVICES_APPLICATION:
+    case BC_EV_EFI_BOOT_SERVICES_DRIVER:
+    case BC_EV_EFI_RUNTIME_SERVICES_DRIVER:
+      if (n >= BC_EV_IMAGE_LOAD_LEN) {
+        sb_printf(&b,
+                  "image: location 0x%" PRIx64 ", length %" PRIu64
+                  ", link address 0x%" PRIx64 ", device path %" PRIu64
+                  " bytes",
+                  rot_ld64(d), rot_ld64(d + 8), rot_ld64(d + 16),
+                  rot_ld64(d + 24));
+        return;
+      }
+      break;
+    case BC_EV_PLATFORM_CONFIG_FLAGS:
+      if (n == BC_EV_PLATFORM_CONFIG_LEN &&
+          rot_memeq(d, BC_EV_PLATFORM_CONFIG_MAGIC, 4) &&
+          rot_ld32(d + 4) == BC_EV_PLATFORM_CONFIG_VERSION) {
+        sb_printf(&b,
+                  "platform config: lifecycle %s (%" PRIu32
+                  "), locked regions 0x%08" PRIx32,
+                  rot_lifecycle_name(rot_ld32(d + 8)), rot_ld32(d + 8),
+                  rot_ld32(d + 12));
+        return;
+      }
+      break;
+    case BC_EV_EVENT_TAG:
+      describe_boot_config(&b, ev);
+      return;
+    case BC_EV_EFI_VARIABLE_DRIVER_CONFIG:
+    case BC_EV_EFI_VARIABLE_AUTHORITY:
+    case BC_EV_EFI_VARIABLE_BOOT:
+      describe_variable(&b, ev);
+      return;
+    case BC_EV_EFI_ACTION:
+    case BC_EV_ACTION:
+    case BC_EV_IPL:
+    case BC_EV_POST_CODE:
+      sb_printf(&b, "text ");
+      sb_text(&b, d, n);
+      return;
+    default:
+      break;
+  }
+  if (n == 0) {
+    sb_printf(&b, "no data");
+    return;
+  }
+  sb_printf(&b, "data ");
+  sb_hex(&b, d, n, HEX_PREVIEW);
+}
+
+/* ---- output -------------------------------------------------------------- */
+
+typedef struct print_ctx {
+  FILE *out;
+  const rot_crypto_t *c;
+  int json;
+  int bad_check;
+} print_ctx_t;
+
+static void put_hex(FILE *out, const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    fprintf(out, "%02x", p[i]);
+  }
+}
+
+/* A JSON string from a C string the describer made (printable ASCII). */
+static void put_json_str(FILE *out, const char *s) {
+  fputc('"', out);
+  for (; *s != '\0'; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\') {
+      fprintf(out, "\\%c", ch);
+    } else if (ch < 0x20 || ch >= 0x7f) {
+      fprintf(out, "\\u%04x", ch);
+    } else {
+      fputc(ch, out);
+    }
+  }
+  fputc('"', out);
+}
+
+static const char *type_label(uint32_t type) {
+  const char *n = bc_log_event_type_name(type);
+  return n != NULL ? n : "unknown";
+}
+
+static const char *alg_label(uint16_t alg) {
+  const char *n = bc_log_alg_name(alg);
+  return n != NULL ? n : "unknown";
+}
+
+static rot_error_t print_visit(void *vctx, const bc_log_header_t *h,
+                               const bc_log_event_t *ev) {
+  print_ctx_t *pc = vctx;
+  FILE *out = pc->out;
+  char desc[DESC_CAP];
+  bc_log_describe_event(ev, desc, sizeof(desc));
+  const char *check = "n/a";
+  if (bc_log_type_is_data_bound(ev->type)) {
+    if (bc_log_check_event(pc->c, h, ev) == ROT_OK) {
+      check = "ok";
+    } else {
+      check = "MISMATCH";
+      pc->bad_check = 1;
+    }
+  }
+  if (pc->json) {
+    fprintf(out,
+            "%s\n    {\"index\": %" PRIu32 ", \"offset\": %zu, \"pcr\": %" PRIu32
+            ", \"type\": %" PRIu32 ", \"type_name\": \"%s\", \"digests\": {",
+            ev->index == 0 ? "" : ",", ev->index, ev->offset, ev->pcr,
+            ev->type, type_label(ev->type));
+    for (uint32_t i = 0; i < h->bank_count; i++) {
+      fprintf(out, "%s\"%s\": \"", i ? ", " : "", alg_label(h->banks[i].alg));
+      put_hex(out, ev->digests[i], h->banks[i].size);
+      fputc('"', out);
+    }
+    fprintf(out, "}, \"data_len\": %" PRIu32 ", \"data\": \"", ev->data_len);
+    put_hex(out, ev->data, ev->data_len);
+    fprintf(out, "\", \"decoded\": ");
+    put_json_str(out, desc);
+    fprintf(out, ", \"data_check\": \"%s\"}", check);
+    return ROT_OK;
+  }
+  fprintf(out, "event %" PRIu32 ": PCR %" PRIu32 " %s (0x%08" PRIx32 ")",
+          ev->index, ev->pcr, type_label(ev->type), ev->type);
+  fprintf(out, ", %" PRIu32 " data bytes\n", ev->data_len);
+  for (uint32_t i = 0; i < h->bank_count; i++) {
+    fprintf(out, "  %-7s ", alg_label(h->banks[i].alg));
+    put_hex(out, ev->digests[i], h->banks[i].size);
+    fputc('\n', out);
+  }
+  fprintf(out, "  %s\n", desc);
+  if (strcmp(check, "n/a") != 0) {
+    fprintf(out, "  digest = hash of data: %s\n", check);
+  }
+  return ROT_OK;
+}
+
+static void print_header(FILE *out, int json, const bc_log_header_t *h) {
+  if (json) {
+    fprintf(out,
+            "{\n  \"header\": {\"signature\": \"Spec ID Event03\", "
+            "\"platform_class\": %" PRIu32 ", \"spec_version\": \"%u.%u\", "
+            "\"spec_errata\": %u, \"uintn_size\": %u, \"banks\": [",
+            h->platform_class, h->spec_version_major, h->spec_version_minor,
+            h->spec_errata, h->uintn_size);
+    for (uint32_t i = 0; i < h->bank_count; i++) {
+      fprintf(out, "%s{\"alg\": \"%s\", \"id\": %u, \"size\": %u}",
+              i ? ", " : "", alg_label(h->banks[i].alg), h->banks[i].alg,
+              h->banks[i].size);
+    }
+    fprintf(out, "], \"vendor_info\": \"");
+    put_hex(out, h->vendor_info, h->vendor_info_size);
+    fprintf(out, "\"},\n  \"events\": [");
+    return;
+  }
+  fprintf(out,
+          "header: Spec ID Event03, platform class %" PRIu32
+          ", spec %u.%u errata %u, uintn size %u, %zu bytes\n  banks:",
+          h->platform_class, h->spec_version_major, h->spec_version_minor,
+          h->spec_errata, h->uintn_size, h->header_len);
+  for (uint32_t i = 0; i < h->bank_count; i++) {
+    fprintf(out, " %s", alg_label(h->banks[i].alg));
+  }
+  fputc('\n', out);
+}
+
+static void print_pcrs(FILE *out, int json, const bc_log_replay_t *r) {
+  const bc_log_header_t *h = &r->header;
+  if (json) {
+    fprintf(out, "\n  ],\n  \"event_count\": %" PRIu32 ",\n  \"pcrs\": {",
+            h->event_count);
+  } else {
+    fprintf(out, "%" PRIu32 " events\nreplayed PCRs:\n", h->event_count);
+  }
+  int first_bank = 1;
+  for (uint32_t i = 0; i < h->bank_count; i++) {
+    const bc_log_pcr_bank_t *b = &r->banks[i];
+    if (b->replayed != HARDENED_TRUE) {
+      if (!json) {
+        fprintf(out, "  %s: not replayed (no such hash here)\n",
+                alg_label(b->alg));
+      }
+      continue;
+    }
+    if (json) {
+      fprintf(out, "%s\n    \"%s\": {", first_bank ? "" : ",", alg_label(b->alg));
+    } else {
+      fprintf(out, "  %s:\n", alg_label(b->alg));
+    }
+    first_bank = 0;
+    int first = 1;
+    for (uint32_t p = 0; p < BC_LOG_PCR_COUNT; p++) {
+      if ((r->extended_mask & (1u << p)) == 0) {
+        continue;
+      }
+      if (json) {
+        fprintf(out, "%s\"%" PRIu32 "\": \"", first ? "" : ", ", p);
+        put_hex(out, b->pcr[p], b->size);
+        fputc('"', out);
+      } else {
+        fprintf(out, "    %2" PRIu32 ": ", p);
+        put_hex(out, b->pcr[p], b->size);
+        fputc('\n', out);
+      }
+      first = 0;
+    }
+    if (json) {
+      fputc('}', out);
+    }
+  }
+  if (json) {
+    fprintf(out, "\n  },\n");
+  }
+}
+
+rot_error_t bc_log_print(FILE *out, const uint8_t *buf, size_t len,
+                         const rot_crypto_t *c, unsigned flags) {
+  if (out == NULL || c == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  int json = (flags & BC_LOG_PRINT_JSON) != 0;
+  print_ctx_t pc = {.out = out, .c = c, .json = json, .bad_check = 0};
+  bc_log_header_t h;
+  memset(&h, 0, sizeof(h));
+
+  /* The header first, on its own, so a bad record still shows what came
+   * before it. */
+  rot_error_t err = bc_log_parse(buf, len, &h, NULL, NULL);
+  int have_header = err == ROT_OK || (h.bank_count != 0 && h.header_len != 0);
+  if (have_header) {
+    print_header(out, json, &h);
+    err = bc_log_parse(buf, len, &h, print_visit, &pc);
+  } else if (json) {
+    fprintf(out, "{\n  \"events\": [");
+  }
+
+  bc_log_replay_t replay;
+  if (err == ROT_OK) {
+    err = bc_log_replay(buf, len, c, &replay);
+  }
+  if (err == ROT_OK) {
+    print_pcrs(out, json, &replay);
+  } else if (json) {
+    fprintf(out, "\n  ],\n");
+  }
+  if (err == ROT_OK && pc.bad_check) {
+    err = ROT_ERROR_EVENTLOG_BAD_EVENT;
+  }
+  if (json) {
+    fprintf(out, "  \"result\": \"%s\"", err == ROT_OK ? "ok" : rot_error_name(err));
+    if (err != ROT_OK) {
+      fprintf(out, ",\n  \"error\": ");
+      put_json_str(out, rot_error_str(err));
+    }
+    fprintf(out, "\n}\n");
+  } else if (err != ROT_OK) {
+    fprintf(out, "error: %s (%s)\n", rot_error_str(err), rot_error_name(err));
+  }
+  return err;
+}

@@ -1,0 +1,770 @@
+/*
+ * The measured boot flow (see measure.h and docs/pcr-plan.md).
+ *
+ * Measurement is a table walked by one loop: every row names its PCR and
+ * event type, and its function only says what bytes are measured and what
+ * the event data is. Recording (hash in every bank, extend, append) is one
+ * function, so no stage can extend without logging or the other way round.
+ */
+#define _GNU_SOURCE
+#include "bootchain/measure.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bootchain/eventlog.h"
+#include "bootchain/handoff.h"
+#include "bootchain/tpm.h"
+#include "rot/hardened.h"
+#include "rot/image.h"
+#include "rot/update.h"
+#include "rot_host/crypto_mbedtls.h"
+#include "rot_host/file.h"
+#include "rot_host/mbox_client.h"
+
+#define DEFAULT_SOCKET "run/rotd.sock"
+#define LOG_CAP (64u * 1024u)
+#define DTB_MAX (1024u * 1024u)
+#define SEPARATOR_DATA_LEN 4u
+
+typedef struct bc_ctx bc_ctx_t;
+typedef struct bc_stage bc_stage_t;
+
+/* One row: what is measured, where, as which event. */
+struct bc_stage {
+  const char *name;
+  uint32_t pcr;
+  uint32_t event_type;
+  rot_error_t (*run)(bc_ctx_t *ctx, const bc_stage_t *st);
+  /* Event data size when fixed (rows after the DTB must have one: the
+   * DTB carries the final log length). 0: variable. */
+  uint32_t data_len;
+};
+
+struct bc_ctx {
+  const bc_config_t *cfg;
+  bc_measured_t *m;
+  const rot_crypto_t *crypto;
+  rot_mbox_client_t mbox;
+  int mbox_open;
+  bc_tpm_t *tpm;
+  bc_log_writer_t log;
+  uint8_t *log_buf;
+  rot_mbox_status_t status;
+  uint8_t *base_dtb;
+  size_t base_dtb_len;
+  size_t stage_index; /* row being run: the DTB stage looks ahead */
+};
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+__attribute__((format(printf, 3, 4))) static rot_error_t fail(
+    bc_ctx_t *ctx, rot_error_t err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(ctx->m->detail, sizeof(ctx->m->detail), fmt, ap);
+  va_end(ap);
+  return err;
+}
+
+/* ---- recording: the one place that hashes, extends and logs ---------- */
+
+static rot_error_t extend(bc_ctx_t *ctx, uint32_t pcr,
+                          const bc_log_digests_t *d) {
+  bc_tpm_digests td;
+  memset(&td, 0, sizeof(td));
+  td.count = ctx->log.bank_count;
+  for (uint32_t i = 0; i < ctx->log.bank_count; i++) {
+    td.d[i].alg = ctx->log.banks[i].alg;
+    memcpy(td.d[i].digest, d->value[i], ctx->log.banks[i].size);
+  }
+  double t0 = now_ms();
+  rot_error_t err = bc_tpm_extend(ctx->tpm, pcr, &td);
+  ctx->m->t.extend_ms += now_ms() - t0;
+  if (err != ROT_OK) {
+    return fail(ctx, err, "PCR %u extend: %s", pcr, bc_tpm_strerror(ctx->tpm));
+  }
+  ctx->m->t.extends++;
+  return ROT_OK;
+}
+
+/*
+ * Record one event. measured == NULL: the digest is the hash of the event
+ * data itself (data-bound events); otherwise of the measured bytes.
+ */
+static rot_error_t record(bc_ctx_t *ctx, const bc_stage_t *st,
+                          const void *measured, size_t mlen, const void *data,
+                          size_t dlen) {
+  bc_log_digests_t d;
+  rot_error_t err =
+      measured != NULL
+          ? bc_log_measure(&ctx->log, ctx->crypto, st->pcr, st->event_type,
+                           measured, mlen, data, dlen, &d)
+          : bc_log_append_data(&ctx->log, ctx->crypto, st->pcr,
+                               st->event_type, data, dlen, &d);
+  if (err != ROT_OK) {
+    return fail(ctx, err, "event log: %s", rot_error_str(err));
+  }
+  return extend(ctx, st->pcr, &d);
+}
+
+/* ---- the chip: boot decisions and image reads --------------------------- */
+
+static rot_error_t call(bc_ctx_t *ctx, uint16_t cmd, const uint8_t *req,
+                        uint32_t req_len, const uint8_t **reply,
+                        uint32_t *reply_len) {
+  rot_error_t status = ROT_OK;
+  rot_error_t err =
+      rot_mbox_call(&ctx->mbox, cmd, req, req_len, &status, reply, reply_len);
+  if (err != ROT_OK) {
+    return fail(ctx, err, "rotd %s: %s", rot_mbox_command_name(cmd),
+                rot_error_str(err));
+  }
+  if (status != ROT_OK) {
+    return fail(ctx, status, "rotd %s refused: %s (%s)",
+                rot_mbox_command_name(cmd), rot_error_name(status),
+                rot_error_str(status));
+  }
+  return ROT_OK;
+}
+
+static rot_error_t read_status(bc_ctx_t *ctx) {
+  const uint8_t *reply;
+  uint32_t len;
+  ROT_TRY(call(ctx, ROT_MBOX_CMD_STATUS, NULL, 0, &reply, &len));
+  rot_error_t err = rot_mbox_status_decode(reply, len, &ctx->status);
+  return err == ROT_OK ? ROT_OK
+                       : fail(ctx, err, "rotd status: malformed reply");
+}
+
+/*
+ * Ask the chip which image of a type boots, read it once, check it is the
+ * image the chip verified, and seal its payload.
+ */
+static rot_error_t fetch(bc_ctx_t *ctx, uint32_t type, bc_boot_image_t *out) {
+  const uint8_t *reply;
+  uint32_t len;
+  uint8_t *req = rot_mbox_client_payload(&ctx->mbox);
+  size_t req_len = 0;
+  rot_mbox_type_req_t treq = {.image_type = type};
+  ROT_TRY(rot_mbox_type_req_encode(&treq, req, ROT_MBOX_TYPE_REQ_SIZE, &req_len));
+  ROT_TRY(call(ctx, ROT_MBOX_CMD_BOOT, req, (uint32_t)req_len, &reply, &len));
+  rot_mbox_boot_resp_t boot;
+  rot_error_t err = rot_mbox_boot_resp_decode(reply, len, &boot);
+  if (err != ROT_OK) {
+    return fail(ctx, err, "rotd boot: malformed reply");
+  }
+  out->image_type = type;
+  out->reason = boot.reason;
+  out->why = (rot_error_t)boot.why;
+  if (boot.reason == ROT_BOOT_NONE || boot.info.region >= ROT_RGN_COUNT) {
+    return fail(ctx, ROT_ERROR_BOOT_NO_IMAGE,
+                "no %s image verifies: %s (%s); the host stays off",
+                rot_image_type_name(type), rot_error_name(out->why),
+                rot_error_str(out->why));
+  }
+  out->info = boot.info;
+  const rot_flash_region_t *r = &rot_flash_layout_default.regions[boot.info.region];
+  snprintf(out->region, sizeof(out->region), "%s", r->name);
+  if (boot.info.image_len > r->size ||
+      boot.info.image_len < ROT_IMAGE_HEADER_SIZE) {
+    return fail(ctx, ROT_ERROR_HOST_PROTOCOL, "rotd boot: image length %u",
+                boot.info.image_len);
+  }
+
+  uint8_t *img = malloc(boot.info.image_len);
+  if (img == NULL) {
+    return fail(ctx, ROT_ERROR_IO_READ, "out of memory");
+  }
+  for (uint32_t off = 0; off < boot.info.image_len;) {
+    uint32_t n = boot.info.image_len - off;
+    n = n > ROT_MBOX_READ_MAX ? ROT_MBOX_READ_MAX : n;
+    rot_mbox_read_req_t rr = {.region = boot.info.region, .offset = off, .length = n};
+    err = rot_mbox_read_req_encode(&rr, req, ROT_MBOX_READ_REQ_SIZE, &req_len);
+    if (err == ROT_OK) {
+      err = call(ctx, ROT_MBOX_CMD_READ_REGION, req, (uint32_t)req_len, &reply,
+                 &len);
+    }
+    if (err == ROT_OK && len != n) {
+      err = fail(ctx, ROT_ERROR_HOST_PROTOCOL, "rotd read-region: %u of %u bytes",
+                 len, n);
+    }
+    if (err != ROT_OK) {
+      free(img);
+      return err;
+    }
+    memcpy(img + off, reply, n);
+    off += n;
+  }
+
+  /*
+   * The bytes read must be the image the chip verified: same structure,
+   * same header facts, and a payload hashing to the digest the chip's
+   * verification covered. Anything else is refused, not booted.
+   */
+  rot_image_view_t v;
+  err = rot_image_parse(img, boot.info.image_len, &v);
+  uint8_t digest[ROT_SHA384_LEN];
+  if (err == ROT_OK) {
+    err = rot_hash(ctx->crypto, ROT_HASH_SHA384, v.payload, v.header.payload_len,
+                   digest, sizeof(digest));
+  }
+  hardened_bool_t same = HARDENED_FALSE;
+  if (err == ROT_OK) {
+    same = rot_ct_equal(digest, boot.info.payload_digest, ROT_SHA384_LEN);
+    if (same != HARDENED_TRUE ||
+        rot_ct_equal(v.header.payload_digest, boot.info.payload_digest,
+                     ROT_SHA384_LEN) != HARDENED_TRUE ||
+        v.header.image_type != type || v.header.svn != boot.info.svn ||
+        v.header.key_index != boot.info.key_index ||
+        v.header.payload_len != boot.info.payload_len) {
+      same = HARDENED_FALSE;
+      err = ROT_ERROR_HANDOFF_MISMATCH;
+    }
+  }
+  if (err != ROT_OK) {
+    free(img);
+    return fail(ctx, err, "%s image read from %s: %s", rot_image_type_name(type),
+                out->region, rot_error_str(err));
+  }
+  HARDENED_CHECK_EQ(same, HARDENED_TRUE);
+  out->load_addr = v.header.load_addr;
+  char name[32];
+  snprintf(name, sizeof(name), "bootchain-%s", rot_image_type_name(type));
+  err = bc_seal_create(name, v.payload, v.header.payload_len, &out->payload);
+  free(img);
+  if (err != ROT_OK) {
+    return fail(ctx, err, "sealing %s: %s", name, rot_error_str(err));
+  }
+  return ROT_OK;
+}
+
+/* ---- stages -------------------------------------------------------------- */
+
+static rot_error_t st_crtm_version(bc_ctx_t *ctx, const bc_stage_t *st) {
+  bc_log_digests_t d;
+  rot_error_t err = bc_log_s_crtm_version(&ctx->log, ctx->crypto, BC_RTM_VERSION, &d);
+  if (err != ROT_OK) {
+    return fail(ctx, err, "event log: %s", rot_error_str(err));
+  }
+  return extend(ctx, st->pcr, &d);
+}
+
+static rot_error_t variable(bc_ctx_t *ctx, const bc_stage_t *st,
+                            const char *name, const void *value, size_t len) {
+  uint8_t buf[256];
+  size_t n = 0;
+  ROT_TRY(bc_ev_variable_encode(buf, sizeof(buf), name, value, len, &n));
+  return record(ctx, st, NULL, 0, buf, n);
+}
+
+static void put32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)v;
+  p[1] = (uint8_t)(v >> 8);
+  p[2] = (uint8_t)(v >> 16);
+  p[3] = (uint8_t)(v >> 24);
+}
+
+static rot_error_t st_lifecycle(bc_ctx_t *ctx, const bc_stage_t *st) {
+  uint8_t v[4];
+  put32(v, ctx->status.lifecycle);
+  return variable(ctx, st, BC_EV_VAR_LIFECYCLE, v, sizeof(v));
+}
+
+static rot_error_t st_root_key(bc_ctx_t *ctx, const bc_stage_t *st) {
+  return variable(ctx, st, BC_EV_VAR_ROOT_KEY_HASH, ctx->status.root_key_hash,
+                  ROT_SHA384_LEN);
+}
+
+static rot_error_t st_signers(bc_ctx_t *ctx, const bc_stage_t *st) {
+  const bc_boot_image_t *imgs[] = {&ctx->m->firmware, &ctx->m->payload};
+  uint8_t v[4 + 2 * 8];
+  put32(v, 2);
+  for (size_t i = 0; i < 2; i++) {
+    put32(v + 4 + i * 8, imgs[i]->info.image_type);
+    put32(v + 8 + i * 8, imgs[i]->info.key_index);
+  }
+  return variable(ctx, st, BC_EV_VAR_SIGNER_KEYS, v, sizeof(v));
+}
+
+static rot_error_t st_revoked(bc_ctx_t *ctx, const bc_stage_t *st) {
+  uint8_t v[4];
+  put32(v, ctx->status.revoked_keys);
+  return variable(ctx, st, BC_EV_VAR_REVOKED_KEYS, v, sizeof(v));
+}
+
+static rot_error_t st_floors(bc_ctx_t *ctx, const bc_stage_t *st) {
+  uint8_t v[4 * ROT_IMAGE_TYPE_SLOTS];
+  memset(v, 0, sizeof(v));
+  for (uint32_t i = 0; i < ctx->status.type_count; i++) {
+    uint32_t t = ctx->status.types[i].image_type;
+    if (t < ROT_IMAGE_TYPE_SLOTS) {
+      put32(v + 4 * t, ctx->status.types[i].svn_floor);
+    }
+  }
+  return variable(ctx, st, BC_EV_VAR_SVN_FLOORS, v, sizeof(v));
+}
+
+static rot_error_t st_firmware(bc_ctx_t *ctx, const bc_stage_t *st) {
+  const bc_sealed_t *s = &ctx->m->firmware.payload;
+  uint8_t data[BC_EV_BLOB_LEN];
+  bc_ev_blob_encode(data, ctx->m->firmware.load_addr, s->len);
+  /* Hashed from the sealed mapping: the bytes QEMU will load. */
+  return record(ctx, st, s->data, s->len, data, sizeof(data));
+}
+
+static rot_error_t st_payload(bc_ctx_t *ctx, const bc_stage_t *st) {
+  const bc_sealed_t *s = &ctx->m->payload.payload;
+  uint8_t data[BC_EV_IMAGE_LOAD_LEN];
+  bc_ev_image_load_encode(data, ctx->m->payload.load_addr, s->len,
+                          ctx->m->payload.load_addr);
+  return record(ctx, st, s->data, s->len, data, sizeof(data));
+}
+
+static uint32_t slot_of(const bc_boot_image_t *img) {
+  const rot_flash_region_t *r =
+      &rot_flash_layout_default.regions[img->info.region];
+  return r->kind == ROT_REGION_RECOVERY ? 0xffu : r->slot;
+}
+
+static rot_error_t st_boot_config(bc_ctx_t *ctx, const bc_stage_t *st) {
+  const bc_boot_image_t *imgs[] = {&ctx->m->firmware, &ctx->m->payload};
+  bc_ev_boot_image_t list[2];
+  for (size_t i = 0; i < 2; i++) {
+    list[i].image_type = imgs[i]->info.image_type;
+    list[i].svn = imgs[i]->info.svn;
+    list[i].ver_major = imgs[i]->info.ver_major;
+    list[i].ver_minor = imgs[i]->info.ver_minor;
+    list[i].ver_patch = imgs[i]->info.ver_patch;
+  }
+  uint8_t data[BC_EV_BOOT_CONFIG_MAX_LEN];
+  size_t n = 0;
+  ROT_TRY(bc_ev_boot_config_encode(data, sizeof(data), slot_of(&ctx->m->payload),
+                                   list, 2, &n));
+  return record(ctx, st, NULL, 0, data, n);
+}
+
+static rot_error_t st_platform_config(bc_ctx_t *ctx, const bc_stage_t *st) {
+  uint8_t data[BC_EV_PLATFORM_CONFIG_LEN];
+  bc_ev_platform_config_encode(data, ctx->m->lifecycle, ctx->m->locked_mask);
+  return record(ctx, st, NULL, 0, data, sizeof(data));
+}
+
+static rot_error_t st_separator(bc_ctx_t *ctx, const bc_stage_t *st) {
+  bc_log_digests_t d;
+  rot_error_t err = bc_log_separator(&ctx->log, ctx->crypto, st->pcr, &d);
+  if (err != ROT_OK) {
+    return fail(ctx, err, "event log: %s", rot_error_str(err));
+  }
+  return extend(ctx, st->pcr, &d);
+}
+
+static rot_error_t st_dtb(bc_ctx_t *ctx, const bc_stage_t *st);
+
+/* The PCR plan, in boot order (docs/pcr-plan.md). */
+static const bc_stage_t kStages[] = {
+    {"s-crtm-version", 0, BC_EV_S_CRTM_VERSION, st_crtm_version, 0},
+    {"policy-lifecycle", 7, BC_EV_EFI_VARIABLE_DRIVER_CONFIG, st_lifecycle, 0},
+    {"policy-root-key", 7, BC_EV_EFI_VARIABLE_DRIVER_CONFIG, st_root_key, 0},
+    {"policy-signers", 7, BC_EV_EFI_VARIABLE_DRIVER_CONFIG, st_signers, 0},
+    {"policy-revoked", 7, BC_EV_EFI_VARIABLE_DRIVER_CONFIG, st_revoked, 0},
+    {"policy-svn-floors", 7, BC_EV_EFI_VARIABLE_DRIVER_CONFIG, st_floors, 0},
+    {"opensbi", 0, BC_EV_EFI_PLATFORM_FIRMWARE_BLOB, st_firmware, 0},
+    {"payload", 4, BC_EV_EFI_BOOT_SERVICES_APPLICATION, st_payload, 0},
+    {"boot-config", 5, BC_EV_EVENT_TAG, st_boot_config, 0},
+    {"platform-config", 1, BC_EV_PLATFORM_CONFIG_FLAGS, st_platform_config, 0},
+    {"handoff-dtb", 1, BC_EV_TABLE_OF_DEVICES, st_dtb, BC_EV_BLOB_LEN},
+    {"separator-0", 0, BC_EV_SEPARATOR, st_separator, SEPARATOR_DATA_LEN},
+    {"separator-1", 1, BC_EV_SEPARATOR, st_separator, SEPARATOR_DATA_LEN},
+    {"separator-2", 2, BC_EV_SEPARATOR, st_separator, SEPARATOR_DATA_LEN},
+    {"separator-3", 3, BC_EV_SEPARATOR, st_separator, SEPARATOR_DATA_LEN},
+    {"separator-4", 4, BC_EV_SEPARATOR, st_separator, SEPARATOR_DATA_LEN},
+    {"separator-5", 5, BC_EV_SEPARATOR, st_separator, SEPARATOR_DATA_LEN},
+    {"separator-6", 6, BC_EV_SEPARATOR, st_separator, SEPARATOR_DATA_LEN},
+    {"separator-7", 7, BC_EV_SEPARATOR, st_separator, SEPARATOR_DATA_LEN},
+};
+
+#define STAGE_COUNT (sizeof(kStages) / sizeof(kStages[0]))
+
+/* Bytes one record of data_len adds to the log with the current banks. */
+static size_t record_size(const bc_log_writer_t *w, size_t data_len) {
+  size_t n = 4 + 4 + 4 + 4 + data_len;
+  for (uint32_t i = 0; i < w->bank_count; i++) {
+    n += 2u + w->banks[i].size;
+  }
+  return n;
+}
+
+/*
+ * The handoff DTB carries the final log length (linux,sml-size), and the
+ * DTB itself is measured into the log: the rows from here on have fixed
+ * data sizes, so the final length is known before the tree is built.
+ */
+static rot_error_t st_dtb(bc_ctx_t *ctx, const bc_stage_t *st) {
+  size_t final_len = ctx->log.len;
+  for (size_t i = ctx->stage_index; i < STAGE_COUNT; i++) {
+    if (kStages[i].data_len == 0) {
+      return fail(ctx, ROT_ERROR_INTERNAL, "stage %s after the DTB has no fixed size",
+                  kStages[i].name);
+    }
+    final_len += record_size(&ctx->log, kStages[i].data_len);
+  }
+  char fw[96], pl[96];
+  snprintf(fw, sizeof(fw), "opensbi %u.%u.%u svn %u %s",
+           ctx->m->firmware.info.ver_major, ctx->m->firmware.info.ver_minor,
+           ctx->m->firmware.info.ver_patch, ctx->m->firmware.info.svn,
+           ctx->m->firmware.region);
+  snprintf(pl, sizeof(pl), "hypervisor %u.%u.%u svn %u %s",
+           ctx->m->payload.info.ver_major, ctx->m->payload.info.ver_minor,
+           ctx->m->payload.info.ver_patch, ctx->m->payload.info.svn,
+           ctx->m->payload.region);
+  const char *versions[] = {fw, pl};
+  const char *reasons[] = {rot_boot_reason_name(ctx->m->firmware.reason),
+                           rot_boot_reason_name(ctx->m->payload.reason)};
+  bc_handoff_str_t strs[] = {
+      {"rot,firmware-slot", ctx->m->firmware.region},
+      {"rot,firmware-decision", reasons[0]},
+      {"rot,payload-decision", reasons[1]},
+      {"rot,rtm-version", BC_RTM_VERSION},
+  };
+  bc_handoff_info_t info = {
+      .log_addr = ctx->m->log_addr,
+      .log_size = (uint32_t)final_len,
+      .boot_slot = ctx->m->payload.region,
+      .image_versions = versions,
+      .image_version_count = 2,
+      .chosen_strs = strs,
+      .chosen_str_count = sizeof(strs) / sizeof(strs[0]),
+  };
+  size_t cap = bc_handoff_max_size(ctx->base_dtb_len, &info);
+  uint8_t *out = malloc(cap ? cap : 1);
+  size_t out_len = 0;
+  if (out == NULL) {
+    return fail(ctx, ROT_ERROR_HANDOFF_FDT, "out of memory");
+  }
+  rot_error_t err = bc_handoff_build(ctx->base_dtb, ctx->base_dtb_len, &info,
+                                     out, cap, &out_len);
+  if (err == ROT_OK) {
+    err = bc_seal_create("bootchain-dtb", out, out_len, &ctx->m->dtb);
+  }
+  free(out);
+  if (err != ROT_OK) {
+    return fail(ctx, err, "handoff DTB: %s", rot_error_str(err));
+  }
+  uint8_t data[BC_EV_BLOB_LEN];
+  /* QEMU places the -dtb blob itself: base 0 says "placed by the loader". */
+  bc_ev_blob_encode(data, 0, ctx->m->dtb.len);
+  return record(ctx, st, ctx->m->dtb.data, ctx->m->dtb.len, data, sizeof(data));
+}
+
+/* ---- set-up ---------------------------------------------------------------- */
+
+static rot_error_t open_tpm(bc_ctx_t *ctx) {
+  rot_error_t err = bc_tpm_open(&ctx->tpm, ctx->cfg->tcti);
+  if (err != ROT_OK) {
+    return fail(ctx, err, "%s", bc_tpm_strerror(NULL));
+  }
+  uint16_t algs[BC_TPM_MAX_BANKS];
+  size_t n = BC_TPM_MAX_BANKS;
+  err = bc_tpm_active_banks(ctx->tpm, algs, &n);
+  if (err != ROT_OK) {
+    return fail(ctx, err, "reading active PCR banks: %s",
+                bc_tpm_strerror(ctx->tpm));
+  }
+  /* Banks declared = banks extended = the TPM's active banks: every
+   * active bank must be one the chain can hash, or nothing boots. */
+  for (size_t i = 0; i < n; i++) {
+    if (algs[i] != BC_TPM_ALG_SHA256 && algs[i] != BC_TPM_ALG_SHA384) {
+      return fail(ctx, ROT_ERROR_TPM_BANKS,
+                  "the TPM has the %s bank active, which the boot chain cannot "
+                  "extend; the log and the TPM would disagree",
+                  bc_tpm_alg_name(algs[i]));
+    }
+  }
+  if (n == 0) {
+    return fail(ctx, ROT_ERROR_TPM_BANKS, "the TPM has no active PCR bank");
+  }
+  /* A log describes one boot from reset: PCRs 0-7 must start at zero. */
+  for (size_t i = 0; i < n; i++) {
+    uint8_t values[BC_TPM_PCR_COUNT][BC_TPM_MAX_DIGEST];
+    size_t dlen = 0;
+    err = bc_tpm_pcr_read_bank(ctx->tpm, algs[i], 0xffu, values, &dlen);
+    if (err != ROT_OK) {
+      return fail(ctx, err, "PCR read: %s", bc_tpm_strerror(ctx->tpm));
+    }
+    for (uint32_t p = 0; p < 8; p++) {
+      for (size_t b = 0; b < dlen; b++) {
+        if (values[p][b] != 0) {
+          return fail(ctx, ROT_ERROR_TPM_NOT_FRESH,
+                      "PCR %u (%s) is already extended: measure once per TPM "
+                      "reset (scripts/swtpm.sh stop DIR; scripts/swtpm.sh start DIR)",
+                      p, bc_tpm_alg_name(algs[i]));
+        }
+      }
+    }
+  }
+  ctx->m->bank_count = (uint32_t)n;
+  memcpy(ctx->m->banks, algs, n * sizeof(algs[0]));
+  ctx->log_buf = calloc(1, LOG_CAP);
+  if (ctx->log_buf == NULL) {
+    return fail(ctx, ROT_ERROR_EVENTLOG_FULL, "out of memory");
+  }
+  err = bc_log_init(&ctx->log, ctx->log_buf, LOG_CAP, algs, n);
+  return err == ROT_OK ? ROT_OK : fail(ctx, err, "event log: %s", rot_error_str(err));
+}
+
+static rot_error_t load_base_dtb(bc_ctx_t *ctx) {
+  const char *path = ctx->cfg->base_dtb != NULL ? ctx->cfg->base_dtb
+                                                : bc_default_base_dtb();
+  rot_error_t err = rot_file_read(path, DTB_MAX, &ctx->base_dtb, &ctx->base_dtb_len);
+  if (err != ROT_OK) {
+    return fail(ctx, err, "base DTB %s: %s", path, rot_error_str(err));
+  }
+  return ROT_OK;
+}
+
+static rot_error_t lock_boot_regions(bc_ctx_t *ctx) {
+  if (!ctx->cfg->no_lock) {
+    uint8_t *req = rot_mbox_client_payload(&ctx->mbox);
+    size_t req_len = 0;
+    rot_mbox_lock_req_t lr = {.region = ROT_MBOX_LOCK_BOOT};
+    const uint8_t *reply;
+    uint32_t len;
+    ROT_TRY(rot_mbox_lock_req_encode(&lr, req, ROT_MBOX_LOCK_REQ_SIZE, &req_len));
+    ROT_TRY(call(ctx, ROT_MBOX_CMD_LOCK, req, (uint32_t)req_len, &reply, &len));
+  }
+  /* Measured as the chip reports it, not as we believe we asked. */
+  ROT_TRY(read_status(ctx));
+  ctx->m->locked_mask = ctx->status.locked_mask;
+  ctx->m->lifecycle = ctx->status.lifecycle;
+  return ROT_OK;
+}
+
+static void ctx_close(bc_ctx_t *ctx) {
+  if (ctx->mbox_open) {
+    rot_mbox_client_close(&ctx->mbox);
+  }
+  bc_tpm_close(ctx->tpm);
+  free(ctx->log_buf);
+  free(ctx->base_dtb);
+}
+
+#define STEP(name_, expr_)                                                  \
+  do {                                                                      \
+    snprintf(m->stage, sizeof(m->stage), "%s", (name_));                    \
+    err = (expr_);                                                          \
+    if (err != ROT_OK) {                                                    \
+      goto out;                                                             \
+    }                                                                       \
+  } while (0)
+
+rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
+  if (cfg == NULL || m == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  memset(m, 0, sizeof(*m));
+  m->firmware.payload.fd = m->payload.payload.fd = m->dtb.fd = m->log.fd = -1;
+  m->log_addr = BC_HANDOFF_LOG_ADDR;
+  bc_ctx_t ctx;
+  memset(&ctx, 0, sizeof(ctx));
+  ctx.cfg = cfg;
+  ctx.m = m;
+  rot_error_t err = ROT_OK;
+  double t0 = now_ms();
+
+  STEP("crypto", (ctx.crypto = rot_host_crypto()) != NULL ? ROT_OK
+                                                          : ROT_ERROR_CRYPTO_FAILED);
+  STEP("base-dtb", load_base_dtb(&ctx));
+  const char *sock = cfg->socket;
+  if (sock == NULL) {
+    sock = getenv("ROT_SOCKET") != NULL ? getenv("ROT_SOCKET") : DEFAULT_SOCKET;
+  }
+  err = rot_mbox_client_connect(&ctx.mbox, sock, 0);
+  if (err != ROT_OK) {
+    snprintf(m->stage, sizeof(m->stage), "rotd");
+    fail(&ctx, err, "cannot reach rotd at %s: %s", sock, strerror(ctx.mbox.sys_errno));
+    goto out;
+  }
+  ctx.mbox_open = 1;
+  STEP("tpm", open_tpm(&ctx));
+  STEP("read-opensbi", fetch(&ctx, ROT_IMAGE_TYPE_OPENSBI, &m->firmware));
+  STEP("read-payload", fetch(&ctx, ROT_IMAGE_TYPE_HYPERVISOR, &m->payload));
+  STEP("lock", lock_boot_regions(&ctx));
+  m->t.read_ms = now_ms() - t0;
+
+  double t1 = now_ms();
+  for (size_t i = 0; i < STAGE_COUNT; i++) {
+    ctx.stage_index = i;
+    STEP(kStages[i].name, kStages[i].run(&ctx, &kStages[i]));
+  }
+  m->t.measure_ms = now_ms() - t1;
+
+  /* The log the host gets is sealed too, and it must be exactly as long
+   * as the DTB told the host it is. */
+  uint64_t addr = 0;
+  uint32_t declared = 0;
+  STEP("log-length", bc_handoff_log_location(m->dtb.data, m->dtb.len, &addr, &declared));
+  if (declared != ctx.log.len || addr != m->log_addr) {
+    snprintf(m->stage, sizeof(m->stage), "log-length");
+    err = fail(&ctx, ROT_ERROR_INTERNAL, "DTB says %u bytes at 0x%llx, log is %zu",
+               declared, (unsigned long long)addr, ctx.log.len);
+    goto out;
+  }
+  m->events = ctx.log.event_count;
+  STEP("seal-log", bc_seal_create("bootchain-eventlog", ctx.log_buf, ctx.log.len, &m->log));
+  m->t.total_ms = now_ms() - t0;
+  m->stage[0] = '\0';
+
+out:
+  ctx_close(&ctx);
+  if (err != ROT_OK) {
+    if (m->detail[0] == '\0') {
+      snprintf(m->detail, sizeof(m->detail), "%s", rot_error_str(err));
+    }
+    char stage[sizeof(m->stage)], detail[sizeof(m->detail)];
+    memcpy(stage, m->stage, sizeof(stage));
+    memcpy(detail, m->detail, sizeof(detail));
+    bc_measured_free(m);
+    memcpy(m->stage, stage, sizeof(stage));
+    memcpy(m->detail, detail, sizeof(detail));
+  }
+  return err;
+}
+
+void bc_measured_free(bc_measured_t *m) {
+  if (m == NULL) {
+    return;
+  }
+  bc_seal_close(&m->firmware.payload);
+  bc_seal_close(&m->payload.payload);
+  bc_seal_close(&m->dtb);
+  bc_seal_close(&m->log);
+}
+
+void bc_measured_qemu_spec(const bc_measured_t *m, bc_qemu_spec_t *spec) {
+  memset(spec, 0, sizeof(*spec));
+  spec->bios.fd = m->firmware.payload.fd;
+  spec->kernel.fd = m->payload.payload.fd;
+  spec->dtb.fd = m->dtb.fd;
+  spec->event_log.fd = m->log.fd;
+  spec->event_log_addr = m->log_addr;
+}
+
+static rot_error_t write_sealed(const char *dir, const char *name,
+                                const bc_sealed_t *s) {
+  char path[PATH_MAX];
+  if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path)) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  return rot_file_write(path, s->data, s->len, 0644);
+}
+
+static void hex(char *dst, const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    sprintf(dst + 2 * i, "%02x", p[i]);
+  }
+}
+
+static void json_image(FILE *f, const char *key, const bc_boot_image_t *img,
+                       const rot_crypto_t *c) {
+  uint8_t d256[ROT_SHA256_LEN], d384[ROT_SHA384_LEN];
+  char h256[2 * ROT_SHA256_LEN + 1], h384[2 * ROT_SHA384_LEN + 1];
+  rot_error_t e1 = rot_hash(c, ROT_HASH_SHA256, img->payload.data, img->payload.len,
+                            d256, sizeof(d256));
+  rot_error_t e2 = rot_hash(c, ROT_HASH_SHA384, img->payload.data, img->payload.len,
+                            d384, sizeof(d384));
+  if (e1 != ROT_OK || e2 != ROT_OK) {
+    memset(d256, 0, sizeof(d256));
+    memset(d384, 0, sizeof(d384));
+  }
+  hex(h256, d256, sizeof(d256));
+  hex(h384, d384, sizeof(d384));
+  fprintf(f,
+          "  \"%s\": {\"type\": \"%s\", \"region\": \"%s\", \"decision\": \"%s\", "
+          "\"version\": \"%u.%u.%u\", \"svn\": %u, \"key_index\": %u, "
+          "\"load_addr\": \"0x%llx\", \"length\": %zu, \"sha256\": \"%s\", "
+          "\"sha384\": \"%s\"},\n",
+          key, rot_image_type_name(img->image_type), img->region,
+          rot_boot_reason_name(img->reason), img->info.ver_major,
+          img->info.ver_minor, img->info.ver_patch, img->info.svn,
+          img->info.key_index, (unsigned long long)img->load_addr,
+          img->payload.len, h256, h384);
+}
+
+rot_error_t bc_measured_write(const bc_measured_t *m, const char *dir) {
+  if (m == NULL || dir == NULL || m->log.fd < 0) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    return ROT_ERROR_IO_WRITE;
+  }
+  ROT_TRY(write_sealed(dir, "eventlog.bin", &m->log));
+  ROT_TRY(write_sealed(dir, "handoff.dtb", &m->dtb));
+  ROT_TRY(write_sealed(dir, "opensbi.bin", &m->firmware.payload));
+  ROT_TRY(write_sealed(dir, "payload.bin", &m->payload.payload));
+  char path[PATH_MAX];
+  if (snprintf(path, sizeof(path), "%s/measurements.json", dir) >= (int)sizeof(path)) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  char *text = NULL;
+  size_t text_len = 0;
+  FILE *f = open_memstream(&text, &text_len);
+  if (f == NULL) {
+    return ROT_ERROR_IO_WRITE;
+  }
+  const rot_crypto_t *c = rot_host_crypto();
+  fprintf(f, "{\n");
+  json_image(f, "firmware", &m->firmware, c);
+  json_image(f, "payload", &m->payload, c);
+  fprintf(f, "  \"banks\": [");
+  for (uint32_t i = 0; i < m->bank_count; i++) {
+    fprintf(f, "%s\"%s\"", i ? ", " : "", bc_tpm_alg_name(m->banks[i]));
+  }
+  fprintf(f,
+          "],\n  \"events\": %u,\n  \"event_log\": {\"addr\": \"0x%llx\", "
+          "\"length\": %zu},\n  \"dtb_length\": %zu,\n  \"lifecycle\": \"%s\",\n"
+          "  \"locked_mask\": \"0x%08x\",\n  \"rtm_version\": \"%s\"\n}\n",
+          m->events, (unsigned long long)m->log_addr, m->log.len, m->dtb.len,
+          rot_lifecycle_name(m->lifecycle), m->locked_mask, BC_RTM_VERSION);
+  if (fclose(f) != 0) {
+    free(text);
+    return ROT_ERROR_IO_WRITE;
+  }
+  rot_error_t err = rot_file_write(path, text, text_len, 0644);
+  free(text);
+  return err;
+}
+
+const char *bc_default_base_dtb(void) {
+  static char path[PATH_MAX];
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n <= 0) {
+    return "build/dtb/virt.dtb";
+  }
+  exe[n] = '\0';
+  char *slash = strrchr(exe, '/');
+  if (slash != NULL) {
+    *slash = '\0';
+  }
+  static const char kRel[] = "/../dtb/virt.dtb";
+  size_t len = strlen(exe);
+  if (len + sizeof(kRel) > sizeof(path)) {
+    return "build/dtb/virt.dtb";
+  }
+  memcpy(path, exe, len);
+  memcpy(path + len, kRel, sizeof(kRel));
+  return path;
+}

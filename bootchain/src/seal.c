@@ -1,0 +1,132 @@
+/*
+ * Sealed image memory on memfd (see bootchain/seal.h).
+ */
+#define _GNU_SOURCE
+#include "bootchain/seal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ALL_SEALS (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL)
+
+static int write_all(int fd, const uint8_t *p, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return -1;
+    }
+    if (n == 0) {
+      return -1;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* Seals and size as the kernel reports them, not as we asked. */
+static rot_error_t check_sealed(int fd, size_t len) {
+  struct stat st;
+  int seals = fcntl(fd, F_GET_SEALS);
+  if (seals < 0 || (seals & ALL_SEALS) != ALL_SEALS) {
+    return ROT_ERROR_HANDOFF_SEAL;
+  }
+  if (fstat(fd, &st) != 0 || st.st_size < 0 || (size_t)st.st_size != len) {
+    return ROT_ERROR_HANDOFF_SEAL;
+  }
+  return ROT_OK;
+}
+
+rot_error_t bc_seal_create(const char *name, const void *data, size_t len,
+                           bc_sealed_t *out) {
+  if (out == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  out->fd = -1;
+  out->data = NULL;
+  out->len = 0;
+  out->path[0] = '\0';
+  if (name == NULL || data == NULL || len == 0 ||
+      strnlen(name, BC_SEAL_NAME_MAX + 1u) > BC_SEAL_NAME_MAX ||
+      len > (size_t)INT64_MAX) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+
+  int fd = memfd_create(name, MFD_ALLOW_SEALING | MFD_CLOEXEC);
+  if (fd < 0) {
+    return ROT_ERROR_HANDOFF_SEAL;
+  }
+  rot_error_t err = ROT_ERROR_HANDOFF_SEAL;
+  void *map = MAP_FAILED;
+  /* F_SEAL_WRITE is refused while any writable shared mapping exists, so
+   * the content goes in with write(), never through a mapping. */
+  if (write_all(fd, data, len) != 0 ||
+      fcntl(fd, F_ADD_SEALS, ALL_SEALS) != 0) {
+    goto fail;
+  }
+  err = check_sealed(fd, len);
+  if (err != ROT_OK) {
+    goto fail;
+  }
+  map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+  if (map == MAP_FAILED) {
+    err = ROT_ERROR_HANDOFF_SEAL;
+    goto fail;
+  }
+  if (memcmp(map, data, len) != 0) {
+    err = ROT_ERROR_HANDOFF_MISMATCH;
+    goto fail;
+  }
+  out->fd = fd;
+  out->data = map;
+  out->len = len;
+  (void)snprintf(out->path, sizeof(out->path), "/proc/self/fd/%d", fd);
+  return ROT_OK;
+
+fail:
+  if (map != MAP_FAILED) {
+    (void)munmap(map, len);
+  }
+  (void)close(fd);
+  return err;
+}
+
+rot_error_t bc_seal_verify(const bc_sealed_t *s) {
+  if (s == NULL || s->data == NULL || s->fd < 0) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  return check_sealed(s->fd, s->len);
+}
+
+const char *bc_seal_path(const bc_sealed_t *s) {
+  if (s == NULL || s->data == NULL || s->fd < 0) {
+    return NULL;
+  }
+  return s->path;
+}
+
+void bc_seal_close(bc_sealed_t *s) {
+  if (s == NULL) {
+    return;
+  }
+  /* data is only set once creation fully succeeded, so a zeroed struct
+   * (fd 0) is never mistaken for an open one. */
+  if (s->data != NULL) {
+    (void)munmap((void *)(uintptr_t)s->data, s->len);
+    if (s->fd >= 0) {
+      (void)close(s->fd);
+    }
+  }
+  s->fd = -1;
+  s->data = NULL;
+  s->len = 0;
+  s->path[0] = '\0';
+}

@@ -1,0 +1,509 @@
+/*
+ * bootchain: the measured boot chain's command line.
+ *
+ *   bootchain measure --out DIR   verify (via rotd), measure, write outputs
+ *   bootchain boot                the same, then start the host CPU (QEMU)
+ *   bootchain log [--json] FILE   print an event log and its replay
+ *
+ * Exit status: 0 success, 1 the boot was refused or failed (the host stays
+ * off, one line says why), 2 usage error.
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bootchain/eventlog.h"
+#include "bootchain/logprint.h"
+#include "bootchain/measure.h"
+#include "bootchain/qemu.h"
+#include "rot_host/crypto_mbedtls.h"
+#include "rot/update.h"
+#include "rot_host/file.h"
+
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+#define MAX_SCRIPT 32
+
+static int usage_error(const char *cmd, const char *fmt, const char *arg) {
+  fprintf(stderr, "bootchain: %s: ", cmd);
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, " (try 'bootchain %s --help')\n", cmd);
+  return EXIT_USAGE;
+}
+
+/* ---- options shared by measure and boot ---------------------------------- */
+
+typedef struct common_opts {
+  bc_config_t cfg;
+  const char *out;
+  int json;
+  int verbose;
+} common_opts_t;
+
+enum {
+  OPT_SOCKET = 0x100,
+  OPT_TCTI,
+  OPT_BASE_DTB,
+  OPT_OUT,
+  OPT_JSON,
+  OPT_VERBOSE,
+  OPT_EXPECT,
+  OPT_SEND,
+  OPT_TIMEOUT,
+  OPT_PAUSE,
+  OPT_CONSOLE_LOG,
+  OPT_HELP,
+};
+
+static int common_opt(common_opts_t *o, int c, const char *arg) {
+  switch (c) {
+    case OPT_SOCKET:
+      o->cfg.socket = arg;
+      return 1;
+    case OPT_TCTI:
+      o->cfg.tcti = arg;
+      return 1;
+    case OPT_BASE_DTB:
+      o->cfg.base_dtb = arg;
+      return 1;
+    case OPT_OUT:
+      o->out = arg;
+      return 1;
+    case OPT_JSON:
+      o->json = 1;
+      return 1;
+    case OPT_VERBOSE:
+      o->verbose = 1;
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+#define COMMON_LONGOPTS                                         \
+  {"socket", required_argument, NULL, OPT_SOCKET},              \
+      {"tcti", required_argument, NULL, OPT_TCTI},              \
+      {"base-dtb", required_argument, NULL, OPT_BASE_DTB},      \
+      {"out", required_argument, NULL, OPT_OUT},                \
+      {"json", no_argument, NULL, OPT_JSON},                    \
+      {"verbose", no_argument, NULL, OPT_VERBOSE},              \
+      {"help", no_argument, NULL, OPT_HELP}
+
+static const char kCommonHelp[] =
+    "  --socket PATH    rotd's socket (default: $ROT_SOCKET, else run/rotd.sock)\n"
+    "  --tcti CONF      TPM (tpm2-tss TCTI string, e.g. swtpm:path=SOCK,\n"
+    "                   device:/dev/tpmrm0; default: $BOOTCHAIN_TCTI,\n"
+    "                   $TPM2TOOLS_TCTI, then tpm2-tss's default search)\n"
+    "  --base-dtb FILE  QEMU virt device tree to start the handoff from\n"
+    "                   (default: the one dumped at build time)\n"
+    "  --out DIR        write eventlog.bin, handoff.dtb, opensbi.bin,\n"
+    "                   payload.bin, measurements.json into DIR\n"
+    "  --json           print the summary as JSON\n"
+    "  --verbose        print the time each phase took\n";
+
+static void print_summary(const common_opts_t *o, const bc_measured_t *m) {
+  if (o->json) {
+    printf("{\"result\": \"measured\", \"opensbi\": {\"region\": \"%s\", "
+           "\"version\": \"%u.%u.%u\", \"svn\": %u}, \"payload\": {\"region\": "
+           "\"%s\", \"version\": \"%u.%u.%u\", \"svn\": %u}, \"events\": %u, "
+           "\"log_length\": %zu, \"dtb_length\": %zu, \"locked_mask\": "
+           "\"0x%08x\", \"read_ms\": %.3f, \"measure_ms\": %.3f, "
+           "\"extend_ms\": %.3f, \"extends\": %u, \"total_ms\": %.3f}\n",
+           m->firmware.region, m->firmware.info.ver_major,
+           m->firmware.info.ver_minor, m->firmware.info.ver_patch,
+           m->firmware.info.svn, m->payload.region, m->payload.info.ver_major,
+           m->payload.info.ver_minor, m->payload.info.ver_patch,
+           m->payload.info.svn, m->events, m->log.len, m->dtb.len,
+           m->locked_mask, m->t.read_ms, m->t.measure_ms, m->t.extend_ms,
+           m->t.extends, m->t.total_ms);
+    return;
+  }
+  printf("bootchain: opensbi %u.%u.%u (svn %u) from %s [%s], payload %u.%u.%u "
+         "(svn %u) from %s [%s]\n",
+         m->firmware.info.ver_major, m->firmware.info.ver_minor,
+         m->firmware.info.ver_patch, m->firmware.info.svn, m->firmware.region,
+         rot_boot_reason_name(m->firmware.reason), m->payload.info.ver_major,
+         m->payload.info.ver_minor, m->payload.info.ver_patch,
+         m->payload.info.svn, m->payload.region,
+         rot_boot_reason_name(m->payload.reason));
+  printf("bootchain: measured %u events into PCRs 0-7 (", m->events);
+  for (uint32_t i = 0; i < m->bank_count; i++) {
+    printf("%s%s", i ? " + " : "", bc_log_alg_name(m->banks[i]));
+  }
+  printf("), event log %zu bytes at 0x%llx, handoff DTB %zu bytes, boot "
+         "regions locked (mask 0x%08x)\n",
+         m->log.len, (unsigned long long)m->log_addr, m->dtb.len,
+         m->locked_mask);
+  if (o->verbose) {
+    printf("bootchain: read+check+seal %.1f ms, measure %.1f ms (%u extends, "
+           "%.1f ms), total %.1f ms\n",
+           m->t.read_ms, m->t.measure_ms, m->t.extends, m->t.extend_ms,
+           m->t.total_ms);
+  }
+}
+
+static int measure_or_fail(const common_opts_t *o, bc_measured_t *m) {
+  rot_error_t err = bc_measure(&o->cfg, m);
+  if (err != ROT_OK) {
+    fprintf(stderr, "bootchain: %s: %s: %s; the host stays off\n", m->stage,
+            rot_error_name(err), m->detail);
+    return EXIT_FAIL;
+  }
+  if (o->out != NULL) {
+    err = bc_measured_write(m, o->out);
+    if (err != ROT_OK) {
+      fprintf(stderr, "bootchain: writing %s: %s\n", o->out, rot_error_str(err));
+      bc_measured_free(m);
+      return EXIT_FAIL;
+    }
+  }
+  return EXIT_OK;
+}
+
+/* ---- measure ------------------------------------------------------------- */
+
+static const char kMeasureHelp[] =
+    "usage: bootchain measure --out DIR [options]\n\n"
+    "Ask the security chip (rotd) which OpenSBI and payload images boot,\n"
+    "read them once into sealed memory, check they are the bytes the chip\n"
+    "verified, lock the boot regions, and measure every stage of the PCR\n"
+    "plan (docs/pcr-plan.md) into the TPM and a TCG event log. The host is\n"
+    "not started.\n\noptions:\n";
+
+static int cmd_measure(int argc, char **argv) {
+  static const struct option opts[] = {COMMON_LONGOPTS, {NULL, 0, NULL, 0}};
+  common_opts_t o;
+  memset(&o, 0, sizeof(o));
+  int c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if (c == OPT_HELP) {
+      fputs(kMeasureHelp, stdout);
+      fputs(kCommonHelp, stdout);
+      return EXIT_OK;
+    }
+    if (!common_opt(&o, c, optarg)) {
+      return usage_error("measure", "bad option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind != argc) {
+    return usage_error("measure", "unexpected argument '%s'", argv[optind]);
+  }
+  if (o.out == NULL) {
+    return usage_error("measure", "%s", "--out DIR is required");
+  }
+  bc_measured_t m;
+  int rc = measure_or_fail(&o, &m);
+  if (rc != EXIT_OK) {
+    return rc;
+  }
+  print_summary(&o, &m);
+  if (!o.json) {
+    printf("bootchain: outputs in %s\n", o.out);
+  }
+  bc_measured_free(&m);
+  return EXIT_OK;
+}
+
+/* ---- boot ---------------------------------------------------------------- */
+
+static const char kBootHelp[] =
+    "usage: bootchain boot [options]\n\n"
+    "Measure as 'bootchain measure' does, then start the host CPU:\n"
+    "  qemu-system-riscv64 -M virt -bios <OpenSBI> -kernel <payload>\n"
+    "      -dtb <handoff> -device loader,file=<event log>,addr=<reserved>\n"
+    "from the sealed memory that was measured. Any failure leaves the host\n"
+    "off and names the reason.\n\n"
+    "Without --expect/--send the console is this terminal (quit QEMU with\n"
+    "Ctrl-A x). With them, the console is driven as a script, in order,\n"
+    "echoed to stdout, and the host is stopped when the script ends.\n\n"
+    "options:\n";
+
+static const char kBootOpts[] =
+    "  --expect TEXT    wait until the console prints TEXT\n"
+    "  --send TEXT      type TEXT (\\n and \\r are escapes)\n"
+    "  --timeout SECS   per --expect (default 30)\n"
+    "  --console-log F  also append the console to file F\n"
+    "  --pause          after measuring, wait for a line on stdin before\n"
+    "                   starting the host\n";
+
+typedef struct step {
+  int send; /* 0: expect */
+  char *text;
+} step_t;
+
+static char *unescape(const char *in) {
+  char *out = malloc(strlen(in) + 1);
+  char *o = out;
+  if (out == NULL) {
+    return NULL;
+  }
+  for (const char *p = in; *p != '\0'; p++) {
+    if (*p == '\\' && (p[1] == 'n' || p[1] == 'r' || p[1] == '\\')) {
+      p++;
+      *o++ = *p == 'n' ? '\n' : *p == 'r' ? '\r' : '\\';
+    } else {
+      *o++ = *p;
+    }
+  }
+  *o = '\0';
+  return out;
+}
+
+static int run_script(bc_qemu_t *q, const step_t *steps, size_t n,
+                      unsigned timeout_ms) {
+  for (size_t i = 0; i < n; i++) {
+    rot_error_t err = steps[i].send
+                          ? bc_qemu_send(q, steps[i].text, strlen(steps[i].text))
+                          : bc_qemu_expect(q, steps[i].text, timeout_ms);
+    if (err != ROT_OK) {
+      fflush(stdout);
+      fprintf(stderr, "\nbootchain: console: %s '%s': %s\n",
+              steps[i].send ? "send" : "expect", steps[i].text,
+              rot_error_str(err));
+      return EXIT_FAIL;
+    }
+  }
+  return EXIT_OK;
+}
+
+static int cmd_boot(int argc, char **argv) {
+  static const struct option opts[] = {
+      COMMON_LONGOPTS,
+      {"expect", required_argument, NULL, OPT_EXPECT},
+      {"send", required_argument, NULL, OPT_SEND},
+      {"timeout", required_argument, NULL, OPT_TIMEOUT},
+      {"console-log", required_argument, NULL, OPT_CONSOLE_LOG},
+      {"pause", no_argument, NULL, OPT_PAUSE},
+      {NULL, 0, NULL, 0},
+  };
+  common_opts_t o;
+  memset(&o, 0, sizeof(o));
+  step_t steps[MAX_SCRIPT];
+  size_t nsteps = 0;
+  unsigned timeout_ms = 30000;
+  const char *console_log = NULL;
+  int pause = 0, rc = EXIT_USAGE;
+  int c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if (c == OPT_HELP) {
+      fputs(kBootHelp, stdout);
+      fputs(kCommonHelp, stdout);
+      fputs(kBootOpts, stdout);
+      rc = EXIT_OK;
+      goto out;
+    }
+    if (common_opt(&o, c, optarg)) {
+      continue;
+    }
+    if (c == OPT_EXPECT || c == OPT_SEND) {
+      if (nsteps == MAX_SCRIPT) {
+        rc = usage_error("boot", "%s", "too many --expect/--send steps");
+        goto out;
+      }
+      steps[nsteps].send = c == OPT_SEND;
+      steps[nsteps].text = unescape(optarg);
+      if (steps[nsteps].text == NULL || steps[nsteps].text[0] == '\0') {
+        free(steps[nsteps].text);
+        rc = usage_error("boot", "%s", "empty --expect/--send text");
+        goto out;
+      }
+      nsteps++;
+    } else if (c == OPT_TIMEOUT) {
+      char *end = NULL;
+      unsigned long v = strtoul(optarg, &end, 10);
+      if (end == optarg || *end != '\0' || v == 0 || v > 3600) {
+        rc = usage_error("boot", "bad --timeout '%s' (1..3600 seconds)", optarg);
+        goto out;
+      }
+      timeout_ms = (unsigned)v * 1000u;
+    } else if (c == OPT_CONSOLE_LOG) {
+      console_log = optarg;
+    } else if (c == OPT_PAUSE) {
+      pause = 1;
+    } else {
+      rc = usage_error("boot", "bad option '%s'", argv[optind - 1]);
+      goto out;
+    }
+  }
+  if (optind != argc) {
+    rc = usage_error("boot", "unexpected argument '%s'", argv[optind]);
+    goto out;
+  }
+
+  bc_measured_t m;
+  rc = measure_or_fail(&o, &m);
+  if (rc != EXIT_OK) {
+    goto out;
+  }
+  print_summary(&o, &m);
+  fflush(stdout);
+  if (pause) {
+    fprintf(stderr, "bootchain: measured; press Enter to start the host\n");
+    char line[16];
+    if (fgets(line, sizeof(line), stdin) == NULL) {
+      fprintf(stderr, "bootchain: no go-ahead on stdin; the host stays off\n");
+      bc_measured_free(&m);
+      rc = EXIT_FAIL;
+      goto out;
+    }
+  }
+
+  bc_qemu_spec_t spec;
+  bc_measured_qemu_spec(&m, &spec);
+  if (nsteps == 0 && console_log == NULL) {
+    spec.serial = BC_QEMU_SERIAL_STDIO;
+    int code = 0;
+    rot_error_t err = bc_qemu_run(&spec, &code);
+    bc_measured_free(&m);
+    if (err != ROT_OK) {
+      fprintf(stderr, "bootchain: host CPU: %s\n", rot_error_str(err));
+      rc = EXIT_FAIL;
+    } else {
+      rc = code == 0 ? EXIT_OK : EXIT_FAIL;
+    }
+    goto out;
+  }
+  spec.serial = BC_QEMU_SERIAL_PIPE;
+  bc_qemu_t *q = calloc(1, sizeof(*q));
+  rot_error_t err = q == NULL ? ROT_ERROR_HANDOFF_QEMU : bc_qemu_start(&spec, q);
+  if (err != ROT_OK) {
+    fprintf(stderr, "bootchain: host CPU: %s\n", rot_error_str(err));
+    bc_measured_free(&m);
+    free(q);
+    rc = EXIT_FAIL;
+    goto out;
+  }
+  /* QEMU has the descriptors now; ours can go. */
+  bc_measured_free(&m);
+  FILE *log = console_log != NULL ? fopen(console_log, "a") : NULL;
+  if (console_log != NULL && log == NULL) {
+    fprintf(stderr, "bootchain: cannot open %s\n", console_log);
+    bc_qemu_stop(q);
+    free(q);
+    rc = EXIT_FAIL;
+    goto out;
+  }
+  q->echo_fd = log != NULL ? fileno(log) : STDOUT_FILENO;
+  rc = run_script(q, steps, nsteps, timeout_ms);
+  if (nsteps == 0) {
+    int code = 0;
+    rc = bc_qemu_wait(q, 0, &code) == ROT_OK && code == 0 ? EXIT_OK : EXIT_FAIL;
+  }
+  bc_qemu_stop(q);
+  free(q);
+  if (log != NULL) {
+    fclose(log);
+  }
+  printf("\n");
+out:
+  for (size_t i = 0; i < nsteps; i++) {
+    free(steps[i].text);
+  }
+  return rc;
+}
+
+/* ---- log ----------------------------------------------------------------- */
+
+static int cmd_log(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"json", no_argument, NULL, OPT_JSON},
+      {"help", no_argument, NULL, OPT_HELP},
+      {NULL, 0, NULL, 0},
+  };
+  int json = 0, c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if (c == OPT_HELP) {
+      fputs("usage: bootchain log [--json] FILE\n\n"
+            "Print a TCG crypto-agile event log (header, every event, decoded\n"
+            "event data) and the PCR values it replays to, per bank. Exit 1\n"
+            "when the log is malformed or an event's digest disagrees with\n"
+            "its data.\n\noptions:\n  --json    one JSON object\n",
+            stdout);
+      return EXIT_OK;
+    }
+    if (c == OPT_JSON) {
+      json = 1;
+    } else {
+      return usage_error("log", "bad option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind + 1 != argc) {
+    return usage_error("log", "%s", "expected exactly one FILE");
+  }
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  rot_error_t err = rot_file_read(argv[optind], BC_LOG_MAX_SIZE, &buf, &len);
+  if (err != ROT_OK) {
+    fprintf(stderr, "bootchain: log %s: %s\n", argv[optind], rot_error_str(err));
+    return EXIT_FAIL;
+  }
+  const rot_crypto_t *crypto = rot_host_crypto();
+  err = crypto == NULL ? ROT_ERROR_CRYPTO_FAILED
+                       : bc_log_print(stdout, buf, len, crypto,
+                                      json ? BC_LOG_PRINT_JSON : 0);
+  free(buf);
+  if (err != ROT_OK) {
+    fprintf(stderr, "bootchain: log %s: %s (%s)\n", argv[optind],
+            rot_error_name(err), rot_error_str(err));
+    return EXIT_FAIL;
+  }
+  return EXIT_OK;
+}
+
+/* ---- dispatch ------------------------------------------------------------- */
+
+typedef struct command {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *synopsis;
+} command_t;
+
+static const command_t kCommands[] = {
+    {"measure", cmd_measure, "--out DIR [--socket S] [--tcti T] [--json]"},
+    {"boot", cmd_boot, "[--out DIR] [--expect TEXT] [--send TEXT] [--pause]"},
+    {"log", cmd_log, "[--json] FILE"},
+    {NULL, NULL, NULL},
+};
+
+static void main_help(void) {
+  puts("usage: bootchain COMMAND [options]\n"
+       "       bootchain COMMAND --help\n\n"
+       "Measured boot: the security chip's verified images, measured into the\n"
+       "TPM and a TCG event log, handed to the host CPU (QEMU riscv64 virt)\n"
+       "with a device-tree handoff.\n\ncommands:");
+  for (const command_t *c = kCommands; c->name != NULL; c++) {
+    printf("  %-8s %s\n", c->name, c->synopsis);
+  }
+  puts("\nexit status: 0 success, 1 refused or failed (host off), 2 usage");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs("bootchain: no command given (try 'bootchain --help')\n", stderr);
+    return EXIT_USAGE;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+      strcmp(argv[1], "help") == 0) {
+    main_help();
+    return EXIT_OK;
+  }
+  for (const command_t *c = kCommands; c->name != NULL; c++) {
+    if (strcmp(argv[1], c->name) == 0) {
+      int rc = c->run(argc - 1, argv + 1);
+      if (fflush(stdout) != 0) {
+        return EXIT_FAIL;
+      }
+      return rc;
+    }
+  }
+  fprintf(stderr, "bootchain: unknown command '%s' (try 'bootchain --help')\n",
+          argv[1]);
+  return EXIT_USAGE;
+}

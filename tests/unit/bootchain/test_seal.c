@@ -1,0 +1,308 @@
+/*
+ * Sealed image memory: once sealed, no way this process has to change the
+ * bytes works (write, pwrite, ftruncate, fallocate, a writable shared
+ * mapping, a second open of the path, dropping the seals), and the path
+ * reads back exactly the data.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bootchain/seal.h"
+
+static const uint8_t data[] = "OpenSBI fw_dynamic stand-in: the measured bytes";
+
+typedef struct fixture {
+  bc_sealed_t s;
+} fixture_t;
+
+static int setup(void **state) {
+  fixture_t *f = calloc(1, sizeof(*f));
+  if (f == NULL || bc_seal_create("test-image", data, sizeof(data), &f->s) != ROT_OK) {
+    free(f);
+    return -1;
+  }
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture_t *f = *state;
+  bc_seal_close(&f->s);
+  free(f);
+  return 0;
+}
+
+static bc_sealed_t *sealed(void **state) {
+  return &((fixture_t *)*state)->s;
+}
+
+/* Reads the whole file at path into buf; returns the byte count. */
+static size_t read_path(const char *path, uint8_t *buf, size_t cap) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  assert_true(fd >= 0);
+  size_t n = 0;
+  for (;;) {
+    ssize_t r = read(fd, buf + n, cap - n);
+    assert_true(r >= 0);
+    if (r == 0 || n + (size_t)r == cap) {
+      n += (size_t)r;
+      break;
+    }
+    n += (size_t)r;
+  }
+  assert_int_equal(close(fd), 0);
+  return n;
+}
+
+/* ---- bc_seal_create ----------------------------------------------------- */
+
+static void seal_test_create_ok(void **state) {
+  bc_sealed_t *s = sealed(state);
+  assert_true(s->fd >= 0);
+  assert_int_equal(s->len, sizeof(data));
+  assert_memory_equal(s->data, data, sizeof(data));
+  int seals = fcntl(s->fd, F_GET_SEALS);
+  assert_int_equal(seals & (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL),
+                   F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+  assert_int_equal(fcntl(s->fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+  assert_int_equal(bc_seal_verify(s), ROT_OK);
+}
+
+static void seal_test_create_copies_not_aliases(void **state) {
+  (void)state;
+  uint8_t buf[64];
+  bc_sealed_t s;
+  memset(buf, 0x11, sizeof(buf));
+  assert_int_equal(bc_seal_create("copy", buf, sizeof(buf), &s), ROT_OK);
+  memset(buf, 0x22, sizeof(buf)); /* the caller's buffer changes later */
+  assert_true(s.data != buf);
+  for (size_t i = 0; i < sizeof(buf); i++) {
+    assert_int_equal(s.data[i], 0x11);
+  }
+  bc_seal_close(&s);
+}
+
+static void seal_test_create_large(void **state) {
+  (void)state;
+  size_t len = (8u << 20) + 13u; /* not a page multiple */
+  uint8_t *buf = malloc(len);
+  assert_non_null(buf);
+  for (size_t i = 0; i < len; i++) {
+    buf[i] = (uint8_t)(i * 2654435761u >> 13);
+  }
+  bc_sealed_t s;
+  assert_int_equal(bc_seal_create("large", buf, len, &s), ROT_OK);
+  assert_memory_equal(s.data, buf, len);
+  uint8_t *back = malloc(len + 1);
+  assert_non_null(back);
+  assert_int_equal(read_path(bc_seal_path(&s), back, len + 1), len);
+  assert_memory_equal(back, buf, len);
+  free(back);
+  free(buf);
+  bc_seal_close(&s);
+}
+
+static void seal_test_create_bad_args(void **state) {
+  (void)state;
+  bc_sealed_t s;
+  char name[BC_SEAL_NAME_MAX + 2u];
+  memset(name, 'n', sizeof(name) - 1);
+  name[sizeof(name) - 1] = '\0';
+  assert_int_equal(bc_seal_create(NULL, data, 1, &s), ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(s.fd, -1);
+  assert_null(s.data);
+  assert_int_equal(bc_seal_create("x", NULL, 1, &s), ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(bc_seal_create("x", data, 0, &s), ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(bc_seal_create("x", data, 1, NULL), ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(bc_seal_create(name, data, 1, &s), ROT_ERROR_INVALID_ARGUMENT);
+  name[BC_SEAL_NAME_MAX] = '\0';
+  assert_int_equal(bc_seal_create(name, data, 1, &s), ROT_OK);
+  bc_seal_close(&s);
+}
+
+/* ---- nothing can change the sealed bytes --------------------------------- */
+
+static void seal_test_write_refused(void **state) {
+  bc_sealed_t *s = sealed(state);
+  errno = 0;
+  assert_int_equal(write(s->fd, "X", 1), -1);
+  /* The fd is read/write as far as open flags go: the seal refuses it. */
+  assert_int_equal(errno, EPERM);
+  errno = 0;
+  assert_int_equal(pwrite(s->fd, "X", 1, 0), -1);
+  assert_int_equal(errno, EPERM);
+  assert_memory_equal(s->data, data, sizeof(data));
+}
+
+static void seal_test_write_through_path_refused(void **state) {
+  bc_sealed_t *s = sealed(state);
+  int fd = open(bc_seal_path(s), O_RDWR | O_CLOEXEC);
+  if (fd >= 0) {
+    errno = 0;
+    assert_int_equal(pwrite(fd, "X", 1, 3), -1);
+    assert_int_equal(errno, EPERM);
+    assert_int_equal(close(fd), 0);
+  } else {
+    assert_int_equal(errno, EPERM);
+  }
+  assert_memory_equal(s->data, data, sizeof(data));
+}
+
+static void seal_test_resize_refused(void **state) {
+  bc_sealed_t *s = sealed(state);
+  struct stat st;
+  errno = 0;
+  assert_int_equal(ftruncate(s->fd, (off_t)sizeof(data) + 4096), -1);
+  assert_int_equal(errno, EPERM);
+  errno = 0;
+  assert_int_equal(ftruncate(s->fd, 1), -1);
+  assert_int_equal(errno, EPERM);
+  errno = 0;
+  assert_int_equal(ftruncate(s->fd, 0), -1);
+  assert_int_equal(errno, EPERM);
+  errno = 0;
+  assert_int_equal(fallocate(s->fd, 0, 0, 1 << 20), -1);
+  assert_int_equal(errno, EPERM);
+  assert_int_equal(fstat(s->fd, &st), 0);
+  assert_int_equal(st.st_size, sizeof(data));
+}
+
+static void seal_test_writable_shared_map_refused(void **state) {
+  bc_sealed_t *s = sealed(state);
+  errno = 0;
+  void *m = mmap(NULL, s->len, PROT_READ | PROT_WRITE, MAP_SHARED, s->fd, 0);
+  assert_true(m == MAP_FAILED);
+  assert_int_equal(errno, EPERM);
+  /* The measurement mapping cannot be made writable either. */
+  errno = 0;
+  assert_int_equal(mprotect((void *)(uintptr_t)s->data, s->len,
+                            PROT_READ | PROT_WRITE),
+                   -1);
+  assert_int_equal(errno, EACCES);
+}
+
+static void seal_test_private_map_does_not_reach_file(void **state) {
+  bc_sealed_t *s = sealed(state);
+  uint8_t *m = mmap(NULL, s->len, PROT_READ | PROT_WRITE, MAP_PRIVATE, s->fd, 0);
+  assert_true(m != MAP_FAILED);
+  m[0] ^= 0xff; /* copy-on-write: a private page, not the file */
+  assert_int_equal(munmap(m, s->len), 0);
+  uint8_t back[sizeof(data) + 1];
+  assert_int_equal(read_path(bc_seal_path(s), back, sizeof(back)), sizeof(data));
+  assert_memory_equal(back, data, sizeof(data));
+  assert_memory_equal(s->data, data, sizeof(data));
+}
+
+static void seal_test_seals_cannot_change(void **state) {
+  bc_sealed_t *s = sealed(state);
+  errno = 0;
+  assert_int_equal(fcntl(s->fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE), -1);
+  assert_int_equal(errno, EPERM);
+  int seals = fcntl(s->fd, F_GET_SEALS);
+  assert_int_equal(seals & F_SEAL_SEAL, F_SEAL_SEAL);
+}
+
+/* ---- bc_seal_path --------------------------------------------------------- */
+
+static void seal_test_path_reads_back_data(void **state) {
+  bc_sealed_t *s = sealed(state);
+  char want[32];
+  (void)snprintf(want, sizeof(want), "/proc/self/fd/%d", s->fd);
+  assert_string_equal(bc_seal_path(s), want);
+  uint8_t back[sizeof(data) + 16];
+  assert_int_equal(read_path(bc_seal_path(s), back, sizeof(back)), sizeof(data));
+  assert_memory_equal(back, data, sizeof(data));
+}
+
+static void seal_test_path_bad_args(void **state) {
+  (void)state;
+  bc_sealed_t zero;
+  memset(&zero, 0, sizeof(zero));
+  assert_null(bc_seal_path(NULL));
+  assert_null(bc_seal_path(&zero));
+}
+
+/* ---- bc_seal_verify ---------------------------------------------------------- */
+
+static void seal_test_verify_bad_args(void **state) {
+  (void)state;
+  bc_sealed_t zero;
+  memset(&zero, 0, sizeof(zero));
+  assert_int_equal(bc_seal_verify(NULL), ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(bc_seal_verify(&zero), ROT_ERROR_INVALID_ARGUMENT);
+}
+
+static void seal_test_verify_unsealed_file(void **state) {
+  (void)state;
+  /* A plain memfd passed off as sealed (what a bug elsewhere could do). */
+  bc_sealed_t s;
+  assert_int_equal(bc_seal_create("v", data, sizeof(data), &s), ROT_OK);
+  int plain = memfd_create("plain", MFD_CLOEXEC);
+  assert_true(plain >= 0);
+  assert_int_equal(write(plain, data, sizeof(data)), (ssize_t)sizeof(data));
+  int real = s.fd;
+  s.fd = plain;
+  assert_int_equal(bc_seal_verify(&s), ROT_ERROR_HANDOFF_SEAL);
+  s.fd = real;
+  assert_int_equal(close(plain), 0);
+  bc_seal_close(&s);
+}
+
+/* ---- bc_seal_close -------------------------------------------------------------- */
+
+static void seal_test_close_idempotent(void **state) {
+  (void)state;
+  bc_sealed_t s;
+  assert_int_equal(bc_seal_create("c", data, sizeof(data), &s), ROT_OK);
+  int fd = s.fd;
+  bc_seal_close(&s);
+  assert_int_equal(s.fd, -1);
+  assert_null(s.data);
+  assert_int_equal(fcntl(fd, F_GETFD), -1); /* really closed */
+  bc_seal_close(&s);
+  bc_seal_close(NULL);
+  assert_int_equal(bc_seal_verify(&s), ROT_ERROR_INVALID_ARGUMENT);
+}
+
+static void seal_test_close_zeroed_leaves_stdin(void **state) {
+  (void)state;
+  bc_sealed_t zero;
+  memset(&zero, 0, sizeof(zero)); /* fd 0, never created */
+  bc_seal_close(&zero);
+  assert_true(fcntl(0, F_GETFD) >= 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(seal_test_create_ok, setup, teardown),
+      cmocka_unit_test(seal_test_create_copies_not_aliases),
+      cmocka_unit_test(seal_test_create_large),
+      cmocka_unit_test(seal_test_create_bad_args),
+      cmocka_unit_test_setup_teardown(seal_test_write_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(seal_test_write_through_path_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(seal_test_resize_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(seal_test_writable_shared_map_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(seal_test_private_map_does_not_reach_file, setup, teardown),
+      cmocka_unit_test_setup_teardown(seal_test_seals_cannot_change, setup, teardown),
+      cmocka_unit_test_setup_teardown(seal_test_path_reads_back_data, setup, teardown),
+      cmocka_unit_test(seal_test_path_bad_args),
+      cmocka_unit_test(seal_test_verify_bad_args),
+      cmocka_unit_test(seal_test_verify_unsealed_file),
+      cmocka_unit_test(seal_test_close_idempotent),
+      cmocka_unit_test(seal_test_close_zeroed_leaves_stdin),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
