@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,10 @@ typedef struct common_opts {
   const char *out;
   int json;
   int verbose;
+  unsigned deadline; /* seconds for the whole measurement, 0: default */
 } common_opts_t;
+
+#define DEFAULT_DEADLINE 60u
 
 enum {
   OPT_SOCKET = 0x100,
@@ -56,6 +60,7 @@ enum {
   OPT_TIMEOUT,
   OPT_PAUSE,
   OPT_CONSOLE_LOG,
+  OPT_DEADLINE,
   OPT_HELP,
 };
 
@@ -79,6 +84,15 @@ static int common_opt(common_opts_t *o, int c, const char *arg) {
     case OPT_VERBOSE:
       o->verbose = 1;
       return 1;
+    case OPT_DEADLINE: {
+      char *end = NULL;
+      unsigned long v = strtoul(arg, &end, 10);
+      if (end == arg || *end != '\0' || v == 0 || v > 3600) {
+        return -1;
+      }
+      o->deadline = (unsigned)v;
+      return 1;
+    }
     default:
       return 0;
   }
@@ -91,6 +105,7 @@ static int common_opt(common_opts_t *o, int c, const char *arg) {
       {"out", required_argument, NULL, OPT_OUT},                \
       {"json", no_argument, NULL, OPT_JSON},                    \
       {"verbose", no_argument, NULL, OPT_VERBOSE},              \
+      {"deadline", required_argument, NULL, OPT_DEADLINE},      \
       {"help", no_argument, NULL, OPT_HELP}
 
 static const char kCommonHelp[] =
@@ -103,7 +118,10 @@ static const char kCommonHelp[] =
     "  --out DIR        write eventlog.bin, handoff.dtb, opensbi.bin,\n"
     "                   payload.bin, measurements.json into DIR\n"
     "  --json           print the summary as JSON\n"
-    "  --verbose        print the time each phase took\n";
+    "  --verbose        print the time each phase took\n"
+    "  --deadline SECS  give up (host off) if verifying and measuring take\n"
+    "                   longer, e.g. a TPM that stopped answering\n"
+    "                   (default 60)\n";
 
 static void print_summary(const common_opts_t *o, const bc_measured_t *m) {
   if (o->json) {
@@ -146,8 +164,29 @@ static void print_summary(const common_opts_t *o, const bc_measured_t *m) {
   }
 }
 
+/*
+ * tpm2-tss's socket TCTIs wait for an answer without a time limit, so a
+ * TPM that stops answering (not one that goes away: that is an error at
+ * once) would hang the boot. Nothing has started yet when this fires, so
+ * leaving at once keeps the host off, which is the safe outcome.
+ */
+static void on_deadline(int sig) {
+  (void)sig;
+  static const char msg[] =
+      "bootchain: deadline: the TPM or rotd stopped answering; the host stays off\n";
+  ssize_t n = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+  (void)n;
+  _exit(EXIT_FAIL);
+}
+
 static int measure_or_fail(const common_opts_t *o, bc_measured_t *m) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_deadline;
+  sigaction(SIGALRM, &sa, NULL);
+  alarm(o->deadline != 0 ? o->deadline : DEFAULT_DEADLINE);
   rot_error_t err = bc_measure(&o->cfg, m);
+  alarm(0);
   if (err != ROT_OK) {
     fprintf(stderr, "bootchain: %s: %s: %s; the host stays off\n", m->stage,
             rot_error_name(err), m->detail);
@@ -186,7 +225,11 @@ static int cmd_measure(int argc, char **argv) {
       fputs(kCommonHelp, stdout);
       return EXIT_OK;
     }
-    if (!common_opt(&o, c, optarg)) {
+    int r = common_opt(&o, c, optarg);
+    if (r < 0) {
+      return usage_error("measure", "bad --deadline '%s' (1..3600 seconds)", optarg);
+    }
+    if (r == 0) {
       return usage_error("measure", "bad option '%s'", argv[optind - 1]);
     }
   }
@@ -298,7 +341,12 @@ static int cmd_boot(int argc, char **argv) {
       rc = EXIT_OK;
       goto out;
     }
-    if (common_opt(&o, c, optarg)) {
+    int r = common_opt(&o, c, optarg);
+    if (r < 0) {
+      rc = usage_error("boot", "bad --deadline '%s' (1..3600 seconds)", optarg);
+      goto out;
+    }
+    if (r > 0) {
       continue;
     }
     if (c == OPT_EXPECT || c == OPT_SEND) {

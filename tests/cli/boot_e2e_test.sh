@@ -195,6 +195,20 @@ ms=$((($(date +%s%N) - start) / 1000000))
   ok "a TPM that is gone gives a clear error, not a hang" ||
   not_ok "a TPM that is gone gives a clear error (exit $rc, ${ms} ms)" "$(cat "$T/err")"
 
+# A TPM that stops answering (frozen, not gone): tpm2-tss would wait for
+# ever; the deadline keeps the host off with a reason instead.
+TCTI=$(bash "$SWTPM" start "$T/tpm") || not_ok "swtpm restarts"
+kill -STOP "$(cat "$T/tpm/swtpm.pid")"
+start=$(date +%s%N)
+"$BIN/bootchain" measure --tcti "$TCTI" --out out5 --deadline 2 >/dev/null 2>"$T/err"
+rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+kill -CONT "$(cat "$T/tpm/swtpm.pid")"
+[ $rc -eq 1 ] && grep -q "deadline" "$T/err" && [ $ms -lt 10000 ] &&
+  ok "a TPM that stops answering hits the deadline: host off, reason named (${ms} ms)" ||
+  not_ok "frozen TPM hits the deadline (exit $rc, ${ms} ms)" "$(cat "$T/err")"
+bash "$SWTPM" stop "$T/tpm" >/dev/null
+
 # A TPM with a SHA-1 bank active: the log could not agree with it.
 mkdir -p "$T/tpm-sha1/state"
 if swtpm_setup --tpm2 --tpmstate "$T/tpm-sha1/state" --pcr-banks sha1,sha256 --overwrite >/dev/null 2>&1 &&
