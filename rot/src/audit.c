@@ -485,6 +485,8 @@ const char *rot_audit_event_name(uint32_t event) {
       return "trial-expired";
     case ROT_AUDIT_DAEMON_START:
       return "daemon-start";
+    case ROT_AUDIT_PEER_REFUSED:
+      return "peer-refused";
     default:
       return "unknown";
   }

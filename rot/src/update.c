@@ -241,8 +241,8 @@ rot_error_t rot_update_init(rot_update_t *u, rot_gate_t *g,
 
 /* ---- update session ------------------------------------------------------ */
 
-rot_error_t rot_update_begin(rot_update_t *u, uint32_t image_type,
-                             uint32_t len) {
+static rot_error_t begin_impl(rot_update_t *u, uint32_t image_type,
+                              uint32_t len) {
   if (u == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
@@ -413,7 +413,7 @@ static rot_error_t slot_type_check(const rot_update_t *u, uint32_t type) {
   return ROT_OK;
 }
 
-rot_error_t rot_update_activate(rot_update_t *u, uint32_t image_type) {
+static rot_error_t activate_impl(rot_update_t *u, uint32_t image_type) {
   ROT_TRY(slot_type_check(u, image_type));
   rot_type_state_t *ts = &u->state.types[image_type];
   if (ts->pending != ROT_SLOT_NONE) {
@@ -435,8 +435,8 @@ rot_error_t rot_update_activate(rot_update_t *u, uint32_t image_type) {
   return ROT_OK;
 }
 
-rot_error_t rot_update_confirm(rot_update_t *u, uint32_t image_type,
-                               rot_verified_image_t *out) {
+static rot_error_t confirm_impl(rot_update_t *u, uint32_t image_type,
+                                rot_verified_image_t *out) {
   if (out == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
@@ -464,7 +464,7 @@ rot_error_t rot_update_confirm(rot_update_t *u, uint32_t image_type,
   return finish_floors(u);
 }
 
-rot_error_t rot_update_revert(rot_update_t *u, uint32_t image_type) {
+static rot_error_t revert_impl(rot_update_t *u, uint32_t image_type) {
   ROT_TRY(slot_type_check(u, image_type));
   rot_type_state_t *ts = &u->state.types[image_type];
   rot_update_state_t next = u->state;
@@ -616,4 +616,38 @@ const char *rot_boot_reason_name(uint32_t reason) {
     default:
       return "invalid";
   }
+}
+
+rot_error_t rot_update_activate(rot_update_t *u, uint32_t image_type) {
+  rot_error_t err = activate_impl(u, image_type);
+  if (err != ROT_OK && u != NULL && err != ROT_ERROR_INVALID_ARGUMENT) {
+    note(u, ROT_AUDIT_ACTIVATE, err, image_type, ROT_SLOT_NONE); /* refusals are recorded too */
+  }
+  return err;
+}
+
+rot_error_t rot_update_revert(rot_update_t *u, uint32_t image_type) {
+  rot_error_t err = revert_impl(u, image_type);
+  if (err != ROT_OK && u != NULL && err != ROT_ERROR_INVALID_ARGUMENT) {
+    note(u, ROT_AUDIT_REVERT, err, image_type, ROT_SLOT_NONE); /* refusals are recorded too */
+  }
+  return err;
+}
+
+rot_error_t rot_update_confirm(rot_update_t *u, uint32_t image_type,
+                               rot_verified_image_t *out) {
+  rot_error_t err = confirm_impl(u, image_type, out);
+  if (err != ROT_OK && u != NULL && out != NULL) {
+    note(u, ROT_AUDIT_CONFIRM, err, image_type, 0);
+  }
+  return err;
+}
+
+rot_error_t rot_update_begin(rot_update_t *u, uint32_t image_type,
+                             uint32_t len) {
+  rot_error_t err = begin_impl(u, image_type, len);
+  if (err != ROT_OK && u != NULL) {
+    note(u, ROT_AUDIT_UPDATE_BEGIN, err, image_type, len); /* refusals too */
+  }
+  return err;
 }

@@ -1242,6 +1242,9 @@ static void describe(const rot_audit_record_t *r, char *buf, size_t cap) {
     case ROT_AUDIT_DAEMON_START:
       buf[0] = '\0';
       break;
+    case ROT_AUDIT_PEER_REFUSED:
+      snprintf(buf, cap, "uid=%u pid=%u", r->arg0, r->arg1);
+      break;
     default:
       snprintf(buf, cap, "arg0=%u arg1=%u", r->arg0, r->arg1);
       break;

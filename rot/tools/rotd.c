@@ -48,6 +48,7 @@ typedef struct client {
   uid_t uid;
   pid_t pid;
   int authorized;
+  int refusal_logged; /* one audit record per refused connection */
   uint64_t last_activity; /* monotonic seconds */
 } client_t;
 
@@ -627,6 +628,14 @@ static void serve_frame(rotd_t *d, client_t *c, size_t len) {
   if (!c->authorized) {
     fprintf(stderr, "rotd: refused peer uid %u pid %d\n", (unsigned)c->uid,
             (int)c->pid);
+    if (!c->refusal_logged) {
+      c->refusal_logged = 1;
+      rot_error_t aerr =
+          rot_audit_append(&d->audit, ROT_AUDIT_PEER_REFUSED,
+                           ROT_ERROR_MAILBOX_UNAUTHORIZED, (uint32_t)c->uid,
+                           (uint32_t)c->pid);
+      (void)aerr; /* the refusal stands whether or not it was recorded */
+    }
     if (send_reply(d, c, cmd, seq, ROT_ERROR_MAILBOX_UNAUTHORIZED, 0)) {
       drop_client(d, c);
     }

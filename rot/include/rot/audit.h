@@ -41,6 +41,7 @@ typedef enum rot_audit_event {
   ROT_AUDIT_BOOT = 23,          /* arg0 = image type, arg1 = region booted; status */
   ROT_AUDIT_TRIAL_EXPIRED = 24, /* arg0 = image type, arg1 = slot reverted from */
   ROT_AUDIT_DAEMON_START = 32,
+  ROT_AUDIT_PEER_REFUSED = 33,  /* arg0 = peer uid, arg1 = peer pid */
 } rot_audit_event_t;
 
 /* Persisted record layout. */
