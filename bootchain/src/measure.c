@@ -150,6 +150,82 @@ static rot_error_t read_status(bc_ctx_t *ctx) {
 }
 
 /*
+ * The bytes read must be the image the chip verified. All three verdicts
+ * are reached before any is acted on, and the success path checks each
+ * again, so one skipped branch cannot turn a difference into a boot.
+ */
+rot_error_t bc_check_read_image(const rot_crypto_t *c, uint32_t expected_type,
+                                const uint8_t *img, size_t len,
+                                const rot_mbox_image_info_t *info,
+                                rot_image_view_t *view, const char **what) {
+  static const char *ignored;
+  if (what == NULL) {
+    what = &ignored;
+  }
+  *what = "invalid argument";
+  if (c == NULL || img == NULL || info == NULL || view == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  memset(view, 0, sizeof(*view));
+  if (len != info->image_len) {
+    *what = "length differs from the verified image's";
+    return ROT_ERROR_HANDOFF_MISMATCH;
+  }
+  rot_error_t err = rot_image_parse(img, len, view);
+  if (err != ROT_OK) {
+    *what = "not a well-formed image";
+    return err;
+  }
+  /* The parser proved header + manifest + payload + signature == len. */
+  size_t signed_len = ROT_IMAGE_HEADER_SIZE + (size_t)view->header.manifest_len;
+  uint8_t signed_digest[ROT_SHA384_LEN];
+  uint8_t payload_digest[ROT_SHA384_LEN];
+  err = rot_hash(c, ROT_HASH_SHA384, img, signed_len, signed_digest,
+                 sizeof(signed_digest));
+  if (err == ROT_OK) {
+    err = rot_hash(c, ROT_HASH_SHA384, view->payload, view->header.payload_len,
+                   payload_digest, sizeof(payload_digest));
+  }
+  if (err != ROT_OK) {
+    *what = "hashing the image failed";
+    return err;
+  }
+  hardened_bool_t signed_same =
+      rot_ct_equal(signed_digest, info->signed_digest, ROT_SHA384_LEN);
+  hardened_bool_t payload_same =
+      rot_ct_equal(payload_digest, info->payload_digest, ROT_SHA384_LEN);
+  const rot_image_header_t *h = &view->header;
+  /* Implied by the two digests when the chip is honest; compared anyway so
+   * a reply whose facts disagree with its own digests is refused. */
+  hardened_bool_t fields_same =
+      rot_ct_equal(h->payload_digest, info->payload_digest, ROT_SHA384_LEN);
+  if (h->image_type != expected_type || info->image_type != expected_type ||
+      h->svn != info->svn || h->key_index != info->key_index ||
+      h->ver_major != info->ver_major || h->ver_minor != info->ver_minor ||
+      h->ver_patch != info->ver_patch || h->payload_len != info->payload_len) {
+    fields_same = HARDENED_FALSE;
+  }
+  if (signed_same != HARDENED_TRUE) {
+    *what = "header or key manifest differs from the one the chip verified "
+            "(SHA-384 over header and manifest)";
+  } else if (payload_same != HARDENED_TRUE) {
+    *what = "payload differs from the one the chip verified (SHA-384 over "
+            "the payload)";
+  } else if (fields_same != HARDENED_TRUE) {
+    *what = "header fields (type, SVN, key, version, length) differ from the "
+            "chip's report";
+  } else {
+    HARDENED_CHECK_EQ(signed_same, HARDENED_TRUE);
+    HARDENED_CHECK_EQ(payload_same, HARDENED_TRUE);
+    HARDENED_CHECK_EQ(fields_same, HARDENED_TRUE);
+    *what = "";
+    return ROT_OK;
+  }
+  memset(view, 0, sizeof(*view));
+  return ROT_ERROR_HANDOFF_MISMATCH;
+}
+
+/*
  * Ask the chip which image of a type boots, read it once, check it is the
  * image the chip verified, and seal its payload.
  */
@@ -209,37 +285,17 @@ static rot_error_t fetch(bc_ctx_t *ctx, uint32_t type, bc_boot_image_t *out) {
     off += n;
   }
 
-  /*
-   * The bytes read must be the image the chip verified: same structure,
-   * same header facts, and a payload hashing to the digest the chip's
-   * verification covered. Anything else is refused, not booted.
-   */
   rot_image_view_t v;
-  err = rot_image_parse(img, boot.info.image_len, &v);
-  uint8_t digest[ROT_SHA384_LEN];
-  if (err == ROT_OK) {
-    err = rot_hash(ctx->crypto, ROT_HASH_SHA384, v.payload, v.header.payload_len,
-                   digest, sizeof(digest));
-  }
-  hardened_bool_t same = HARDENED_FALSE;
-  if (err == ROT_OK) {
-    same = rot_ct_equal(digest, boot.info.payload_digest, ROT_SHA384_LEN);
-    if (same != HARDENED_TRUE ||
-        rot_ct_equal(v.header.payload_digest, boot.info.payload_digest,
-                     ROT_SHA384_LEN) != HARDENED_TRUE ||
-        v.header.image_type != type || v.header.svn != boot.info.svn ||
-        v.header.key_index != boot.info.key_index ||
-        v.header.payload_len != boot.info.payload_len) {
-      same = HARDENED_FALSE;
-      err = ROT_ERROR_HANDOFF_MISMATCH;
-    }
-  }
+  const char *what = "";
+  err = bc_check_read_image(ctx->crypto, type, img, boot.info.image_len,
+                            &boot.info, &v, &what);
   if (err != ROT_OK) {
     free(img);
-    return fail(ctx, err, "%s image read from %s: %s", rot_image_type_name(type),
-                out->region, rot_error_str(err));
+    return fail(ctx, err, "%s image read from %s: %s (%s)",
+                rot_image_type_name(type), out->region, what,
+                rot_error_name(err));
   }
-  HARDENED_CHECK_EQ(same, HARDENED_TRUE);
+  HARDENED_CHECK_EQ(err, ROT_OK);
   out->load_addr = v.header.load_addr;
   char name[32];
   snprintf(name, sizeof(name), "bootchain-%s", rot_image_type_name(type));

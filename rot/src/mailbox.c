@@ -478,6 +478,7 @@ static void rd_info(rd_t *r, rot_mbox_image_info_t *i) {
   i->payload_len = rd_u32(r);
   i->image_len = rd_u32(r);
   rd_bytes(r, i->payload_digest, sizeof(i->payload_digest));
+  rd_bytes(r, i->signed_digest, sizeof(i->signed_digest));
 }
 
 static void wr_info(wr_t *w, const rot_mbox_image_info_t *i) {
@@ -492,6 +493,7 @@ static void wr_info(wr_t *w, const rot_mbox_image_info_t *i) {
   wr_u32(w, i->payload_len);
   wr_u32(w, i->image_len);
   wr_bytes(w, i->payload_digest, sizeof(i->payload_digest));
+  wr_bytes(w, i->signed_digest, sizeof(i->signed_digest));
 }
 
 rot_error_t rot_mbox_image_info_decode(const uint8_t *p, size_t len,

@@ -159,6 +159,9 @@ static void info_from_verified(const rot_verified_image_t *v, uint32_t region,
   out->payload_len = v->payload_len;
   out->image_len = image_len;
   memcpy(out->payload_digest, v->payload_digest, sizeof(out->payload_digest));
+  /* What the signature covered, so the host can check the header and
+   * manifest it reads back, not only the payload. */
+  memcpy(out->signed_digest, v->signed_digest, sizeof(out->signed_digest));
 }
 
 /* ---- command handlers ------------------------------------------------------ */
@@ -247,6 +250,8 @@ static void inventory_entry(rotd_t *d, uint32_t region,
     e->info.image_len = (uint32_t)rot_image_expected_len(&h);
     memcpy(e->info.payload_digest, h.payload_digest,
            sizeof(e->info.payload_digest));
+    /* signed_digest stays zero: a parsed header proves nothing about
+     * the bytes; only a verification below fills it in. */
   }
   rot_verified_image_t v;
   uint32_t len = 0;

@@ -20,7 +20,9 @@
 
 #include "bootchain/qemu.h"
 #include "bootchain/seal.h"
+#include "rot/crypto.h"
 #include "rot/error.h"
+#include "rot/image.h"
 #include "rot/mailbox.h"
 
 /* The S-CRTM version measured first into PCR 0: the RoT firmware's. */
@@ -78,6 +80,28 @@ typedef struct bc_measured {
  */
 ROT_WARN_UNUSED rot_error_t bc_measure(const bc_config_t *cfg,
                                        bc_measured_t *m);
+
+/**
+ * Check that an image read back from flash (img, len bytes) is the image
+ * the chip verified, as its BOOT reply describes it (info): exactly
+ * info->image_len bytes; a well-formed image; SHA-384(header || key
+ * manifest) equal to info->signed_digest and SHA-384(payload) equal to
+ * info->payload_digest (constant-time, each checked twice); header and
+ * info agreeing on type (= expected_type), SVN, key index, version and
+ * payload length. The two digests cover every byte before the signature,
+ * so no header field (load address, flags) or manifest entry can differ
+ * from what the chip verified.
+ *
+ * On success *view describes img (its pointers point into img). On
+ * failure *what names the part that differs. Errors: INVALID_ARGUMENT;
+ * the parser's ROT_ERROR_IMAGE_* / ROT_ERROR_MANIFEST_* for bytes that
+ * are not an image; ROT_ERROR_HANDOFF_MISMATCH for any difference; the
+ * crypto port's error if hashing fails.
+ */
+ROT_WARN_UNUSED rot_error_t bc_check_read_image(
+    const rot_crypto_t *c, uint32_t expected_type, const uint8_t *img,
+    size_t len, const rot_mbox_image_info_t *info, rot_image_view_t *view,
+    const char **what);
 
 /**
  * Write the measured outputs into dir (created): eventlog.bin,

@@ -196,7 +196,15 @@ typedef struct rot_mbox_chunk_resp {
 } rot_mbox_chunk_resp_t;
 #define ROT_MBOX_CHUNK_RESP_SIZE 4u
 
-/* A verified (or at least header-parsed) image; part of several replies. */
+/*
+ * A verified (or at least header-parsed) image; part of several replies.
+ * signed_digest is SHA-384(header || key manifest), the bytes the image
+ * signature covers, exactly as the verification hashed them: with the
+ * payload digest it pins every byte of the image before the signature,
+ * so a reader can prove the bytes it got are the bytes the chip verified.
+ * It is all zero when nothing was verified (an INVENTORY entry with only
+ * a parsed header).
+ */
 typedef struct rot_mbox_image_info {
   uint32_t image_type;
   uint32_t region; /* or ROT_MBOX_REGION_NONE */
@@ -206,8 +214,11 @@ typedef struct rot_mbox_image_info {
   uint32_t payload_len;
   uint32_t image_len;
   uint8_t payload_digest[ROT_SHA384_LEN];
+  uint8_t signed_digest[ROT_SHA384_LEN];
 } rot_mbox_image_info_t;
-#define ROT_MBOX_IMAGE_INFO_SIZE 80u
+#define ROT_MBOX_IMAGE_INFO_SIZE 128u
+_Static_assert(ROT_MBOX_IMAGE_INFO_SIZE == 32u + 2u * ROT_SHA384_LEN,
+               "image info: 32 fixed bytes, then the two digests");
 
 /* ACTIVATE, CONFIRM, REVERT reply; also one STATUS entry. */
 typedef struct rot_mbox_type_state {
@@ -249,7 +260,7 @@ typedef struct rot_mbox_status {
 #define ROT_MBOX_INV_HEADER 0x40u   /* info fields come from a parsed header */
 #define ROT_MBOX_INV_KNOWN 0x7fu
 
-/* One image region in the INVENTORY reply (108 bytes). */
+/* One image region in the INVENTORY reply (156 bytes). */
 typedef struct rot_mbox_inventory_entry {
   uint8_t region;
   uint8_t slot;
@@ -260,7 +271,10 @@ typedef struct rot_mbox_inventory_entry {
   uint32_t status;              /* verification result (rot_error_t) */
   rot_mbox_image_info_t info;
 } rot_mbox_inventory_entry_t;
-#define ROT_MBOX_INVENTORY_ENTRY_SIZE 108u
+#define ROT_MBOX_INVENTORY_ENTRY_SIZE 156u
+_Static_assert(ROT_MBOX_INVENTORY_ENTRY_SIZE ==
+                   28u + ROT_MBOX_IMAGE_INFO_SIZE,
+               "inventory entry: 28 fixed bytes, then the image info");
 
 /* INVENTORY reply: count, a reserved u32 = 0, count entries. */
 typedef struct rot_mbox_inventory {
@@ -268,6 +282,10 @@ typedef struct rot_mbox_inventory {
   rot_mbox_inventory_entry_t entries[ROT_MBOX_INVENTORY_MAX];
 } rot_mbox_inventory_t;
 #define ROT_MBOX_INVENTORY_FIXED 8u
+_Static_assert(ROT_MBOX_INVENTORY_FIXED +
+                       ROT_MBOX_INVENTORY_MAX * ROT_MBOX_INVENTORY_ENTRY_SIZE <=
+                   ROT_MBOX_MAX_PAYLOAD,
+               "a full inventory fits one frame");
 
 /* BOOT reply: the boot decision. reason ROT_BOOT_NONE: nothing boots. */
 typedef struct rot_mbox_boot_resp {

@@ -483,6 +483,9 @@ static rot_mbox_image_info_t sample_info(void) {
   for (size_t k = 0; k < sizeof(i.payload_digest); k++) {
     i.payload_digest[k] = (uint8_t)(k * 7u + 1u);
   }
+  for (size_t k = 0; k < sizeof(i.signed_digest); k++) {
+    i.signed_digest[k] = (uint8_t)(0xa0u ^ (k * 13u));
+  }
   return i;
 }
 
@@ -500,6 +503,8 @@ static void assert_info_equal(const rot_mbox_image_info_t *a,
   assert_int_equal(a->image_len, b->image_len);
   assert_memory_equal(a->payload_digest, b->payload_digest,
                       sizeof(a->payload_digest));
+  assert_memory_equal(a->signed_digest, b->signed_digest,
+                      sizeof(a->signed_digest));
 }
 
 static void mailbox_test_image_info_round_trip(void **state) {
@@ -512,6 +517,49 @@ static void mailbox_test_image_info_round_trip(void **state) {
   assert_info_equal(&in, &out);
   CHECK_FIXED(rot_mbox_image_info_decode, rot_mbox_image_info_t,
               ROT_MBOX_IMAGE_INFO_SIZE, g_payload);
+}
+
+static void mailbox_test_image_info_wire_layout(void **state) {
+  (void)state;
+  rot_mbox_image_info_t in = sample_info();
+  size_t n;
+  assert_int_equal(rot_mbox_image_info_encode(&in, g_payload, 256, &n), ROT_OK);
+  assert_int_equal(n, 128);
+  assert_int_equal(rot_ld32(g_payload + 28), in.image_len);
+  assert_memory_equal(g_payload + 32, in.payload_digest, ROT_SHA384_LEN);
+  assert_memory_equal(g_payload + 80, in.signed_digest, ROT_SHA384_LEN);
+  /* Every byte of the signed digest reaches the decoded struct. */
+  for (size_t k = 80; k < 128; k++) {
+    rot_mbox_image_info_t out;
+    g_payload[k] ^= 0x01u;
+    assert_int_equal(rot_mbox_image_info_decode(g_payload, n, &out), ROT_OK);
+    assert_int_equal(out.signed_digest[k - 80u], in.signed_digest[k - 80u] ^ 1u);
+    g_payload[k] ^= 0x01u;
+  }
+}
+
+static void mailbox_test_image_info_without_signed_digest(void **state) {
+  (void)state;
+  /* The 80-byte info of a peer that sends no signed digest, alone and
+   * inside the BOOT reply, is refused, never read as a zero digest. */
+  rot_mbox_image_info_t out;
+  rot_mbox_boot_resp_t bout;
+  memset(g_payload, 0, 256);
+  assert_int_equal(rot_mbox_image_info_decode(g_payload, 80, &out),
+                   ROT_ERROR_MAILBOX_BAD_ARGS);
+  assert_int_equal(rot_mbox_boot_resp_decode(g_payload, 88, &bout),
+                   ROT_ERROR_MAILBOX_BAD_ARGS);
+  /* Short by any amount, or long by any amount up to another digest. */
+  for (size_t len = 0; len <= ROT_MBOX_IMAGE_INFO_SIZE + ROT_SHA384_LEN; len++) {
+    if (len != ROT_MBOX_IMAGE_INFO_SIZE) {
+      assert_int_equal(rot_mbox_image_info_decode(g_payload, len, &out),
+                       ROT_ERROR_MAILBOX_BAD_ARGS);
+    }
+    if (len + 8u != ROT_MBOX_BOOT_RESP_SIZE) {
+      assert_int_equal(rot_mbox_boot_resp_decode(g_payload, len + 8u, &bout),
+                       ROT_ERROR_MAILBOX_BAD_ARGS);
+    }
+  }
 }
 
 static void mailbox_test_image_info_reserved_nonzero(void **state) {
@@ -562,8 +610,15 @@ static void mailbox_test_boot_resp_round_trip(void **state) {
   in.why = (uint32_t)ROT_ERROR_IMAGE_DIGEST_MISMATCH;
   in.info = sample_info();
   size_t n;
-  assert_int_equal(rot_mbox_boot_resp_encode(&in, g_payload, 128, &n), ROT_OK);
+  assert_int_equal(rot_mbox_boot_resp_encode(&in, g_payload,
+                                             ROT_MBOX_BOOT_RESP_SIZE - 1u, &n),
+                   ROT_ERROR_BUFFER_TOO_SMALL);
+  assert_int_equal(rot_mbox_boot_resp_encode(&in, g_payload,
+                                             ROT_MBOX_BOOT_RESP_SIZE, &n),
+                   ROT_OK);
   assert_int_equal(n, ROT_MBOX_BOOT_RESP_SIZE);
+  assert_int_equal(n, 136);
+  assert_memory_equal(g_payload + 8 + 80, in.info.signed_digest, ROT_SHA384_LEN);
   assert_int_equal(rot_mbox_boot_resp_decode(g_payload, n, &out), ROT_OK);
   assert_int_equal(out.reason, in.reason);
   assert_int_equal(out.why, in.why);
@@ -831,6 +886,11 @@ static void mailbox_test_inventory_round_trip(void **state) {
     sample_inventory(count);
     size_t n = encode_inventory();
     assert_int_equal(n, 8u + count * ROT_MBOX_INVENTORY_ENTRY_SIZE);
+    assert_int_equal(ROT_MBOX_INVENTORY_ENTRY_SIZE, 156);
+    for (uint32_t i = 0; i < count; i++) {
+      assert_memory_equal(g_payload + INV_AT(i, 28u + 80u),
+                          g_inv.entries[i].info.signed_digest, ROT_SHA384_LEN);
+    }
     assert_int_equal(rot_mbox_inventory_decode(g_payload, n, &g_inv_out),
                      ROT_OK);
     assert_int_equal(g_inv_out.count, count);
@@ -1028,6 +1088,8 @@ int main(void) {
       cmocka_unit_test(mailbox_test_begin_resp_bad_fields),
       cmocka_unit_test(mailbox_test_chunk_resp_round_trip),
       cmocka_unit_test(mailbox_test_image_info_round_trip),
+      cmocka_unit_test(mailbox_test_image_info_wire_layout),
+      cmocka_unit_test(mailbox_test_image_info_without_signed_digest),
       cmocka_unit_test(mailbox_test_image_info_reserved_nonzero),
       cmocka_unit_test(mailbox_test_type_state_round_trip),
       cmocka_unit_test(mailbox_test_type_state_bad_slot),
