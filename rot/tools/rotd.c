@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -949,7 +950,7 @@ static void shutdown_daemon(rotd_t *d) {
 
 static const char kUsage[] =
     "usage: rotd --flash FILE --otp FILE --socket PATH [--allow-uid UID]...\n"
-    "            [--idle-timeout SECONDS]\n"
+    "            [--idle-timeout SECONDS] [--daemon [--pid FILE] [--log FILE]]\n"
     "\n"
     "The security chip: owns the flash and OTP files and serves the mailbox\n"
     "protocol (docs/mailbox.md) on a Unix SOCK_SEQPACKET socket.\n"
@@ -962,6 +963,11 @@ static const char kUsage[] =
     "                          rotd's own user are always accepted\n"
     "  --idle-timeout SECONDS  abort an idle update session and close idle\n"
     "                          connections after this long (default 30)\n"
+    "  --daemon                return once the socket is serving, keep running\n"
+    "                          in the background\n"
+    "  --pid FILE              with --daemon: write the daemon's pid here\n"
+    "  --log FILE              with --daemon: append messages here (default:\n"
+    "                          discarded)\n"
     "\n"
     "SIGTERM or SIGINT: stop, remove the socket, exit 0.\n";
 
@@ -991,14 +997,64 @@ static int usage_error(const char *msg, const char *arg) {
 
 static rotd_t g_rotd; /* two frame buffers: too big for the stack */
 
+/*
+ * Detach only once the socket serves, so `rotd --daemon && rotctl ...`
+ * never races the start-up (creating a fresh 128 MiB flash takes a
+ * moment). The parent writes the pid file and exits; the child keeps the
+ * flash and OTP locks, which belong to the inherited descriptors.
+ */
+static int become_daemon(const char *pid_path, const char *log_path) {
+  int log_fd = open(log_path != NULL ? log_path : "/dev/null",
+                    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (log_fd < 0 || null_fd < 0) {
+    fprintf(stderr, "rotd: --log %s: %s\n", log_path, strerror(errno));
+    return -1;
+  }
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid < 0) {
+    fprintf(stderr, "rotd: fork: %s\n", strerror(errno));
+    return -1;
+  }
+  if (pid > 0) {
+    if (pid_path != NULL) {
+      FILE *f = fopen(pid_path, "w");
+      if (f == NULL || fprintf(f, "%ld\n", (long)pid) < 0 || fclose(f) != 0) {
+        fprintf(stderr, "rotd: --pid %s: cannot write\n", pid_path);
+      }
+    }
+    _exit(EXIT_OK);
+  }
+  setsid();
+  dup2(null_fd, STDIN_FILENO);
+  dup2(null_fd, STDOUT_FILENO);
+  dup2(log_fd, STDERR_FILENO);
+  close(null_fd);
+  close(log_fd);
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  enum { OPT_FLASH = 256, OPT_OTP, OPT_SOCKET, OPT_ALLOW, OPT_IDLE };
+  enum {
+    OPT_FLASH = 256,
+    OPT_OTP,
+    OPT_SOCKET,
+    OPT_ALLOW,
+    OPT_IDLE,
+    OPT_DAEMON,
+    OPT_PID,
+    OPT_LOG
+  };
   static const struct option opts[] = {
       {"flash", required_argument, NULL, OPT_FLASH},
       {"otp", required_argument, NULL, OPT_OTP},
       {"socket", required_argument, NULL, OPT_SOCKET},
       {"allow-uid", required_argument, NULL, OPT_ALLOW},
       {"idle-timeout", required_argument, NULL, OPT_IDLE},
+      {"daemon", no_argument, NULL, OPT_DAEMON},
+      {"pid", required_argument, NULL, OPT_PID},
+      {"log", required_argument, NULL, OPT_LOG},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -1013,6 +1069,9 @@ int main(int argc, char **argv) {
   }
   const char *flash_path = NULL;
   const char *otp_path = NULL;
+  const char *pid_path = NULL;
+  const char *log_path = NULL;
+  int daemonize = 0;
   uint64_t v;
   int c;
   opterr = 0;
@@ -1046,6 +1105,15 @@ int main(int argc, char **argv) {
         }
         d->idle_timeout = v;
         break;
+      case OPT_DAEMON:
+        daemonize = 1;
+        break;
+      case OPT_PID:
+        pid_path = optarg;
+        break;
+      case OPT_LOG:
+        log_path = optarg;
+        break;
       case ':':
         return usage_error("option needs a value", argv[optind - 1]);
       default:
@@ -1057,6 +1125,9 @@ int main(int argc, char **argv) {
   }
   if (flash_path == NULL || otp_path == NULL || d->socket_path == NULL) {
     return usage_error("--flash, --otp and --socket are required", NULL);
+  }
+  if (!daemonize && (pid_path != NULL || log_path != NULL)) {
+    return usage_error("--pid and --log go with --daemon", NULL);
   }
 
   struct sigaction sa;
@@ -1071,7 +1142,11 @@ int main(int argc, char **argv) {
   if (rc == EXIT_OK) {
     fprintf(stderr, "rotd: serving %s (flash %s, otp %s)\n", d->socket_path,
             flash_path, otp_path);
-    rc = serve(d);
+    if (daemonize && become_daemon(pid_path, log_path) != 0) {
+      rc = EXIT_FAIL;
+    } else {
+      rc = serve(d);
+    }
   }
   shutdown_daemon(d);
   return rc;

@@ -22,6 +22,7 @@ cleanup() {
     for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$PID" 2>/dev/null
   fi
+  [ -f "$T/rotd.pid" ] && kill -TERM "$(cat "$T/rotd.pid")" 2>/dev/null
   rm -rf "$T"
 }
 trap cleanup EXIT
@@ -445,5 +446,22 @@ else
   not_ok "SIGTERM: rotd exits 0 and removes its socket" "rc=$rc"
 fi
 expect_refused "rotctl without a daemon: cannot connect" ROT_ERROR_MAILBOX_CONNECT status
+
+# --daemon returns only once the socket serves: no start-up race.
+if "$ROTD" --flash "$T/f3.bin" --otp "$OTP" --socket "$SOCK" --daemon \
+  --pid "$T/rotd.pid" --log "$T/rotd-daemon.log" 2>"$T/err" &&
+  "$ROTCTL" status --socket "$SOCK" >/dev/null 2>&1 && kill -0 "$(cat "$T/rotd.pid")"; then
+  ok "rotd --daemon: serving when it returns, pid file written"
+else
+  not_ok "rotd --daemon: serving when it returns, pid file written" "$(cat "$T/err")"
+fi
+DPID=$(cat "$T/rotd.pid" 2>/dev/null)
+[ -n "$DPID" ] && kill -TERM "$DPID"
+for _ in $(seq 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.05; done
+if [ -n "$DPID" ] && ! kill -0 "$DPID" 2>/dev/null && [ ! -e "$SOCK" ]; then
+  ok "rotd --daemon stops on SIGTERM and removes its socket"
+else
+  not_ok "rotd --daemon stops on SIGTERM and removes its socket"
+fi
 
 [ "$failed" -eq 0 ]
