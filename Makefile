@@ -39,7 +39,10 @@ include tests/powerfail/objects.mk
 bins := $(rot-bins) $(bootchain-bins)
 ALL_CFLAGS := $(BASE_CFLAGS) $(rot-cflags) $(bootchain-cflags)
 
-.PHONY: all deps test unit cli-test fuzz-replay freestanding demo fuzz bench clean
+.PHONY: all deps test freestanding demo fuzz bench clean
+# Keep the objects of test binaries: they are intermediate files to make,
+# which would otherwise delete them and rebuild every test on each run.
+.SECONDARY:
 .DEFAULT_GOAL := all
 
 all: $(addprefix $(BUILD)/bin/,$(bins))
@@ -101,7 +104,7 @@ FS_ALLOWED_UNDEF := memcpy memset memmove memcmp
 
 $(BUILD)/riscv/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CROSS)gcc $(FS_CFLAGS) -c $< -o $@
+	$(CROSS)gcc $(FS_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/riscv/rot_core.o: $(patsubst %.c,$(BUILD)/riscv/%.o,$(rot-core-srcs))
 	$(CROSS)gcc $(FS_CFLAGS) -r -o $@ $^
