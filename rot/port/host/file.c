@@ -1,4 +1,5 @@
-/* Host file helpers: bounded whole-file reads, atomic writes, PEM keys, OTP. */
+/* Host file helpers: bounded whole-file reads, atomic writes, locked device
+ * files, PEM keys, OTP. */
 #define _GNU_SOURCE
 #include "rot_host/file.h"
 
@@ -243,6 +244,55 @@ rot_error_t rot_pubkey_load(const char *path, uint8_t pub[ROT_P384_PUBKEY_LEN]) 
   return err;
 }
 
+/* ---- Device files (flash, OTP) ------------------------------------------ */
+
+#define FILL_CHUNK 65536u
+
+rot_error_t rot_file_open_device(const char *path, uint32_t size, uint8_t fill,
+                                 int create, rot_error_t bad_size, int *fd_out) {
+  if (path == NULL || fd_out == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  *fd_out = -1;
+  int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+  if (fd < 0) {
+    return ROT_ERROR_IO_OPEN;
+  }
+  /* Non-blocking: a second daemon on the same device must fail, not wait. */
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    return ROT_ERROR_IO_LOCKED;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return ROT_ERROR_IO_OPEN;
+  }
+  if (st.st_size == 0 && create) {
+    /* An empty file someone else made keeps its own mode: force 0600. */
+    uint8_t *buf = malloc(FILL_CHUNK);
+    int bad = buf == NULL || fchmod(fd, 0600) != 0;
+    if (!bad) {
+      memset(buf, fill, FILL_CHUNK);
+      for (uint32_t off = 0; off < size && !bad; off += FILL_CHUNK) {
+        uint32_t n = size - off > FILL_CHUNK ? FILL_CHUNK : size - off;
+        bad = pwrite(fd, buf, n, off) != (ssize_t)n;
+      }
+      bad = bad || fsync(fd) != 0;
+    }
+    free(buf);
+    if (bad) {
+      close(fd);
+      return ROT_ERROR_IO_WRITE;
+    }
+  } else if ((uint64_t)st.st_size != size) {
+    close(fd);
+    return bad_size;
+  }
+  *fd_out = fd;
+  return ROT_OK;
+}
+
 /* ---- File-backed OTP ---------------------------------------------------- */
 
 static rot_error_t otp_read(const rot_otp_port_t *p, uint32_t off, void *buf,
@@ -282,29 +332,12 @@ rot_error_t rot_otp_file_open(rot_otp_file_t *otp, const char *path,
   }
   memset(otp, 0, sizeof(*otp));
   otp->fd = -1;
-  int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
-  if (fd < 0) {
-    return ROT_ERROR_IO_OPEN;
-  }
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    close(fd);
-    return ROT_ERROR_IO_LOCKED;
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return ROT_ERROR_IO_OPEN;
-  }
-  if (st.st_size == 0 && create) {
-    uint8_t blank[ROT_OTP_SIZE] = {0};
-    if (fchmod(fd, 0600) != 0 || pwrite(fd, blank, sizeof(blank), 0) != (ssize_t)sizeof(blank) ||
-        fsync(fd) != 0) {
-      close(fd);
-      return ROT_ERROR_IO_WRITE;
-    }
-  } else if (st.st_size != ROT_OTP_SIZE) {
-    close(fd);
-    return ROT_ERROR_OTP_BAD_LAYOUT;
+  int fd;
+  /* Blank fuses read as 0: nothing has been blown yet. */
+  rot_error_t err = rot_file_open_device(path, ROT_OTP_SIZE, 0x00, create,
+                                         ROT_ERROR_OTP_BAD_LAYOUT, &fd);
+  if (err != ROT_OK) {
+    return err;
   }
   otp->fd = fd;
   otp->port.read = otp_read;

@@ -2,12 +2,10 @@
 #define _GNU_SOURCE
 #include "rot_host/flash_file.h"
 
+#include "rot_host/file.h"
+
 #include <errno.h>
-#include <fcntl.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define IO_CHUNK 65536u
@@ -104,38 +102,11 @@ rot_error_t rot_flash_file_open(rot_flash_file_t *f, const char *path,
   }
   memset(f, 0, sizeof(*f));
   f->fd = -1;
-  int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
-  if (fd < 0) {
-    return ROT_ERROR_IO_OPEN;
-  }
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    close(fd);
-    return ROT_ERROR_IO_LOCKED;
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return ROT_ERROR_IO_OPEN;
-  }
-  if (st.st_size == 0 && create) {
-    uint8_t *ones = malloc(IO_CHUNK);
-    int bad = ones == NULL || fchmod(fd, 0600) != 0;
-    if (!bad) {
-      memset(ones, 0xff, IO_CHUNK);
-      for (uint32_t off = 0; off < size && !bad; off += IO_CHUNK) {
-        uint32_t n = size - off > IO_CHUNK ? IO_CHUNK : size - off;
-        bad = pwrite(fd, ones, n, off) != (ssize_t)n;
-      }
-      bad = bad || fsync(fd) != 0;
-    }
-    free(ones);
-    if (bad) {
-      close(fd);
-      return ROT_ERROR_IO_WRITE;
-    }
-  } else if ((uint64_t)st.st_size != size) {
-    close(fd);
-    return ROT_ERROR_FLASH_BAD_LAYOUT;
+  int fd;
+  rot_error_t err = rot_file_open_device(path, size, 0xff, create,
+                                         ROT_ERROR_FLASH_BAD_LAYOUT, &fd);
+  if (err != ROT_OK) {
+    return err;
   }
   f->fd = fd;
   f->port.read = ff_read;

@@ -22,6 +22,22 @@ ROT_WARN_UNUSED rot_error_t rot_file_read(const char *path, size_t max_len,
 ROT_WARN_UNUSED rot_error_t rot_file_write(const char *path, const void *data,
                                            size_t len, unsigned mode);
 
+/**
+ * Open a device file (flash, OTP) read-write and hold an exclusive lock on
+ * it until the descriptor is closed. create = 1 creates it when missing; an
+ * empty file is then filled with size bytes of fill, mode 0600, synced.
+ * Any other file must be exactly size bytes.
+ * Errors: ROT_ERROR_IO_OPEN (cannot open, not a regular file),
+ * ROT_ERROR_IO_LOCKED (another process holds it), ROT_ERROR_IO_WRITE
+ * (filling failed), bad_size (an existing file of another size).
+ * On success *fd_out is the locked descriptor (caller closes).
+ */
+ROT_WARN_UNUSED rot_error_t rot_file_open_device(const char *path,
+                                                 uint32_t size, uint8_t fill,
+                                                 int create,
+                                                 rot_error_t bad_size,
+                                                 int *fd_out);
+
 /* A PEM private key (SEC1 "EC PRIVATE KEY", P-384) <-> raw scalar. */
 ROT_WARN_UNUSED rot_error_t rot_key_save(const char *path,
                                          const uint8_t priv[ROT_P384_SCALAR_LEN]);
