@@ -13,13 +13,14 @@ rot-core-srcs := \
 	rot/src/update.c \
 	rot/src/mailbox.c
 
-# Host port: mbedTLS crypto backend, files, file-backed OTP.
+# Host port: mbedTLS crypto backend, files, file-backed OTP, argument parsing.
 rot-host-srcs := \
 	rot/port/host/crypto_mbedtls.c \
 	rot/port/host/file.c \
 	rot/port/host/keydir.c \
 	rot/port/host/flash_file.c \
-	rot/port/host/mbox_client.c
+	rot/port/host/mbox_client.c \
+	rot/port/host/parse.c
 
 rot-cflags := -Irot/include -Irot/port/host/include
 

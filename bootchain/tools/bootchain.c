@@ -23,6 +23,7 @@
 #include "rot_host/crypto_mbedtls.h"
 #include "rot/update.h"
 #include "rot_host/file.h"
+#include "rot_host/parse.h"
 
 #define EXIT_OK 0
 #define EXIT_FAIL 1
@@ -85,9 +86,8 @@ static int common_opt(common_opts_t *o, int c, const char *arg) {
       o->verbose = 1;
       return 1;
     case OPT_DEADLINE: {
-      char *end = NULL;
-      unsigned long v = strtoul(arg, &end, 10);
-      if (end == arg || *end != '\0' || v == 0 || v > 3600) {
+      uint64_t v;
+      if (rot_parse_uint(arg, ROT_PARSE_DEC, 3600, &v) != ROT_OK || v == 0) {
         return -1;
       }
       o->deadline = (unsigned)v;
@@ -363,9 +363,8 @@ static int cmd_boot(int argc, char **argv) {
       }
       nsteps++;
     } else if (c == OPT_TIMEOUT) {
-      char *end = NULL;
-      unsigned long v = strtoul(optarg, &end, 10);
-      if (end == optarg || *end != '\0' || v == 0 || v > 3600) {
+      uint64_t v;
+      if (rot_parse_uint(optarg, ROT_PARSE_DEC, 3600, &v) != ROT_OK || v == 0) {
         rc = usage_error("boot", "bad --timeout '%s' (1..3600 seconds)", optarg);
         goto out;
       }

@@ -8,7 +8,6 @@
  *
  *   rotctl: <what>: <reason>
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -26,6 +25,7 @@
 #include "rot_host/crypto_mbedtls.h"
 #include "rot_host/file.h"
 #include "rot_host/keydir.h"
+#include "rot_host/parse.h"
 #include "rotctl_mbox.h"
 
 #define ROTCTL_VERSION "0.1.0"
@@ -143,39 +143,11 @@ static void getopt_reset(void) {
 /* ---- strict argument parsing --------------------------------------------- */
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
-static int is_xdigit(char c) {
-  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-/* Decimal or 0x-hex, nothing else: no sign, no spaces, no suffix. */
-static int parse_u64(const char *s, uint64_t max, uint64_t *out) {
-  if (s == NULL || s[0] == '\0') {
-    return -1;
-  }
-  int hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
-  const char *d = hex ? s + 2 : s;
-  if (*d == '\0') {
-    return -1;
-  }
-  for (const char *p = d; *p != '\0'; p++) {
-    if (!(hex ? is_xdigit(*p) : is_digit(*p))) {
-      return -1;
-    }
-  }
-  errno = 0;
-  char *end = NULL;
-  unsigned long long v = strtoull(d, &end, hex ? 16 : 10);
-  if (errno != 0 || end == NULL || *end != '\0' || v > max) {
-    return -1;
-  }
-  *out = (uint64_t)v;
-  return 0;
-}
 
 static int parse_u32_opt(const command_t *cmd, const char *opt, const char *s,
                          uint32_t max, uint32_t *out) {
   uint64_t v;
-  if (parse_u64(s, max, &v) != 0) {
+  if (rot_parse_uint(s, ROT_PARSE_DEC_OR_HEX, max, &v) != ROT_OK) {
     return usage_error(cmd, "%s: expected a number from 0 to %" PRIu32
                             ", got '%s'", opt, max, s);
   }
@@ -185,7 +157,7 @@ static int parse_u32_opt(const command_t *cmd, const char *opt, const char *s,
 
 static int parse_u64_opt(const command_t *cmd, const char *opt, const char *s,
                          uint64_t *out) {
-  if (parse_u64(s, UINT64_MAX, out) != 0) {
+  if (rot_parse_uint(s, ROT_PARSE_DEC_OR_HEX, UINT64_MAX, out) != ROT_OK) {
     return usage_error(cmd, "%s: expected a decimal or 0x-hex 64-bit number, "
                             "got '%s'", opt, s);
   }

@@ -28,6 +28,7 @@
 #include "rot/update.h"
 #include "rot_host/file.h"
 #include "rot_host/mbox_client.h"
+#include "rot_host/parse.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -237,37 +238,6 @@ typedef struct opts {
   char **operands;
 } opts_t;
 
-/* Decimal or 0x-hex into a u32; nothing else. */
-static int parse_u32(const char *s, uint32_t *out) {
-  if (s == NULL || *s == '\0') {
-    return -1;
-  }
-  int hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
-  const char *d = hex ? s + 2 : s;
-  uint64_t v = 0;
-  if (*d == '\0') {
-    return -1;
-  }
-  for (; *d != '\0'; d++) {
-    unsigned digit;
-    if (*d >= '0' && *d <= '9') {
-      digit = (unsigned)(*d - '0');
-    } else if (hex && *d >= 'a' && *d <= 'f') {
-      digit = (unsigned)(*d - 'a' + 10);
-    } else if (hex && *d >= 'A' && *d <= 'F') {
-      digit = (unsigned)(*d - 'A' + 10);
-    } else {
-      return -1;
-    }
-    v = v * (hex ? 16u : 10u) + digit;
-    if (v > UINT32_MAX) {
-      return -1;
-    }
-  }
-  *out = (uint32_t)v;
-  return 0;
-}
-
 /*
  * Parse argv against spec. Returns -1 to go on, or an exit status (the
  * help was printed, or the command line is wrong).
@@ -317,6 +287,7 @@ static int parse_opts(const spec_t *spec, int argc, char **argv, opts_t *o) {
   o->socket = env != NULL && env[0] != '\0' ? env : DEFAULT_SOCKET;
   optind = 0; /* glibc: a fresh scan */
   opterr = 0;
+  uint64_t v;
   int c;
   while ((c = getopt_long(argc, argv, ":h", kOpts, NULL)) != -1) {
     if (c >= OPT_SOCKET && c <= OPT_OUT &&
@@ -363,18 +334,23 @@ static int parse_opts(const spec_t *spec, int argc, char **argv, opts_t *o) {
         o->boot = 1;
         break;
       case OPT_OFFSET:
-        if (parse_u32(optarg, &o->offset) != 0) {
+        if (rot_parse_uint(optarg, ROT_PARSE_DEC_OR_HEX, UINT32_MAX, &v) !=
+            ROT_OK) {
           return usage_error(spec->name, "--offset: expected a number, got '%s'",
                              optarg);
         }
+        o->offset = (uint32_t)v;
         o->has_offset = 1;
         break;
       case OPT_LENGTH:
-        if (parse_u32(optarg, &o->length) != 0 || o->length == 0) {
+        if (rot_parse_uint(optarg, ROT_PARSE_DEC_OR_HEX, UINT32_MAX, &v) !=
+                ROT_OK ||
+            v == 0) {
           return usage_error(spec->name,
                              "--length: expected a number above 0, got '%s'",
                              optarg);
         }
+        o->length = (uint32_t)v;
         o->has_length = 1;
         break;
       case OPT_OUT:

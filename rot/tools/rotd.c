@@ -36,6 +36,7 @@
 #include "rot_host/crypto_mbedtls.h"
 #include "rot_host/file.h"
 #include "rot_host/flash_file.h"
+#include "rot_host/parse.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -971,24 +972,6 @@ static const char kUsage[] =
     "\n"
     "SIGTERM or SIGINT: stop, remove the socket, exit 0.\n";
 
-static int parse_uint(const char *s, uint64_t max, uint64_t *out) {
-  if (s == NULL || *s == '\0') {
-    return -1;
-  }
-  uint64_t v = 0;
-  for (const char *p = s; *p != '\0'; p++) {
-    if (*p < '0' || *p > '9') {
-      return -1;
-    }
-    v = v * 10u + (uint64_t)(*p - '0');
-    if (v > max) {
-      return -1;
-    }
-  }
-  *out = v;
-  return 0;
-}
-
 static int usage_error(const char *msg, const char *arg) {
   fprintf(stderr, "rotd: %s%s%s (try 'rotd --help')\n", msg,
           arg != NULL ? ": " : "", arg != NULL ? arg : "");
@@ -1090,7 +1073,8 @@ int main(int argc, char **argv) {
         d->socket_path = optarg;
         break;
       case OPT_ALLOW:
-        if (parse_uint(optarg, UINT32_MAX - 1u, &v) != 0) {
+        if (rot_parse_uint(optarg, ROT_PARSE_DEC, UINT32_MAX - 1u, &v) !=
+            ROT_OK) {
           return usage_error("--allow-uid: expected a numeric user id", optarg);
         }
         if (d->n_allow == MAX_ALLOW) {
@@ -1099,7 +1083,8 @@ int main(int argc, char **argv) {
         d->allow[d->n_allow++] = (uid_t)v;
         break;
       case OPT_IDLE:
-        if (parse_uint(optarg, 86400, &v) != 0 || v == 0) {
+        if (rot_parse_uint(optarg, ROT_PARSE_DEC, 86400, &v) != ROT_OK ||
+            v == 0) {
           return usage_error("--idle-timeout: expected 1..86400 seconds",
                              optarg);
         }
