@@ -416,6 +416,42 @@ enum {
   OPT_JSON,
 };
 
+/*
+ * The command line of a command that takes --json, --help and one operand
+ * (what names it in the error). Returns -1 to go on, with *json and
+ * *operand set, or an exit status: the help was printed, or the command
+ * line is wrong.
+ */
+static int parse_json_operand(const command_t *cmd, int argc, char **argv,
+                              const char *what, int *json,
+                              const char **operand) {
+  static const struct option opts[] = {
+      {"json", no_argument, NULL, OPT_JSON},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  int c;
+  getopt_reset();
+  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    switch (c) {
+      case 'h':
+        print_help(cmd, stdout);
+        return EXIT_OK;
+      case OPT_JSON:
+        *json = 1;
+        break;
+      default:
+        return bad_option(cmd, c, argc, argv);
+    }
+  }
+  if (argc - optind != 1) {
+    return usage_error(cmd, "expected one %s, got %d arguments", what,
+                       argc - optind);
+  }
+  *operand = argv[optind];
+  return -1;
+}
+
 static int cmd_keygen(const command_t *cmd, int argc, char **argv) {
   static const struct option opts[] = {
       {"out", required_argument, NULL, OPT_OUT},
@@ -952,34 +988,15 @@ static void inspect_text(const char *path, const rot_image_view_t *v,
 }
 
 static int cmd_inspect(const command_t *cmd, int argc, char **argv) {
-  static const struct option opts[] = {
-      {"json", no_argument, NULL, OPT_JSON},
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0},
-  };
   int json = 0;
-  int c;
-  getopt_reset();
-  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    switch (c) {
-      case 'h':
-        print_help(cmd, stdout);
-        return EXIT_OK;
-      case OPT_JSON:
-        json = 1;
-        break;
-      default:
-        return bad_option(cmd, c, argc, argv);
-    }
+  const char *path = NULL;
+  int rc = parse_json_operand(cmd, argc, argv, "IMAGE", &json, &path);
+  if (rc >= 0) {
+    return rc;
   }
-  if (argc - optind != 1) {
-    return usage_error(cmd, "expected one IMAGE, got %d arguments",
-                       argc - optind);
-  }
-  const char *path = argv[optind];
   uint8_t *buf = NULL;
   size_t len = 0;
-  int rc = read_image(cmd->full, path, &buf, &len);
+  rc = read_image(cmd->full, path, &buf, &len);
   if (rc != EXIT_OK) {
     return rc;
   }
@@ -1084,33 +1101,14 @@ static int cmd_otp_provision(const command_t *cmd, int argc, char **argv) {
 }
 
 static int cmd_otp_show(const command_t *cmd, int argc, char **argv) {
-  static const struct option opts[] = {
-      {"json", no_argument, NULL, OPT_JSON},
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0},
-  };
   int json = 0;
-  int c;
-  getopt_reset();
-  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    switch (c) {
-      case 'h':
-        print_help(cmd, stdout);
-        return EXIT_OK;
-      case OPT_JSON:
-        json = 1;
-        break;
-      default:
-        return bad_option(cmd, c, argc, argv);
-    }
+  const char *path = NULL;
+  int rc = parse_json_operand(cmd, argc, argv, "OTP FILE", &json, &path);
+  if (rc >= 0) {
+    return rc;
   }
-  if (argc - optind != 1) {
-    return usage_error(cmd, "expected one OTP FILE, got %d arguments",
-                       argc - optind);
-  }
-  const char *path = argv[optind];
   rot_otp_file_t otp;
-  int rc = open_otp(cmd->full, path, 0, &otp);
+  rc = open_otp(cmd->full, path, 0, &otp);
   if (rc != EXIT_OK) {
     return rc;
   }
