@@ -17,24 +17,18 @@ OPENSBI=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
 UBOOT=/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin
 LOG_ADDR=0x87f00000
 
-T=$(mktemp -d /tmp/boot-e2e.XXXXXX)
+. tests/lib/tap.sh
+tap_tmpdir /tmp/boot-e2e.XXXXXX
 ROTD_PID=""
+# Runs on exit (tests/lib/tap.sh), before $T is removed.
+# shellcheck disable=SC2317 # called through the EXIT trap
 cleanup() {
   [ -n "$ROTD_PID" ] && kill "$ROTD_PID" 2>/dev/null && wait "$ROTD_PID" 2>/dev/null
   for d in "$T"/tpm "$T"/tpm-sha1; do
     [ -d "$d" ] && bash "$SWTPM" stop "$d" >/dev/null 2>&1
   done
-  rm -rf "$T"
 }
-trap cleanup EXIT
 
-n_fail=0
-ok() { echo "ok - $1"; }
-not_ok() {
-  echo "not ok - $1"
-  n_fail=$((n_fail + 1))
-  [ $# -gt 1 ] && printf '  %s\n' "$2"
-}
 check() { # check NAME COMMAND...
   local name=$1
   shift
@@ -228,4 +222,4 @@ fi
   "$BIN/bootchain" log --help >/dev/null && ok "--help on every command" || not_ok "--help on every command"
 
 cd "$ROOT"
-exit $((n_fail > 0))
+tap_exit

@@ -9,18 +9,8 @@ set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.."
 SIM=$PWD/$BUILD/powerfail/powerfail
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-
-failed=0
-ok() { echo "ok - $1"; }
-not_ok() {
-  echo "not ok - $1"
-  shift
-  local l
-  for l in "$@"; do echo "#   $l"; done
-  failed=$((failed + 1))
-}
+. tests/lib/tap.sh
+tap_tmpdir
 
 if [ ! -x "$SIM" ]; then
   not_ok "powerfail simulator is built" "missing $SIM (run make test)"
@@ -84,4 +74,4 @@ else
   not_ok "powerfail refuses an unknown option" "rc=$rc"
 fi
 
-[ $failed -eq 0 ]
+tap_exit

@@ -16,10 +16,13 @@ BASE=$PWD/$BUILD/dtb/virt.dtb
 OPENSBI=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
 UBOOT=/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin
 LOG_ADDR=87f00000
-T=$(mktemp -d)
+. tests/lib/tap.sh
+tap_tmpdir
 MARK=bcprobe-$$-$RANDOM
 bg_pid=
 qpids=()
+# Runs on exit (tests/lib/tap.sh), before $T is removed.
+# shellcheck disable=SC2317 # called through the EXIT trap
 cleanup() {
   [ -n "$bg_pid" ] && kill -9 "$bg_pid" 2>/dev/null
   # Backstop only: every path below already stops its QEMU. Each pid is
@@ -28,19 +31,8 @@ cleanup() {
   for p in "${qpids[@]}"; do
     grep -qF -- "$MARK" "/proc/$p/cmdline" 2>/dev/null && kill -9 "$p"
   done
-  rm -rf "$T"
 }
-trap cleanup EXIT
 
-failed=0
-ok() { echo "ok - $1"; }
-not_ok() {
-  echo "not ok - $1"
-  shift
-  local l
-  for l in "$@"; do echo "#   $l"; done
-  failed=$((failed + 1))
-}
 # check NAME FILE PATTERN...: every fixed-string pattern occurs in FILE.
 check() {
   local name=$1 file=$2 p
@@ -191,4 +183,4 @@ else
   not_ok "whole QEMU suite under 60 s" "${ms} ms"
 fi
 
-[ "$failed" -eq 0 ]
+tap_exit

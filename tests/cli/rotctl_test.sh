@@ -8,18 +8,8 @@ set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.."
 ROTCTL=$PWD/$BUILD/bin/rotctl
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-
-failed=0
-ok() { echo "ok - $1"; }
-not_ok() {
-  echo "not ok - $1"
-  shift
-  local l
-  for l in "$@"; do echo "#   $l"; done
-  failed=$((failed + 1))
-}
+. tests/lib/tap.sh
+tap_tmpdir
 
 if [ ! -x "$ROTCTL" ]; then
   not_ok "rotctl is built" "missing $ROTCTL (run make)"
@@ -417,4 +407,4 @@ for i, rc, lines in bad[:10]:
 sys.exit(1 if bad else 0)
 EOF
 
-[ "$failed" -eq 0 ]
+tap_exit

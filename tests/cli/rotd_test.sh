@@ -13,9 +13,12 @@ cd "$(dirname "$0")/../.."
 case $BUILD in /*) B=$BUILD ;; *) B=$PWD/$BUILD ;; esac
 ROTCTL=$B/bin/rotctl
 ROTD=$B/bin/rotd
-T=$(mktemp -d)
+. tests/lib/tap.sh
+tap_tmpdir
 PID=
 
+# Runs on exit (tests/lib/tap.sh), before $T is removed.
+# shellcheck disable=SC2317 # called through the EXIT trap
 cleanup() {
   if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
     kill -TERM "$PID" 2>/dev/null
@@ -23,18 +26,6 @@ cleanup() {
     kill -KILL "$PID" 2>/dev/null
   fi
   [ -f "$T/rotd.pid" ] && kill -TERM "$(cat "$T/rotd.pid")" 2>/dev/null
-  rm -rf "$T"
-}
-trap cleanup EXIT
-
-failed=0
-ok() { echo "ok - $1"; }
-not_ok() {
-  echo "not ok - $1"
-  shift
-  local l
-  for l in "$@"; do echo "#   $l"; done
-  failed=$((failed + 1))
 }
 
 for bin in "$ROTCTL" "$ROTD"; do
@@ -464,4 +455,4 @@ else
   not_ok "rotd --daemon stops on SIGTERM and removes its socket"
 fi
 
-[ "$failed" -eq 0 ]
+tap_exit

@@ -11,30 +11,21 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 SWTPM_SH=$ROOT/scripts/swtpm.sh
-T=$(mktemp -d /tmp/bc-swtpm-cli-XXXXXX)
+. tests/lib/tap.sh
+tap_tmpdir /tmp/bc-swtpm-cli-XXXXXX
 D=$T/run
 SLEEP_PID=
 
+# Runs on exit (tests/lib/tap.sh), before $T is removed.
 cleanup() {
   local d
   for d in "$D" "$T/fail" "$T/rel"; do
     [ -d "$d" ] && bash "$SWTPM_SH" stop "$d" >/dev/null 2>&1
   done
   [ -n "$SLEEP_PID" ] && kill "$SLEEP_PID" 2>/dev/null
-  rm -rf "$T"
 }
-trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-failed=0
-ok() { echo "ok - $1"; }
-not_ok() {
-  echo "not ok - $1"
-  shift
-  local l
-  for l in "$@"; do echo "#   $l"; done
-  failed=$((failed + 1))
-}
 check() { # check NAME DETAIL CMD...: ok when CMD succeeds
   local name=$1 detail=$2
   shift 2
@@ -267,4 +258,4 @@ check "socket path too long: clear error" "$(show)" \
   bash -c "[ $rc -eq 1 ] && grep -q 'too long' '$T/err' && [ ! -s '$T/out' ]"
 rm -rf "$long"
 
-exit $((failed > 0))
+tap_exit

@@ -1,0 +1,40 @@
+# Sourced by the tests/cli/*.sh scripts (kept out of tests/cli so that
+# tests/run.sh does not run it as a test): the "ok - NAME" / "not ok - NAME"
+# lines run.sh counts, the failure count behind the exit status, and the
+# private temporary directory each script works in.
+#
+#   . tests/lib/tap.sh
+#   tap_tmpdir [TEMPLATE]   make $T (mktemp -d TEMPLATE); on exit, the
+#                           script's own cleanup function runs, if it has
+#                           one, then $T is removed
+#   ok NAME
+#   not_ok NAME [DETAIL...] each DETAIL follows as a "#" comment line
+#   tap_exit                exit 0 when nothing failed, else 1
+
+failed=0
+
+ok() { echo "ok - $1"; }
+
+not_ok() {
+  echo "not ok - $1"
+  shift
+  local l
+  for l in "$@"; do echo "#   $l"; done
+  failed=$((failed + 1))
+}
+
+# shellcheck disable=SC2119,SC2120 # the template is optional
+tap_tmpdir() {
+  T=$(mktemp -d "$@") || exit 1
+  trap tap_cleanup EXIT
+}
+
+# The script's cleanup goes first: what it stops may still write into $T.
+tap_cleanup() {
+  if declare -F cleanup >/dev/null; then
+    cleanup
+  fi
+  rm -rf -- "$T"
+}
+
+tap_exit() { exit $((failed > 0)); }
