@@ -22,18 +22,12 @@
  * untimed warm-up run). Signature checks run with the curve and the public
  * key already loaded, as the floor any verifier must pay.
  */
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include <mbedtls/bignum.h>
-#include <mbedtls/ecdsa.h>
-#include <mbedtls/ecp.h>
 #include <mbedtls/sha256.h>
-#include <mbedtls/sha512.h>
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
@@ -45,6 +39,9 @@
 #include "rot_host/crypto_mbedtls.h"
 #include "rot_host/file.h"
 
+#define BENCH_NAME "bench_chain"
+#include "bench_util.h"
+
 /* Largest input file: a 64 MiB payload plus its header, manifest, signature. */
 #define MAX_FILE (ROT_IMAGE_MAX_PAYLOAD + 64u * 1024u)
 
@@ -53,33 +50,9 @@ static const unsigned kMinRuns = 3;
  * enough that the whole chain breakdown stays within a few seconds. */
 static double g_min_seconds = 0.25;
 
-static void die(const char *what, long code) {
-  fprintf(stderr, "bench_chain: %s failed (0x%lx)\n", what, (unsigned long)code);
-  exit(1);
-}
-
-static double now_s(void) {
-  struct timespec ts;
-  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
-    die("clock_gettime", errno);
-  }
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-typedef void (*bench_fn)(void *arg);
-
-/* Mean ms per call: one untimed warm-up, then until both floors are met. */
+/* Mean ms per call. */
 static double time_it(bench_fn fn, void *arg) {
-  fn(arg);
-  unsigned runs = 0;
-  double start = now_s();
-  double elapsed;
-  do {
-    fn(arg);
-    runs++;
-    elapsed = now_s() - start;
-  } while (elapsed < g_min_seconds || runs < kMinRuns);
-  return elapsed * 1e3 / runs;
+  return bench_time(fn, arg, g_min_seconds, kMinRuns).ms;
 }
 
 static uint8_t *read_input(const char *path, size_t *len) {
@@ -121,61 +94,29 @@ static void run_sha256(void *p) {
 
 static void run_sha384(void *p) {
   hash_arg_t *a = p;
-  uint8_t out[64];
-  int rc = mbedtls_sha512_ret(a->data, a->len, out, 1);
-  if (rc != 0) {
-    die("mbedtls_sha512_ret", rc);
-  }
+  uint8_t out[ROT_SHA384_LEN];
+  bench_sha384(a->data, a->len, out);
 }
 
 /* ---- signatures ------------------------------------------------------------ */
 
 typedef struct sig_arg {
-  mbedtls_ecp_group grp;
-  mbedtls_ecp_point q;
-  mbedtls_mpi r, s;
+  bench_p384_t key;
   uint8_t digest[ROT_SHA384_LEN];
 } sig_arg_t;
 
 static void sig_setup(sig_arg_t *a, const uint8_t pub[ROT_P384_PUBKEY_LEN],
                       const uint8_t sig[ROT_P384_SIG_LEN], const uint8_t *msg,
                       size_t msg_len) {
-  mbedtls_ecp_group_init(&a->grp);
-  mbedtls_ecp_point_init(&a->q);
-  mbedtls_mpi_init(&a->r);
-  mbedtls_mpi_init(&a->s);
-  uint8_t full[64];
-  int rc = mbedtls_sha512_ret(msg, msg_len, full, 1);
-  if (rc != 0) {
-    die("mbedtls_sha512_ret", rc);
-  }
-  memcpy(a->digest, full, sizeof(a->digest));
-  uint8_t sec1[1 + ROT_P384_PUBKEY_LEN];
-  sec1[0] = 0x04;
-  memcpy(sec1 + 1, pub, ROT_P384_PUBKEY_LEN);
-  if ((rc = mbedtls_ecp_group_load(&a->grp, MBEDTLS_ECP_DP_SECP384R1)) != 0 ||
-      (rc = mbedtls_ecp_point_read_binary(&a->grp, &a->q, sec1, sizeof(sec1))) != 0 ||
-      (rc = mbedtls_mpi_read_binary(&a->r, sig, ROT_P384_SCALAR_LEN)) != 0 ||
-      (rc = mbedtls_mpi_read_binary(&a->s, sig + ROT_P384_SCALAR_LEN,
-                                    ROT_P384_SCALAR_LEN)) != 0) {
-    die("mbedtls key setup", rc);
-  }
-}
-
-static void sig_free(sig_arg_t *a) {
-  mbedtls_ecp_group_free(&a->grp);
-  mbedtls_ecp_point_free(&a->q);
-  mbedtls_mpi_free(&a->r);
-  mbedtls_mpi_free(&a->s);
+  bench_sha384(msg, msg_len, a->digest);
+  bench_p384_load(&a->key, pub, sig);
 }
 
 static void run_sig(void *p) {
   sig_arg_t *a = p;
-  int rc = mbedtls_ecdsa_verify(&a->grp, a->digest, sizeof(a->digest), &a->q,
-                                &a->r, &a->s);
-  if (rc != 0) {
-    die("mbedtls_ecdsa_verify (a signature of the input does not verify)", rc);
-  }
+  bench_p384_verify(&a->key, a->digest,
+                    "mbedtls_ecdsa_verify (a signature of the input does not "
+                    "verify)");
 }
 
 /* The signing key the header names, as certified by the manifest. */
@@ -387,8 +328,8 @@ static void image_primitives(const char *key, const char *path) {
             v.manifest.signed_bytes, v.manifest.signed_len);
   double sig_ms = time_it(run_sig, &image_sig);
   double manifest_ms = time_it(run_sig, &manifest_sig);
-  sig_free(&image_sig);
-  sig_free(&manifest_sig);
+  bench_p384_free(&image_sig.key);
+  bench_p384_free(&manifest_sig.key);
   printf("%s_bytes=%u %s_sha256_ms=%.4f %s_sha384_ms=%.4f %s_sig_ms=%.4f "
          "%s_manifest_ms=%.4f ",
          key, v.header.payload_len, key, s256, key, s384, key, sig_ms, key,

@@ -25,17 +25,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#include <mbedtls/bignum.h>
-#include <mbedtls/ecdsa.h>
-#include <mbedtls/ecp.h>
-#include <mbedtls/sha512.h>
 
 #include "rot/crypto.h"
 #include "rot/image.h"
 #include "rot/policy.h"
 #include "rot_host/crypto_mbedtls.h"
+
+#define BENCH_NAME "bench_verify"
+#include "bench_util.h"
 
 /* Each figure runs for at least this long and at least kMinRuns times. */
 static const double kMinSeconds = 1.0;
@@ -49,39 +46,8 @@ static const unsigned kMinRuns = 3;
 #define BENCH_TYPE ROT_IMAGE_TYPE_DTB
 #define BENCH_LOAD_ADDR 0x88000000u
 
-static void die(const char *what, long code) {
-  fprintf(stderr, "bench_verify: %s failed (0x%lx)\n", what, (unsigned long)code);
-  exit(1);
-}
-
-static double now_s(void) {
-  struct timespec ts;
-  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
-    die("clock_gettime", errno);
-  }
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-typedef void (*bench_fn)(void *arg);
-
-typedef struct timing {
-  double ms; /* mean wall time per run */
-  unsigned runs;
-} timing_t;
-
-/* One untimed warm-up run, then repeat until both floors are met. */
-static timing_t time_it(bench_fn fn, void *arg) {
-  fn(arg);
-  unsigned runs = 0;
-  double start = now_s();
-  double elapsed;
-  do {
-    fn(arg);
-    runs++;
-    elapsed = now_s() - start;
-  } while (elapsed < kMinSeconds || runs < kMinRuns);
-  timing_t t = {elapsed * 1e3 / runs, runs};
-  return t;
+static bench_timing_t time_it(bench_fn fn, void *arg) {
+  return bench_time(fn, arg, kMinSeconds, kMinRuns);
 }
 
 /* Cheap deterministic filler: the payload content does not affect cost. */
@@ -117,77 +83,37 @@ static void run_ours(void *p) {
 }
 
 typedef struct raw_arg {
-  mbedtls_ecp_group grp;
-  mbedtls_ecp_point q;
-  mbedtls_mpi r, s;
+  bench_p384_t key;
   const uint8_t *data;
   size_t len;
   uint8_t digest[ROT_SHA384_LEN]; /* the digest the signature covers */
 } raw_arg_t;
 
-static void raw_verify_digest(raw_arg_t *a, const uint8_t *digest) {
-  int rc = mbedtls_ecdsa_verify(&a->grp, digest, ROT_SHA384_LEN, &a->q, &a->r,
-                                &a->s);
-  if (rc != 0) {
-    die("mbedtls_ecdsa_verify", rc);
-  }
-}
-
 static void run_raw(void *p) {
   raw_arg_t *a = p;
-  uint8_t full[64];
-  int rc = mbedtls_sha512_ret(a->data, a->len, full, 1);
-  if (rc != 0) {
-    die("mbedtls_sha512_ret", rc);
-  }
-  raw_verify_digest(a, full);
+  uint8_t digest[ROT_SHA384_LEN];
+  bench_sha384(a->data, a->len, digest);
+  bench_p384_verify(&a->key, digest, "mbedtls_ecdsa_verify");
 }
 
 static void run_verify_only(void *p) {
   raw_arg_t *a = p;
-  raw_verify_digest(a, a->digest);
+  bench_p384_verify(&a->key, a->digest, "mbedtls_ecdsa_verify");
 }
 
 static void raw_setup(raw_arg_t *a, const rot_crypto_t *c,
                       const uint8_t priv[ROT_P384_SCALAR_LEN],
                       const uint8_t pub[ROT_P384_PUBKEY_LEN],
                       const uint8_t *data, size_t len) {
-  mbedtls_ecp_group_init(&a->grp);
-  mbedtls_ecp_point_init(&a->q);
-  mbedtls_mpi_init(&a->r);
-  mbedtls_mpi_init(&a->s);
   a->data = data;
   a->len = len;
-
-  uint8_t full[64];
-  int rc = mbedtls_sha512_ret(data, len, full, 1);
-  if (rc != 0) {
-    die("mbedtls_sha512_ret", rc);
-  }
-  memcpy(a->digest, full, ROT_SHA384_LEN);
+  bench_sha384(data, len, a->digest);
   uint8_t sig[ROT_P384_SIG_LEN];
   rot_error_t err = c->ecdsa_p384_sign(c, priv, a->digest, ROT_SHA384_LEN, sig);
   if (err != ROT_OK) {
     die("ecdsa_p384_sign", (long)err);
   }
-
-  uint8_t sec1[1 + ROT_P384_PUBKEY_LEN];
-  sec1[0] = 0x04;
-  memcpy(sec1 + 1, pub, ROT_P384_PUBKEY_LEN);
-  if ((rc = mbedtls_ecp_group_load(&a->grp, MBEDTLS_ECP_DP_SECP384R1)) != 0 ||
-      (rc = mbedtls_ecp_point_read_binary(&a->grp, &a->q, sec1, sizeof(sec1))) != 0 ||
-      (rc = mbedtls_mpi_read_binary(&a->r, sig, ROT_P384_SCALAR_LEN)) != 0 ||
-      (rc = mbedtls_mpi_read_binary(&a->s, sig + ROT_P384_SCALAR_LEN,
-                                    ROT_P384_SCALAR_LEN)) != 0) {
-    die("mbedtls key setup", rc);
-  }
-}
-
-static void raw_free(raw_arg_t *a) {
-  mbedtls_ecp_group_free(&a->grp);
-  mbedtls_ecp_point_free(&a->q);
-  mbedtls_mpi_free(&a->r);
-  mbedtls_mpi_free(&a->s);
+  bench_p384_load(&a->key, pub, sig);
 }
 
 static void write_file(const char *path, const uint8_t *buf, size_t len) {
@@ -278,16 +204,16 @@ int main(int argc, char **argv) {
   raw_arg_t raw;
   raw_setup(&raw, c, sign_priv, key.pub, image, image_len);
 
-  timing_t t_ours = time_it(run_ours, &ours);
-  timing_t t_raw = time_it(run_raw, &raw);
-  timing_t t_verify = time_it(run_verify_only, &raw);
+  bench_timing_t t_ours = time_it(run_ours, &ours);
+  bench_timing_t t_raw = time_it(run_raw, &raw);
+  bench_timing_t t_verify = time_it(run_verify_only, &raw);
 
   printf("size_mib=%lu image_bytes=%zu ours_ms=%.3f ours_runs=%u "
          "raw_ms=%.3f raw_runs=%u p384_verify_ms=%.3f p384_verify_runs=%u\n",
          mib, image_len, t_ours.ms, t_ours.runs, t_raw.ms, t_raw.runs,
          t_verify.ms, t_verify.runs);
 
-  raw_free(&raw);
+  bench_p384_free(&raw.key);
   free(image);
   return 0;
 }
