@@ -32,8 +32,16 @@ static int in_bounds(const rot_flash_port_t *p, uint32_t off, uint32_t len) {
   return off <= p->size && len <= p->size - off;
 }
 
+/* Count a program or erase and decide its fate. */
 static rot_error_t count_op(ram_flash_t *f) {
+  if (f->dead) {
+    return ROT_ERROR_FLASH_POWER_LOSS; /* nothing runs, nothing counted */
+  }
   f->ops++;
+  if (f->cut_at != 0 && f->ops == f->cut_at) {
+    f->dead = 1;
+    return ROT_ERROR_FLASH_POWER_LOSS;
+  }
   return f->fail_at != 0 && f->ops == f->fail_at ? ROT_ERROR_FLASH_PROGRAM
                                                  : ROT_OK;
 }
@@ -42,6 +50,9 @@ static rot_error_t ram_read(const rot_flash_port_t *p, uint32_t off, void *buf,
                             uint32_t len) {
   if (!in_bounds(p, off, len)) {
     return ROT_ERROR_FLASH_BOUNDS;
+  }
+  if (rf(p)->dead) {
+    return ROT_ERROR_FLASH_POWER_LOSS;
   }
   memcpy(buf, rf(p)->mem + off, len);
   return ROT_OK;
@@ -52,12 +63,21 @@ static rot_error_t ram_program(const rot_flash_port_t *p, uint32_t off,
   if (!in_bounds(p, off, len)) {
     return ROT_ERROR_FLASH_BOUNDS;
   }
-  ROT_TRY(count_op(rf(p)));
-  const uint8_t *in = buf;
-  for (uint32_t i = 0; i < len; i++) {
-    rf(p)->mem[off + i] &= in[i];
+  ram_flash_t *f = rf(p);
+  int was_dead = f->dead;
+  rot_error_t err = count_op(f);
+  uint32_t n = len;
+  if (err != ROT_OK) {
+    /* A failed program writes nothing, but the one the power dies in may
+     * land torn. */
+    int cut_here = !was_dead && f->dead;
+    n = cut_here && f->tear ? len / 2u : 0u;
   }
-  return ROT_OK;
+  const uint8_t *in = buf;
+  for (uint32_t i = 0; i < n; i++) {
+    f->mem[off + i] &= in[i];
+  }
+  return err;
 }
 
 static rot_error_t ram_erase(const rot_flash_port_t *p, uint32_t off) {

@@ -2,8 +2,11 @@
  * In-memory NOR flash and OTP for unit tests, with a small partition
  * table (4 KiB erase blocks, 64 KiB slots) so whole-region operations are
  * cheap. NOR rules hold: erase -> 0xFF, program ANDs bits in; OTP program
- * ORs. fail_at injects the one fault real parts cannot produce on demand:
- * operation number N (programs and erases counted together) fails.
+ * ORs. Two faults on demand, counting programs and erases together:
+ * fail_at makes operation N alone fail (the part stays usable); cut_at
+ * cuts the power at operation N, which never happens (or, with tear, a
+ * program lands only the first half of its bytes), and every operation
+ * after it, reads included, fails until the test clears dead (a reboot).
  */
 #ifndef TEST_RAM_FLASH_H
 #define TEST_RAM_FLASH_H
@@ -20,6 +23,9 @@ typedef struct ram_flash {
   uint8_t *mem;
   uint32_t ops;     /* programs + erases so far */
   uint32_t fail_at; /* 0: never; N: the Nth program/erase fails */
+  uint32_t cut_at;  /* 0: never; N: power is lost at the Nth program/erase */
+  int tear;         /* the cut program lands the first half of its bytes */
+  int dead;         /* power is gone: every operation fails */
 } ram_flash_t;
 
 void ram_flash_init(ram_flash_t *f, const rot_flash_layout_t *l);

@@ -18,6 +18,7 @@
 #include "rot/gate.h"
 #include "rot/util.h"
 #include "rot_host/crypto_mbedtls.h"
+#include "ram_flash.h"
 
 #define ERASE 4096u
 #define FLASH_SIZE (16u * ERASE)
@@ -25,73 +26,10 @@
 #define AUDIT_SIZE (2u * ERASE)
 #define SLOTS (AUDIT_SIZE / ROT_AUDIT_RECORD_SIZE)
 
-/* ---- fake NOR flash --------------------------------------------------- */
+/* ---- flash ------------------------------------------------------------ */
 
-typedef struct fake_flash {
-  uint8_t mem[FLASH_SIZE];
-  uint32_t ops;     /* programs + erases so far */
-  uint32_t cut_at;  /* 0: never; else the op number that loses power */
-  int tear;         /* a cut program lands the first half of its bytes */
-  int dead;         /* power is gone: every later op fails */
-} fake_flash_t;
-
-static fake_flash_t g_mem;
-
-static rot_error_t fake_read(const rot_flash_port_t *f, uint32_t off,
-                             void *buf, uint32_t len) {
-  fake_flash_t *m = f->state;
-  if (m->dead) {
-    return ROT_ERROR_FLASH_POWER_LOSS;
-  }
-  assert_true(off <= FLASH_SIZE && len <= FLASH_SIZE - off);
-  memcpy(buf, m->mem + off, len);
-  return ROT_OK;
-}
-
-/* Count an op; 1 when power dies at this one. */
-static int fake_cut(fake_flash_t *m) {
-  m->ops++;
-  if (m->cut_at != 0 && m->ops == m->cut_at) {
-    m->dead = 1;
-  }
-  return m->dead;
-}
-
-static rot_error_t fake_program(const rot_flash_port_t *f, uint32_t off,
-                                const void *buf, uint32_t len) {
-  fake_flash_t *m = f->state;
-  assert_true(off <= FLASH_SIZE && len <= FLASH_SIZE - off);
-  uint32_t n = len;
-  if (m->dead) {
-    n = 0;
-  } else if (fake_cut(m)) {
-    n = m->tear ? len / 2u : 0u;
-  }
-  const uint8_t *in = buf;
-  for (uint32_t i = 0; i < n; i++) {
-    m->mem[off + i] &= in[i];
-  }
-  return m->dead ? ROT_ERROR_FLASH_POWER_LOSS : ROT_OK;
-}
-
-static rot_error_t fake_erase(const rot_flash_port_t *f, uint32_t off) {
-  fake_flash_t *m = f->state;
-  assert_true(off % ERASE == 0 && off < FLASH_SIZE);
-  if (m->dead || fake_cut(m)) {
-    return ROT_ERROR_FLASH_POWER_LOSS;
-  }
-  memset(m->mem + off, 0xff, ERASE);
-  return ROT_OK;
-}
-
-static const rot_flash_port_t g_port = {
-    .read = fake_read,
-    .program = fake_program,
-    .erase = fake_erase,
-    .size = FLASH_SIZE,
-    .erase_size = ERASE,
-    .state = &g_mem,
-};
+/* In-memory NOR with power cuts (cut_at, tear, dead), on g_layout. */
+static ram_flash_t g_flash;
 
 static rot_flash_layout_t g_layout;
 
@@ -129,16 +67,16 @@ static uint64_t g_clock;
 static uint64_t fake_now(void) { return g_clock; }
 
 static uint8_t *slot_mem(uint32_t idx) {
-  return g_mem.mem + AUDIT_OFF + idx * ROT_AUDIT_RECORD_SIZE;
+  return g_flash.mem + AUDIT_OFF + idx * ROT_AUDIT_RECORD_SIZE;
 }
 
 /* Power on: a fresh gate (with or without the audit hook) and log. */
 static void boot(int hooked) {
-  g_mem.dead = 0;
-  g_mem.cut_at = 0;
+  g_flash.dead = 0;
+  g_flash.cut_at = 0;
   memset(&g_fx, 0, sizeof(g_fx));
   assert_int_equal(
-      rot_gate_init(&g_fx.gate, &g_port, &g_layout,
+      rot_gate_init(&g_fx.gate, &g_flash.port, &g_layout,
                     hooked ? rot_audit_gate_hook : NULL, &g_fx.audit),
       ROT_OK);
   assert_int_equal(
@@ -149,11 +87,15 @@ static void boot(int hooked) {
 static int setup(void **state) {
   (void)state;
   make_layout();
-  memset(&g_mem, 0xff, sizeof(g_mem));
-  g_mem.ops = 0;
-  g_mem.tear = 0;
+  ram_flash_init(&g_flash, &g_layout);
   g_clock = 1000;
   boot(0);
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  ram_flash_free(&g_flash);
   return 0;
 }
 
@@ -247,11 +189,11 @@ static void audit_test_init_empty(void **state) {
 static void audit_test_init_read_failure(void **state) {
   (void)state;
   rot_audit_t a;
-  g_mem.dead = 1;
+  g_flash.dead = 1;
   assert_int_equal(rot_audit_init(&a, &g_fx.gate, rot_host_crypto(), NULL),
                    ROT_ERROR_FLASH_POWER_LOSS);
   assert_null(a.gate);
-  g_mem.dead = 0;
+  g_flash.dead = 0;
 }
 
 static void audit_test_init_reboot_continues(void **state) {
@@ -387,14 +329,14 @@ static void audit_test_append_wraps(void **state) {
 static void audit_test_append_erases_only_at_block_start(void **state) {
   (void)state;
   append_n(SLOTS); /* fills the region exactly */
-  uint32_t ops_before = g_mem.ops;
+  uint32_t ops_before = g_flash.ops;
   rot_audit_report_t rep;
   assert_int_equal(verify(&rep), ROT_OK);
   assert_int_equal(rep.records, SLOTS);
   append_n(1); /* wraps: block 0 (records 1..32) goes */
-  assert_int_equal(g_mem.ops, ops_before + 3); /* erase, body, commit */
+  assert_int_equal(g_flash.ops, ops_before + 3); /* erase, body, commit */
   append_n(1);
-  assert_int_equal(g_mem.ops, ops_before + 5); /* mid-block: no erase */
+  assert_int_equal(g_flash.ops, ops_before + 5); /* mid-block: no erase */
   assert_int_equal(verify(&rep), ROT_OK);
   assert_int_equal(rep.first_seq, 33);
   assert_int_equal(rep.last_seq, SLOTS + 2);
@@ -427,13 +369,13 @@ static void audit_test_append_skips_torn(void **state) {
 static void audit_test_append_cut_without_reboot(void **state) {
   (void)state;
   append_n(2);
-  g_mem.cut_at = g_mem.ops + 2; /* the commit word */
-  g_mem.tear = 1;
+  g_flash.cut_at = g_flash.ops + 2; /* the commit word */
+  g_flash.tear = 1;
   assert_int_equal(rot_audit_append(&g_fx.audit, ROT_AUDIT_BOOT, ROT_OK, 0, 0),
                    ROT_ERROR_FLASH_POWER_LOSS);
   assert_int_equal(g_fx.audit.next_seq, 3); /* not spent */
-  g_mem.dead = 0;
-  g_mem.cut_at = 0;
+  g_flash.dead = 0;
+  g_flash.cut_at = 0;
   append_n(1);
   rot_audit_report_t rep;
   assert_int_equal(verify(&rep), ROT_OK);
@@ -450,13 +392,13 @@ static void audit_test_append_power_cut_every_op(void **state) {
   uint32_t points = 0;
   for (int tear = 0; tear <= 1; tear++) {
     for (uint32_t cut = 1;; cut++) {
-      memset(g_mem.mem, 0xff, sizeof(g_mem.mem));
-      g_mem.ops = 0;
+      memset(g_flash.mem, 0xff, FLASH_SIZE);
+      g_flash.ops = 0;
       boot(0);
       append_n(60);
-      uint32_t base = g_mem.ops;
-      g_mem.cut_at = base + cut;
-      g_mem.tear = tear;
+      uint32_t base = g_flash.ops;
+      g_flash.cut_at = base + cut;
+      g_flash.tear = tear;
       uint32_t acked = 60;
       rot_error_t err = ROT_OK;
       for (uint32_t i = 0; i < 8 && err == ROT_OK; i++) {
@@ -634,10 +576,10 @@ static void audit_test_verify_visit_stops(void **state) {
 static void audit_test_verify_read_failure(void **state) {
   (void)state;
   append_n(2);
-  g_mem.dead = 1;
+  g_flash.dead = 1;
   rot_audit_report_t rep;
   assert_int_equal(verify(&rep), ROT_ERROR_FLASH_POWER_LOSS);
-  g_mem.dead = 0;
+  g_flash.dead = 0;
 }
 
 /* ---- hostile flash ---------------------------------------------------- */
@@ -855,7 +797,7 @@ static void audit_test_event_name(void **state) {
   }
 }
 
-#define T(fn) cmocka_unit_test_setup(fn, setup)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void) {
   const struct CMUnitTest tests[] = {
