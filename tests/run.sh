@@ -2,6 +2,7 @@
 # Runs every test and ends with one line: "N passed, N failed".
 #   unit:   each cmocka binary under build/test (ASan+UBSan)
 #   cli:    tests/cli/*.sh, TAP-style "ok - name" / "not ok - name" lines
+#           (the helpers they share live in tests/lib/, never run here)
 #   fuzz:   each libFuzzer target replays its checked-in corpus
 #   core:   the freestanding RISC-V build of the RoT core
 set -u

@@ -17,6 +17,7 @@ OPENSBI=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
 UBOOT=/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin
 LOG_ADDR=0x87f00000
 
+# shellcheck source=tests/lib/tap.sh
 . tests/lib/tap.sh
 tap_tmpdir /tmp/boot-e2e.XXXXXX
 ROTD_PID=""

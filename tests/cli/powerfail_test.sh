@@ -9,6 +9,7 @@ set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.."
 SIM=$PWD/$BUILD/powerfail/powerfail
+# shellcheck source=tests/lib/tap.sh
 . tests/lib/tap.sh
 tap_tmpdir
 

@@ -16,6 +16,7 @@ BASE=$PWD/$BUILD/dtb/virt.dtb
 OPENSBI=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
 UBOOT=/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin
 LOG_ADDR=87f00000
+# shellcheck source=tests/lib/tap.sh
 . tests/lib/tap.sh
 tap_tmpdir
 MARK=bcprobe-$$-$RANDOM

@@ -8,6 +8,7 @@ set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.."
 ROTCTL=$PWD/$BUILD/bin/rotctl
+# shellcheck source=tests/lib/tap.sh
 . tests/lib/tap.sh
 tap_tmpdir
 

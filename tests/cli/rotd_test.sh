@@ -13,6 +13,7 @@ cd "$(dirname "$0")/../.."
 case $BUILD in /*) B=$BUILD ;; *) B=$PWD/$BUILD ;; esac
 ROTCTL=$B/bin/rotctl
 ROTD=$B/bin/rotd
+# shellcheck source=tests/lib/tap.sh
 . tests/lib/tap.sh
 tap_tmpdir
 PID=

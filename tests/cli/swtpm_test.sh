@@ -11,6 +11,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 SWTPM_SH=$ROOT/scripts/swtpm.sh
+# shellcheck source=tests/lib/tap.sh
 . tests/lib/tap.sh
 tap_tmpdir /tmp/bc-swtpm-cli-XXXXXX
 D=$T/run
