@@ -139,6 +139,26 @@ rot_error_t rot_otp_provision(const rot_otp_port_t *p,
   return program_checked(p, ROT_OTP_OFF_MAGIC, buf, 8);
 }
 
+rot_error_t rot_otp_write_uds(const rot_otp_port_t *p,
+                              const uint8_t uds[ROT_OTP_UDS_LEN]) {
+  if (p == NULL || uds == NULL || rot_is_zero(uds, ROT_OTP_UDS_LEN)) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  uint8_t cur[ROT_OTP_UDS_LEN + 4];
+  ROT_TRY(p->read(p, ROT_OTP_OFF_UDS, cur, sizeof(cur)));
+  if (!rot_is_zero(cur, sizeof(cur))) {
+    rot_wipe(cur, sizeof(cur));
+    return ROT_ERROR_OTP_ALREADY_SET;
+  }
+  rot_error_t err = program_checked(p, ROT_OTP_OFF_UDS, uds, ROT_OTP_UDS_LEN);
+  if (err == ROT_OK) {
+    uint8_t marker[4];
+    rot_st32(marker, ROT_OTP_UDS_WRITTEN);
+    err = program_checked(p, ROT_OTP_OFF_UDS_WRITTEN, marker, sizeof(marker));
+  }
+  return err;
+}
+
 rot_error_t rot_otp_revoke_key(const rot_otp_port_t *p, uint32_t key_index) {
   if (p == NULL || key_index >= ROT_MAX_KEY_INDEX) {
     return ROT_ERROR_INVALID_ARGUMENT;

@@ -1090,11 +1090,23 @@ static int cmd_otp_provision(const command_t *cmd, int argc, char **argv) {
     return rc;
   }
   err = rot_otp_provision(&otp.port, root_hash);
+  if (err == ROT_OK) {
+    /* The device's own secret, for the DICE identity: random, fused
+     * once, never printed. */
+    uint8_t uds[ROT_OTP_UDS_LEN];
+    const rot_crypto_t *crypto = rot_host_crypto();
+    err = crypto == NULL ? ROT_ERROR_CRYPTO_RNG
+                         : crypto->rng(crypto, uds, sizeof(uds));
+    if (err == ROT_OK) {
+      err = rot_otp_write_uds(&otp.port, uds);
+    }
+    rot_wipe(uds, sizeof(uds));
+  }
   rot_otp_file_close(&otp);
   if (err != ROT_OK) {
     return fail_rot(cmd->full, path, "cannot provision", err);
   }
-  printf("%s: provisioned lifecycle=dev root_key_hash=", path);
+  printf("%s: provisioned lifecycle=dev uds=written root_key_hash=", path);
   put_hex(stdout, root_hash, sizeof(root_hash));
   putchar('\n');
   return EXIT_OK;

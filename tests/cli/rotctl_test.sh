@@ -274,7 +274,7 @@ assert o["provisioned"] is True and o["lifecycle"] == "dev"
 assert o["root_key_hash"] == x["manifest"]["root_key_hash"]
 assert o["revoked_keys"] == [0]
 assert o["svn_floors"] == {"rot": 0, "opensbi": 0, "hypervisor": 0, "dtb": 0, "recovery": 0}
-assert o["uds"] == "not written"
+assert o["uds"] == "written"  # provisioning fuses a random UDS
 EOF
 then ok "otp show --json"; else not_ok "otp show --json" "$(show)"; fi
 run otp show --json "$T/blank.otp"

@@ -89,6 +89,15 @@ ROT_WARN_UNUSED rot_error_t rot_otp_decode(const uint8_t raw[ROT_OTP_SIZE],
 ROT_WARN_UNUSED rot_error_t rot_otp_provision(
     const rot_otp_port_t *p, const uint8_t root_key_hash[ROT_SHA384_LEN]);
 
+/**
+ * Fuse the unique device secret (the DICE UDS), once: the secret first,
+ * then the marker, so a device cut in between reads as "not written" and
+ * the secret is never half-trusted. ROT_ERROR_OTP_ALREADY_SET when any
+ * UDS bit or the marker is already blown.
+ */
+ROT_WARN_UNUSED rot_error_t rot_otp_write_uds(
+    const rot_otp_port_t *p, const uint8_t uds[ROT_OTP_UDS_LEN]);
+
 /** Revoke a key index (idempotent). */
 ROT_WARN_UNUSED rot_error_t rot_otp_revoke_key(const rot_otp_port_t *p,
                                                uint32_t key_index);

@@ -520,6 +520,43 @@ static void otp_test_raise_floor_dropped_bits_write_failed(void **state) {
 
 /* ---- rot_otp_set_lifecycle ---------------------------------------------- */
 
+static void otp_test_write_uds_once(void **state) {
+  (void)state;
+  fake_otp_t f;
+  uint8_t uds[ROT_OTP_UDS_LEN];
+  fake_provisioned(&f);
+  hash_fill(uds, 0x11);
+  assert_int_equal(rot_otp_write_uds(&f.port, uds), ROT_OK);
+  assert_memory_equal(f.fuses + ROT_OTP_OFF_UDS, uds, ROT_OTP_UDS_LEN);
+  assert_int_equal(rot_ld32(f.fuses + ROT_OTP_OFF_UDS_WRITTEN), ROT_OTP_UDS_WRITTEN);
+  /* A second secret would OR into the first: refused. */
+  hash_fill(uds, 0x22);
+  assert_int_equal(rot_otp_write_uds(&f.port, uds), ROT_ERROR_OTP_ALREADY_SET);
+}
+
+static void otp_test_write_uds_zero_or_null(void **state) {
+  (void)state;
+  fake_otp_t f;
+  uint8_t uds[ROT_OTP_UDS_LEN] = {0};
+  fake_provisioned(&f);
+  assert_int_equal(rot_otp_write_uds(&f.port, uds), ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(rot_otp_write_uds(NULL, uds), ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(rot_otp_write_uds(&f.port, NULL), ROT_ERROR_INVALID_ARGUMENT);
+  assert_true(rot_is_zero(f.fuses + ROT_OTP_OFF_UDS, ROT_OTP_UDS_LEN + 4));
+}
+
+static void otp_test_write_uds_dropped_bits_no_marker(void **state) {
+  (void)state;
+  fake_otp_t f;
+  uint8_t uds[ROT_OTP_UDS_LEN];
+  fake_provisioned(&f);
+  f.drop_mask = 0x01; /* every UDS byte has bit 0 set: it never takes */
+  hash_fill(uds, 0x33);
+  assert_int_equal(rot_otp_write_uds(&f.port, uds), ROT_ERROR_OTP_WRITE_FAILED);
+  /* The marker goes last: a secret that did not take is never marked. */
+  assert_int_equal(rot_ld32(f.fuses + ROT_OTP_OFF_UDS_WRITTEN), 0u);
+}
+
 static void otp_test_set_lifecycle_forward(void **state) {
   (void)state;
   fake_otp_t f;
@@ -809,6 +846,9 @@ int main(void) {
       cmocka_unit_test(otp_test_raise_floor_null),
       cmocka_unit_test(otp_test_raise_floor_corrupt_field),
       cmocka_unit_test(otp_test_raise_floor_dropped_bits_write_failed),
+      cmocka_unit_test(otp_test_write_uds_once),
+      cmocka_unit_test(otp_test_write_uds_zero_or_null),
+      cmocka_unit_test(otp_test_write_uds_dropped_bits_no_marker),
       cmocka_unit_test(otp_test_set_lifecycle_forward),
       cmocka_unit_test(otp_test_set_lifecycle_skip_forward),
       cmocka_unit_test(otp_test_set_lifecycle_same_state_ok),
