@@ -100,7 +100,7 @@ awk -v bytes="$image_bytes" -v ours="$ours_ms" -v cp="$cp_ms" -v cps="$cpsync_ms
   mib = bytes / 1048576
   printf "\n%-33s | %9s | %9s | %-9s | %s\n", "same image bytes, same filesystem", "ms", "MiB/s", "ours/this", "fsync"
   printf "%s\n", "----------------------------------+-----------+-----------+-----------+------"
-  row("rotctl update --activate (ours)", ours, "no")
+  row("rotctl update --activate (ours)", ours, "yes")
   row("cp", cp, "no")
   row("cp + sync FILE", cps, "yes")
 }
@@ -134,9 +134,11 @@ Columns:
                erases and programs the slot again.
   cp           coreutils cp of the same bytes to a new file in the same
                directory ($fs).
-  fsync        neither rotd nor cp fsyncs here: rotd's flash writes stay in
-               the page cache (the flash file is fsynced only when rotd
-               creates it and when it stops); "cp + sync FILE" adds fsync
-               of the copy (and one more process start).
+  fsync        rotd makes the flash durable in order (fdatasync before and
+               after every update-state commit, and around each audit
+               record's commit word), so the staged image is on disk
+               before the state names it; plain cp does not fsync;
+               "cp + sync FILE" adds fsync of the copy (and one more
+               process start).
   ours/this    ours / that time (above 1 means ours is slower).
 EOF
