@@ -1444,7 +1444,7 @@ static int dispatch(const command_t *table, const command_t *group, int argc,
 }
 
 static void main_help(FILE *f) {
-  fputs("usage: rotctl COMMAND [options]\n"
+  fputs("usage: rotctl [--socket PATH] COMMAND [options]\n"
         "       rotctl COMMAND --help\n\n"
         "Operator tool for the root of trust: keys, signed images, OTP, and\n"
         "the chip daemon (rotd): inventory, updates, boot decision, audit.\n\n"
@@ -1465,6 +1465,19 @@ static void main_help(FILE *f) {
 
 int main(int argc, char **argv) {
   int rc;
+  /* `rotctl --socket PATH COMMAND ...` names rotd's socket for every
+   * daemon command, as ROT_SOCKET does; a command's own --socket wins. */
+  while (argc >= 3 && (strcmp(argv[1], "--socket") == 0 ||
+                       strncmp(argv[1], "--socket=", 9) == 0)) {
+    int eq = argv[1][8] == '=';
+    const char *path = eq ? argv[1] + 9 : argv[2];
+    if (path[0] == '\0' || setenv("ROT_SOCKET", path, 1) != 0) {
+      fputs("rotctl: --socket needs a path (try 'rotctl --help')\n", stderr);
+      return EXIT_USAGE;
+    }
+    argc -= eq ? 1 : 2;
+    argv += eq ? 1 : 2;
+  }
   if (argc < 2) {
     fputs("rotctl: no command given (try 'rotctl --help')\n", stderr);
     return EXIT_USAGE;

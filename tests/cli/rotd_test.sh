@@ -130,6 +130,12 @@ else
 fi
 expect_ok "status answers" '^lifecycle: +dev' status
 expect_ok "status --json" '"lifecycle": "dev"' status --json
+if ROT_SOCKET=/nonexistent "$ROTCTL" --socket "$SOCK" status >"$T/out" 2>"$T/err" &&
+  grep -qE '^lifecycle: +dev' "$T/out"; then
+  ok "rotctl --socket PATH COMMAND (global form) reaches rotd"
+else
+  not_ok "rotctl --socket PATH COMMAND (global form) reaches rotd" "$(cat "$T/err")"
+fi
 expect_ok "inventory of a fresh flash: every slot empty" 'hypervisor-a .*empty' inventory
 expect_refused "activate without a staged image names the problem" \
   "no image type has a staged image" activate
