@@ -20,6 +20,7 @@
 #include "bootchain/logprint.h"
 #include "bootchain/measure.h"
 #include "bootchain/qemu.h"
+#include "bootchain/tpm.h"
 #include "rot_host/crypto_mbedtls.h"
 #include "rot/update.h"
 #include "rot_host/file.h"
@@ -112,7 +113,9 @@ static const char kCommonHelp[] =
     "  --socket PATH    rotd's socket (default: $ROT_SOCKET, else run/rotd.sock)\n"
     "  --tcti CONF      TPM (tpm2-tss TCTI string, e.g. swtpm:path=SOCK,\n"
     "                   device:/dev/tpmrm0; default: $BOOTCHAIN_TCTI,\n"
-    "                   $TPM2TOOLS_TCTI, then tpm2-tss's default search)\n"
+    "                   $TPM2TOOLS_TCTI, the project's swtpm at run/tpm when\n"
+    "                   it serves (scripts/swtpm.sh start run/tpm), then\n"
+    "                   tpm2-tss's default search)\n"
     "  --base-dtb FILE  QEMU virt device tree to start the handoff from\n"
     "                   (default: the one dumped at build time)\n"
     "  --out DIR        write eventlog.bin, handoff.dtb, opensbi.bin,\n"
@@ -179,13 +182,34 @@ static void on_deadline(int sig) {
   _exit(EXIT_FAIL);
 }
 
+/*
+ * The embedded default, like rotctl's run/rotd.sock: with no TCTI given
+ * anywhere, use the project-managed swtpm in the run directory when it is
+ * serving (scripts/swtpm.sh start run/tpm); otherwise tpm2-tss searches
+ * its own defaults (a resource manager, /dev/tpmrm0, ...).
+ */
+#define DEFAULT_SWTPM_SOCKET "run/tpm/tpm.sock"
+
+static const char *default_tcti(const char *given) {
+  static char conf[sizeof("swtpm:path=") + sizeof(DEFAULT_SWTPM_SOCKET)];
+  if (given != NULL || getenv(BC_TPM_ENV_TCTI) != NULL ||
+      getenv(BC_TPM_ENV_TCTI_TOOLS) != NULL ||
+      access(DEFAULT_SWTPM_SOCKET, F_OK) != 0) {
+    return given;
+  }
+  snprintf(conf, sizeof(conf), "swtpm:path=%s", DEFAULT_SWTPM_SOCKET);
+  return conf;
+}
+
 static int measure_or_fail(const common_opts_t *o, bc_measured_t *m) {
+  bc_config_t cfg = o->cfg;
+  cfg.tcti = default_tcti(cfg.tcti);
   struct sigaction sa;
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = on_deadline;
   sigaction(SIGALRM, &sa, NULL);
   alarm(o->deadline != 0 ? o->deadline : DEFAULT_DEADLINE);
-  rot_error_t err = bc_measure(&o->cfg, m);
+  rot_error_t err = bc_measure(&cfg, m);
   alarm(0);
   if (err != ROT_OK) {
     fprintf(stderr, "bootchain: %s: %s: %s; the host stays off\n", m->stage,
