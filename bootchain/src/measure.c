@@ -26,11 +26,11 @@
 #include "rot/hardened.h"
 #include "rot/image.h"
 #include "rot/update.h"
+#include "rot/util.h"
 #include "rot_host/crypto_mbedtls.h"
 #include "rot_host/file.h"
 #include "rot_host/mbox_client.h"
 
-#define DEFAULT_SOCKET "run/rotd.sock"
 #define LOG_CAP (64u * 1024u)
 #define DTB_MAX (1024u * 1024u)
 #define SEPARATOR_DATA_LEN 4u
@@ -326,16 +326,9 @@ static rot_error_t variable(bc_ctx_t *ctx, const bc_stage_t *st,
   return record(ctx, st, NULL, 0, buf, n);
 }
 
-static void put32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)v;
-  p[1] = (uint8_t)(v >> 8);
-  p[2] = (uint8_t)(v >> 16);
-  p[3] = (uint8_t)(v >> 24);
-}
-
 static rot_error_t st_lifecycle(bc_ctx_t *ctx, const bc_stage_t *st) {
   uint8_t v[4];
-  put32(v, ctx->status.lifecycle);
+  rot_st32(v, ctx->status.lifecycle);
   return variable(ctx, st, BC_EV_VAR_LIFECYCLE, v, sizeof(v));
 }
 
@@ -347,17 +340,17 @@ static rot_error_t st_root_key(bc_ctx_t *ctx, const bc_stage_t *st) {
 static rot_error_t st_signers(bc_ctx_t *ctx, const bc_stage_t *st) {
   const bc_boot_image_t *imgs[] = {&ctx->m->firmware, &ctx->m->payload};
   uint8_t v[4 + 2 * 8];
-  put32(v, 2);
+  rot_st32(v, 2);
   for (size_t i = 0; i < 2; i++) {
-    put32(v + 4 + i * 8, imgs[i]->info.image_type);
-    put32(v + 8 + i * 8, imgs[i]->info.key_index);
+    rot_st32(v + 4 + i * 8, imgs[i]->info.image_type);
+    rot_st32(v + 8 + i * 8, imgs[i]->info.key_index);
   }
   return variable(ctx, st, BC_EV_VAR_SIGNER_KEYS, v, sizeof(v));
 }
 
 static rot_error_t st_revoked(bc_ctx_t *ctx, const bc_stage_t *st) {
   uint8_t v[4];
-  put32(v, ctx->status.revoked_keys);
+  rot_st32(v, ctx->status.revoked_keys);
   return variable(ctx, st, BC_EV_VAR_REVOKED_KEYS, v, sizeof(v));
 }
 
@@ -367,7 +360,7 @@ static rot_error_t st_floors(bc_ctx_t *ctx, const bc_stage_t *st) {
   for (uint32_t i = 0; i < ctx->status.type_count; i++) {
     uint32_t t = ctx->status.types[i].image_type;
     if (t < ROT_IMAGE_TYPE_SLOTS) {
-      put32(v + 4 * t, ctx->status.types[i].svn_floor);
+      rot_st32(v + 4 * t, ctx->status.types[i].svn_floor);
     }
   }
   return variable(ctx, st, BC_EV_VAR_SVN_FLOORS, v, sizeof(v));
@@ -643,10 +636,7 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
   STEP("crypto", (ctx.crypto = rot_host_crypto()) != NULL ? ROT_OK
                                                           : ROT_ERROR_CRYPTO_FAILED);
   STEP("base-dtb", load_base_dtb(&ctx));
-  const char *sock = cfg->socket;
-  if (sock == NULL) {
-    sock = getenv("ROT_SOCKET") != NULL ? getenv("ROT_SOCKET") : DEFAULT_SOCKET;
-  }
+  const char *sock = cfg->socket != NULL ? cfg->socket : rot_mbox_default_socket();
   err = rot_mbox_client_connect(&ctx.mbox, sock, 0);
   if (err != ROT_OK) {
     snprintf(m->stage, sizeof(m->stage), "rotd");

@@ -2,6 +2,7 @@
 #include "rot/flash.h"
 
 #include "rot/policy.h"
+#include "rot/util.h"
 
 #define KIB(x) ((uint32_t)(x) * 1024u)
 #define MIB(x) ((uint32_t)(x) * 1024u * 1024u)
@@ -76,20 +77,12 @@ int rot_flash_slot_region(const rot_flash_layout_t *l, uint32_t image_type,
   return -1;
 }
 
-static int name_eq(const char *a, const char *b) {
-  while (*a != '\0' && *a == *b) {
-    a++;
-    b++;
-  }
-  return *a == *b;
-}
-
 int rot_flash_region_by_name(const rot_flash_layout_t *l, const char *name) {
   if (l == NULL || name == NULL) {
     return -1;
   }
   for (uint32_t i = 0; i < ROT_RGN_COUNT; i++) {
-    if (name_eq(l->regions[i].name, name)) {
+    if (rot_str_eq(l->regions[i].name, name)) {
       return (int)i;
     }
   }

@@ -39,20 +39,12 @@ const char *rot_image_type_name(uint32_t image_type) {
   return kTypeNames[image_type];
 }
 
-static int str_eq(const char *a, const char *b) {
-  while (*a != '\0' && *a == *b) {
-    a++;
-    b++;
-  }
-  return *a == *b;
-}
-
 uint32_t rot_image_type_from_name(const char *name) {
   if (name == NULL) {
     return 0;
   }
   for (uint32_t t = ROT_IMAGE_TYPE_MIN; t <= ROT_IMAGE_TYPE_MAX; t++) {
-    if (str_eq(name, kTypeNames[t])) {
+    if (rot_str_eq(name, kTypeNames[t])) {
       return t;
     }
   }

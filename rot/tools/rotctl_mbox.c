@@ -32,7 +32,6 @@
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
-#define DEFAULT_SOCKET "run/rotd.sock"
 
 /* Anything larger cannot be a valid image; refused before reading. */
 #define MAX_IMAGE_FILE                                                 \
@@ -283,8 +282,7 @@ static int parse_opts(const spec_t *spec, int argc, char **argv, opts_t *o) {
       [OPT_OUT - OPT_SOCKET] = O_OUT,
   };
   memset(o, 0, sizeof(*o));
-  const char *env = getenv("ROT_SOCKET");
-  o->socket = env != NULL && env[0] != '\0' ? env : DEFAULT_SOCKET;
+  o->socket = rot_mbox_default_socket();
   optind = 0; /* glibc: a fresh scan */
   opterr = 0;
   uint64_t v;

@@ -166,3 +166,8 @@ rot_error_t rot_mbox_call(rot_mbox_client_t *c, uint16_t command,
     return ROT_OK;
   }
 }
+
+const char *rot_mbox_default_socket(void) {
+  const char *env = getenv("ROT_SOCKET");
+  return env != NULL && env[0] != '\0' ? env : ROT_MBOX_DEFAULT_SOCKET;
+}

@@ -34,6 +34,12 @@ ROT_WARN_UNUSED rot_error_t rot_mbox_client_connect(rot_mbox_client_t *c,
                                                     const char *path,
                                                     int timeout_ms);
 
+/* Where rotd listens unless told otherwise: $ROT_SOCKET, else this. */
+#define ROT_MBOX_DEFAULT_SOCKET "run/rotd.sock"
+
+/** $ROT_SOCKET when set and not empty, else ROT_MBOX_DEFAULT_SOCKET. */
+const char *rot_mbox_default_socket(void);
+
 /** Close the connection (idempotent). */
 void rot_mbox_client_close(rot_mbox_client_t *c);
 
