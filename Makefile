@@ -17,7 +17,7 @@ FUZZ_SECONDS ?= 60
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASE_CFLAGS := -std=c11 -g -D_DEFAULT_SOURCE -DROT_HOSTED $(WARN)
 OPT_CFLAGS := -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong
-SAN_CFLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+SAN_CFLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -DROT_TEST_HOOKS \
 	-fno-omit-frame-pointer
 
 # Libraries. mbedTLS and libfdt ship no pkg-config file on Debian 12.

@@ -20,7 +20,8 @@ rot-host-srcs := \
 	rot/port/host/keydir.c \
 	rot/port/host/flash_file.c \
 	rot/port/host/mbox_client.c \
-	rot/port/host/parse.c
+	rot/port/host/parse.c \
+	rot/port/host/trap.c
 
 rot-cflags := -Irot/include -Irot/port/host/include
 

@@ -211,13 +211,23 @@ rot_error_t rot_gate_lock(rot_gate_t *g, uint32_t region) {
   if (g == NULL || g->layout == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
+  rot_error_t verdict = ROT_OK;
   if (region >= ROT_RGN_COUNT) {
-    return ROT_ERROR_GATE_BAD_REGION;
-  }
-  if (g->window_open == HARDENED_TRUE && g->window == region) {
+    verdict = ROT_ERROR_GATE_BAD_REGION;
+  } else if (!is_image_region(&g->layout->regions[region])) {
+    /* The chip's own regions: a lock would silence the audit log or stop
+     * every state commit until reset. */
+    verdict = ROT_ERROR_GATE_NOT_LOCKABLE;
+  } else if (g->window_open == HARDENED_TRUE && g->window == region) {
     /* Locking under an open session would strand it half written. */
-    return ROT_ERROR_UPDATE_BUSY;
+    verdict = ROT_ERROR_UPDATE_BUSY;
   }
+  if (ROT_FIRST_CHECK(verdict != ROT_OK)) {
+    emit(g, ROT_GATE_OP_LOCK, ROT_INIT_HOST, region, verdict);
+    return verdict;
+  }
+  HARDENED_CHECK_EQ(region < ROT_RGN_COUNT, 1);
+  HARDENED_CHECK_NE(is_image_region(&g->layout->regions[region]), 0);
   if (g->locked[region] == HARDENED_TRUE) {
     return ROT_OK;
   }

@@ -84,6 +84,7 @@
   X(ROT_ERROR_OTP_ALREADY_SET, ROT_MOD_OTP, 4, "OTP: field already programmed") \
   X(ROT_ERROR_OTP_WRITE_FAILED, ROT_MOD_OTP, 5, "OTP: program failed or did not read back") \
   X(ROT_ERROR_OTP_COUNTER_EXHAUSTED, ROT_MOD_OTP, 6, "OTP: monotonic counter exhausted") \
+  X(ROT_ERROR_OTP_NO_DEVICE_SECRET, ROT_MOD_OTP, 7, "OTP: no unique device secret fused (provision it: rotctl otp provision)") \
   X(ROT_ERROR_POLICY_KEY_REVOKED, ROT_MOD_POLICY, 1, "signing key is revoked in OTP") \
   X(ROT_ERROR_POLICY_TYPE_NOT_ALLOWED, ROT_MOD_POLICY, 2, "image type not allowed for the signing key") \
   X(ROT_ERROR_POLICY_SVN_BELOW_FLOOR, ROT_MOD_POLICY, 3, "security version below the floor (rollback)") \
@@ -109,6 +110,7 @@
   X(ROT_ERROR_GATE_BOUNDS, ROT_MOD_GATE, 3, "flash gate: access outside the region") \
   X(ROT_ERROR_GATE_BAD_REGION, ROT_MOD_GATE, 4, "flash gate: no such region") \
   X(ROT_ERROR_GATE_NO_WINDOW, ROT_MOD_GATE, 5, "flash gate: no update session open on this region") \
+  X(ROT_ERROR_GATE_NOT_LOCKABLE, ROT_MOD_GATE, 6, "flash gate: only image regions can be locked (nvcfg, state and audit belong to the chip)") \
   X(ROT_ERROR_UPDATE_BUSY, ROT_MOD_UPDATE, 1, "another update session is already open") \
   X(ROT_ERROR_UPDATE_NO_SESSION, ROT_MOD_UPDATE, 2, "no update session open") \
   X(ROT_ERROR_UPDATE_OUT_OF_ORDER, ROT_MOD_UPDATE, 3, "update chunk out of order") \
@@ -122,6 +124,8 @@
   X(ROT_ERROR_UPDATE_STATE_CORRUPT, ROT_MOD_UPDATE, 11, "update state unreadable") \
   X(ROT_ERROR_UPDATE_TIMEOUT, ROT_MOD_UPDATE, 12, "update session idle too long") \
   X(ROT_ERROR_UPDATE_BAD_TYPE, ROT_MOD_UPDATE, 13, "image type has no update slots") \
+  X(ROT_ERROR_UPDATE_STATE_FORGED, ROT_MOD_UPDATE, 14, "update state record fails authentication: not written by this chip") \
+  X(ROT_ERROR_UPDATE_FLOOR_UNJUSTIFIED, ROT_MOD_UPDATE, 15, "floor raise refused: no verified image of that type carries the SVN") \
   X(ROT_ERROR_AUDIT_TAMPERED, ROT_MOD_AUDIT, 1, "audit log: a record's hash chain does not verify") \
   X(ROT_ERROR_AUDIT_BROKEN, ROT_MOD_AUDIT, 2, "audit log: records missing or out of order") \
   X(ROT_ERROR_MAILBOX_BAD_FRAME, ROT_MOD_MAILBOX, 1, "mailbox: malformed frame") \

@@ -5,7 +5,9 @@
  * a large Hamming distance between "true" and "false", and the code that
  * acts on it checks it twice, so a single skipped instruction or flipped
  * bit cannot turn a reject into an accept. On the host the second check
- * is an assert() so tests exercise it; on the chip it stops the core.
+ * traps too (a message, then abort), so tests exercise it and no build
+ * setting (-DNDEBUG included) can compile it out; on the chip it stops
+ * the core.
  */
 #ifndef ROT_HARDENED_H
 #define ROT_HARDENED_H
@@ -19,8 +21,17 @@ typedef enum hardened_bool {
 } hardened_bool_t;
 
 #if defined(ROT_HOSTED)
-#include <assert.h>
-#define ROT_HARDENED_TRAP_(cond_) assert(cond_)
+/**
+ * The host port's trap: prints where the check failed, then aborts. Never
+ * returns. Supplied by rot/port/host (a chip traps in hardware instead).
+ */
+__attribute__((noreturn)) void rot_hardened_trap(const char *file, int line);
+#define ROT_HARDENED_TRAP_(cond_)              \
+  do {                                         \
+    if (!(cond_)) {                            \
+      rot_hardened_trap(__FILE__, __LINE__);   \
+    }                                          \
+  } while (0)
 #else
 #define ROT_HARDENED_TRAP_(cond_) \
   do {                            \
@@ -31,19 +42,45 @@ typedef enum hardened_bool {
 #endif
 
 /*
- * The second half of a double check. The compiler barrier makes it re-read
- * the values instead of folding the check into the first one.
+ * Launder a value through an empty asm the compiler cannot see into, so it
+ * can neither prove the second check redundant with the first nor fold
+ * the two comparisons into one branch.
  */
-#define HARDENED_CHECK_EQ(a_, b_)              \
-  do {                                         \
-    __asm__ volatile("" ::: "memory");         \
-    ROT_HARDENED_TRAP_((a_) == (b_));          \
+static inline uint32_t rot_launder32(uint32_t v) {
+  __asm__ volatile("" : "+r"(v));
+  return v;
+}
+
+/*
+ * The first half of a double check: `if (ROT_FIRST_CHECK(err != ROT_OK))
+ * return err;`. Test builds (ROT_TEST_HOOKS) can make every first check
+ * look passed, to prove that the second check alone stops the effect, as
+ * it must when a glitch skips the first.
+ */
+#if defined(ROT_TEST_HOOKS)
+extern volatile int rot_test_skip_first_check;
+#define ROT_FIRST_CHECK(cond_) ((cond_) && !rot_test_skip_first_check)
+#else
+#define ROT_FIRST_CHECK(cond_) (cond_)
+#endif
+
+/*
+ * The second half of a double check, on integer values. The memory
+ * barrier makes it re-read the values, and laundering keeps the compiler
+ * from folding the comparison into the first check's.
+ */
+#define HARDENED_CHECK_EQ(a_, b_)                                     \
+  do {                                                                \
+    __asm__ volatile("" ::: "memory");                                \
+    ROT_HARDENED_TRAP_(rot_launder32((uint32_t)(a_)) ==               \
+                       rot_launder32((uint32_t)(b_)));                \
   } while (0)
 
-#define HARDENED_CHECK_NE(a_, b_)              \
-  do {                                         \
-    __asm__ volatile("" ::: "memory");         \
-    ROT_HARDENED_TRAP_((a_) != (b_));          \
+#define HARDENED_CHECK_NE(a_, b_)                                     \
+  do {                                                                \
+    __asm__ volatile("" ::: "memory");                                \
+    ROT_HARDENED_TRAP_(rot_launder32((uint32_t)(a_)) !=               \
+                       rot_launder32((uint32_t)(b_)));                \
   } while (0)
 
 /**

@@ -10,6 +10,7 @@
 
 #include "ram_flash.h"
 #include "rot/gate.h"
+#include "trap_hook.h"
 
 typedef struct fixture {
   ram_flash_t flash;
@@ -202,15 +203,15 @@ static void gate_test_lock_blocks_everyone_until_reset(void **state) {
   uint8_t b[8];
   assert_int_equal(rot_gate_read(&f->gate, ROT_INIT_HOST, ROT_RGN_OPENSBI_A, 0, b, 8),
                    ROT_OK);
-  /* A locked chip region refuses the chip too. */
-  assert_int_equal(rot_gate_lock(&f->gate, ROT_RGN_NVCFG), ROT_OK);
-  assert_int_equal(try_program(f, ROT_INIT_CHIP, ROT_RGN_NVCFG), ROT_ERROR_GATE_LOCKED);
+  /* A locked image region refuses the chip too. */
+  assert_int_equal(try_program(f, ROT_INIT_CHIP, ROT_RGN_OPENSBI_A), ROT_ERROR_GATE_LOCKED);
   /* Reset clears every lock. */
   assert_int_equal(rot_gate_init(&f->gate, &f->flash.port, &ram_layout_small,
                                  on_event, f),
                    ROT_OK);
   assert_int_equal(rot_gate_is_locked(&f->gate, ROT_RGN_OPENSBI_A), HARDENED_FALSE);
-  assert_int_equal(try_program(f, ROT_INIT_CHIP, ROT_RGN_NVCFG), ROT_OK);
+  assert_int_equal(rot_gate_open_window(&f->gate, ROT_RGN_OPENSBI_A), ROT_OK);
+  assert_int_equal(try_program(f, ROT_INIT_UPDATE, ROT_RGN_OPENSBI_A), ROT_OK);
 }
 
 static void gate_test_lock_with_open_window_refused(void **state) {
@@ -288,6 +289,36 @@ static void gate_test_erase_region_whole(void **state) {
                    ROT_ERROR_GATE_DENIED);
 }
 
+/* The chip's own regions cannot be locked: a lock on audit would drop
+ * every later record unseen, one on state would stop every commit. */
+static void gate_test_lock_chip_regions_refused(void **state) {
+  fixture_t *f = *state;
+  const uint32_t chip[] = {ROT_RGN_NVCFG, ROT_RGN_STATE, ROT_RGN_AUDIT};
+  for (size_t i = 0; i < sizeof(chip) / sizeof(chip[0]); i++) {
+    f->events = 0;
+    assert_int_equal(rot_gate_lock(&f->gate, chip[i]), ROT_ERROR_GATE_NOT_LOCKABLE);
+    /* The refusal is reported, so the audit hook records it. */
+    assert_int_equal(f->events, 1);
+    assert_int_equal(f->last_op, ROT_GATE_OP_LOCK);
+    assert_int_equal(f->last_region, chip[i]);
+    assert_int_equal(f->last_verdict, ROT_ERROR_GATE_NOT_LOCKABLE);
+    assert_int_equal(rot_gate_is_locked(&f->gate, chip[i]), HARDENED_FALSE);
+    assert_int_equal(try_program(f, ROT_INIT_CHIP, chip[i]), ROT_OK);
+  }
+  /* Both recovery slots are image regions: lockable. */
+  assert_int_equal(rot_gate_lock(&f->gate, ROT_RGN_RECOVERY_B), ROT_OK);
+}
+
+/* A glitch that skips the first check still cannot lock the audit log. */
+static void gate_test_lock_second_check_stops_glitch(void **state) {
+  fixture_t *f = *state;
+  rot_error_t err = ROT_OK;
+  EXPECT_TRAP(err = rot_gate_lock(&f->gate, ROT_RGN_AUDIT));
+  (void)err;
+  assert_int_equal(rot_gate_is_locked(&f->gate, ROT_RGN_AUDIT), HARDENED_FALSE);
+  assert_int_equal(try_program(f, ROT_INIT_CHIP, ROT_RGN_AUDIT), ROT_OK);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(gate_test_init_null, setup, teardown),
@@ -308,6 +339,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(gate_test_program_bounds, setup, teardown),
       cmocka_unit_test_setup_teardown(gate_test_unknown_initiator_denied, setup, teardown),
       cmocka_unit_test_setup_teardown(gate_test_erase_region_whole, setup, teardown),
+      cmocka_unit_test_setup_teardown(gate_test_lock_chip_regions_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(gate_test_lock_second_check_stops_glitch, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
