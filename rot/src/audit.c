@@ -483,6 +483,10 @@ const char *rot_audit_event_name(uint32_t event) {
       return "boot";
     case ROT_AUDIT_TRIAL_EXPIRED:
       return "trial-expired";
+    case ROT_AUDIT_STATE_REJECTED:
+      return "state-rejected";
+    case ROT_AUDIT_FLOOR_REFUSED:
+      return "floor-refused";
     case ROT_AUDIT_DAEMON_START:
       return "daemon-start";
     case ROT_AUDIT_PEER_REFUSED:

@@ -159,6 +159,26 @@ rot_error_t rot_otp_write_uds(const rot_otp_port_t *p,
   return err;
 }
 
+rot_error_t rot_otp_read_uds(const rot_otp_port_t *p,
+                             uint8_t out[ROT_OTP_UDS_LEN]) {
+  if (p == NULL || out == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  uint8_t marker[4];
+  ROT_TRY(p->read(p, ROT_OTP_OFF_UDS_WRITTEN, marker, sizeof(marker)));
+  if (rot_ld32(marker) != ROT_OTP_UDS_WRITTEN) {
+    return ROT_ERROR_OTP_NO_DEVICE_SECRET;
+  }
+  rot_error_t err = p->read(p, ROT_OTP_OFF_UDS, out, ROT_OTP_UDS_LEN);
+  if (err == ROT_OK && rot_is_zero(out, ROT_OTP_UDS_LEN)) {
+    err = ROT_ERROR_OTP_NO_DEVICE_SECRET; /* a marker without a secret */
+  }
+  if (err != ROT_OK) {
+    rot_wipe(out, ROT_OTP_UDS_LEN);
+  }
+  return err;
+}
+
 rot_error_t rot_otp_revoke_key(const rot_otp_port_t *p, uint32_t key_index) {
   if (p == NULL || key_index >= ROT_MAX_KEY_INDEX) {
     return ROT_ERROR_INVALID_ARGUMENT;

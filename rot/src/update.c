@@ -14,7 +14,24 @@
 
 #include "rot/util.h"
 
-#define STATE_SIGNED_LEN ((uint32_t)offsetof(rot_update_state_t, digest))
+#define STATE_SIGNED_LEN ((uint32_t)offsetof(rot_update_state_t, mac))
+
+_Static_assert(sizeof(rot_update_state_t) == ROT_UPDATE_STATE_SIZE, "size");
+
+/* HKDF info for the state key: a label per use keeps keys derived from the
+ * device secret independent of each other. */
+static const char kStateKeyInfo[] = "rot-stack update state v1";
+
+/*
+ * What a completed verification proves about one slot: the token, and
+ * which type and slot it was taken from. A state commit that names a slot
+ * anew (staged, pending or active) must carry one.
+ */
+typedef struct slot_token {
+  rot_verified_image_t v;
+  uint32_t type;
+  uint32_t slot;
+} slot_token_t;
 
 static void note(rot_update_t *u, uint32_t event, rot_error_t status,
                  uint32_t arg0, uint32_t arg1) {
@@ -33,7 +50,42 @@ static uint64_t now_of(const rot_update_t *u) {
 
 /* ---- persistent state ------------------------------------------------- */
 
-static void state_encode(const rot_update_state_t *s, uint8_t *b) {
+rot_error_t rot_update_state_key(const rot_otp_port_t *otp,
+                                 const rot_crypto_t *c,
+                                 uint8_t key[ROT_UPDATE_STATE_KEY_LEN]) {
+  if (otp == NULL || c == NULL || c->hkdf == NULL || key == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  uint8_t uds[ROT_OTP_UDS_LEN];
+  ROT_TRY(rot_otp_read_uds(otp, uds));
+  rot_error_t err = c->hkdf(c, ROT_HASH_SHA256, NULL, 0, uds, sizeof(uds),
+                            (const uint8_t *)kStateKeyInfo,
+                            sizeof(kStateKeyInfo) - 1u, key,
+                            ROT_UPDATE_STATE_KEY_LEN);
+  rot_wipe(uds, sizeof(uds));
+  if (err != ROT_OK) {
+    rot_wipe(key, ROT_UPDATE_STATE_KEY_LEN);
+  }
+  return err;
+}
+
+static rot_error_t state_mac(const rot_crypto_t *c, const uint8_t *key,
+                             const uint8_t *b, uint8_t mac[ROT_SHA256_LEN]) {
+  if (c->hmac == NULL) {
+    return ROT_ERROR_UNSUPPORTED;
+  }
+  return c->hmac(c, ROT_HASH_SHA256, key, ROT_UPDATE_STATE_KEY_LEN, b,
+                 STATE_SIGNED_LEN, mac, ROT_SHA256_LEN);
+}
+
+rot_error_t rot_update_state_encode(const rot_crypto_t *c,
+                                    const uint8_t key[ROT_UPDATE_STATE_KEY_LEN],
+                                    const rot_update_state_t *s, uint8_t *b,
+                                    size_t len) {
+  if (c == NULL || key == NULL || s == NULL || b == NULL ||
+      len < ROT_UPDATE_STATE_SIZE) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
   rot_st32(b, s->magic);
   rot_st32(b + 4, s->seq);
   for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
@@ -44,30 +96,39 @@ static void state_encode(const rot_update_state_t *s, uint8_t *b) {
     e[3] = s->types[t].attempts_left;
     rot_st32(e + 4, s->types[t].floor_pending);
   }
-  rot_memcpy(b + STATE_SIGNED_LEN, s->digest, sizeof(s->digest));
+  return state_mac(c, key, b, b + STATE_SIGNED_LEN);
 }
 
 static int slot_ok(uint8_t s) {
   return s == ROT_SLOT_A || s == ROT_SLOT_B || s == ROT_SLOT_NONE;
 }
 
-static rot_error_t state_decode(const rot_crypto_t *c, const uint8_t *b,
-                                rot_update_state_t *s) {
-  uint8_t digest[ROT_SHA256_LEN];
+rot_error_t rot_update_state_decode(const rot_crypto_t *c,
+                                    const uint8_t key[ROT_UPDATE_STATE_KEY_LEN],
+                                    const uint8_t *b, size_t len,
+                                    rot_update_state_t *s) {
+  if (c == NULL || key == NULL || b == NULL || s == NULL ||
+      len < ROT_UPDATE_STATE_SIZE) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  uint8_t mac[ROT_SHA256_LEN];
   if (rot_ld32(b) != ROT_UPDATE_STATE_MAGIC) {
     return ROT_ERROR_UPDATE_STATE_CORRUPT;
   }
-  ROT_TRY(rot_hash(c, ROT_HASH_SHA256, b, STATE_SIGNED_LEN, digest,
-                   sizeof(digest)));
-  if (rot_ct_equal(digest, b + STATE_SIGNED_LEN, sizeof(digest)) !=
-      HARDENED_TRUE) {
-    return ROT_ERROR_UPDATE_STATE_CORRUPT;
+  /* Authenticate before trusting a single field. */
+  ROT_TRY(state_mac(c, key, b, mac));
+  hardened_bool_t authentic = rot_ct_equal(mac, b + STATE_SIGNED_LEN, sizeof(mac));
+  if (ROT_FIRST_CHECK(authentic != HARDENED_TRUE)) {
+    return ROT_ERROR_UPDATE_STATE_FORGED;
   }
-  s->magic = ROT_UPDATE_STATE_MAGIC;
-  s->seq = rot_ld32(b + 4);
+  HARDENED_CHECK_EQ(rot_ct_equal(mac, b + STATE_SIGNED_LEN, sizeof(mac)),
+                    HARDENED_TRUE);
+  rot_update_state_t d;
+  d.magic = ROT_UPDATE_STATE_MAGIC;
+  d.seq = rot_ld32(b + 4);
   for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
     const uint8_t *e = b + 8 + t * 8;
-    rot_type_state_t *ts = &s->types[t];
+    rot_type_state_t *ts = &d.types[t];
     ts->active = e[0];
     ts->pending = e[1];
     ts->staged = e[2];
@@ -79,7 +140,8 @@ static rot_error_t state_decode(const rot_crypto_t *c, const uint8_t *b,
       return ROT_ERROR_UPDATE_STATE_CORRUPT;
     }
   }
-  rot_memcpy(s->digest, b + STATE_SIGNED_LEN, sizeof(s->digest));
+  rot_memcpy(d.mac, b + STATE_SIGNED_LEN, sizeof(d.mac));
+  *s = d;
   return ROT_OK;
 }
 
@@ -93,15 +155,30 @@ static void state_fresh(rot_update_state_t *s) {
   }
 }
 
+static int all_erased(const uint8_t *b, uint32_t len) {
+  int erased = 1;
+  for (uint32_t i = 0; i < len; i++) {
+    erased &= b[i] == 0xff;
+  }
+  return erased;
+}
+
 static rot_error_t state_load(rot_update_t *u) {
-  uint8_t buf[sizeof(rot_update_state_t)];
+  uint8_t buf[ROT_UPDATE_STATE_SIZE];
   rot_update_state_t copies[2];
   int valid[2];
   uint32_t block = u->gate->flash->erase_size;
+  u->state_rejected = 0;
   for (uint32_t i = 0; i < 2; i++) {
     ROT_TRY(rot_gate_read(u->gate, ROT_INIT_CHIP, ROT_RGN_STATE, i * block, buf,
                           sizeof(buf)));
-    valid[i] = state_decode(u->crypto, buf, &copies[i]) == ROT_OK;
+    rot_error_t err = rot_update_state_decode(u->crypto, u->state_key, buf,
+                                              sizeof(buf), &copies[i]);
+    valid[i] = err == ROT_OK;
+    if (!valid[i] && !all_erased(buf, sizeof(buf))) {
+      u->state_rejected |= 1u << i;
+      note(u, ROT_AUDIT_STATE_REJECTED, err, i, rot_ld32(buf + 4));
+    }
   }
   if (valid[0] && (!valid[1] || copies[0].seq >= copies[1].seq)) {
     u->state = copies[0];
@@ -116,19 +193,47 @@ static rot_error_t state_load(rot_update_t *u) {
   return ROT_OK;
 }
 
-/* Write next into the older copy; u->state changes only once it is durable. */
-static rot_error_t state_commit(rot_update_t *u, rot_update_state_t *next) {
-  uint8_t buf[sizeof(rot_update_state_t)];
-  uint8_t back[sizeof(rot_update_state_t)];
+/*
+ * The second look before a state names a slot anew: each staged, pending
+ * or active slot the commit introduces must be the one a completed
+ * verification covered. Stops the commit even when a skipped first check
+ * let an unverified image this far.
+ */
+static void commit_guard(const rot_update_t *u, const rot_update_state_t *next,
+                         const slot_token_t *tok) {
+  for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
+    const rot_type_state_t *c = &u->state.types[t];
+    const rot_type_state_t *n = &next->types[t];
+    const uint8_t cur[3] = {c->active, c->pending, c->staged};
+    const uint8_t nxt[3] = {n->active, n->pending, n->staged};
+    for (uint32_t f = 0; f < 3; f++) {
+      if (nxt[f] == cur[f] || nxt[f] == ROT_SLOT_NONE) {
+        continue;
+      }
+      HARDENED_CHECK_EQ(tok != NULL, 1);
+      HARDENED_CHECK_EQ(tok->type, t);
+      HARDENED_CHECK_EQ(tok->slot, nxt[f]);
+      HARDENED_CHECK_EQ(tok->v.image_type, t);
+      HARDENED_CHECK_EQ(rot_verified_check(&tok->v), ROT_OK);
+    }
+  }
+}
+
+/* Write next into the older copy; u->state changes only once it is durable.
+ * tok: the verification behind any slot the commit names anew, or NULL. */
+static rot_error_t state_commit(rot_update_t *u, rot_update_state_t *next,
+                                const slot_token_t *tok) {
+  uint8_t buf[ROT_UPDATE_STATE_SIZE];
+  uint8_t back[ROT_UPDATE_STATE_SIZE];
   rot_update_state_t check;
   uint32_t target = u->state_copy ^ 1u;
   uint32_t off = target * u->gate->flash->erase_size;
+  commit_guard(u, next, tok);
   next->magic = ROT_UPDATE_STATE_MAGIC;
   next->seq = u->state.seq + 1u;
-  state_encode(next, buf);
-  ROT_TRY(rot_hash(u->crypto, ROT_HASH_SHA256, buf, STATE_SIGNED_LEN,
-                   next->digest, sizeof(next->digest)));
-  rot_memcpy(buf + STATE_SIGNED_LEN, next->digest, sizeof(next->digest));
+  ROT_TRY(rot_update_state_encode(u->crypto, u->state_key, next, buf,
+                                  sizeof(buf)));
+  rot_memcpy(next->mac, buf + STATE_SIGNED_LEN, sizeof(next->mac));
   /* Barriers: what the new state refers to (a staged image) is durable
    * before the state is written, and the state before it is acted on. */
   ROT_TRY(rot_gate_sync(u->gate));
@@ -138,7 +243,8 @@ static rot_error_t state_commit(rot_update_t *u, rot_update_state_t *next) {
   ROT_TRY(rot_gate_sync(u->gate));
   ROT_TRY(rot_gate_read(u->gate, ROT_INIT_CHIP, ROT_RGN_STATE, off, back,
                         sizeof(back)));
-  ROT_TRY(state_decode(u->crypto, back, &check));
+  ROT_TRY(rot_update_state_decode(u->crypto, u->state_key, back, sizeof(back),
+                                  &check));
   if (check.seq != next->seq) {
     return ROT_ERROR_UPDATE_STATE_CORRUPT;
   }
@@ -150,7 +256,8 @@ static rot_error_t state_commit(rot_update_t *u, rot_update_state_t *next) {
 /* ---- helpers ------------------------------------------------------------ */
 
 static int type_has_slots(const rot_update_t *u, uint32_t type) {
-  return rot_flash_slot_region(u->gate->layout, type, ROT_SLOT_A) >= 0 &&
+  return type < ROT_IMAGE_TYPE_SLOTS &&
+         rot_flash_slot_region(u->gate->layout, type, ROT_SLOT_A) >= 0 &&
          rot_flash_slot_region(u->gate->layout, type, ROT_SLOT_B) >= 0;
 }
 
@@ -170,11 +277,7 @@ rot_error_t rot_update_verify_region(rot_update_t *u, uint32_t region,
   uint8_t hdr_bytes[ROT_IMAGE_HEADER_SIZE];
   ROT_TRY(rot_gate_read(u->gate, ROT_INIT_CHIP, region, 0, hdr_bytes,
                         sizeof(hdr_bytes)));
-  int erased = 1;
-  for (uint32_t i = 0; i < sizeof(hdr_bytes); i++) {
-    erased &= hdr_bytes[i] == 0xff;
-  }
-  if (erased) {
+  if (all_erased(hdr_bytes, sizeof(hdr_bytes))) {
     return ROT_ERROR_BOOT_EMPTY_SLOT;
   }
   /* Header first: the length it declares decides how much is read. */
@@ -199,18 +302,72 @@ rot_error_t rot_update_verify_region(rot_update_t *u, uint32_t region,
   return ROT_OK;
 }
 
-/* Finish a floor raise that a durable confirm asked for. */
-static rot_error_t finish_floors(rot_update_t *u) {
+/* Verify the image in a type's slot into a token bound to that slot. */
+static rot_error_t verify_slot(rot_update_t *u, uint32_t type, uint32_t slot,
+                               slot_token_t *tok, uint32_t *image_len) {
+  rot_memset(tok, 0, sizeof(*tok));
+  tok->type = type;
+  tok->slot = slot;
+  uint32_t region = slot_region(u, type, slot);
+  if (region >= ROT_RGN_COUNT) {
+    return ROT_ERROR_UPDATE_BAD_TYPE;
+  }
+  return rot_update_verify_region(u, region, type, &tok->v, image_len);
+}
+
+/*
+ * Is a floor raise to svn for type justified? Only by a verified image of
+ * that type in one of its slots carrying at least that SVN; known is a
+ * token the caller already holds (the confirm's), so the common path does
+ * not hash the image twice.
+ */
+static rot_error_t floor_justified(rot_update_t *u, uint32_t type, uint32_t svn,
+                                   const slot_token_t *known) {
+  if (known != NULL && known->type == type &&
+      rot_verified_check(&known->v) == ROT_OK && known->v.svn >= svn) {
+    return ROT_OK;
+  }
+  if (!type_has_slots(u, type)) {
+    return ROT_ERROR_UPDATE_FLOOR_UNJUSTIFIED;
+  }
+  const rot_type_state_t *ts = &u->state.types[type];
+  uint32_t order[2] = {ts->active == ROT_SLOT_B ? ROT_SLOT_B : ROT_SLOT_A, 0};
+  order[1] = order[0] ^ 1u;
+  for (uint32_t i = 0; i < 2; i++) {
+    if (u->session.open == HARDENED_TRUE &&
+        u->session.region == slot_region(u, type, order[i])) {
+      continue; /* half written */
+    }
+    slot_token_t tok;
+    if (verify_slot(u, type, order[i], &tok, NULL) == ROT_OK &&
+        tok.v.svn >= svn) {
+      return ROT_OK;
+    }
+  }
+  return ROT_ERROR_UPDATE_FLOOR_UNJUSTIFIED;
+}
+
+/* Finish a floor raise that a durable confirm asked for, once a verified
+ * image justifies it; an unjustified request is dropped and recorded, and
+ * no fuse moves. */
+static rot_error_t finish_floors(rot_update_t *u, const slot_token_t *known) {
   for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
     uint32_t svn = u->state.types[t].floor_pending;
     if (svn == 0) {
       continue;
     }
-    ROT_TRY(rot_otp_raise_floor(u->otp, t, svn));
-    note(u, ROT_AUDIT_FLOOR_RAISED, ROT_OK, t, svn);
     rot_update_state_t next = u->state;
     next.types[t].floor_pending = 0;
-    ROT_TRY(state_commit(u, &next));
+    rot_error_t why = floor_justified(u, t, svn, known);
+    if (ROT_FIRST_CHECK(why != ROT_OK)) {
+      note(u, ROT_AUDIT_FLOOR_REFUSED, why, t, svn);
+      ROT_TRY(state_commit(u, &next, NULL));
+      continue;
+    }
+    HARDENED_CHECK_EQ(floor_justified(u, t, svn, known), ROT_OK);
+    ROT_TRY(rot_otp_raise_floor(u->otp, t, svn));
+    note(u, ROT_AUDIT_FLOOR_RAISED, ROT_OK, t, svn);
+    ROT_TRY(state_commit(u, &next, NULL));
   }
   return ROT_OK;
 }
@@ -235,51 +392,77 @@ rot_error_t rot_update_init(rot_update_t *u, rot_gate_t *g,
   if (sizeof(rot_update_state_t) > g->flash->erase_size) {
     return ROT_ERROR_FLASH_BAD_LAYOUT;
   }
+  ROT_TRY(rot_update_state_key(otp, c, u->state_key));
   ROT_TRY(state_load(u));
-  return finish_floors(u);
+  return finish_floors(u, NULL);
 }
 
 /* ---- update session ------------------------------------------------------ */
+
+/*
+ * The slot an update writes: never the confirmed one, never one on trial
+ * (begin refuses then). With nothing confirmed, a slot that holds a
+ * verified image (a factory-installed one) is kept when the other is free;
+ * a staged, never activated image is replaced, except the recovery image,
+ * which as the last resort keeps any image that verifies while it can.
+ */
+static uint32_t target_slot(rot_update_t *u, uint32_t type) {
+  const rot_type_state_t *ts = &u->state.types[type];
+  if (ts->active != ROT_SLOT_NONE) {
+    return ts->active ^ 1u;
+  }
+  if (ts->staged != ROT_SLOT_NONE && type != ROT_IMAGE_TYPE_RECOVERY) {
+    return ts->staged; /* replacing what was staged is the normal path */
+  }
+  slot_token_t tok;
+  if (verify_slot(u, type, ROT_SLOT_A, &tok, NULL) != ROT_OK) {
+    return ROT_SLOT_A;
+  }
+  if (verify_slot(u, type, ROT_SLOT_B, &tok, NULL) != ROT_OK) {
+    return ROT_SLOT_B;
+  }
+  /* Both hold images: replace the one nobody staged (an interrupted
+   * update's), keep the staged one. */
+  return ts->staged != ROT_SLOT_NONE ? ts->staged ^ 1u : ROT_SLOT_B;
+}
 
 static rot_error_t begin_impl(rot_update_t *u, uint32_t image_type,
                               uint32_t len) {
   if (u == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
+  /* Every refusal comes before the first write: a refused BEGIN leaves
+   * the state, the flash and the staged image exactly as they were. */
   if (u->session.open != HARDENED_FALSE) {
     return ROT_ERROR_UPDATE_BUSY;
   }
-  uint32_t region;
-  int recovery = image_type == ROT_IMAGE_TYPE_RECOVERY;
-  if (recovery) {
-    int r = rot_flash_slot_region(u->gate->layout, image_type, ROT_SLOT_NONE);
-    if (r < 0) {
-      return ROT_ERROR_UPDATE_BAD_TYPE;
-    }
-    region = (uint32_t)r;
-  } else {
-    if (image_type >= ROT_IMAGE_TYPE_SLOTS || !type_has_slots(u, image_type)) {
-      return ROT_ERROR_UPDATE_BAD_TYPE;
-    }
-    rot_type_state_t *ts = &u->state.types[image_type];
-    if (ts->pending != ROT_SLOT_NONE) {
-      return ROT_ERROR_UPDATE_TRIAL_PENDING;
-    }
-    uint32_t slot = ts->active == ROT_SLOT_A ? ROT_SLOT_B : ROT_SLOT_A;
-    region = slot_region(u, image_type, slot);
-    if (ts->staged != ROT_SLOT_NONE) {
-      /* The staged image is about to be overwritten: forget it first. */
-      rot_update_state_t next = u->state;
-      next.types[image_type].staged = ROT_SLOT_NONE;
-      ROT_TRY(state_commit(u, &next));
-    }
+  if (!type_has_slots(u, image_type)) {
+    return ROT_ERROR_UPDATE_BAD_TYPE;
   }
-  const rot_flash_region_t *r = &u->gate->layout->regions[region];
+  const rot_type_state_t *ts = &u->state.types[image_type];
+  if (ts->pending != ROT_SLOT_NONE) {
+    return ROT_ERROR_UPDATE_TRIAL_PENDING;
+  }
   if (len < ROT_IMAGE_HEADER_SIZE) {
     return ROT_ERROR_IMAGE_TRUNCATED;
   }
+  uint32_t slot = target_slot(u, image_type);
+  uint32_t region = slot_region(u, image_type, slot);
+  const rot_flash_region_t *r = &u->gate->layout->regions[region];
   if (len > r->size || len > u->scratch_len) {
     return ROT_ERROR_UPDATE_TOO_LARGE;
+  }
+  if (rot_gate_is_locked(u->gate, region) != HARDENED_FALSE) {
+    return ROT_ERROR_GATE_LOCKED;
+  }
+  if (u->gate->window_open != HARDENED_FALSE) {
+    return ROT_ERROR_UPDATE_BUSY;
+  }
+  if (ts->staged == slot) {
+    /* The staged image is about to be overwritten: forget it first. */
+    rot_update_state_t next = u->state;
+    next.types[image_type].staged = ROT_SLOT_NONE;
+    ROT_TRY(state_commit(u, &next, NULL));
   }
   ROT_TRY(rot_gate_open_window(u->gate, region));
   u->session.open = HARDENED_TRUE;
@@ -357,22 +540,23 @@ rot_error_t rot_update_finish(rot_update_t *u, rot_verified_image_t *out) {
   }
   uint32_t type = s->image_type;
   uint32_t region = s->region;
+  uint32_t slot = u->gate->layout->regions[region].slot;
   /* Nothing more may be written once verification starts. */
   rot_gate_close_window(u->gate);
   s->open = HARDENED_FALSE;
+  slot_token_t tok;
   uint32_t len = 0;
-  rot_error_t err = rot_update_verify_region(u, region, type, out, &len);
+  rot_error_t err = verify_slot(u, type, slot, &tok, &len);
   if (err == ROT_OK && len != s->declared_len) {
     err = ROT_ERROR_IMAGE_BAD_LENGTH;
   }
-  if (err == ROT_OK && type != ROT_IMAGE_TYPE_RECOVERY) {
-    HARDENED_CHECK_EQ(rot_verified_check(out), ROT_OK);
+  if (!ROT_FIRST_CHECK(err != ROT_OK)) {
     rot_update_state_t next = u->state;
-    next.types[type].staged = (uint8_t)u->gate->layout->regions[region].slot;
-    err = state_commit(u, &next);
+    next.types[type].staged = (uint8_t)slot;
+    err = state_commit(u, &next, &tok);
   }
-  if (err != ROT_OK) {
-    rot_memset(out, 0, sizeof(*out));
+  if (err == ROT_OK) {
+    *out = tok.v;
   }
   note(u, ROT_AUDIT_UPDATE_FINISH, err, type, err == ROT_OK ? out->svn : 0);
   return err;
@@ -404,7 +588,7 @@ static rot_error_t slot_type_check(const rot_update_t *u, uint32_t type) {
   if (u == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  if (type >= ROT_IMAGE_TYPE_SLOTS || !type_has_slots(u, type)) {
+  if (!type_has_slots(u, type)) {
     return ROT_ERROR_UPDATE_BAD_TYPE;
   }
   if (u->session.open == HARDENED_TRUE && u->session.image_type == type) {
@@ -422,14 +606,16 @@ static rot_error_t activate_impl(rot_update_t *u, uint32_t image_type) {
   if (ts->staged == ROT_SLOT_NONE) {
     return ROT_ERROR_UPDATE_NOT_STAGED;
   }
-  rot_verified_image_t v;
-  ROT_TRY(rot_update_verify_region(u, slot_region(u, image_type, ts->staged),
-                                   image_type, &v, NULL));
+  slot_token_t tok;
+  rot_error_t err = verify_slot(u, image_type, ts->staged, &tok, NULL);
+  if (ROT_FIRST_CHECK(err != ROT_OK)) {
+    return err;
+  }
   rot_update_state_t next = u->state;
   next.types[image_type].pending = ts->staged;
   next.types[image_type].staged = ROT_SLOT_NONE;
   next.types[image_type].attempts_left = ROT_TRIAL_ATTEMPTS;
-  ROT_TRY(state_commit(u, &next));
+  ROT_TRY(state_commit(u, &next, &tok));
   note(u, ROT_AUDIT_ACTIVATE, ROT_OK, image_type,
        u->state.types[image_type].pending);
   return ROT_OK;
@@ -446,9 +632,11 @@ static rot_error_t confirm_impl(rot_update_t *u, uint32_t image_type,
   if (ts->pending == ROT_SLOT_NONE) {
     return ROT_ERROR_UPDATE_NOT_PENDING;
   }
-  ROT_TRY(rot_update_verify_region(u, slot_region(u, image_type, ts->pending),
-                                   image_type, out, NULL));
-  ROT_TRY(rot_verified_check(out));
+  slot_token_t tok;
+  rot_error_t err = verify_slot(u, image_type, ts->pending, &tok, NULL);
+  if (ROT_FIRST_CHECK(err != ROT_OK)) {
+    return err;
+  }
   rot_policy_t policy;
   ROT_TRY(rot_otp_policy(u->otp, &policy));
   /* Phase 1: the confirm is durable, and says which floor it owes. */
@@ -457,17 +645,20 @@ static rot_error_t confirm_impl(rot_update_t *u, uint32_t image_type,
   next.types[image_type].pending = ROT_SLOT_NONE;
   next.types[image_type].attempts_left = 0;
   next.types[image_type].floor_pending =
-      out->svn > policy.svn_floor[image_type] ? out->svn : 0;
-  ROT_TRY(state_commit(u, &next));
+      tok.v.svn > policy.svn_floor[image_type] ? tok.v.svn : 0;
+  ROT_TRY(state_commit(u, &next, &tok));
+  *out = tok.v;
   note(u, ROT_AUDIT_CONFIRM, ROT_OK, image_type, out->svn);
   /* Phase 2: only now may the floor rise. */
-  return finish_floors(u);
+  return finish_floors(u, &tok);
 }
 
 static rot_error_t revert_impl(rot_update_t *u, uint32_t image_type) {
   ROT_TRY(slot_type_check(u, image_type));
   rot_type_state_t *ts = &u->state.types[image_type];
   rot_update_state_t next = u->state;
+  slot_token_t tok;
+  const slot_token_t *proof = NULL;
   if (ts->pending != ROT_SLOT_NONE) {
     next.types[image_type].pending = ROT_SLOT_NONE;
     next.types[image_type].attempts_left = 0;
@@ -476,21 +667,20 @@ static rot_error_t revert_impl(rot_update_t *u, uint32_t image_type) {
       return ROT_ERROR_UPDATE_REVERT_INVALID;
     }
     uint32_t other = ts->active ^ 1u;
-    rot_verified_image_t v;
-    rot_error_t err = rot_update_verify_region(
-        u, slot_region(u, image_type, other), image_type, &v, NULL);
+    rot_error_t err = verify_slot(u, image_type, other, &tok, NULL);
     if (err == ROT_ERROR_POLICY_SVN_BELOW_FLOOR) {
       return ROT_ERROR_UPDATE_REVERT_BELOW_FLOOR;
     }
-    if (err != ROT_OK) {
+    if (ROT_FIRST_CHECK(err != ROT_OK)) {
       return ROT_ERROR_UPDATE_REVERT_INVALID;
     }
     next.types[image_type].active = (uint8_t)other;
     if (next.types[image_type].staged == other) {
       next.types[image_type].staged = ROT_SLOT_NONE;
     }
+    proof = &tok;
   }
-  ROT_TRY(state_commit(u, &next));
+  ROT_TRY(state_commit(u, &next, proof));
   note(u, ROT_AUDIT_REVERT, ROT_OK, image_type,
        u->state.types[image_type].active);
   return ROT_OK;
@@ -518,6 +708,33 @@ static int try_region(rot_update_t *u, uint32_t region, uint32_t type,
   return 1;
 }
 
+/*
+ * The confirmed slot, else a fallback: the other slot unless it only holds
+ * an image nobody activated (staged), which only the last resort (the
+ * recovery image) may use. Sets *why to why the confirmed slot was refused.
+ */
+static int pick_confirmed_or_other(rot_update_t *u, uint32_t type,
+                                   const rot_type_state_t *ts, int last_resort,
+                                   rot_boot_decision_t *out, rot_error_t *why) {
+  if (ts->active != ROT_SLOT_NONE &&
+      try_region(u, slot_region(u, type, ts->active), type, out, why)) {
+    out->reason = ROT_BOOT_ACTIVE;
+    return 1;
+  }
+  for (uint32_t slot = ROT_SLOT_A; slot <= ROT_SLOT_B; slot++) {
+    /* A staged image was never chosen by the operator: not a fallback. */
+    if (slot == ts->active || (slot == ts->staged && !last_resort)) {
+      continue;
+    }
+    rot_error_t ignored = ROT_OK;
+    if (try_region(u, slot_region(u, type, slot), type, out, &ignored)) {
+      out->reason = ROT_BOOT_FALLBACK_OTHER;
+      return 1;
+    }
+  }
+  return 0;
+}
+
 rot_error_t rot_boot_decide(rot_update_t *u, uint32_t image_type,
                             rot_boot_decision_t *out) {
   if (u == NULL || out == NULL) {
@@ -528,7 +745,7 @@ rot_error_t rot_boot_decide(rot_update_t *u, uint32_t image_type,
   out->region = ROT_RGN_COUNT;
   out->reason = ROT_BOOT_NONE;
   out->why = ROT_ERROR_BOOT_NO_IMAGE;
-  if (image_type >= ROT_IMAGE_TYPE_SLOTS || !type_has_slots(u, image_type)) {
+  if (!type_has_slots(u, image_type)) {
     return ROT_ERROR_UPDATE_BAD_TYPE;
   }
   rot_error_t why = ROT_ERROR_BOOT_EMPTY_SLOT;
@@ -540,7 +757,7 @@ rot_error_t rot_boot_decide(rot_update_t *u, uint32_t image_type,
     rot_update_state_t next = u->state;
     if (ts.attempts_left > 0) {
       next.types[image_type].attempts_left = (uint8_t)(ts.attempts_left - 1u);
-      ROT_TRY(state_commit(u, &next));
+      ROT_TRY(state_commit(u, &next, NULL));
       if (try_region(u, slot_region(u, image_type, ts.pending), image_type, out,
                      &why)) {
         out->reason = ROT_BOOT_TRIAL;
@@ -553,41 +770,26 @@ rot_error_t rot_boot_decide(rot_update_t *u, uint32_t image_type,
     next = u->state;
     next.types[image_type].pending = ROT_SLOT_NONE;
     next.types[image_type].attempts_left = 0;
-    ROT_TRY(state_commit(u, &next));
+    ROT_TRY(state_commit(u, &next, NULL));
     note(u, ROT_AUDIT_TRIAL_EXPIRED, why, image_type, ts.pending);
     ts = u->state.types[image_type];
   }
 
-  if (ts.active != ROT_SLOT_NONE &&
-      try_region(u, slot_region(u, image_type, ts.active), image_type, out,
-                 &why)) {
-    out->reason = ROT_BOOT_ACTIVE;
-    out->why = ROT_OK;
-  } else {
-    rot_error_t first_why = why;
-    for (uint32_t slot = ROT_SLOT_A; slot <= ROT_SLOT_B; slot++) {
-      /* A staged image was never chosen by the operator: not a fallback. */
-      if (slot == ts.active || slot == ts.staged) {
-        continue;
-      }
-      rot_error_t ignored = ROT_OK;
-      if (try_region(u, slot_region(u, image_type, slot), image_type, out,
-                     &ignored)) {
-        out->reason = ROT_BOOT_FALLBACK_OTHER;
-        break;
-      }
+  if (pick_confirmed_or_other(u, image_type, &ts, 0, out, &why)) {
+    if (out->reason == ROT_BOOT_ACTIVE) {
+      why = ROT_OK;
     }
-    if (out->region == ROT_RGN_COUNT) {
-      int rec = rot_flash_slot_region(u->gate->layout, ROT_IMAGE_TYPE_RECOVERY,
-                                      ROT_SLOT_NONE);
-      rot_error_t ignored = ROT_OK;
-      if (rec >= 0 && try_region(u, (uint32_t)rec, ROT_IMAGE_TYPE_RECOVERY, out,
-                                 &ignored)) {
-        out->reason = ROT_BOOT_RECOVERY;
-      }
+  } else if (image_type != ROT_IMAGE_TYPE_RECOVERY) {
+    /* Both slots bad: the golden image, by the same A/B rules. */
+    rot_type_state_t rs = u->state.types[ROT_IMAGE_TYPE_RECOVERY];
+    rot_error_t ignored = ROT_OK;
+    if (type_has_slots(u, ROT_IMAGE_TYPE_RECOVERY) &&
+        pick_confirmed_or_other(u, ROT_IMAGE_TYPE_RECOVERY, &rs, 1, out,
+                                &ignored)) {
+      out->reason = ROT_BOOT_RECOVERY;
     }
-    out->why = first_why;
   }
+  out->why = why;
 
   if (out->region == ROT_RGN_COUNT) {
     rot_memset(&out->verified, 0, sizeof(out->verified));

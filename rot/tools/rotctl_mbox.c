@@ -1096,9 +1096,10 @@ static const spec_t kLockSpec = {
     "usage: rotctl lock " ROTCTL_LOCK_ARGS "\n\n" ROTCTL_LOCK_SUMMARY
     "\n\noptions:\n"
     "  --socket PATH   rotd's socket (default: $ROT_SOCKET, else run/rotd.sock)\n"
-    "  --region NAME   one region (see 'rotctl inventory')\n"
+    "  --region NAME   one image region (see 'rotctl inventory'); the chip's\n"
+    "                  own regions (nvcfg, state, audit) cannot be locked\n"
     "  --boot          every host boot region: opensbi, hypervisor and dtb\n"
-    "                  slots and the recovery image\n"
+    "                  slots and both recovery slots\n"
     "  --json          machine-readable output\n"};
 
 int rotctl_cmd_lock(int argc, char **argv) {
@@ -1208,6 +1209,12 @@ static void describe(const rot_audit_record_t *r, char *buf, size_t cap) {
       break;
     case ROT_AUDIT_FLOOR_RAISED:
       snprintf(buf, cap, "type=%s floor=%u", type_name(r->arg0), r->arg1);
+      break;
+    case ROT_AUDIT_FLOOR_REFUSED:
+      snprintf(buf, cap, "type=%s svn=%u", type_name(r->arg0), r->arg1);
+      break;
+    case ROT_AUDIT_STATE_REJECTED:
+      snprintf(buf, cap, "copy=%u seq=%u", r->arg0, r->arg1);
       break;
     case ROT_AUDIT_BOOT:
       snprintf(buf, cap, "type=%s region=%s", type_name(r->arg0),

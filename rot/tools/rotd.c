@@ -49,7 +49,7 @@ typedef struct client {
   uint32_t id; /* connection id, never 0, never reused */
   uid_t uid;
   pid_t pid;
-  int authorized;
+  hardened_bool_t authorized; /* from the peer's uid, at accept */
   int refusal_logged; /* one audit record per refused connection */
   uint64_t last_activity; /* monotonic seconds */
 } client_t;
@@ -216,7 +216,7 @@ static void inventory_entry(rotd_t *d, uint32_t region,
   if (rot_gate_is_locked(&d->gate, region) == HARDENED_TRUE) {
     e->flags |= ROT_MBOX_INV_LOCKED;
   }
-  if (r->kind == ROT_REGION_SLOT && r->image_type < ROT_IMAGE_TYPE_SLOTS) {
+  if (is_image_region(r) && r->image_type < ROT_IMAGE_TYPE_SLOTS) {
     const rot_type_state_t *ts = &d->update.state.types[r->image_type];
     if (ts->active == r->slot) {
       e->flags |= ROT_MBOX_INV_ACTIVE;
@@ -616,23 +616,23 @@ static int send_reply(rotd_t *d, client_t *c, uint16_t cmd, uint32_t seq,
   return 1;
 }
 
-static int peer_allowed(const rotd_t *d, uid_t uid) {
+static hardened_bool_t peer_allowed(const rotd_t *d, uid_t uid) {
   if (uid == 0 || uid == geteuid()) {
-    return 1;
+    return HARDENED_TRUE;
   }
   for (size_t i = 0; i < d->n_allow; i++) {
     if (d->allow[i] == uid) {
-      return 1;
+      return HARDENED_TRUE;
     }
   }
-  return 0;
+  return HARDENED_FALSE;
 }
 
 static void serve_frame(rotd_t *d, client_t *c, size_t len) {
   uint16_t cmd = 0;
   uint32_t seq = 0;
   rot_mbox_peek(d->rx, len, &cmd, &seq);
-  if (!c->authorized) {
+  if (ROT_FIRST_CHECK(c->authorized != HARDENED_TRUE)) {
     fprintf(stderr, "rotd: refused peer uid %u pid %d\n", (unsigned)c->uid,
             (int)c->pid);
     if (!c->refusal_logged) {
@@ -648,6 +648,9 @@ static void serve_frame(rotd_t *d, client_t *c, size_t len) {
     }
     return;
   }
+  /* Second look: the flag, and the rule it came from. */
+  HARDENED_CHECK_EQ(c->authorized, HARDENED_TRUE);
+  HARDENED_CHECK_EQ(peer_allowed(d, c->uid), HARDENED_TRUE);
   rot_mbox_header_t h;
   const uint8_t *payload = NULL;
   rot_error_t err = rot_mbox_frame_decode(d->rx, len, &h, &payload);
@@ -921,8 +924,23 @@ static int start(rotd_t *d, const char *flash_path, const char *otp_path) {
   }
   err = rot_update_init(&d->update, &d->gate, &d->otp.port, crypto, &d->audit,
                         mono_now, d->scratch, scratch_len);
+  if (err == ROT_ERROR_OTP_NO_DEVICE_SECRET) {
+    return fail_start("OTP", otp_path, err,
+                      "the update state is authenticated with a key derived "
+                      "from it; provision a fresh OTP file with "
+                      "'rotctl otp provision'");
+  }
   if (err != ROT_OK) {
     return fail_start("update state in", flash_path, err, NULL);
+  }
+  for (uint32_t i = 0; i < 2; i++) {
+    if (d->update.state_rejected & (1u << i)) {
+      fprintf(stderr,
+              "rotd: warning: %s: update state copy %u refused (%s): a torn "
+              "write or a record this chip never wrote; the other copy "
+              "stands and no fuse moved on its word\n",
+              flash_path, i, rot_error_name(ROT_ERROR_UPDATE_STATE_FORGED));
+    }
   }
   err = rot_audit_append(&d->audit, ROT_AUDIT_DAEMON_START, ROT_OK, 0, 0);
   if (err != ROT_OK) {

@@ -391,8 +391,14 @@ else
 fi
 
 # ---- lock, audit ----------------------------------------------------------------------------------
+for r in audit state nvcfg; do
+  expect_refused "lock --region $r is refused: the chip's own region" \
+    ROT_ERROR_GATE_NOT_LOCKABLE lock --region "$r"
+done
+expect_ok "the audit log still records after the refused locks" \
+  'gate-deny +ROT_ERROR_GATE_NOT_LOCKABLE .*op=lock region=audit' audit
 expect_ok "lock --boot locks every host boot region" \
-  'locked until rotd restarts: opensbi-a opensbi-b hypervisor-a hypervisor-b dtb-a dtb-b recovery$' lock --boot
+  'locked until rotd restarts: opensbi-a opensbi-b hypervisor-a hypervisor-b dtb-a dtb-b recovery-a recovery-b$' lock --boot
 expect_refused "an update into a locked slot is refused" ROT_ERROR_GATE_LOCKED update "$T/hv3.img"
 expect_ok "inventory marks locked regions" '^hypervisor-b +hypervisor +active,locked' inventory
 

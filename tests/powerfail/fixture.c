@@ -17,7 +17,7 @@
  * complete.
  */
 const rot_flash_layout_t pf_layout = {
-    .flash_size = KIB(244),
+    .flash_size = KIB(308),
     .erase_size = KIB(4),
     .regions =
         {
@@ -29,7 +29,8 @@ const rot_flash_layout_t pf_layout = {
             [ROT_RGN_HYPERVISOR_B] = {"hypervisor-b", KIB(80), KIB(64), ROT_REGION_SLOT, ROT_IMAGE_TYPE_HYPERVISOR, ROT_SLOT_B},
             [ROT_RGN_DTB_A] = {"dtb-a", KIB(144), KIB(4), ROT_REGION_SLOT, ROT_IMAGE_TYPE_DTB, ROT_SLOT_A},
             [ROT_RGN_DTB_B] = {"dtb-b", KIB(148), KIB(4), ROT_REGION_SLOT, ROT_IMAGE_TYPE_DTB, ROT_SLOT_B},
-            [ROT_RGN_RECOVERY] = {"recovery", KIB(152), KIB(64), ROT_REGION_RECOVERY, ROT_IMAGE_TYPE_RECOVERY, ROT_SLOT_NONE},
+            [ROT_RGN_RECOVERY_A] = {"recovery-a", KIB(152), KIB(64), ROT_REGION_RECOVERY, ROT_IMAGE_TYPE_RECOVERY, ROT_SLOT_A},
+            [ROT_RGN_RECOVERY_B] = {"recovery-b", KIB(244), KIB(64), ROT_REGION_RECOVERY, ROT_IMAGE_TYPE_RECOVERY, ROT_SLOT_B},
             [ROT_RGN_NVCFG] = {"nvcfg", KIB(216), KIB(4), ROT_REGION_NVCFG, 0, ROT_SLOT_NONE},
             [ROT_RGN_STATE] = {"state", KIB(220), KIB(8), ROT_REGION_STATE, 0, ROT_SLOT_NONE},
             [ROT_RGN_AUDIT] = {"audit", KIB(228), KIB(16), ROT_REGION_AUDIT, 0, ROT_SLOT_NONE},

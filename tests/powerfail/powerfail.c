@@ -101,7 +101,7 @@ static const ref_t kNoRef = {NO_SLOT, -1};
  */
 typedef struct model {
   int slot_img[2];       /* image in slot A / B, -1 none or damaged */
-  int rec_img;           /* image in the recovery region, -1 none */
+  int rec_img[2];        /* image in recovery slot A / B, -1 none */
   ref_t confirmed;       /* last confirmed image */
   ref_t confirming;      /* a confirm (or revert to it) under way */
   int confirming_raises; /* 1 for a confirm, 0 for a revert */
@@ -155,12 +155,36 @@ static const char *step_name(uint32_t kind) {
   }
 }
 
+static int region_image(const pf_sim_t *s, uint32_t region);
+
+/* The recovery slot an update writes, by the engine's rule: not the
+ * confirmed one; with none confirmed, a slot holding no intact image,
+ * else the one not staged. */
+static int recovery_target(const pf_dev_t *d) {
+  const rot_type_state_t *rs = &d->upd.state.types[ROT_IMAGE_TYPE_RECOVERY];
+  if (rs->active != ROT_SLOT_NONE) {
+    return rs->active ^ 1;
+  }
+  if (region_image(d->sim, ROT_RGN_RECOVERY_A) < 0) {
+    return ROT_SLOT_A;
+  }
+  if (region_image(d->sim, ROT_RGN_RECOVERY_B) < 0) {
+    return ROT_SLOT_B;
+  }
+  return rs->staged != ROT_SLOT_NONE ? rs->staged ^ 1 : ROT_SLOT_B;
+}
+
+static uint32_t rec_region(int slot) {
+  return slot == ROT_SLOT_A ? ROT_RGN_RECOVERY_A : ROT_RGN_RECOVERY_B;
+}
+
 static rot_error_t do_stage(pf_dev_t *d, model_t *m, int img, uint32_t chunk) {
   const pf_image_t *im = &g_fx.img[img];
   int recovery = im->type == ROT_IMAGE_TYPE_RECOVERY;
   int slot = NO_SLOT;
   if (recovery) {
-    m->rec_img = -1;
+    slot = recovery_target(d);
+    m->rec_img[slot] = -1;
   } else {
     /* The engine stages into the slot that is not the confirmed one. */
     slot = d->upd.state.types[HV].active == ROT_SLOT_A ? ROT_SLOT_B : ROT_SLOT_A;
@@ -182,7 +206,7 @@ static rot_error_t do_stage(pf_dev_t *d, model_t *m, int img, uint32_t chunk) {
     return ROT_ERROR_INTERNAL;
   }
   if (recovery) {
-    m->rec_img = img;
+    m->rec_img[slot] = img;
   } else {
     m->slot_img[slot] = img;
     m->staged = (ref_t){slot, img};
@@ -342,9 +366,14 @@ static void prepare(start_id_t id, const char *name, int from,
     m = g_start[from].model;
   } else {
     memset(&m, 0, sizeof(m));
-    m.slot_img[0] = m.slot_img[1] = m.rec_img = -1;
+    m.slot_img[0] = m.slot_img[1] = m.rec_img[0] = m.rec_img[1] = -1;
     m.confirmed = m.confirming = m.trial = m.activating = m.staged = kNoRef;
     rot_error_t err = rot_otp_provision(&st->sim.otp, g_fx.root_key_hash);
+    if (err == ROT_OK) {
+      uint8_t uds[ROT_OTP_UDS_LEN];
+      memset(uds, 0x5a, sizeof(uds)); /* fixed: runs stay reproducible */
+      err = rot_otp_write_uds(&st->sim.otp, uds);
+    }
     if (err != ROT_OK) {
       die("provision", err);
     }
@@ -930,7 +959,8 @@ static void check_boot(cut_t *c, pf_dev_t *d, const model_t *m) {
       allowed = m->slots_destroyed;
       break;
     case ROT_BOOT_RECOVERY:
-      allowed = m->slots_destroyed && k == m->rec_img;
+      allowed = m->slots_destroyed && slot >= 0 && slot <= 1 &&
+                k == m->rec_img[slot];
       break;
     default:
       break;
@@ -967,10 +997,14 @@ static void check_confirmed_and_floor(cut_t *c, pf_dev_t *d, const model_t *m,
     }
   }
 
-  /* The golden image only changes under its own update. */
-  if (m->rec_img >= 0 && region_image(d->sim, ROT_RGN_RECOVERY) != m->rec_img) {
-    violation(c, "I2 confirm", "recovery image %s lost",
-              img_name(m->rec_img));
+  /* The golden image only changes under its own update, and only in the
+   * recovery slot that update writes. */
+  for (int rs = 0; rs < 2; rs++) {
+    if (m->rec_img[rs] >= 0 &&
+        region_image(d->sim, rec_region(rs)) != m->rec_img[rs]) {
+      violation(c, "I2 confirm", "recovery image %s lost from %s",
+                img_name(m->rec_img[rs]), pf_layout.regions[rec_region(rs)].name);
+    }
   }
 
   rot_policy_t pol;
@@ -1028,7 +1062,7 @@ typedef struct outcome {
   int active_img;
   int pending;
   uint32_t floor;
-  int rec_img;
+  int rec_img[2];
 } outcome_t;
 
 static outcome_t outcome_of(pf_dev_t *d) {
@@ -1041,7 +1075,8 @@ static outcome_t outcome_of(pf_dev_t *d) {
   rot_policy_t pol;
   o.floor = rot_otp_decode(d->sim->fuse, &pol) == ROT_OK ? pol.svn_floor[HV]
                                                          : 0xffffffffu;
-  o.rec_img = region_image(d->sim, ROT_RGN_RECOVERY);
+  o.rec_img[0] = region_image(d->sim, ROT_RGN_RECOVERY_A);
+  o.rec_img[1] = region_image(d->sim, ROT_RGN_RECOVERY_B);
   return o;
 }
 
@@ -1163,13 +1198,16 @@ static uint32_t replay(const run_t *r, const fault_t *f1, const fault_t *f2,
   }
   if (expect != NULL &&
       (o.active_img != expect->active_img || o.pending != expect->pending ||
-       o.floor != expect->floor || o.rec_img != expect->rec_img)) {
+       o.floor != expect->floor || o.rec_img[0] != expect->rec_img[0] ||
+       o.rec_img[1] != expect->rec_img[1])) {
     violation(&c, "I5 resume", "ends with active %s, pending slot %s, floor "
-              "%u, recovery %s; the fault-free run ends with %s, %s, %u, %s",
+              "%u, recovery %s/%s; the fault-free run ends with %s, %s, %u, "
+              "%s/%s",
               img_name(o.active_img), slot_name(o.pending), o.floor,
-              img_name(o.rec_img), img_name(expect->active_img),
+              img_name(o.rec_img[0]), img_name(o.rec_img[1]),
+              img_name(expect->active_img),
               slot_name(expect->pending), expect->floor,
-              img_name(expect->rec_img));
+              img_name(expect->rec_img[0]), img_name(expect->rec_img[1]));
   }
   check_audit(&c, &d, &m);
   return c.broken;

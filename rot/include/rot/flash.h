@@ -38,7 +38,7 @@ struct rot_flash_port {
 /* What a region holds; decides its gate policy. */
 typedef enum rot_region_kind {
   ROT_REGION_SLOT = 1,     /* A or B slot of an image type */
-  ROT_REGION_RECOVERY = 2, /* golden recovery image */
+  ROT_REGION_RECOVERY = 2, /* golden recovery image (A or B) */
   ROT_REGION_NVCFG = 3,    /* chip-private configuration */
   ROT_REGION_STATE = 4,    /* chip-private update state (two copies) */
   ROT_REGION_AUDIT = 5,    /* chip-private audit log (ring) */
@@ -58,10 +58,12 @@ typedef enum rot_region_id {
   ROT_RGN_HYPERVISOR_B,
   ROT_RGN_DTB_A,
   ROT_RGN_DTB_B,
-  ROT_RGN_RECOVERY,
+  ROT_RGN_RECOVERY_A,
   ROT_RGN_NVCFG,
   ROT_RGN_STATE,
   ROT_RGN_AUDIT,
+  /* Appended so the ids above keep their wire values. */
+  ROT_RGN_RECOVERY_B,
   ROT_RGN_COUNT
 } rot_region_id_t;
 

@@ -98,6 +98,13 @@ ROT_WARN_UNUSED rot_error_t rot_otp_provision(
 ROT_WARN_UNUSED rot_error_t rot_otp_write_uds(
     const rot_otp_port_t *p, const uint8_t uds[ROT_OTP_UDS_LEN]);
 
+/**
+ * Read the unique device secret into out (the caller wipes it after use).
+ * ROT_ERROR_OTP_NO_DEVICE_SECRET when the marker says it was never fused.
+ */
+ROT_WARN_UNUSED rot_error_t rot_otp_read_uds(const rot_otp_port_t *p,
+                                             uint8_t out[ROT_OTP_UDS_LEN]);
+
 /** Revoke a key index (idempotent). */
 ROT_WARN_UNUSED rot_error_t rot_otp_revoke_key(const rot_otp_port_t *p,
                                                uint32_t key_index);

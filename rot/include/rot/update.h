@@ -4,13 +4,22 @@
  *
  * Persistent state lives in the state region as two copies (one erase
  * block each). A write erases and programs the older copy with the next
- * sequence number; a copy whose SHA-256 does not match is ignored, so a
- * power cut at any flash operation leaves the previous state in force.
+ * sequence number; a copy whose MAC does not match is ignored, so a power
+ * cut at any flash operation leaves the previous state in force. The MAC
+ * is HMAC-SHA-256 under a key derived from the device secret in OTP: only
+ * the chip can write a state the chip will accept, so a record written
+ * with a flash programmer is refused (docs/flash-layout.md).
  *
  * The two-phase SVN rule: confirm first persists "slot X is confirmed,
  * floor must become S" and only then programs the OTP floor; a cut between
  * the two is completed at the next boot, and the floor never moves before
- * the confirm is durable.
+ * the confirm is durable, nor above the SVN of a verified image of that
+ * type present in its slots.
+ *
+ * Every type with a slot pair, the golden recovery image included, follows
+ * the same A/B rules: an update only ever writes the slot that is neither
+ * confirmed nor on trial, so a refused or aborted update never touches the
+ * image in force.
  */
 #ifndef ROT_UPDATE_H
 #define ROT_UPDATE_H
@@ -45,12 +54,16 @@ typedef struct rot_update_state {
   uint32_t magic;
   uint32_t seq;
   rot_type_state_t types[ROT_IMAGE_TYPE_SLOTS];
-  uint8_t digest[32]; /* SHA-256 of the bytes before it */
+  uint8_t mac[32]; /* HMAC-SHA-256 of the bytes before it (state key) */
 } rot_update_state_t;
 
 _Static_assert(sizeof(rot_update_state_t) == 104, "update state");
 _Static_assert(offsetof(rot_update_state_t, types) == 8, "types");
-_Static_assert(offsetof(rot_update_state_t, digest) == 72, "digest");
+_Static_assert(offsetof(rot_update_state_t, mac) == 72, "mac");
+
+/* Bytes of one encoded state copy, and of the key that authenticates it. */
+#define ROT_UPDATE_STATE_SIZE 104u
+#define ROT_UPDATE_STATE_KEY_LEN 32u
 
 /* Why a boot decision picked what it picked. */
 typedef enum rot_boot_reason {
@@ -90,11 +103,16 @@ typedef struct rot_update {
   uint32_t scratch_len;
   rot_update_state_t state;
   uint32_t state_copy; /* which state block holds state (0/1) */
+  uint8_t state_key[ROT_UPDATE_STATE_KEY_LEN]; /* from the device secret */
+  /* Bit i: state copy i was written but failed authentication at init
+   * (a torn write, or a record the chip never wrote); it was ignored. */
+  uint32_t state_rejected;
   rot_update_session_t session;
 } rot_update_t;
 
-/** Load the state (newest valid copy; fresh state when none), finish any
- * pending floor raise. */
+/** Derive the state key from the device secret (ROT_ERROR_OTP_NO_DEVICE_SECRET
+ * when none is fused), load the state (newest authentic copy; fresh state
+ * when none), finish any pending floor raise that a verified image justifies. */
 ROT_WARN_UNUSED rot_error_t rot_update_init(rot_update_t *u, rot_gate_t *g,
                                             const rot_otp_port_t *otp,
                                             const rot_crypto_t *c,
@@ -149,5 +167,24 @@ ROT_WARN_UNUSED rot_error_t rot_update_verify_region(rot_update_t *u,
                                                      uint32_t *image_len);
 
 const char *rot_boot_reason_name(uint32_t reason);
+
+/**
+ * Decode one stored state copy (ROT_UPDATE_STATE_SIZE bytes) and check its
+ * MAC under key. ROT_ERROR_UPDATE_STATE_FORGED when the MAC does not match,
+ * ROT_ERROR_UPDATE_STATE_CORRUPT for a bad magic or out-of-range field.
+ */
+ROT_WARN_UNUSED rot_error_t rot_update_state_decode(
+    const rot_crypto_t *c, const uint8_t key[ROT_UPDATE_STATE_KEY_LEN],
+    const uint8_t *buf, size_t len, rot_update_state_t *out);
+
+/** Encode and MAC a state copy into buf (ROT_UPDATE_STATE_SIZE bytes). */
+ROT_WARN_UNUSED rot_error_t rot_update_state_encode(
+    const rot_crypto_t *c, const uint8_t key[ROT_UPDATE_STATE_KEY_LEN],
+    const rot_update_state_t *s, uint8_t *buf, size_t len);
+
+/** Derive the state key from the device secret in OTP. */
+ROT_WARN_UNUSED rot_error_t rot_update_state_key(
+    const rot_otp_port_t *otp, const rot_crypto_t *c,
+    uint8_t key[ROT_UPDATE_STATE_KEY_LEN]);
 
 #endif /* ROT_UPDATE_H */

@@ -7,7 +7,7 @@
 #define KIB(x) ((uint32_t)(x) * 1024u)
 
 const rot_flash_layout_t ram_layout_small = {
-    .flash_size = KIB(640),
+    .flash_size = KIB(704),
     .erase_size = KIB(4),
     .regions =
         {
@@ -19,7 +19,8 @@ const rot_flash_layout_t ram_layout_small = {
             [ROT_RGN_HYPERVISOR_B] = {"hypervisor-b", 0x50000, KIB(64), ROT_REGION_SLOT, ROT_IMAGE_TYPE_HYPERVISOR, ROT_SLOT_B},
             [ROT_RGN_DTB_A] = {"dtb-a", 0x60000, KIB(64), ROT_REGION_SLOT, ROT_IMAGE_TYPE_DTB, ROT_SLOT_A},
             [ROT_RGN_DTB_B] = {"dtb-b", 0x70000, KIB(64), ROT_REGION_SLOT, ROT_IMAGE_TYPE_DTB, ROT_SLOT_B},
-            [ROT_RGN_RECOVERY] = {"recovery", 0x80000, KIB(64), ROT_REGION_RECOVERY, ROT_IMAGE_TYPE_RECOVERY, ROT_SLOT_NONE},
+            [ROT_RGN_RECOVERY_A] = {"recovery-a", 0x80000, KIB(64), ROT_REGION_RECOVERY, ROT_IMAGE_TYPE_RECOVERY, ROT_SLOT_A},
+            [ROT_RGN_RECOVERY_B] = {"recovery-b", 0xa0000, KIB(64), ROT_REGION_RECOVERY, ROT_IMAGE_TYPE_RECOVERY, ROT_SLOT_B},
             [ROT_RGN_NVCFG] = {"nvcfg", 0x90000, KIB(4), ROT_REGION_NVCFG, 0, ROT_SLOT_NONE},
             [ROT_RGN_STATE] = {"state", 0x91000, KIB(8), ROT_REGION_STATE, 0, ROT_SLOT_NONE},
             [ROT_RGN_AUDIT] = {"audit", 0x93000, KIB(16), ROT_REGION_AUDIT, 0, ROT_SLOT_NONE},

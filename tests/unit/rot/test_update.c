@@ -15,110 +15,7 @@
 #include "ram_flash.h"
 #include "rot/update.h"
 #include "test_keys.h"
-
-#define HV ROT_IMAGE_TYPE_HYPERVISOR
-#define PAYLOAD_LEN 1500u
-#define CHUNK 700u
-
-typedef struct fixture {
-  ram_flash_t flash;
-  ram_otp_t otp;
-  int otp_drop; /* when set, OTP programs silently do nothing */
-  rot_otp_port_t otp_port;
-  rot_gate_t gate;
-  rot_update_t up;
-  uint8_t scratch[64 * 1024];
-} fixture_t;
-
-static uint64_t g_now;
-static uint64_t fake_now(void) { return g_now; }
-
-static rot_error_t otp_read_(const rot_otp_port_t *p, uint32_t off, void *buf,
-                             uint32_t len) {
-  fixture_t *f = p->state;
-  return f->otp.port.read(&f->otp.port, off, buf, len);
-}
-
-static rot_error_t otp_program_(const rot_otp_port_t *p, uint32_t off,
-                                const void *buf, uint32_t len) {
-  fixture_t *f = p->state;
-  if (f->otp_drop) {
-    return ROT_OK; /* a fuse that does not blow: caught by read-back */
-  }
-  return f->otp.port.program(&f->otp.port, off, buf, len);
-}
-
-static void reboot(fixture_t *f) {
-  assert_int_equal(rot_gate_init(&f->gate, &f->flash.port, &ram_layout_small,
-                                 NULL, NULL),
-                   ROT_OK);
-  assert_int_equal(rot_update_init(&f->up, &f->gate, &f->otp_port, test_crypto(),
-                                   NULL, fake_now, f->scratch, sizeof(f->scratch)),
-                   ROT_OK);
-}
-
-static int setup(void **state) {
-  fixture_t *f = calloc(1, sizeof(*f));
-  ram_flash_init(&f->flash, &ram_layout_small);
-  ram_otp_init(&f->otp);
-  f->otp_port.read = otp_read_;
-  f->otp_port.program = otp_program_;
-  f->otp_port.state = f;
-  assert_int_equal(rot_otp_provision(&f->otp.port, test_keys()->policy.root_key_hash),
-                   ROT_OK);
-  g_now = 1000;
-  reboot(f);
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fixture_t *f = *state;
-  ram_flash_free(&f->flash);
-  free(f);
-  return 0;
-}
-
-static uint8_t *make_image(uint32_t type, uint32_t svn, size_t *len) {
-  const test_keys_t *k = test_keys();
-  rot_image_header_t h = test_header(type);
-  h.svn = svn;
-  h.ver_major = (uint16_t)svn;
-  uint8_t *payload = test_payload(PAYLOAD_LEN + svn);
-  uint8_t *img = test_image_sign(&h, k->manifest, k->manifest_len, k->signer.priv,
-                                 payload, PAYLOAD_LEN + svn, len);
-  free(payload);
-  return img;
-}
-
-static rot_error_t send_image(fixture_t *f, uint32_t type, const uint8_t *img,
-                              size_t len) {
-  ROT_TRY(rot_update_begin(&f->up, type, (uint32_t)len));
-  for (size_t off = 0; off < len; off += CHUNK) {
-    size_t n = len - off < CHUNK ? len - off : CHUNK;
-    ROT_TRY(rot_update_chunk(&f->up, (uint32_t)off, img + off, (uint32_t)n));
-  }
-  rot_verified_image_t v;
-  return rot_update_finish(&f->up, &v);
-}
-
-/* Stage, activate, confirm: the image becomes the confirmed one. */
-static void install(fixture_t *f, uint32_t svn) {
-  size_t len;
-  uint8_t *img = make_image(HV, svn, &len);
-  assert_int_equal(send_image(f, HV, img, len), ROT_OK);
-  assert_int_equal(rot_update_activate(&f->up, HV), ROT_OK);
-  rot_verified_image_t v;
-  assert_int_equal(rot_update_confirm(&f->up, HV, &v), ROT_OK);
-  assert_int_equal(v.svn, svn);
-  free(img);
-}
-
-static uint32_t floor_of(fixture_t *f, uint32_t type) {
-  rot_policy_t p;
-  assert_int_equal(rot_otp_policy(&f->otp.port, &p), ROT_OK);
-  return p.svn_floor[type];
-}
+#include "update_fixture.h"
 
 static void update_test_init_null(void **state) {
   fixture_t *f = *state;
@@ -355,7 +252,8 @@ static void update_test_activate_confirm_preconditions(void **state) {
   assert_int_equal(rot_update_confirm(&f->up, HV, &v), ROT_ERROR_UPDATE_NOT_PENDING);
   assert_int_equal(rot_update_revert(&f->up, HV), ROT_ERROR_UPDATE_REVERT_INVALID);
   assert_int_equal(rot_update_activate(&f->up, ROT_IMAGE_TYPE_RECOVERY),
-                   ROT_ERROR_UPDATE_BAD_TYPE);
+                   ROT_ERROR_UPDATE_NOT_STAGED); /* recovery has A/B too */
+  assert_int_equal(rot_update_activate(&f->up, 6), ROT_ERROR_UPDATE_BAD_TYPE);
 }
 
 static void update_test_begin_during_trial_refused(void **state) {
@@ -446,10 +344,10 @@ static void update_test_boot_fallback_then_recovery(void **state) {
   ram_flash_region(&f->flash, &ram_layout_small, ROT_RGN_HYPERVISOR_A)[200] ^= 1;
   assert_int_equal(rot_boot_decide(&f->up, HV, &d), ROT_OK);
   assert_int_equal(d.reason, ROT_BOOT_RECOVERY);
-  assert_int_equal(d.region, ROT_RGN_RECOVERY);
+  assert_int_equal(d.region, ROT_RGN_RECOVERY_A);
   assert_int_equal(d.verified.image_type, ROT_IMAGE_TYPE_RECOVERY);
 
-  ram_flash_region(&f->flash, &ram_layout_small, ROT_RGN_RECOVERY)[0] ^= 1;
+  ram_flash_region(&f->flash, &ram_layout_small, ROT_RGN_RECOVERY_A)[0] ^= 1;
   assert_int_equal(rot_boot_decide(&f->up, HV, &d), ROT_ERROR_BOOT_NO_IMAGE);
   assert_int_equal(d.reason, ROT_BOOT_NONE);
   assert_int_not_equal(rot_verified_check(&d.verified), ROT_OK);
