@@ -119,10 +119,13 @@ freestanding: $(BUILD)/riscv/rot_core.o
 space := $(subst ,, )
 
 # ---- fuzzing --------------------------------------------------------------
+# Targets that need flash or OTP use the unit tests' in-memory fakes.
 FUZZ_CFLAGS := -std=c11 -g -O1 -D_DEFAULT_SOURCE -DROT_HOSTED \
-	-fsanitize=fuzzer,address,undefined $(rot-cflags) $(bootchain-cflags)
+	-fsanitize=fuzzer,address,undefined $(rot-cflags) $(bootchain-cflags) \
+	-Itests/unit/common
 
-FUZZ_SRCS = $(rot-core-srcs) $(rot-host-srcs) $(bootchain-lib-srcs)
+FUZZ_SRCS = $(rot-core-srcs) $(rot-host-srcs) $(bootchain-lib-srcs) \
+	tests/unit/common/ram_flash.c
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRCS) $(LINK_LIBS)
