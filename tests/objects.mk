@@ -25,9 +25,18 @@ $(BUILD)/bin/gen_corpus: $(BUILD)/obj/tests/fuzz/gen_corpus.o $(BUILD)/lib/libro
 	@mkdir -p $(@D)
 	$(CC) $(OPT_CFLAGS) -o $@ $^ $(MBEDTLS_LIBS)
 
-fuzz-seeds: $(BUILD)/bin/gen_corpus
-	@mkdir -p tests/fuzz/corpus/fuzz_image
+# It also rewrites those of fuzz_otp and fuzz_audit, made by the real fuse
+# and log code on the unit tests' fakes (deterministic: same bytes each run).
+$(BUILD)/bin/gen_state_corpus: $(BUILD)/obj/tests/fuzz/gen_state_corpus.o $(BUILD)/obj/tests/unit/common/ram_flash.o $(BUILD)/lib/librot.a
+	@mkdir -p $(@D)
+	$(CC) $(OPT_CFLAGS) -o $@ $^ $(MBEDTLS_LIBS)
+$(BUILD)/obj/tests/fuzz/gen_state_corpus.o: ALL_CFLAGS += -Itests/unit/common
+
+fuzz-seeds: $(BUILD)/bin/gen_corpus $(BUILD)/bin/gen_state_corpus
+	@mkdir -p tests/fuzz/corpus/fuzz_image tests/fuzz/corpus/fuzz_otp \
+	  tests/fuzz/corpus/fuzz_audit
 	$(BUILD)/bin/gen_corpus tests/fuzz/corpus/fuzz_image
+	$(BUILD)/bin/gen_state_corpus tests/fuzz/corpus
 
 # Event log interop helper (tests/cli/eventlog_interop_test.sh): writes a
 # log with the bootchain writer and prints the digests to extend.

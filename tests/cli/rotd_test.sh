@@ -386,8 +386,10 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && [ -x /usr/bin/python3 
   chmod 600 "$SOCK" && chmod 700 "$T"
   grep -q "rotd: refused peer uid 65534" "$T/rotd.log" && ok "rotd logs the refused peer" ||
     not_ok "rotd logs the refused peer" "$(cat "$T/rotd.log")"
+elif [ "$(id -u)" != 0 ]; then
+  skip "a peer of another uid is refused, disconnected and logged" "not root: a second uid needs setpriv as root"
 else
-  ok "unauthorized peer # skip: needs root, setpriv and /usr/bin/python3"
+  skip "a peer of another uid is refused, disconnected and logged" "no setpriv or /usr/bin/python3"
 fi
 
 # ---- lock, audit ----------------------------------------------------------------------------------
