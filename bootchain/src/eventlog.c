@@ -113,6 +113,28 @@ int bc_log_type_is_data_bound(uint32_t type) {
   }
 }
 
+int bc_log_type_is_pfp_data_bound(uint32_t type) {
+  switch (type) {
+    case BC_EV_SEPARATOR:
+    case BC_EV_S_CRTM_VERSION:
+    case BC_EV_EFI_ACTION:
+    case BC_EV_EFI_VARIABLE_DRIVER_CONFIG:
+    case BC_EV_EFI_GPT_EVENT:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+int bc_log_event_is_data_bound(const bc_log_header_t *h,
+                               const bc_log_event_t *ev) {
+  if (h == NULL || ev == NULL || ev->type == BC_EV_NO_ACTION) {
+    return 0;
+  }
+  return h->mode == BC_LOG_FIRMWARE ? bc_log_type_is_pfp_data_bound(ev->type)
+                                    : bc_log_type_is_data_bound(ev->type);
+}
+
 /* The crypto port names hashes by their TPM algorithm id. */
 static int alg_hashable(uint16_t alg) {
   return rot_hash_len((rot_hash_alg_t)alg) != 0 &&
@@ -327,6 +349,71 @@ static int fits(size_t size, size_t off, size_t n) {
   return !(n > size || off > size - n);
 }
 
+/*
+ * Event data whose layout the PFP fixes must hold its structure: shorter
+ * is malformed in any mode (as tpm2_eventlog treats it); in strict mode
+ * the structure must also account for every byte.
+ */
+static rot_error_t check_typed_data(uint32_t mode, uint32_t type,
+                                    const uint8_t *d, size_t n) {
+  int strict = mode != BC_LOG_FIRMWARE;
+  switch (type) {
+    case BC_EV_EFI_VARIABLE_DRIVER_CONFIG:
+    case BC_EV_EFI_VARIABLE_BOOT:
+    case BC_EV_EFI_VARIABLE_BOOT2:
+    case BC_EV_EFI_VARIABLE_AUTHORITY: {
+      if (n < BC_EV_VARIABLE_FIXED) {
+        return ROT_ERROR_EVENTLOG_BAD_EVENT;
+      }
+      uint64_t chars = rot_ld64(d + 16);
+      uint64_t vlen = rot_ld64(d + 24);
+      uint64_t rest = n - BC_EV_VARIABLE_FIXED;
+      /* chars <= rest / 2 first, so 2 * chars cannot wrap. */
+      if (chars > rest / 2u || vlen > rest - 2u * chars ||
+          (strict && vlen != rest - 2u * chars)) {
+        return ROT_ERROR_EVENTLOG_BAD_EVENT;
+      }
+      return ROT_OK;
+    }
+    case BC_EV_EFI_PLATFORM_FIRMWARE_BLOB:
+      return n < BC_EV_BLOB_LEN || (strict && n != BC_EV_BLOB_LEN)
+                 ? ROT_ERROR_EVENTLOG_BAD_EVENT
+                 : ROT_OK;
+    case BC_EV_EFI_PLATFORM_FIRMWARE_BLOB2: {
+      /* u8 description size | description | u64 base | u64 length */
+      if (n < 1u) {
+        return ROT_ERROR_EVENTLOG_BAD_EVENT;
+      }
+      size_t need = 1u + (size_t)d[0] + BC_EV_BLOB_LEN;
+      return n < need || (strict && n != need) ? ROT_ERROR_EVENTLOG_BAD_EVENT
+                                               : ROT_OK;
+    }
+    case BC_EV_EFI_BOOT_SERVICES_APPLICATION:
+    case BC_EV_EFI_BOOT_SERVICES_DRIVER:
+    case BC_EV_EFI_RUNTIME_SERVICES_DRIVER: {
+      if (n < BC_EV_IMAGE_LOAD_LEN) {
+        return ROT_ERROR_EVENTLOG_BAD_EVENT;
+      }
+      uint64_t path = rot_ld64(d + 24);
+      uint64_t rest = n - BC_EV_IMAGE_LOAD_LEN;
+      return path > rest || (strict && path != rest)
+                 ? ROT_ERROR_EVENTLOG_BAD_EVENT
+                 : ROT_OK;
+    }
+    default:
+      return ROT_OK;
+  }
+}
+
+/* The first record is a Spec ID Event03 header (not necessarily a valid
+ * one): PCR 0, EV_NO_ACTION, and the signature where the data starts. */
+static int looks_like_spec_id(const uint8_t *buf, size_t len) {
+  return fits(len, 0, BC_LOG_PCCLIENT_HDR_LEN + BC_LOG_SPEC_ID_SIGNATURE_LEN) &&
+         rot_ld32(buf) == 0 && rot_ld32(buf + 4) == BC_EV_NO_ACTION &&
+         rot_memeq(buf + BC_LOG_PCCLIENT_HDR_LEN, bc_log_spec_id_signature,
+                   BC_LOG_SPEC_ID_SIGNATURE_LEN);
+}
+
 static rot_error_t parse_header(const uint8_t *buf, size_t len,
                                 bc_log_header_t *h) {
   if (!fits(len, 0, BC_LOG_PCCLIENT_HDR_LEN)) {
@@ -403,7 +490,7 @@ static rot_error_t parse_record(const uint8_t *buf, size_t len, size_t off,
   if (ev->pcr >= BC_LOG_PCR_COUNT) {
     return ROT_ERROR_EVENTLOG_BAD_PCR;
   }
-  if (ev->type == BC_EV_NO_ACTION) {
+  if (ev->type == BC_EV_NO_ACTION && h->mode != BC_LOG_FIRMWARE) {
     return ROT_ERROR_EVENTLOG_NO_ACTION;
   }
   p += 8;
@@ -411,9 +498,13 @@ static rot_error_t parse_record(const uint8_t *buf, size_t len, size_t off,
     return ROT_ERROR_EVENTLOG_TRUNCATED;
   }
   uint32_t count = rot_ld32(buf + p);
-  if (count != h->bank_count) {
+  /* Firmware logs may carry fewer digests than the header declares (read
+   * with a warning); never more, and never none. */
+  if (count != h->bank_count &&
+      (h->mode != BC_LOG_FIRMWARE || count == 0 || count > h->bank_count)) {
     return ROT_ERROR_EVENTLOG_BAD_DIGESTS;
   }
+  ev->digest_count = count;
   p += 4;
   /* ev->digests[] starts all NULL: a repeated algorithm finds its slot set. */
   for (uint32_t i = 0; i < count; i++) {
@@ -449,12 +540,95 @@ static rot_error_t parse_record(const uint8_t *buf, size_t len, size_t off,
   ev->data = buf + p;
   p += dlen;
   ev->record_len = p - off;
+  return check_typed_data(h->mode, ev->type, ev->data, ev->data_len);
+}
+
+/* A TCG 1.2 TCG_PCClientPCREvent: u32 PCRIndex | u32 EventType |
+ * u8 digest[20] | u32 EventSize | Event[EventSize]. */
+static rot_error_t parse_sha1_record(const uint8_t *buf, size_t len,
+                                     size_t off, const bc_log_header_t *h,
+                                     bc_log_event_t *ev) {
+  if (!fits(len, off, BC_LOG_PCCLIENT_HDR_LEN)) {
+    return ROT_ERROR_EVENTLOG_TRUNCATED;
+  }
+  ev->pcr = rot_ld32(buf + off);
+  ev->type = rot_ld32(buf + off + 4);
+  if (ev->pcr >= BC_LOG_PCR_COUNT) {
+    return ROT_ERROR_EVENTLOG_BAD_PCR;
+  }
+  ev->digests[0] = buf + off + 8;
+  ev->digest_count = 1;
+  uint32_t dlen = rot_ld32(buf + off + 28);
+  size_t p = off + BC_LOG_PCCLIENT_HDR_LEN;
+  if (!fits(len, p, dlen)) {
+    return ROT_ERROR_EVENTLOG_TRUNCATED;
+  }
+  ev->data_len = dlen;
+  ev->data = buf + p;
+  ev->record_len = BC_LOG_PCCLIENT_HDR_LEN + (size_t)dlen;
+  return check_typed_data(h->mode, ev->type, ev->data, ev->data_len);
+}
+
+/*
+ * What EV_NO_ACTION records mean for the replay: a StartupLocality event
+ * (PFP) sets PCR 0's initial value, so it must come before anything is
+ * extended into PCR 0, once, on PCR 0, with a TPM locality. Other
+ * EV_NO_ACTION records are information only.
+ */
+static rot_error_t note_record(bc_log_header_t *h, const bc_log_event_t *ev,
+                               int *pcr0_extended) {
+  if (ev->digest_count < h->bank_count) {
+    h->warnings |= BC_LOG_WARN_MISSING_DIGESTS;
+    h->short_events++;
+  }
+  if (ev->type != BC_EV_NO_ACTION) {
+    if (ev->pcr == 0) {
+      *pcr0_extended = 1;
+    }
+    return ROT_OK;
+  }
+  h->warnings |= BC_LOG_WARN_NO_ACTION;
+  h->no_action_events++;
+  static const char kSig[] = BC_LOG_STARTUP_LOCALITY_SIGNATURE;
+  if (ev->data_len < sizeof(kSig) || !rot_memeq(ev->data, kSig, sizeof(kSig))) {
+    return ROT_OK;
+  }
+  if (ev->data_len != BC_LOG_STARTUP_LOCALITY_LEN || ev->pcr != 0 ||
+      *pcr0_extended || h->has_startup_locality ||
+      ev->data[sizeof(kSig)] > BC_LOG_MAX_LOCALITY) {
+    return ROT_ERROR_EVENTLOG_BAD_EVENT;
+  }
+  h->has_startup_locality = 1;
+  h->startup_locality = ev->data[sizeof(kSig)];
   return ROT_OK;
 }
 
-rot_error_t bc_log_parse(const uint8_t *buf, size_t len, bc_log_header_t *hdr,
-                         bc_log_visit_fn visit, void *ctx) {
-  if (buf == NULL && len != 0) {
+/* The header in the given mode: a Spec ID Event03 header, or (firmware
+ * mode, when the log does not start with one) the implied header of a TCG
+ * 1.2 SHA-1 log. */
+static rot_error_t parse_header_mode(const uint8_t *buf, size_t len,
+                                     uint32_t mode, bc_log_header_t *h) {
+  h->mode = mode;
+  if (mode == BC_LOG_FIRMWARE && !looks_like_spec_id(buf, len)) {
+    if (!fits(len, 0, BC_LOG_PCCLIENT_HDR_LEN)) {
+      return ROT_ERROR_EVENTLOG_BAD_HEADER;
+    }
+    h->format = BC_LOG_FORMAT_SHA1;
+    h->bank_count = 1;
+    h->banks[0].alg = BC_ALG_SHA1;
+    h->banks[0].size = bc_log_alg_size(BC_ALG_SHA1);
+    h->header_len = 0;
+    return ROT_OK;
+  }
+  h->format = BC_LOG_FORMAT_AGILE;
+  return parse_header(buf, len, h);
+}
+
+rot_error_t bc_log_parse_mode(const uint8_t *buf, size_t len, uint32_t mode,
+                              bc_log_header_t *hdr, bc_log_visit_fn visit,
+                              void *ctx) {
+  if ((buf == NULL && len != 0) ||
+      (mode != BC_LOG_STRICT && mode != BC_LOG_FIRMWARE)) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   if (len > BC_LOG_MAX_SIZE) {
@@ -465,20 +639,24 @@ rot_error_t bc_log_parse(const uint8_t *buf, size_t len, bc_log_header_t *hdr,
   if (buf == NULL) {
     return ROT_ERROR_EVENTLOG_BAD_HEADER;
   }
-  ROT_TRY(parse_header(buf, len, &h));
+  ROT_TRY(parse_header_mode(buf, len, mode, &h));
   if (hdr != NULL) {
     rot_memcpy(hdr, &h, sizeof(h));
   }
 
   size_t off = h.header_len;
   uint32_t index = 0;
+  int pcr0_extended = 0;
   while (off < len) {
     if (index >= BC_LOG_MAX_EVENTS) {
       return ROT_ERROR_EVENTLOG_TOO_LARGE;
     }
     bc_log_event_t ev;
     rot_memset(&ev, 0, sizeof(ev));
-    ROT_TRY(parse_record(buf, len, off, &h, &ev));
+    ROT_TRY(h.format == BC_LOG_FORMAT_SHA1
+                ? parse_sha1_record(buf, len, off, &h, &ev)
+                : parse_record(buf, len, off, &h, &ev));
+    ROT_TRY(note_record(&h, &ev, &pcr0_extended));
     ev.index = index;
     ev.offset = off;
     h.event_count = index + 1u;
@@ -489,9 +667,14 @@ rot_error_t bc_log_parse(const uint8_t *buf, size_t len, bc_log_header_t *hdr,
     index++;
   }
   if (hdr != NULL) {
-    hdr->event_count = h.event_count;
+    rot_memcpy(hdr, &h, sizeof(h));
   }
   return ROT_OK;
+}
+
+rot_error_t bc_log_parse(const uint8_t *buf, size_t len, bc_log_header_t *hdr,
+                         bc_log_visit_fn visit, void *ctx) {
+  return bc_log_parse_mode(buf, len, BC_LOG_STRICT, hdr, visit, ctx);
 }
 
 /* ---- Replay and checks --------------------------------------------------- */
@@ -505,8 +688,29 @@ static rot_error_t replay_visit(void *vctx, const bc_log_header_t *h,
                                 const bc_log_event_t *ev) {
   replay_ctx_t *rc = vctx;
   const rot_crypto_t *c = rc->c;
+  if (ev->type == BC_EV_NO_ACTION) {
+    /* Never extended (PFP). A StartupLocality event comes before any PCR 0
+     * extend (the parser made sure), so PCR 0 is still its reset value. */
+    static const char kSig[] = BC_LOG_STARTUP_LOCALITY_SIGNATURE;
+    if (h->has_startup_locality && ev->pcr == 0 &&
+        ev->data_len == BC_LOG_STARTUP_LOCALITY_LEN &&
+        rot_memeq(ev->data, kSig, sizeof(kSig))) {
+      for (uint32_t i = 0; i < h->bank_count; i++) {
+        bc_log_pcr_bank_t *b = &rc->r->banks[i];
+        rot_memset(b->pcr[0], 0, sizeof(b->pcr[0]));
+        b->pcr[0][b->size - 1u] = h->startup_locality;
+      }
+    }
+    return ROT_OK;
+  }
   for (uint32_t i = 0; i < h->bank_count; i++) {
     bc_log_pcr_bank_t *b = &rc->r->banks[i];
+    if (ev->digests[i] == NULL) {
+      /* A PCR this bank cannot follow: no value at all beats a wrong one. */
+      b->incomplete = 1;
+      b->replayed = HARDENED_FALSE;
+      rot_memset(b->pcr, 0, sizeof(b->pcr));
+    }
     if (b->replayed != HARDENED_TRUE) {
       continue;
     }
@@ -527,8 +731,8 @@ static rot_error_t replay_visit(void *vctx, const bc_log_header_t *h,
   return ROT_OK;
 }
 
-rot_error_t bc_log_replay(const uint8_t *buf, size_t len,
-                          const rot_crypto_t *c, bc_log_replay_t *out) {
+rot_error_t bc_log_replay_mode(const uint8_t *buf, size_t len, uint32_t mode,
+                               const rot_crypto_t *c, bc_log_replay_t *out) {
   if (c == NULL || out == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
@@ -536,7 +740,8 @@ rot_error_t bc_log_replay(const uint8_t *buf, size_t len,
   /* Banks are only known after the header: parse it first on its own. */
   bc_log_header_t h;
   rot_memset(&h, 0, sizeof(h));
-  if (buf == NULL && len != 0) {
+  if ((buf == NULL && len != 0) ||
+      (mode != BC_LOG_STRICT && mode != BC_LOG_FIRMWARE)) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   if (len > BC_LOG_MAX_SIZE) {
@@ -545,7 +750,7 @@ rot_error_t bc_log_replay(const uint8_t *buf, size_t len,
   if (buf == NULL) {
     return ROT_ERROR_EVENTLOG_BAD_HEADER;
   }
-  ROT_TRY(parse_header(buf, len, &h));
+  ROT_TRY(parse_header_mode(buf, len, mode, &h));
   for (uint32_t i = 0; i < h.bank_count; i++) {
     out->banks[i].alg = h.banks[i].alg;
     out->banks[i].size = h.banks[i].size;
@@ -553,7 +758,8 @@ rot_error_t bc_log_replay(const uint8_t *buf, size_t len,
         alg_hashable(h.banks[i].alg) ? HARDENED_TRUE : HARDENED_FALSE;
   }
   replay_ctx_t rc = {.c = c, .r = out};
-  rot_error_t err = bc_log_parse(buf, len, &out->header, replay_visit, &rc);
+  rot_error_t err =
+      bc_log_parse_mode(buf, len, mode, &out->header, replay_visit, &rc);
   if (err != ROT_OK) {
     /* Never leave half-replayed PCRs that a caller might compare. */
     bc_log_header_t keep = out->header;
@@ -564,35 +770,74 @@ rot_error_t bc_log_replay(const uint8_t *buf, size_t len,
   return ROT_OK;
 }
 
-rot_error_t bc_log_check_event(const rot_crypto_t *c, const bc_log_header_t *h,
-                               const bc_log_event_t *ev) {
-  if (c == NULL || h == NULL || ev == NULL) {
+rot_error_t bc_log_replay(const uint8_t *buf, size_t len,
+                          const rot_crypto_t *c, bc_log_replay_t *out) {
+  return bc_log_replay_mode(buf, len, BC_LOG_STRICT, c, out);
+}
+
+rot_error_t bc_log_check_event_banks(const rot_crypto_t *c,
+                                     const bc_log_header_t *h,
+                                     const bc_log_event_t *ev,
+                                     uint32_t *checked, uint32_t *unchecked) {
+  uint32_t ok_mask = 0;
+  uint32_t skipped = 0;
+  if (checked != NULL) {
+    *checked = 0;
+  }
+  if (unchecked != NULL) {
+    *unchecked = 0;
+  }
+  if (c == NULL || h == NULL || ev == NULL ||
+      h->bank_count > BC_LOG_MAX_BANKS) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  if (!bc_log_type_is_data_bound(ev->type)) {
+  if (!bc_log_event_is_data_bound(h, ev)) {
     return ROT_OK;
   }
   if (ev->type == BC_EV_SEPARATOR && ev->data_len != SEPARATOR_DATA_LEN) {
     return ROT_ERROR_EVENTLOG_BAD_EVENT;
   }
-  for (uint32_t i = 0; i < h->bank_count && i < BC_LOG_MAX_BANKS; i++) {
-    if (!alg_hashable(h->banks[i].alg)) {
+  for (uint32_t i = 0; i < h->bank_count; i++) {
+    if (!alg_hashable(h->banks[i].alg) || ev->digests[i] == NULL) {
+      skipped |= 1u << i;
       continue;
     }
     uint8_t want[BC_LOG_MAX_DIGEST];
     ROT_TRY(rot_hash(c, (rot_hash_alg_t)h->banks[i].alg, ev->data,
                      ev->data_len, want, sizeof(want)));
-    if (ev->digests[i] == NULL ||
-        !rot_memeq(want, ev->digests[i], h->banks[i].size)) {
+    if (!rot_memeq(want, ev->digests[i], h->banks[i].size)) {
       return ROT_ERROR_EVENTLOG_BAD_EVENT;
     }
+    ok_mask |= 1u << i;
   }
-  return ROT_OK;
+  if (checked != NULL) {
+    *checked = ok_mask;
+  }
+  if (unchecked != NULL) {
+    *unchecked = skipped;
+  }
+  return skipped != 0 ? ROT_ERROR_EVENTLOG_UNCHECKED : ROT_OK;
 }
 
-static rot_error_t check_visit(void *ctx, const bc_log_header_t *h,
+rot_error_t bc_log_check_event(const rot_crypto_t *c, const bc_log_header_t *h,
                                const bc_log_event_t *ev) {
-  return bc_log_check_event((const rot_crypto_t *)ctx, h, ev);
+  return bc_log_check_event_banks(c, h, ev, NULL, NULL);
+}
+
+typedef struct check_ctx {
+  const rot_crypto_t *c;
+  int unchecked;
+} check_ctx_t;
+
+static rot_error_t check_visit(void *vctx, const bc_log_header_t *h,
+                               const bc_log_event_t *ev) {
+  check_ctx_t *cc = vctx;
+  rot_error_t err = bc_log_check_event(cc->c, h, ev);
+  if (err == ROT_ERROR_EVENTLOG_UNCHECKED) {
+    cc->unchecked = 1;
+    return ROT_OK;
+  }
+  return err;
 }
 
 rot_error_t bc_log_check(const uint8_t *buf, size_t len,
@@ -600,7 +845,9 @@ rot_error_t bc_log_check(const uint8_t *buf, size_t len,
   if (c == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  return bc_log_parse(buf, len, NULL, check_visit, (void *)(uintptr_t)c);
+  check_ctx_t cc = {.c = c, .unchecked = 0};
+  ROT_TRY(bc_log_parse(buf, len, NULL, check_visit, &cc));
+  return cc.unchecked ? ROT_ERROR_EVENTLOG_UNCHECKED : ROT_OK;
 }
 
 /* ---- Event data encoders ------------------------------------------------- */

@@ -424,6 +424,124 @@ static rot_error_t add_chosen(void *fdt, const bc_handoff_info_t *info) {
   return ROT_OK;
 }
 
+/* ---- TPM nodes in the base ------------------------------------------------ */
+
+/* Chips Linux binds as TPMs whose compatible names neither the TCG vendor
+ * prefix nor a "tpm" token. */
+static const char *const kTpmChips[] = {
+    "google,cr50",        "infineon,slb9635tt", "infineon,slb9645tt",
+    "infineon,slb9670",   "infineon,slb9673",   "nuvoton,npct501",
+    "nuvoton,npct601",    "nuvoton,npct650",    "nuvoton,npct75x",
+    "winbond,wpct301",    "atmel,at97sc3204t",  "st,st33zp24-i2c",
+    "st,st33zp24-spi",
+};
+
+static int ascii_lower(int c) {
+  return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* s[0..n) holds a token (split on ',', '-', '_', '/') naming a TPM:
+ * "tpm", "tpm2", "ftpm", "vtpm", "vtpm20" in any case. "st,stpmic1" (a
+ * power controller) has no such token. */
+static int has_tpm_token(const char *s, size_t n) {
+  static const char *const kTokens[] = {"tpm", "tpm2", "ftpm", "vtpm",
+                                        "vtpm20"};
+  size_t start = 0;
+  for (size_t i = 0; i <= n; i++) {
+    if (i < n && s[i] != ',' && s[i] != '-' && s[i] != '_' && s[i] != '/') {
+      continue;
+    }
+    size_t len = i - start;
+    for (size_t t = 0; t < sizeof(kTokens) / sizeof(kTokens[0]); t++) {
+      size_t tl = strlen(kTokens[t]);
+      size_t k = 0;
+      while (k < tl && k < len &&
+             ascii_lower((unsigned char)s[start + k]) == kTokens[t][k]) {
+        k++;
+      }
+      if (tl == len && k == tl) {
+        return 1;
+      }
+    }
+    start = i + 1;
+  }
+  return 0;
+}
+
+/* One compatible entry (s[0..n), no NUL) that names a TPM. */
+static int tpm_compatible(const char *s, size_t n) {
+  if (n >= 4 && memcmp(s, "tcg,", 4) == 0) {
+    return 1; /* the TCG's vendor prefix names nothing but TPMs */
+  }
+  for (size_t i = 0; i < sizeof(kTpmChips) / sizeof(kTpmChips[0]); i++) {
+    if (strlen(kTpmChips[i]) == n && memcmp(kTpmChips[i], s, n) == 0) {
+      return 1;
+    }
+  }
+  return has_tpm_token(s, n);
+}
+
+/* A string-list value (compatible, device_type) with any entry naming a
+ * TPM. Entries are split at NULs within len; an unterminated tail counts. */
+static int tpm_string_list(const char *v, int len) {
+  int start = 0;
+  for (int i = 0; i <= len; i++) {
+    if (i == len || v[i] == '\0') {
+      if (i > start && tpm_compatible(v + start, (size_t)(i - start))) {
+        return 1;
+      }
+      start = i + 1;
+    }
+  }
+  return 0;
+}
+
+/*
+ * 1 when node describes a TPM or an event log location: a property named
+ * linux,sml-* (the log base, size, or the log itself), a compatible or
+ * device_type naming a TPM, or the node name "tpm" / "tpm@...". A second
+ * such node next to the one the handoff adds would let a reader (Linux
+ * takes the first TPM it finds) pick up a log the chain never wrote.
+ */
+static int node_is_tpm(const void *fdt, int node) {
+  int nlen;
+  const char *name = fdt_get_name(fdt, node, &nlen);
+  if (name != NULL && nlen >= 3 && memcmp(name, "tpm", 3) == 0 &&
+      (nlen == 3 || name[3] == '@')) {
+    return 1;
+  }
+  int prop;
+  fdt_for_each_property_offset(prop, fdt, node) {
+    const char *pname;
+    int len;
+    const char *v = fdt_getprop_by_offset(fdt, prop, &pname, &len);
+    if (v == NULL || pname == NULL || len < 0) {
+      return 1; /* unreadable: refuse rather than guess */
+    }
+    if (strncmp(pname, "linux,sml-", 10) == 0) {
+      return 1;
+    }
+    if ((strcmp(pname, "compatible") == 0 ||
+         strcmp(pname, "device_type") == 0) &&
+        tpm_string_list(v, len)) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Every node of the tree but except (-1: none) is free of TPM nodes and
+ * log locations. The tree has passed fdt_check_full, so the walk ends. */
+static int no_tpm_nodes(const void *fdt, int except) {
+  int depth = 0;
+  for (int node = 0; node >= 0; node = fdt_next_node(fdt, node, &depth)) {
+    if (node != except && node_is_tpm(fdt, node)) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
 /*
  * The header, read before any libfdt call. libfdt 1.6.1's fdt_check_full
  * dereferences NULL on some pre-v16 trees (whose nodes carry full paths),
@@ -469,6 +587,10 @@ static rot_error_t build(const void *base, size_t base_len,
   if (!header_ok(base, base_len) || fdt_check_full(base, base_len) != 0 ||
       !layout_ok(base)) {
     return ROT_ERROR_HANDOFF_BAD_DTB;
+  }
+  /* docs/handoff.md promises one TPM node: the one added here. */
+  if (!no_tpm_nodes(base, -1)) {
+    return ROT_ERROR_HANDOFF_FDT;
   }
   int capi = cap > INT_MAX ? INT_MAX : (int)cap;
   ROT_TRY(fdt_status(fdt_open_into(base, out, capi)));
@@ -537,7 +659,8 @@ rot_error_t bc_handoff_log_location(const void *dtb, size_t len,
   }
   int tpm = fdt_node_offset_by_compatible(dtb, -1, BC_HANDOFF_TPM_COMPATIBLE);
   if (tpm < 0 || fdt_node_offset_by_compatible(
-                     dtb, tpm, BC_HANDOFF_TPM_COMPATIBLE) != -FDT_ERR_NOTFOUND) {
+                     dtb, tpm, BC_HANDOFF_TPM_COMPATIBLE) != -FDT_ERR_NOTFOUND ||
+      !no_tpm_nodes(dtb, tpm)) {
     return ROT_ERROR_HANDOFF_BAD_DTB; /* none, or ambiguous */
   }
   int blen;

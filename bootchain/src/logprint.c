@@ -168,6 +168,20 @@ void bc_log_describe_event(const bc_log_event_t *ev, char *dst, size_t cap) {
   const uint8_t *d = ev->data;
   size_t n = ev->data_len;
   switch (ev->type) {
+    case BC_EV_NO_ACTION: {
+      static const char kSig[] = BC_LOG_STARTUP_LOCALITY_SIGNATURE;
+      if (n == BC_LOG_STARTUP_LOCALITY_LEN && rot_memeq(d, kSig, sizeof(kSig))) {
+        sb_printf(&b, "StartupLocality %u (not extended; PCR 0 starts at it)",
+                  d[sizeof(kSig)]);
+      } else {
+        sb_printf(&b, "not extended: ");
+        sb_text(&b, d, n < 16u ? n : 16u);
+        if (n > 16u) {
+          sb_printf(&b, " + %zu bytes", n - 16u);
+        }
+      }
+      return;
+    }
     case BC_EV_S_CRTM_VERSION:
       if (ucs2_ascii(d, n)) {
         sb_printf(&b, "S-CRTM version ");
@@ -251,6 +265,8 @@ typedef struct print_ctx {
   const rot_crypto_t *c;
   int json;
   int bad_check;
+  uint32_t digests_checked;   /* data-bound digests compared, equal */
+  uint32_t digests_unchecked; /* data-bound digests not compared */
 } print_ctx_t;
 
 static void put_hex(FILE *out, const uint8_t *p, size_t n) {
@@ -285,16 +301,48 @@ static const char *alg_label(uint16_t alg) {
   return n != NULL ? n : "unknown";
 }
 
+static int popcount(uint32_t v) {
+  int n = 0;
+  for (; v != 0; v &= v - 1u) {
+    n++;
+  }
+  return n;
+}
+
+/* "sha1, sha512" for the banks in mask. */
+static void bank_list(sbuf_t *b, const bc_log_header_t *h, uint32_t mask) {
+  int first = 1;
+  for (uint32_t i = 0; i < h->bank_count; i++) {
+    if ((mask & (1u << i)) != 0) {
+      sb_printf(b, "%s%s", first ? "" : ", ", alg_label(h->banks[i].alg));
+      first = 0;
+    }
+  }
+}
+
 static rot_error_t print_visit(void *vctx, const bc_log_header_t *h,
                                const bc_log_event_t *ev) {
   print_ctx_t *pc = vctx;
   FILE *out = pc->out;
   char desc[DESC_CAP];
   bc_log_describe_event(ev, desc, sizeof(desc));
+  /* check: the verdict; detail: which banks were not compared. */
   const char *check = "n/a";
-  if (bc_log_type_is_data_bound(ev->type)) {
-    if (bc_log_check_event(pc->c, h, ev) == ROT_OK) {
+  char detail[128];
+  sbuf_t db = {.p = detail, .cap = sizeof(detail), .len = 0};
+  detail[0] = '\0';
+  if (bc_log_event_is_data_bound(h, ev)) {
+    uint32_t ok_mask = 0;
+    uint32_t skipped = 0;
+    rot_error_t err = bc_log_check_event_banks(pc->c, h, ev, &ok_mask, &skipped);
+    if (err == ROT_OK) {
       check = "ok";
+      pc->digests_checked += (uint32_t)popcount(ok_mask);
+    } else if (err == ROT_ERROR_EVENTLOG_UNCHECKED) {
+      pc->digests_checked += (uint32_t)popcount(ok_mask);
+      pc->digests_unchecked += (uint32_t)popcount(skipped);
+      check = ok_mask != 0 ? "partly checked" : "not checked";
+      bank_list(&db, h, skipped);
     } else {
       check = "MISMATCH";
       pc->bad_check = 1;
@@ -307,7 +355,12 @@ static rot_error_t print_visit(void *vctx, const bc_log_header_t *h,
             ev->index == 0 ? "" : ",", ev->index, ev->offset, ev->pcr,
             ev->type, type_label(ev->type));
     for (uint32_t i = 0; i < h->bank_count; i++) {
-      fprintf(out, "%s\"%s\": \"", i ? ", " : "", alg_label(h->banks[i].alg));
+      fprintf(out, "%s\"%s\": ", i ? ", " : "", alg_label(h->banks[i].alg));
+      if (ev->digests[i] == NULL) {
+        fputs("null", out);
+        continue;
+      }
+      fputc('"', out);
       put_hex(out, ev->digests[i], h->banks[i].size);
       fputc('"', out);
     }
@@ -315,7 +368,13 @@ static rot_error_t print_visit(void *vctx, const bc_log_header_t *h,
     put_hex(out, ev->data, ev->data_len);
     fprintf(out, "\", \"decoded\": ");
     put_json_str(out, desc);
-    fprintf(out, ", \"data_check\": \"%s\"}", check);
+    fprintf(out, ", \"extended\": %s, \"data_check\": \"%s\"",
+            ev->type == BC_EV_NO_ACTION ? "false" : "true", check);
+    if (detail[0] != '\0') {
+      fprintf(out, ", \"not_checked\": ");
+      put_json_str(out, detail);
+    }
+    fputc('}', out);
     return ROT_OK;
   }
   fprintf(out, "event %" PRIu32 ": PCR %" PRIu32 " %s (0x%08" PRIx32 ")",
@@ -323,20 +382,45 @@ static rot_error_t print_visit(void *vctx, const bc_log_header_t *h,
   fprintf(out, ", %" PRIu32 " data bytes\n", ev->data_len);
   for (uint32_t i = 0; i < h->bank_count; i++) {
     fprintf(out, "  %-7s ", alg_label(h->banks[i].alg));
-    put_hex(out, ev->digests[i], h->banks[i].size);
+    if (ev->digests[i] == NULL) {
+      fputs("(absent: the record carries no digest of this bank)", out);
+    } else {
+      put_hex(out, ev->digests[i], h->banks[i].size);
+    }
     fputc('\n', out);
   }
   fprintf(out, "  %s\n", desc);
-  if (strcmp(check, "n/a") != 0) {
+  if (strcmp(check, "n/a") == 0) {
+    return ROT_OK;
+  }
+  if (detail[0] == '\0') {
     fprintf(out, "  digest = hash of data: %s\n", check);
+  } else if (strcmp(check, "not checked") == 0) {
+    fprintf(out, "  digest = hash of data: not checked (%s: no such hash here, "
+                 "or no digest)\n", detail);
+  } else {
+    fprintf(out, "  digest = hash of data: ok in the other banks; not checked "
+                 "in %s\n", detail);
   }
   return ROT_OK;
 }
 
 static void print_header(FILE *out, int json, const bc_log_header_t *h) {
+  if (h->format == BC_LOG_FORMAT_SHA1) {
+    if (json) {
+      fprintf(out, "{\n  \"header\": {\"format\": \"sha1\", \"banks\": "
+                   "[{\"alg\": \"sha1\", \"id\": %u, \"size\": 20}]},\n"
+                   "  \"events\": [", BC_ALG_SHA1);
+    } else {
+      fprintf(out, "header: none, a TCG 1.2 log (SHA-1 records only)\n"
+                   "  banks: sha1\n");
+    }
+    return;
+  }
   if (json) {
     fprintf(out,
-            "{\n  \"header\": {\"signature\": \"Spec ID Event03\", "
+            "{\n  \"header\": {\"format\": \"crypto-agile\", "
+            "\"signature\": \"Spec ID Event03\", "
             "\"platform_class\": %" PRIu32 ", \"spec_version\": \"%u.%u\", "
             "\"spec_errata\": %u, \"uintn_size\": %u, \"banks\": [",
             h->platform_class, h->spec_version_major, h->spec_version_minor,
@@ -362,21 +446,41 @@ static void print_header(FILE *out, int json, const bc_log_header_t *h) {
   fputc('\n', out);
 }
 
+/* Why a bank has no replayed values. */
+static const char *not_replayed_reason(const bc_log_pcr_bank_t *b) {
+  return b->incomplete ? "some events carry no digest of this bank"
+                       : "no such hash here";
+}
+
 static void print_pcrs(FILE *out, int json, const bc_log_replay_t *r) {
   const bc_log_header_t *h = &r->header;
+  /* PCR 0 has a value even when nothing extends it, once a StartupLocality
+   * event names a locality. */
+  uint32_t shown = r->extended_mask;
+  if (h->has_startup_locality && h->startup_locality != 0) {
+    shown |= 1u;
+  }
   if (json) {
-    fprintf(out, "\n  ],\n  \"event_count\": %" PRIu32 ",\n  \"pcrs\": {",
-            h->event_count);
+    fprintf(out, "\n  ],\n  \"event_count\": %" PRIu32 ",\n", h->event_count);
+    if (h->has_startup_locality) {
+      fprintf(out, "  \"startup_locality\": %u,\n", h->startup_locality);
+    }
+    fprintf(out, "  \"pcrs\": {");
   } else {
-    fprintf(out, "%" PRIu32 " events\nreplayed PCRs:\n", h->event_count);
+    fprintf(out, "%" PRIu32 " events\n", h->event_count);
+    if (h->has_startup_locality) {
+      fprintf(out, "startup locality %u: PCR 0 starts at 0...0%02x\n",
+              h->startup_locality, h->startup_locality);
+    }
+    fprintf(out, "replayed PCRs:\n");
   }
   int first_bank = 1;
   for (uint32_t i = 0; i < h->bank_count; i++) {
     const bc_log_pcr_bank_t *b = &r->banks[i];
     if (b->replayed != HARDENED_TRUE) {
       if (!json) {
-        fprintf(out, "  %s: not replayed (no such hash here)\n",
-                alg_label(b->alg));
+        fprintf(out, "  %s: not replayed (%s)\n", alg_label(b->alg),
+                not_replayed_reason(b));
       }
       continue;
     }
@@ -388,7 +492,7 @@ static void print_pcrs(FILE *out, int json, const bc_log_replay_t *r) {
     first_bank = 0;
     int first = 1;
     for (uint32_t p = 0; p < BC_LOG_PCR_COUNT; p++) {
-      if ((r->extended_mask & (1u << p)) == 0) {
+      if ((shown & (1u << p)) == 0) {
         continue;
       }
       if (json) {
@@ -407,8 +511,47 @@ static void print_pcrs(FILE *out, int json, const bc_log_replay_t *r) {
     }
   }
   if (json) {
-    fprintf(out, "\n  },\n");
+    fprintf(out, "\n  },\n  \"not_replayed\": {");
+    int first = 1;
+    for (uint32_t i = 0; i < h->bank_count; i++) {
+      const bc_log_pcr_bank_t *b = &r->banks[i];
+      if (b->replayed != HARDENED_TRUE) {
+        fprintf(out, "%s\"%s\": \"%s\"", first ? "" : ", ", alg_label(b->alg),
+                not_replayed_reason(b));
+        first = 0;
+      }
+    }
+    fprintf(out, "},\n");
   }
+}
+
+/* Banks the replay could not follow. */
+static int any_not_replayed(const bc_log_replay_t *r) {
+  for (uint32_t i = 0; i < r->header.bank_count; i++) {
+    if (r->banks[i].replayed != HARDENED_TRUE) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static void print_summary(FILE *out, int json, const print_ctx_t *pc,
+                          const bc_log_header_t *h) {
+  if (json) {
+    fprintf(out,
+            "  \"digests_checked\": %" PRIu32 ",\n  \"digests_not_checked\": %" PRIu32
+            ",\n  \"events_missing_digests\": %" PRIu32 ",\n",
+            pc->digests_checked, pc->digests_unchecked, h->short_events);
+    return;
+  }
+  if (h->warnings & BC_LOG_WARN_MISSING_DIGESTS) {
+    fprintf(out,
+            "warning: %" PRIu32 " events carry fewer digests than the header's %" PRIu32
+            " banks; a bank they lack is not replayed\n",
+            h->short_events, h->bank_count);
+  }
+  fprintf(out, "data-bound digests: %" PRIu32 " checked, %" PRIu32 " not checked\n",
+          pc->digests_checked, pc->digests_unchecked);
 }
 
 rot_error_t bc_log_print(FILE *out, const uint8_t *buf, size_t len,
@@ -417,32 +560,44 @@ rot_error_t bc_log_print(FILE *out, const uint8_t *buf, size_t len,
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   int json = (flags & BC_LOG_PRINT_JSON) != 0;
-  print_ctx_t pc = {.out = out, .c = c, .json = json, .bad_check = 0};
+  uint32_t mode = (flags & BC_LOG_PRINT_STRICT) != 0 ? BC_LOG_STRICT
+                                                     : BC_LOG_FIRMWARE;
+  print_ctx_t pc;
+  memset(&pc, 0, sizeof(pc));
+  pc.out = out;
+  pc.c = c;
+  pc.json = json;
   bc_log_header_t h;
   memset(&h, 0, sizeof(h));
 
   /* The header first, on its own, so a bad record still shows what came
    * before it. */
-  rot_error_t err = bc_log_parse(buf, len, &h, NULL, NULL);
-  int have_header = err == ROT_OK || (h.bank_count != 0 && h.header_len != 0);
+  rot_error_t err = bc_log_parse_mode(buf, len, mode, &h, NULL, NULL);
+  int have_header = err == ROT_OK || h.bank_count != 0;
   if (have_header) {
     print_header(out, json, &h);
-    err = bc_log_parse(buf, len, &h, print_visit, &pc);
+    err = bc_log_parse_mode(buf, len, mode, &h, print_visit, &pc);
   } else if (json) {
     fprintf(out, "{\n  \"events\": [");
   }
 
   bc_log_replay_t replay;
+  memset(&replay, 0, sizeof(replay));
   if (err == ROT_OK) {
-    err = bc_log_replay(buf, len, c, &replay);
+    err = bc_log_replay_mode(buf, len, mode, c, &replay);
   }
   if (err == ROT_OK) {
     print_pcrs(out, json, &replay);
+    print_summary(out, json, &pc, &replay.header);
   } else if (json) {
     fprintf(out, "\n  ],\n");
   }
   if (err == ROT_OK && pc.bad_check) {
     err = ROT_ERROR_EVENTLOG_BAD_EVENT;
+  }
+  /* Not compared is never reported as checked. */
+  if (err == ROT_OK && (pc.digests_unchecked != 0 || any_not_replayed(&replay))) {
+    err = ROT_ERROR_EVENTLOG_UNCHECKED;
   }
   if (json) {
     fprintf(out, "  \"result\": \"%s\"", err == ROT_OK ? "ok" : rot_error_name(err));
@@ -452,7 +607,9 @@ rot_error_t bc_log_print(FILE *out, const uint8_t *buf, size_t len,
     }
     fprintf(out, "\n}\n");
   } else if (err != ROT_OK) {
-    fprintf(out, "error: %s (%s)\n", rot_error_str(err), rot_error_name(err));
+    fprintf(out, "%s: %s (%s)\n",
+            err == ROT_ERROR_EVENTLOG_UNCHECKED ? "incomplete" : "error",
+            rot_error_str(err), rot_error_name(err));
   }
   return err;
 }

@@ -62,6 +62,11 @@ struct bc_ctx {
   uint8_t *base_dtb;
   size_t base_dtb_len;
   size_t stage_index; /* row being run: the DTB stage looks ahead */
+  /* What the handoff writes to /chosen (handoff_info fills these). */
+  char fw_version[96];
+  char pl_version[96];
+  const char *versions[2];
+  bc_handoff_str_t chosen[4];
 };
 
 static double now_ms(void) {
@@ -461,6 +466,65 @@ static size_t record_size(const bc_log_writer_t *w, size_t data_len) {
  * DTB itself is measured into the log: the rows from here on have fixed
  * data sizes, so the final length is known before the tree is built.
  */
+/* The handoff request for a log of log_size bytes: the same for the
+ * check before the first extend and for the measured tree. */
+static bc_handoff_info_t handoff_info(bc_ctx_t *ctx, uint32_t log_size) {
+  snprintf(ctx->fw_version, sizeof(ctx->fw_version), "opensbi %u.%u.%u svn %u %s",
+           ctx->m->firmware.info.ver_major, ctx->m->firmware.info.ver_minor,
+           ctx->m->firmware.info.ver_patch, ctx->m->firmware.info.svn,
+           ctx->m->firmware.region);
+  snprintf(ctx->pl_version, sizeof(ctx->pl_version),
+           "hypervisor %u.%u.%u svn %u %s", ctx->m->payload.info.ver_major,
+           ctx->m->payload.info.ver_minor, ctx->m->payload.info.ver_patch,
+           ctx->m->payload.info.svn, ctx->m->payload.region);
+  ctx->versions[0] = ctx->fw_version;
+  ctx->versions[1] = ctx->pl_version;
+  ctx->chosen[0] = (bc_handoff_str_t){"rot,firmware-slot", ctx->m->firmware.region};
+  ctx->chosen[1] = (bc_handoff_str_t){"rot,firmware-decision",
+                                      rot_boot_reason_name(ctx->m->firmware.reason)};
+  ctx->chosen[2] = (bc_handoff_str_t){"rot,payload-decision",
+                                      rot_boot_reason_name(ctx->m->payload.reason)};
+  ctx->chosen[3] = (bc_handoff_str_t){"rot,rtm-version", BC_RTM_VERSION};
+  bc_handoff_info_t info = {
+      .log_addr = ctx->m->log_addr,
+      .log_size = log_size,
+      .boot_slot = ctx->m->payload.region,
+      .image_versions = ctx->versions,
+      .image_version_count = 2,
+      .chosen_strs = ctx->chosen,
+      .chosen_str_count = sizeof(ctx->chosen) / sizeof(ctx->chosen[0]),
+  };
+  return info;
+}
+
+/*
+ * Every input of the handoff (the base tree from disk, the versions and
+ * slots from the chip) is checked before the first PCR is extended: a
+ * trial build with the largest log the reservation allows. The measured
+ * build differs only in the log size, and its region lies inside the one
+ * checked here, so a refusal can no longer come after PCRs moved.
+ */
+static rot_error_t check_handoff_inputs(bc_ctx_t *ctx) {
+  bc_handoff_info_t info = handoff_info(ctx, BC_HANDOFF_LOG_MAX);
+  size_t cap = bc_handoff_max_size(ctx->base_dtb_len, &info);
+  if (cap == 0) {
+    return fail(ctx, ROT_ERROR_INVALID_ARGUMENT, "handoff request is invalid");
+  }
+  uint8_t *out = malloc(cap);
+  if (out == NULL) {
+    return fail(ctx, ROT_ERROR_HANDOFF_FDT, "out of memory");
+  }
+  size_t out_len = 0;
+  rot_error_t err = bc_handoff_build(ctx->base_dtb, ctx->base_dtb_len, &info,
+                                     out, cap, &out_len);
+  free(out);
+  if (err != ROT_OK) {
+    return fail(ctx, err, "base DTB refused before any measurement: %s",
+                rot_error_str(err));
+  }
+  return ROT_OK;
+}
+
 static rot_error_t st_dtb(bc_ctx_t *ctx, const bc_stage_t *st) {
   size_t final_len = ctx->log.len;
   for (size_t i = ctx->stage_index; i < STAGE_COUNT; i++) {
@@ -470,33 +534,11 @@ static rot_error_t st_dtb(bc_ctx_t *ctx, const bc_stage_t *st) {
     }
     final_len += record_size(&ctx->log, kStages[i].data_len);
   }
-  char fw[96], pl[96];
-  snprintf(fw, sizeof(fw), "opensbi %u.%u.%u svn %u %s",
-           ctx->m->firmware.info.ver_major, ctx->m->firmware.info.ver_minor,
-           ctx->m->firmware.info.ver_patch, ctx->m->firmware.info.svn,
-           ctx->m->firmware.region);
-  snprintf(pl, sizeof(pl), "hypervisor %u.%u.%u svn %u %s",
-           ctx->m->payload.info.ver_major, ctx->m->payload.info.ver_minor,
-           ctx->m->payload.info.ver_patch, ctx->m->payload.info.svn,
-           ctx->m->payload.region);
-  const char *versions[] = {fw, pl};
-  const char *reasons[] = {rot_boot_reason_name(ctx->m->firmware.reason),
-                           rot_boot_reason_name(ctx->m->payload.reason)};
-  bc_handoff_str_t strs[] = {
-      {"rot,firmware-slot", ctx->m->firmware.region},
-      {"rot,firmware-decision", reasons[0]},
-      {"rot,payload-decision", reasons[1]},
-      {"rot,rtm-version", BC_RTM_VERSION},
-  };
-  bc_handoff_info_t info = {
-      .log_addr = ctx->m->log_addr,
-      .log_size = (uint32_t)final_len,
-      .boot_slot = ctx->m->payload.region,
-      .image_versions = versions,
-      .image_version_count = 2,
-      .chosen_strs = strs,
-      .chosen_str_count = sizeof(strs) / sizeof(strs[0]),
-  };
+  if (final_len > BC_HANDOFF_LOG_MAX) {
+    return fail(ctx, ROT_ERROR_EVENTLOG_FULL, "log of %zu bytes exceeds the reservation",
+                final_len);
+  }
+  bc_handoff_info_t info = handoff_info(ctx, (uint32_t)final_len);
   size_t cap = bc_handoff_max_size(ctx->base_dtb_len, &info);
   uint8_t *out = malloc(cap ? cap : 1);
   size_t out_len = 0;
@@ -516,6 +558,88 @@ static rot_error_t st_dtb(bc_ctx_t *ctx, const bc_stage_t *st) {
   /* QEMU places the -dtb blob itself: base 0 says "placed by the loader". */
   bc_ev_blob_encode(data, 0, ctx->m->dtb.len);
   return record(ctx, st, ctx->m->dtb.data, ctx->m->dtb.len, data, sizeof(data));
+}
+
+/* ---- read-back ---------------------------------------------------------- */
+
+#define BOOT_PCRS 0xffu /* PCRs 0-7: the ones the plan extends */
+
+rot_error_t bc_check_pcrs(bc_tpm_t *tpm, const rot_crypto_t *c,
+                          const uint8_t *log, size_t len, uint32_t pcr_mask,
+                          char *detail, size_t detail_cap) {
+  char ignored[1];
+  if (detail == NULL || detail_cap == 0) {
+    detail = ignored;
+    detail_cap = sizeof(ignored);
+  }
+  detail[0] = '\0';
+  if (tpm == NULL || c == NULL || log == NULL || pcr_mask == 0 ||
+      (pcr_mask >> BC_TPM_PCR_COUNT) != 0) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  bc_log_replay_t *r = calloc(1, sizeof(*r));
+  if (r == NULL) {
+    return ROT_ERROR_INTERNAL;
+  }
+  rot_error_t err = bc_log_replay(log, len, c, r);
+  hardened_bool_t same = HARDENED_TRUE;
+  uint32_t compared = 0;
+  for (uint32_t i = 0; err == ROT_OK && i < r->header.bank_count; i++) {
+    const bc_log_pcr_bank_t *b = &r->banks[i];
+    if (b->replayed != HARDENED_TRUE) {
+      snprintf(detail, detail_cap, "the log's %s bank cannot be replayed here",
+               bc_tpm_alg_name(b->alg));
+      err = ROT_ERROR_TPM_BANKS;
+      break;
+    }
+    uint8_t values[BC_TPM_PCR_COUNT][BC_TPM_MAX_DIGEST];
+    size_t dlen = 0;
+    err = bc_tpm_pcr_read_bank(tpm, b->alg, pcr_mask, values, &dlen);
+    if (err != ROT_OK) {
+      snprintf(detail, detail_cap, "PCR read: %s", bc_tpm_strerror(tpm));
+      break;
+    }
+    if (dlen != b->size) {
+      snprintf(detail, detail_cap, "%s: the TPM's digest size differs",
+               bc_tpm_alg_name(b->alg));
+      err = ROT_ERROR_TPM_BANKS;
+      break;
+    }
+    for (uint32_t p = 0; p < BC_TPM_PCR_COUNT; p++) {
+      if ((pcr_mask & (1u << p)) == 0) {
+        continue;
+      }
+      compared++;
+      if (rot_ct_equal(values[p], b->pcr[p], b->size) != HARDENED_TRUE) {
+        if (same == HARDENED_TRUE) {
+          snprintf(detail, detail_cap,
+                   "PCR %u (%s) differs from the log's replay: extended by "
+                   "someone else during the boot",
+                   p, bc_tpm_alg_name(b->alg));
+        }
+        same = HARDENED_FALSE;
+      }
+    }
+  }
+  free(r);
+  if (err != ROT_OK) {
+    return err;
+  }
+  if (same != HARDENED_TRUE || compared == 0) {
+    return ROT_ERROR_TPM_PCR_MISMATCH;
+  }
+  HARDENED_CHECK_EQ(same, HARDENED_TRUE);
+  return ROT_OK;
+}
+
+static rot_error_t check_pcrs(bc_ctx_t *ctx) {
+  rot_error_t err = bc_check_pcrs(ctx->tpm, ctx->crypto, ctx->log_buf,
+                                  ctx->log.len, BOOT_PCRS, ctx->m->detail,
+                                  sizeof(ctx->m->detail));
+  if (err != ROT_OK && ctx->m->detail[0] == '\0') {
+    snprintf(ctx->m->detail, sizeof(ctx->m->detail), "%s", rot_error_str(err));
+  }
+  return err;
 }
 
 /* ---- set-up ---------------------------------------------------------------- */
@@ -648,6 +772,7 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
   STEP("read-opensbi", fetch(&ctx, ROT_IMAGE_TYPE_OPENSBI, &m->firmware));
   STEP("read-payload", fetch(&ctx, ROT_IMAGE_TYPE_HYPERVISOR, &m->payload));
   STEP("lock", lock_boot_regions(&ctx));
+  STEP("handoff-check", check_handoff_inputs(&ctx));
   m->t.read_ms = now_ms() - t0;
 
   double t1 = now_ms();
@@ -668,6 +793,9 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
                declared, (unsigned long long)addr, ctx.log.len);
     goto out;
   }
+  /* Nothing but the chain may have extended PCRs 0-7 since they were
+   * found fresh: what the TPM holds must be what the log replays to. */
+  STEP("pcr-check", check_pcrs(&ctx));
   m->events = ctx.log.event_count;
   STEP("seal-log", bc_seal_create("bootchain-eventlog", ctx.log_buf, ctx.log.len, &m->log));
   m->t.total_ms = now_ms() - t0;

@@ -183,7 +183,14 @@ static int left_ms(int64_t deadline) {
 /* ---- start -------------------------------------------------------------------- */
 
 /* Find the binary in the parent: after fork only async-signal-safe calls
- * are allowed, and a PATH search may allocate. */
+ * are allowed, and a PATH search may allocate.
+ *
+ * Only absolute PATH entries are searched. An empty entry (a leading or
+ * trailing ':', or '::') means the current directory to a POSIX shell, and
+ * a relative one is resolved against it too: either would let whoever
+ * controls the working directory choose the binary that boots the host.
+ * Both are skipped. An unset or empty PATH searches the system
+ * directories. */
 static rot_error_t resolve(const char *name, char *buf, size_t cap) {
   if (strchr(name, '/') != NULL) {
     int n = snprintf(buf, cap, "%s", name);
@@ -196,10 +203,11 @@ static rot_error_t resolve(const char *name, char *buf, size_t cap) {
   while (*path != '\0') {
     const char *end = strchr(path, ':');
     size_t dlen = end != NULL ? (size_t)(end - path) : strlen(path);
-    int n = dlen == 0 ? snprintf(buf, cap, "./%s", name)
-                      : snprintf(buf, cap, "%.*s/%s", (int)dlen, path, name);
-    if (n > 0 && (size_t)n < cap && access(buf, X_OK) == 0) {
-      return ROT_OK;
+    if (dlen != 0 && path[0] == '/') {
+      int n = snprintf(buf, cap, "%.*s/%s", (int)dlen, path, name);
+      if (n > 0 && (size_t)n < cap && access(buf, X_OK) == 0) {
+        return ROT_OK;
+      }
     }
     path += dlen;
     if (*path == ':') {

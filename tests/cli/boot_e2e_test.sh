@@ -71,6 +71,57 @@ TCTI=$(bash "$SWTPM" start "$T/tpm") || { not_ok "swtpm starts"; exit 1; }
 export TPM2TOOLS_TCTI=$TCTI
 ok "chip provisioned, images installed, swtpm serving"
 
+# ---- refusals around the extends: the host stays off ------------------------
+# A TPM reset (restart), so each case starts from fresh PCRs.
+tpm_reset() {
+  bash "$SWTPM" stop "$T/tpm" >/dev/null && TCTI=$(bash "$SWTPM" start "$T/tpm") ||
+    not_ok "swtpm restarts (TPM reset)"
+  export TPM2TOOLS_TCTI=$TCTI
+}
+# PCRs 0-7 of both banks all zero (the TPM as it came out of reset).
+pcrs_zero() {
+  tpm2_pcrread "sha256:0,1,2,3,4,5,6,7+sha384:0,1,2,3,4,5,6,7" 2>/dev/null |
+    python3 -c '
+import re, sys
+v = re.findall(r"^\s*\d+\s*:\s*0x([0-9A-Fa-f]+)\s*$", sys.stdin.read(), re.M)
+sys.exit(0 if len(v) == 16 and all(set(x) == {"0"} for x in v) else 1)'
+}
+# Every input is checked before the first extend: a base tree carrying a
+# decoy TPM with its own log location, or one without QEMU's platform bus,
+# is refused while PCRs 0-7 are still as reset left them.
+dtc -I dtb -O dts -o base.dts "$ROOT/$BUILD/dtb/virt.dtb" 2>/dev/null &&
+  { cat base.dts; echo '/ { firmware-tpm { compatible = "microsoft,ftpm"; linux,sml-base = <0x0 0x80100000>; linux,sml-size = <0x1000>; }; };'; } >decoy.dts &&
+  { cat base.dts; echo '/ { /delete-node/ platform-bus@4000000; };'; } >nobus.dts &&
+  dtc -q -I dts -O dtb -o decoy.dtb decoy.dts && dtc -q -I dts -O dtb -o nobus.dtb nobus.dts ||
+  not_ok "hostile base trees built with dtc"
+for c in decoy:ROT_ERROR_HANDOFF_FDT nobus:ROT_ERROR_HANDOFF_NO_PLATFORM_BUS; do
+  base=${c%%:*} code=${c#*:}
+  tpm_reset
+  "$BIN/bootchain" measure --tcti "$TCTI" --base-dtb "$base.dtb" --out "out-$base" >/dev/null 2>"$T/err"
+  rc=$?
+  if [ $rc -eq 1 ] && grep -q "$code" "$T/err" && grep -q "before any measurement" "$T/err" &&
+    pcrs_zero && [ ! -e "out-$base" ]; then
+    ok "base DTB ($base) refused before the first extend: PCRs 0-7 still zero"
+  else
+    not_ok "base DTB ($base) refused before the first extend (exit $rc)" "$(cat "$T/err")"
+  fi
+done
+# An extend by someone else during the boot (tests/tools/tpm_extend_twice.py
+# sends the third PCR_Extend twice): the PCRs read back differ from the
+# log's replay, so the host stays off.
+tpm_reset
+SOCK=${TCTI#swtpm:path=}
+"$BIN/bootchain" measure --tcti "cmd:python3 $ROOT/tests/tools/tpm_extend_twice.py $SOCK 3" \
+  --out out-tampered >/dev/null 2>"$T/err"
+rc=$?
+if [ $rc -eq 1 ] && grep -q "pcr-check: ROT_ERROR_TPM_PCR_MISMATCH" "$T/err" &&
+  grep -q "PCR 7 (sha256) differs" "$T/err" && [ ! -e out-tampered ]; then
+  ok "a PCR extended by someone else mid-boot is caught on read-back: host off"
+else
+  not_ok "a PCR extended by someone else mid-boot is caught (exit $rc)" "$(cat "$T/err")"
+fi
+tpm_reset
+
 # ---- boot: measure, then rewrite flash, then start the host ----------------
 # bootchain pauses after measuring (--pause) until a line arrives on stdin:
 # meanwhile the flash regions it read are overwritten behind the chip's back.

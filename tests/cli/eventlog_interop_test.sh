@@ -196,4 +196,68 @@ if [ -s "$TMP/bad1.pcrs" ] && ! cmp -s "$TMP/tpm.pcrs" "$TMP/bad1.pcrs" &&
 else
   fail "a log with one digest byte changed no longer matches the TPM"
 fi
+
+# ---- firmware logs: bootchain log reads what tpm2_eventlog reads ----
+# The inputs are the fuzz seeds (tests/fuzz/corpus/fuzz_eventlog).
+BC=$BUILD/bin/bootchain
+SEEDS=tests/fuzz/corpus/fuzz_eventlog
+# "alg pcr hex" of every PCR in the replay section.
+all_pcrs() {
+  awk '
+    /^[[:space:]]+sha[0-9]+:[[:space:]]*$/ { alg = $1; sub(":", "", alg); next }
+    alg != "" && /^[[:space:]]+[0-9]+[[:space:]]*:[[:space:]]*(0x)?[0-9a-fA-F]+[[:space:]]*$/ {
+      line = $0; gsub(":", " ", line); split(line, f, " ")
+      v = tolower(f[2]); sub("^0x", "", v); print alg, f[1], v
+    }' | sort
+}
+for seed in valid_fw_pfp_digest_rules valid_fw_fewer_digests; do
+  tpm2_eventlog "$SEEDS/$seed.log" >"$TMP/$seed.yaml" 2>/dev/null
+  rc1=$?
+  "$BC" log "$SEEDS/$seed.log" >"$TMP/$seed.txt" 2>/dev/null
+  rc2=$?
+  sed -n '/^pcrs:/,$p' "$TMP/$seed.yaml" | all_pcrs | grep "^sha256 " >"$TMP/a"
+  sed -n '/^replayed PCRs:/,$p' "$TMP/$seed.txt" | all_pcrs | grep "^sha256 " >"$TMP/b"
+  want=0
+  [ "$seed" = valid_fw_fewer_digests ] && want=3
+  if [ $rc1 -eq 0 ] && [ $rc2 -eq $want ] && [ -s "$TMP/a" ] && cmp -s "$TMP/a" "$TMP/b"; then
+    pass "$seed: tpm2_eventlog and bootchain log accept it, same sha256 replay (exit $rc2)"
+  else
+    fail "$seed: tpm2_eventlog and bootchain log agree" "exit $rc1/$rc2; $(diff "$TMP/a" "$TMP/b")"
+  fi
+done
+if grep -q "^warning: 1 events carry fewer digests" "$TMP/valid_fw_fewer_digests.txt" &&
+  grep -q "sha384: not replayed" "$TMP/valid_fw_fewer_digests.txt"; then
+  pass "a record with fewer digests than banks: read with a warning, that bank not replayed"
+else
+  fail "fewer digests: warning and bank not replayed" "$(tail -5 "$TMP/valid_fw_fewer_digests.txt")"
+fi
+tpm2_eventlog "$SEEDS/valid_fw_tcg12_sha1.log" >"$TMP/sha1.yaml" 2>/dev/null
+rc1=$?
+"$BC" log "$SEEDS/valid_fw_tcg12_sha1.log" >"$TMP/sha1.txt" 2>/dev/null
+rc2=$?
+if [ $rc1 -eq 0 ] && [ $rc2 -eq 3 ] && grep -q "TCG 1.2" "$TMP/sha1.txt" &&
+  grep -q "hash of data: not checked" "$TMP/sha1.txt" &&
+  ! grep -q "hash of data: ok" "$TMP/sha1.txt"; then
+  pass "TCG 1.2 SHA-1 log: parsed, its digests 'not checked', exit 3"
+else
+  fail "TCG 1.2 SHA-1 log" "exit $rc1/$rc2; $(tail -5 "$TMP/sha1.txt")"
+fi
+"$BC" log "$SEEDS/valid_fw_startup_locality.log" >"$TMP/loc.txt" 2>/dev/null
+rc=$?
+if [ $rc -eq 0 ] && grep -q "startup locality 3" "$TMP/loc.txt"; then
+  pass "a log that begins with StartupLocality is read, PCR 0 starting at locality 3"
+else
+  fail "StartupLocality log" "exit $rc; $(tail -5 "$TMP/loc.txt")"
+fi
+for seed in hostile_short_variable_data hostile_short_firmware_blob; do
+  tpm2_eventlog "$SEEDS/$seed.log" >/dev/null 2>&1
+  rc1=$?
+  "$BC" log "$SEEDS/$seed.log" >/dev/null 2>"$TMP/err"
+  rc2=$?
+  if [ $rc1 -ne 0 ] && [ $rc2 -eq 1 ] && grep -q ROT_ERROR_EVENTLOG_BAD_EVENT "$TMP/err"; then
+    pass "$seed: refused by both tpm2_eventlog and bootchain log"
+  else
+    fail "$seed: refused by both" "exit $rc1/$rc2"
+  fi
+done
 exit 0

@@ -5,10 +5,12 @@
  * Every input is parsed (with a visitor that reads every byte the parser
  * hands out, so ASan sees any out-of-range pointer), replayed, checked and
  * rendered. Besides the sanitizers, the target traps when an invariant
- * breaks: the records of a valid log must tile it exactly, replay must
- * succeed exactly when parsing does, checking fails only with the parse
- * error or a digest mismatch, and a valid log in the writer's own
- * header form must come out byte-identical when written again.
+ * breaks: the records of a valid log must tile it exactly (in strict and
+ * firmware mode), replay must succeed exactly when parsing does, checking
+ * fails only with the parse error, a digest mismatch or a digest it could
+ * not compare (never a pass), firmware mode accepts every log strict mode
+ * accepts, and a valid log in the writer's own header form must come out
+ * byte-identical when written again.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -49,19 +51,28 @@ static rot_error_t visit(void *ctx, const bc_log_header_t *h,
   CHECK(ev->index == w->count);
   CHECK(ev->offset == (w->count == 0 ? h->header_len : w->next_off));
   CHECK(ev->pcr < BC_LOG_PCR_COUNT);
-  CHECK(ev->type != BC_EV_NO_ACTION);
+  CHECK(h->mode == BC_LOG_FIRMWARE || ev->type != BC_EV_NO_ACTION);
   CHECK(inside(w, w->base + ev->offset, ev->record_len));
   CHECK(inside(w, ev->data, ev->data_len));
+  CHECK(ev->digest_count >= 1 && ev->digest_count <= h->bank_count);
+  CHECK(h->mode == BC_LOG_FIRMWARE || ev->digest_count == h->bank_count);
+  uint32_t present = 0;
   for (uint32_t i = 0; i < h->bank_count; i++) {
-    CHECK(ev->digests[i] != NULL);
+    if (ev->digests[i] == NULL) {
+      CHECK(h->mode == BC_LOG_FIRMWARE);
+      continue;
+    }
+    present++;
     CHECK(inside(w, ev->digests[i], h->banks[i].size));
     for (uint32_t j = 0; j < h->banks[i].size; j++) {
       w->sink += ev->digests[i][j];
     }
-    if (i > 0 && ev->digests[i] < ev->digests[i - 1]) {
+    if (i > 0 && (ev->digests[i - 1] == NULL ||
+                  ev->digests[i] < ev->digests[i - 1])) {
       w->in_order = 0;
     }
   }
+  CHECK(present == ev->digest_count);
   for (uint32_t j = 0; j < ev->data_len; j++) {
     w->sink += ev->data[j];
   }
@@ -124,14 +135,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
 
   /* The check stops at the first problem: a bad digest before the bad
-   * record, or the parse error itself. */
+   * record, or the parse error itself; a digest it cannot compare is
+   * never a pass. */
   rot_error_t cerr = bc_log_check(data, size, c);
-  CHECK(cerr == perr || cerr == ROT_ERROR_EVENTLOG_BAD_EVENT);
+  CHECK(cerr == perr || cerr == ROT_ERROR_EVENTLOG_BAD_EVENT ||
+        (perr == ROT_OK && cerr == ROT_ERROR_EVENTLOG_UNCHECKED));
+
+  /* Firmware mode accepts everything strict mode does (and more). */
+  walk_t fw = {.base = data, .size = size, .in_order = 1};
+  bc_log_header_t fh;
+  memset(&fh, 0, sizeof(fh));
+  rot_error_t ferr = bc_log_parse_mode(data, size, BC_LOG_FIRMWARE, &fh, visit, &fw);
+  CHECK(perr != ROT_OK || ferr == ROT_OK);
+  if (ferr == ROT_OK) {
+    CHECK(fh.event_count == fw.count);
+    CHECK(fw.count == 0 ? fh.header_len == size : fw.next_off == size);
+    CHECK(fh.format == BC_LOG_FORMAT_AGILE || fh.format == BC_LOG_FORMAT_SHA1);
+    CHECK(fh.startup_locality <= BC_LOG_MAX_LOCALITY);
+  }
+  static bc_log_replay_t fr;
+  rot_error_t frerr = bc_log_replay_mode(data, size, BC_LOG_FIRMWARE, c, &fr);
+  CHECK((frerr == ROT_OK) == (ferr == ROT_OK));
+  if (frerr == ROT_OK) {
+    for (uint32_t i = 0; i < fr.header.bank_count; i++) {
+      CHECK(!fr.banks[i].incomplete || fr.banks[i].replayed == HARDENED_FALSE);
+    }
+  }
 
   FILE *f = sink_file();
   if (f != NULL) {
     (void)bc_log_print(f, data, size, c, 0);
     (void)bc_log_print(f, data, size, c, BC_LOG_PRINT_JSON);
+    (void)bc_log_print(f, data, size, c, BC_LOG_PRINT_STRICT);
   }
 
   /* Written again, a valid log in the writer's form is the same bytes. */

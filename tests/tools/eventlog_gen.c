@@ -232,7 +232,7 @@ static int cmd_print(int argc, char **argv) {
   }
   const rot_crypto_t *c = rot_host_crypto();
   err = c == NULL ? ROT_ERROR_CRYPTO_FAILED
-                  : bc_log_print(stdout, buf, len, c, flags);
+                  : bc_log_print(stdout, buf, len, c, flags | BC_LOG_PRINT_STRICT);
   free(buf);
   return err == ROT_OK ? 0 : 1;
 }

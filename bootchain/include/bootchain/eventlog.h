@@ -84,6 +84,44 @@
 #define BC_LOG_SPEC_ID_SIGNATURE_LEN 16u
 extern const uint8_t bc_log_spec_id_signature[BC_LOG_SPEC_ID_SIGNATURE_LEN];
 
+/*
+ * Parse modes.
+ *
+ * BC_LOG_STRICT: the logs the chain writes and appraises. Crypto-agile
+ * only, every record carries one digest per bank, no EV_NO_ACTION after
+ * the header, and the plan's data-bound types (bc_log_type_is_data_bound)
+ * must hash to their data.
+ *
+ * BC_LOG_FIRMWARE: real firmware logs, read as tpm2_eventlog reads them.
+ * Also accepted: the legacy TCG 1.2 SHA-1 log (TCG_PCClientPCREvent
+ * records, no Spec ID header); EV_NO_ACTION records, never extended, a
+ * StartupLocality one setting PCR 0's initial value (PC Client PFP:
+ * 0...0 with the locality in the last byte); records with fewer digests
+ * than the header declares (a warning; the banks they lack cannot be
+ * replayed). Only the types whose digest the PFP defines as the hash of
+ * the event data are checked against it (bc_log_type_is_pfp_data_bound).
+ *
+ * Both modes refuse typed event data shorter than its structure
+ * (UEFI_VARIABLE_DATA, UEFI_PLATFORM_FIRMWARE_BLOB[2], UEFI_IMAGE_LOAD_EVENT),
+ * with ROT_ERROR_EVENTLOG_BAD_EVENT; the strict mode also refuses bytes the
+ * structure does not account for.
+ */
+#define BC_LOG_STRICT 0u
+#define BC_LOG_FIRMWARE 1u
+
+/* Log formats (bc_log_header_t.format). */
+#define BC_LOG_FORMAT_AGILE 0u /* Spec ID Event03 header, TCG_PCR_EVENT2 */
+#define BC_LOG_FORMAT_SHA1 1u  /* TCG 1.2: TCG_PCClientPCREvent only */
+
+/* Warnings (bc_log_header_t.warnings), firmware mode only. */
+#define BC_LOG_WARN_MISSING_DIGESTS 0x1u /* a record lacks some banks */
+#define BC_LOG_WARN_NO_ACTION 0x2u       /* EV_NO_ACTION records present */
+
+/* "StartupLocality\0" + u8 locality: EV_NO_ACTION on PCR 0 (PFP). */
+#define BC_LOG_STARTUP_LOCALITY_SIGNATURE "StartupLocality"
+#define BC_LOG_STARTUP_LOCALITY_LEN 17u
+#define BC_LOG_MAX_LOCALITY 4u
+
 /* One digest bank: TPM algorithm id and digest size in bytes. */
 typedef struct bc_log_bank {
   uint16_t alg;
@@ -101,8 +139,17 @@ typedef struct bc_log_header {
   bc_log_bank_t banks[BC_LOG_MAX_BANKS]; /* in header order */
   uint32_t vendor_info_size;
   const uint8_t *vendor_info;            /* points into the log buffer */
-  size_t header_len;                     /* bytes of the whole header record */
+  size_t header_len;                     /* bytes of the whole header record
+                                            (0 in the SHA-1 format) */
   uint32_t event_count;                  /* records parsed (final on ROT_OK) */
+  uint32_t mode;                         /* BC_LOG_STRICT or BC_LOG_FIRMWARE */
+  uint32_t format;                       /* BC_LOG_FORMAT_* */
+  uint32_t warnings;                     /* BC_LOG_WARN_* (final on ROT_OK) */
+  uint32_t short_events;                 /* records lacking some bank */
+  uint32_t no_action_events;             /* EV_NO_ACTION records */
+  /* 1 when a StartupLocality event set PCR 0's initial locality. */
+  uint32_t has_startup_locality;
+  uint8_t startup_locality;
 } bc_log_header_t;
 
 /* One TCG_PCR_EVENT2 record as the parser hands it to the visitor. */
@@ -111,10 +158,12 @@ typedef struct bc_log_event {
   size_t offset;        /* of the record in the log */
   size_t record_len;    /* whole record, header to end of data */
   uint32_t pcr;         /* < BC_LOG_PCR_COUNT */
-  uint32_t type;        /* never BC_EV_NO_ACTION */
+  uint32_t type;        /* BC_EV_NO_ACTION only in firmware mode */
   /* digests[i] is the digest of header bank i (whatever the order in the
-   * record), header.banks[i].size bytes; points into the log buffer. */
+   * record), header.banks[i].size bytes; points into the log buffer.
+   * NULL for a bank the record lacks (firmware mode only). */
   const uint8_t *digests[BC_LOG_MAX_BANKS];
+  uint32_t digest_count; /* digests the record carries */
   uint32_t data_len;
   const uint8_t *data;  /* points into the log buffer */
 } bc_log_event_t;
@@ -223,6 +272,21 @@ ROT_WARN_UNUSED rot_error_t bc_log_parse(const uint8_t *buf, size_t len,
                                          bc_log_header_t *hdr,
                                          bc_log_visit_fn visit, void *ctx);
 
+/**
+ * bc_log_parse in a given mode (BC_LOG_STRICT is bc_log_parse). In
+ * BC_LOG_FIRMWARE mode a log that does not start with a Spec ID Event03
+ * header is read as a TCG 1.2 SHA-1 log. Errors: those of bc_log_parse,
+ * except that firmware mode accepts EV_NO_ACTION and short digest lists;
+ * ROT_ERROR_EVENTLOG_BAD_EVENT for typed data shorter than its structure
+ * and for a StartupLocality event that is malformed, repeated, not on
+ * PCR 0, after a PCR 0 extend, or names a locality above 4;
+ * ROT_ERROR_INVALID_ARGUMENT for an unknown mode.
+ */
+ROT_WARN_UNUSED rot_error_t bc_log_parse_mode(const uint8_t *buf, size_t len,
+                                              uint32_t mode,
+                                              bc_log_header_t *hdr,
+                                              bc_log_visit_fn visit, void *ctx);
+
 /** Digest size of a TPM algorithm id, 0 when unknown. */
 uint16_t bc_log_alg_size(uint16_t alg);
 
@@ -237,9 +301,11 @@ const char *bc_log_event_type_name(uint32_t type);
 typedef struct bc_log_pcr_bank {
   uint16_t alg;
   uint16_t size;
-  /* HARDENED_TRUE when the crypto port hashes this algorithm and pcr[]
-   * holds the replayed values; HARDENED_FALSE leaves pcr[] all zero. */
+  /* HARDENED_TRUE when the crypto port hashes this algorithm, every
+   * extending record carries its digest, and pcr[] holds the replayed
+   * values; HARDENED_FALSE leaves pcr[] all zero. */
   hardened_bool_t replayed;
+  uint32_t incomplete; /* 1: some record lacks this bank's digest */
   uint8_t pcr[BC_LOG_PCR_COUNT][BC_LOG_MAX_DIGEST];
 } bc_log_pcr_bank_t;
 
@@ -260,16 +326,50 @@ ROT_WARN_UNUSED rot_error_t bc_log_replay(const uint8_t *buf, size_t len,
                                           bc_log_replay_t *out);
 
 /**
- * Check one record whose digest the PCR plan ties to its data (see
- * bc_log_type_is_data_bound): every replayable bank's digest must equal
- * the hash of the event data, and an EV_SEPARATOR's data must be 4 bytes.
- * Records of other types pass. Errors: ROT_ERROR_EVENTLOG_BAD_EVENT.
+ * bc_log_replay in a given mode. In firmware mode EV_NO_ACTION records
+ * are not extended, PCR 0 starts at the StartupLocality value when the log
+ * has one, and a bank some extending record lacks is left unreplayed
+ * (incomplete = 1).
  */
+ROT_WARN_UNUSED rot_error_t bc_log_replay_mode(const uint8_t *buf, size_t len,
+                                               uint32_t mode,
+                                               const rot_crypto_t *c,
+                                               bc_log_replay_t *out);
+
+/**
+ * 1 when the record's digest must be the hash of its data under the rules
+ * of hdr->mode: bc_log_type_is_data_bound in strict mode,
+ * bc_log_type_is_pfp_data_bound in firmware mode (never for EV_NO_ACTION).
+ */
+int bc_log_event_is_data_bound(const bc_log_header_t *hdr,
+                               const bc_log_event_t *ev);
+
+/**
+ * Check one record whose digest is tied to its data (see
+ * bc_log_event_is_data_bound): the digest of every bank must equal the hash
+ * of the event data, and an EV_SEPARATOR's data must be 4 bytes. Records
+ * of other types pass. checked / unchecked (may be NULL) receive a bit per
+ * header bank: compared and equal / not compared (the crypto port has no
+ * such hash, or the record lacks the digest). A bank that was not compared
+ * never counts as checked.
+ * Errors: ROT_ERROR_EVENTLOG_BAD_EVENT (a digest differs, or a separator is
+ * not 4 bytes); ROT_ERROR_EVENTLOG_UNCHECKED (nothing differs, but some
+ * bank could not be compared); ROT_ERROR_INVALID_ARGUMENT; crypto errors.
+ */
+ROT_WARN_UNUSED rot_error_t bc_log_check_event_banks(
+    const rot_crypto_t *c, const bc_log_header_t *hdr, const bc_log_event_t *ev,
+    uint32_t *checked, uint32_t *unchecked);
+
+/** bc_log_check_event_banks without the bank masks. */
 ROT_WARN_UNUSED rot_error_t bc_log_check_event(const rot_crypto_t *c,
                                                const bc_log_header_t *hdr,
                                                const bc_log_event_t *ev);
 
-/** Parse the log and run bc_log_check_event on every record. */
+/**
+ * Parse the log (strict) and run bc_log_check_event on every record.
+ * Stops at the first mismatch; ROT_ERROR_EVENTLOG_UNCHECKED when nothing
+ * differs but some data-bound digest could not be compared.
+ */
 ROT_WARN_UNUSED rot_error_t bc_log_check(const uint8_t *buf, size_t len,
                                          const rot_crypto_t *c);
 
@@ -279,6 +379,16 @@ ROT_WARN_UNUSED rot_error_t bc_log_check(const uint8_t *buf, size_t len,
  * EV_EVENT_TAG, EV_EFI_ACTION, EV_EFI_VARIABLE_DRIVER_CONFIG.
  */
 int bc_log_type_is_data_bound(uint32_t type);
+
+/**
+ * 1 when the PC Client PFP defines the digest of type as the hash of its
+ * event data, so any log of it can be checked: EV_SEPARATOR,
+ * EV_S_CRTM_VERSION, EV_EFI_ACTION, EV_EFI_VARIABLE_DRIVER_CONFIG and
+ * EV_EFI_GPT_EVENT. Not EV_EFI_VARIABLE_BOOT (firmware measures the
+ * variable's data alone), EV_EVENT_TAG, EV_IPL or
+ * EV_PLATFORM_CONFIG_FLAGS (their digests cover other bytes).
+ */
+int bc_log_type_is_pfp_data_bound(uint32_t type);
 
 /* ---- Event data of the PCR plan (docs/pcr-plan.md) ----------------------- */
 

@@ -108,8 +108,11 @@ size_t bc_handoff_max_size(size_t base_len, const bc_handoff_info_t *info);
  * handoff cannot encode), ROT_ERROR_HANDOFF_NO_PLATFORM_BUS,
  * ROT_ERROR_HANDOFF_BAD_LOG_REGION (log not inside a /memory range, or
  * overlapping a reservation already in the tree), ROT_ERROR_BUFFER_TOO_SMALL,
- * ROT_ERROR_HANDOFF_FDT (the base already has a TPM node or one of the
- * nodes the handoff adds, or any other libfdt failure).
+ * ROT_ERROR_HANDOFF_FDT (the base already describes a TPM or a log: any
+ * node with a linux,sml-* property, a compatible or device_type naming a
+ * TPM such as "tcg,tpm_tis-spi", "tcg,tpm-tis-i2c", "microsoft,ftpm",
+ * "google,cr50", or a node named tpm / tpm@...; or it has one of the nodes
+ * the handoff adds; or any other libfdt failure).
  */
 rot_error_t bc_handoff_build(const void *base, size_t base_len,
                              const bc_handoff_info_t *info, void *out,
@@ -122,8 +125,8 @@ rot_error_t bc_handoff_build(const void *base, size_t base_len,
  * tree may sit at the start of a larger buffer (len >= its totalsize).
  *
  * Errors: ROT_ERROR_INVALID_ARGUMENT, ROT_ERROR_HANDOFF_BAD_DTB (not a
- * valid tree, no TPM node or more than one, malformed or inconsistent
- * properties).
+ * valid tree, no TPM node or more than one, any other node describing a
+ * TPM or carrying linux,sml-*, malformed or inconsistent properties).
  */
 rot_error_t bc_handoff_log_location(const void *dtb, size_t len,
                                     uint64_t *addr,

@@ -14,17 +14,30 @@
 #include "rot/error.h"
 
 /* Flags for bc_log_print. */
-#define BC_LOG_PRINT_JSON 0x1u /* one JSON object instead of text */
+#define BC_LOG_PRINT_JSON 0x1u   /* one JSON object instead of text */
+#define BC_LOG_PRINT_STRICT 0x2u /* the chain's own rules (BC_LOG_STRICT);
+                                    default: read it as firmware wrote it */
 
 /**
  * Print the header, every record (digests, decoded event data, and for
- * data-bound types whether the digests match the data) and the replayed
- * PCRs of every bank for the PCRs the log extends.
+ * data-bound types whether the digests match the data, bank by bank) and
+ * the replayed PCRs of every bank for the PCRs the log extends.
+ *
+ * By default the log is read in BC_LOG_FIRMWARE mode (eventlog.h): legacy
+ * SHA-1 logs, EV_NO_ACTION and StartupLocality events, records with fewer
+ * digests than banks (a warning), and only the PFP's data-bound types
+ * checked against their data. BC_LOG_PRINT_STRICT applies the plan's rules.
+ *
+ * A digest in a bank the crypto port cannot hash (SHA-1, SHA-512), or one
+ * the record lacks, is shown as "not checked" and never counted as
+ * checked; a bank that cannot be replayed says why.
  *
  * A log that does not parse is printed up to the bad record, followed by
  * the reason (in JSON: "result" and "error" members). Returns the parse
  * or replay error; else ROT_ERROR_EVENTLOG_BAD_EVENT when a data-bound
- * digest disagrees with its data; else ROT_OK.
+ * digest disagrees with its data; else ROT_ERROR_EVENTLOG_UNCHECKED when a
+ * data-bound digest could not be compared or a bank could not be
+ * replayed; else ROT_OK.
  * Errors also: ROT_ERROR_INVALID_ARGUMENT (NULL out or c).
  */
 ROT_WARN_UNUSED rot_error_t bc_log_print(FILE *out, const uint8_t *buf,

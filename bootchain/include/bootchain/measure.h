@@ -7,7 +7,11 @@
  *   gate -> the stage table (docs/pcr-plan.md) walked by one loop: each
  *   stage is hashed in every active bank, extended into the TPM and
  *   appended to the TCG event log -> handoff DTB (measured last but the
- *   separators) -> EV_SEPARATOR on PCRs 0-7.
+ *   separators) -> EV_SEPARATOR on PCRs 0-7 -> PCRs 0-7 read back and
+ *   compared with the log's replay.
+ *
+ * Every input (the images, the chip's status, the base DTB and the
+ * handoff request) is checked before the first extend.
  *
  * The result holds sealed memfds of exactly the measured bytes; the QEMU
  * launch (bc_measured_qemu_spec) hands those very descriptors to the host.
@@ -20,6 +24,7 @@
 
 #include "bootchain/qemu.h"
 #include "bootchain/seal.h"
+#include "bootchain/tpm.h"
 #include "rot/crypto.h"
 #include "rot/error.h"
 #include "rot/image.h"
@@ -102,6 +107,24 @@ ROT_WARN_UNUSED rot_error_t bc_check_read_image(
     const rot_crypto_t *c, uint32_t expected_type, const uint8_t *img,
     size_t len, const rot_mbox_image_info_t *info, rot_image_view_t *view,
     const char **what);
+
+/**
+ * Compare the TPM's PCRs with the replay of an event log: every PCR in
+ * pcr_mask (bits 0..23), in every bank the log declares, must equal the
+ * log's replayed value (zero for a PCR the log never extends). Run after
+ * the last extend, so an extend by anyone else since the PCRs were found
+ * fresh shows up as a difference. Each value is compared in constant time
+ * and the verdict checked twice.
+ *
+ * detail (may be NULL) receives the first differing PCR and bank.
+ * Errors: ROT_ERROR_INVALID_ARGUMENT; the log's parse errors;
+ * ROT_ERROR_TPM_BANKS (a bank the crypto port cannot replay);
+ * ROT_ERROR_TPM_* from reading; ROT_ERROR_TPM_PCR_MISMATCH.
+ */
+ROT_WARN_UNUSED rot_error_t bc_check_pcrs(bc_tpm_t *tpm, const rot_crypto_t *c,
+                                          const uint8_t *log, size_t len,
+                                          uint32_t pcr_mask, char *detail,
+                                          size_t detail_cap);
 
 /**
  * Write the measured outputs into dir (created): eventlog.bin,

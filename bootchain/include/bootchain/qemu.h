@@ -52,7 +52,10 @@ typedef enum bc_qemu_serial {
 } bc_qemu_serial_t;
 
 typedef struct bc_qemu_spec {
-  const char *qemu;           /* NULL: BC_QEMU_BINARY, looked up in PATH */
+  /* NULL: BC_QEMU_BINARY. A name without '/' is looked up in the absolute
+   * entries of PATH only: empty and relative entries (which a shell would
+   * resolve against the current directory) are skipped. */
+  const char *qemu;
   bc_qemu_file_t bios;        /* OpenSBI fw_dynamic (required) */
   bc_qemu_file_t kernel;      /* the payload (required) */
   bc_qemu_file_t dtb;         /* the handoff DTB (required) */

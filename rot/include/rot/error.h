@@ -157,9 +157,11 @@
   X(ROT_ERROR_HOST_TIMEOUT, ROT_MOD_HOST, 1, "timed out") \
   X(ROT_ERROR_HOST_PROTOCOL, ROT_MOD_HOST, 2, "peer spoke an unexpected protocol") \
   X(ROT_ERROR_EVENTLOG_NO_ACTION, ROT_MOD_EVENTLOG, 8, "event log: EV_NO_ACTION event after the Spec ID header") \
+  X(ROT_ERROR_EVENTLOG_UNCHECKED, ROT_MOD_EVENTLOG, 9, "event log: some digests could not be checked or replayed here (no such hash, or digests missing)") \
   X(ROT_ERROR_HANDOFF_NO_PLATFORM_BUS, ROT_MOD_HANDOFF, 6, "handoff: base device tree has no QEMU platform bus for the TPM node") \
   X(ROT_ERROR_HANDOFF_BAD_LOG_REGION, ROT_MOD_HANDOFF, 7, "handoff: event log region is outside RAM or overlaps a reservation") \
-  X(ROT_ERROR_TPM_NOT_FRESH, ROT_MOD_TPM, 5, "TPM: boot PCRs already extended since the last TPM reset (restart the TPM)")
+  X(ROT_ERROR_TPM_NOT_FRESH, ROT_MOD_TPM, 5, "TPM: boot PCRs already extended since the last TPM reset (restart the TPM)") \
+  X(ROT_ERROR_TPM_PCR_MISMATCH, ROT_MOD_TPM, 6, "TPM: PCR values differ from the event log's replay (extended by someone else)")
 
 typedef enum rot_error {
   /* Success: far (in Hamming distance) from 0 and from every error code. */

@@ -1192,6 +1192,349 @@ static void eventlog_test_describe_event_bounded(void **state) {
   assert_string_equal(big, "");
 }
 
+/* ---- firmware logs (BC_LOG_FIRMWARE) ----------------------------------- */
+
+static void hash_of(uint16_t alg, const void *d, size_t n, uint8_t *out) {
+  assert_int_equal(rot_hash(crypto(), (rot_hash_alg_t)alg, d, n, out, 64), ROT_OK);
+}
+
+/*
+ * Append a TCG_PCR_EVENT2 by hand at buf + off: the banks in algs[0..n)
+ * (SHA-256 / SHA-384), each digest the hash of `measured` (NULL: zeros).
+ * Returns the new length.
+ */
+static size_t put_ev2(uint8_t *buf, size_t off, uint32_t pcr, uint32_t type,
+                      const uint16_t *algs, uint32_t n, const void *measured,
+                      size_t mlen, const void *data, uint32_t dlen) {
+  uint8_t *p = buf + off;
+  rot_st32(p, pcr);
+  rot_st32(p + 4, type);
+  rot_st32(p + 8, n);
+  p += 12;
+  for (uint32_t i = 0; i < n; i++) {
+    uint8_t d[64] = {0};
+    if (measured != NULL) {
+      hash_of(algs[i], measured, mlen, d);
+    }
+    rot_st16(p, algs[i]);
+    memcpy(p + 2, d, bc_log_alg_size(algs[i]));
+    p += 2u + bc_log_alg_size(algs[i]);
+  }
+  rot_st32(p, dlen);
+  memcpy(p + 4, data, dlen);
+  return (size_t)(p + 4 + dlen - buf);
+}
+
+/* A two-bank header, then nothing. */
+static size_t agile_header(uint8_t *buf, size_t cap) {
+  bc_log_writer_t w;
+  assert_int_equal(bc_log_init(&w, buf, cap, kTwo, 2), ROT_OK);
+  return w.len;
+}
+
+static const uint8_t kSep[4] = {0, 0, 0, 0};
+
+static size_t startup_locality(uint8_t *buf, size_t off, uint32_t pcr,
+                               uint8_t locality) {
+  uint8_t data[17] = "StartupLocality";
+  data[16] = locality;
+  return put_ev2(buf, off, pcr, BC_EV_NO_ACTION, kTwo, 2, NULL, 0, data,
+                 sizeof(data));
+}
+
+static void eventlog_test_firmware_startup_locality(void **state) {
+  (void)state;
+  uint8_t buf[1024];
+  size_t len = agile_header(buf, sizeof(buf));
+  len = startup_locality(buf, len, 0, 3);
+  len = put_ev2(buf, len, 0, BC_EV_SEPARATOR, kTwo, 2, kSep, 4, kSep, 4);
+  /* The chain's own logs never carry EV_NO_ACTION after the header. */
+  assert_int_equal(parse(buf, len), ROT_ERROR_EVENTLOG_NO_ACTION);
+  bc_log_header_t h;
+  assert_int_equal(bc_log_parse_mode(buf, len, BC_LOG_FIRMWARE, &h, NULL, NULL),
+                   ROT_OK);
+  assert_int_equal(h.has_startup_locality, 1);
+  assert_int_equal(h.startup_locality, 3);
+  assert_int_equal(h.event_count, 2);
+  /* PCR 0 starts at 0...03 and only the separator extends it. */
+  static bc_log_replay_t r;
+  assert_int_equal(bc_log_replay_mode(buf, len, BC_LOG_FIRMWARE, crypto(), &r),
+                   ROT_OK);
+  for (uint32_t b = 0; b < 2; b++) {
+    uint16_t alg = kTwo[b];
+    size_t n = bc_log_alg_size(alg);
+    uint8_t in[128] = {0};
+    in[n - 1] = 3;
+    hash_of(alg, kSep, 4, in + n);
+    uint8_t want[64];
+    hash_of(alg, in, 2 * n, want);
+    assert_memory_equal(r.banks[b].pcr[0], want, n);
+  }
+  assert_int_equal(r.extended_mask, 1u);
+  rot_error_t err;
+  char *text = render(buf, len, 0, &err);
+  assert_int_equal(err, ROT_OK);
+  assert_non_null(strstr(text, "StartupLocality 3"));
+  free(text);
+}
+
+static void eventlog_test_firmware_startup_locality_hostile(void **state) {
+  (void)state;
+  uint8_t buf[1024];
+  size_t hdr = agile_header(buf, sizeof(buf));
+  /* After PCR 0 was extended, twice, on PCR 1, locality 5, or cut short:
+   * each would make PCR 0's start ambiguous. */
+  size_t len = put_ev2(buf, hdr, 0, BC_EV_SEPARATOR, kTwo, 2, kSep, 4, kSep, 4);
+  len = startup_locality(buf, len, 0, 3);
+  assert_int_equal(bc_log_parse_mode(buf, len, BC_LOG_FIRMWARE, NULL, NULL, NULL),
+                   ROT_ERROR_EVENTLOG_BAD_EVENT);
+  len = startup_locality(buf, hdr, 0, 0);
+  len = startup_locality(buf, len, 0, 3);
+  assert_int_equal(bc_log_parse_mode(buf, len, BC_LOG_FIRMWARE, NULL, NULL, NULL),
+                   ROT_ERROR_EVENTLOG_BAD_EVENT);
+  len = startup_locality(buf, hdr, 1, 3);
+  assert_int_equal(bc_log_parse_mode(buf, len, BC_LOG_FIRMWARE, NULL, NULL, NULL),
+                   ROT_ERROR_EVENTLOG_BAD_EVENT);
+  len = startup_locality(buf, hdr, 0, 5);
+  assert_int_equal(bc_log_parse_mode(buf, len, BC_LOG_FIRMWARE, NULL, NULL, NULL),
+                   ROT_ERROR_EVENTLOG_BAD_EVENT);
+  len = put_ev2(buf, hdr, 0, BC_EV_NO_ACTION, kTwo, 2, NULL, 0,
+                "StartupLocality", 16);
+  assert_int_equal(bc_log_parse_mode(buf, len, BC_LOG_FIRMWARE, NULL, NULL, NULL),
+                   ROT_ERROR_EVENTLOG_BAD_EVENT);
+  /* Any other EV_NO_ACTION is information: not extended, PCR 0 untouched. */
+  len = put_ev2(buf, hdr, 0, BC_EV_NO_ACTION, kTwo, 2, NULL, 0,
+                "SP800-155 Event3", 16);
+  static bc_log_replay_t r;
+  assert_int_equal(bc_log_replay_mode(buf, len, BC_LOG_FIRMWARE, crypto(), &r),
+                   ROT_OK);
+  assert_int_equal(r.extended_mask, 0);
+  assert_true(rot_is_zero(r.banks[0].pcr[0], 32));
+}
+
+static void eventlog_test_firmware_pfp_digest_rules(void **state) {
+  (void)state;
+  uint8_t buf[2048];
+  size_t len = agile_header(buf, sizeof(buf));
+  /* How firmware measures these: EV_EFI_VARIABLE_BOOT over the variable's
+   * data alone, EV_EVENT_TAG and EV_IPL over other bytes. */
+  uint8_t var[BC_EV_VARIABLE_FIXED + 2 * 8 + 6];
+  size_t vlen = 0;
+  static const uint8_t boot0000[6] = {1, 0, 0, 0, 0x2e, 0};
+  assert_int_equal(bc_ev_variable_encode(var, sizeof(var), "Boot0000", boot0000,
+                                         sizeof(boot0000), &vlen),
+                   ROT_OK);
+  len = put_ev2(buf, len, 1, BC_EV_EFI_VARIABLE_BOOT, kTwo, 2, boot0000,
+                sizeof(boot0000), var, (uint32_t)vlen);
+  uint8_t tag[12] = {0x42, 0x43, 0x42, 0x43, 4, 0, 0, 0, 1, 2, 3, 4};
+  len = put_ev2(buf, len, 5, BC_EV_EVENT_TAG, kTwo, 2, "elsewhere", 9, tag,
+                sizeof(tag));
+  len = put_ev2(buf, len, 8, BC_EV_IPL, kTwo, 2, "linux /vmlinuz", 14,
+                "grub_cmd: linux /vmlinuz", 24);
+  len = put_ev2(buf, len, 0, BC_EV_SEPARATOR, kTwo, 2, kSep, 4, kSep, 4);
+  rot_error_t err;
+  char *text = render(buf, len, 0, &err);
+  assert_int_equal(err, ROT_OK);
+  assert_null(strstr(text, "MISMATCH"));
+  free(text);
+  /* The plan's own rule still holds for the chain's logs. */
+  text = render(buf, len, BC_LOG_PRINT_STRICT, &err);
+  assert_int_equal(err, ROT_ERROR_EVENTLOG_BAD_EVENT);
+  free(text);
+  /* A PFP data-bound type is still checked in firmware mode. */
+  len = put_ev2(buf, len, 7, BC_EV_SEPARATOR, kTwo, 2, "x", 1, kSep, 4);
+  text = render(buf, len, 0, &err);
+  assert_int_equal(err, ROT_ERROR_EVENTLOG_BAD_EVENT);
+  assert_non_null(strstr(text, "MISMATCH"));
+  free(text);
+}
+
+static void eventlog_test_firmware_fewer_digests(void **state) {
+  (void)state;
+  uint8_t buf[1024];
+  size_t hdr = agile_header(buf, sizeof(buf));
+  size_t len = put_ev2(buf, hdr, 0, BC_EV_SEPARATOR, kTwo, 1, kSep, 4, kSep, 4);
+  len = put_ev2(buf, len, 7, BC_EV_SEPARATOR, kTwo, 2, kSep, 4, kSep, 4);
+  assert_int_equal(parse(buf, len), ROT_ERROR_EVENTLOG_BAD_DIGESTS);
+  bc_log_header_t h;
+  collect_t col;
+  memset(&col, 0, sizeof(col));
+  assert_int_equal(bc_log_parse_mode(buf, len, BC_LOG_FIRMWARE, &h, collect_visit,
+                                     &col),
+                   ROT_OK);
+  assert_int_equal(h.warnings & BC_LOG_WARN_MISSING_DIGESTS,
+                   BC_LOG_WARN_MISSING_DIGESTS);
+  assert_int_equal(h.short_events, 1);
+  assert_int_equal(col.ev[0].digest_count, 1);
+  assert_non_null(col.ev[0].digests[0]);
+  assert_null(col.ev[0].digests[1]);
+  static bc_log_replay_t r;
+  assert_int_equal(bc_log_replay_mode(buf, len, BC_LOG_FIRMWARE, crypto(), &r),
+                   ROT_OK);
+  assert_int_equal(r.banks[0].replayed, HARDENED_TRUE);
+  assert_int_equal(r.banks[1].replayed, HARDENED_FALSE);
+  assert_int_equal(r.banks[1].incomplete, 1);
+  rot_error_t err;
+  char *text = render(buf, len, 0, &err);
+  assert_int_equal(err, ROT_ERROR_EVENTLOG_UNCHECKED);
+  assert_non_null(strstr(text, "warning: 1 events carry fewer digests"));
+  assert_non_null(strstr(text, "sha384: not replayed (some events carry no digest"));
+  free(text);
+  /* Never none, never more than the banks. */
+  len = put_ev2(buf, hdr, 0, BC_EV_SEPARATOR, kTwo, 0, kSep, 4, kSep, 4);
+  assert_int_equal(bc_log_parse_mode(buf, len, BC_LOG_FIRMWARE, NULL, NULL, NULL),
+                   ROT_ERROR_EVENTLOG_BAD_DIGESTS);
+  static const uint16_t three[] = {BC_ALG_SHA256, BC_ALG_SHA384, BC_ALG_SHA256};
+  len = put_ev2(buf, hdr, 0, BC_EV_SEPARATOR, three, 3, kSep, 4, kSep, 4);
+  assert_int_equal(bc_log_parse_mode(buf, len, BC_LOG_FIRMWARE, NULL, NULL, NULL),
+                   ROT_ERROR_EVENTLOG_BAD_DIGESTS);
+}
+
+/* A TCG_PCClientPCREvent (TCG 1.2 log) at buf + off. */
+static size_t put_ev1(uint8_t *buf, size_t off, uint32_t pcr, uint32_t type,
+                      const void *data, uint32_t dlen) {
+  rot_st32(buf + off, pcr);
+  rot_st32(buf + off + 4, type);
+  memset(buf + off + 8, 0xa5, 20);
+  rot_st32(buf + off + 28, dlen);
+  memcpy(buf + off + 32, data, dlen);
+  return off + 32 + dlen;
+}
+
+static void eventlog_test_firmware_sha1_log(void **state) {
+  (void)state;
+  uint8_t buf[512];
+  static const uint8_t ver[8] = {'1', 0, '.', 0, '0', 0, 0, 0};
+  size_t len = put_ev1(buf, 0, 0, BC_EV_S_CRTM_VERSION, ver, sizeof(ver));
+  len = put_ev1(buf, len, 0, BC_EV_SEPARATOR, kSep, 4);
+  len = put_ev1(buf, len, 7, BC_EV_SEPARATOR, kSep, 4);
+  assert_int_equal(parse(buf, len), ROT_ERROR_EVENTLOG_BAD_HEADER);
+  bc_log_header_t h;
+  collect_t col;
+  memset(&col, 0, sizeof(col));
+  assert_int_equal(bc_log_parse_mode(buf, len, BC_LOG_FIRMWARE, &h, collect_visit,
+                                     &col),
+                   ROT_OK);
+  assert_int_equal(h.format, BC_LOG_FORMAT_SHA1);
+  assert_int_equal(h.bank_count, 1);
+  assert_int_equal(h.banks[0].alg, BC_ALG_SHA1);
+  assert_int_equal(h.event_count, 3);
+  assert_int_equal(col.ev[2].pcr, 7);
+  assert_ptr_equal(col.ev[1].digests[0], buf + 40 + 8);
+  /* No SHA-1 here: nothing checked, nothing replayed, and said so. */
+  rot_error_t err;
+  char *text = render(buf, len, 0, &err);
+  assert_int_equal(err, ROT_ERROR_EVENTLOG_UNCHECKED);
+  assert_non_null(strstr(text, "TCG 1.2"));
+  assert_non_null(strstr(text, "sha1: not replayed (no such hash here)"));
+  assert_null(strstr(text, "hash of data: ok"));
+  free(text);
+  /* Bounds: a record cut short, a log shorter than one record. */
+  assert_int_equal(bc_log_parse_mode(buf, len - 1, BC_LOG_FIRMWARE, NULL, NULL, NULL),
+                   ROT_ERROR_EVENTLOG_TRUNCATED);
+  assert_int_equal(bc_log_parse_mode(buf, 31, BC_LOG_FIRMWARE, NULL, NULL, NULL),
+                   ROT_ERROR_EVENTLOG_BAD_HEADER);
+  rot_st32(buf + 28, 0xffffffffu);
+  assert_int_equal(bc_log_parse_mode(buf, len, BC_LOG_FIRMWARE, NULL, NULL, NULL),
+                   ROT_ERROR_EVENTLOG_TRUNCATED);
+}
+
+/* A bank the crypto port cannot hash is "not checked", never "ok". */
+static void eventlog_test_check_unhashable_bank_not_checked(void **state) {
+  (void)state;
+  uint8_t buf[2048];
+  bc_log_writer_t w;
+  assert_int_equal(bc_log_init(&w, buf, sizeof(buf), kFour, 4), ROT_OK);
+  bc_log_digests_t d;
+  memset(&d, 0, sizeof(d));
+  for (uint32_t i = 1; i < 3; i++) {
+    hash_of(kFour[i], kSep, 4, d.value[i]);
+  }
+  memset(d.value[0], 0x11, 20); /* nobody here can tell these apart */
+  memset(d.value[3], 0x33, 64);
+  assert_int_equal(bc_log_append_digests(&w, 0, BC_EV_SEPARATOR, &d, kSep, 4),
+                   ROT_OK);
+  assert_int_equal(bc_log_check(buf, w.len, crypto()),
+                   ROT_ERROR_EVENTLOG_UNCHECKED);
+  collect_t col;
+  memset(&col, 0, sizeof(col));
+  bc_log_header_t h;
+  assert_int_equal(bc_log_parse(buf, w.len, &h, collect_visit, &col), ROT_OK);
+  uint32_t ok = 0, skipped = 0;
+  assert_int_equal(bc_log_check_event_banks(crypto(), &h, &col.ev[0], &ok, &skipped),
+                   ROT_ERROR_EVENTLOG_UNCHECKED);
+  assert_int_equal(ok, 0x6u);
+  assert_int_equal(skipped, 0x9u);
+  for (unsigned flags = 0; flags <= BC_LOG_PRINT_STRICT; flags += BC_LOG_PRINT_STRICT) {
+    rot_error_t err;
+    char *text = render(buf, w.len, flags, &err);
+    assert_int_equal(err, ROT_ERROR_EVENTLOG_UNCHECKED);
+    assert_null(strstr(text, "digest = hash of data: ok\n"));
+    assert_non_null(strstr(text, "not checked in sha1, sha512"));
+    assert_non_null(strstr(text, "2 checked, 2 not checked"));
+    free(text);
+  }
+  rot_error_t err;
+  char *text = render(buf, w.len, BC_LOG_PRINT_JSON, &err);
+  assert_non_null(strstr(text, "\"data_check\": \"partly checked\""));
+  assert_non_null(strstr(text, "\"result\": \"ROT_ERROR_EVENTLOG_UNCHECKED\""));
+  free(text);
+}
+
+static void eventlog_test_parse_typed_data_too_short(void **state) {
+  (void)state;
+  uint8_t buf[1024];
+  uint8_t junk[40];
+  memset(junk, 0, sizeof(junk));
+  static const uint32_t types[] = {
+      BC_EV_EFI_VARIABLE_DRIVER_CONFIG, BC_EV_EFI_VARIABLE_BOOT,
+      BC_EV_EFI_VARIABLE_AUTHORITY,     BC_EV_EFI_PLATFORM_FIRMWARE_BLOB,
+      BC_EV_EFI_BOOT_SERVICES_APPLICATION};
+  static const uint32_t lens[] = {31, 20, 0, 15, 31};
+  for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+    size_t len = put_ev2(buf, agile_header(buf, sizeof(buf)), 0, types[i], kTwo,
+                         2, junk, lens[i], junk, lens[i]);
+    assert_int_equal(parse(buf, len), ROT_ERROR_EVENTLOG_BAD_EVENT);
+    assert_int_equal(bc_log_parse_mode(buf, len, BC_LOG_FIRMWARE, NULL, NULL, NULL),
+                     ROT_ERROR_EVENTLOG_BAD_EVENT);
+  }
+  /* A variable whose name and data lengths run past the event. */
+  rot_st64(junk + 16, 4);
+  rot_st64(junk + 24, 1);
+  size_t len = put_ev2(buf, agile_header(buf, sizeof(buf)), 7,
+                       BC_EV_EFI_VARIABLE_DRIVER_CONFIG, kTwo, 2, junk, 40,
+                       junk, 40);
+  assert_int_equal(bc_log_parse_mode(buf, len, BC_LOG_FIRMWARE, NULL, NULL, NULL),
+                   ROT_ERROR_EVENTLOG_BAD_EVENT);
+  /* Bytes after the structure: firmware logs may have them, ours not. */
+  rot_st64(junk + 16, 2);
+  rot_st64(junk + 24, 2);
+  len = put_ev2(buf, agile_header(buf, sizeof(buf)), 7,
+                BC_EV_EFI_VARIABLE_DRIVER_CONFIG, kTwo, 2, junk, 40, junk, 40);
+  assert_int_equal(bc_log_parse_mode(buf, len, BC_LOG_FIRMWARE, NULL, NULL, NULL),
+                   ROT_OK);
+  assert_int_equal(parse(buf, len), ROT_ERROR_EVENTLOG_BAD_EVENT);
+  /* A 20-byte firmware blob: fine for firmware, not for the plan. */
+  len = put_ev2(buf, agile_header(buf, sizeof(buf)), 0,
+                BC_EV_EFI_PLATFORM_FIRMWARE_BLOB, kTwo, 2, junk, 20, junk, 20);
+  assert_int_equal(bc_log_parse_mode(buf, len, BC_LOG_FIRMWARE, NULL, NULL, NULL),
+                   ROT_OK);
+  assert_int_equal(parse(buf, len), ROT_ERROR_EVENTLOG_BAD_EVENT);
+}
+
+static void eventlog_test_parse_mode_bad(void **state) {
+  (void)state;
+  uint8_t buf[256];
+  size_t len = agile_header(buf, sizeof(buf));
+  assert_int_equal(bc_log_parse_mode(buf, len, 7, NULL, NULL, NULL),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  static bc_log_replay_t r;
+  assert_int_equal(bc_log_replay_mode(buf, len, 7, crypto(), &r),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(bc_log_parse_mode(NULL, 0, BC_LOG_FIRMWARE, NULL, NULL, NULL),
+                   ROT_ERROR_EVENTLOG_BAD_HEADER);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(eventlog_test_init_null),
@@ -1250,6 +1593,14 @@ int main(void) {
       cmocka_unit_test(eventlog_test_print_json),
       cmocka_unit_test(eventlog_test_print_bad_log),
       cmocka_unit_test(eventlog_test_describe_event_bounded),
+      cmocka_unit_test(eventlog_test_firmware_startup_locality),
+      cmocka_unit_test(eventlog_test_firmware_startup_locality_hostile),
+      cmocka_unit_test(eventlog_test_firmware_pfp_digest_rules),
+      cmocka_unit_test(eventlog_test_firmware_fewer_digests),
+      cmocka_unit_test(eventlog_test_firmware_sha1_log),
+      cmocka_unit_test(eventlog_test_check_unhashable_bank_not_checked),
+      cmocka_unit_test(eventlog_test_parse_typed_data_too_short),
+      cmocka_unit_test(eventlog_test_parse_mode_bad),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -592,6 +592,139 @@ static void handoff_test_build_other_tpm_node(void **state) {
   free(b);
 }
 
+/* A base with one extra node at path parent/name, set up by edit. */
+static bufs_t *base_with_node(const char *parent, const char *name,
+                              void (*edit)(void *fdt, int node)) {
+  bufs_t *b = new_bufs(NULL);
+  uint8_t *tmp = malloc(OUT_CAP);
+  assert_non_null(tmp);
+  assert_int_equal(fdt_open_into(b->base, tmp, OUT_CAP), 0);
+  int p = fdt_path_offset(tmp, parent);
+  assert_true(p >= 0);
+  int node = fdt_add_subnode(tmp, p, name);
+  assert_true(node >= 0);
+  edit(tmp, node);
+  assert_int_equal(fdt_pack(tmp), 0);
+  assert_true(fdt_totalsize(tmp) <= sizeof(b->base));
+  memcpy(b->base, tmp, fdt_totalsize(tmp));
+  b->base_len = fdt_totalsize(tmp);
+  free(tmp);
+  return b;
+}
+
+static void decoy_spi(void *fdt, int n) {
+  assert_int_equal(fdt_setprop_string(fdt, n, "compatible", "tcg,tpm_tis-spi"), 0);
+  assert_int_equal(fdt_setprop_u64(fdt, n, "linux,sml-base", 0x80100000u), 0);
+  assert_int_equal(fdt_setprop_u32(fdt, n, "linux,sml-size", 0x1000), 0);
+}
+static void decoy_i2c(void *fdt, int n) {
+  static const char c[] = "infineon,slb9673\0tcg,tpm-tis-i2c";
+  assert_int_equal(fdt_setprop(fdt, n, "compatible", c, sizeof(c)), 0);
+}
+static void decoy_ftpm(void *fdt, int n) {
+  assert_int_equal(fdt_setprop_string(fdt, n, "compatible", "microsoft,ftpm"), 0);
+  assert_int_equal(fdt_setprop_u64(fdt, n, "linux,sml-base", 0x80100000u), 0);
+  assert_int_equal(fdt_setprop_u32(fdt, n, "linux,sml-size", 0x1000), 0);
+}
+static void decoy_cr50(void *fdt, int n) {
+  assert_int_equal(fdt_setprop_string(fdt, n, "compatible", "google,cr50"), 0);
+}
+static void decoy_vtpm_device_type(void *fdt, int n) {
+  assert_int_equal(fdt_setprop_string(fdt, n, "device_type", "IBM,vtpm"), 0);
+}
+static void decoy_sml_only(void *fdt, int n) {
+  /* No compatible at all: the log location alone is enough to mislead. */
+  assert_int_equal(fdt_setprop_u64(fdt, n, "linux,sml-base", 0x80100000u), 0);
+  assert_int_equal(fdt_setprop_u32(fdt, n, "linux,sml-size", 0x1000), 0);
+}
+static void decoy_sml_log(void *fdt, int n) {
+  static const uint8_t log[8] = {1, 2, 3, 4};
+  assert_int_equal(fdt_setprop(fdt, n, "linux,sml-log", log, sizeof(log)), 0);
+}
+static void decoy_nothing(void *fdt, int n) {
+  (void)fdt;
+  (void)n;
+}
+static void not_a_tpm_pmic(void *fdt, int n) {
+  assert_int_equal(fdt_setprop_string(fdt, n, "compatible", "st,stpmic1"), 0);
+}
+
+static void handoff_test_build_decoy_tpm_nodes_refused(void **state) {
+  (void)state;
+  static const struct {
+    const char *parent, *name;
+    void (*edit)(void *, int);
+  } decoys[] = {
+      {"/", "spi-tpm@0", decoy_spi},
+      {"/platform-bus@4000000", "i2c-tpm@2e", decoy_i2c},
+      {"/", "firmware-tpm", decoy_ftpm},
+      {"/", "cr50", decoy_cr50},
+      {"/", "vdevice", decoy_vtpm_device_type},
+      {"/", "log-only", decoy_sml_only},
+      {"/chosen", "inline-log", decoy_sml_log},
+      {"/", "tpm", decoy_nothing},
+      {"/", "tpm@10000", decoy_nothing},
+  };
+  bc_handoff_info_t info = good_info();
+  for (size_t i = 0; i < sizeof(decoys) / sizeof(decoys[0]); i++) {
+    bufs_t *b = base_with_node(decoys[i].parent, decoys[i].name, decoys[i].edit);
+    memset(b->out, 0x5a, sizeof(b->out));
+    assert_int_equal(build_with(b, &info), ROT_ERROR_HANDOFF_FDT);
+    assert_int_equal(b->out_len, 0);
+    assert_true(all_zero(b->out, sizeof(b->out)));
+    free(b);
+  }
+}
+
+static void handoff_test_build_decoy_sml_on_chosen_refused(void **state) {
+  (void)state;
+  bufs_t *b = new_bufs(NULL);
+  uint8_t *tmp = malloc(OUT_CAP);
+  assert_non_null(tmp);
+  assert_int_equal(fdt_open_into(b->base, tmp, OUT_CAP), 0);
+  int chosen = fdt_path_offset(tmp, "/chosen");
+  assert_int_equal(fdt_setprop_u64(tmp, chosen, "linux,sml-base", 0x80100000u), 0);
+  assert_int_equal(fdt_pack(tmp), 0);
+  memcpy(b->base, tmp, fdt_totalsize(tmp));
+  b->base_len = fdt_totalsize(tmp);
+  free(tmp);
+  bc_handoff_info_t info = good_info();
+  assert_int_equal(build_with(b, &info), ROT_ERROR_HANDOFF_FDT);
+  free(b);
+}
+
+static void handoff_test_build_non_tpm_lookalike_accepted(void **state) {
+  (void)state;
+  /* "stpmic1" holds the letters t-p-m but is a power controller. */
+  bufs_t *b = base_with_node("/", "pmic@0", not_a_tpm_pmic);
+  bc_handoff_info_t info = good_info();
+  assert_int_equal(build_with(b, &info), ROT_OK);
+  free(b);
+}
+
+/* The read-back sees one TPM node only: a decoy added after the build
+ * makes the handoff ambiguous. */
+static void handoff_test_log_location_decoy_refused(void **state) {
+  (void)state;
+  bufs_t *b = new_bufs(NULL);
+  bc_handoff_info_t info = good_info();
+  assert_int_equal(build_with(b, &info), ROT_OK);
+  uint64_t addr;
+  uint32_t size;
+  assert_int_equal(bc_handoff_log_location(b->out, b->out_len, &addr, &size), ROT_OK);
+  uint8_t *tmp = malloc(OUT_CAP);
+  assert_non_null(tmp);
+  assert_int_equal(fdt_open_into(b->out, tmp, OUT_CAP), 0);
+  int node = fdt_add_subnode(tmp, 0, "firmware-tpm");
+  assert_true(node >= 0);
+  decoy_ftpm(tmp, node);
+  assert_int_equal(fdt_pack(tmp), 0);
+  assert_int_equal(bc_handoff_log_location(tmp, fdt_totalsize(tmp), &addr, &size),
+                   ROT_ERROR_HANDOFF_BAD_DTB);
+  free(tmp);
+  free(b);
+}
+
 static void handoff_test_build_bad_root_cells(void **state) {
   (void)state;
   base_opts_t o = {.root_ac = 3};
@@ -966,6 +1099,10 @@ int main(void) {
       cmocka_unit_test(handoff_test_build_no_platform_bus),
       cmocka_unit_test(handoff_test_build_tpm_node_exists),
       cmocka_unit_test(handoff_test_build_other_tpm_node),
+      cmocka_unit_test(handoff_test_build_decoy_tpm_nodes_refused),
+      cmocka_unit_test(handoff_test_build_decoy_sml_on_chosen_refused),
+      cmocka_unit_test(handoff_test_build_non_tpm_lookalike_accepted),
+      cmocka_unit_test(handoff_test_log_location_decoy_refused),
       cmocka_unit_test(handoff_test_build_bad_root_cells),
       cmocka_unit_test(handoff_test_build_translating_reserved_ranges),
       cmocka_unit_test(handoff_test_build_log_outside_ram),

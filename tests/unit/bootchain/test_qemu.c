@@ -442,6 +442,45 @@ static void qemu_test_start_missing_binary(void **state) {
   assert_int_equal(errno, ECHILD);
 }
 
+/* Starts spec->qemu = "fake-qemu" (a bare name) with PATH set to path,
+ * from inside the directory that holds the stand-in. */
+static rot_error_t start_from_dir_with_path(fixture_t *f, const char *path) {
+  char cwd[PATH_MAX];
+  assert_non_null(getcwd(cwd, sizeof(cwd)));
+  const char *old = getenv("PATH");
+  char saved[4096];
+  (void)snprintf(saved, sizeof(saved), "%s", old != NULL ? old : "");
+  assert_int_equal(chdir(dir), 0);
+  assert_int_equal(setenv("PATH", path, 1), 0);
+  assert_int_equal(setenv("FAKE_QEMU_MODE", "sleep", 1), 0);
+  f->spec.qemu = "fake-qemu";
+  rot_error_t err = bc_qemu_start(&f->spec, &f->q);
+  assert_int_equal(setenv("PATH", saved, 1), 0);
+  assert_int_equal(chdir(cwd), 0);
+  if (err == ROT_OK) {
+    bc_qemu_stop(&f->q);
+  }
+  return err;
+}
+
+static void qemu_test_start_path_empty_entry_not_cwd(void **state) {
+  fixture_t *f = *state;
+  /* The stand-in sits in the current directory; none of these PATHs
+   * names that directory absolutely, so nothing may be started. */
+  static const char *const paths[] = {
+      ":/nonexistent", "/nonexistent:", "/nonexistent::/nonexistent2",
+      ":", ".", "./", "/nonexistent:.", "..//" };
+  for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+    assert_int_equal(start_from_dir_with_path(f, paths[i]),
+                     ROT_ERROR_HANDOFF_QEMU);
+    assert_int_equal(f->q.pid, 0);
+  }
+  /* The same binary through an absolute entry is found. */
+  char abs_path[128];
+  (void)snprintf(abs_path, sizeof(abs_path), ":/nonexistent:%s:", dir);
+  assert_int_equal(start_from_dir_with_path(f, abs_path), ROT_OK);
+}
+
 static void qemu_test_start_not_executable(void **state) {
   fixture_t *f = *state;
   char path[160];
@@ -579,6 +618,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(qemu_test_stop_escalates_to_kill, setup, teardown),
       cmocka_unit_test_setup_teardown(qemu_test_stop_idempotent, setup, teardown),
       cmocka_unit_test_setup_teardown(qemu_test_start_missing_binary, setup, teardown),
+      cmocka_unit_test_setup_teardown(qemu_test_start_path_empty_entry_not_cwd, setup, teardown),
       cmocka_unit_test_setup_teardown(qemu_test_start_not_executable, setup, teardown),
       cmocka_unit_test_setup_teardown(qemu_test_start_closed_fd, setup, teardown),
       cmocka_unit_test_setup_teardown(qemu_test_console_calls_need_pipe, setup, teardown),
