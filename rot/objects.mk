@@ -11,7 +11,8 @@ rot-core-srcs := \
 	rot/src/gate.c \
 	rot/src/audit.c \
 	rot/src/update.c \
-	rot/src/mailbox.c
+	rot/src/mailbox.c \
+	rot/src/server.c
 
 # Host port: mbedTLS crypto backend, files, file-backed OTP, argument parsing.
 rot-host-srcs := \

@@ -487,6 +487,8 @@ const char *rot_audit_event_name(uint32_t event) {
       return "state-rejected";
     case ROT_AUDIT_FLOOR_REFUSED:
       return "floor-refused";
+    case ROT_AUDIT_COMMAND_REFUSED:
+      return "command-refused";
     case ROT_AUDIT_DAEMON_START:
       return "daemon-start";
     case ROT_AUDIT_PEER_REFUSED:

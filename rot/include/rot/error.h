@@ -138,6 +138,7 @@
   X(ROT_ERROR_MAILBOX_TIMEOUT, ROT_MOD_MAILBOX, 8, "mailbox: no reply before the timeout") \
   X(ROT_ERROR_MAILBOX_CLOSED, ROT_MOD_MAILBOX, 9, "mailbox: connection closed by the peer") \
   X(ROT_ERROR_MAILBOX_CONNECT, ROT_MOD_MAILBOX, 10, "mailbox: cannot connect to the daemon socket") \
+  X(ROT_ERROR_MAILBOX_BUSY, ROT_MOD_MAILBOX, 11, "mailbox: connection limit reached for this peer (close idle connections)") \
   X(ROT_ERROR_EVENTLOG_TRUNCATED, ROT_MOD_EVENTLOG, 1, "event log: record runs past the end of the log") \
   X(ROT_ERROR_EVENTLOG_BAD_HEADER, ROT_MOD_EVENTLOG, 2, "event log: missing or malformed Spec ID Event03 header") \
   X(ROT_ERROR_EVENTLOG_BAD_PCR, ROT_MOD_EVENTLOG, 3, "event log: PCR index out of range") \

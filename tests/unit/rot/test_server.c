@@ -1,0 +1,380 @@
+/*
+ * The mailbox server (the chip's command layer), without sockets: frames
+ * in, reply frames out, over the real gate, update engine and audit log on
+ * an in-memory flash. The authorisation table, the boot decision once per
+ * reset, boot regions locked before any byte is handed out, the INVENTORY
+ * verdict cache, session ownership and the connection limits.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ram_flash.h"
+#include "rot/server.h"
+#include "rot/util.h"
+#include "test_keys.h"
+#include "trap_hook.h"
+#include "update_fixture.h"
+
+typedef struct srv {
+  fixture_t *f;
+  rot_audit_t audit;
+  rot_server_t server;
+  uint8_t req[ROT_MBOX_MAX_FRAME];
+  uint8_t rep[ROT_MBOX_MAX_FRAME];
+  rot_mbox_header_t h;       /* the last reply's header */
+  const uint8_t *payload;    /* and payload */
+} srv_t;
+
+static const rot_peer_t kOperator = {1, 1000, 11, ROT_ROLE_READER | ROT_ROLE_OPERATOR};
+static const rot_peer_t kOperator2 = {2, 1001, 12, ROT_ROLE_READER | ROT_ROLE_OPERATOR};
+static const rot_peer_t kBootPath = {3, 1002, 13, ROT_ROLE_READER | ROT_ROLE_BOOT};
+static const rot_peer_t kReader = {4, 1003, 14, ROT_ROLE_READER};
+static const rot_peer_t kNobody = {5, 1004, 15, 0};
+
+static uint64_t audit_now(void) { return 1; }
+
+/* A chip reset: gate, audit, engine and server start again. */
+static void reset(srv_t *s) {
+  reboot(s->f);
+  assert_int_equal(rot_audit_init(&s->audit, &s->f->gate, test_crypto(), audit_now),
+                   ROT_OK);
+  s->f->up.audit = &s->audit;
+  assert_int_equal(rot_server_init(&s->server, &s->f->gate, &s->f->up, &s->audit,
+                                   &s->f->otp_port, test_crypto(), 30),
+                   ROT_OK);
+}
+
+static int srv_setup(void **state) {
+  srv_t *s = calloc(1, sizeof(*s));
+  assert_non_null(s);
+  void *fs = NULL;
+  assert_int_equal(setup(&fs), 0);
+  s->f = fs;
+  reset(s);
+  *state = s;
+  return 0;
+}
+
+static int srv_teardown(void **state) {
+  srv_t *s = *state;
+  void *fs = s->f;
+  teardown(&fs);
+  free(s);
+  return 0;
+}
+
+/* Send one request; returns the reply status. */
+static rot_error_t call(srv_t *s, const rot_peer_t *p, uint16_t cmd,
+                        const uint8_t *payload, size_t len) {
+  size_t n = 0;
+  assert_int_equal(rot_mbox_frame_encode(s->req, sizeof(s->req), cmd, 0, 7, 0,
+                                         payload, (uint32_t)len, &n),
+                   ROT_OK);
+  size_t m = rot_server_handle(&s->server, p, s->req, n, s->rep, sizeof(s->rep));
+  assert_true(m >= ROT_MBOX_HEADER_SIZE);
+  assert_int_equal(rot_mbox_frame_decode(s->rep, m, &s->h, &s->payload), ROT_OK);
+  assert_int_equal(rot_mbox_reply_check(&s->h, cmd, 7), ROT_OK);
+  return (rot_error_t)s->h.status;
+}
+
+static rot_error_t call_type(srv_t *s, const rot_peer_t *p, uint16_t cmd,
+                             uint32_t type) {
+  uint8_t b[ROT_MBOX_TYPE_REQ_SIZE];
+  size_t n = 0;
+  rot_mbox_type_req_t t = {type};
+  assert_int_equal(rot_mbox_type_req_encode(&t, b, sizeof(b), &n), ROT_OK);
+  return call(s, p, cmd, b, n);
+}
+
+static rot_error_t call_begin(srv_t *s, const rot_peer_t *p, uint32_t type,
+                              uint32_t len) {
+  uint8_t b[ROT_MBOX_BEGIN_REQ_SIZE];
+  size_t n = 0;
+  rot_mbox_begin_req_t r = {type, len};
+  assert_int_equal(rot_mbox_begin_req_encode(&r, b, sizeof(b), &n), ROT_OK);
+  return call(s, p, ROT_MBOX_CMD_UPDATE_BEGIN, b, n);
+}
+
+static rot_error_t call_chunk(srv_t *s, const rot_peer_t *p, uint32_t off,
+                              const uint8_t *data, uint32_t len) {
+  static uint8_t b[ROT_MBOX_MAX_PAYLOAD];
+  size_t n = 0;
+  rot_mbox_chunk_req_t r = {off, len, data};
+  assert_int_equal(rot_mbox_chunk_req_encode(&r, b, sizeof(b), &n), ROT_OK);
+  return call(s, p, ROT_MBOX_CMD_UPDATE_CHUNK, b, n);
+}
+
+/* Update through the mailbox, as an operator's client does. */
+static rot_error_t mbox_update(srv_t *s, const rot_peer_t *p, uint32_t type,
+                               const uint8_t *img, size_t len) {
+  ROT_TRY(call_begin(s, p, type, (uint32_t)len));
+  for (size_t off = 0; off < len; off += CHUNK) {
+    size_t n = len - off < CHUNK ? len - off : CHUNK;
+    ROT_TRY(call_chunk(s, p, (uint32_t)off, img + off, (uint32_t)n));
+  }
+  return call(s, p, ROT_MBOX_CMD_UPDATE_FINISH, NULL, 0);
+}
+
+static void install_and_trial(srv_t *s, uint32_t svn_confirmed, uint32_t svn_trial) {
+  install(s->f, svn_confirmed);
+  size_t len;
+  uint8_t *img = make_image(HV, svn_trial, &len);
+  assert_int_equal(mbox_update(s, &kOperator, HV, img, len), ROT_OK);
+  free(img);
+  assert_int_equal(call_type(s, &kOperator, ROT_MBOX_CMD_ACTIVATE, HV), ROT_OK);
+}
+
+/* ---- the authorisation table ---------------------------------------------------- */
+
+static void server_test_handle_roles_per_command(void **state) {
+  srv_t *s = *state;
+  /* Everyone with a role reads. */
+  assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_STATUS, NULL, 0), ROT_OK);
+  assert_int_equal(call(s, &kBootPath, ROT_MBOX_CMD_AUDIT_VERIFY, NULL, 0), ROT_OK);
+  /* A reader cannot update, lock or boot. */
+  assert_int_equal(call_begin(s, &kReader, HV, 4096), ROT_ERROR_MAILBOX_UNAUTHORIZED);
+  assert_int_equal(call_type(s, &kReader, ROT_MBOX_CMD_BOOT, HV),
+                   ROT_ERROR_MAILBOX_UNAUTHORIZED);
+  uint8_t lock[4];
+  rot_st32(lock, ROT_MBOX_LOCK_BOOT);
+  assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_LOCK, lock, 4),
+                   ROT_ERROR_MAILBOX_UNAUTHORIZED);
+  /* The boot path boots, but does not update or confirm. */
+  assert_int_equal(call_begin(s, &kBootPath, HV, 4096), ROT_ERROR_MAILBOX_UNAUTHORIZED);
+  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_CONFIRM, HV),
+                   ROT_ERROR_MAILBOX_UNAUTHORIZED);
+  /* An operator updates, but a boot decision is the boot path's. */
+  assert_int_equal(call_type(s, &kOperator, ROT_MBOX_CMD_BOOT, HV),
+                   ROT_ERROR_MAILBOX_UNAUTHORIZED);
+  assert_int_equal(call_begin(s, &kOperator, HV, 4096), ROT_OK);
+  /* Nothing was locked or decided by the refused requests. */
+  for (uint32_t r = 0; r < ROT_RGN_COUNT; r++) {
+    assert_int_equal(rot_gate_is_locked(&s->f->gate, r), HARDENED_FALSE);
+  }
+  assert_int_equal(s->server.boot[HV].taken, HARDENED_FALSE);
+}
+
+static void server_test_handle_refusal_recorded(void **state) {
+  srv_t *s = *state;
+  uint32_t before = s->audit.next_seq;
+  assert_int_equal(call_begin(s, &kReader, HV, 4096), ROT_ERROR_MAILBOX_UNAUTHORIZED);
+  assert_int_equal(s->audit.next_seq, before + 1u);
+  /* A peer with no role at all is refused at the door, and recorded. */
+  assert_int_equal(rot_server_admit(&s->server, &kNobody, 0, 0),
+                   ROT_ERROR_MAILBOX_UNAUTHORIZED);
+  assert_int_equal(s->audit.next_seq, before + 2u);
+  assert_int_equal(call(s, &kNobody, ROT_MBOX_CMD_STATUS, NULL, 0),
+                   ROT_ERROR_MAILBOX_UNAUTHORIZED);
+}
+
+/* A glitch that skips the table's first check still cannot run the
+ * command: the second look stops it before the handler. */
+static void server_test_handle_second_check_stops_glitch(void **state) {
+  srv_t *s = *state;
+  size_t n = 0;
+  uint8_t b[ROT_MBOX_BEGIN_REQ_SIZE];
+  rot_mbox_begin_req_t r = {HV, 4096};
+  assert_int_equal(rot_mbox_begin_req_encode(&r, b, sizeof(b), &n), ROT_OK);
+  assert_int_equal(rot_mbox_frame_encode(s->req, sizeof(s->req),
+                                         ROT_MBOX_CMD_UPDATE_BEGIN, 0, 7, 0, b,
+                                         (uint32_t)n, &n),
+                   ROT_OK);
+  size_t m = 0;
+  EXPECT_TRAP(m = rot_server_handle(&s->server, &kReader, s->req, n, s->rep,
+                                    sizeof(s->rep)));
+  (void)m;
+  assert_int_equal(s->f->up.session.open, HARDENED_FALSE);
+}
+
+static void server_test_handle_junk_gets_a_reply(void **state) {
+  srv_t *s = *state;
+  uint8_t junk[7] = {1, 2, 3, 4, 5, 6, 7};
+  size_t m = rot_server_handle(&s->server, &kOperator, junk, sizeof(junk), s->rep,
+                               sizeof(s->rep));
+  assert_true(m >= ROT_MBOX_HEADER_SIZE);
+  assert_int_equal(rot_mbox_frame_decode(s->rep, m, &s->h, &s->payload), ROT_OK);
+  assert_int_equal(s->h.status, (uint32_t)ROT_ERROR_MAILBOX_BAD_FRAME);
+  assert_int_equal(rot_server_handle(&s->server, &kOperator, junk, sizeof(junk),
+                                     s->rep, 16),
+                   0);
+  assert_int_equal(rot_server_handle(NULL, &kOperator, junk, sizeof(junk), s->rep,
+                                     sizeof(s->rep)),
+                   0);
+}
+
+/* ---- BOOT: once per reset ---------------------------------------------------------- */
+
+static void server_test_boot_once_per_reset(void **state) {
+  srv_t *s = *state;
+  install_and_trial(s, 1, 2);
+  assert_int_equal(s->f->up.state.types[HV].attempts_left, ROT_TRIAL_ATTEMPTS);
+  rot_mbox_boot_resp_t first;
+  for (int i = 0; i < 10; i++) {
+    assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
+    rot_mbox_boot_resp_t r;
+    assert_int_equal(rot_mbox_boot_resp_decode(s->payload, s->h.payload_len, &r),
+                     ROT_OK);
+    if (i == 0) {
+      first = r;
+      assert_int_equal(r.reason, ROT_BOOT_TRIAL);
+    }
+    assert_memory_equal(&r, &first, sizeof(r));
+  }
+  /* Ten requests, one attempt. */
+  assert_int_equal(s->f->up.state.types[HV].attempts_left, ROT_TRIAL_ATTEMPTS - 1u);
+  /* A reset takes a new decision, and spends the next attempt. */
+  reset(s);
+  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
+  assert_int_equal(s->f->up.state.types[HV].attempts_left, ROT_TRIAL_ATTEMPTS - 2u);
+}
+
+static void server_test_boot_locks_before_handing_out(void **state) {
+  srv_t *s = *state;
+  install(s->f, 1);
+  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
+  for (uint32_t r = 0; r < ROT_RGN_COUNT; r++) {
+    const rot_flash_region_t *reg = &ram_layout_small.regions[r];
+    int boot_region = (reg->kind == ROT_REGION_SLOT || reg->kind == ROT_REGION_RECOVERY) &&
+                      reg->image_type != ROT_IMAGE_TYPE_ROT;
+    assert_int_equal(rot_gate_is_locked(&s->f->gate, r),
+                     boot_region ? HARDENED_TRUE : HARDENED_FALSE);
+  }
+  /* Until the next reset no update reaches a boot region. */
+  assert_int_equal(call_begin(s, &kOperator, HV, 4096), ROT_ERROR_GATE_LOCKED);
+}
+
+static void server_test_boot_refused_during_session(void **state) {
+  srv_t *s = *state;
+  install(s->f, 1);
+  assert_int_equal(call_begin(s, &kOperator, HV, 4096), ROT_OK);
+  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV),
+                   ROT_ERROR_UPDATE_BUSY);
+  /* All or nothing: no region locked, no decision taken. */
+  for (uint32_t r = 0; r < ROT_RGN_COUNT; r++) {
+    assert_int_equal(rot_gate_is_locked(&s->f->gate, r), HARDENED_FALSE);
+  }
+  assert_int_equal(s->server.boot[HV].taken, HARDENED_FALSE);
+  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_UPDATE_ABORT, NULL, 0), ROT_OK);
+  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
+}
+
+/* ---- INVENTORY: cached verdicts ------------------------------------------------------ */
+
+static void server_test_inventory_verdicts_cached(void **state) {
+  srv_t *s = *state;
+  install(s->f, 1);
+  assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_INVENTORY, NULL, 0), ROT_OK);
+  uint32_t first = s->server.verifications;
+  assert_true(first > 0);
+  for (int i = 0; i < 5; i++) {
+    assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_INVENTORY, NULL, 0), ROT_OK);
+  }
+  assert_int_equal(s->server.verifications, first); /* nothing re-hashed */
+  /* A write to one region (an update into it) re-verifies that region
+   * only. */
+  size_t len;
+  uint8_t *img = make_image(HV, 2, &len);
+  assert_int_equal(mbox_update(s, &kOperator, HV, img, len), ROT_OK);
+  free(img);
+  assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_INVENTORY, NULL, 0), ROT_OK);
+  assert_int_equal(s->server.verifications, first + 1u);
+  rot_mbox_inventory_t inv;
+  assert_int_equal(rot_mbox_inventory_decode(s->payload, s->h.payload_len, &inv),
+                   ROT_OK);
+  int seen = 0;
+  for (uint32_t i = 0; i < inv.count; i++) {
+    if (inv.entries[i].region == ROT_RGN_HYPERVISOR_B) {
+      assert_int_equal(inv.entries[i].status, ROT_OK);
+      assert_int_equal(inv.entries[i].info.svn, 2);
+      seen = 1;
+    }
+  }
+  assert_true(seen);
+  /* A new floor changes every verdict: all recomputed. */
+  assert_int_equal(call_type(s, &kOperator, ROT_MBOX_CMD_ACTIVATE, HV), ROT_OK);
+  assert_int_equal(call_type(s, &kOperator, ROT_MBOX_CMD_CONFIRM, HV), ROT_OK);
+  assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_INVENTORY, NULL, 0), ROT_OK);
+  assert_int_equal(s->server.verifications, first + 1u + first);
+}
+
+/* ---- sessions and connections --------------------------------------------------------- */
+
+static void server_test_session_belongs_to_its_connection(void **state) {
+  srv_t *s = *state;
+  assert_int_equal(call_begin(s, &kOperator, HV, 4096), ROT_OK);
+  assert_int_equal(rot_server_session_owner(&s->server), kOperator.conn);
+  uint8_t data[16] = {0};
+  assert_int_equal(call_chunk(s, &kOperator2, 0, data, sizeof(data)),
+                   ROT_ERROR_UPDATE_BUSY);
+  assert_int_equal(call(s, &kOperator2, ROT_MBOX_CMD_UPDATE_ABORT, NULL, 0),
+                   ROT_ERROR_UPDATE_BUSY);
+  rot_server_disconnect(&s->server, kOperator2.conn); /* not the owner */
+  assert_int_equal(s->f->up.session.open, HARDENED_TRUE);
+  rot_server_disconnect(&s->server, kOperator.conn);
+  assert_int_equal(s->f->up.session.open, HARDENED_FALSE);
+  assert_int_equal(rot_server_session_owner(&s->server), 0);
+}
+
+static void server_test_tick_expires_idle_session(void **state) {
+  srv_t *s = *state;
+  assert_int_equal(call_begin(s, &kOperator, HV, 4096), ROT_OK);
+  g_now += 30;
+  assert_int_equal(rot_server_tick(&s->server), 0);
+  g_now += 1;
+  assert_int_equal(rot_server_tick(&s->server), 1);
+  assert_int_equal(rot_server_session_owner(&s->server), 0);
+}
+
+/* An authorised user holding idle connections cannot lock everyone out:
+ * a per-uid limit, and the last slot kept for the boot path. */
+static void server_test_admit_limits(void **state) {
+  srv_t *s = *state;
+  assert_int_equal(rot_server_admit(&s->server, &kOperator, 0, 0), ROT_OK);
+  assert_int_equal(rot_server_admit(&s->server, &kOperator, 2, ROT_SERVER_MAX_PER_UID - 1u),
+                   ROT_OK);
+  assert_int_equal(rot_server_admit(&s->server, &kOperator, 3, ROT_SERVER_MAX_PER_UID),
+                   ROT_ERROR_MAILBOX_BUSY);
+  /* Seven of eight taken by others: only the boot path gets the last. */
+  assert_int_equal(rot_server_admit(&s->server, &kReader, ROT_SERVER_MAX_CONNS - 1u, 0),
+                   ROT_ERROR_MAILBOX_BUSY);
+  assert_int_equal(rot_server_admit(&s->server, &kBootPath, ROT_SERVER_MAX_CONNS - 1u, 0),
+                   ROT_OK);
+  assert_int_equal(rot_server_admit(&s->server, &kBootPath, ROT_SERVER_MAX_CONNS, 0),
+                   ROT_ERROR_MAILBOX_BUSY);
+  assert_int_equal(rot_server_admit(NULL, &kBootPath, 0, 0), ROT_ERROR_INVALID_ARGUMENT);
+}
+
+static void server_test_lock_chip_region_refused(void **state) {
+  srv_t *s = *state;
+  uint8_t b[4];
+  rot_st32(b, ROT_RGN_AUDIT);
+  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_LOCK, b, 4),
+                   ROT_ERROR_GATE_NOT_LOCKABLE);
+  assert_int_equal(rot_gate_is_locked(&s->f->gate, ROT_RGN_AUDIT), HARDENED_FALSE);
+}
+
+int main(void) {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, srv_setup, srv_teardown)
+  const struct CMUnitTest tests[] = {
+      T(server_test_handle_roles_per_command),
+      T(server_test_handle_refusal_recorded),
+      T(server_test_handle_second_check_stops_glitch),
+      T(server_test_handle_junk_gets_a_reply),
+      T(server_test_boot_once_per_reset),
+      T(server_test_boot_locks_before_handing_out),
+      T(server_test_boot_refused_during_session),
+      T(server_test_inventory_verdicts_cached),
+      T(server_test_session_belongs_to_its_connection),
+      T(server_test_tick_expires_idle_session),
+      T(server_test_admit_limits),
+      T(server_test_lock_chip_region_refused),
+  };
+#undef T
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
