@@ -79,31 +79,63 @@ static int write_all(int fd, const void *data, size_t len) {
   return 0;
 }
 
+/* Sync a directory, so a rename inside it survives a crash. */
+static int sync_dir(const char *dir) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    return -1;
+  }
+  int bad = fsync(fd) != 0;
+  bad |= close(fd) != 0;
+  return bad ? -1 : 0;
+}
+
 rot_error_t rot_file_write(const char *path, const void *data, size_t len,
                            unsigned mode) {
-  if (path == NULL || (data == NULL && len != 0)) {
+  if (path == NULL || path[0] == '\0' || (data == NULL && len != 0) ||
+      (mode & ~0777u) != 0) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   size_t plen = strlen(path);
-  char *tmp = malloc(plen + 16);
-  if (tmp == NULL) {
+  if (path[plen - 1] == '/') {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  /* The temporary file lives beside path (rename stays in one file system)
+   * as "DIR/.NAME.XXXXXX"; DIR is "." or "/" when path has no other. */
+  const char *slash = strrchr(path, '/');
+  size_t dlen = slash == NULL ? 1 : (slash == path ? 1 : (size_t)(slash - path));
+  const char *base = slash == NULL ? path : slash + 1;
+  size_t cap = dlen + strlen(base) + 10;
+  char *dir = malloc(dlen + 1);
+  char *tmp = malloc(cap);
+  if (dir == NULL || tmp == NULL) {
+    free(dir);
+    free(tmp);
     return ROT_ERROR_IO_WRITE;
   }
-  snprintf(tmp, plen + 16, "%s.tmp.%ld", path, (long)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  memcpy(dir, slash == NULL ? "." : path, dlen);
+  dir[dlen] = '\0';
+  snprintf(tmp, cap, "%s/.%s.XXXXXX", strcmp(dir, "/") == 0 ? "" : dir, base);
+  /* mkstemp: a fresh random name, O_EXCL, mode 0600 from the start. */
+  int fd = mkostemp(tmp, O_CLOEXEC);
   if (fd < 0) {
+    free(dir);
     free(tmp);
     return ROT_ERROR_IO_OPEN;
   }
   int bad = fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 ||
             fsync(fd) != 0;
   bad |= close(fd) != 0;
+  /* rename replaces the entry at path, a symlink included: never follows. */
   if (!bad && rename(tmp, path) != 0) {
     bad = 1;
   }
   if (bad) {
     unlink(tmp);
+  } else if (sync_dir(dir) != 0) {
+    bad = 1; /* in place, but not yet durable: report it */
   }
+  free(dir);
   free(tmp);
   return bad ? ROT_ERROR_IO_WRITE : ROT_OK;
 }

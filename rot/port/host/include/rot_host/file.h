@@ -17,7 +17,17 @@ ROT_WARN_UNUSED rot_error_t rot_file_read(const char *path, size_t max_len,
                                           uint8_t **out, size_t *out_len);
 
 /**
- * Write a file atomically (temporary file, fsync, rename) with mode.
+ * Write a file atomically with exactly mode (umask aside; 0600 for keys).
+ * The bytes go to a fresh temporary file that mkstemp makes in path's own
+ * directory (exclusive create: a name planted in advance, symlink or not,
+ * is never written through), which is synced, renamed over path and then
+ * the directory is synced, so after a crash path holds the old or the new
+ * contents, never a mix. Whatever sits at path, a symlink included, is
+ * replaced, never followed.
+ * Errors: ROT_ERROR_INVALID_ARGUMENT (NULL or empty path, a path ending in
+ * '/', mode beyond 0777), ROT_ERROR_IO_OPEN (no temporary file can be made
+ * in the directory), ROT_ERROR_IO_WRITE (write, sync or rename failed; the
+ * temporary file is removed).
  */
 ROT_WARN_UNUSED rot_error_t rot_file_write(const char *path, const void *data,
                                            size_t len, unsigned mode);
