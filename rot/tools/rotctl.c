@@ -345,9 +345,22 @@ static int fail_keydir(const char *what, const char *obj, const char *dir,
   return fail_rot(what, obj, ctx, err);
 }
 
+/* An OTP file open to others holds a device secret that may have leaked:
+ * refuse it with the fix, never chmod it behind the operator's back. */
+static int fail_otp_private(const char *what, const char *path,
+                            unsigned mode) {
+  char advice[4400];
+  return fail(what, path, "%s (%s)",
+              rot_file_private_advice(advice, sizeof(advice), path, mode),
+              rot_error_name(ROT_ERROR_IO_PERMISSIONS));
+}
+
 static int open_otp(const char *what, const char *path, int create,
                     rot_otp_file_t *otp) {
   rot_error_t err = rot_otp_file_open(otp, path, create);
+  if (err == ROT_ERROR_IO_PERMISSIONS) {
+    return fail_otp_private(what, path, otp->mode);
+  }
   if (err != ROT_OK) {
     return fail_rot(what, path, "cannot open OTP", err);
   }
@@ -789,6 +802,12 @@ static int cmd_verify(const command_t *cmd, int argc, char **argv) {
     if (err == ROT_OK) {
       err = rot_otp_policy(&otp.port, &policy);
       rot_otp_file_close(&otp);
+    }
+    if (err == ROT_ERROR_IO_PERMISSIONS) {
+      char advice[4400];
+      snprintf(ctx, sizeof(ctx), "otp %s: %s", otp_path,
+               rot_file_private_advice(advice, sizeof(advice), otp_path,
+                                       otp.mode));
     }
     if (err != ROT_OK) {
       return verify_reject(&o, "policy", ctx, err);

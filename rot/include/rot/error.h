@@ -94,6 +94,7 @@
   X(ROT_ERROR_IO_OPEN, ROT_MOD_IO, 3, "cannot open file") \
   X(ROT_ERROR_IO_LOCKED, ROT_MOD_IO, 4, "file is locked by another process") \
   X(ROT_ERROR_IO_TOO_LARGE, ROT_MOD_IO, 5, "file too large") \
+  X(ROT_ERROR_IO_PERMISSIONS, ROT_MOD_IO, 6, "file is open to group or others: it must be mode 0600") \
   X(ROT_ERROR_BOOT_NOT_VERIFIED, ROT_MOD_BOOT, 1, "image has no valid verification token") \
   X(ROT_ERROR_BOOT_NO_IMAGE, ROT_MOD_BOOT, 2, "no slot and no recovery image verifies: host stays off") \
   X(ROT_ERROR_BOOT_EMPTY_SLOT, ROT_MOD_BOOT, 3, "slot holds no image") \

@@ -1,5 +1,6 @@
 /*
- * Host file helpers: the atomic write that private keys go through.
+ * Host file helpers: the atomic write that private keys go through, and
+ * the device files (flash, OTP) that must stay private to their owner.
  *
  * fsync is interposed (defined here, so the library's calls land here
  * first) to see which descriptors get synced: a rename is only durable
@@ -21,7 +22,9 @@
 
 #include <cmocka.h>
 
+#include "rot/otp.h"
 #include "rot_host/file.h"
+#include "rot_host/flash_file.h"
 
 /* ---- fsync spy ------------------------------------------------------------- */
 
@@ -244,6 +247,128 @@ static void file_test_write_bad_arguments(void **state) {
                    ROT_ERROR_INVALID_ARGUMENT);
 }
 
+/* ---- device files --------------------------------------------------------- */
+
+static void make_device(const char *path, size_t size, mode_t mode) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  assert_true(fd >= 0);
+  assert_int_equal(ftruncate(fd, (off_t)size), 0);
+  assert_int_equal(fchmod(fd, mode), 0);
+  assert_int_equal(close(fd), 0);
+}
+
+static void file_test_open_device_refuses_any_group_or_other_bit(void **state) {
+  (void)state;
+  tmp_t t;
+  tmp_make(&t);
+  for (unsigned bit = 0; bit < 6; bit++) {
+    unsigned mode = 0600u | (1u << bit);
+    make_device(t.path, 4096, mode);
+    int fd = 123;
+    unsigned found = 0;
+    assert_int_equal(rot_file_open_device(t.path, 4096, 0xff, 1,
+                                          ROT_ERROR_FLASH_BAD_LAYOUT, &fd,
+                                          &found),
+                     ROT_ERROR_IO_PERMISSIONS);
+    assert_int_equal(fd, -1);
+    assert_int_equal(found, mode);
+    /* Refused, not repaired: the operator must see it. */
+    assert_int_equal(mode_of(t.path), mode);
+  }
+  tmp_remove(&t);
+}
+
+static void file_test_open_device_private_file_opens(void **state) {
+  (void)state;
+  tmp_t t;
+  tmp_make(&t);
+  make_device(t.path, 4096, 0600);
+  int fd = -1;
+  unsigned found = 0;
+  assert_int_equal(rot_file_open_device(t.path, 4096, 0xff, 0,
+                                        ROT_ERROR_FLASH_BAD_LAYOUT, &fd, &found),
+                   ROT_OK);
+  assert_true(fd >= 0);
+  assert_int_equal(found, 0600);
+  close(fd);
+  tmp_remove(&t);
+}
+
+static void file_test_open_device_fills_empty_file_0600(void **state) {
+  (void)state;
+  /* An empty file holds nothing yet: made private as it is filled. */
+  tmp_t t;
+  tmp_make(&t);
+  make_device(t.path, 0, 0644);
+  int fd = -1;
+  unsigned found = 0;
+  assert_int_equal(rot_file_open_device(t.path, 4096, 0xff, 1,
+                                        ROT_ERROR_FLASH_BAD_LAYOUT, &fd, &found),
+                   ROT_OK);
+  close(fd);
+  assert_int_equal(found, 0600);
+  assert_int_equal(mode_of(t.path), 0600);
+  tmp_remove(&t);
+}
+
+static void file_test_otp_open_reports_mode_when_refused(void **state) {
+  (void)state;
+  tmp_t t;
+  rot_otp_file_t otp;
+  tmp_make(&t);
+  make_device(t.path, ROT_OTP_SIZE, 0644);
+  assert_int_equal(rot_otp_file_open(&otp, t.path, 0), ROT_ERROR_IO_PERMISSIONS);
+  assert_int_equal(otp.mode, 0644);
+  assert_int_equal(otp.fd, -1);
+  assert_int_equal(mode_of(t.path), 0644);
+  assert_int_equal(chmod(t.path, 0600), 0);
+  assert_int_equal(rot_otp_file_open(&otp, t.path, 0), ROT_OK);
+  rot_otp_file_close(&otp);
+  tmp_remove(&t);
+}
+
+static void file_test_flash_open_reports_mode_when_refused(void **state) {
+  (void)state;
+  tmp_t t;
+  rot_flash_file_t f;
+  tmp_make(&t);
+  make_device(t.path, 65536, 0660);
+  assert_int_equal(rot_flash_file_open(&f, t.path, 65536, 4096, 1),
+                   ROT_ERROR_IO_PERMISSIONS);
+  assert_int_equal(f.mode, 0660);
+  assert_int_equal(mode_of(t.path), 0660);
+  tmp_remove(&t);
+}
+
+static void file_test_flash_open_creates_0600(void **state) {
+  (void)state;
+  tmp_t t;
+  rot_flash_file_t f;
+  tmp_make(&t);
+  mode_t old = umask(0);
+  assert_int_equal(rot_flash_file_open(&f, t.path, 65536, 4096, 1), ROT_OK);
+  umask(old);
+  assert_int_equal(f.mode, 0600);
+  assert_int_equal(mode_of(t.path), 0600);
+  rot_flash_file_close(&f);
+  tmp_remove(&t);
+}
+
+static void file_test_private_advice_names_file_mode_and_fix(void **state) {
+  (void)state;
+  char buf[512];
+  const char *s = rot_file_private_advice(buf, sizeof(buf), "run/otp.bin", 0644);
+  assert_ptr_equal(s, buf);
+  assert_non_null(strstr(buf, "0644"));
+  assert_non_null(strstr(buf, "chmod 600 run/otp.bin"));
+  assert_null(strchr(buf, '\n'));
+  /* Tiny buffers are cut, never overrun. */
+  char small[8];
+  rot_file_private_advice(small, sizeof(small), "run/otp.bin", 0644);
+  assert_int_equal(strlen(small), 7);
+  assert_null(rot_file_private_advice(NULL, 0, "x", 0644));
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   const struct CMUnitTest tests[] = {
@@ -255,6 +380,13 @@ int main(void) {
       cmocka_unit_test(file_test_write_relative_path),
       cmocka_unit_test(file_test_write_missing_directory),
       cmocka_unit_test(file_test_write_bad_arguments),
+      cmocka_unit_test(file_test_open_device_refuses_any_group_or_other_bit),
+      cmocka_unit_test(file_test_open_device_private_file_opens),
+      cmocka_unit_test(file_test_open_device_fills_empty_file_0600),
+      cmocka_unit_test(file_test_otp_open_reports_mode_when_refused),
+      cmocka_unit_test(file_test_flash_open_reports_mode_when_refused),
+      cmocka_unit_test(file_test_flash_open_creates_0600),
+      cmocka_unit_test(file_test_private_advice_names_file_mode_and_fix),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
