@@ -25,6 +25,7 @@
 #include "rot_host/crypto_mbedtls.h"
 #include "rot_host/file.h"
 #include "rot_host/keydir.h"
+#include "rot_host/mbox_client.h"
 #include "rot_host/parse.h"
 #include "rotctl_mbox.h"
 
@@ -1477,7 +1478,13 @@ static void main_help(FILE *f) {
       }
     }
   }
-  fputs("\nexit status: 0 success, 1 verification or I/O failure, "
+  fputs("\nenvironment:\n"
+        "  ROT_SOCKET      rotd's socket when --socket is not given (default\n"
+        "                  run/rotd.sock; a relative path is made absolute\n"
+        "                  at start-up)\n"
+        "  ROT_DAEMON_UID  rotd's uid when rotd runs as neither root nor you;\n"
+        "                  a socket served by anyone else is refused\n"
+        "\nexit status: 0 success, 1 verification or I/O failure, "
         "2 usage error\n",
         f);
 }
@@ -1497,6 +1504,8 @@ int main(int argc, char **argv) {
     argc -= eq ? 1 : 2;
     argv += eq ? 1 : 2;
   }
+  /* Pin rotd's socket to an absolute path now, before anything runs. */
+  (void)rot_mbox_default_socket();
   if (argc < 2) {
     fputs("rotctl: no command given (try 'rotctl --help')\n", stderr);
     return EXIT_USAGE;

@@ -2,7 +2,9 @@
 # The files and the socket around the chip: every file that holds a secret
 # or the device is made 0600 by the normal flow (keygen, otp provision,
 # rotd's flash) whatever the umask; a flash or OTP file open to group or
-# others is refused by rotd and rotctl with the fix, and left as it was.
+# others is refused by rotd and rotctl with the fix, and left as it was;
+# clients pin rotd's socket to an absolute path and refuse a socket served
+# by another user (a rotd run as nobody) unless ROT_DAEMON_UID names it.
 # Prints "ok - <name>" / "not ok - <name>" lines; exits non-zero on failure.
 #
 #   bash tests/cli/files_test.sh [BUILD_DIR]
@@ -12,11 +14,12 @@ cd "$(dirname "$0")/../.."
 case $BUILD in /*) B=$BUILD ;; *) B=$PWD/$BUILD ;; esac
 ROTCTL=$B/bin/rotctl
 ROTD=$B/bin/rotd
+BOOTCHAIN=$B/bin/bootchain
 # shellcheck source=tests/lib/tap.sh
 . tests/lib/tap.sh
 tap_tmpdir
 PIDS=()
-unset ROT_SOCKET
+unset ROT_SOCKET ROT_DAEMON_UID
 
 # Runs on exit (tests/lib/tap.sh), before $T is removed: stop every rotd
 # this script started, by its pid.
@@ -31,7 +34,7 @@ cleanup() {
   done
 }
 
-for bin in "$ROTCTL" "$ROTD"; do
+for bin in "$ROTCTL" "$ROTD" "$BOOTCHAIN"; do
   if [ ! -x "$bin" ]; then
     not_ok "$(basename "$bin") is built" "missing $bin (run make)"
     exit 1
@@ -160,5 +163,95 @@ if [ "$rc" -eq 0 ] && [ "$(mode "$OTP")" = 600 ]; then
 else
   not_ok "rotctl verify --otp on a private OTP: accepted, mode kept" "$(show)"
 fi
+
+# ---- the default socket is absolute --------------------------------------------------
+mkdir -p "$T/w/run"
+bash -c "exec \"\$0\" --flash \"\$1\" --otp \"\$2\" --socket \"\$3\"" \
+  "$ROTD" "$FLASH" "$OTP" "$T/w/run/rotd.sock" 2>"$T/rotd.err" &
+pid=$!
+PIDS+=("$pid")
+if wait_socket "$pid" "$T/w/run/rotd.sock"; then
+  (cd "$T/w" && exec "$ROTCTL" status) >"$T/out" 2>"$T/err"
+  rc=$?
+  if [ "$rc" -eq 0 ] && grep -qE "^rotd: +$T/w/run/rotd.sock$" "$T/out"; then
+    ok "rotctl resolves the default socket run/rotd.sock to an absolute path"
+  else
+    not_ok "rotctl resolves the default socket run/rotd.sock to an absolute path" "$(show)"
+  fi
+  (cd "$T/w" && exec "$ROTCTL" status --socket run/rotd.sock) >"$T/out" 2>"$T/err"
+  rc=$?
+  if [ "$rc" -eq 0 ] && grep -qE "^rotd: +$T/w/run/rotd.sock$" "$T/out"; then
+    ok "rotctl --socket RELATIVE is made absolute too"
+  else
+    not_ok "rotctl --socket RELATIVE is made absolute too" "$(show)"
+  fi
+else
+  not_ok "rotd serving run/rotd.sock" "$(cat "$T/rotd.err")"
+fi
+stop_rotd "$pid"
+
+# ---- a socket served by another user ----------------------------------------------------
+# A rotd running as nobody stands in for anyone who bound the path first.
+if [ "$(id -u)" -ne 0 ]; then
+  not_ok "another-user socket tests need root (to run a rotd as nobody)"
+  tap_exit
+fi
+NOBODY=$(id -u nobody)
+N=$T/nobody
+mkdir "$N"
+cp "$OTP" "$N/otp.bin"
+chown -R nobody "$N"
+chmod 711 "$T"
+setpriv --reuid="$NOBODY" --regid="$(id -g nobody)" --clear-groups \
+  "$ROTD" --flash "$N/flash.bin" --otp "$N/otp.bin" --socket "$N/rotd.sock" \
+  2>"$T/rotd-nobody.err" &
+pid=$!
+PIDS+=("$pid")
+if ! wait_socket "$pid" "$N/rotd.sock"; then
+  not_ok "rotd as nobody serves" "$(cat "$T/rotd-nobody.err")"
+  tap_exit
+fi
+run "$ROTCTL" --socket "$N/rotd.sock" status
+if [ "$rc" -eq 1 ] && [ "$(wc -l <"$T/err")" -eq 1 ] &&
+  grep -q "runs as uid $NOBODY, not as root or as you (uid 0)" "$T/err" &&
+  grep -q "ROT_DAEMON_UID=$NOBODY" "$T/err" && grep -q ROT_ERROR_HOST_PEER_UID "$T/err" &&
+  [ ! -s "$T/out" ]; then
+  ok "rotctl refuses a socket served by uid $NOBODY and names it"
+else
+  not_ok "rotctl refuses a socket served by uid $NOBODY and names it" "$(show)"
+fi
+run env ROT_SOCKET="$N/rotd.sock" "$ROTCTL" inventory
+if [ "$rc" -eq 1 ] && grep -q ROT_ERROR_HOST_PEER_UID "$T/err"; then
+  ok "rotctl refuses it through ROT_SOCKET as well"
+else
+  not_ok "rotctl refuses it through ROT_SOCKET as well" "$(show)"
+fi
+run env ROT_DAEMON_UID="$NOBODY" "$ROTCTL" --socket "$N/rotd.sock" status
+if [ "$rc" -eq 0 ] && grep -q "^rotd: " "$T/out"; then
+  ok "ROT_DAEMON_UID=$NOBODY: rotctl accepts that daemon"
+else
+  not_ok "ROT_DAEMON_UID=$NOBODY: rotctl accepts that daemon" "$(show)"
+fi
+run env ROT_DAEMON_UID=12345 "$ROTCTL" --socket "$N/rotd.sock" status
+if [ "$rc" -eq 1 ] && grep -q ROT_ERROR_HOST_PEER_UID "$T/err"; then
+  ok "ROT_DAEMON_UID naming someone else: still refused"
+else
+  not_ok "ROT_DAEMON_UID naming someone else: still refused" "$(show)"
+fi
+run env ROT_DAEMON_UID=nobody "$ROTCTL" --socket "$N/rotd.sock" status
+if [ "$rc" -eq 1 ] && grep -q "ROT_DAEMON_UID=nobody: not a user id" "$T/err"; then
+  ok "ROT_DAEMON_UID that is not a number: a clear refusal"
+else
+  not_ok "ROT_DAEMON_UID that is not a number: a clear refusal" "$(show)"
+fi
+run "$BOOTCHAIN" measure --socket "$N/rotd.sock" --out "$T/m" --tcti "swtpm:path=$T/none"
+if [ "$rc" -eq 1 ] && grep -q ROT_ERROR_HOST_PEER_UID "$T/err" &&
+  grep -q ROT_DAEMON_UID "$T/err" && [ ! -e "$T/m" ]; then
+  ok "bootchain refuses a socket served by uid $NOBODY"
+else
+  not_ok "bootchain refuses a socket served by uid $NOBODY" "$(show)"
+fi
+stop_rotd "$pid"
+chmod 700 "$T"
 
 tap_exit

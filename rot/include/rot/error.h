@@ -153,6 +153,7 @@
   X(ROT_ERROR_HANDOFF_MISMATCH, ROT_MOD_HANDOFF, 5, "handoff: bytes read back differ from the bytes the chip verified") \
   X(ROT_ERROR_HOST_TIMEOUT, ROT_MOD_HOST, 1, "timed out") \
   X(ROT_ERROR_HOST_PROTOCOL, ROT_MOD_HOST, 2, "peer spoke an unexpected protocol") \
+  X(ROT_ERROR_HOST_PEER_UID, ROT_MOD_HOST, 3, "daemon socket served by a user that is neither root nor this user (see ROT_DAEMON_UID)") \
   X(ROT_ERROR_EVENTLOG_NO_ACTION, ROT_MOD_EVENTLOG, 8, "event log: EV_NO_ACTION event after the Spec ID header") \
   X(ROT_ERROR_HANDOFF_NO_PLATFORM_BUS, ROT_MOD_HANDOFF, 6, "handoff: base device tree has no QEMU platform bus for the TPM node") \
   X(ROT_ERROR_HANDOFF_BAD_LOG_REGION, ROT_MOD_HANDOFF, 7, "handoff: event log region is outside RAM or overlaps a reservation") \
