@@ -24,6 +24,7 @@
 #include "rot_host/crypto_mbedtls.h"
 #include "rot/update.h"
 #include "rot_host/file.h"
+#include "rot_host/mbox_client.h"
 #include "rot_host/parse.h"
 
 #define EXIT_OK 0
@@ -72,9 +73,15 @@ enum {
 
 static int common_opt(common_opts_t *o, int c, const char *arg) {
   switch (c) {
-    case OPT_SOCKET:
-      o->cfg.socket = arg;
+    case OPT_SOCKET: {
+      /* Absolute from the start, as the default is (main). */
+      static char abs_path[ROT_MBOX_SOCKET_PATH_MAX];
+      o->cfg.socket =
+          rot_mbox_socket_absolute(arg, abs_path, sizeof(abs_path)) == ROT_OK
+              ? abs_path
+              : arg;
       return 1;
+    }
     case OPT_TCTI:
       o->cfg.tcti = arg;
       return 1;
@@ -218,6 +225,11 @@ static int measure_or_fail(const common_opts_t *o, bc_measured_t *m) {
   if (err != ROT_OK) {
     fprintf(stderr, "bootchain: %s: %s: %s; the host stays off\n", m->stage,
             rot_error_name(err), m->detail);
+    if (err == ROT_ERROR_HOST_PEER_UID) {
+      fprintf(stderr, "bootchain: %s; if rotd runs as that user on purpose, "
+              "set %s to its uid\n", rot_error_str(err),
+              ROT_MBOX_DAEMON_UID_ENV);
+    }
     return EXIT_FAIL;
   }
   if (o->out != NULL) {
@@ -572,6 +584,8 @@ static void main_help(void) {
 }
 
 int main(int argc, char **argv) {
+  /* Pin rotd's default socket to an absolute path before anything runs. */
+  (void)rot_mbox_default_socket();
   if (argc < 2) {
     fputs("bootchain: no command given (try 'bootchain --help')\n", stderr);
     return EXIT_USAGE;

@@ -25,6 +25,7 @@
 #include "rot_host/crypto_mbedtls.h"
 #include "rot_host/file.h"
 #include "rot_host/keydir.h"
+#include "rot_host/mbox_client.h"
 #include "rot_host/parse.h"
 #include "rotctl_mbox.h"
 
@@ -345,9 +346,22 @@ static int fail_keydir(const char *what, const char *obj, const char *dir,
   return fail_rot(what, obj, ctx, err);
 }
 
+/* An OTP file open to others holds a device secret that may have leaked:
+ * refuse it with the fix, never chmod it behind the operator's back. */
+static int fail_otp_private(const char *what, const char *path,
+                            unsigned mode) {
+  char advice[4400];
+  return fail(what, path, "%s (%s)",
+              rot_file_private_advice(advice, sizeof(advice), path, mode),
+              rot_error_name(ROT_ERROR_IO_PERMISSIONS));
+}
+
 static int open_otp(const char *what, const char *path, int create,
                     rot_otp_file_t *otp) {
   rot_error_t err = rot_otp_file_open(otp, path, create);
+  if (err == ROT_ERROR_IO_PERMISSIONS) {
+    return fail_otp_private(what, path, otp->mode);
+  }
   if (err != ROT_OK) {
     return fail_rot(what, path, "cannot open OTP", err);
   }
@@ -789,6 +803,12 @@ static int cmd_verify(const command_t *cmd, int argc, char **argv) {
     if (err == ROT_OK) {
       err = rot_otp_policy(&otp.port, &policy);
       rot_otp_file_close(&otp);
+    }
+    if (err == ROT_ERROR_IO_PERMISSIONS) {
+      char advice[4400];
+      snprintf(ctx, sizeof(ctx), "otp %s: %s", otp_path,
+               rot_file_private_advice(advice, sizeof(advice), otp_path,
+                                       otp.mode));
     }
     if (err != ROT_OK) {
       return verify_reject(&o, "policy", ctx, err);
@@ -1458,7 +1478,13 @@ static void main_help(FILE *f) {
       }
     }
   }
-  fputs("\nexit status: 0 success, 1 verification or I/O failure, "
+  fputs("\nenvironment:\n"
+        "  ROT_SOCKET      rotd's socket when --socket is not given (default\n"
+        "                  run/rotd.sock; a relative path is made absolute\n"
+        "                  at start-up)\n"
+        "  ROT_DAEMON_UID  rotd's uid when rotd runs as neither root nor you;\n"
+        "                  a socket served by anyone else is refused\n"
+        "\nexit status: 0 success, 1 verification or I/O failure, "
         "2 usage error\n",
         f);
 }
@@ -1478,6 +1504,8 @@ int main(int argc, char **argv) {
     argc -= eq ? 1 : 2;
     argv += eq ? 1 : 2;
   }
+  /* Pin rotd's socket to an absolute path now, before anything runs. */
+  (void)rot_mbox_default_socket();
   if (argc < 2) {
     fputs("rotctl: no command given (try 'rotctl --help')\n", stderr);
     return EXIT_USAGE;

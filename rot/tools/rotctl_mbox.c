@@ -241,6 +241,16 @@ typedef struct opts {
  * Parse argv against spec. Returns -1 to go on, or an exit status (the
  * help was printed, or the command line is wrong).
  */
+/* An explicit --socket, made absolute as the default is (see
+ * rot_mbox_socket_absolute); one per process, kept as given when the
+ * absolute form does not fit a socket address. */
+static const char *pin_socket(const char *path) {
+  static char abs_path[ROT_MBOX_SOCKET_PATH_MAX];
+  return rot_mbox_socket_absolute(path, abs_path, sizeof(abs_path)) == ROT_OK
+             ? abs_path
+             : path;
+}
+
 static int parse_opts(const spec_t *spec, int argc, char **argv, opts_t *o) {
   enum {
     OPT_SOCKET = 256,
@@ -300,7 +310,7 @@ static int parse_opts(const spec_t *spec, int argc, char **argv, opts_t *o) {
         if (optarg[0] == '\0') {
           return usage_error(spec->name, "--socket: empty path");
         }
-        o->socket = optarg;
+        o->socket = pin_socket(optarg);
         break;
       case OPT_JSON:
         o->json = 1;
@@ -385,6 +395,23 @@ static int open_session(session_t *s, const char *cmd, const char *socket) {
   s->cmd = cmd;
   s->socket = socket;
   rot_error_t err = rot_mbox_client_connect(&s->cl, socket, 0);
+  if (err == ROT_ERROR_HOST_PEER_UID) {
+    return fail(cmd,
+                "refusing rotd at %s: it runs as uid %u, not as root or as "
+                "you (uid %u); if uid %u is rotd's user, set %s=%u (%s)",
+                socket, (unsigned)s->cl.peer_uid, (unsigned)geteuid(),
+                (unsigned)s->cl.peer_uid, ROT_MBOX_DAEMON_UID_ENV,
+                (unsigned)s->cl.peer_uid, rot_error_name(err));
+  }
+  const char *uid_env = getenv(ROT_MBOX_DAEMON_UID_ENV);
+  if (err == ROT_ERROR_INVALID_ARGUMENT && uid_env != NULL &&
+      uid_env[0] != '\0' &&
+      rot_parse_uint(uid_env, ROT_PARSE_DEC, ROT_MBOX_UID_UNKNOWN - 1u,
+                     &(uint64_t){0}) != ROT_OK) {
+    return fail(cmd, "%s=%s: not a user id; set it to rotd's numeric uid "
+                "or unset it (%s)",
+                ROT_MBOX_DAEMON_UID_ENV, uid_env, rot_error_name(err));
+  }
   if (err == ROT_ERROR_MAILBOX_CONNECT) {
     return fail(cmd, "cannot connect to rotd at %s: %s (%s)", socket,
                 strerror(s->cl.sys_errno), rot_error_name(err));

@@ -816,6 +816,15 @@ static int fail_start(const char *what, const char *obj, rot_error_t err,
   return EXIT_FAIL;
 }
 
+/* A device file open to others: say so and how to fix it; never fix it. */
+static int fail_private(const char *what, const char *path, unsigned mode) {
+  char advice[4400];
+  fprintf(stderr, "rotd: %s %s: %s (%s)\n", what, path,
+          rot_file_private_advice(advice, sizeof(advice), path, mode),
+          rot_error_name(ROT_ERROR_IO_PERMISSIONS));
+  return EXIT_FAIL;
+}
+
 /* Bind the socket, replacing a stale file only when nothing listens. */
 static int open_socket(rotd_t *d) {
   const char *path = d->socket_path;
@@ -888,6 +897,9 @@ static int start(rotd_t *d, const char *flash_path, const char *otp_path) {
     return fail_start("otp", otp_path, err,
                       "provision it first with 'rotctl otp provision'");
   }
+  if (err == ROT_ERROR_IO_PERMISSIONS) {
+    return fail_private("otp", otp_path, d->otp.mode);
+  }
   if (err != ROT_OK) {
     return fail_start("otp", otp_path, err, NULL);
   }
@@ -901,6 +913,9 @@ static int start(rotd_t *d, const char *flash_path, const char *otp_path) {
   }
   err = rot_flash_file_open(&d->flash, flash_path, d->layout->flash_size,
                             d->layout->erase_size, 1);
+  if (err == ROT_ERROR_IO_PERMISSIONS) {
+    return fail_private("flash", flash_path, d->flash.mode);
+  }
   if (err != ROT_OK) {
     return fail_start("flash", flash_path, err, NULL);
   }
@@ -975,8 +990,11 @@ static const char kUsage[] =
     "protocol (docs/mailbox.md) on a Unix SOCK_SEQPACKET socket.\n"
     "\n"
     "options:\n"
-    "  --flash FILE            flash image (created erased, 128 MiB, if missing)\n"
+    "  --flash FILE            flash image (created erased, 128 MiB, mode 0600,\n"
+    "                          if missing)\n"
     "  --otp FILE              OTP fuses; provision with 'rotctl otp provision'\n"
+    "                          (both must be mode 0600: a file open to group or\n"
+    "                          others is refused, never silently fixed)\n"
     "  --socket PATH           socket to serve (created mode 0600)\n"
     "  --allow-uid UID         also accept this user id (repeatable); root and\n"
     "                          rotd's own user are always accepted\n"

@@ -252,9 +252,9 @@ expect_reject "verify: unreadable image (missing)" ROT_ERROR_IO_OPEN verify --ke
 expect_reject "verify: unreadable image (directory)" ROT_ERROR_IO_OPEN verify --keys "$K" "$T"
 expect_reject "verify: missing OTP file" ROT_ERROR_IO_OPEN verify --otp "$T/none.otp" "$IMG"
 if [ ! -e "$T/none.otp" ]; then ok "verify --otp does not create the OTP file"; else not_ok "verify --otp does not create the OTP file"; fi
-head -c 512 /dev/zero >"$T/blank.otp"
+head -c 512 /dev/zero >"$T/blank.otp" && chmod 600 "$T/blank.otp"
 expect_reject "verify: blank OTP" ROT_ERROR_OTP_NOT_PROVISIONED verify --otp "$T/blank.otp" "$IMG"
-head -c 100 /dev/zero >"$T/short.otp"
+head -c 100 /dev/zero >"$T/short.otp" && chmod 600 "$T/short.otp"
 expect_reject "verify: OTP file of the wrong size" ROT_ERROR_OTP_BAD_LAYOUT verify --otp "$T/short.otp" "$IMG"
 run verify --json --keys "$K" "$T/t-payload.img"
 if [ "$rc" -eq 1 ] && json_valid "$T/out" && grep -q '"ok": false' "$T/out" &&
@@ -292,6 +292,7 @@ b[328:376] = bytes([0xa7]) * 48
 b[376:380] = struct.pack("<I", 0xa5c3965a)
 open(sys.argv[2], "wb").write(bytes(b))
 EOF
+chmod 600 "$T/uds.otp"
 run otp show --json "$T/uds.otp"
 cp "$T/out" "$T/uds.json"
 run otp show "$T/uds.otp"

@@ -95,6 +95,7 @@
   X(ROT_ERROR_IO_OPEN, ROT_MOD_IO, 3, "cannot open file") \
   X(ROT_ERROR_IO_LOCKED, ROT_MOD_IO, 4, "file is locked by another process") \
   X(ROT_ERROR_IO_TOO_LARGE, ROT_MOD_IO, 5, "file too large") \
+  X(ROT_ERROR_IO_PERMISSIONS, ROT_MOD_IO, 6, "file is open to group or others: it must be mode 0600") \
   X(ROT_ERROR_BOOT_NOT_VERIFIED, ROT_MOD_BOOT, 1, "image has no valid verification token") \
   X(ROT_ERROR_BOOT_NO_IMAGE, ROT_MOD_BOOT, 2, "no slot and no recovery image verifies: host stays off") \
   X(ROT_ERROR_BOOT_EMPTY_SLOT, ROT_MOD_BOOT, 3, "slot holds no image") \
@@ -157,6 +158,7 @@
   X(ROT_ERROR_HANDOFF_MISMATCH, ROT_MOD_HANDOFF, 5, "handoff: bytes read back differ from the bytes the chip verified") \
   X(ROT_ERROR_HOST_TIMEOUT, ROT_MOD_HOST, 1, "timed out") \
   X(ROT_ERROR_HOST_PROTOCOL, ROT_MOD_HOST, 2, "peer spoke an unexpected protocol") \
+  X(ROT_ERROR_HOST_PEER_UID, ROT_MOD_HOST, 3, "daemon socket served by a user that is neither root nor this user (see ROT_DAEMON_UID)") \
   X(ROT_ERROR_EVENTLOG_NO_ACTION, ROT_MOD_EVENTLOG, 8, "event log: EV_NO_ACTION event after the Spec ID header") \
   X(ROT_ERROR_EVENTLOG_UNCHECKED, ROT_MOD_EVENTLOG, 9, "event log: some digests could not be checked or replayed here (no such hash, or digests missing)") \
   X(ROT_ERROR_HANDOFF_NO_PLATFORM_BUS, ROT_MOD_HANDOFF, 6, "handoff: base device tree has no QEMU platform bus for the TPM node") \

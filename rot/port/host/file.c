@@ -79,31 +79,63 @@ static int write_all(int fd, const void *data, size_t len) {
   return 0;
 }
 
+/* Sync a directory, so a rename inside it survives a crash. */
+static int sync_dir(const char *dir) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    return -1;
+  }
+  int bad = fsync(fd) != 0;
+  bad |= close(fd) != 0;
+  return bad ? -1 : 0;
+}
+
 rot_error_t rot_file_write(const char *path, const void *data, size_t len,
                            unsigned mode) {
-  if (path == NULL || (data == NULL && len != 0)) {
+  if (path == NULL || path[0] == '\0' || (data == NULL && len != 0) ||
+      (mode & ~0777u) != 0) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   size_t plen = strlen(path);
-  char *tmp = malloc(plen + 16);
-  if (tmp == NULL) {
+  if (path[plen - 1] == '/') {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  /* The temporary file lives beside path (rename stays in one file system)
+   * as "DIR/.NAME.XXXXXX"; DIR is "." or "/" when path has no other. */
+  const char *slash = strrchr(path, '/');
+  size_t dlen = slash == NULL ? 1 : (slash == path ? 1 : (size_t)(slash - path));
+  const char *base = slash == NULL ? path : slash + 1;
+  size_t cap = dlen + strlen(base) + 10;
+  char *dir = malloc(dlen + 1);
+  char *tmp = malloc(cap);
+  if (dir == NULL || tmp == NULL) {
+    free(dir);
+    free(tmp);
     return ROT_ERROR_IO_WRITE;
   }
-  snprintf(tmp, plen + 16, "%s.tmp.%ld", path, (long)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  memcpy(dir, slash == NULL ? "." : path, dlen);
+  dir[dlen] = '\0';
+  snprintf(tmp, cap, "%s/.%s.XXXXXX", strcmp(dir, "/") == 0 ? "" : dir, base);
+  /* mkstemp: a fresh random name, O_EXCL, mode 0600 from the start. */
+  int fd = mkostemp(tmp, O_CLOEXEC);
   if (fd < 0) {
+    free(dir);
     free(tmp);
     return ROT_ERROR_IO_OPEN;
   }
   int bad = fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 ||
             fsync(fd) != 0;
   bad |= close(fd) != 0;
+  /* rename replaces the entry at path, a symlink included: never follows. */
   if (!bad && rename(tmp, path) != 0) {
     bad = 1;
   }
   if (bad) {
     unlink(tmp);
+  } else if (sync_dir(dir) != 0) {
+    bad = 1; /* in place, but not yet durable: report it */
   }
+  free(dir);
   free(tmp);
   return bad ? ROT_ERROR_IO_WRITE : ROT_OK;
 }
@@ -249,11 +281,15 @@ rot_error_t rot_pubkey_load(const char *path, uint8_t pub[ROT_P384_PUBKEY_LEN]) 
 #define FILL_CHUNK 65536u
 
 rot_error_t rot_file_open_device(const char *path, uint32_t size, uint8_t fill,
-                                 int create, rot_error_t bad_size, int *fd_out) {
+                                 int create, rot_error_t bad_size, int *fd_out,
+                                 unsigned *mode_out) {
   if (path == NULL || fd_out == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   *fd_out = -1;
+  if (mode_out != NULL) {
+    *mode_out = 0;
+  }
   int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
   if (fd < 0) {
     return ROT_ERROR_IO_OPEN;
@@ -267,6 +303,10 @@ rot_error_t rot_file_open_device(const char *path, uint32_t size, uint8_t fill,
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(fd);
     return ROT_ERROR_IO_OPEN;
+  }
+  unsigned mode = (unsigned)st.st_mode & 07777u;
+  if (mode_out != NULL) {
+    *mode_out = mode;
   }
   if (st.st_size == 0 && create) {
     /* An empty file someone else made keeps its own mode: force 0600. */
@@ -285,12 +325,33 @@ rot_error_t rot_file_open_device(const char *path, uint32_t size, uint8_t fill,
       close(fd);
       return ROT_ERROR_IO_WRITE;
     }
+    if (mode_out != NULL) {
+      *mode_out = 0600;
+    }
+  } else if ((mode & 077u) != 0) {
+    /* Refused, not repaired: others may already have read the secret or
+     * changed the device behind the gate; chmod would hide that. */
+    close(fd);
+    return ROT_ERROR_IO_PERMISSIONS;
   } else if ((uint64_t)st.st_size != size) {
     close(fd);
     return bad_size;
   }
   *fd_out = fd;
   return ROT_OK;
+}
+
+const char *rot_file_private_advice(char *buf, size_t cap, const char *path,
+                                    unsigned mode) {
+  if (buf == NULL || cap == 0) {
+    return buf;
+  }
+  snprintf(buf, cap,
+           "mode %04o lets group or others at it, so what it holds may "
+           "already have leaked or been changed: check who had access, then "
+           "run 'chmod 600 %s'",
+           mode & 07777u, path != NULL ? path : "FILE");
+  return buf;
 }
 
 /* ---- File-backed OTP ---------------------------------------------------- */
@@ -335,7 +396,8 @@ rot_error_t rot_otp_file_open(rot_otp_file_t *otp, const char *path,
   int fd;
   /* Blank fuses read as 0: nothing has been blown yet. */
   rot_error_t err = rot_file_open_device(path, ROT_OTP_SIZE, 0x00, create,
-                                         ROT_ERROR_OTP_BAD_LAYOUT, &fd);
+                                         ROT_ERROR_OTP_BAD_LAYOUT, &fd,
+                                         &otp->mode);
   if (err != ROT_OK) {
     return err;
   }

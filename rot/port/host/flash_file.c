@@ -104,7 +104,8 @@ rot_error_t rot_flash_file_open(rot_flash_file_t *f, const char *path,
   f->fd = -1;
   int fd;
   rot_error_t err = rot_file_open_device(path, size, 0xff, create,
-                                         ROT_ERROR_FLASH_BAD_LAYOUT, &fd);
+                                         ROT_ERROR_FLASH_BAD_LAYOUT, &fd,
+                                         &f->mode);
   if (err != ROT_OK) {
     return err;
   }

@@ -3,7 +3,9 @@
 #include "rot_host/mbox_client.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -11,10 +13,61 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rot/hardened.h"
+#include "rot_host/parse.h"
+
+_Static_assert(sizeof(((struct sockaddr_un *)0)->sun_path) ==
+                   ROT_MBOX_SOCKET_PATH_MAX,
+               "ROT_MBOX_SOCKET_PATH_MAX is the size of sun_path");
+
 static int64_t now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* $ROT_DAEMON_UID: unset or empty is none; anything but a uid is refused. */
+static rot_error_t daemon_uid_from_env(uint32_t *uid) {
+  const char *env = getenv(ROT_MBOX_DAEMON_UID_ENV);
+  uint64_t v = 0;
+  *uid = ROT_MBOX_UID_UNKNOWN;
+  if (env == NULL || env[0] == '\0') {
+    return ROT_OK;
+  }
+  /* (uid_t)-1 means "no user" to the kernel: never a daemon's uid. */
+  ROT_TRY(rot_parse_uint(env, ROT_PARSE_DEC, ROT_MBOX_UID_UNKNOWN - 1u, &v));
+  *uid = (uint32_t)v;
+  return ROT_OK;
+}
+
+/* A security decision: the socket is served by someone we trust. */
+static hardened_bool_t daemon_trusted(uint32_t peer, uint32_t expected) {
+  uint32_t self = (uint32_t)geteuid();
+  if (peer == 0u || peer == self ||
+      (expected != ROT_MBOX_UID_UNKNOWN && peer == expected)) {
+    return HARDENED_TRUE;
+  }
+  return HARDENED_FALSE;
+}
+
+/* Read the listener's credentials and keep only a trusted one. */
+static rot_error_t check_daemon(rot_mbox_client_t *c, int fd) {
+  struct ucred cred;
+  socklen_t len = sizeof(cred);
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+      len != sizeof(cred)) {
+    c->sys_errno = errno;
+    return ROT_ERROR_MAILBOX_CONNECT;
+  }
+  c->peer_uid = (uint32_t)cred.uid;
+  hardened_bool_t ok = daemon_trusted(c->peer_uid, c->expected_uid);
+  if (ok != HARDENED_TRUE) {
+    c->sys_errno = EACCES;
+    return ROT_ERROR_HOST_PEER_UID;
+  }
+  HARDENED_CHECK_EQ(daemon_trusted(c->peer_uid, c->expected_uid),
+                    HARDENED_TRUE);
+  return ROT_OK;
 }
 
 rot_error_t rot_mbox_client_connect(rot_mbox_client_t *c, const char *path,
@@ -24,6 +77,8 @@ rot_error_t rot_mbox_client_connect(rot_mbox_client_t *c, const char *path,
   }
   memset(c, 0, sizeof(*c));
   c->fd = -1;
+  c->peer_uid = ROT_MBOX_UID_UNKNOWN;
+  ROT_TRY(daemon_uid_from_env(&c->expected_uid));
   struct sockaddr_un addr;
   memset(&addr, 0, sizeof(addr));
   addr.sun_family = AF_UNIX;
@@ -50,6 +105,14 @@ rot_error_t rot_mbox_client_connect(rot_mbox_client_t *c, const char *path,
     rot_mbox_client_close(c);
     c->sys_errno = e;
     return ROT_ERROR_MAILBOX_CONNECT;
+  }
+  rot_error_t err = check_daemon(c, fd);
+  if (err != ROT_OK) {
+    int e = c->sys_errno;
+    close(fd);
+    rot_mbox_client_close(c);
+    c->sys_errno = e;
+    return err;
   }
   c->fd = fd;
   c->timeout_ms = timeout_ms == 0 ? ROT_MBOX_CLIENT_TIMEOUT_MS : timeout_ms;
@@ -167,7 +230,39 @@ rot_error_t rot_mbox_call(rot_mbox_client_t *c, uint16_t command,
   }
 }
 
+rot_error_t rot_mbox_socket_absolute(const char *path, char *out, size_t cap) {
+  if (path == NULL || path[0] == '\0' || out == NULL || cap == 0) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  size_t limit = cap < ROT_MBOX_SOCKET_PATH_MAX ? cap : ROT_MBOX_SOCKET_PATH_MAX;
+  int n;
+  if (path[0] == '/') {
+    n = snprintf(out, limit, "%s", path);
+  } else {
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof(cwd)) == NULL || cwd[0] != '/') {
+      return ROT_ERROR_IO_OPEN;
+    }
+    n = snprintf(out, limit, "%s%s%s", cwd, strcmp(cwd, "/") == 0 ? "" : "/",
+                 path);
+  }
+  if (n < 0 || (size_t)n >= limit) {
+    out[0] = '\0';
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  return ROT_OK;
+}
+
 const char *rot_mbox_default_socket(void) {
-  const char *env = getenv("ROT_SOCKET");
-  return env != NULL && env[0] != '\0' ? env : ROT_MBOX_DEFAULT_SOCKET;
+  /* Resolved once: a chdir or setenv later cannot move the daemon. */
+  static char resolved[PATH_MAX];
+  if (resolved[0] == '\0') {
+    const char *env = getenv("ROT_SOCKET");
+    const char *path =
+        env != NULL && env[0] != '\0' ? env : ROT_MBOX_DEFAULT_SOCKET;
+    if (rot_mbox_socket_absolute(path, resolved, sizeof(resolved)) != ROT_OK) {
+      snprintf(resolved, sizeof(resolved), "%s", path);
+    }
+  }
+  return resolved;
 }

@@ -765,6 +765,7 @@ static void otp_test_file_open_wrong_size(void **state) {
   assert_non_null(fp);
   assert_int_equal(fwrite("short", 1, 5, fp), 5);
   assert_int_equal(fclose(fp), 0);
+  assert_int_equal(chmod(t.path, 0600), 0); /* private: the size is refused */
   assert_int_equal(rot_otp_file_open(&otp, t.path, 1), ROT_ERROR_OTP_BAD_LAYOUT);
   tmp_otp_remove(&t);
 }

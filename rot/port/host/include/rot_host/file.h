@@ -17,7 +17,17 @@ ROT_WARN_UNUSED rot_error_t rot_file_read(const char *path, size_t max_len,
                                           uint8_t **out, size_t *out_len);
 
 /**
- * Write a file atomically (temporary file, fsync, rename) with mode.
+ * Write a file atomically with exactly mode (umask aside; 0600 for keys).
+ * The bytes go to a fresh temporary file that mkstemp makes in path's own
+ * directory (exclusive create: a name planted in advance, symlink or not,
+ * is never written through), which is synced, renamed over path and then
+ * the directory is synced, so after a crash path holds the old or the new
+ * contents, never a mix. Whatever sits at path, a symlink included, is
+ * replaced, never followed.
+ * Errors: ROT_ERROR_INVALID_ARGUMENT (NULL or empty path, a path ending in
+ * '/', mode beyond 0777), ROT_ERROR_IO_OPEN (no temporary file can be made
+ * in the directory), ROT_ERROR_IO_WRITE (write, sync or rename failed; the
+ * temporary file is removed).
  */
 ROT_WARN_UNUSED rot_error_t rot_file_write(const char *path, const void *data,
                                            size_t len, unsigned mode);
@@ -26,17 +36,33 @@ ROT_WARN_UNUSED rot_error_t rot_file_write(const char *path, const void *data,
  * Open a device file (flash, OTP) read-write and hold an exclusive lock on
  * it until the descriptor is closed. create = 1 creates it when missing; an
  * empty file is then filled with size bytes of fill, mode 0600, synced.
- * Any other file must be exactly size bytes.
+ * Any other file must be private to its owner (no group or other
+ * permission bits) and exactly size bytes. A file open to others is
+ * refused, not repaired: what it holds (the OTP's device secret) may
+ * already have leaked, and that is for the operator to judge.
  * Errors: ROT_ERROR_IO_OPEN (cannot open, not a regular file),
- * ROT_ERROR_IO_LOCKED (another process holds it), ROT_ERROR_IO_WRITE
- * (filling failed), bad_size (an existing file of another size).
- * On success *fd_out is the locked descriptor (caller closes).
+ * ROT_ERROR_IO_LOCKED (another process holds it),
+ * ROT_ERROR_IO_PERMISSIONS (group or other bits set; *mode_out says which),
+ * ROT_ERROR_IO_WRITE (filling failed), bad_size (an existing file of
+ * another size).
+ * On success *fd_out is the locked descriptor (caller closes). mode_out
+ * (may be NULL) gets the file's permission bits whenever it was opened,
+ * refused or not.
  */
 ROT_WARN_UNUSED rot_error_t rot_file_open_device(const char *path,
                                                  uint32_t size, uint8_t fill,
                                                  int create,
                                                  rot_error_t bad_size,
-                                                 int *fd_out);
+                                                 int *fd_out,
+                                                 unsigned *mode_out);
+
+/**
+ * The operator's next step for ROT_ERROR_IO_PERMISSIONS on path, found
+ * with mode: one line (no newline) in buf, naming the file, its mode and
+ * the fix (chmod 600). Returns buf.
+ */
+const char *rot_file_private_advice(char *buf, size_t cap, const char *path,
+                                    unsigned mode);
 
 /* A PEM private key (SEC1 "EC PRIVATE KEY", P-384) <-> raw scalar. */
 ROT_WARN_UNUSED rot_error_t rot_key_save(const char *path,
@@ -57,11 +83,14 @@ ROT_WARN_UNUSED rot_error_t rot_pubkey_load(const char *path,
 typedef struct rot_otp_file {
   rot_otp_port_t port; /* first: the port the core uses */
   int fd;
+  unsigned mode; /* permission bits found on open, also when refused */
 } rot_otp_file_t;
 
 /**
  * Open (create = 1: create a blank one if missing) and lock an OTP file.
- * ROT_ERROR_IO_LOCKED when another process holds it.
+ * ROT_ERROR_IO_LOCKED when another process holds it,
+ * ROT_ERROR_IO_PERMISSIONS when group or others have any access to it
+ * (otp->mode holds the mode found; rot_file_private_advice says what to do).
  */
 ROT_WARN_UNUSED rot_error_t rot_otp_file_open(rot_otp_file_t *otp,
                                               const char *path, int create);

@@ -14,13 +14,15 @@
 typedef struct rot_flash_file {
   rot_flash_port_t port; /* first: the port the core uses */
   int fd;
+  unsigned mode; /* permission bits found on open, also when refused */
   uint64_t reads, programs, erases;
 } rot_flash_file_t;
 
 /**
  * Open (create = 1: create an erased device of size bytes if missing) and
  * lock a flash file. ROT_ERROR_IO_LOCKED when another process holds it;
- * an existing file of another size is refused.
+ * an existing file of another size is refused, and so is one open to group
+ * or others (ROT_ERROR_IO_PERMISSIONS, f->mode holds the mode found).
  */
 ROT_WARN_UNUSED rot_error_t rot_flash_file_open(rot_flash_file_t *f,
                                                 const char *path,

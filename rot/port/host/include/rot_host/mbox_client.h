@@ -20,15 +20,29 @@ typedef struct rot_mbox_client {
   uint32_t next_seq;
   int timeout_ms;
   int sys_errno; /* errno of the last failed system call, for messages */
+  /* The daemon's credentials (SO_PEERCRED) as connect found them, also when
+   * it refused them; ROT_MBOX_UID_UNKNOWN before. */
+  uint32_t peer_uid;
+  uint32_t expected_uid; /* $ROT_DAEMON_UID, or ROT_MBOX_UID_UNKNOWN */
   uint8_t *tx;   /* ROT_MBOX_MAX_FRAME bytes */
   uint8_t *rx;   /* ROT_MBOX_MAX_FRAME bytes */
 } rot_mbox_client_t;
 
+#define ROT_MBOX_UID_UNKNOWN 0xffffffffu
+
+/* Names the uid rotd runs as when that is neither root nor the client's. */
+#define ROT_MBOX_DAEMON_UID_ENV "ROT_DAEMON_UID"
+
 /**
- * Connect to the daemon at path. timeout_ms bounds every later call
- * (0: ROT_MBOX_CLIENT_TIMEOUT_MS).
- * Errors: INVALID_ARGUMENT (path too long for a socket address),
- * MAILBOX_CONNECT (nothing listens there; sys_errno says why).
+ * Connect to the daemon at path, then check who serves it: the listening
+ * process's uid (SO_PEERCRED) must be 0, the client's effective uid, or
+ * the uid $ROT_DAEMON_UID names. Anyone else could be an impostor that
+ * bound the name first, so the connection is dropped before a byte is
+ * sent. timeout_ms bounds every later call (0: ROT_MBOX_CLIENT_TIMEOUT_MS).
+ * Errors: INVALID_ARGUMENT (path too long for a socket address, or
+ * $ROT_DAEMON_UID set but not a decimal uid), MAILBOX_CONNECT (nothing
+ * listens there; sys_errno says why), HOST_PEER_UID (served by another
+ * user; c->peer_uid names it).
  */
 ROT_WARN_UNUSED rot_error_t rot_mbox_client_connect(rot_mbox_client_t *c,
                                                     const char *path,
@@ -37,7 +51,27 @@ ROT_WARN_UNUSED rot_error_t rot_mbox_client_connect(rot_mbox_client_t *c,
 /* Where rotd listens unless told otherwise: $ROT_SOCKET, else this. */
 #define ROT_MBOX_DEFAULT_SOCKET "run/rotd.sock"
 
-/** $ROT_SOCKET when set and not empty, else ROT_MBOX_DEFAULT_SOCKET. */
+/* Room for a socket path and its NUL (the size of sun_path on Linux). */
+#define ROT_MBOX_SOCKET_PATH_MAX 108u
+
+/**
+ * path made absolute against the current directory, lexically ("." and
+ * symbolic links stay as they are), into out (cap bytes), so that a later
+ * chdir cannot change which socket it names. An absolute path is copied.
+ * Errors: INVALID_ARGUMENT (NULL or empty path; the result does not fit
+ * cap or a socket address), IO_OPEN (the current directory is unknown).
+ */
+ROT_WARN_UNUSED rot_error_t rot_mbox_socket_absolute(const char *path,
+                                                     char *out, size_t cap);
+
+/**
+ * $ROT_SOCKET when set and not empty, else ROT_MBOX_DEFAULT_SOCKET, made
+ * absolute (rot_mbox_socket_absolute) on the first call and kept: later
+ * calls return the same path whatever the current directory or
+ * environment has become, so call it at start-up. When the absolute form
+ * does not fit a socket address (a very deep current directory) or the
+ * current directory is unknown, the path is kept as given.
+ */
 const char *rot_mbox_default_socket(void);
 
 /** Close the connection (idempotent). */
