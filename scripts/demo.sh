@@ -151,8 +151,10 @@ say "  flock -n flash.bin -> refused (held by rotd)"
 step "Install OpenSBI 1.1.0 through the chip: staged, verified in place, trial, confirmed"
 expect_ok update --activate opensbi-1.1.0.img
 expect_ok boot --type opensbi
+say "the boot decision locked the boot regions: no update until the chip resets"
 expect_ok confirm --type opensbi
 expect_ok inventory
+expect_ok reset
 
 step "Update to 1.2.0: the SVN floor rises only once the new image is confirmed"
 expect_ok update opensbi-1.2.0.img
@@ -165,6 +167,7 @@ expect_ok confirm --type opensbi
 (cd "$RUN" && "$ROTCTL" status --json) | python3 -c 'import json,sys; t=[x for x in json.load(sys.stdin)["types"] if x["type"]=="opensbi"][0]; sys.exit(0 if t["svn_floor"]==4 else 1)' ||
   die "the floor did not rise on confirm"
 say "confirmed: the OpenSBI floor is now 4 (burnt into OTP)"
+expect_ok reset
 
 step "A rollback to 1.1.0 (svn 3) is refused, and so is a tampered image"
 say "1.1.0 is still in the other slot, but below the floor: no revert to it"
@@ -174,6 +177,7 @@ tamper opensbi-1.2.0.img opensbi-1.2.0-tampered.img
 expect_reject ROT_ERROR_IMAGE_DIGEST_MISMATCH update opensbi-1.2.0-tampered.img
 say "The confirmed 1.2.0 still boots:"
 expect_ok boot --type opensbi
+expect_ok reset
 
 # ---- measured boot: TPM, event log, handoff, the host CPU -----------------
 step "Install the boot payload (Debian's U-Boot, standing in for the hypervisor)"

@@ -489,6 +489,8 @@ const char *rot_audit_event_name(uint32_t event) {
       return "floor-refused";
     case ROT_AUDIT_COMMAND_REFUSED:
       return "command-refused";
+    case ROT_AUDIT_RESET:
+      return "reset";
     case ROT_AUDIT_DAEMON_START:
       return "daemon-start";
     case ROT_AUDIT_PEER_REFUSED:

@@ -263,6 +263,7 @@ static const cmd_name_t kCommandNames[] = {
     {ROT_MBOX_CMD_AUDIT_READ, "audit-read"},
     {ROT_MBOX_CMD_AUDIT_VERIFY, "audit-verify"},
     {ROT_MBOX_CMD_LOCK, "lock"},
+    {ROT_MBOX_CMD_RESET, "reset"},
 };
 
 int rot_mbox_command_known(uint32_t cmd) {

@@ -550,6 +550,37 @@ static rot_error_t h_lock(rot_server_t *s, const rot_peer_t *p,
   return rot_mbox_lock_resp_encode(&resp, out, cap, out_len);
 }
 
+/* ---- RESET ------------------------------------------------------------------------- */
+
+/*
+ * A chip reset on request: what a power cycle of the chip does, without
+ * the power cycle. The session is abandoned, the gate starts again (every
+ * lock gone), the audit log and the update state are read back from flash
+ * (a pending floor raise finishes), and the next BOOT decides afresh.
+ */
+static rot_error_t h_reset(rot_server_t *s, const rot_peer_t *p,
+                           const uint8_t *req, uint32_t req_len, uint8_t *out,
+                           size_t cap, size_t *out_len) {
+  (void)req;
+  (void)req_len;
+  (void)out;
+  (void)cap;
+  rot_gate_t *g = s->gate;
+  rot_update_t *u = s->update;
+  rot_audit_t *a = s->audit;
+  rot_update_abort(u, ROT_ERROR_MAILBOX_CLOSED);
+  ROT_TRY(rot_gate_init(g, g->flash, g->layout, g->on_event, g->event_ctx));
+  if (a != NULL) {
+    ROT_TRY(rot_audit_init(a, g, a->crypto, a->now));
+  }
+  ROT_TRY(rot_update_init(u, g, u->otp, u->crypto, a, u->now, u->scratch,
+                          u->scratch_len));
+  ROT_TRY(rot_server_init(s, g, u, a, s->otp, s->crypto, s->session_timeout));
+  record(s, ROT_AUDIT_RESET, ROT_OK, p->uid, 0);
+  *out_len = 0;
+  return ROT_OK;
+}
+
 /* ---- the authorisation table ----------------------------------------------------- */
 
 #define R ROT_ROLE_READER
@@ -590,6 +621,7 @@ static const command_row_t kCommands[] = {
      h_boot},
     {ROT_MBOX_CMD_LOCK, O | B, ROT_MBOX_LOCK_REQ_SIZE, ROT_MBOX_LOCK_REQ_SIZE,
      h_lock},
+    {ROT_MBOX_CMD_RESET, O, 0, 0, h_reset},
 };
 
 #undef R

@@ -1444,6 +1444,7 @@ static const command_t kCommands[] = {
     DAEMON_CMD("revert", REVERT, rotctl_cmd_revert),
     DAEMON_CMD("boot", BOOT, rotctl_cmd_boot),
     DAEMON_CMD("lock", LOCK, rotctl_cmd_lock),
+    DAEMON_CMD("reset", RESET, rotctl_cmd_reset),
     DAEMON_CMD("audit", AUDIT, rotctl_cmd_audit),
     DAEMON_CMD("read-region", READ_REGION, rotctl_cmd_read_region),
     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},

@@ -1116,6 +1116,47 @@ int rotctl_cmd_boot(int argc, char **argv) {
   return none ? EXIT_FAIL : EXIT_OK;
 }
 
+/* ---- reset ------------------------------------------------------------------------------ */
+
+static const spec_t kResetSpec = {
+    "reset", O_JSON, 0,
+    "usage: rotctl reset " ROTCTL_RESET_ARGS "\n\n" ROTCTL_RESET_SUMMARY
+    "\n\nWhat a power cycle of the chip does: an open update session is\n"
+    "abandoned, every region lock is cleared, the update state and the audit\n"
+    "log are read back from flash, and the next boot takes a new decision\n"
+    "(a trial boot then counts its next attempt). Operators only.\n"
+    "\noptions:\n"
+    "  --socket PATH   rotd's socket (default: $ROT_SOCKET, else run/rotd.sock)\n"
+    "  --json          machine-readable output\n"};
+
+int rotctl_cmd_reset(int argc, char **argv) {
+  opts_t o;
+  int rc = parse_opts(&kResetSpec, argc, argv, &o);
+  if (rc >= 0) {
+    return rc;
+  }
+  session_t s;
+  if ((rc = open_session(&s, "reset", o.socket)) != EXIT_OK) {
+    return rc;
+  }
+  const uint8_t *r;
+  uint32_t rl;
+  rc = call(&s, ROT_MBOX_CMD_RESET, NULL, 0, "chip", &r, &rl, NULL);
+  close_session(&s);
+  if (rc != EXIT_OK) {
+    return rc;
+  }
+  if (o.json) {
+    json_t j = {0, {0}};
+    json_open(&j, NULL, '{');
+    json_bool(&j, "reset", 1);
+    json_close(&j, '}');
+    return EXIT_OK;
+  }
+  printf("chip reset: locks cleared; the next boot decides afresh\n");
+  return EXIT_OK;
+}
+
 /* ---- lock ------------------------------------------------------------------------------- */
 
 static const spec_t kLockSpec = {
@@ -1178,7 +1219,7 @@ int rotctl_cmd_lock(int argc, char **argv) {
     json_close(&j, '}');
     return EXIT_OK;
   }
-  printf("locked until rotd restarts:");
+  printf("locked until reset:");
   for (uint32_t i = 0; i < 32; i++) {
     if (resp.locked_mask & (1u << i)) {
       printf(" %s", region_name(i));

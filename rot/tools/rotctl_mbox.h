@@ -46,8 +46,14 @@ int rotctl_cmd_revert(int argc, char **argv);
 int rotctl_cmd_boot(int argc, char **argv);
 
 #define ROTCTL_LOCK_ARGS "[--socket PATH] (--region NAME | --boot) [--json]"
-#define ROTCTL_LOCK_SUMMARY "Lock flash regions read-only until rotd restarts."
+#define ROTCTL_LOCK_SUMMARY \
+  "Lock flash regions read-only until the chip resets (rotctl reset)."
 int rotctl_cmd_lock(int argc, char **argv);
+
+#define ROTCTL_RESET_ARGS "[--socket PATH] [--json]"
+#define ROTCTL_RESET_SUMMARY \
+  "Reset the chip: locks cleared, the next boot decides afresh."
+int rotctl_cmd_reset(int argc, char **argv);
 
 #define ROTCTL_AUDIT_ARGS "[--socket PATH] [--verify] [--json]"
 #define ROTCTL_AUDIT_SUMMARY \

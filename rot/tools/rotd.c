@@ -3,10 +3,11 @@
  *
  * It holds the flash and OTP files (exclusive locks, mode 0600) and is the
  * only way to reach them: every request arrives as a mailbox frame on a
- * Unix SOCK_SEQPACKET socket (docs/mailbox.md), is checked, and goes
- * through the flash gate and the update engine of the core. One thread,
- * one poll loop, a few clients; anything malformed gets an error reply
- * and the loop goes on.
+ * Unix SOCK_SEQPACKET socket (docs/mailbox.md) and is handed, with the
+ * peer's roles, to the core's mailbox server (rot/server.h), which holds
+ * every rule: who may send what, what BOOT means, when regions lock, how
+ * long a session lives. This file is transport, sockets and files only.
+ * One thread, one poll loop, a few clients.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,6 +32,7 @@
 #include "rot/gate.h"
 #include "rot/mailbox.h"
 #include "rot/otp.h"
+#include "rot/server.h"
 #include "rot/update.h"
 #include "rot/util.h"
 #include "rot_host/crypto_mbedtls.h"
@@ -40,17 +42,17 @@
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
-#define MAX_CLIENTS 8
+#define MAX_CLIENTS ROT_SERVER_MAX_CONNS
 #define MAX_ALLOW 16
-#define DEFAULT_IDLE_TIMEOUT 30u
+#define DEFAULT_IDLE_TIMEOUT ROT_SERVER_SESSION_TIMEOUT
 
 typedef struct client {
   int fd; /* -1: free */
   uint32_t id; /* connection id, never 0, never reused */
   uid_t uid;
   pid_t pid;
-  hardened_bool_t authorized; /* from the peer's uid, at accept */
-  int refusal_logged; /* one audit record per refused connection */
+  uint32_t roles;     /* ROT_ROLE_*, from the peer's uid at accept */
+  rot_error_t refuse; /* ROT_OK, or why the first frame is refused */
   uint64_t last_activity; /* monotonic seconds */
 } client_t;
 
@@ -61,11 +63,11 @@ typedef struct rotd {
   rot_gate_t gate;
   rot_audit_t audit;
   rot_update_t update;
+  rot_server_t server;
   uint8_t *scratch;
-  /* Connection that began the open update session (0: none). */
-  uint32_t session_owner;
-  uid_t allow[MAX_ALLOW];
-  size_t n_allow;
+  /* Extra uids per role (root and rotd's own uid hold every role). */
+  uid_t allow[3][MAX_ALLOW]; /* operators, boot path, readers */
+  size_t n_allow[3];
   uint64_t idle_timeout;
   const char *socket_path;
   int listen_fd;
@@ -91,487 +93,27 @@ static uint64_t mono_now(void) {
   return (uint64_t)ts.tv_sec;
 }
 
-/* ---- helpers for handlers ---------------------------------------------- */
-
-static int is_image_region(const rot_flash_region_t *r) {
-  return r->kind == ROT_REGION_SLOT || r->kind == ROT_REGION_RECOVERY;
-}
-
-/* The host boot images: every image region but the chip's own firmware. */
-static int is_boot_region(const rot_flash_region_t *r) {
-  return is_image_region(r) && r->image_type != ROT_IMAGE_TYPE_ROT;
-}
-
-static uint32_t locked_mask(const rotd_t *d) {
-  uint32_t m = 0;
-  for (uint32_t i = 0; i < ROT_RGN_COUNT; i++) {
-    if (rot_gate_is_locked(&d->gate, i) == HARDENED_TRUE) {
-      m |= 1u << i;
-    }
-  }
-  return m;
-}
-
 static int session_open(const rotd_t *d) {
   return d->update.session.open == HARDENED_TRUE;
 }
 
-/* The engine may close a session by itself (finish, a failed chunk,
- * expiry); ownership ends with it. */
-static void sync_owner(rotd_t *d) {
-  if (!session_open(d)) {
-    d->session_owner = 0;
+/* The roles a uid holds: the transport's one decision about a peer. */
+static uint32_t roles_of(const rotd_t *d, uid_t uid) {
+  static const uint32_t kRoles[3] = {ROT_ROLE_READER | ROT_ROLE_OPERATOR,
+                                     ROT_ROLE_READER | ROT_ROLE_BOOT,
+                                     ROT_ROLE_READER};
+  if (uid == 0 || uid == geteuid()) {
+    return ROT_ROLE_ALL;
   }
-}
-
-/* Another connection's session: this client may not touch it. */
-static rot_error_t owner_check(const rotd_t *d, const client_t *c) {
-  if (session_open(d) && d->session_owner != c->id) {
-    return ROT_ERROR_UPDATE_BUSY;
-  }
-  return ROT_OK;
-}
-
-static void type_state(const rotd_t *d, const rot_policy_t *pol, uint32_t type,
-                       rot_mbox_type_state_t *out) {
-  memset(out, 0, sizeof(*out));
-  out->image_type = type;
-  out->active = out->pending = out->staged = ROT_SLOT_NONE;
-  if (type < ROT_IMAGE_TYPE_SLOTS) {
-    const rot_type_state_t *ts = &d->update.state.types[type];
-    out->active = ts->active;
-    out->pending = ts->pending;
-    out->staged = ts->staged;
-    out->attempts_left = ts->attempts_left;
-    out->floor_pending = ts->floor_pending;
-    out->svn_floor = pol->svn_floor[type];
-  }
-}
-
-static void info_from_verified(const rot_verified_image_t *v, uint32_t region,
-                               uint32_t image_len, rot_mbox_image_info_t *out) {
-  memset(out, 0, sizeof(*out));
-  out->image_type = v->image_type;
-  out->region = region;
-  out->svn = v->svn;
-  out->key_index = v->key_index;
-  out->ver_major = v->ver_major;
-  out->ver_minor = v->ver_minor;
-  out->ver_patch = v->ver_patch;
-  out->payload_len = v->payload_len;
-  out->image_len = image_len;
-  memcpy(out->payload_digest, v->payload_digest, sizeof(out->payload_digest));
-  /* What the signature covered, so the host can check the header and
-   * manifest it reads back, not only the payload. */
-  memcpy(out->signed_digest, v->signed_digest, sizeof(out->signed_digest));
-}
-
-/* ---- command handlers ------------------------------------------------------ */
-
-typedef rot_error_t (*handler_fn)(rotd_t *d, client_t *c, const uint8_t *req,
-                                  uint32_t req_len, uint8_t *out, size_t cap,
-                                  size_t *out_len);
-
-static rot_error_t h_status(rotd_t *d, client_t *c, const uint8_t *req,
-                            uint32_t req_len, uint8_t *out, size_t cap,
-                            size_t *out_len) {
-  (void)c;
-  (void)req;
-  (void)req_len;
-  rot_policy_t pol;
-  ROT_TRY(rot_otp_policy(&d->otp.port, &pol));
-  rot_mbox_status_t st;
-  memset(&st, 0, sizeof(st));
-  st.lifecycle = pol.lifecycle;
-  st.revoked_keys = pol.revoked_keys;
-  memcpy(st.root_key_hash, pol.root_key_hash, sizeof(st.root_key_hash));
-  st.flash_size = d->layout->flash_size;
-  st.erase_size = d->layout->erase_size;
-  st.locked_mask = locked_mask(d);
-  if (session_open(d)) {
-    st.session_open = 1;
-    st.session_type = d->update.session.image_type;
-    st.session_declared = d->update.session.declared_len;
-    st.session_written = d->update.session.written;
-  }
-  st.audit_next_seq = d->audit.next_seq;
-  for (uint32_t t = ROT_IMAGE_TYPE_MIN; t <= ROT_IMAGE_TYPE_MAX; t++) {
-    type_state(d, &pol, t, &st.types[st.type_count++]);
-  }
-  return rot_mbox_status_encode(&st, out, cap, out_len);
-}
-
-/* One image region as the operator sees it: what the header claims, and
- * what a full verification against the fuses says. */
-static void inventory_entry(rotd_t *d, uint32_t region,
-                            rot_mbox_inventory_entry_t *e) {
-  const rot_flash_region_t *r = &d->layout->regions[region];
-  memset(e, 0, sizeof(*e));
-  e->region = (uint8_t)region;
-  e->slot = (uint8_t)r->slot;
-  e->kind = (uint8_t)r->kind;
-  e->region_type = r->image_type;
-  snprintf(e->name, sizeof(e->name), "%s", r->name);
-  e->info.region = region;
-  if (rot_gate_is_locked(&d->gate, region) == HARDENED_TRUE) {
-    e->flags |= ROT_MBOX_INV_LOCKED;
-  }
-  if (is_image_region(r) && r->image_type < ROT_IMAGE_TYPE_SLOTS) {
-    const rot_type_state_t *ts = &d->update.state.types[r->image_type];
-    if (ts->active == r->slot) {
-      e->flags |= ROT_MBOX_INV_ACTIVE;
-    }
-    if (ts->pending == r->slot) {
-      e->flags |= ROT_MBOX_INV_PENDING;
-    }
-    if (ts->staged == r->slot) {
-      e->flags |= ROT_MBOX_INV_STAGED;
-    }
-  }
-  if (session_open(d) && d->update.session.region == region) {
-    e->status = ROT_ERROR_UPDATE_BUSY; /* half written: not an image yet */
-    return;
-  }
-  uint8_t hb[ROT_IMAGE_HEADER_SIZE];
-  rot_error_t err = rot_gate_read(&d->gate, ROT_INIT_CHIP, region, 0, hb,
-                                  sizeof(hb));
-  if (err != ROT_OK) {
-    e->status = err;
-    return;
-  }
-  rot_image_header_t h;
-  if (rot_image_header_parse(hb, sizeof(hb), &h) == ROT_OK) {
-    e->flags |= ROT_MBOX_INV_HEADER;
-    e->info.image_type = h.image_type;
-    e->info.svn = h.svn;
-    e->info.key_index = h.key_index;
-    e->info.ver_major = h.ver_major;
-    e->info.ver_minor = h.ver_minor;
-    e->info.ver_patch = h.ver_patch;
-    e->info.payload_len = h.payload_len;
-    e->info.image_len = (uint32_t)rot_image_expected_len(&h);
-    memcpy(e->info.payload_digest, h.payload_digest,
-           sizeof(e->info.payload_digest));
-    /* signed_digest stays zero: a parsed header proves nothing about
-     * the bytes; only a verification below fills it in. */
-  }
-  rot_verified_image_t v;
-  uint32_t len = 0;
-  err = rot_update_verify_region(&d->update, region, r->image_type, &v, &len);
-  if (err == ROT_ERROR_BOOT_EMPTY_SLOT) {
-    e->flags |= ROT_MBOX_INV_EMPTY;
-  }
-  if (err == ROT_OK && rot_verified_check(&v) == ROT_OK) {
-    e->flags |= ROT_MBOX_INV_VERIFIED;
-    info_from_verified(&v, region, len, &e->info);
-    e->status = ROT_OK;
-  } else {
-    e->status = err != ROT_OK ? err : ROT_ERROR_BOOT_NOT_VERIFIED;
-  }
-}
-
-static rot_error_t h_inventory(rotd_t *d, client_t *c, const uint8_t *req,
-                               uint32_t req_len, uint8_t *out, size_t cap,
-                               size_t *out_len) {
-  (void)c;
-  (void)req;
-  (void)req_len;
-  static rot_mbox_inventory_t inv; /* large; one request at a time */
-  memset(&inv, 0, sizeof(inv));
-  for (uint32_t i = 0; i < ROT_RGN_COUNT && inv.count < ROT_MBOX_INVENTORY_MAX;
-       i++) {
-    if (is_image_region(&d->layout->regions[i])) {
-      inventory_entry(d, i, &inv.entries[inv.count++]);
-    }
-  }
-  return rot_mbox_inventory_encode(&inv, out, cap, out_len);
-}
-
-static rot_error_t h_read_region(rotd_t *d, client_t *c, const uint8_t *req,
-                                 uint32_t req_len, uint8_t *out, size_t cap,
-                                 size_t *out_len) {
-  (void)c;
-  rot_mbox_read_req_t r;
-  ROT_TRY(rot_mbox_read_req_decode(req, req_len, &r));
-  if (r.length > cap) {
-    return ROT_ERROR_MAILBOX_TOO_LARGE;
-  }
-  /* The host's own initiator: the gate keeps chip-private regions out of
-   * reach and records the attempt. */
-  ROT_TRY(rot_gate_read(&d->gate, ROT_INIT_HOST, r.region, r.offset, out,
-                        r.length));
-  *out_len = r.length;
-  return ROT_OK;
-}
-
-static rot_error_t h_begin(rotd_t *d, client_t *c, const uint8_t *req,
-                           uint32_t req_len, uint8_t *out, size_t cap,
-                           size_t *out_len) {
-  rot_mbox_begin_req_t b;
-  ROT_TRY(rot_mbox_begin_req_decode(req, req_len, &b));
-  ROT_TRY(owner_check(d, c));
-  ROT_TRY(rot_update_begin(&d->update, b.image_type, b.total_len));
-  d->session_owner = c->id;
-  rot_mbox_begin_resp_t resp;
-  resp.region = d->update.session.region;
-  resp.slot = d->layout->regions[resp.region].slot;
-  resp.chunk_max = ROT_UPDATE_CHUNK_MAX < ROT_MBOX_CHUNK_DATA_MAX
-                       ? ROT_UPDATE_CHUNK_MAX
-                       : ROT_MBOX_CHUNK_DATA_MAX;
-  return rot_mbox_begin_resp_encode(&resp, out, cap, out_len);
-}
-
-static rot_error_t h_chunk(rotd_t *d, client_t *c, const uint8_t *req,
-                           uint32_t req_len, uint8_t *out, size_t cap,
-                           size_t *out_len) {
-  rot_mbox_chunk_req_t ch;
-  ROT_TRY(rot_mbox_chunk_req_decode(req, req_len, &ch));
-  ROT_TRY(owner_check(d, c));
-  ROT_TRY(rot_update_chunk(&d->update, ch.offset, ch.data, ch.length));
-  rot_mbox_chunk_resp_t resp = {d->update.session.written};
-  return rot_mbox_chunk_resp_encode(&resp, out, cap, out_len);
-}
-
-static rot_error_t h_finish(rotd_t *d, client_t *c, const uint8_t *req,
-                            uint32_t req_len, uint8_t *out, size_t cap,
-                            size_t *out_len) {
-  (void)req;
-  (void)req_len;
-  ROT_TRY(owner_check(d, c));
-  uint32_t region = d->update.session.region;
-  uint32_t len = d->update.session.declared_len;
-  rot_verified_image_t v;
-  ROT_TRY(rot_update_finish(&d->update, &v));
-  rot_mbox_image_info_t info;
-  info_from_verified(&v, region, len, &info);
-  return rot_mbox_image_info_encode(&info, out, cap, out_len);
-}
-
-static rot_error_t h_abort(rotd_t *d, client_t *c, const uint8_t *req,
-                           uint32_t req_len, uint8_t *out, size_t cap,
-                           size_t *out_len) {
-  (void)req;
-  (void)req_len;
-  (void)out;
-  (void)cap;
-  if (!session_open(d)) {
-    return ROT_ERROR_UPDATE_NO_SESSION;
-  }
-  ROT_TRY(owner_check(d, c));
-  /* ROT_OK as the recorded reason: aborted on request, not by a fault. */
-  rot_update_abort(&d->update, ROT_OK);
-  *out_len = 0;
-  return ROT_OK;
-}
-
-/* ACTIVATE, CONFIRM, REVERT: run the step, reply with the type's state. */
-static rot_error_t type_step(rotd_t *d, uint16_t cmd, const uint8_t *req,
-                             uint32_t req_len, uint8_t *out, size_t cap,
-                             size_t *out_len) {
-  rot_mbox_type_req_t t;
-  ROT_TRY(rot_mbox_type_req_decode(req, req_len, &t));
-  if (cmd == ROT_MBOX_CMD_ACTIVATE) {
-    ROT_TRY(rot_update_activate(&d->update, t.image_type));
-  } else if (cmd == ROT_MBOX_CMD_CONFIRM) {
-    rot_verified_image_t v;
-    ROT_TRY(rot_update_confirm(&d->update, t.image_type, &v));
-  } else {
-    ROT_TRY(rot_update_revert(&d->update, t.image_type));
-  }
-  rot_policy_t pol;
-  ROT_TRY(rot_otp_policy(&d->otp.port, &pol));
-  rot_mbox_type_state_t st;
-  type_state(d, &pol, t.image_type, &st);
-  return rot_mbox_type_state_encode(&st, out, cap, out_len);
-}
-
-static rot_error_t h_activate(rotd_t *d, client_t *c, const uint8_t *req,
-                              uint32_t req_len, uint8_t *out, size_t cap,
-                              size_t *out_len) {
-  (void)c;
-  return type_step(d, ROT_MBOX_CMD_ACTIVATE, req, req_len, out, cap, out_len);
-}
-
-static rot_error_t h_confirm(rotd_t *d, client_t *c, const uint8_t *req,
-                             uint32_t req_len, uint8_t *out, size_t cap,
-                             size_t *out_len) {
-  (void)c;
-  return type_step(d, ROT_MBOX_CMD_CONFIRM, req, req_len, out, cap, out_len);
-}
-
-static rot_error_t h_revert(rotd_t *d, client_t *c, const uint8_t *req,
-                            uint32_t req_len, uint8_t *out, size_t cap,
-                            size_t *out_len) {
-  (void)c;
-  return type_step(d, ROT_MBOX_CMD_REVERT, req, req_len, out, cap, out_len);
-}
-
-static rot_error_t h_boot(rotd_t *d, client_t *c, const uint8_t *req,
-                          uint32_t req_len, uint8_t *out, size_t cap,
-                          size_t *out_len) {
-  (void)c;
-  rot_mbox_type_req_t t;
-  ROT_TRY(rot_mbox_type_req_decode(req, req_len, &t));
-  rot_boot_decision_t dec;
-  rot_error_t err = rot_boot_decide(&d->update, t.image_type, &dec);
-  /* "Nothing boots" is a decision, not a failed request: the reply says
-   * so, with the reason the preferred image was refused. */
-  if (err != ROT_OK &&
-      !(err == ROT_ERROR_BOOT_NO_IMAGE && dec.reason == ROT_BOOT_NONE)) {
-    return err;
-  }
-  rot_mbox_boot_resp_t resp;
-  memset(&resp, 0, sizeof(resp));
-  resp.reason = dec.reason;
-  resp.why = (uint32_t)dec.why;
-  if (err == ROT_OK) {
-    ROT_TRY(rot_verified_check(&dec.verified));
-    info_from_verified(&dec.verified, dec.region, dec.image_len, &resp.info);
-  } else {
-    resp.info.image_type = t.image_type;
-    resp.info.region = ROT_MBOX_REGION_NONE;
-  }
-  return rot_mbox_boot_resp_encode(&resp, out, cap, out_len);
-}
-
-typedef struct audit_collect {
-  uint32_t start;
-  uint32_t want;
-  uint32_t got;
-  uint32_t next_seq;
-  uint8_t *out;
-} audit_collect_t;
-
-static int audit_collect(void *ctx, const rot_audit_record_t *r,
-                         rot_error_t link) {
-  audit_collect_t *a = ctx;
-  (void)link; /* AUDIT_VERIFY reports the chain; reading shows raw records */
-  if (r->seq < a->start) {
-    return 0;
-  }
-  if (a->got == a->want) {
-    a->next_seq = r->seq;
-    return 1;
-  }
-  rot_mbox_audit_record_encode(r, a->out + (size_t)a->got * ROT_AUDIT_RECORD_SIZE);
-  a->got++;
-  return 0;
-}
-
-/* A damaged chain is the walk's finding, not a failure to walk. */
-static int audit_walk_ok(rot_error_t err) {
-  return err == ROT_OK || err == ROT_ERROR_AUDIT_TAMPERED ||
-         err == ROT_ERROR_AUDIT_BROKEN;
-}
-
-static rot_error_t h_audit_read(rotd_t *d, client_t *c, const uint8_t *req,
-                                uint32_t req_len, uint8_t *out, size_t cap,
-                                size_t *out_len) {
-  (void)c;
-  rot_mbox_audit_read_req_t r;
-  ROT_TRY(rot_mbox_audit_read_req_decode(req, req_len, &r));
-  if (cap < ROT_MBOX_AUDIT_READ_RESP_FIXED +
-                (size_t)r.count * ROT_AUDIT_RECORD_SIZE) {
-    return ROT_ERROR_MAILBOX_TOO_LARGE;
-  }
-  audit_collect_t a = {r.start_seq, r.count, 0, 0,
-                       out + ROT_MBOX_AUDIT_READ_RESP_FIXED};
-  rot_audit_report_t report;
-  rot_error_t err = rot_audit_verify(&d->audit, audit_collect, &a, &report);
-  if (!audit_walk_ok(err)) {
-    return err;
-  }
-  rot_mbox_audit_read_resp_t resp = {a.got, a.next_seq, NULL};
-  size_t head = 0;
-  ROT_TRY(rot_mbox_audit_read_resp_encode(&resp, out, cap, &head));
-  *out_len = head + (size_t)a.got * ROT_AUDIT_RECORD_SIZE;
-  return ROT_OK;
-}
-
-static rot_error_t h_audit_verify(rotd_t *d, client_t *c, const uint8_t *req,
-                                  uint32_t req_len, uint8_t *out, size_t cap,
-                                  size_t *out_len) {
-  (void)c;
-  (void)req;
-  (void)req_len;
-  rot_audit_report_t report;
-  memset(&report, 0, sizeof(report));
-  rot_error_t err = rot_audit_verify(&d->audit, NULL, NULL, &report);
-  if (!audit_walk_ok(err)) {
-    return err;
-  }
-  if (err != ROT_OK && report.verdict == ROT_OK) {
-    report.verdict = err; /* never report a clean chain the walk denied */
-  }
-  return rot_mbox_audit_report_encode(&report, out, cap, out_len);
-}
-
-static rot_error_t h_lock(rotd_t *d, client_t *c, const uint8_t *req,
-                          uint32_t req_len, uint8_t *out, size_t cap,
-                          size_t *out_len) {
-  (void)c;
-  rot_mbox_lock_req_t l;
-  ROT_TRY(rot_mbox_lock_req_decode(req, req_len, &l));
-  if (l.region == ROT_MBOX_LOCK_BOOT) {
-    /* All or nothing: a session on a boot region refuses the whole lock
-     * rather than leaving some regions locked and the caller unsure. */
-    for (uint32_t i = 0; i < ROT_RGN_COUNT; i++) {
-      if (is_boot_region(&d->layout->regions[i]) && session_open(d) &&
-          d->update.session.region == i) {
-        return ROT_ERROR_UPDATE_BUSY;
+  uint32_t roles = 0;
+  for (size_t k = 0; k < 3; k++) {
+    for (size_t i = 0; i < d->n_allow[k]; i++) {
+      if (d->allow[k][i] == uid) {
+        roles |= kRoles[k];
       }
     }
-    for (uint32_t i = 0; i < ROT_RGN_COUNT; i++) {
-      if (is_boot_region(&d->layout->regions[i])) {
-        ROT_TRY(rot_gate_lock(&d->gate, i));
-      }
-    }
-  } else {
-    ROT_TRY(rot_gate_lock(&d->gate, l.region));
   }
-  rot_mbox_lock_resp_t resp = {locked_mask(d)};
-  return rot_mbox_lock_resp_encode(&resp, out, cap, out_len);
-}
-
-/* The dispatch table: payload bounds are checked before a handler runs. */
-typedef struct command_row {
-  uint16_t command;
-  uint32_t min_len;
-  uint32_t max_len;
-  handler_fn run;
-} command_row_t;
-
-static const command_row_t kCommands[] = {
-    {ROT_MBOX_CMD_STATUS, 0, 0, h_status},
-    {ROT_MBOX_CMD_INVENTORY, 0, 0, h_inventory},
-    {ROT_MBOX_CMD_READ_REGION, ROT_MBOX_READ_REQ_SIZE, ROT_MBOX_READ_REQ_SIZE,
-     h_read_region},
-    {ROT_MBOX_CMD_UPDATE_BEGIN, ROT_MBOX_BEGIN_REQ_SIZE,
-     ROT_MBOX_BEGIN_REQ_SIZE, h_begin},
-    {ROT_MBOX_CMD_UPDATE_CHUNK, ROT_MBOX_CHUNK_REQ_FIXED + 1u,
-     ROT_MBOX_CHUNK_REQ_FIXED + ROT_MBOX_CHUNK_DATA_MAX, h_chunk},
-    {ROT_MBOX_CMD_UPDATE_FINISH, 0, 0, h_finish},
-    {ROT_MBOX_CMD_UPDATE_ABORT, 0, 0, h_abort},
-    {ROT_MBOX_CMD_ACTIVATE, ROT_MBOX_TYPE_REQ_SIZE, ROT_MBOX_TYPE_REQ_SIZE,
-     h_activate},
-    {ROT_MBOX_CMD_CONFIRM, ROT_MBOX_TYPE_REQ_SIZE, ROT_MBOX_TYPE_REQ_SIZE,
-     h_confirm},
-    {ROT_MBOX_CMD_REVERT, ROT_MBOX_TYPE_REQ_SIZE, ROT_MBOX_TYPE_REQ_SIZE,
-     h_revert},
-    {ROT_MBOX_CMD_BOOT, ROT_MBOX_TYPE_REQ_SIZE, ROT_MBOX_TYPE_REQ_SIZE, h_boot},
-    {ROT_MBOX_CMD_AUDIT_READ, ROT_MBOX_AUDIT_READ_REQ_SIZE,
-     ROT_MBOX_AUDIT_READ_REQ_SIZE, h_audit_read},
-    {ROT_MBOX_CMD_AUDIT_VERIFY, 0, 0, h_audit_verify},
-    {ROT_MBOX_CMD_LOCK, ROT_MBOX_LOCK_REQ_SIZE, ROT_MBOX_LOCK_REQ_SIZE, h_lock},
-};
-
-static const command_row_t *find_command(uint16_t cmd) {
-  for (size_t i = 0; i < ROT_ARRAY_SIZE(kCommands); i++) {
-    if (kCommands[i].command == cmd) {
-      return &kCommands[i];
-    }
-  }
-  return NULL;
+  return roles;
 }
 
 /* ---- connections ---------------------------------------------------------- */
@@ -580,32 +122,17 @@ static void drop_client(rotd_t *d, client_t *c) {
   if (c->fd < 0) {
     return;
   }
-  if (session_open(d) && d->session_owner == c->id) {
-    /* The owner is gone: nobody can finish this session. */
-    rot_update_abort(&d->update, ROT_ERROR_MAILBOX_CLOSED);
-    sync_owner(d);
-  }
+  rot_server_disconnect(&d->server, c->id);
   close(c->fd);
   c->fd = -1;
   c->id = 0;
 }
 
 /* Returns 0 when the reply could not be delivered (client dropped). */
-static int send_reply(rotd_t *d, client_t *c, uint16_t cmd, uint32_t seq,
-                      rot_error_t status, size_t payload_len) {
-  size_t n = 0;
-  rot_error_t err = rot_mbox_frame_encode(
-      d->tx, sizeof(d->tx), cmd, ROT_MBOX_FLAG_RESPONSE, seq, (uint32_t)status,
-      d->tx + ROT_MBOX_HEADER_SIZE, (uint32_t)payload_len, &n);
-  if (err != ROT_OK) {
-    /* A handler overflowed its reply: say so instead of sending junk. */
-    err = rot_mbox_frame_encode(d->tx, sizeof(d->tx), cmd,
-                                ROT_MBOX_FLAG_RESPONSE, seq,
-                                (uint32_t)ROT_ERROR_INTERNAL, NULL, 0, &n);
-    if (err != ROT_OK) {
-      drop_client(d, c);
-      return 0;
-    }
+static int send_reply(rotd_t *d, client_t *c, size_t n) {
+  if (n == 0) {
+    drop_client(d, c);
+    return 0;
   }
   /* Never block the loop on a client that does not read its replies. */
   ssize_t sent = send(c->fd, d->tx, n, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -616,65 +143,27 @@ static int send_reply(rotd_t *d, client_t *c, uint16_t cmd, uint32_t seq,
   return 1;
 }
 
-static hardened_bool_t peer_allowed(const rotd_t *d, uid_t uid) {
-  if (uid == 0 || uid == geteuid()) {
-    return HARDENED_TRUE;
-  }
-  for (size_t i = 0; i < d->n_allow; i++) {
-    if (d->allow[i] == uid) {
-      return HARDENED_TRUE;
-    }
-  }
-  return HARDENED_FALSE;
-}
-
 static void serve_frame(rotd_t *d, client_t *c, size_t len) {
-  uint16_t cmd = 0;
-  uint32_t seq = 0;
-  rot_mbox_peek(d->rx, len, &cmd, &seq);
-  if (ROT_FIRST_CHECK(c->authorized != HARDENED_TRUE)) {
-    fprintf(stderr, "rotd: refused peer uid %u pid %d\n", (unsigned)c->uid,
-            (int)c->pid);
-    if (!c->refusal_logged) {
-      c->refusal_logged = 1;
-      rot_error_t aerr =
-          rot_audit_append(&d->audit, ROT_AUDIT_PEER_REFUSED,
-                           ROT_ERROR_MAILBOX_UNAUTHORIZED, (uint32_t)c->uid,
-                           (uint32_t)c->pid);
-      (void)aerr; /* the refusal stands whether or not it was recorded */
-    }
-    if (send_reply(d, c, cmd, seq, ROT_ERROR_MAILBOX_UNAUTHORIZED, 0)) {
+  if (c->refuse != ROT_OK) {
+    /* Refused at the door (no role, or over a limit): one reply that
+     * says why, then the connection goes. */
+    uint16_t cmd = 0;
+    uint32_t seq = 0;
+    rot_mbox_peek(d->rx, len, &cmd, &seq);
+    fprintf(stderr, "rotd: refused peer uid %u pid %d: %s\n", (unsigned)c->uid,
+            (int)c->pid, rot_error_name(c->refuse));
+    size_t n = 0;
+    if (rot_mbox_frame_encode(d->tx, sizeof(d->tx), cmd, ROT_MBOX_FLAG_RESPONSE,
+                              seq, (uint32_t)c->refuse, NULL, 0, &n) == ROT_OK &&
+        send_reply(d, c, n)) {
       drop_client(d, c);
     }
     return;
   }
-  /* Second look: the flag, and the rule it came from. */
-  HARDENED_CHECK_EQ(c->authorized, HARDENED_TRUE);
-  HARDENED_CHECK_EQ(peer_allowed(d, c->uid), HARDENED_TRUE);
-  rot_mbox_header_t h;
-  const uint8_t *payload = NULL;
-  rot_error_t err = rot_mbox_frame_decode(d->rx, len, &h, &payload);
-  if (err == ROT_OK) {
-    err = rot_mbox_request_check(&h);
-  }
-  if (err != ROT_OK) {
-    send_reply(d, c, cmd, seq, err, 0);
-    return;
-  }
-  const command_row_t *row = find_command(h.command);
-  size_t out_len = 0;
-  if (row == NULL) {
-    err = ROT_ERROR_MAILBOX_UNKNOWN_COMMAND;
-  } else if (h.payload_len > row->max_len) {
-    err = ROT_ERROR_MAILBOX_TOO_LARGE;
-  } else if (h.payload_len < row->min_len) {
-    err = ROT_ERROR_MAILBOX_BAD_ARGS;
-  } else {
-    err = row->run(d, c, payload, h.payload_len, d->tx + ROT_MBOX_HEADER_SIZE,
-                   ROT_MBOX_MAX_PAYLOAD, &out_len);
-  }
-  sync_owner(d);
-  send_reply(d, c, h.command, h.seq, err, err == ROT_OK ? out_len : 0);
+  rot_peer_t peer = {c->id, (uint32_t)c->uid, (uint32_t)c->pid, c->roles};
+  send_reply(d, c,
+             rot_server_handle(&d->server, &peer, d->rx, len, d->tx,
+                               sizeof(d->tx)));
 }
 
 static void accept_client(rotd_t *d) {
@@ -704,7 +193,30 @@ static void accept_client(rotd_t *d) {
   slot->id = d->next_id;
   slot->uid = cred.uid;
   slot->pid = cred.pid;
-  slot->authorized = peer_allowed(d, cred.uid);
+  slot->roles = roles_of(d, cred.uid);
+  uint32_t open_total = 0, open_same = 0;
+  for (size_t i = 0; i < MAX_CLIENTS; i++) {
+    const client_t *o = &d->clients[i];
+    if (o != slot && o->fd >= 0) {
+      open_total++;
+      open_same += o->uid == cred.uid;
+    }
+  }
+  rot_peer_t peer = {slot->id, (uint32_t)cred.uid, (uint32_t)cred.pid,
+                     slot->roles};
+  /* The core decides who may connect. A peer over its limits is closed at
+   * once, so refused connections cannot hold slots either; a peer with no
+   * role gets one reply saying so (within the same per-uid limit). */
+  slot->refuse = rot_server_admit(&d->server, &peer, open_total, open_same);
+  if (slot->refuse == ROT_ERROR_MAILBOX_BUSY ||
+      (slot->refuse != ROT_OK && open_same >= ROT_SERVER_MAX_PER_UID)) {
+    fprintf(stderr, "rotd: refused peer uid %u pid %d: %s\n",
+            (unsigned)cred.uid, (int)cred.pid, rot_error_name(slot->refuse));
+    close(fd);
+    slot->fd = -1;
+    slot->id = 0;
+    return;
+  }
   slot->last_activity = mono_now();
 }
 
@@ -729,11 +241,10 @@ static void read_client(rotd_t *d, client_t *c, short revents) {
 /* Runs before any frame of a round is served, so a chunk that arrives
  * after the deadline finds the session gone whatever the tick. */
 static void expire_session(rotd_t *d) {
-  if (rot_update_expire(&d->update, d->idle_timeout)) {
+  if (rot_server_tick(&d->server)) {
     fprintf(stderr, "rotd: update session idle for more than %" PRIu64
                     " s: aborted\n", d->idle_timeout);
   }
-  sync_owner(d);
 }
 
 /* Runs after the round, so a client whose frame just arrived is not idle.
@@ -743,7 +254,7 @@ static void expire_clients(rotd_t *d) {
   uint64_t now = mono_now();
   for (size_t i = 0; i < MAX_CLIENTS; i++) {
     client_t *c = &d->clients[i];
-    if (c->fd >= 0 && c->id != d->session_owner &&
+    if (c->fd >= 0 && c->id != rot_server_session_owner(&d->server) &&
         now - c->last_activity > d->idle_timeout) {
       drop_client(d, c);
     }
@@ -882,7 +393,9 @@ static int open_socket(rotd_t *d) {
 static uint32_t largest_image_region(const rot_flash_layout_t *l) {
   uint32_t max = 0;
   for (uint32_t i = 0; i < ROT_RGN_COUNT; i++) {
-    if (is_image_region(&l->regions[i]) && l->regions[i].size > max) {
+    uint32_t k = l->regions[i].kind;
+    if ((k == ROT_REGION_SLOT || k == ROT_REGION_RECOVERY) &&
+        l->regions[i].size > max) {
       max = l->regions[i].size;
     }
   }
@@ -957,6 +470,11 @@ static int start(rotd_t *d, const char *flash_path, const char *otp_path) {
               flash_path, i, rot_error_name(ROT_ERROR_UPDATE_STATE_FORGED));
     }
   }
+  err = rot_server_init(&d->server, &d->gate, &d->update, &d->audit,
+                        &d->otp.port, crypto, d->idle_timeout);
+  if (err != ROT_OK) {
+    return fail_start("mailbox server for", flash_path, err, NULL);
+  }
   err = rot_audit_append(&d->audit, ROT_AUDIT_DAEMON_START, ROT_OK, 0, 0);
   if (err != ROT_OK) {
     return fail_start("audit log in", flash_path, err, NULL);
@@ -984,6 +502,7 @@ static void shutdown_daemon(rotd_t *d) {
 
 static const char kUsage[] =
     "usage: rotd --flash FILE --otp FILE --socket PATH [--allow-uid UID]...\n"
+    "            [--boot-uid UID]... [--reader-uid UID]...\n"
     "            [--idle-timeout SECONDS] [--daemon [--pid FILE] [--log FILE]]\n"
     "\n"
     "The security chip: owns the flash and OTP files and serves the mailbox\n"
@@ -996,8 +515,14 @@ static const char kUsage[] =
     "                          (both must be mode 0600: a file open to group or\n"
     "                          others is refused, never silently fixed)\n"
     "  --socket PATH           socket to serve (created mode 0600)\n"
-    "  --allow-uid UID         also accept this user id (repeatable); root and\n"
-    "                          rotd's own user are always accepted\n"
+    "  --allow-uid UID         an operator: updates, activate, confirm, revert,\n"
+    "                          lock, reset, and reads (repeatable)\n"
+    "  --boot-uid UID          the boot path: boot decisions and image reads\n"
+    "                          (repeatable)\n"
+    "  --reader-uid UID        status, inventory and the audit log only\n"
+    "                          (repeatable)\n"
+    "                          root and rotd's own user hold every role; which\n"
+    "                          role may send which command: docs/mailbox.md\n"
     "  --idle-timeout SECONDS  abort an idle update session and close idle\n"
     "                          connections after this long (default 30)\n"
     "  --daemon                return once the socket is serving, keep running\n"
@@ -1060,6 +585,8 @@ int main(int argc, char **argv) {
     OPT_OTP,
     OPT_SOCKET,
     OPT_ALLOW,
+    OPT_BOOT_UID,
+    OPT_READER_UID,
     OPT_IDLE,
     OPT_DAEMON,
     OPT_PID,
@@ -1070,6 +597,8 @@ int main(int argc, char **argv) {
       {"otp", required_argument, NULL, OPT_OTP},
       {"socket", required_argument, NULL, OPT_SOCKET},
       {"allow-uid", required_argument, NULL, OPT_ALLOW},
+      {"boot-uid", required_argument, NULL, OPT_BOOT_UID},
+      {"reader-uid", required_argument, NULL, OPT_READER_UID},
       {"idle-timeout", required_argument, NULL, OPT_IDLE},
       {"daemon", no_argument, NULL, OPT_DAEMON},
       {"pid", required_argument, NULL, OPT_PID},
@@ -1109,15 +638,20 @@ int main(int argc, char **argv) {
         d->socket_path = optarg;
         break;
       case OPT_ALLOW:
+      case OPT_BOOT_UID:
+      case OPT_READER_UID: {
+        size_t k = c == OPT_ALLOW ? 0 : c == OPT_BOOT_UID ? 1 : 2;
         if (rot_parse_uint(optarg, ROT_PARSE_DEC, UINT32_MAX - 1u, &v) !=
             ROT_OK) {
-          return usage_error("--allow-uid: expected a numeric user id", optarg);
+          return usage_error("expected a numeric user id", optarg);
         }
-        if (d->n_allow == MAX_ALLOW) {
-          return usage_error("--allow-uid: too many (at most 16)", NULL);
+        if (d->n_allow[k] == MAX_ALLOW) {
+          return usage_error("too many user ids for one role (at most 16)",
+                             NULL);
         }
-        d->allow[d->n_allow++] = (uid_t)v;
+        d->allow[k][d->n_allow[k]++] = (uid_t)v;
         break;
+      }
       case OPT_IDLE:
         if (rot_parse_uint(optarg, ROT_PARSE_DEC, 86400, &v) != ROT_OK ||
             v == 0) {

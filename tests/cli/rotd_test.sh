@@ -141,6 +141,12 @@ expect_refused "activate without a staged image names the problem" \
   "no image type has a staged image" activate
 expect_refused "boot on an empty flash: nothing boots, and why" \
   "hypervisor: nothing boots: ROT_ERROR_BOOT_EMPTY_SLOT" boot --type hypervisor
+# The boot decision locks the boot regions before any byte is handed out,
+# until the chip resets.
+expect_refused "after a boot decision an update is refused until the chip resets" \
+  ROT_ERROR_GATE_LOCKED update "$T/hv1.img"
+expect_ok "rotctl reset: the chip resets, the locks are gone" '^chip reset' reset
+expect_ok "status after the reset: nothing locked" '^locked: +none' status
 
 # ---- the update story -----------------------------------------------------------
 expect_ok "update of a signed v1 image is staged and verified" \
@@ -148,8 +154,14 @@ expect_ok "update of a signed v1 image is staged and verified" \
 expect_ok "inventory shows it staged" '^hypervisor-a +hypervisor +staged +1\.0\.0 +1 +0 +verified' inventory
 expect_ok "activate picks the only staged type" 'hypervisor: slot a activated for a trial boot \(3 attempts\)' activate
 expect_ok "boot decision boots the trial slot" 'hypervisor: boot hypervisor-a \(trial\)' boot --type hypervisor
+expect_ok "the boot counted one trial attempt" '^hypervisor +- +a +- +2 ' status
+for _ in 1 2 3 4; do run boot --type hypervisor; done
+expect_ok "repeated boots in one reset: the same verdict, no attempt spent" \
+  'hypervisor: boot hypervisor-a \(trial\)' boot --type hypervisor
+expect_ok "still two attempts left after five boot requests" '^hypervisor +- +a +- +2 ' status
 expect_ok "confirm picks the only trial and raises the floor" 'hypervisor: slot a confirmed; SVN floor 1' confirm
-expect_ok "inventory shows it active" '^hypervisor-a +hypervisor +active +1\.0\.0 .*verified' inventory
+expect_ok "inventory shows it active (and locked by the boot)" '^hypervisor-a +hypervisor +active,locked +1\.0\.0 .*verified' inventory
+run reset
 expect_ok "update --activate of v2 (svn 2)" 'into hypervisor-b .*svn 2 .*activated' update --activate "$T/hv2.img"
 expect_ok "confirm v2: floor 2" 'slot b confirmed; SVN floor 2' confirm --type hypervisor
 expect_ok "status shows slot b active, floor 2" '^hypervisor +b +- +- +- +2$' status
@@ -178,6 +190,7 @@ expect_refused "an image larger than its slot is refused" \
 expect_ok "after every refusal the confirmed v2 is still active and verified" \
   '^hypervisor-b +hypervisor +active +2\.0\.0 +2 .*verified' inventory
 expect_ok "boot still picks the confirmed v2" 'boot hypervisor-b \(active\).* 2\.0\.0 svn 2' boot --type hypervisor
+run reset
 
 # ---- raw frames: sessions, hostile input ------------------------------------------------
 # The helper speaks the wire format itself (docs/mailbox.md) and prints
@@ -400,7 +413,7 @@ done
 expect_ok "the audit log still records after the refused locks" \
   'gate-deny +ROT_ERROR_GATE_NOT_LOCKABLE .*op=lock region=audit' audit
 expect_ok "lock --boot locks every host boot region" \
-  'locked until rotd restarts: opensbi-a opensbi-b hypervisor-a hypervisor-b dtb-a dtb-b recovery-a recovery-b$' lock --boot
+  'locked until reset: opensbi-a opensbi-b hypervisor-a hypervisor-b dtb-a dtb-b recovery-a recovery-b$' lock --boot
 expect_refused "an update into a locked slot is refused" ROT_ERROR_GATE_LOCKED update "$T/hv3.img"
 expect_ok "inventory marks locked regions" '^hypervisor-b +hypervisor +active,locked' inventory
 

@@ -43,6 +43,7 @@ typedef enum rot_audit_event {
   ROT_AUDIT_STATE_REJECTED = 25, /* arg0 = state copy, arg1 = its claimed seq; status = why */
   ROT_AUDIT_FLOOR_REFUSED = 26,  /* arg0 = image type, arg1 = svn asked; status = why */
   ROT_AUDIT_COMMAND_REFUSED = 27, /* arg0 = peer uid, arg1 = command; status = why */
+  ROT_AUDIT_RESET = 28,           /* a chip reset on request; arg0 = peer uid */
   ROT_AUDIT_DAEMON_START = 32,
   ROT_AUDIT_PEER_REFUSED = 33,  /* arg0 = peer uid, arg1 = peer pid */
 } rot_audit_event_t;

@@ -67,6 +67,7 @@ typedef enum rot_mbox_command {
   ROT_MBOX_CMD_AUDIT_READ = 0x0030,
   ROT_MBOX_CMD_AUDIT_VERIFY = 0x0031,
   ROT_MBOX_CMD_LOCK = 0x0040,
+  ROT_MBOX_CMD_RESET = 0x0050,
 } rot_mbox_command_t;
 
 /* ---- frame ------------------------------------------------------------ */

@@ -359,6 +359,33 @@ static void server_test_lock_chip_region_refused(void **state) {
   assert_int_equal(rot_gate_is_locked(&s->f->gate, ROT_RGN_AUDIT), HARDENED_FALSE);
 }
 
+/* RESET: what a chip reset means, on an operator's request. */
+static void server_test_reset_clears_locks_and_decisions(void **state) {
+  srv_t *s = *state;
+  install_and_trial(s, 1, 2);
+  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
+  assert_int_equal(rot_gate_is_locked(&s->f->gate, ROT_RGN_HYPERVISOR_A), HARDENED_TRUE);
+  assert_int_equal(call(s, &kBootPath, ROT_MBOX_CMD_RESET, NULL, 0),
+                   ROT_ERROR_MAILBOX_UNAUTHORIZED);
+  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_RESET, NULL, 0), ROT_OK);
+  for (uint32_t r = 0; r < ROT_RGN_COUNT; r++) {
+    assert_int_equal(rot_gate_is_locked(&s->f->gate, r), HARDENED_FALSE);
+  }
+  assert_int_equal(s->server.boot[HV].taken, HARDENED_FALSE);
+  /* The trial continues where the state says: one attempt spent. */
+  assert_int_equal(s->f->up.state.types[HV].attempts_left, ROT_TRIAL_ATTEMPTS - 1u);
+  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
+  assert_int_equal(s->f->up.state.types[HV].attempts_left, ROT_TRIAL_ATTEMPTS - 2u);
+  /* An open session does not survive a reset. */
+  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_RESET, NULL, 0), ROT_OK);
+  assert_int_equal(call_type(s, &kOperator, ROT_MBOX_CMD_CONFIRM, HV), ROT_OK);
+  assert_int_equal(call_begin(s, &kOperator, HV, 4096), ROT_OK);
+  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_RESET, NULL, 0), ROT_OK);
+  assert_int_equal(s->f->up.session.open, HARDENED_FALSE);
+  assert_int_equal(rot_audit_verify(&s->audit, NULL, NULL, &(rot_audit_report_t){0}),
+                   ROT_OK);
+}
+
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, srv_setup, srv_teardown)
   const struct CMUnitTest tests[] = {
@@ -374,6 +401,7 @@ int main(void) {
       T(server_test_tick_expires_idle_session),
       T(server_test_admit_limits),
       T(server_test_lock_chip_region_refused),
+      T(server_test_reset_clears_locks_and_decisions),
   };
 #undef T
   return cmocka_run_group_tests(tests, NULL, NULL);
