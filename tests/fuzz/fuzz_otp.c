@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -318,6 +319,9 @@ static void file_set(const uint8_t *data, size_t n) {
   if (g_fd < 0) {
     g_fd = memfd_create("fuzz-otp", MFD_CLOEXEC);
     CHECK(g_fd >= 0);
+    /* A memory file starts 0777; the OTP loader refuses what group or
+     * others can reach, as it must for the device secret. */
+    CHECK(fchmod(g_fd, 0600) == 0);
     (void)snprintf(g_path, sizeof(g_path), "/proc/self/fd/%d", g_fd);
   }
   CHECK(ftruncate(g_fd, 0) == 0);
