@@ -109,9 +109,17 @@ $(BUILD)/riscv/%.o: %.c | $(DEPS_STAMP)
 $(BUILD)/riscv/rot_core.o: $(patsubst %.c,$(BUILD)/riscv/%.o,$(rot-core-srcs))
 	$(CROSS)gcc $(FS_CFLAGS) -r -o $@ $^
 
+# The whole chip (verifier, gate, update engine, audit log, mailbox server)
+# must fit this much code; the build fails over it.
+FS_TEXT_BUDGET ?= 49152
+
 freestanding: $(BUILD)/riscv/rot_core.o
 	@echo "rot core (riscv32, -ffreestanding -nostdlib, -Os):"
 	@$(CROSS)size $<
+	@text=$$($(CROSS)size $< | awk 'NR==2 {print $$1}'); \
+	echo "freestanding: text $$text of $(FS_TEXT_BUDGET) bytes budgeted"; \
+	if [ "$$text" -gt $(FS_TEXT_BUDGET) ]; then \
+	  echo "freestanding: the chip's code is over its budget by $$((text - $(FS_TEXT_BUDGET))) bytes"; exit 1; fi
 	@undef=$$($(CROSS)nm -u $< | awk '{print $$2}' | grep -vxE '$(subst $(space),|,$(FS_ALLOWED_UNDEF))' || true); \
 	if [ -n "$$undef" ]; then echo "freestanding: core needs symbols a chip does not have: $$undef"; exit 1; fi; \
 	echo "freestanding: no undefined symbols outside {$(FS_ALLOWED_UNDEF)}"
