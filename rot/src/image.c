@@ -224,6 +224,19 @@ static uint32_t token_check_value(const uint8_t digest[ROT_SHA384_LEN]) {
   return ROT_VERIFY_TOKEN_VALID ^ rot_ld32(digest) ^ rot_ld32(digest + 44);
 }
 
+/*
+ * The code a failed ECDSA verification reports. Range and low-S verdicts
+ * keep their crypto codes: they say what is wrong with the signature
+ * bytes, which "does not verify" would hide. Everything else is the
+ * caller's "signature does not verify".
+ */
+static rot_error_t signature_error(rot_error_t err, rot_error_t bad_signature) {
+  if (err == ROT_ERROR_CRYPTO_SIG_RANGE || err == ROT_ERROR_CRYPTO_SIG_HIGH_S) {
+    return err;
+  }
+  return bad_signature;
+}
+
 rot_error_t rot_image_verify(const rot_crypto_t *c, const rot_policy_t *policy,
                              const uint8_t *image, size_t len,
                              uint32_t expected_type,
@@ -262,9 +275,7 @@ rot_error_t rot_image_verify(const rot_crypto_t *c, const rot_policy_t *policy,
   rot_error_t manifest_sig = rot_ecdsa_p384_verify(
       c, v.manifest.head.root_pub, digest, ROT_SHA384_LEN, v.manifest.root_sig);
   if (manifest_sig != ROT_OK) {
-    return manifest_sig == ROT_ERROR_CRYPTO_SIG_RANGE
-               ? manifest_sig
-               : ROT_ERROR_MANIFEST_BAD_SIGNATURE;
+    return signature_error(manifest_sig, ROT_ERROR_MANIFEST_BAD_SIGNATURE);
   }
 
   /* 4. The signing key: certified, not revoked, allowed for this type. */
@@ -300,9 +311,7 @@ rot_error_t rot_image_verify(const rot_crypto_t *c, const rot_policy_t *policy,
   rot_error_t image_sig = rot_ecdsa_p384_verify(c, key->pub, signed_digest,
                                                 ROT_SHA384_LEN, v.signature);
   if (image_sig != ROT_OK) {
-    return image_sig == ROT_ERROR_CRYPTO_SIG_RANGE
-               ? image_sig
-               : ROT_ERROR_IMAGE_BAD_SIGNATURE;
+    return signature_error(image_sig, ROT_ERROR_IMAGE_BAD_SIGNATURE);
   }
 
   /* 7. The payload is the one the signed header names. */
@@ -382,6 +391,8 @@ rot_error_t rot_manifest_build(const rot_crypto_t *c,
   ROT_TRY(rot_hash(c, ROT_HASH_SHA384, out, signed_len, digest, sizeof(digest)));
   ROT_TRY(c->ecdsa_p384_sign(c, root_priv, digest, sizeof(digest),
                              out + signed_len));
+  /* The verifier takes only low-S: normalise whatever the backend gave. */
+  ROT_TRY(rot_p384_sig_normalize(out + signed_len));
   /* Never emit something our own parser would reject. */
   rot_manifest_t check;
   ROT_TRY(rot_manifest_parse(out, total, &check));
@@ -437,6 +448,8 @@ rot_error_t rot_image_sign(const rot_crypto_t *c, const rot_image_header_t *hdr,
                    digest, sizeof(digest)));
   ROT_TRY(c->ecdsa_p384_sign(c, signer_priv, digest, sizeof(digest),
                              out + total - ROT_IMAGE_SIG_SIZE));
+  /* The verifier takes only low-S: normalise whatever the backend gave. */
+  ROT_TRY(rot_p384_sig_normalize(out + total - ROT_IMAGE_SIG_SIZE));
   *out_len = total;
   return ROT_OK;
 }

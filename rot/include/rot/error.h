@@ -78,6 +78,7 @@
   X(ROT_ERROR_CRYPTO_SIG_RANGE, ROT_MOD_CRYPTO, 3, "signature r or s is 0 or not below the curve order") \
   X(ROT_ERROR_CRYPTO_BAD_SIGNATURE, ROT_MOD_CRYPTO, 4, "signature does not verify") \
   X(ROT_ERROR_CRYPTO_RNG, ROT_MOD_CRYPTO, 5, "random number generator failure") \
+  X(ROT_ERROR_CRYPTO_SIG_HIGH_S, ROT_MOD_CRYPTO, 6, "signature s is above n/2: only the canonical low-S form is accepted") \
   X(ROT_ERROR_OTP_NOT_PROVISIONED, ROT_MOD_OTP, 1, "OTP: root key hash not provisioned") \
   X(ROT_ERROR_OTP_BAD_LAYOUT, ROT_MOD_OTP, 2, "OTP: bad magic, version or size") \
   X(ROT_ERROR_OTP_CORRUPT, ROT_MOD_OTP, 3, "OTP: field not in a valid fuse pattern") \
