@@ -225,13 +225,15 @@ static uint32_t token_check_value(const uint8_t digest[ROT_SHA384_LEN]) {
 }
 
 /*
- * The code a failed ECDSA verification reports. Range and low-S verdicts
- * keep their crypto codes: they say what is wrong with the signature
- * bytes, which "does not verify" would hide. Everything else is the
- * caller's "signature does not verify".
+ * The code a failed ECDSA verification reports. Range, low-S and key
+ * verdicts keep their crypto codes: they say what is wrong with the bytes
+ * (a malformed signature or a manifest key that is not a curve point),
+ * which "does not verify" would hide. Everything else is the caller's
+ * "signature does not verify".
  */
 static rot_error_t signature_error(rot_error_t err, rot_error_t bad_signature) {
-  if (err == ROT_ERROR_CRYPTO_SIG_RANGE || err == ROT_ERROR_CRYPTO_SIG_HIGH_S) {
+  if (err == ROT_ERROR_CRYPTO_SIG_RANGE || err == ROT_ERROR_CRYPTO_SIG_HIGH_S ||
+      err == ROT_ERROR_CRYPTO_BAD_KEY) {
     return err;
   }
   return bad_signature;

@@ -1,10 +1,12 @@
 /*
- * Signed image v1: the signature bytes are canonical.
+ * Signed image v1: the signature bytes are canonical and the keys are
+ * curve points.
  *
  * ECDSA verifies (r, s) and (r, n - s) alike, so a verifier that took both
  * would accept a second, byte-different copy of every signed image that
  * nobody signed. The signers emit only s <= n/2 and the verifier refuses
- * the other half with its own code.
+ * the other half with its own code. A manifest key that is not a point of
+ * P-384 is reported as such, not as a signature that does not verify.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -232,6 +234,65 @@ static void image_canonical_test_verify_half_order_boundary(void **state) {
   free(img);
 }
 
+/* ---- keys that are not curve points -------------------------------------- */
+
+static void off_curve(uint8_t pub[ROT_P384_PUBKEY_LEN]) {
+  pub[ROT_P384_PUBKEY_LEN - 1] ^= 0x01; /* y changed: off the curve */
+}
+
+static void image_canonical_test_verify_signing_key_off_curve(void **state) {
+  (void)state;
+  /* The root certified a signing key that is not a point of P-384. */
+  const test_keys_t *k = test_keys();
+  rot_manifest_entry_t e;
+  memset(&e, 0, sizeof(e));
+  e.key_index = TEST_KEY_INDEX_ALL;
+  e.allowed_types = TEST_ALL_TYPES;
+  memcpy(e.pub, k->signer.pub, ROT_P384_PUBKEY_LEN);
+  off_curve(e.pub);
+  uint8_t m[ROT_MANIFEST_MAX_SIZE];
+  size_t mlen = 0;
+  assert_int_equal(rot_manifest_build(test_crypto(), k->root.priv, &e, 1, m,
+                                      sizeof(m), &mlen),
+                   ROT_OK);
+  rot_image_header_t h = test_header(HYP);
+  uint8_t *payload = test_payload(PAYLOAD_LEN);
+  size_t len;
+  uint8_t *img = test_image_sign(&h, m, mlen, k->signer.priv, payload,
+                                 PAYLOAD_LEN, &len);
+  assert_int_equal(verify(img, len), ROT_ERROR_CRYPTO_BAD_KEY);
+  free(img);
+  free(payload);
+}
+
+static void image_canonical_test_verify_root_key_off_curve(void **state) {
+  (void)state;
+  /* OTP names the hash of a root key that is not a curve point (a bad
+   * provisioning): the manifest check says so. */
+  const test_keys_t *k = test_keys();
+  size_t len;
+  uint8_t *img = test_image_default(HYP, PAYLOAD_LEN, &len);
+  uint8_t *m = img + ROT_IMAGE_HEADER_SIZE;
+  off_curve(m + offsetof(rot_manifest_head_t, root_pub));
+  test_manifest_resign(m, k->manifest_len, k->root.priv);
+  test_image_resign(img, len, k->signer.priv);
+  rot_policy_t p = k->policy;
+  test_key_hash(m + offsetof(rot_manifest_head_t, root_pub), p.root_key_hash);
+  assert_int_equal(verify_policy(&p, img, len), ROT_ERROR_CRYPTO_BAD_KEY);
+  free(img);
+}
+
+static void image_canonical_test_verify_key_on_curve_wrong_signer(void **state) {
+  (void)state;
+  /* The contrast: a good point that did not sign is still a bad signature. */
+  const test_keys_t *k = test_keys();
+  size_t len;
+  uint8_t *img = test_image_default(HYP, PAYLOAD_LEN, &len);
+  test_image_resign(img, len, k->stranger.priv);
+  assert_int_equal(verify(img, len), ROT_ERROR_IMAGE_BAD_SIGNATURE);
+  free(img);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   const struct CMUnitTest tests[] = {
@@ -243,6 +304,9 @@ int main(void) {
       cmocka_unit_test(image_canonical_test_verify_image_sig_high_s),
       cmocka_unit_test(image_canonical_test_verify_manifest_sig_high_s),
       cmocka_unit_test(image_canonical_test_verify_half_order_boundary),
+      cmocka_unit_test(image_canonical_test_verify_signing_key_off_curve),
+      cmocka_unit_test(image_canonical_test_verify_root_key_off_curve),
+      cmocka_unit_test(image_canonical_test_verify_key_on_curve_wrong_signer),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
