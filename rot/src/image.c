@@ -65,7 +65,17 @@ size_t rot_image_expected_len(const rot_image_header_t *h) {
          ROT_IMAGE_SIG_SIZE;
 }
 
-/* Load window and entry rules; all arithmetic checked against overflow. */
+/* Alignment the load address of a type needs (see ROT_IMAGE_*_ALIGN). */
+static uint64_t load_align(uint32_t image_type) {
+  return image_type == ROT_IMAGE_TYPE_DTB ? ROT_IMAGE_DTB_ALIGN
+                                          : ROT_IMAGE_CODE_ALIGN;
+}
+
+/*
+ * Load window, entry and alignment rules; all arithmetic checked against
+ * overflow. The window is judged before the alignment, so an address
+ * outside it reports the window whatever its low bits.
+ */
 static rot_error_t region_check(const rot_image_header_t *h) {
   const rot_region_t *r = rot_image_region(h->image_type);
   if (r == NULL) {
@@ -75,10 +85,16 @@ static rot_error_t region_check(const rot_image_header_t *h) {
       h->payload_len > r->end - h->load_addr) {
     return ROT_ERROR_IMAGE_BAD_LOAD_ADDR;
   }
+  if ((h->load_addr & (load_align(h->image_type) - 1u)) != 0) {
+    return ROT_ERROR_IMAGE_LOAD_MISALIGNED;
+  }
   if (r->executable) {
     if (h->entry_point < h->load_addr ||
         h->entry_point - h->load_addr >= h->payload_len) {
       return ROT_ERROR_IMAGE_BAD_ENTRY;
+    }
+    if ((h->entry_point & (ROT_IMAGE_CODE_ALIGN - 1u)) != 0) {
+      return ROT_ERROR_IMAGE_ENTRY_MISALIGNED;
     }
   } else if (h->entry_point != 0) {
     return ROT_ERROR_IMAGE_BAD_ENTRY;

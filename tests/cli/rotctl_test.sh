@@ -155,6 +155,12 @@ expect_reject "sign: load address outside the region" ROT_ERROR_IMAGE_BAD_LOAD_A
   sign --keys "$K" --type opensbi --svn 1 --version 1.0.0 --load-addr 0x1000 "$T/payload.bin" "$T/bad.img"
 expect_reject "sign: entry outside the payload" ROT_ERROR_IMAGE_BAD_ENTRY \
   sign --keys "$K" --type opensbi --svn 1 --version 1.0.0 --entry 0x80100000 "$T/payload.bin" "$T/bad.img"
+expect_reject "sign: entry not 4-byte aligned" ROT_ERROR_IMAGE_ENTRY_MISALIGNED \
+  sign --keys "$K" --type hypervisor --svn 1 --version 1.0.0 --entry 0x80200002 "$T/payload.bin" "$T/bad.img"
+expect_reject "sign: load address not 4-byte aligned" ROT_ERROR_IMAGE_LOAD_MISALIGNED \
+  sign --keys "$K" --type opensbi --svn 1 --version 1.0.0 --load-addr 0x80000002 "$T/payload.bin" "$T/bad.img"
+expect_reject "sign: dtb load address not 8-byte aligned" ROT_ERROR_IMAGE_LOAD_MISALIGNED \
+  sign --keys "$K" --type dtb --svn 1 --version 1.0.0 --load-addr 0x88000004 "$T/payload.bin" "$T/bad.img"
 : >"$T/empty.bin"
 expect_reject "sign: empty payload" ROT_ERROR_IMAGE_EMPTY_PAYLOAD \
   sign --keys "$K" --type opensbi --svn 1 --version 1.0.0 "$T/empty.bin" "$T/bad.img"

@@ -39,9 +39,13 @@ static void check_header(const rot_image_header_t *h) {
   CHECK(r != NULL);
   CHECK(h->load_addr >= r->base && h->load_addr < r->end);
   CHECK(h->payload_len <= r->end - h->load_addr);
+  uint64_t align = h->image_type == ROT_IMAGE_TYPE_DTB ? ROT_IMAGE_DTB_ALIGN
+                                                       : ROT_IMAGE_CODE_ALIGN;
+  CHECK(h->load_addr % align == 0);
   if (r->executable) {
     CHECK(h->entry_point >= h->load_addr &&
           h->entry_point - h->load_addr < h->payload_len);
+    CHECK(h->entry_point % ROT_IMAGE_CODE_ALIGN == 0);
   } else {
     CHECK(h->entry_point == 0);
   }

@@ -141,11 +141,11 @@ int main(int argc, char **argv) {
            sizeof(img));
   save("valid_dtb_key3.bin", img, n);
 
-  n = sign(ROT_IMAGE_TYPE_ROT, ROT_IMAGE_FLAG_DEV_ONLY, 256, 0, 31, m1, m1_len,
+  n = sign(ROT_IMAGE_TYPE_ROT, ROT_IMAGE_FLAG_DEV_ONLY, 256, 0, 28, m1, m1_len,
            &keys[0], 32, img, sizeof(img));
   save("valid_rot_devonly_svnmax.bin", img, n);
 
-  n = sign(ROT_IMAGE_TYPE_OPENSBI, 0, 2, 31, 99, m8, m8_len, &keys[0], 100, img,
+  n = sign(ROT_IMAGE_TYPE_OPENSBI, 0, 2, 31, 96, m8, m8_len, &keys[0], 100, img,
            sizeof(img));
   save("valid_opensbi_8key.bin", img, n);
 

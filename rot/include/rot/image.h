@@ -30,6 +30,17 @@
 /* Largest payload accepted: the biggest flash slot, 64 MiB. */
 #define ROT_IMAGE_MAX_PAYLOAD (64u * 1024u * 1024u)
 
+/*
+ * Alignment of load_addr and entry_point. Every stage is entered at its
+ * load address and linked 4-byte aligned, so code is held to 4 bytes (the
+ * RISC-V base ISA's instruction alignment) for both, even though the C
+ * extension would allow 2. A device tree is data: it has no entry point
+ * (0) and its load address must be 8-byte aligned, as the devicetree
+ * specification requires of a blob in memory.
+ */
+#define ROT_IMAGE_CODE_ALIGN 4u
+#define ROT_IMAGE_DTB_ALIGN 8u
+
 /* Image flags. Unknown bits are rejected. */
 #define ROT_IMAGE_FLAG_DEV_ONLY 0x00000001u /* refused unless lifecycle is dev */
 #define ROT_IMAGE_FLAGS_KNOWN (ROT_IMAGE_FLAG_DEV_ONLY)
@@ -135,8 +146,9 @@ size_t rot_image_expected_len(const rot_image_header_t *h);
 /**
  * Decode and check a header from the first bytes of an image.
  * Validates magic, version, size, type, flags, reserved fields, SVN range,
- * and every declared length (without overflow) before anything is hashed.
- * Errors: ROT_ERROR_IMAGE_*.
+ * every declared length (without overflow), the load region and the
+ * alignment of the load address and entry point, before anything is
+ * hashed. Errors: ROT_ERROR_IMAGE_*.
  */
 ROT_WARN_UNUSED rot_error_t rot_image_header_parse(const uint8_t *buf,
                                                    size_t len,
