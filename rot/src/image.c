@@ -240,6 +240,21 @@ static uint32_t token_check_value(const uint8_t digest[ROT_SHA384_LEN]) {
   return ROT_VERIFY_TOKEN_VALID ^ rot_ld32(digest) ^ rot_ld32(digest + 44);
 }
 
+static hardened_bool_t hardened_from(int cond) {
+  return cond ? HARDENED_TRUE : HARDENED_FALSE;
+}
+
+/* Only dev and production devices boot anything. */
+static int lifecycle_boots(uint32_t lifecycle) {
+  return lifecycle == ROT_LIFECYCLE_DEV || lifecycle == ROT_LIFECYCLE_PROD;
+}
+
+/* A DEV_ONLY image boots on a dev device and nowhere else. */
+static int dev_only_allowed(uint32_t flags, uint32_t lifecycle) {
+  return (flags & ROT_IMAGE_FLAG_DEV_ONLY) == 0 ||
+         lifecycle == ROT_LIFECYCLE_DEV;
+}
+
 /*
  * The code a failed ECDSA verification reports. Range, low-S and key
  * verdicts keep their crypto codes: they say what is wrong with the bytes
@@ -270,12 +285,16 @@ rot_error_t rot_image_verify(const rot_crypto_t *c, const rot_policy_t *policy,
   rot_image_view_t v;
   ROT_TRY(rot_image_parse(image, len, &v));
   const rot_image_header_t *h = &v.header;
-  if (expected_type != ROT_IMAGE_TYPE_ANY && expected_type != h->image_type) {
+  hardened_bool_t type_ok = hardened_from(expected_type == ROT_IMAGE_TYPE_ANY ||
+                                          expected_type == h->image_type);
+  if (type_ok != HARDENED_TRUE) {
     return ROT_ERROR_POLICY_TYPE_MISMATCH;
   }
 
   /* 2. The manifest's root key is the one fused in OTP. */
-  if (rot_is_zero(policy->root_key_hash, ROT_SHA384_LEN)) {
+  hardened_bool_t provisioned =
+      hardened_from(!rot_is_zero(policy->root_key_hash, ROT_SHA384_LEN));
+  if (provisioned != HARDENED_TRUE) {
     return ROT_ERROR_OTP_NOT_PROVISIONED;
   }
   uint8_t digest[ROT_SHA384_LEN];
@@ -312,12 +331,13 @@ rot_error_t rot_image_verify(const rot_crypto_t *c, const rot_policy_t *policy,
   if (h->svn < policy->svn_floor[h->image_type]) {
     return ROT_ERROR_POLICY_SVN_BELOW_FLOOR;
   }
-  if (policy->lifecycle != ROT_LIFECYCLE_DEV &&
-      policy->lifecycle != ROT_LIFECYCLE_PROD) {
+  hardened_bool_t lifecycle_ok = hardened_from(lifecycle_boots(policy->lifecycle));
+  if (lifecycle_ok != HARDENED_TRUE) {
     return ROT_ERROR_POLICY_LIFECYCLE;
   }
-  if ((h->flags & ROT_IMAGE_FLAG_DEV_ONLY) != 0 &&
-      policy->lifecycle != ROT_LIFECYCLE_DEV) {
+  hardened_bool_t dev_only_ok =
+      hardened_from(dev_only_allowed(h->flags, policy->lifecycle));
+  if (dev_only_ok != HARDENED_TRUE) {
     return ROT_ERROR_POLICY_LIFECYCLE;
   }
 
@@ -341,12 +361,28 @@ rot_error_t rot_image_verify(const rot_crypto_t *c, const rot_policy_t *policy,
     return ROT_ERROR_IMAGE_DIGEST_MISMATCH;
   }
 
-  /* Second look at every decision before the token is written. */
+  /*
+   * Second look at every decision before the token is written: the saved
+   * verdict, and where the inputs are the caller's (the policy), the rule
+   * again on what they hold now.
+   */
+  HARDENED_CHECK_EQ(region_check(h), ROT_OK);
+  HARDENED_CHECK_EQ(type_ok, HARDENED_TRUE);
+  HARDENED_CHECK_NE(expected_type == ROT_IMAGE_TYPE_ANY ||
+                        expected_type == h->image_type,
+                    0);
+  HARDENED_CHECK_EQ(provisioned, HARDENED_TRUE);
   HARDENED_CHECK_EQ(root_ok, HARDENED_TRUE);
   HARDENED_CHECK_EQ(manifest_sig, ROT_OK);
+  HARDENED_CHECK_NE(key, NULL);
+  HARDENED_CHECK_EQ(key->key_index, h->key_index);
   HARDENED_CHECK_EQ(policy->revoked_keys & (1u << key->key_index), 0u);
   HARDENED_CHECK_NE(key->allowed_types & (1u << h->image_type), 0u);
   HARDENED_CHECK_EQ(h->svn < policy->svn_floor[h->image_type], 0);
+  HARDENED_CHECK_EQ(lifecycle_ok, HARDENED_TRUE);
+  HARDENED_CHECK_NE(lifecycle_boots(policy->lifecycle), 0);
+  HARDENED_CHECK_EQ(dev_only_ok, HARDENED_TRUE);
+  HARDENED_CHECK_NE(dev_only_allowed(h->flags, policy->lifecycle), 0);
   HARDENED_CHECK_EQ(image_sig, ROT_OK);
   HARDENED_CHECK_EQ(payload_ok, HARDENED_TRUE);
 

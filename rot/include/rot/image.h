@@ -196,11 +196,14 @@ typedef struct rot_verified_image {
 /**
  * Verify a whole in-memory image against a policy.
  *
- * Order: header checks, manifest checks, root key hash vs policy, manifest
- * root signature, key index certified / not revoked / type allowed, SVN
- * floor, lifecycle, load region, image signature, payload digest. Every
- * rejection has its own code. On success out->token is
- * ROT_VERIFY_TOKEN_VALID; on failure *out is wiped.
+ * Order: header checks (load region and alignment included), manifest
+ * checks, root key hash vs policy, manifest root signature, key index
+ * certified / not revoked / type allowed, SVN floor, lifecycle, image
+ * signature, payload digest. Every rejection has its own code; a
+ * signature whose s is not in the low half is ROT_ERROR_CRYPTO_SIG_HIGH_S,
+ * a manifest key that is not a curve point ROT_ERROR_CRYPTO_BAD_KEY. Every
+ * decision is checked a second time before the token is written. On
+ * success out->token is ROT_VERIFY_TOKEN_VALID; on failure *out is wiped.
  *
  * expected_type: ROT_IMAGE_TYPE_ANY, or the type the caller will use the
  * image as (ROT_ERROR_POLICY_TYPE_MISMATCH otherwise).
