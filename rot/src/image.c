@@ -374,7 +374,7 @@ rot_error_t rot_image_verify(const rot_crypto_t *c, const rot_policy_t *policy,
   HARDENED_CHECK_EQ(provisioned, HARDENED_TRUE);
   HARDENED_CHECK_EQ(root_ok, HARDENED_TRUE);
   HARDENED_CHECK_EQ(manifest_sig, ROT_OK);
-  HARDENED_CHECK_NE(key, NULL);
+  HARDENED_CHECK_NE(key != NULL, 0);
   HARDENED_CHECK_EQ(key->key_index, h->key_index);
   HARDENED_CHECK_EQ(policy->revoked_keys & (1u << key->key_index), 0u);
   HARDENED_CHECK_NE(key->allowed_types & (1u << h->image_type), 0u);
