@@ -65,7 +65,17 @@ size_t rot_image_expected_len(const rot_image_header_t *h) {
          ROT_IMAGE_SIG_SIZE;
 }
 
-/* Load window and entry rules; all arithmetic checked against overflow. */
+/* Alignment the load address of a type needs (see ROT_IMAGE_*_ALIGN). */
+static uint64_t load_align(uint32_t image_type) {
+  return image_type == ROT_IMAGE_TYPE_DTB ? ROT_IMAGE_DTB_ALIGN
+                                          : ROT_IMAGE_CODE_ALIGN;
+}
+
+/*
+ * Load window, entry and alignment rules; all arithmetic checked against
+ * overflow. The window is judged before the alignment, so an address
+ * outside it reports the window whatever its low bits.
+ */
 static rot_error_t region_check(const rot_image_header_t *h) {
   const rot_region_t *r = rot_image_region(h->image_type);
   if (r == NULL) {
@@ -75,10 +85,16 @@ static rot_error_t region_check(const rot_image_header_t *h) {
       h->payload_len > r->end - h->load_addr) {
     return ROT_ERROR_IMAGE_BAD_LOAD_ADDR;
   }
+  if ((h->load_addr & (load_align(h->image_type) - 1u)) != 0) {
+    return ROT_ERROR_IMAGE_LOAD_MISALIGNED;
+  }
   if (r->executable) {
     if (h->entry_point < h->load_addr ||
         h->entry_point - h->load_addr >= h->payload_len) {
       return ROT_ERROR_IMAGE_BAD_ENTRY;
+    }
+    if ((h->entry_point & (ROT_IMAGE_CODE_ALIGN - 1u)) != 0) {
+      return ROT_ERROR_IMAGE_ENTRY_MISALIGNED;
     }
   } else if (h->entry_point != 0) {
     return ROT_ERROR_IMAGE_BAD_ENTRY;
@@ -224,6 +240,36 @@ static uint32_t token_check_value(const uint8_t digest[ROT_SHA384_LEN]) {
   return ROT_VERIFY_TOKEN_VALID ^ rot_ld32(digest) ^ rot_ld32(digest + 44);
 }
 
+static hardened_bool_t hardened_from(int cond) {
+  return cond ? HARDENED_TRUE : HARDENED_FALSE;
+}
+
+/* Only dev and production devices boot anything. */
+static int lifecycle_boots(uint32_t lifecycle) {
+  return lifecycle == ROT_LIFECYCLE_DEV || lifecycle == ROT_LIFECYCLE_PROD;
+}
+
+/* A DEV_ONLY image boots on a dev device and nowhere else. */
+static int dev_only_allowed(uint32_t flags, uint32_t lifecycle) {
+  return (flags & ROT_IMAGE_FLAG_DEV_ONLY) == 0 ||
+         lifecycle == ROT_LIFECYCLE_DEV;
+}
+
+/*
+ * The code a failed ECDSA verification reports. Range, low-S and key
+ * verdicts keep their crypto codes: they say what is wrong with the bytes
+ * (a malformed signature or a manifest key that is not a curve point),
+ * which "does not verify" would hide. Everything else is the caller's
+ * "signature does not verify".
+ */
+static rot_error_t signature_error(rot_error_t err, rot_error_t bad_signature) {
+  if (err == ROT_ERROR_CRYPTO_SIG_RANGE || err == ROT_ERROR_CRYPTO_SIG_HIGH_S ||
+      err == ROT_ERROR_CRYPTO_BAD_KEY) {
+    return err;
+  }
+  return bad_signature;
+}
+
 rot_error_t rot_image_verify(const rot_crypto_t *c, const rot_policy_t *policy,
                              const uint8_t *image, size_t len,
                              uint32_t expected_type,
@@ -239,12 +285,16 @@ rot_error_t rot_image_verify(const rot_crypto_t *c, const rot_policy_t *policy,
   rot_image_view_t v;
   ROT_TRY(rot_image_parse(image, len, &v));
   const rot_image_header_t *h = &v.header;
-  if (expected_type != ROT_IMAGE_TYPE_ANY && expected_type != h->image_type) {
+  hardened_bool_t type_ok = hardened_from(expected_type == ROT_IMAGE_TYPE_ANY ||
+                                          expected_type == h->image_type);
+  if (type_ok != HARDENED_TRUE) {
     return ROT_ERROR_POLICY_TYPE_MISMATCH;
   }
 
   /* 2. The manifest's root key is the one fused in OTP. */
-  if (rot_is_zero(policy->root_key_hash, ROT_SHA384_LEN)) {
+  hardened_bool_t provisioned =
+      hardened_from(!rot_is_zero(policy->root_key_hash, ROT_SHA384_LEN));
+  if (provisioned != HARDENED_TRUE) {
     return ROT_ERROR_OTP_NOT_PROVISIONED;
   }
   uint8_t digest[ROT_SHA384_LEN];
@@ -262,9 +312,7 @@ rot_error_t rot_image_verify(const rot_crypto_t *c, const rot_policy_t *policy,
   rot_error_t manifest_sig = rot_ecdsa_p384_verify(
       c, v.manifest.head.root_pub, digest, ROT_SHA384_LEN, v.manifest.root_sig);
   if (manifest_sig != ROT_OK) {
-    return manifest_sig == ROT_ERROR_CRYPTO_SIG_RANGE
-               ? manifest_sig
-               : ROT_ERROR_MANIFEST_BAD_SIGNATURE;
+    return signature_error(manifest_sig, ROT_ERROR_MANIFEST_BAD_SIGNATURE);
   }
 
   /* 4. The signing key: certified, not revoked, allowed for this type. */
@@ -283,12 +331,13 @@ rot_error_t rot_image_verify(const rot_crypto_t *c, const rot_policy_t *policy,
   if (h->svn < policy->svn_floor[h->image_type]) {
     return ROT_ERROR_POLICY_SVN_BELOW_FLOOR;
   }
-  if (policy->lifecycle != ROT_LIFECYCLE_DEV &&
-      policy->lifecycle != ROT_LIFECYCLE_PROD) {
+  hardened_bool_t lifecycle_ok = hardened_from(lifecycle_boots(policy->lifecycle));
+  if (lifecycle_ok != HARDENED_TRUE) {
     return ROT_ERROR_POLICY_LIFECYCLE;
   }
-  if ((h->flags & ROT_IMAGE_FLAG_DEV_ONLY) != 0 &&
-      policy->lifecycle != ROT_LIFECYCLE_DEV) {
+  hardened_bool_t dev_only_ok =
+      hardened_from(dev_only_allowed(h->flags, policy->lifecycle));
+  if (dev_only_ok != HARDENED_TRUE) {
     return ROT_ERROR_POLICY_LIFECYCLE;
   }
 
@@ -300,9 +349,7 @@ rot_error_t rot_image_verify(const rot_crypto_t *c, const rot_policy_t *policy,
   rot_error_t image_sig = rot_ecdsa_p384_verify(c, key->pub, signed_digest,
                                                 ROT_SHA384_LEN, v.signature);
   if (image_sig != ROT_OK) {
-    return image_sig == ROT_ERROR_CRYPTO_SIG_RANGE
-               ? image_sig
-               : ROT_ERROR_IMAGE_BAD_SIGNATURE;
+    return signature_error(image_sig, ROT_ERROR_IMAGE_BAD_SIGNATURE);
   }
 
   /* 7. The payload is the one the signed header names. */
@@ -314,12 +361,28 @@ rot_error_t rot_image_verify(const rot_crypto_t *c, const rot_policy_t *policy,
     return ROT_ERROR_IMAGE_DIGEST_MISMATCH;
   }
 
-  /* Second look at every decision before the token is written. */
+  /*
+   * Second look at every decision before the token is written: the saved
+   * verdict, and where the inputs are the caller's (the policy), the rule
+   * again on what they hold now.
+   */
+  HARDENED_CHECK_EQ(region_check(h), ROT_OK);
+  HARDENED_CHECK_EQ(type_ok, HARDENED_TRUE);
+  HARDENED_CHECK_NE(expected_type == ROT_IMAGE_TYPE_ANY ||
+                        expected_type == h->image_type,
+                    0);
+  HARDENED_CHECK_EQ(provisioned, HARDENED_TRUE);
   HARDENED_CHECK_EQ(root_ok, HARDENED_TRUE);
   HARDENED_CHECK_EQ(manifest_sig, ROT_OK);
+  HARDENED_CHECK_NE(key != NULL, 0);
+  HARDENED_CHECK_EQ(key->key_index, h->key_index);
   HARDENED_CHECK_EQ(policy->revoked_keys & (1u << key->key_index), 0u);
   HARDENED_CHECK_NE(key->allowed_types & (1u << h->image_type), 0u);
   HARDENED_CHECK_EQ(h->svn < policy->svn_floor[h->image_type], 0);
+  HARDENED_CHECK_EQ(lifecycle_ok, HARDENED_TRUE);
+  HARDENED_CHECK_NE(lifecycle_boots(policy->lifecycle), 0);
+  HARDENED_CHECK_EQ(dev_only_ok, HARDENED_TRUE);
+  HARDENED_CHECK_NE(dev_only_allowed(h->flags, policy->lifecycle), 0);
   HARDENED_CHECK_EQ(image_sig, ROT_OK);
   HARDENED_CHECK_EQ(payload_ok, HARDENED_TRUE);
 
@@ -382,6 +445,8 @@ rot_error_t rot_manifest_build(const rot_crypto_t *c,
   ROT_TRY(rot_hash(c, ROT_HASH_SHA384, out, signed_len, digest, sizeof(digest)));
   ROT_TRY(c->ecdsa_p384_sign(c, root_priv, digest, sizeof(digest),
                              out + signed_len));
+  /* The verifier takes only low-S: normalise whatever the backend gave. */
+  ROT_TRY(rot_p384_sig_normalize(out + signed_len));
   /* Never emit something our own parser would reject. */
   rot_manifest_t check;
   ROT_TRY(rot_manifest_parse(out, total, &check));
@@ -437,6 +502,8 @@ rot_error_t rot_image_sign(const rot_crypto_t *c, const rot_image_header_t *hdr,
                    digest, sizeof(digest)));
   ROT_TRY(c->ecdsa_p384_sign(c, signer_priv, digest, sizeof(digest),
                              out + total - ROT_IMAGE_SIG_SIZE));
+  /* The verifier takes only low-S: normalise whatever the backend gave. */
+  ROT_TRY(rot_p384_sig_normalize(out + total - ROT_IMAGE_SIG_SIZE));
   *out_len = total;
   return ROT_OK;
 }

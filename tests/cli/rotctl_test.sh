@@ -155,6 +155,43 @@ expect_reject "sign: load address outside the region" ROT_ERROR_IMAGE_BAD_LOAD_A
   sign --keys "$K" --type opensbi --svn 1 --version 1.0.0 --load-addr 0x1000 "$T/payload.bin" "$T/bad.img"
 expect_reject "sign: entry outside the payload" ROT_ERROR_IMAGE_BAD_ENTRY \
   sign --keys "$K" --type opensbi --svn 1 --version 1.0.0 --entry 0x80100000 "$T/payload.bin" "$T/bad.img"
+# Signatures are canonical: the image's and the manifest's s is at most n/2
+# (raw ECDSA gives a high s half the time, so 16 in a row are not luck).
+for i in $(seq 1 16); do
+  "$ROTCTL" sign --keys "$K" --type opensbi --svn "$i" --version 1.0.0 "$T/payload.bin" "$T/lows-$i.img" >/dev/null 2>&1 || break
+done
+if python3 - "$T" <<'EOF'
+import struct, sys
+n = 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973
+for i in range(1, 17):
+    b = open("%s/lows-%d.img" % (sys.argv[1], i), "rb").read()
+    mlen = struct.unpack_from("<I", b, 52)[0]
+    for sig in (b[-96:], b[128 + mlen - 96:128 + mlen]):
+        s = int.from_bytes(sig[48:], "big")
+        assert 1 <= s <= n // 2, (i, hex(s))
+EOF
+then ok "sign: image and manifest signatures are low-S"; else not_ok "sign: image and manifest signatures are low-S"; fi
+# A key directory whose manifest carries the high-S twin of its root
+# signature (as about half of those made before the low-S rule do) is
+# refused by name, not as tampering.
+cp -r "$K" "$T/keys-highs"
+python3 - "$T/keys-highs/manifest.bin" <<'EOF'
+import sys
+n = 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+s = int.from_bytes(b[-48:], "big")
+b[-48:] = (n - s).to_bytes(48, "big")
+open(p, "wb").write(b)
+EOF
+expect_reject "sign: key directory with a high-S manifest signature" ROT_ERROR_CRYPTO_SIG_HIGH_S \
+  sign --keys "$T/keys-highs" --type opensbi --svn 1 --version 1.0.0 "$T/payload.bin" "$T/bad.img"
+expect_reject "sign: entry not 4-byte aligned" ROT_ERROR_IMAGE_ENTRY_MISALIGNED \
+  sign --keys "$K" --type hypervisor --svn 1 --version 1.0.0 --entry 0x80200002 "$T/payload.bin" "$T/bad.img"
+expect_reject "sign: load address not 4-byte aligned" ROT_ERROR_IMAGE_LOAD_MISALIGNED \
+  sign --keys "$K" --type opensbi --svn 1 --version 1.0.0 --load-addr 0x80000002 "$T/payload.bin" "$T/bad.img"
+expect_reject "sign: dtb load address not 8-byte aligned" ROT_ERROR_IMAGE_LOAD_MISALIGNED \
+  sign --keys "$K" --type dtb --svn 1 --version 1.0.0 --load-addr 0x88000004 "$T/payload.bin" "$T/bad.img"
 : >"$T/empty.bin"
 expect_reject "sign: empty payload" ROT_ERROR_IMAGE_EMPTY_PAYLOAD \
   sign --keys "$K" --type opensbi --svn 1 --version 1.0.0 "$T/empty.bin" "$T/bad.img"

@@ -7,11 +7,15 @@
  * verified twice: against a policy that trusts the root key it carries
  * (so verification gets past the root check into both ECDSA verifications
  * and the payload digest), and against a fixed foreign root, which must
- * always refuse it. Besides the sanitizers, the target traps when the
- * parsers disagree with each other or a verdict breaks an invariant.
+ * always refuse it. An image that verifies is tried once more with the
+ * other ECDSA signature (r, n - s), which must be refused as non-canonical.
+ * Besides the sanitizers, the target traps when the parsers disagree with
+ * each other or a verdict breaks an invariant.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "rot/crypto.h"
 #include "rot/image.h"
@@ -39,9 +43,13 @@ static void check_header(const rot_image_header_t *h) {
   CHECK(r != NULL);
   CHECK(h->load_addr >= r->base && h->load_addr < r->end);
   CHECK(h->payload_len <= r->end - h->load_addr);
+  uint64_t align = h->image_type == ROT_IMAGE_TYPE_DTB ? ROT_IMAGE_DTB_ALIGN
+                                                       : ROT_IMAGE_CODE_ALIGN;
+  CHECK(h->load_addr % align == 0);
   if (r->executable) {
     CHECK(h->entry_point >= h->load_addr &&
           h->entry_point - h->load_addr < h->payload_len);
+    CHECK(h->entry_point % ROT_IMAGE_CODE_ALIGN == 0);
   } else {
     CHECK(h->entry_point == 0);
   }
@@ -84,7 +92,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     rot_error_t e = rot_ecdsa_p384_verify(c, m.head.root_pub, d, sizeof(d),
                                           m.root_sig);
     CHECK(e == ROT_OK || e == ROT_ERROR_CRYPTO_SIG_RANGE ||
-          e == ROT_ERROR_CRYPTO_BAD_KEY || e == ROT_ERROR_CRYPTO_BAD_SIGNATURE);
+          e == ROT_ERROR_CRYPTO_SIG_HIGH_S || e == ROT_ERROR_CRYPTO_BAD_KEY ||
+          e == ROT_ERROR_CRYPTO_BAD_SIGNATURE);
+    if (e == ROT_OK) {
+      CHECK(rot_p384_low_s_check(m.root_sig + ROT_P384_SCALAR_LEN) == ROT_OK);
+    }
   }
 
   rot_image_view_t v;
@@ -140,6 +152,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   CHECK(out.key_index == v.header.key_index);
   CHECK(out.payload_len == v.header.payload_len);
   CHECK(rot_memeq(out.payload_digest, v.header.payload_digest, ROT_SHA384_LEN));
+  CHECK(rot_p384_low_s_check(v.manifest.root_sig + ROT_P384_SCALAR_LEN) ==
+        ROT_OK);
+  CHECK(rot_p384_low_s_check(v.signature + ROT_P384_SCALAR_LEN) == ROT_OK);
+
+  /* The same image with s replaced by n - s: still valid ECDSA, never
+   * accepted. */
+  uint8_t *twin = malloc(size);
+  CHECK(twin != NULL);
+  memcpy(twin, data, size);
+  uint8_t *s = twin + size - ROT_P384_SCALAR_LEN;
+  unsigned borrow = 0;
+  for (size_t i = ROT_P384_SCALAR_LEN; i-- > 0;) {
+    unsigned d = (unsigned)rot_p384_order[i] - s[i] - borrow;
+    s[i] = (uint8_t)d;
+    borrow = (d >> 8) & 1u;
+  }
+  CHECK(rot_image_verify(c, &own, twin, size, ROT_IMAGE_TYPE_ANY, &out) ==
+        ROT_ERROR_CRYPTO_SIG_HIGH_S);
+  CHECK(rot_verified_check(&out) != ROT_OK);
+  free(twin);
 
   /* A valid image under rollback, revocation and production rules. */
   rot_policy_t strict = own;

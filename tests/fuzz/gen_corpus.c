@@ -65,6 +65,23 @@ static size_t build_manifest(const seed_key_t *root, const seed_key_t *keys,
   return len;
 }
 
+/* Sign SHA-384(bytes[0, len)) with k into sig, as the image signer does. */
+static void resign(const uint8_t *bytes, size_t len, const seed_key_t *k,
+                   uint8_t sig[ROT_P384_SIG_LEN]) {
+  const rot_crypto_t *c = rot_host_crypto();
+  uint8_t d[ROT_SHA384_LEN];
+  rot_error_t err = rot_hash(c, ROT_HASH_SHA384, bytes, len, d, sizeof(d));
+  if (err == ROT_OK) {
+    err = c->ecdsa_p384_sign(c, k->priv, d, sizeof(d), sig);
+  }
+  if (err == ROT_OK) {
+    err = rot_p384_sig_normalize(sig);
+  }
+  if (err != ROT_OK) {
+    die("resign", err);
+  }
+}
+
 /* Sign a patterned payload into buf (capacity cap); returns the length. */
 static size_t sign(uint32_t type, uint32_t flags, uint32_t svn,
                    uint32_t key_index, uint64_t entry_offset,
@@ -141,11 +158,11 @@ int main(int argc, char **argv) {
            sizeof(img));
   save("valid_dtb_key3.bin", img, n);
 
-  n = sign(ROT_IMAGE_TYPE_ROT, ROT_IMAGE_FLAG_DEV_ONLY, 256, 0, 31, m1, m1_len,
+  n = sign(ROT_IMAGE_TYPE_ROT, ROT_IMAGE_FLAG_DEV_ONLY, 256, 0, 28, m1, m1_len,
            &keys[0], 32, img, sizeof(img));
   save("valid_rot_devonly_svnmax.bin", img, n);
 
-  n = sign(ROT_IMAGE_TYPE_OPENSBI, 0, 2, 31, 99, m8, m8_len, &keys[0], 100, img,
+  n = sign(ROT_IMAGE_TYPE_OPENSBI, 0, 2, 31, 96, m8, m8_len, &keys[0], 100, img,
            sizeof(img));
   save("valid_opensbi_8key.bin", img, n);
 
@@ -178,6 +195,33 @@ int main(int argc, char **argv) {
   memcpy(img, tmp, hyp_len);
   img[ROT_IMAGE_HEADER_SIZE + m2_len + 5] ^= 0x40;
   save("payload_tampered.bin", img, hyp_len);
+
+  /* The other ECDSA signature (r, n - s) of the image: valid, not canonical. */
+  memcpy(img, tmp, hyp_len);
+  uint8_t *s = img + hyp_len - ROT_P384_SCALAR_LEN;
+  unsigned borrow = 0;
+  for (size_t i = ROT_P384_SCALAR_LEN; i-- > 0;) {
+    unsigned d = (unsigned)rot_p384_order[i] - s[i] - borrow;
+    s[i] = (uint8_t)d;
+    borrow = (d >> 8) & 1u;
+  }
+  save("image_sig_high_s.bin", img, hyp_len);
+
+  /* Entry point two bytes into the payload (an RVC boundary), re-signed. */
+  memcpy(img, tmp, hyp_len);
+  rot_st64(img + 40, rot_ld64(img + 32) + 2u);
+  resign(img, ROT_IMAGE_HEADER_SIZE + m2_len, &keys[0],
+         img + hyp_len - ROT_IMAGE_SIG_SIZE);
+  save("entry_misaligned_resigned.bin", img, hyp_len);
+
+  /* A root-certified signing key that is not a curve point. */
+  seed_key_t bent = keys[0];
+  bent.pub[ROT_P384_PUBKEY_LEN - 1] ^= 0x01;
+  uint8_t mb[ROT_MANIFEST_MAX_SIZE];
+  size_t mb_len = build_manifest(&root, &bent, idx2, types2, 1, mb);
+  n = sign(ROT_IMAGE_TYPE_HYPERVISOR, 0, 1, 0, 0, mb, mb_len, &keys[0], 48, img,
+           sizeof(img));
+  save("signing_key_off_curve.bin", img, n);
 
   return g_failed;
 }

@@ -10,6 +10,11 @@
  * concatenation X || Y (big-endian coordinates, no SEC1 prefix); a P-384
  * signature is r || s, 48 bytes each, big-endian; private keys are the
  * 48-byte big-endian scalar.
+ *
+ * Signatures are canonical: s <= n/2 ("low-S"). ECDSA accepts both (r, s)
+ * and (r, n - s) for the same message, so without this rule anyone could
+ * turn a signed image into a second, byte-different signed image. Signers
+ * emit the low-S form and the verifier refuses the other one.
  */
 #ifndef ROT_CRYPTO_H
 #define ROT_CRYPTO_H
@@ -76,7 +81,11 @@ struct rot_crypto {
                                    const uint8_t pub[ROT_P384_PUBKEY_LEN],
                                    const uint8_t *digest, size_t digest_len,
                                    const uint8_t sig[ROT_P384_SIG_LEN]);
-  /** Sign a digest with ECDSA P-384 (deterministic, RFC 6979). */
+  /**
+   * Sign a digest with ECDSA P-384 (deterministic, RFC 6979), written in
+   * the low-S form (s <= n/2). Core signers normalise the result again,
+   * so a backend that forgets cannot emit a signature the verifier refuses.
+   */
   rot_error_t (*ecdsa_p384_sign)(const rot_crypto_t *c,
                                  const uint8_t priv[ROT_P384_SCALAR_LEN],
                                  const uint8_t *digest, size_t digest_len,
@@ -105,7 +114,27 @@ ROT_WARN_UNUSED rot_error_t rot_p384_scalar_check(
     const uint8_t scalar[ROT_P384_SCALAR_LEN]);
 
 /**
- * Range-check r and s, then verify through the backend.
+ * Check that a big-endian P-384 scalar s lies in [1, n/2]: the low half
+ * that canonical signatures use. ROT_ERROR_CRYPTO_SIG_RANGE for 0 or >= n,
+ * ROT_ERROR_CRYPTO_SIG_HIGH_S for (n/2, n).
+ */
+ROT_WARN_UNUSED rot_error_t rot_p384_low_s_check(
+    const uint8_t s[ROT_P384_SCALAR_LEN]);
+
+/**
+ * Put a signature (r || s) into its canonical low-S form in place:
+ * s becomes n - s when s > n/2. Both r and s must already be in [1, n-1]
+ * (ROT_ERROR_CRYPTO_SIG_RANGE otherwise, sig untouched).
+ */
+ROT_WARN_UNUSED rot_error_t rot_p384_sig_normalize(
+    uint8_t sig[ROT_P384_SIG_LEN]);
+
+/**
+ * Verify an ECDSA P-384 signature: range-check r and s (1 <= r, s < n),
+ * refuse a high s (ROT_ERROR_CRYPTO_SIG_HIGH_S), then verify through the
+ * backend. ROT_ERROR_CRYPTO_BAD_KEY when pub is not a point of the curve,
+ * ROT_ERROR_CRYPTO_BAD_SIGNATURE when the signature does not verify.
+ * Every check is made twice, the second time right before ROT_OK.
  */
 ROT_WARN_UNUSED rot_error_t rot_ecdsa_p384_verify(
     const rot_crypto_t *c, const uint8_t pub[ROT_P384_PUBKEY_LEN],
@@ -114,5 +143,8 @@ ROT_WARN_UNUSED rot_error_t rot_ecdsa_p384_verify(
 
 /** The P-384 group order n, big-endian. */
 extern const uint8_t rot_p384_order[ROT_P384_SCALAR_LEN];
+
+/** floor(n / 2), big-endian: the largest s a canonical signature has. */
+extern const uint8_t rot_p384_half_order[ROT_P384_SCALAR_LEN];
 
 #endif /* ROT_CRYPTO_H */

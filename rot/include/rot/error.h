@@ -63,6 +63,8 @@
   X(ROT_ERROR_IMAGE_BAD_SIGNATURE, ROT_MOD_IMAGE, 13, "image signature does not verify") \
   X(ROT_ERROR_IMAGE_DIGEST_MISMATCH, ROT_MOD_IMAGE, 14, "payload digest does not match the header") \
   X(ROT_ERROR_IMAGE_BAD_SVN, ROT_MOD_IMAGE, 15, "image header: security version above the maximum") \
+  X(ROT_ERROR_IMAGE_LOAD_MISALIGNED, ROT_MOD_IMAGE, 16, "image header: load address not aligned (4 bytes for code, 8 for a device tree)") \
+  X(ROT_ERROR_IMAGE_ENTRY_MISALIGNED, ROT_MOD_IMAGE, 17, "image header: entry point not 4-byte aligned") \
   X(ROT_ERROR_MANIFEST_BAD_MAGIC, ROT_MOD_MANIFEST, 1, "key manifest: bad magic") \
   X(ROT_ERROR_MANIFEST_BAD_VERSION, ROT_MOD_MANIFEST, 2, "key manifest: unsupported version") \
   X(ROT_ERROR_MANIFEST_BAD_LENGTH, ROT_MOD_MANIFEST, 3, "key manifest: length disagrees with its key count") \
@@ -78,6 +80,7 @@
   X(ROT_ERROR_CRYPTO_SIG_RANGE, ROT_MOD_CRYPTO, 3, "signature r or s is 0 or not below the curve order") \
   X(ROT_ERROR_CRYPTO_BAD_SIGNATURE, ROT_MOD_CRYPTO, 4, "signature does not verify") \
   X(ROT_ERROR_CRYPTO_RNG, ROT_MOD_CRYPTO, 5, "random number generator failure") \
+  X(ROT_ERROR_CRYPTO_SIG_HIGH_S, ROT_MOD_CRYPTO, 6, "signature s is above n/2: only the canonical low-S form is accepted") \
   X(ROT_ERROR_OTP_NOT_PROVISIONED, ROT_MOD_OTP, 1, "OTP: root key hash not provisioned") \
   X(ROT_ERROR_OTP_BAD_LAYOUT, ROT_MOD_OTP, 2, "OTP: bad magic, version or size") \
   X(ROT_ERROR_OTP_CORRUPT, ROT_MOD_OTP, 3, "OTP: field not in a valid fuse pattern") \

@@ -30,6 +30,17 @@
 /* Largest payload accepted: the biggest flash slot, 64 MiB. */
 #define ROT_IMAGE_MAX_PAYLOAD (64u * 1024u * 1024u)
 
+/*
+ * Alignment of load_addr and entry_point. Every stage is entered at its
+ * load address and linked 4-byte aligned, so code is held to 4 bytes (the
+ * RISC-V base ISA's instruction alignment) for both, even though the C
+ * extension would allow 2. A device tree is data: it has no entry point
+ * (0) and its load address must be 8-byte aligned, as the devicetree
+ * specification requires of a blob in memory.
+ */
+#define ROT_IMAGE_CODE_ALIGN 4u
+#define ROT_IMAGE_DTB_ALIGN 8u
+
 /* Image flags. Unknown bits are rejected. */
 #define ROT_IMAGE_FLAG_DEV_ONLY 0x00000001u /* refused unless lifecycle is dev */
 #define ROT_IMAGE_FLAGS_KNOWN (ROT_IMAGE_FLAG_DEV_ONLY)
@@ -135,8 +146,9 @@ size_t rot_image_expected_len(const rot_image_header_t *h);
 /**
  * Decode and check a header from the first bytes of an image.
  * Validates magic, version, size, type, flags, reserved fields, SVN range,
- * and every declared length (without overflow) before anything is hashed.
- * Errors: ROT_ERROR_IMAGE_*.
+ * every declared length (without overflow), the load region and the
+ * alignment of the load address and entry point, before anything is
+ * hashed. Errors: ROT_ERROR_IMAGE_*.
  */
 ROT_WARN_UNUSED rot_error_t rot_image_header_parse(const uint8_t *buf,
                                                    size_t len,
@@ -184,11 +196,14 @@ typedef struct rot_verified_image {
 /**
  * Verify a whole in-memory image against a policy.
  *
- * Order: header checks, manifest checks, root key hash vs policy, manifest
- * root signature, key index certified / not revoked / type allowed, SVN
- * floor, lifecycle, load region, image signature, payload digest. Every
- * rejection has its own code. On success out->token is
- * ROT_VERIFY_TOKEN_VALID; on failure *out is wiped.
+ * Order: header checks (load region and alignment included), manifest
+ * checks, root key hash vs policy, manifest root signature, key index
+ * certified / not revoked / type allowed, SVN floor, lifecycle, image
+ * signature, payload digest. Every rejection has its own code; a
+ * signature whose s is not in the low half is ROT_ERROR_CRYPTO_SIG_HIGH_S,
+ * a manifest key that is not a curve point ROT_ERROR_CRYPTO_BAD_KEY. Every
+ * decision is checked a second time before the token is written. On
+ * success out->token is ROT_VERIFY_TOKEN_VALID; on failure *out is wiped.
  *
  * expected_type: ROT_IMAGE_TYPE_ANY, or the type the caller will use the
  * image as (ROT_ERROR_POLICY_TYPE_MISMATCH otherwise).
@@ -209,7 +224,8 @@ ROT_WARN_UNUSED rot_error_t rot_verified_check(const rot_verified_image_t *v);
 
 /**
  * Build a root-signed key manifest. keys[i] must have index < ROT_MAX_KEY_INDEX.
- * Writes ROT_MANIFEST_SIZE(n) bytes to out.
+ * Writes ROT_MANIFEST_SIZE(n) bytes to out; the root signature is in the
+ * canonical low-S form whatever the backend returned.
  */
 ROT_WARN_UNUSED rot_error_t rot_manifest_build(
     const rot_crypto_t *c, const uint8_t root_priv[ROT_P384_SCALAR_LEN],
@@ -219,7 +235,9 @@ ROT_WARN_UNUSED rot_error_t rot_manifest_build(
 /**
  * Sign a payload into an image. hdr supplies type, flags, version, svn,
  * key_index, load_addr and entry_point; every other header field is filled
- * in. out_cap must hold rot_image_expected_len of the result.
+ * in, and the header must pass rot_image_header_parse (alignment included).
+ * The signature is in the canonical low-S form whatever the backend
+ * returned. out_cap must hold rot_image_expected_len of the result.
  */
 ROT_WARN_UNUSED rot_error_t rot_image_sign(
     const rot_crypto_t *c, const rot_image_header_t *hdr,

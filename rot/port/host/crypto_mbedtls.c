@@ -223,15 +223,21 @@ static rot_error_t mbed_sign(const rot_crypto_t *c,
   if (s == NULL) {
     return ROT_ERROR_CRYPTO_FAILED;
   }
-  mbedtls_mpi d, r, sv;
+  mbedtls_mpi d, r, sv, half;
   mbedtls_mpi_init(&d);
   mbedtls_mpi_init(&r);
   mbedtls_mpi_init(&sv);
+  mbedtls_mpi_init(&half);
   rot_error_t err = ROT_ERROR_CRYPTO_FAILED;
   if (mbedtls_mpi_read_binary(&d, priv, ROT_P384_SCALAR_LEN) == 0 &&
       mbedtls_ecp_check_privkey(&s->grp, &d) == 0) {
+    /* mbedTLS returns either s or n - s; the format wants the low one. */
     if (mbedtls_ecdsa_sign_det_ext(&s->grp, &r, &sv, &d, digest, digest_len,
                                    MBEDTLS_MD_SHA384, drbg_rng, &s->drbg) == 0 &&
+        mbedtls_mpi_copy(&half, &s->grp.N) == 0 &&
+        mbedtls_mpi_shift_r(&half, 1) == 0 &&
+        (mbedtls_mpi_cmp_mpi(&sv, &half) <= 0 ||
+         mbedtls_mpi_sub_mpi(&sv, &s->grp.N, &sv) == 0) &&
         mbedtls_mpi_write_binary(&r, sig, ROT_P384_SCALAR_LEN) == 0 &&
         mbedtls_mpi_write_binary(&sv, sig + ROT_P384_SCALAR_LEN,
                                  ROT_P384_SCALAR_LEN) == 0) {
@@ -243,6 +249,7 @@ static rot_error_t mbed_sign(const rot_crypto_t *c,
   mbedtls_mpi_free(&d);
   mbedtls_mpi_free(&r);
   mbedtls_mpi_free(&sv);
+  mbedtls_mpi_free(&half);
   return err;
 }
 

@@ -181,9 +181,13 @@ static rot_error_t load_public(const char *dir, const rot_crypto_t *c,
   uint8_t digest[ROT_SHA384_LEN];
   ROT_TRY(rot_hash(c, ROT_HASH_SHA384, kd->manifest.signed_bytes,
                    kd->manifest.signed_len, digest, sizeof(digest)));
-  if (rot_ecdsa_p384_verify(c, kd->root_pub, digest, sizeof(digest),
-                            kd->manifest.root_sig) != ROT_OK) {
-    return ROT_ERROR_MANIFEST_BAD_SIGNATURE;
+  rot_error_t sig = rot_ecdsa_p384_verify(c, kd->root_pub, digest,
+                                          sizeof(digest), kd->manifest.root_sig);
+  if (sig != ROT_OK) {
+    /* A manifest signed before signatures had to be low-S says so: it
+     * needs its root to sign it again, it was not tampered with. */
+    return sig == ROT_ERROR_CRYPTO_SIG_HIGH_S ? sig
+                                              : ROT_ERROR_MANIFEST_BAD_SIGNATURE;
   }
 
   set_bad(kd, ROT_KEYDIR_ROOT_PUB);

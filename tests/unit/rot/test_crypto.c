@@ -8,7 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -536,6 +541,226 @@ static void crypto_test_keygen_null(void **state) {
   assert_int_not_equal(rot_host_p384_keygen(priv, NULL), ROT_OK);
 }
 
+/* ---- canonical (low-S) signatures ------------------------------------- */
+
+/* out := n - s, big-endian (s <= n). */
+static void order_minus(const uint8_t s[ROT_P384_SCALAR_LEN],
+                        uint8_t out[ROT_P384_SCALAR_LEN]) {
+  unsigned borrow = 0;
+  for (size_t i = ROT_P384_SCALAR_LEN; i-- > 0;) {
+    unsigned d = (unsigned)rot_p384_order[i] - s[i] - borrow;
+    out[i] = (uint8_t)d;
+    borrow = (d >> 8) & 1u;
+  }
+}
+
+static void crypto_test_half_order_is_n_over_2(void **state) {
+  (void)state;
+  /* 2 * half + 1 == n, byte by byte from the least significant end. */
+  unsigned carry = 1;
+  for (size_t i = ROT_P384_SCALAR_LEN; i-- > 0;) {
+    unsigned v = 2u * rot_p384_half_order[i] + carry;
+    assert_int_equal(v & 0xffu, rot_p384_order[i]);
+    carry = v >> 8;
+  }
+  assert_int_equal(carry, 0);
+}
+
+static void crypto_test_low_s_check_null(void **state) {
+  (void)state;
+  assert_int_equal(rot_p384_low_s_check(NULL), ROT_ERROR_INVALID_ARGUMENT);
+}
+
+static void crypto_test_low_s_check_range(void **state) {
+  (void)state;
+  uint8_t s[ROT_P384_SCALAR_LEN] = {0};
+  assert_int_equal(rot_p384_low_s_check(s), ROT_ERROR_CRYPTO_SIG_RANGE);
+  assert_int_equal(rot_p384_low_s_check(rot_p384_order),
+                   ROT_ERROR_CRYPTO_SIG_RANGE);
+  memset(s, 0xff, sizeof(s));
+  assert_int_equal(rot_p384_low_s_check(s), ROT_ERROR_CRYPTO_SIG_RANGE);
+}
+
+static void crypto_test_low_s_check_boundary(void **state) {
+  (void)state;
+  uint8_t s[ROT_P384_SCALAR_LEN] = {0};
+  s[ROT_P384_SCALAR_LEN - 1] = 1;
+  assert_int_equal(rot_p384_low_s_check(s), ROT_OK);
+  assert_int_equal(rot_p384_low_s_check(rot_p384_half_order), ROT_OK);
+  memcpy(s, rot_p384_half_order, sizeof(s));
+  s[ROT_P384_SCALAR_LEN - 1]++; /* ends in 0xb9: no carry */
+  assert_int_equal(rot_p384_low_s_check(s), ROT_ERROR_CRYPTO_SIG_HIGH_S);
+  memcpy(s, rot_p384_order, sizeof(s));
+  s[ROT_P384_SCALAR_LEN - 1]--;
+  assert_int_equal(rot_p384_low_s_check(s), ROT_ERROR_CRYPTO_SIG_HIGH_S);
+  /* High byte alone decides: 0x80.. is above n/2 = 0x7f... */
+  memset(s, 0, sizeof(s));
+  s[0] = 0x80;
+  assert_int_equal(rot_p384_low_s_check(s), ROT_ERROR_CRYPTO_SIG_HIGH_S);
+}
+
+static void crypto_test_sig_normalize_null(void **state) {
+  (void)state;
+  assert_int_equal(rot_p384_sig_normalize(NULL), ROT_ERROR_INVALID_ARGUMENT);
+}
+
+static void crypto_test_sig_normalize_low_unchanged(void **state) {
+  (void)state;
+  uint8_t sig[ROT_P384_SIG_LEN], before[ROT_P384_SIG_LEN];
+  memset(sig, 0x11, sizeof(sig));
+  memcpy(sig + ROT_P384_SCALAR_LEN, rot_p384_half_order, ROT_P384_SCALAR_LEN);
+  memcpy(before, sig, sizeof(sig));
+  assert_int_equal(rot_p384_sig_normalize(sig), ROT_OK);
+  assert_memory_equal(sig, before, sizeof(sig));
+}
+
+static void crypto_test_sig_normalize_high_becomes_n_minus_s(void **state) {
+  (void)state;
+  uint8_t sig[ROT_P384_SIG_LEN], want[ROT_P384_SCALAR_LEN];
+  memset(sig, 0x22, ROT_P384_SCALAR_LEN);
+  /* n - 1 -> 1 */
+  memcpy(sig + ROT_P384_SCALAR_LEN, rot_p384_order, ROT_P384_SCALAR_LEN);
+  sig[ROT_P384_SIG_LEN - 1]--;
+  assert_int_equal(rot_p384_sig_normalize(sig), ROT_OK);
+  memset(want, 0, sizeof(want));
+  want[ROT_P384_SCALAR_LEN - 1] = 1;
+  assert_memory_equal(sig + ROT_P384_SCALAR_LEN, want, sizeof(want));
+  /* n/2 + 1 -> n/2 (n is odd) */
+  memcpy(sig + ROT_P384_SCALAR_LEN, rot_p384_half_order, ROT_P384_SCALAR_LEN);
+  sig[ROT_P384_SIG_LEN - 1]++;
+  assert_int_equal(rot_p384_sig_normalize(sig), ROT_OK);
+  assert_memory_equal(sig + ROT_P384_SCALAR_LEN, rot_p384_half_order,
+                      ROT_P384_SCALAR_LEN);
+  /* r is never touched */
+  for (size_t i = 0; i < ROT_P384_SCALAR_LEN; i++) {
+    assert_int_equal(sig[i], 0x22);
+  }
+}
+
+static void crypto_test_sig_normalize_out_of_range_untouched(void **state) {
+  (void)state;
+  uint8_t sig[ROT_P384_SIG_LEN], before[ROT_P384_SIG_LEN];
+  memset(sig, 0, ROT_P384_SCALAR_LEN); /* r = 0 */
+  memset(sig + ROT_P384_SCALAR_LEN, 0xff, ROT_P384_SCALAR_LEN);
+  memcpy(before, sig, sizeof(sig));
+  assert_int_equal(rot_p384_sig_normalize(sig), ROT_ERROR_CRYPTO_SIG_RANGE);
+  assert_memory_equal(sig, before, sizeof(sig));
+  memset(sig, 0x33, ROT_P384_SCALAR_LEN); /* r fine, s = n */
+  memcpy(sig + ROT_P384_SCALAR_LEN, rot_p384_order, ROT_P384_SCALAR_LEN);
+  memcpy(before, sig, sizeof(sig));
+  assert_int_equal(rot_p384_sig_normalize(sig), ROT_ERROR_CRYPTO_SIG_RANGE);
+  assert_memory_equal(sig, before, sizeof(sig));
+}
+
+static void crypto_test_ecdsa_sign_low_s_every_time(void **state) {
+  (void)state;
+  /* Raw ECDSA gives a high s half the time; the backend must not. */
+  const rot_crypto_t *c = test_crypto();
+  const test_keys_t *k = test_keys();
+  for (unsigned i = 0; i < 64; i++) {
+    char msg[32];
+    uint8_t d[ROT_SHA384_LEN], sig[ROT_P384_SIG_LEN];
+    snprintf(msg, sizeof(msg), "low s %u", i);
+    digest_of(msg, d);
+    assert_int_equal(c->ecdsa_p384_sign(c, k->signer.priv, d, sizeof(d), sig),
+                     ROT_OK);
+    rot_error_t err = rot_p384_low_s_check(sig + ROT_P384_SCALAR_LEN);
+    if (err != ROT_OK) {
+      fail_msg("digest %u: %s", i, rot_error_name(err));
+    }
+    assert_int_equal(rot_ecdsa_p384_verify(c, k->signer.pub, d, sizeof(d), sig),
+                     ROT_OK);
+  }
+}
+
+static void crypto_test_ecdsa_verify_high_s_twin(void **state) {
+  (void)state;
+  const rot_crypto_t *c = test_crypto();
+  const test_keys_t *k = test_keys();
+  uint8_t d[ROT_SHA384_LEN], sig[ROT_P384_SIG_LEN];
+  digest_of("malleable", d);
+  assert_int_equal(c->ecdsa_p384_sign(c, k->signer.priv, d, sizeof(d), sig),
+                   ROT_OK);
+  order_minus(sig + ROT_P384_SCALAR_LEN, sig + ROT_P384_SCALAR_LEN);
+  /* The twin is valid ECDSA (the backend takes it)... */
+  assert_int_equal(c->ecdsa_p384_verify(c, k->signer.pub, d, sizeof(d), sig),
+                   ROT_OK);
+  /* ...and the core refuses it before the backend is asked. */
+  assert_int_equal(rot_ecdsa_p384_verify(c, k->signer.pub, d, sizeof(d), sig),
+                   ROT_ERROR_CRYPTO_SIG_HIGH_S);
+}
+
+static void crypto_test_ecdsa_verify_high_s_before_key(void **state) {
+  (void)state;
+  /* A high s is judged before the key: no curve work for a malformed
+   * signature. */
+  const rot_crypto_t *c = test_crypto();
+  uint8_t d[ROT_SHA384_LEN] = {1}, sig[ROT_P384_SIG_LEN];
+  uint8_t pub[ROT_P384_PUBKEY_LEN] = {0};
+  memset(sig, 0x01, ROT_P384_SCALAR_LEN);
+  memset(sig + ROT_P384_SCALAR_LEN, 0x90, ROT_P384_SCALAR_LEN);
+  assert_int_equal(rot_ecdsa_p384_verify(c, pub, d, sizeof(d), sig),
+                   ROT_ERROR_CRYPTO_SIG_HIGH_S);
+}
+
+/*
+ * The second look in rot_ecdsa_p384_verify: a backend that, once the core
+ * has judged the scalars, leaves a high s in the buffer and says "valid".
+ * The core must not return ROT_OK for bytes it would refuse: it stops.
+ */
+static uint8_t *g_swap_sig;
+static const rot_crypto_t *g_swap_real;
+
+static rot_error_t swap_verify(const rot_crypto_t *c,
+                               const uint8_t pub[ROT_P384_PUBKEY_LEN],
+                               const uint8_t *digest, size_t digest_len,
+                               const uint8_t sig[ROT_P384_SIG_LEN]) {
+  (void)c;
+  rot_error_t err =
+      g_swap_real->ecdsa_p384_verify(g_swap_real, pub, digest, digest_len, sig);
+  order_minus(g_swap_sig + ROT_P384_SCALAR_LEN, g_swap_sig + ROT_P384_SCALAR_LEN);
+  return err;
+}
+
+static void crypto_test_ecdsa_verify_second_look_stops(void **state) {
+  (void)state;
+  const test_keys_t *k = test_keys();
+  uint8_t d[ROT_SHA384_LEN];
+  digest_of("second look", d);
+  g_swap_real = test_crypto();
+  uint8_t *sig = malloc(ROT_P384_SIG_LEN);
+  assert_non_null(sig);
+  assert_int_equal(g_swap_real->ecdsa_p384_sign(g_swap_real, k->signer.priv, d,
+                                                sizeof(d), sig),
+                   ROT_OK);
+  g_swap_sig = sig;
+  rot_crypto_t swap = *g_swap_real;
+  swap.ecdsa_p384_verify = swap_verify;
+
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0) {
+      dup2(devnull, STDERR_FILENO);
+    }
+    rot_error_t err = rot_ecdsa_p384_verify(&swap, k->signer.pub, d, sizeof(d),
+                                            sig);
+    _exit(err == ROT_OK ? 10 : 11);
+  }
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  free(sig);
+  if (!WIFSIGNALED(status) ||
+      (WTERMSIG(status) != SIGABRT && WTERMSIG(status) != SIGILL &&
+       WTERMSIG(status) != SIGTRAP)) {
+    fail_msg("verify with a swapped s: %s %d, want a stop",
+             WIFEXITED(status) ? "exit" : "signal",
+             WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+  }
+}
+
 /* ---- RNG and constant-time compare ------------------------------------- */
 
 static void crypto_test_rng_distinct_outputs(void **state) {
@@ -647,6 +872,18 @@ int main(void) {
       cmocka_unit_test(crypto_test_ecdsa_pubkey_zero_key),
       cmocka_unit_test(crypto_test_keygen_distinct),
       cmocka_unit_test(crypto_test_keygen_null),
+      cmocka_unit_test(crypto_test_half_order_is_n_over_2),
+      cmocka_unit_test(crypto_test_low_s_check_null),
+      cmocka_unit_test(crypto_test_low_s_check_range),
+      cmocka_unit_test(crypto_test_low_s_check_boundary),
+      cmocka_unit_test(crypto_test_sig_normalize_null),
+      cmocka_unit_test(crypto_test_sig_normalize_low_unchanged),
+      cmocka_unit_test(crypto_test_sig_normalize_high_becomes_n_minus_s),
+      cmocka_unit_test(crypto_test_sig_normalize_out_of_range_untouched),
+      cmocka_unit_test(crypto_test_ecdsa_sign_low_s_every_time),
+      cmocka_unit_test(crypto_test_ecdsa_verify_high_s_twin),
+      cmocka_unit_test(crypto_test_ecdsa_verify_high_s_before_key),
+      cmocka_unit_test(crypto_test_ecdsa_verify_second_look_stops),
       cmocka_unit_test(crypto_test_rng_distinct_outputs),
       cmocka_unit_test(crypto_test_rng_empty),
       cmocka_unit_test(crypto_test_rng_larger_than_one_request),

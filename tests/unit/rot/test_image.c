@@ -402,18 +402,90 @@ static void image_test_header_parse_payload_ends_past_region(void **state) {
   put(hdr + HOFF(load_addr), 8, r->end - PAYLOAD_LEN);
   put(hdr + HOFF(entry_point), 8, r->end - PAYLOAD_LEN);
   assert_int_equal(raw_header_parse(hdr), ROT_OK);
+  /* Aligned, so only the window rule can refuse it. */
+  put(hdr + HOFF(load_addr), 8, r->end - PAYLOAD_LEN + ROT_IMAGE_CODE_ALIGN);
+  put(hdr + HOFF(entry_point), 8, r->end - PAYLOAD_LEN + ROT_IMAGE_CODE_ALIGN);
+  assert_int_equal(raw_header_parse(hdr), ROT_ERROR_IMAGE_BAD_LOAD_ADDR);
+  /* Unaligned and past the end: the window is judged first. */
   put(hdr + HOFF(load_addr), 8, r->end - PAYLOAD_LEN + 1);
   put(hdr + HOFF(entry_point), 8, r->end - PAYLOAD_LEN + 1);
   assert_int_equal(raw_header_parse(hdr), ROT_ERROR_IMAGE_BAD_LOAD_ADDR);
 }
 
-static void image_test_header_parse_entry_last_byte_ok(void **state) {
+static void image_test_header_parse_entry_last_word_ok(void **state) {
+  (void)state;
+  /* The last aligned instruction of the payload is a valid entry. */
+  const rot_region_t *r = rot_image_region(HYP);
+  uint8_t hdr[ROT_IMAGE_HEADER_SIZE];
+  raw_header(HYP, PAYLOAD_LEN, hdr);
+  put(hdr + HOFF(entry_point), 8, r->base + PAYLOAD_LEN - ROT_IMAGE_CODE_ALIGN);
+  assert_int_equal(raw_header_parse(hdr), ROT_OK);
+}
+
+static void image_test_header_parse_entry_misaligned(void **state) {
+  (void)state;
+  /* Inside the payload but not on a 4-byte boundary: 2-byte (RVC) entry
+   * points are refused too, every stage is linked 4-byte aligned. */
+  const rot_region_t *r = rot_image_region(HYP);
+  const uint64_t off[] = {1, 2, 3, 6, PAYLOAD_LEN - 1, PAYLOAD_LEN - 2};
+  for (size_t i = 0; i < ROT_ARRAY_SIZE(off); i++) {
+    expect_header_field(HOFF(entry_point), 8, r->base + off[i],
+                        ROT_ERROR_IMAGE_ENTRY_MISALIGNED);
+  }
+}
+
+static void image_test_header_parse_entry_aligned_ok(void **state) {
   (void)state;
   const rot_region_t *r = rot_image_region(HYP);
   uint8_t hdr[ROT_IMAGE_HEADER_SIZE];
   raw_header(HYP, PAYLOAD_LEN, hdr);
-  put(hdr + HOFF(entry_point), 8, r->base + PAYLOAD_LEN - 1);
+  for (uint64_t off = 0; off < PAYLOAD_LEN; off += ROT_IMAGE_CODE_ALIGN) {
+    put(hdr + HOFF(entry_point), 8, r->base + off);
+    assert_int_equal(raw_header_parse(hdr), ROT_OK);
+  }
+}
+
+static void image_test_header_parse_load_misaligned(void **state) {
+  (void)state;
+  /* Every executable type: a load address off a 4-byte boundary, with the
+   * entry at the load address as the stages are built. */
+  for (uint32_t t = ROT_IMAGE_TYPE_MIN; t <= ROT_IMAGE_TYPE_MAX; t++) {
+    const rot_region_t *r = rot_image_region(t);
+    if (!r->executable) {
+      continue;
+    }
+    for (uint64_t off = 1; off < ROT_IMAGE_CODE_ALIGN; off++) {
+      uint8_t hdr[ROT_IMAGE_HEADER_SIZE];
+      raw_header(t, PAYLOAD_LEN, hdr);
+      put(hdr + HOFF(load_addr), 8, r->base + off);
+      put(hdr + HOFF(entry_point), 8, r->base + off);
+      assert_int_equal(raw_header_parse(hdr), ROT_ERROR_IMAGE_LOAD_MISALIGNED);
+    }
+    uint8_t hdr[ROT_IMAGE_HEADER_SIZE];
+    raw_header(t, PAYLOAD_LEN, hdr);
+    put(hdr + HOFF(load_addr), 8, r->base + ROT_IMAGE_CODE_ALIGN);
+    put(hdr + HOFF(entry_point), 8, r->base + ROT_IMAGE_CODE_ALIGN);
+    assert_int_equal(raw_header_parse(hdr), ROT_OK);
+  }
+}
+
+static void image_test_header_parse_dtb_load_alignment(void **state) {
+  (void)state;
+  /* A device tree is placed, never entered: its load address must be
+   * 8-byte aligned (devicetree specification) and its entry stays 0. */
+  const rot_region_t *r = rot_image_region(ROT_IMAGE_TYPE_DTB);
+  uint8_t hdr[ROT_IMAGE_HEADER_SIZE];
+  for (uint64_t off = 1; off < ROT_IMAGE_DTB_ALIGN; off++) {
+    raw_header(ROT_IMAGE_TYPE_DTB, PAYLOAD_LEN, hdr);
+    put(hdr + HOFF(load_addr), 8, r->base + off);
+    assert_int_equal(raw_header_parse(hdr), ROT_ERROR_IMAGE_LOAD_MISALIGNED);
+  }
+  raw_header(ROT_IMAGE_TYPE_DTB, PAYLOAD_LEN, hdr);
+  put(hdr + HOFF(load_addr), 8, r->base + ROT_IMAGE_DTB_ALIGN);
   assert_int_equal(raw_header_parse(hdr), ROT_OK);
+  /* A 4-aligned entry does not make a dtb enterable. */
+  put(hdr + HOFF(entry_point), 8, r->base + ROT_IMAGE_DTB_ALIGN);
+  assert_int_equal(raw_header_parse(hdr), ROT_ERROR_IMAGE_BAD_ENTRY);
 }
 
 static void image_test_header_parse_entry_one_past_payload(void **state) {
@@ -1595,12 +1667,50 @@ static uint8_t *placed_image(uint32_t type, uint64_t load, uint64_t entry,
   return img;
 }
 
-static void image_test_verify_entry_last_byte_ok(void **state) {
+static void image_test_verify_entry_last_word_ok(void **state) {
   (void)state;
   const rot_region_t *r = rot_image_region(HYP);
   size_t len;
-  uint8_t *img = placed_image(HYP, r->base, r->base + PAYLOAD_LEN - 1, &len);
+  uint8_t *img = placed_image(
+      HYP, r->base, r->base + PAYLOAD_LEN - ROT_IMAGE_CODE_ALIGN, &len);
   assert_int_equal(verify(img, len), ROT_OK);
+  free(img);
+}
+
+static void image_test_verify_entry_misaligned_resigned(void **state) {
+  (void)state;
+  /* Signed by a certified key, yet refused: alignment is a format rule,
+   * not something a signature vouches for. */
+  const rot_region_t *r = rot_image_region(HYP);
+  size_t len;
+  uint8_t *img = placed_image(HYP, r->base, r->base + 8, &len);
+  put(img + HOFF(entry_point), 8, r->base + 10);
+  test_image_resign(img, len, test_keys()->signer.priv);
+  assert_int_equal(verify(img, len), ROT_ERROR_IMAGE_ENTRY_MISALIGNED);
+  free(img);
+}
+
+static void image_test_verify_load_misaligned_resigned(void **state) {
+  (void)state;
+  const rot_region_t *r = rot_image_region(ROT_IMAGE_TYPE_OPENSBI);
+  size_t len;
+  uint8_t *img = placed_image(ROT_IMAGE_TYPE_OPENSBI, r->base, r->base, &len);
+  put(img + HOFF(load_addr), 8, r->base + 2);
+  put(img + HOFF(entry_point), 8, r->base + 4);
+  test_image_resign(img, len, test_keys()->signer.priv);
+  assert_int_equal(verify(img, len), ROT_ERROR_IMAGE_LOAD_MISALIGNED);
+  free(img);
+}
+
+static void image_test_verify_dtb_load_misaligned_resigned(void **state) {
+  (void)state;
+  const rot_region_t *r = rot_image_region(ROT_IMAGE_TYPE_DTB);
+  size_t len;
+  uint8_t *img = placed_image(ROT_IMAGE_TYPE_DTB, r->base + 8, 0, &len);
+  assert_int_equal(verify(img, len), ROT_OK);
+  put(img + HOFF(load_addr), 8, r->base + 4);
+  test_image_resign(img, len, test_keys()->signer.priv);
+  assert_int_equal(verify(img, len), ROT_ERROR_IMAGE_LOAD_MISALIGNED);
   free(img);
 }
 
@@ -1608,7 +1718,8 @@ static void image_test_verify_entry_one_past(void **state) {
   (void)state;
   const rot_region_t *r = rot_image_region(HYP);
   size_t len;
-  uint8_t *img = placed_image(HYP, r->base, r->base + PAYLOAD_LEN - 1, &len);
+  uint8_t *img = placed_image(
+      HYP, r->base, r->base + PAYLOAD_LEN - ROT_IMAGE_CODE_ALIGN, &len);
   put(img + HOFF(entry_point), 8, r->base + PAYLOAD_LEN);
   test_image_resign(img, len, test_keys()->signer.priv);
   assert_int_equal(verify(img, len), ROT_ERROR_IMAGE_BAD_ENTRY);
@@ -1631,8 +1742,8 @@ static void image_test_verify_payload_past_region_end(void **state) {
   size_t len;
   uint64_t load = r->end - PAYLOAD_LEN;
   uint8_t *img = placed_image(HYP, load, load, &len);
-  put(img + HOFF(load_addr), 8, load + 1);
-  put(img + HOFF(entry_point), 8, load + 1);
+  put(img + HOFF(load_addr), 8, load + ROT_IMAGE_CODE_ALIGN);
+  put(img + HOFF(entry_point), 8, load + ROT_IMAGE_CODE_ALIGN);
   test_image_resign(img, len, test_keys()->signer.priv);
   assert_int_equal(verify(img, len), ROT_ERROR_IMAGE_BAD_LOAD_ADDR);
   free(img);
@@ -2002,6 +2113,21 @@ static void image_test_sign_entry_outside_payload(void **state) {
   sign_args_free(&a);
 }
 
+static void image_test_sign_entry_misaligned(void **state) {
+  (void)state;
+  /* The signer refuses what the verifier would: no misaligned image is
+   * ever signed. */
+  sign_args_t a;
+  sign_args_init(&a);
+  a.h.entry_point = a.h.load_addr + 2;
+  assert_int_equal(sign_with(&a, PAYLOAD_LEN),
+                   ROT_ERROR_IMAGE_ENTRY_MISALIGNED);
+  a.h.load_addr += 2;
+  assert_int_equal(sign_with(&a, PAYLOAD_LEN),
+                   ROT_ERROR_IMAGE_LOAD_MISALIGNED);
+  sign_args_free(&a);
+}
+
 static void image_test_sign_key_not_in_manifest(void **state) {
   (void)state;
   sign_args_t a;
@@ -2116,7 +2242,11 @@ int main(void) {
       cmocka_unit_test(image_test_header_parse_load_at_region_end),
       cmocka_unit_test(image_test_header_parse_load_near_2_64),
       cmocka_unit_test(image_test_header_parse_payload_ends_past_region),
-      cmocka_unit_test(image_test_header_parse_entry_last_byte_ok),
+      cmocka_unit_test(image_test_header_parse_entry_last_word_ok),
+      cmocka_unit_test(image_test_header_parse_entry_misaligned),
+      cmocka_unit_test(image_test_header_parse_entry_aligned_ok),
+      cmocka_unit_test(image_test_header_parse_load_misaligned),
+      cmocka_unit_test(image_test_header_parse_dtb_load_alignment),
       cmocka_unit_test(image_test_header_parse_entry_one_past_payload),
       cmocka_unit_test(image_test_header_parse_entry_below_load),
       cmocka_unit_test(image_test_header_parse_entry_all_ones),
@@ -2207,7 +2337,10 @@ int main(void) {
       cmocka_unit_test(image_test_verify_prod_ok),
       cmocka_unit_test(image_test_verify_decommissioned),
       cmocka_unit_test(image_test_verify_blank_lifecycle),
-      cmocka_unit_test(image_test_verify_entry_last_byte_ok),
+      cmocka_unit_test(image_test_verify_entry_last_word_ok),
+      cmocka_unit_test(image_test_verify_entry_misaligned_resigned),
+      cmocka_unit_test(image_test_verify_load_misaligned_resigned),
+      cmocka_unit_test(image_test_verify_dtb_load_misaligned_resigned),
       cmocka_unit_test(image_test_verify_entry_one_past),
       cmocka_unit_test(image_test_verify_payload_at_region_end_ok),
       cmocka_unit_test(image_test_verify_payload_past_region_end),
@@ -2238,6 +2371,7 @@ int main(void) {
       cmocka_unit_test(image_test_sign_svn_above_max),
       cmocka_unit_test(image_test_sign_load_outside_region),
       cmocka_unit_test(image_test_sign_entry_outside_payload),
+      cmocka_unit_test(image_test_sign_entry_misaligned),
       cmocka_unit_test(image_test_sign_key_not_in_manifest),
       cmocka_unit_test(image_test_sign_zero_signer_key),
       cmocka_unit_test(image_test_sign_fills_fixed_fields),
