@@ -7,6 +7,7 @@
 powerfail-srcs := \
 	tests/powerfail/sim.c \
 	tests/powerfail/fixture.c \
+	tests/powerfail/fuses.c \
 	tests/powerfail/powerfail.c
 
 powerfail-bin := $(BUILD)/powerfail/powerfail

@@ -37,6 +37,7 @@
 #include <time.h>
 
 #include "fixture.h"
+#include "fuses.h"
 #include "rot/audit.h"
 #include "rot/gate.h"
 #include "rot/otp.h"
@@ -1235,7 +1236,7 @@ static void count(tally_t *t, pf_mode_t a, pf_mode_t b, uint32_t broken) {
 static void explore(const run_t *r, int quick, pf_op_t *trace,
                     pf_op_t *trace2, tally_t *t) {
   static const pf_mode_t kModes[2] = {PF_CUT, PF_TEAR};
-  const fault_t none = {0, PF_NONE, {0, 0, 0}};
+  const fault_t none = {0, PF_NONE, {0, 0, 0, 0}};
   outcome_t expect;
   uint32_t ops = 0;
   uint32_t bad = replay(r, &none, NULL, NULL, &expect, TRACE_RUN, trace, &ops);
@@ -1285,6 +1286,46 @@ typedef struct scen_tally {
   double seconds;
 } scen_tally_t;
 
+static scen_tally_t g_scen[32];
+static uint32_t g_nscen;
+static tally_t g_total;
+
+/* Add what one parameter set explored to its scenario's line. */
+static void scen_add(const char *name, const char *params, const tally_t *rt,
+                     double dt) {
+  scen_tally_t *sc = NULL;
+  for (uint32_t i = 0; i < g_nscen; i++) {
+    if (strcmp(g_scen[i].name, name) == 0) {
+      sc = &g_scen[i];
+    }
+  }
+  if (sc == NULL) {
+    if (g_nscen == N(g_scen)) {
+      die("too many scenarios", ROT_ERROR_INTERNAL);
+    }
+    sc = &g_scen[g_nscen++];
+    sc->name = name;
+  }
+  if (g_verbose) {
+    printf("  %-12s %-44s %6llu cut points %llu violations %.2fs\n", name,
+           params, (unsigned long long)(rt->cut + rt->tear),
+           (unsigned long long)rt->violations, dt);
+  }
+  sc->t.cut += rt->cut;
+  sc->t.tear += rt->tear;
+  sc->t.violations += rt->violations;
+  sc->seconds += dt;
+  g_total.cut += rt->cut;
+  g_total.tear += rt->tear;
+  g_total.violations += rt->violations;
+}
+
+static void fuse_report(const char *name, const char *params, uint64_t cut,
+                        uint64_t torn, uint64_t violations, double seconds) {
+  tally_t rt = {cut, torn, violations};
+  scen_add(name, params, &rt, seconds);
+}
+
 static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -1294,6 +1335,7 @@ static double now_s(void) {
 static void usage(void) {
   fprintf(stderr,
           "usage: powerfail [--quick] [--only SCENARIO] [--verbose] [--no-memo]\n"
+          "                 [--known-defects]\n"
           "  Cuts power before every flash program/erase and OTP program of\n"
           "  each scenario, and tears each one half way; reboots and checks\n"
           "  the invariants. Deterministic: no seed, same result every run.\n"
@@ -1301,18 +1343,23 @@ static void usage(void) {
           "             parameter set per scenario (what make test runs)\n"
           "  --only S   run scenario S only (stage, confirm, ...)\n"
           "  --verbose  one line per parameter set\n"
-          "  --no-memo  compute every signature check (slow; same verdicts)\n");
+          "  --no-memo  compute every signature check (slow; same verdicts)\n"
+          "  --known-defects  add the checks the core is known to fail\n"
+          "             today (reported as violations; see fuses.c)\n");
 }
 
 int main(int argc, char **argv) {
   int quick = 0;
   int memo = 1;
+  int known_defects = 0;
   const char *only = NULL;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--quick") == 0) {
       quick = 1;
     } else if (strcmp(argv[i], "--no-memo") == 0) {
       memo = 0;
+    } else if (strcmp(argv[i], "--known-defects") == 0) {
+      known_defects = 1;
     } else if (strcmp(argv[i], "--verbose") == 0) {
       g_verbose = 1;
     } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
@@ -1331,9 +1378,6 @@ int main(int argc, char **argv) {
   prepare_all();
   define_runs();
 
-  static scen_tally_t scen[16];
-  uint32_t nscen = 0;
-  tally_t total = {0, 0, 0};
   pf_op_t *trace = calloc(TRACE_CAP, sizeof(pf_op_t));
   pf_op_t *trace2 = calloc(TRACE_CAP, sizeof(pf_op_t));
   if (trace == NULL || trace2 == NULL) {
@@ -1344,58 +1388,37 @@ int main(int argc, char **argv) {
     if (only != NULL && strcmp(only, r->scenario) != 0) {
       continue;
     }
-    scen_tally_t *sc = NULL;
-    for (uint32_t i = 0; i < nscen; i++) {
-      if (strcmp(scen[i].name, r->scenario) == 0) {
-        sc = &scen[i];
-      }
-    }
-    if (sc == NULL) {
-      sc = &scen[nscen++];
-      sc->name = r->scenario;
-    }
     double ts = now_s();
     tally_t rt = {0, 0, 0};
     explore(r, quick, trace, trace2, &rt);
-    double dt = now_s() - ts;
-    if (g_verbose) {
-      printf("  %-12s %-44s %6llu cut points %llu violations %.2fs\n",
-             r->scenario, r->params, (unsigned long long)(rt.cut + rt.tear),
-             (unsigned long long)rt.violations, dt);
-    }
-    sc->t.cut += rt.cut;
-    sc->t.tear += rt.tear;
-    sc->t.violations += rt.violations;
-    sc->seconds += dt;
-    total.cut += rt.cut;
-    total.tear += rt.tear;
-    total.violations += rt.violations;
+    scen_add(r->scenario, r->params, &rt, now_s() - ts);
   }
   free(trace2);
   free(trace);
-  for (uint32_t i = 0; i < nscen; i++) {
+  pf_fuses_run(g_fx.crypto, quick, known_defects, only, fuse_report);
+  for (uint32_t i = 0; i < g_nscen; i++) {
     printf("%-11s %6llu cut points (%llu cut, %llu torn), %llu violations, "
            "%.1fs\n",
-           scen[i].name,
-           (unsigned long long)(scen[i].t.cut + scen[i].t.tear),
-           (unsigned long long)scen[i].t.cut,
-           (unsigned long long)scen[i].t.tear,
-           (unsigned long long)scen[i].t.violations, scen[i].seconds);
+           g_scen[i].name,
+           (unsigned long long)(g_scen[i].t.cut + g_scen[i].t.tear),
+           (unsigned long long)g_scen[i].t.cut,
+           (unsigned long long)g_scen[i].t.tear,
+           (unsigned long long)g_scen[i].t.violations, g_scen[i].seconds);
   }
   if (g_printed > MAX_PRINTED) {
     printf("(%llu more violation lines not printed)\n",
            (unsigned long long)(g_printed - MAX_PRINTED));
   }
   double dt = now_s() - t0;
-  uint64_t points = total.cut + total.tear;
+  uint64_t points = g_total.cut + g_total.tear;
   printf("powerfail: %.1fs, %.0f cut points/s%s\n", dt,
          dt > 0 ? (double)points / dt : 0.0, quick ? " (quick)" : "");
   printf("powerfail: %llu cut points explored, %llu violations\n",
-         (unsigned long long)points, (unsigned long long)total.violations);
+         (unsigned long long)points, (unsigned long long)g_total.violations);
   pf_sim_free(&g_sim);
   for (uint32_t i = 0; i < S_COUNT; i++) {
     pf_sim_free(&g_start[i].sim);
   }
   pf_fixture_free(&g_fx);
-  return total.violations != 0 ? 1 : 0;
+  return g_total.violations != 0 ? 1 : 0;
 }
