@@ -76,17 +76,22 @@ static rot_error_t dev_boot(pf_dev_t *d) {
                          sizeof(g_scratch));
 }
 
-static uint32_t hv_region(int slot) {
-  return (uint32_t)rot_flash_slot_region(&pf_layout, HV, (uint32_t)slot);
+static uint32_t type_region(uint32_t type, int slot) {
+  return (uint32_t)rot_flash_slot_region(&pf_layout, type, (uint32_t)slot);
 }
 
 static const char *slot_name(int slot) {
   return slot == ROT_SLOT_A ? "A" : slot == ROT_SLOT_B ? "B" : "none";
 }
 
+/* The image types with a slot pair, in the order the checks visit them. */
+static const uint32_t kTypes[] = {ROT_IMAGE_TYPE_ROT, ROT_IMAGE_TYPE_OPENSBI,
+                                  ROT_IMAGE_TYPE_HYPERVISOR, ROT_IMAGE_TYPE_DTB,
+                                  ROT_IMAGE_TYPE_RECOVERY};
+
 /* ---- what the history allows ---------------------------------------- */
 
-/* An image in a hypervisor slot. */
+/* An image in one of a type's slots. */
 typedef struct ref {
   int slot; /* NO_SLOT: none */
   int img;  /* pf_image_id_t, -1 when unknown or damaged */
@@ -95,14 +100,13 @@ typedef struct ref {
 static const ref_t kNoRef = {NO_SLOT, -1};
 
 /*
- * The test's own record of which image it wrote where and which step is
- * under way: it decides which outcomes are legal after a fault. The
- * confirming/activating fields name a step whose effect may or may not
- * have become durable when power went.
+ * The test's own record, per image type, of which image it wrote where
+ * and which step is under way: it decides which outcomes are legal after
+ * a fault. The confirming/activating fields name a step whose effect may
+ * or may not have become durable when power went.
  */
-typedef struct model {
+typedef struct tmodel {
   int slot_img[2];       /* image in slot A / B, -1 none or damaged */
-  int rec_img[2];        /* image in recovery slot A / B, -1 none */
   ref_t confirmed;       /* last confirmed image */
   ref_t confirming;      /* a confirm (or revert to it) under way */
   int confirming_raises; /* 1 for a confirm, 0 for a revert */
@@ -111,7 +115,11 @@ typedef struct model {
   ref_t staged;
   uint32_t floor;        /* floor owed by the confirms that returned */
   int slots_destroyed;   /* both slots damaged or never installed */
-  uint32_t audit_seq;    /* last audit record known committed */
+} tmodel_t;
+
+typedef struct model {
+  tmodel_t t[ROT_IMAGE_TYPE_SLOTS];
+  uint32_t audit_seq; /* last audit record known committed */
 } model_t;
 
 static uint32_t umax(uint32_t a, uint32_t b) { return a > b ? a : b; }
@@ -126,10 +134,13 @@ typedef enum step_kind {
   ST_REVERT,          /* cancel the trial */
   ST_REVERT_OTHER,    /* back to the other slot; expect may be a refusal */
   ST_AUDIT,           /* arg = records to append */
+  ST_STAGE_TAMPERED,  /* img with a flipped payload byte: finish refuses */
+  ST_BEGIN_ABORT,     /* begin img, write arg bytes, abort */
 } step_kind_t;
 
 typedef struct step {
   uint8_t kind;
+  uint8_t type; /* the image type the step acts on */
   int8_t img;
   uint32_t arg;
   rot_error_t expect;
@@ -151,53 +162,87 @@ static const char *step_name(uint32_t kind) {
       return "revert-other";
     case ST_AUDIT:
       return "audit";
+    case ST_STAGE_TAMPERED:
+      return "stage-tampered";
+    case ST_BEGIN_ABORT:
+      return "begin-abort";
     default:
       return "?";
   }
 }
 
 static int region_image(const pf_sim_t *s, uint32_t region);
+static rot_error_t verify_known(const pf_sim_t *s, int k);
 
-/* The recovery slot an update writes, by the engine's rule: not the
- * confirmed one; with none confirmed, a slot holding no intact image,
- * else the one not staged. */
-static int recovery_target(const pf_dev_t *d) {
-  const rot_type_state_t *rs = &d->upd.state.types[ROT_IMAGE_TYPE_RECOVERY];
-  if (rs->active != ROT_SLOT_NONE) {
-    return rs->active ^ 1;
+/* Does a slot hold a known image that verifies under today's fuses? */
+static int slot_verifies(const pf_dev_t *d, uint32_t type, int slot) {
+  int k = region_image(d->sim, type_region(type, slot));
+  return k >= 0 && verify_known(d->sim, k) == ROT_OK;
+}
+
+/*
+ * The slot an update of a type writes, by the documented rule: never the
+ * confirmed one; with none confirmed, the staged one (recovery excepted),
+ * else a slot without a verified image, else the one not staged.
+ */
+static int update_target(const pf_dev_t *d, uint32_t type) {
+  const rot_type_state_t *ts = &d->upd.state.types[type];
+  if (ts->active != ROT_SLOT_NONE) {
+    return ts->active ^ 1;
   }
-  if (region_image(d->sim, ROT_RGN_RECOVERY_A) < 0) {
+  if (ts->staged != ROT_SLOT_NONE && type != ROT_IMAGE_TYPE_RECOVERY) {
+    return ts->staged;
+  }
+  if (!slot_verifies(d, type, ROT_SLOT_A)) {
     return ROT_SLOT_A;
   }
-  if (region_image(d->sim, ROT_RGN_RECOVERY_B) < 0) {
+  if (!slot_verifies(d, type, ROT_SLOT_B)) {
     return ROT_SLOT_B;
   }
-  return rs->staged != ROT_SLOT_NONE ? rs->staged ^ 1 : ROT_SLOT_B;
+  return ts->staged != ROT_SLOT_NONE ? ts->staged ^ 1 : ROT_SLOT_B;
 }
 
-static uint32_t rec_region(int slot) {
-  return slot == ROT_SLOT_A ? ROT_RGN_RECOVERY_A : ROT_RGN_RECOVERY_B;
-}
-
-static rot_error_t do_stage(pf_dev_t *d, model_t *m, int img, uint32_t chunk) {
+/* The bytes an update sends: the image, or a copy with one payload byte
+ * flipped (just before the signature), which finish must refuse. */
+static const uint8_t *update_bytes(int img, int tampered) {
+  static uint8_t copy[PF_SCRATCH_LEN];
   const pf_image_t *im = &g_fx.img[img];
-  int recovery = im->type == ROT_IMAGE_TYPE_RECOVERY;
-  int slot = NO_SLOT;
-  if (recovery) {
-    slot = recovery_target(d);
-    m->rec_img[slot] = -1;
-  } else {
-    /* The engine stages into the slot that is not the confirmed one. */
-    slot = d->upd.state.types[HV].active == ROT_SLOT_A ? ROT_SLOT_B : ROT_SLOT_A;
-    if (m->staged.slot == slot) {
-      m->staged = kNoRef;
-    }
-    m->slot_img[slot] = -1;
+  if (!tampered) {
+    return im->bytes;
   }
+  memcpy(copy, im->bytes, im->len);
+  copy[im->len - ROT_IMAGE_SIG_SIZE - 1u] ^= 0x01u;
+  return copy;
+}
+
+/* Forget what the model knew of the slot an update is about to write. */
+static int claim_target(pf_dev_t *d, tmodel_t *tm, uint32_t type) {
+  int slot = update_target(d, type);
+  if (tm->staged.slot == slot) {
+    tm->staged = kNoRef;
+  }
+  tm->slot_img[slot] = -1;
+  return slot;
+}
+
+/* The engine must write the slot the rule names, and no other. */
+static rot_error_t check_target(const pf_dev_t *d, uint32_t type, int slot) {
+  return d->upd.session.open == HARDENED_TRUE &&
+                 d->upd.session.region == type_region(type, slot)
+             ? ROT_OK
+             : ROT_ERROR_INTERNAL;
+}
+
+static rot_error_t do_stage(pf_dev_t *d, tmodel_t *tm, int img, uint32_t chunk,
+                            int tampered) {
+  const pf_image_t *im = &g_fx.img[img];
+  const uint8_t *bytes = update_bytes(img, tampered);
+  int slot = claim_target(d, tm, im->type);
   ROT_TRY(rot_update_begin(&d->upd, im->type, im->len));
+  ROT_TRY(check_target(d, im->type, slot));
   for (uint32_t off = 0; off < im->len;) {
     uint32_t n = im->len - off < chunk ? im->len - off : chunk;
-    ROT_TRY(rot_update_chunk(&d->upd, off, im->bytes + off, n));
+    ROT_TRY(rot_update_chunk(&d->upd, off, bytes + off, n));
     off += n;
   }
   rot_verified_image_t v;
@@ -206,18 +251,27 @@ static rot_error_t do_stage(pf_dev_t *d, model_t *m, int img, uint32_t chunk) {
   if (memcmp(v.signed_digest, im->signed_digest, ROT_SHA384_LEN) != 0) {
     return ROT_ERROR_INTERNAL;
   }
-  if (recovery) {
-    m->rec_img[slot] = img;
-  } else {
-    m->slot_img[slot] = img;
-    m->staged = (ref_t){slot, img};
-  }
+  tm->slot_img[slot] = img;
+  tm->staged = (ref_t){slot, img};
   return ROT_OK;
 }
 
-static rot_error_t do_boot(pf_dev_t *d, rot_boot_decision_t *dec) {
+/* BEGIN, part of the image, ABORT: the slot is left half written. */
+static rot_error_t do_begin_abort(pf_dev_t *d, tmodel_t *tm, int img,
+                                  uint32_t written) {
+  const pf_image_t *im = &g_fx.img[img];
+  int slot = claim_target(d, tm, im->type);
+  ROT_TRY(rot_update_begin(&d->upd, im->type, im->len));
+  ROT_TRY(check_target(d, im->type, slot));
+  ROT_TRY(rot_update_chunk(&d->upd, 0, im->bytes,
+                           written < im->len ? written : im->len - 1u));
+  rot_update_abort(&d->upd, ROT_OK); /* as rotd's ABORT does */
+  return d->upd.session.open == HARDENED_FALSE ? ROT_OK : ROT_ERROR_INTERNAL;
+}
+
+static rot_error_t do_boot(pf_dev_t *d, uint32_t type, rot_boot_decision_t *dec) {
   ROT_TRY(dev_boot(d));
-  ROT_TRY(rot_boot_decide(&d->upd, HV, dec));
+  ROT_TRY(rot_boot_decide(&d->upd, type, dec));
   return rot_verified_check(&dec->verified);
 }
 
@@ -227,7 +281,11 @@ static rot_error_t do_boot(pf_dev_t *d, rot_boot_decision_t *dec) {
  * confirming twice is refused by design, and must be).
  */
 static rot_error_t exec_step(pf_dev_t *d, model_t *m, const step_t *s, int retry) {
-  const rot_type_state_t *ts = &d->upd.state.types[HV];
+  const int writes = s->kind == ST_STAGE || s->kind == ST_STAGE_TAMPERED ||
+                     s->kind == ST_BEGIN_ABORT;
+  const uint32_t type = writes ? g_fx.img[s->img].type : s->type;
+  tmodel_t *tm = &m->t[type];
+  const rot_type_state_t *ts = &d->upd.state.types[type];
   rot_verified_image_t v;
   rot_boot_decision_t dec;
   rot_error_t err;
@@ -236,70 +294,76 @@ static rot_error_t exec_step(pf_dev_t *d, model_t *m, const step_t *s, int retry
   }
   switch (s->kind) {
     case ST_STAGE:
-      return do_stage(d, m, s->img, s->arg);
+      return do_stage(d, tm, s->img, s->arg, 0);
+    case ST_STAGE_TAMPERED:
+      err = do_stage(d, tm, s->img, s->arg, 1);
+      return err == s->expect ? ROT_OK : err == ROT_OK ? ROT_ERROR_INTERNAL : err;
+    case ST_BEGIN_ABORT:
+      return do_begin_abort(d, tm, s->img, s->arg);
     case ST_ACTIVATE:
-      if (retry && m->activating.slot != NO_SLOT &&
-          ts->pending == m->activating.slot) {
-        m->trial = m->activating;
-        m->staged = m->activating = kNoRef;
+      if (retry && tm->activating.slot != NO_SLOT &&
+          ts->pending == tm->activating.slot) {
+        tm->trial = tm->activating;
+        tm->staged = tm->activating = kNoRef;
         return ROT_OK;
       }
       if (ts->staged != ROT_SLOT_NONE) {
-        m->activating = (ref_t){ts->staged, m->slot_img[ts->staged]};
+        tm->activating = (ref_t){ts->staged, tm->slot_img[ts->staged]};
       }
-      ROT_TRY(rot_update_activate(&d->upd, HV));
-      m->trial = m->activating;
-      m->staged = m->activating = kNoRef;
+      ROT_TRY(rot_update_activate(&d->upd, type));
+      tm->trial = tm->activating;
+      tm->staged = tm->activating = kNoRef;
       return ROT_OK;
     case ST_BOOT:
-      return do_boot(d, &dec);
+      return do_boot(d, type, &dec);
     case ST_CONFIRM:
-      if (retry && m->confirming.slot != NO_SLOT &&
-          ts->active == m->confirming.slot && ts->pending == ROT_SLOT_NONE) {
+      if (retry && tm->confirming.slot != NO_SLOT &&
+          ts->active == tm->confirming.slot && ts->pending == ROT_SLOT_NONE) {
         err = ROT_OK;
       } else {
         if (ts->pending != ROT_SLOT_NONE) {
-          m->confirming = (ref_t){ts->pending, m->slot_img[ts->pending]};
-          m->confirming_raises = 1;
+          tm->confirming = (ref_t){ts->pending, tm->slot_img[ts->pending]};
+          tm->confirming_raises = 1;
         }
-        err = rot_update_confirm(&d->upd, HV, &v);
+        err = rot_update_confirm(&d->upd, type, &v);
       }
       if (err == ROT_OK) {
-        m->confirmed = m->confirming;
-        if (m->confirmed.img >= 0) {
-          m->floor = umax(m->floor, g_fx.img[m->confirmed.img].svn);
+        tm->confirmed = tm->confirming;
+        if (tm->confirmed.img >= 0) {
+          tm->floor = umax(tm->floor, g_fx.img[tm->confirmed.img].svn);
+          tm->slots_destroyed = 0;
         }
-        m->trial = m->confirming = kNoRef;
+        tm->trial = tm->confirming = kNoRef;
       }
       return err;
     case ST_REVERT:
       if (retry && ts->pending == ROT_SLOT_NONE) {
-        m->trial = kNoRef;
+        tm->trial = kNoRef;
         return ROT_OK;
       }
-      ROT_TRY(rot_update_revert(&d->upd, HV));
-      m->trial = kNoRef;
+      ROT_TRY(rot_update_revert(&d->upd, type));
+      tm->trial = kNoRef;
       return ROT_OK;
     case ST_REVERT_OTHER:
       if (s->expect != ROT_OK) {
         /* A refusal must change nothing: confirming stays empty. */
-        err = rot_update_revert(&d->upd, HV);
+        err = rot_update_revert(&d->upd, type);
         return err == s->expect ? ROT_OK : err == ROT_OK ? ROT_ERROR_INTERNAL : err;
       }
-      if (retry && m->confirming.slot != NO_SLOT &&
-          ts->active == m->confirming.slot) {
+      if (retry && tm->confirming.slot != NO_SLOT &&
+          ts->active == tm->confirming.slot) {
         err = ROT_OK;
       } else {
         if (ts->active != ROT_SLOT_NONE) {
           int other = ts->active ^ 1;
-          m->confirming = (ref_t){other, m->slot_img[other]};
-          m->confirming_raises = 0;
+          tm->confirming = (ref_t){other, tm->slot_img[other]};
+          tm->confirming_raises = 0;
         }
-        err = rot_update_revert(&d->upd, HV);
+        err = rot_update_revert(&d->upd, type);
       }
       if (err == ROT_OK) {
-        m->confirmed = m->confirming;
-        m->confirming = kNoRef;
+        tm->confirmed = tm->confirming;
+        tm->confirming = kNoRef;
       }
       return err;
     case ST_AUDIT:
@@ -367,8 +431,13 @@ static void prepare(start_id_t id, const char *name, int from,
     m = g_start[from].model;
   } else {
     memset(&m, 0, sizeof(m));
-    m.slot_img[0] = m.slot_img[1] = m.rec_img[0] = m.rec_img[1] = -1;
-    m.confirmed = m.confirming = m.trial = m.activating = m.staged = kNoRef;
+    for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
+      tmodel_t *tm = &m.t[t];
+      tm->slot_img[0] = tm->slot_img[1] = -1;
+      tm->confirmed = tm->confirming = tm->trial = tm->activating =
+          tm->staged = kNoRef;
+      tm->slots_destroyed = 1; /* nothing installed yet */
+    }
     rot_error_t err = rot_otp_provision(&st->sim.otp, g_fx.root_key_hash);
     if (err == ROT_OK) {
       uint8_t uds[ROT_OTP_UDS_LEN];
@@ -400,20 +469,22 @@ static void prepare(start_id_t id, const char *name, int from,
 }
 
 /* Damage an image in place (a flipped payload bit), as bit rot would. */
-static void damage_slot(start_id_t id, int slot) {
+static void damage_slot(start_id_t id, uint32_t type, int slot) {
   start_t *st = &g_start[id];
-  const rot_flash_region_t *r = &pf_layout.regions[hv_region(slot)];
+  tmodel_t *tm = &st->model.t[type];
+  const rot_flash_region_t *r = &pf_layout.regions[type_region(type, slot)];
   st->sim.mem[r->off + 1024u] ^= 0x10u;
-  st->model.slot_img[slot] = -1;
-  if (st->model.confirmed.slot == slot) {
-    st->model.confirmed = kNoRef;
+  tm->slot_img[slot] = -1;
+  if (tm->confirmed.slot == slot) {
+    tm->confirmed = kNoRef;
   }
-  if (st->model.trial.slot == slot) {
-    st->model.trial = kNoRef;
+  if (tm->trial.slot == slot) {
+    tm->trial = kNoRef;
   }
-  if (st->model.staged.slot == slot) {
-    st->model.staged = kNoRef;
+  if (tm->staged.slot == slot) {
+    tm->staged = kNoRef;
   }
+  tm->slots_destroyed = tm->slot_img[0] < 0 && tm->slot_img[1] < 0;
 }
 
 /*
@@ -464,7 +535,9 @@ static void prepare_cut(start_id_t id, const char *name, int from,
   pf_sim_free(&saved);
 }
 
-#define STEP(k, i, a) {(uint8_t)(k), (int8_t)(i), (uint32_t)(a), ROT_OK}
+#define STEPT(k, t, i, a) \
+  {(uint8_t)(k), (uint8_t)(t), (int8_t)(i), (uint32_t)(a), ROT_OK}
+#define STEP(k, i, a) STEPT(k, HV, i, a)
 #define WHOLE 65536u
 
 /* Append records until the log's next slot is `slot` (no faults). */
@@ -509,18 +582,16 @@ static void prepare_all(void) {
   const step_t act_boot[] = {STEP(ST_ACTIVATE, 0, 0), STEP(ST_BOOT, 0, 0)};
   prepare(S_TRIAL_V1B, "trial-v1b", S_STAGED_V1B, act_boot, N(act_boot));
   prepare(S_BADTRIAL, "bad-trial", S_PENDING_V2, NULL, 0);
-  damage_slot(S_BADTRIAL, ROT_SLOT_B);
+  damage_slot(S_BADTRIAL, HV, ROT_SLOT_B);
   const step_t confirm[] = {STEP(ST_CONFIRM, 0, 0), STEP(ST_BOOT, 0, 0)};
   prepare(S_OTHER, "other", S_TRIAL_V1B, confirm, N(confirm));
   prepare(S_CONFIRMED_V2, "confirmed-v2", S_TRIAL_V2, confirm, N(confirm));
   prepare(S_DEAD, "dead", S_STALE, NULL, 0);
-  damage_slot(S_DEAD, ROT_SLOT_A);
-  damage_slot(S_DEAD, ROT_SLOT_B);
-  g_start[S_DEAD].model.slots_destroyed = 1;
+  damage_slot(S_DEAD, HV, ROT_SLOT_A);
+  damage_slot(S_DEAD, HV, ROT_SLOT_B);
   prepare(S_DEAD_TRIAL, "dead-trial", S_PENDING_V2, NULL, 0);
-  damage_slot(S_DEAD_TRIAL, ROT_SLOT_A);
-  damage_slot(S_DEAD_TRIAL, ROT_SLOT_B);
-  g_start[S_DEAD_TRIAL].model.slots_destroyed = 1;
+  damage_slot(S_DEAD_TRIAL, HV, ROT_SLOT_A);
+  damage_slot(S_DEAD_TRIAL, HV, ROT_SLOT_B);
   uint32_t per_block = pf_layout.erase_size / ROT_AUDIT_RECORD_SIZE;
   uint32_t slots = pf_layout.regions[ROT_RGN_AUDIT].size / ROT_AUDIT_RECORD_SIZE;
   fill_audit(S_AUDIT_LOW, "audit-low", S_BASE, per_block - 3u, 0);
@@ -529,7 +600,6 @@ static void prepare_all(void) {
 
   const step_t fresh[] = {STEP(ST_STAGE, PF_IMG_REC1, WHOLE)};
   prepare(S_FRESH, "fresh", -1, fresh, N(fresh));
-  g_start[S_FRESH].model.slots_destroyed = 1;
 
   /* The confirm's first phase is durable; the floor is owed, and the
    * confirm counts as done: the next power-on must finish the raise. */
@@ -537,9 +607,9 @@ static void prepare_all(void) {
   prepare_cut(S_FLOOR_OWED, "floor-owed", S_TRIAL_V2, confirm_only,
               N(confirm_only), PF_OP_OTP);
   model_t *fm = &g_start[S_FLOOR_OWED].model;
-  fm->confirmed = fm->confirming;
-  fm->confirming = fm->trial = kNoRef;
-  fm->floor = g_fx.img[PF_IMG_V2_M].svn;
+  fm->t[HV].confirmed = fm->t[HV].confirming;
+  fm->t[HV].confirming = fm->t[HV].trial = kNoRef;
+  fm->t[HV].floor = g_fx.img[PF_IMG_V2_M].svn;
 }
 
 /* ---- scenarios -------------------------------------------------------- */
@@ -552,6 +622,8 @@ typedef struct run {
   uint32_t nsteps;
   int primary; /* --quick explores every cut point of this one */
   int dbl;     /* a second fault while recovering from each first one */
+  int chain;   /* up to MAX_FAULTS faults in a row (explore_chain) */
+  uint32_t type; /* the image type the run's steps act on */
 } run_t;
 
 #define MAX_RUNS 128
@@ -568,6 +640,7 @@ static run_t *add_run(const char *scenario, start_id_t start, int primary,
   r->scenario = scenario;
   r->start = start;
   r->primary = primary;
+  r->type = HV;
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(r->params, sizeof(r->params), fmt, ap);
@@ -580,7 +653,8 @@ static void push(run_t *r, uint8_t kind, int img, uint32_t arg,
   if (r->nsteps == MAX_STEPS) {
     die("too many steps", ROT_ERROR_INTERNAL);
   }
-  r->steps[r->nsteps++] = (step_t){kind, (int8_t)img, arg, expect};
+  r->steps[r->nsteps++] =
+      (step_t){kind, (uint8_t)r->type, (int8_t)img, arg, expect};
 }
 
 static const char *chunk_name(uint32_t chunk, char *buf, size_t n) {
@@ -795,14 +869,18 @@ static void define_runs(void) {
 typedef struct fault {
   uint32_t op;
   pf_mode_t mode;
+  uint32_t bits; /* PF_BITS_*: how many new bits land */
   pf_op_t info;
 } fault_t;
 
+/* Faults in a row: one in the run, then one in each recovery from it. */
+#define MAX_FAULTS 5
+
 typedef struct cut {
   const run_t *run;
-  const fault_t *f1; /* the fault in the run */
-  const fault_t *f2; /* a second fault while recovering from it, or NULL */
-  uint32_t broken;   /* invariants broken at this cut point */
+  const fault_t *f; /* f[0] in the run, f[i] in the i-th recovery */
+  uint32_t nf;
+  uint32_t broken;  /* invariants broken at this cut point */
 } cut_t;
 
 static uint64_t g_printed;
@@ -829,8 +907,12 @@ static void print_fault(const char *prefix, const fault_t *f) {
     printf("%sno fault", prefix);
     return;
   }
-  printf("%sop %u (%s %s %s)", prefix, f->op, pf_mode_name(f->mode),
-         pf_op_kind_name(f->info.kind), where(&f->info, loc, sizeof(loc)));
+  printf("%sop %u (%s", prefix, f->op, pf_mode_name(f->mode));
+  if (f->mode >= PF_BITS_LOW) {
+    printf(" %u of %u", f->bits, f->info.bits);
+  }
+  printf(" %s %s)", pf_op_kind_name(f->info.kind),
+         where(&f->info, loc, sizeof(loc)));
 }
 
 __attribute__((format(printf, 3, 4))) static void violation(cut_t *c,
@@ -842,9 +924,11 @@ __attribute__((format(printf, 3, 4))) static void violation(cut_t *c,
     return;
   }
   printf("VIOLATION %s [%s] ", c->run->scenario, c->run->params);
-  print_fault("", c->f1);
-  if (c->f2 != NULL) {
-    print_fault(", after reboot ", c->f2);
+  if (c->nf == 0) {
+    print_fault("", NULL);
+  }
+  for (uint32_t i = 0; i < c->nf; i++) {
+    print_fault(i == 0 ? "" : ", after reboot ", &c->f[i]);
   }
   printf(": %s: ", inv);
   va_list ap;
@@ -916,131 +1000,184 @@ static int ref_is(ref_t r, int slot, int img) {
   return r.slot != NO_SLOT && r.slot == slot && r.img == img && img >= 0;
 }
 
-static void check_boot(cut_t *c, pf_dev_t *d, const model_t *m) {
+/* Is the model's image still in place, byte for byte? */
+static int ref_intact(const pf_sim_t *s, uint32_t type, ref_t r) {
+  return r.slot != NO_SLOT && r.img >= 0 &&
+         region_image(s, type_region(type, r.slot)) == r.img;
+}
+
+static void check_boot(cut_t *c, pf_dev_t *d, const model_t *m, uint32_t type) {
+  const tmodel_t *tm = &m->t[type];
+  const tmodel_t *rm = &m->t[ROT_IMAGE_TYPE_RECOVERY];
+  const char *tn = rot_image_type_name(type);
   rot_boot_decision_t dec;
-  rot_error_t err = rot_boot_decide(&d->upd, HV, &dec);
+  rot_error_t err = rot_boot_decide(&d->upd, type, &dec);
   if (err != ROT_OK) {
-    violation(c, "I1 boot", "boot decision failed: %s (why: %s)",
+    violation(c, "I1 boot", "%s: boot decision failed: %s (why: %s)", tn,
               rot_error_name(err), rot_error_name(dec.why));
     return;
   }
   if (rot_verified_check(&dec.verified) != ROT_OK) {
-    violation(c, "I1 boot", "boot token does not check");
+    violation(c, "I1 boot", "%s: boot token does not check", tn);
     return;
   }
   if (dec.region >= ROT_RGN_COUNT) {
-    violation(c, "I1 boot", "no region chosen");
+    violation(c, "I1 boot", "%s: no region chosen", tn);
     return;
   }
   int k = region_image(d->sim, dec.region);
   const char *rname = pf_layout.regions[dec.region].name;
   if (k < 0) {
-    violation(c, "I1 boot", "%s booted from %s, which holds no intact image",
-              rot_boot_reason_name(dec.reason), rname);
+    violation(c, "I1 boot", "%s: %s booted from %s, which holds no intact "
+              "image", tn, rot_boot_reason_name(dec.reason), rname);
     return;
   }
   err = verify_known(d->sim, k);
   if (err != ROT_OK || dec.image_len != g_fx.img[k].len ||
       memcmp(dec.verified.signed_digest, g_fx.img[k].signed_digest,
              ROT_SHA384_LEN) != 0) {
-    violation(c, "I1 boot", "booted bytes in %s (%s) do not re-verify: %s",
-              rname, img_name(k), rot_error_name(err));
+    violation(c, "I1 boot", "%s: booted bytes in %s (%s) do not re-verify: %s",
+              tn, rname, img_name(k), rot_error_name(err));
     return;
   }
   int slot = (int)pf_layout.regions[dec.region].slot;
   int allowed = 0;
   switch (dec.reason) {
     case ROT_BOOT_ACTIVE:
-      allowed = ref_is(m->confirmed, slot, k) || ref_is(m->confirming, slot, k);
+      allowed = ref_is(tm->confirmed, slot, k) || ref_is(tm->confirming, slot, k);
       break;
     case ROT_BOOT_TRIAL:
-      allowed = ref_is(m->trial, slot, k) || ref_is(m->activating, slot, k);
+      allowed = ref_is(tm->trial, slot, k) || ref_is(tm->activating, slot, k);
       break;
     case ROT_BOOT_FALLBACK_OTHER:
-      allowed = m->slots_destroyed;
+      allowed = tm->slots_destroyed;
       break;
     case ROT_BOOT_RECOVERY:
-      allowed = m->slots_destroyed && slot >= 0 && slot <= 1 &&
-                k == m->rec_img[slot];
+      /* The last resort: the confirmed golden image while it is intact
+       * (or the one a confirm under way names), else any golden image. */
+      allowed = tm->slots_destroyed && slot >= 0 && slot <= 1 &&
+                k == rm->slot_img[slot] &&
+                (ref_is(rm->confirmed, slot, k) || ref_is(rm->confirming, slot, k) ||
+                 !ref_intact(d->sim, ROT_IMAGE_TYPE_RECOVERY, rm->confirmed));
       break;
     default:
       break;
   }
   if (!allowed) {
-    violation(c, "I1 boot", "booted %s from %s as %s, which the history does "
-              "not allow (confirmed %s in %s, trial %s)",
+    violation(c, "I1 boot", "%s: booted %s from %s as %s, which the history "
+              "does not allow (confirmed %s in %s, trial %s)", tn,
               img_name(k), rname, rot_boot_reason_name(dec.reason),
-              img_name(m->confirmed.img), slot_name(m->confirmed.slot),
-              img_name(m->trial.img));
+              img_name(tm->confirmed.img), slot_name(tm->confirmed.slot),
+              img_name(tm->trial.img));
   }
 }
 
-static void check_confirmed_and_floor(cut_t *c, pf_dev_t *d, const model_t *m,
-                                      const rot_policy_t *start) {
-  const rot_type_state_t *ts = &d->upd.state.types[HV];
+/* I2 for one type: the confirmed image, and every image the model knows
+ * of that no update since has claimed, is still in place. */
+static void check_confirmed(cut_t *c, pf_dev_t *d, const model_t *m,
+                            uint32_t type) {
+  const tmodel_t *tm = &m->t[type];
+  const rot_type_state_t *ts = &d->upd.state.types[type];
+  const char *tn = rot_image_type_name(type);
   int a = ts->active == ROT_SLOT_NONE ? NO_SLOT : ts->active;
-  int k = a == NO_SLOT ? -1 : region_image(d->sim, hv_region(a));
-  int is_confirmed = ref_is(m->confirmed, a, k);
-  int is_confirming = ref_is(m->confirming, a, k);
-  if (m->confirmed.slot != NO_SLOT || is_confirming) {
+  int k = a == NO_SLOT ? -1 : region_image(d->sim, type_region(type, a));
+  int is_confirmed = ref_is(tm->confirmed, a, k);
+  int is_confirming = ref_is(tm->confirming, a, k);
+  if (tm->confirmed.slot != NO_SLOT || is_confirming) {
     if (!is_confirmed && !is_confirming) {
       violation(c, "I2 confirm",
-                "last confirmed image %s (slot %s) lost: active slot %s "
-                "holds %s",
-                img_name(m->confirmed.img), slot_name(m->confirmed.slot),
+                "%s: last confirmed image %s (slot %s) lost: active slot %s "
+                "holds %s", tn,
+                img_name(tm->confirmed.img), slot_name(tm->confirmed.slot),
                 slot_name(a), img_name(k));
     } else {
       rot_error_t err = verify_known(d->sim, k);
       if (err != ROT_OK) {
-        violation(c, "I2 confirm", "confirmed %s in slot %s no longer verifies: %s",
-                  img_name(k), slot_name(a), rot_error_name(err));
+        violation(c, "I2 confirm", "%s: confirmed %s in slot %s no longer "
+                  "verifies: %s", tn, img_name(k), slot_name(a),
+                  rot_error_name(err));
       }
     }
   }
-
-  /* The golden image only changes under its own update, and only in the
-   * recovery slot that update writes. */
-  for (int rs = 0; rs < 2; rs++) {
-    if (m->rec_img[rs] >= 0 &&
-        region_image(d->sim, rec_region(rs)) != m->rec_img[rs]) {
-      violation(c, "I2 confirm", "recovery image %s lost from %s",
-                img_name(m->rec_img[rs]), pf_layout.regions[rec_region(rs)].name);
+  for (int s = 0; s < 2; s++) {
+    if (tm->slot_img[s] >= 0 &&
+        region_image(d->sim, type_region(type, s)) != tm->slot_img[s]) {
+      violation(c, "I2 confirm", "%s: image %s lost from %s", tn,
+                img_name(tm->slot_img[s]),
+                pf_layout.regions[type_region(type, s)].name);
     }
   }
+}
 
+/* The floor a type's fuses may hold now: what returned confirms owe, and
+ * the SVN of a confirm under way once it became durable. */
+static uint32_t floor_owed(const pf_dev_t *d, const model_t *m, uint32_t type) {
+  const tmodel_t *tm = &m->t[type];
+  const rot_type_state_t *ts = &d->upd.state.types[type];
+  int a = ts->active == ROT_SLOT_NONE ? NO_SLOT : ts->active;
+  int k = a == NO_SLOT ? -1 : region_image(d->sim, type_region(type, a));
+  uint32_t want = tm->floor;
+  if (ref_is(tm->confirming, a, k) && !ref_is(tm->confirmed, a, k) &&
+      tm->confirming_raises) {
+    want = umax(want, g_fx.img[k].svn);
+  }
+  return want;
+}
+
+static void check_floors(cut_t *c, pf_dev_t *d, const model_t *m,
+                         const rot_policy_t *start) {
   rot_policy_t pol;
   rot_error_t err = rot_otp_decode(d->sim->fuse, &pol);
   if (err != ROT_OK) {
     violation(c, "I3 floor", "OTP unreadable: %s", rot_error_name(err));
     return;
   }
-  for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
-    if (t != HV && pol.svn_floor[t] != start->svn_floor[t]) {
-      violation(c, "I3 floor", "type %u floor moved from %u to %u", t,
-                start->svn_floor[t], pol.svn_floor[t]);
-    }
-  }
   if (pol.revoked_keys != start->revoked_keys ||
       pol.lifecycle != start->lifecycle ||
       memcmp(pol.root_key_hash, start->root_key_hash, ROT_SHA384_LEN) != 0) {
     violation(c, "I3 floor", "OTP fields other than the floors changed");
   }
-  uint32_t want = m->floor;
-  if (is_confirming && !is_confirmed && m->confirming_raises) {
-    want = umax(want, g_fx.img[k].svn);
+  for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
+    uint32_t want = floor_owed(d, m, t);
+    uint32_t floor = pol.svn_floor[t];
+    if (floor > want) {
+      violation(c, "I3 floor", "%s floor rose to %u without a durable confirm "
+                "(expected %u)", rot_image_type_name(t), floor, want);
+    } else if (floor < want) {
+      violation(c, "I3 floor", "%s floor %u below %u owed by a durable "
+                "confirm", rot_image_type_name(t), floor, want);
+    }
+    if (d->upd.state.types[t].floor_pending != 0) {
+      violation(c, "I3 floor", "%s: floor raise to %u still pending after "
+                "boot", rot_image_type_name(t),
+                d->upd.state.types[t].floor_pending);
+    }
   }
-  uint32_t floor = pol.svn_floor[HV];
-  if (floor > want) {
-    violation(c, "I3 floor", "floor rose to %u without a durable confirm "
-              "(expected %u, active %s)", floor, want, img_name(k));
-  } else if (floor < want) {
-    violation(c, "I3 floor", "floor %u below %u owed by a durable confirm",
-              floor, want);
+}
+
+/*
+ * Right after a fault, before any reboot: a torn burn may leave a floor
+ * between its old and new value, but never corrupt and never above what
+ * the confirm under way owes.
+ */
+static void check_fuses_torn(cut_t *c, const pf_sim_t *s, const model_t *m) {
+  rot_policy_t pol;
+  rot_error_t err = rot_otp_decode(s->fuse, &pol);
+  if (err != ROT_OK) {
+    violation(c, "I3 floor", "OTP decodes as %s right after the fault",
+              rot_error_name(err));
+    return;
   }
   for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
-    if (d->upd.state.types[t].floor_pending != 0) {
-      violation(c, "I3 floor", "type %u: floor raise to %u still pending "
-                "after boot", t, d->upd.state.types[t].floor_pending);
+    const tmodel_t *tm = &m->t[t];
+    uint32_t most = tm->floor;
+    if (tm->confirming.img >= 0 && tm->confirming_raises) {
+      most = umax(most, g_fx.img[tm->confirming.img].svn);
+    }
+    if (pol.svn_floor[t] > most) {
+      violation(c, "I3 floor", "%s floor %u right after the fault, above the "
+                "%u any confirm owes", rot_image_type_name(t),
+                pol.svn_floor[t], most);
     }
   }
 }
@@ -1060,25 +1197,53 @@ static void check_audit(cut_t *c, pf_dev_t *d, const model_t *m) {
 
 /* What a run ends with: compared between the dry run and every resume. */
 typedef struct outcome {
-  int active_img;
-  int pending;
-  uint32_t floor;
+  int active_img[ROT_IMAGE_TYPE_SLOTS];
+  int pending[ROT_IMAGE_TYPE_SLOTS];
+  uint32_t floor[ROT_IMAGE_TYPE_SLOTS];
   int rec_img[2];
 } outcome_t;
 
 static outcome_t outcome_of(pf_dev_t *d) {
   outcome_t o;
-  const rot_type_state_t *ts = &d->upd.state.types[HV];
-  o.active_img = ts->active == ROT_SLOT_NONE
-                     ? -1
-                     : region_image(d->sim, hv_region(ts->active));
-  o.pending = ts->pending;
+  memset(&o, 0, sizeof(o));
   rot_policy_t pol;
-  o.floor = rot_otp_decode(d->sim->fuse, &pol) == ROT_OK ? pol.svn_floor[HV]
-                                                         : 0xffffffffu;
+  int fuses_ok = rot_otp_decode(d->sim->fuse, &pol) == ROT_OK;
+  for (size_t i = 0; i < N(kTypes); i++) {
+    uint32_t t = kTypes[i];
+    const rot_type_state_t *ts = &d->upd.state.types[t];
+    o.active_img[t] = ts->active == ROT_SLOT_NONE
+                          ? -1
+                          : region_image(d->sim, type_region(t, ts->active));
+    o.pending[t] = ts->pending;
+    o.floor[t] = fuses_ok ? pol.svn_floor[t] : 0xffffffffu;
+  }
   o.rec_img[0] = region_image(d->sim, ROT_RGN_RECOVERY_A);
   o.rec_img[1] = region_image(d->sim, ROT_RGN_RECOVERY_B);
   return o;
+}
+
+/* Name the first difference between two outcomes; 0 when equal. */
+static int outcome_diff(const outcome_t *a, const outcome_t *b, char *buf,
+                        size_t n) {
+  for (size_t i = 0; i < N(kTypes); i++) {
+    uint32_t t = kTypes[i];
+    if (a->active_img[t] != b->active_img[t] || a->pending[t] != b->pending[t] ||
+        a->floor[t] != b->floor[t]) {
+      snprintf(buf, n, "%s: active %s, pending slot %s, floor %u; the "
+               "fault-free run ends with %s, %s, %u", rot_image_type_name(t),
+               img_name(a->active_img[t]), slot_name(a->pending[t]),
+               a->floor[t], img_name(b->active_img[t]),
+               slot_name(b->pending[t]), b->floor[t]);
+      return 1;
+    }
+  }
+  if (a->rec_img[0] != b->rec_img[0] || a->rec_img[1] != b->rec_img[1]) {
+    snprintf(buf, n, "recovery %s/%s; the fault-free run ends with %s/%s",
+             img_name(a->rec_img[0]), img_name(a->rec_img[1]),
+             img_name(b->rec_img[0]), img_name(b->rec_img[1]));
+    return 1;
+  }
+  return 0;
 }
 
 /* ---- driver ---------------------------------------------------------------- */
@@ -1086,13 +1251,6 @@ static outcome_t outcome_of(pf_dev_t *d) {
 typedef struct tally {
   uint64_t cut, tear, violations;
 } tally_t;
-
-/* Which phase of a replay the operation trace records. */
-typedef enum trace_phase {
-  TRACE_NONE = 0,
-  TRACE_RUN = 1,     /* the run from its start state */
-  TRACE_REBOOT = 2,  /* the reboot and resume after the first fault */
-} trace_phase_t;
 
 /* Run steps from `from` until one fails; returns the step to resume at. */
 static uint32_t run_steps(pf_dev_t *d, model_t *m, const run_t *r,
@@ -1108,86 +1266,119 @@ static uint32_t run_steps(pf_dev_t *d, model_t *m, const run_t *r,
   return at;
 }
 
+/* The types whose boot decision every power-on takes (and checks): the
+ * run's, and the hypervisor's too when the run updates the golden image
+ * (its recovery path is what that image is for). */
+static uint32_t boot_types(const run_t *r, uint32_t out[2]) {
+  out[0] = r->type;
+  if (r->type == ROT_IMAGE_TYPE_RECOVERY) {
+    out[1] = HV;
+    return 2;
+  }
+  return 1;
+}
+
 /*
- * Replay a run from its start state with fault f1 (mode PF_NONE: the dry
- * run). With f2, the reboot that follows (power-on, boot decision, the
- * retried step and the rest of the run) suffers a second fault. Then the
- * device reboots for good and the invariants are checked.
+ * Replay a run from its start state with faults f[0..nf-1]: f[0] hits the
+ * run, f[i] the i-th power-on after it (chip start, boot decisions, the
+ * retried step and the rest of the run). Then the last power-on, fault
+ * free: the invariants, the retry, the end state against the fault-free
+ * run's. That last power-on is traced (trace, *ops_out): its operations
+ * are where a further fault could hit. nf = 0 is the dry run; it traces
+ * the run itself.
  */
-static uint32_t replay(const run_t *r, const fault_t *f1, const fault_t *f2,
-                       const outcome_t *expect, outcome_t *got,
-                       trace_phase_t phase, pf_op_t *trace, uint32_t *ops_out) {
+static uint32_t replay(const run_t *r, const fault_t *f, uint32_t nf,
+                       const outcome_t *expect, outcome_t *got, pf_op_t *trace,
+                       uint32_t *ops_out) {
   const start_t *st = &g_start[r->start];
-  cut_t c = {r, f1, f2, 0};
+  cut_t c = {r, f, nf, 0};
   model_t m = st->model;
   pf_dev_t d = {.sim = &g_sim};
+  uint32_t types[2];
+  uint32_t ntypes = boot_types(r, types);
   pf_sim_copy(&g_sim, &st->sim);
-  pf_sim_arm(&g_sim, f1->mode, f1->op);
-  g_sim.trace = phase == TRACE_RUN ? trace : NULL;
+  if (nf > 0) {
+    pf_sim_arm_bits(&g_sim, f[0].mode, f[0].op, f[0].bits);
+  } else {
+    pf_sim_arm(&g_sim, PF_NONE, 0);
+  }
+  g_sim.trace = nf == 0 ? trace : NULL;
   g_sim.trace_cap = TRACE_CAP;
 
   /* The run: it stops where power went. */
   rot_error_t err = dev_boot(&d);
   uint32_t at = err == ROT_OK ? run_steps(&d, &m, r, 0, 0, &err) : 0;
-  if (f1->mode == PF_NONE && err != ROT_OK) {
-    violation(&c, "setup", "fault-free run failed at step %u (%s): %s", at,
-              at < r->nsteps ? step_name(r->steps[at].kind) : "boot",
-              rot_error_name(err));
-  } else if (f1->mode != PF_NONE && !g_sim.fired) {
-    violation(&c, "setup", "fault never reached (%u ops)", g_sim.ops);
-  }
-  if (phase == TRACE_RUN && ops_out != NULL) {
-    *ops_out = g_sim.ops;
-  }
-  g_sim.trace = NULL;
   int retry = 1;
-
-  if (f2 != NULL) {
-    /* Recovering from the first fault, power goes again. */
-    pf_sim_power_on(&g_sim);
-    pf_sim_arm(&g_sim, f2->mode, f2->op);
-    g_sim.trace = phase == TRACE_REBOOT ? trace : NULL;
-    err = dev_boot(&d);
-    if (err == ROT_OK) {
-      rot_boot_decision_t dec;
-      err = rot_boot_decide(&d.upd, HV, &dec);
-      if (err != ROT_OK && !g_sim.dead) {
-        violation(&c, "I1 boot", "boot decision failed: %s",
-                  rot_error_name(err));
-      }
+  if (nf == 0) {
+    if (err != ROT_OK) {
+      violation(&c, "setup", "fault-free run failed at step %u (%s): %s", at,
+                at < r->nsteps ? step_name(r->steps[at].kind) : "boot",
+                rot_error_name(err));
     }
-    if (err == ROT_OK) {
-      at = run_steps(&d, &m, r, at, 1, &err);
-      retry = err != ROT_OK;
-    }
-    if (f2->mode != PF_NONE && !g_sim.fired) {
-      violation(&c, "setup", "second fault never reached (%u ops)", g_sim.ops);
-    }
-    if (phase == TRACE_REBOOT && ops_out != NULL) {
+    if (ops_out != NULL) {
       *ops_out = g_sim.ops;
     }
     g_sim.trace = NULL;
   }
 
-  /* Reboot on the same memory, then the invariants. */
+  /* Each recovery, cut in turn. */
+  for (uint32_t i = 0; i < nf; i++) {
+    if (!g_sim.fired) {
+      violation(&c, "setup", "fault %u never reached (%u ops)", i + 1u,
+                g_sim.ops);
+      return c.broken;
+    }
+    check_fuses_torn(&c, &g_sim, &m);
+    if (i + 1u == nf) {
+      break;
+    }
+    pf_sim_power_on(&g_sim);
+    pf_sim_arm_bits(&g_sim, f[i + 1u].mode, f[i + 1u].op, f[i + 1u].bits);
+    err = dev_boot(&d);
+    for (uint32_t t = 0; err == ROT_OK && t < ntypes; t++) {
+      rot_boot_decision_t dec;
+      err = rot_boot_decide(&d.upd, types[t], &dec);
+      if (err != ROT_OK && !g_sim.dead) {
+        violation(&c, "I1 boot", "%s: boot decision failed: %s",
+                  rot_image_type_name(types[t]), rot_error_name(err));
+      }
+    }
+    if (err == ROT_OK) {
+      at = run_steps(&d, &m, r, at, retry, &err);
+    }
+    retry = 1;
+  }
+
+  /* Power on for good, then the invariants. */
   pf_sim_power_on(&g_sim);
+  g_sim.trace = nf > 0 ? trace : NULL;
   err = dev_boot(&d);
   if (err != ROT_OK) {
     violation(&c, "I1 boot", "chip does not come up after the fault: %s",
               rot_error_name(err));
+    g_sim.trace = NULL;
     return c.broken;
   }
   rot_policy_t start_policy;
   if (rot_otp_decode(st->sim.fuse, &start_policy) != ROT_OK) {
     die("start state OTP", ROT_ERROR_INTERNAL);
   }
-  check_boot(&c, &d, &m);
-  check_confirmed_and_floor(&c, &d, &m, &start_policy);
+  for (uint32_t t = 0; t < ntypes; t++) {
+    check_boot(&c, &d, &m, types[t]);
+  }
+  for (size_t t = 0; t < N(kTypes); t++) {
+    check_confirmed(&c, &d, &m, kTypes[t]);
+  }
+  check_floors(&c, &d, &m, &start_policy);
   check_audit(&c, &d, &m);
 
   /* Nothing wedged: retry the interrupted step, finish the run. */
   err = ROT_OK;
-  at = run_steps(&d, &m, r, at, retry, &err);
+  at = run_steps(&d, &m, r, at, nf > 0 ? retry : 0, &err);
+  if (nf > 0 && ops_out != NULL) {
+    *ops_out = g_sim.ops;
+  }
+  g_sim.trace = NULL;
   if (err != ROT_OK) {
     violation(&c, "I5 resume", "step %u (%s) after the reboot failed: %s", at,
               step_name(r->steps[at].kind), rot_error_name(err));
@@ -1197,30 +1388,52 @@ static uint32_t replay(const run_t *r, const fault_t *f1, const fault_t *f2,
   if (got != NULL) {
     *got = o;
   }
-  if (expect != NULL &&
-      (o.active_img != expect->active_img || o.pending != expect->pending ||
-       o.floor != expect->floor || o.rec_img[0] != expect->rec_img[0] ||
-       o.rec_img[1] != expect->rec_img[1])) {
-    violation(&c, "I5 resume", "ends with active %s, pending slot %s, floor "
-              "%u, recovery %s/%s; the fault-free run ends with %s, %s, %u, "
-              "%s/%s",
-              img_name(o.active_img), slot_name(o.pending), o.floor,
-              img_name(o.rec_img[0]), img_name(o.rec_img[1]),
-              img_name(expect->active_img),
-              slot_name(expect->pending), expect->floor,
-              img_name(expect->rec_img[0]), img_name(expect->rec_img[1]));
+  char diff[256];
+  if (expect != NULL && outcome_diff(&o, expect, diff, sizeof(diff))) {
+    violation(&c, "I5 resume", "ends with %s", diff);
   }
   check_audit(&c, &d, &m);
   return c.broken;
 }
+
+static int g_known_defects;
+
+/*
+ * The faults one operation can suffer: cut before it, torn half way, and
+ * for an OTP program every partial landing of its new bits in ascending
+ * order (and, with --known-defects, highest first and scattered, which
+ * the floor's thermometer code does not survive; see fuses.c).
+ */
+static uint32_t faults_at(uint32_t n, const pf_op_t *op, fault_t *out,
+                          uint32_t cap) {
+  uint32_t k = 0;
+  out[k++] = (fault_t){n, PF_CUT, 0, *op};
+  out[k++] = (fault_t){n, PF_TEAR, 0, *op};
+  if (op->kind != PF_OP_OTP) {
+    return k;
+  }
+  pf_mode_t last = g_known_defects ? PF_BITS_SCATTER : PF_BITS_LOW;
+  for (pf_mode_t m = PF_BITS_LOW; m <= last; m++) {
+    for (uint32_t b = 1; b < op->bits && k < cap; b++) {
+      out[k++] = (fault_t){n, m, b, *op};
+    }
+  }
+  return k;
+}
+
+#define MAX_FAULTS_AT 1024u
 
 /* --quick: every 7th cut point, and every one of a primary run. */
 static int keep(uint32_t n, uint32_t total, int quick, int primary) {
   return !quick || primary || n % 7u == 0 || n + 1u == total;
 }
 
-static void count(tally_t *t, pf_mode_t a, pf_mode_t b, uint32_t broken) {
-  if (a == PF_TEAR || b == PF_TEAR) {
+static void count(tally_t *t, const fault_t *f, uint32_t nf, uint32_t broken) {
+  int torn = 0;
+  for (uint32_t i = 0; i < nf; i++) {
+    torn |= f[i].mode != PF_CUT;
+  }
+  if (torn) {
     t->tear++;
   } else {
     t->cut++;
@@ -1228,18 +1441,60 @@ static void count(tally_t *t, pf_mode_t a, pf_mode_t b, uint32_t broken) {
   t->violations += broken != 0;
 }
 
+/* A fixed-seed generator: the chains pick the same faults every run. */
+static uint32_t prng(uint64_t *state) {
+  *state ^= *state << 13;
+  *state ^= *state >> 7;
+  *state ^= *state << 17;
+  return (uint32_t)(*state >> 11);
+}
+
+/*
+ * Extend a chain of faults [f0] to MAX_FAULTS: at each power-on after a
+ * fault, one more fault, on an operation the policy picks among those
+ * that power-on performs (0: its first, 1: its last, otherwise one drawn
+ * from the fixed-seed generator, cut or torn at random).
+ */
+static void explore_chain(const run_t *r, const fault_t *f0,
+                          const pf_op_t *trace1, uint32_t ops1, int policy,
+                          uint64_t seed, const outcome_t *expect,
+                          pf_op_t *trace, tally_t *t) {
+  fault_t f[MAX_FAULTS];
+  f[0] = *f0;
+  (void)trace;
+  uint64_t st = seed;
+  const pf_op_t *prev = trace1;
+  uint32_t ops = ops1;
+  static pf_op_t traces[2][TRACE_CAP];
+  for (uint32_t nf = 1; nf < MAX_FAULTS && ops > 0; nf++) {
+    uint32_t n = policy == 0 ? 0u : policy == 1 ? ops - 1u : prng(&st) % ops;
+    pf_mode_t mode = policy < 2 ? (nf % 2 ? PF_CUT : PF_TEAR)
+                                : (prng(&st) & 1u ? PF_TEAR : PF_CUT);
+    f[nf] = (fault_t){n, mode, 0, prev[n]};
+    pf_op_t *next = traces[nf % 2];
+    uint32_t nops = 0;
+    count(t, f, nf + 1u, replay(r, f, nf + 1u, expect, NULL, next, &nops));
+    if (nops > TRACE_CAP) {
+      die("reboot longer than the trace", ROT_ERROR_INTERNAL);
+    }
+    prev = next;
+    ops = nops;
+  }
+}
+
 /*
  * Every cut point of one run: a dry run records the operations, then each
- * is cut and torn in turn. A double-fault run also cuts and tears each
- * operation of the reboot that follows every first fault.
+ * suffers every fault faults_at lists. A double-fault run also cuts and
+ * tears each operation of the power-on that follows every first fault; a
+ * chain run follows every first fault with up to four more, one in each
+ * power-on after it.
  */
 static void explore(const run_t *r, int quick, pf_op_t *trace,
                     pf_op_t *trace2, tally_t *t) {
-  static const pf_mode_t kModes[2] = {PF_CUT, PF_TEAR};
-  const fault_t none = {0, PF_NONE, {0, 0, 0, 0}};
+  static fault_t fl[MAX_FAULTS_AT];
   outcome_t expect;
   uint32_t ops = 0;
-  uint32_t bad = replay(r, &none, NULL, NULL, &expect, TRACE_RUN, trace, &ops);
+  uint32_t bad = replay(r, NULL, 0, NULL, &expect, trace, &ops);
   if (ops > TRACE_CAP) {
     die("run longer than the trace", ROT_ERROR_INTERNAL);
   }
@@ -1248,32 +1503,44 @@ static void explore(const run_t *r, int quick, pf_op_t *trace,
     return;
   }
   for (uint32_t n = 0; n < ops; n++) {
-    for (int i = 0; i < 2; i++) {
-      fault_t f1 = {n, kModes[i], trace[n]};
-      if (!r->dbl) {
-        if (keep(n, ops, quick, r->primary)) {
-          count(t, f1.mode, PF_NONE,
-                replay(r, &f1, NULL, &expect, NULL, TRACE_NONE, NULL, NULL));
+    uint32_t nfl = faults_at(n, &trace[n], fl, MAX_FAULTS_AT);
+    for (uint32_t i = 0; i < nfl; i++) {
+      fault_t f[2] = {fl[i], fl[i]};
+      if (!r->dbl && !r->chain) {
+        if (keep(n * 3u + i, ops * 3u, quick, r->primary)) {
+          count(t, f, 1, replay(r, f, 1, &expect, NULL, NULL, NULL));
         }
         continue;
       }
-      /* The reboot's own dry run: a single fault, not counted again. */
+      /* The fault on its own; its last power-on lists the second faults. */
       uint32_t ops2 = 0;
-      t->violations +=
-          replay(r, &f1, &none, &expect, NULL, TRACE_REBOOT, trace2, &ops2) != 0;
+      if (r->chain && !keep(n * 3u + i, 0, quick, r->primary)) {
+        continue;
+      }
+      count(t, f, 1, replay(r, f, 1, &expect, NULL, trace2, &ops2));
       if (ops2 > TRACE_CAP) {
         die("reboot longer than the trace", ROT_ERROR_INTERNAL);
       }
+      if (r->chain) {
+        int policies = quick ? 1 : 4;
+        for (int p = 0; p < policies; p++) {
+          explore_chain(r, &fl[i], trace2, ops2, quick ? 2 + p : p,
+                        0x9e3779b97f4a7c15ull ^ ((uint64_t)n << 32) ^
+                            ((uint64_t)i << 8) ^ (uint64_t)p,
+                        &expect, trace, t);
+        }
+        continue;
+      }
       for (uint32_t n2 = 0; n2 < ops2; n2++) {
+        static const pf_mode_t kModes[2] = {PF_CUT, PF_TEAR};
         for (int j = 0; j < 2; j++) {
           /* --quick samples about one pair in 7, spread over both ops. */
           if (!keep(n * 31u + n2 + (uint32_t)(i * 3 + j), 0, quick,
                     r->primary)) {
             continue;
           }
-          fault_t f2 = {n2, kModes[j], trace2[n2]};
-          count(t, f1.mode, f2.mode,
-                replay(r, &f1, &f2, &expect, NULL, TRACE_NONE, NULL, NULL));
+          f[1] = (fault_t){n2, kModes[j], 0, trace2[n2]};
+          count(t, f, 2, replay(r, f, 2, &expect, NULL, NULL, NULL));
         }
       }
     }
