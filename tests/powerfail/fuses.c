@@ -27,8 +27,7 @@
  * never get the device secret the update engine's state key needs. F2
  * holds when the bits of a program land in ascending order; with the
  * highest or scattered bits first (--known-defects) the thermometer gets a
- * gap and decodes as corrupt. See the report in the commit that added this
- * file for the details.
+ * gap and decodes as corrupt, after which every image verification fails.
  */
 #include "fuses.h"
 
