@@ -13,8 +13,8 @@
 /*
  * The reference table shrunk: same regions in the same order, small
  * enough that a snapshot costs nothing and images span a few blocks.
- * The boot types not in play keep one block each so the table stays
- * complete.
+ * The rot, opensbi and dtb slots are one block each: their images are
+ * small, and an update of one is an erase and a few programs.
  */
 const rot_flash_layout_t pf_layout = {
     .flash_size = KIB(308),
@@ -123,6 +123,13 @@ static const image_spec_t kSpecs[PF_IMG_COUNT] = {
     [PF_IMG_V3] = {"v3", ROT_IMAGE_TYPE_HYPERVISOR, 3, 0, 11800, 0x66},
     [PF_IMG_REC1] = {"rec1", ROT_IMAGE_TYPE_RECOVERY, 1, 0, 7000, 0x77},
     [PF_IMG_REC2] = {"rec2", ROT_IMAGE_TYPE_RECOVERY, 1, 1, 9500, 0x88},
+    /* The small slots hold one 4 KiB block. */
+    [PF_IMG_ROT7] = {"rot7", ROT_IMAGE_TYPE_ROT, 7, 0, 2100, 0x99},
+    [PF_IMG_ROT9] = {"rot9", ROT_IMAGE_TYPE_ROT, 9, 0, 2600, 0xaa},
+    [PF_IMG_SBI15] = {"sbi15", ROT_IMAGE_TYPE_OPENSBI, 15, 0, 2300, 0xbb},
+    [PF_IMG_SBI17] = {"sbi17", ROT_IMAGE_TYPE_OPENSBI, 17, 0, 1900, 0xcc},
+    [PF_IMG_DTB100] = {"dtb100", ROT_IMAGE_TYPE_DTB, 100, 0, 1200, 0xdd},
+    [PF_IMG_DTB130] = {"dtb130", ROT_IMAGE_TYPE_DTB, 130, 0, 2800, 0xee},
 };
 
 static int sign_image(const rot_crypto_t *c, const image_spec_t *spec,
@@ -199,7 +206,10 @@ int pf_fixture_init(pf_fixture_t *fx, int memo) {
     return -1;
   }
   entry.key_index = 0;
-  entry.allowed_types = (1u << ROT_IMAGE_TYPE_HYPERVISOR) |
+  entry.allowed_types = (1u << ROT_IMAGE_TYPE_ROT) |
+                        (1u << ROT_IMAGE_TYPE_OPENSBI) |
+                        (1u << ROT_IMAGE_TYPE_HYPERVISOR) |
+                        (1u << ROT_IMAGE_TYPE_DTB) |
                         (1u << ROT_IMAGE_TYPE_RECOVERY);
   uint8_t manifest[ROT_MANIFEST_MAX_SIZE];
   size_t manifest_len = 0;

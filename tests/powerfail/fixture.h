@@ -18,7 +18,8 @@ extern const rot_flash_layout_t pf_layout;
 /* Largest image region, and so the update engine's scratch size. */
 #define PF_SCRATCH_LEN (64u * 1024u)
 
-/* The images. Slot images are all type hypervisor. */
+/* The images: hypervisor, recovery, and one low/high pair for each of the
+ * other slot types whose SVNs make a floor raise cross a fuse byte. */
 typedef enum pf_image_id {
   PF_IMG_V1 = 0,  /* svn 1: installed and confirmed in every start state */
   PF_IMG_V1B,     /* svn 1, another build: a same-SVN update */
@@ -28,6 +29,12 @@ typedef enum pf_image_id {
   PF_IMG_V3,      /* svn 3, about 12 KiB */
   PF_IMG_REC1,    /* recovery, svn 1 */
   PF_IMG_REC2,    /* recovery, svn 1, another build */
+  PF_IMG_ROT7,    /* rot (the chip's own firmware), svn 7 */
+  PF_IMG_ROT9,    /* rot, svn 9: the floor's bit 8 is in the next byte */
+  PF_IMG_SBI15,   /* opensbi, svn 15 */
+  PF_IMG_SBI17,   /* opensbi, svn 17 */
+  PF_IMG_DTB100,  /* dtb, svn 100 */
+  PF_IMG_DTB130,  /* dtb, svn 130: the raise spans five fuse bytes */
   PF_IMG_COUNT
 } pf_image_id_t;
 

@@ -3,10 +3,14 @@
 # tests/run.sh treats as cmocka suites; make test runs its --quick mode
 # through tests/cli/powerfail_test.sh.
 #
-#   make powerfail     every cut point of every scenario (>= 5,000)
+#   make powerfail     every cut point of every scenario (>= 20,000)
 powerfail-srcs := \
 	tests/powerfail/sim.c \
 	tests/powerfail/fixture.c \
+	tests/powerfail/fuses.c \
+	tests/powerfail/model.c \
+	tests/powerfail/scenarios.c \
+	tests/powerfail/check.c \
 	tests/powerfail/powerfail.c
 
 powerfail-bin := $(BUILD)/powerfail/powerfail

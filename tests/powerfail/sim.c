@@ -16,7 +16,8 @@ static pf_sim_t *sim_of_otp(const rot_otp_port_t *p) {
  * Count one operation and decide its fate: 0 = do it whole, 1 = tear it,
  * -1 = it never happens (power already gone, or cut here).
  */
-static int next_op(pf_sim_t *s, pf_op_kind_t kind, uint32_t off, uint32_t len) {
+static int next_op(pf_sim_t *s, pf_op_kind_t kind, uint32_t off, uint32_t len,
+                   uint32_t bits) {
   if (s->dead) {
     return -1;
   }
@@ -25,13 +26,14 @@ static int next_op(pf_sim_t *s, pf_op_kind_t kind, uint32_t off, uint32_t len) {
     s->trace[n].kind = (uint8_t)kind;
     s->trace[n].off = off;
     s->trace[n].len = len;
+    s->trace[n].bits = bits;
   }
   if (s->mode == PF_NONE || n != s->fault_at) {
     return 0;
   }
   s->fired = 1;
   s->dead = 1;
-  return s->mode == PF_TEAR ? 1 : -1;
+  return s->mode == PF_CUT ? -1 : 1;
 }
 
 static rot_error_t flash_read(const rot_flash_port_t *f, uint32_t off,
@@ -53,7 +55,7 @@ static rot_error_t flash_program(const rot_flash_port_t *f, uint32_t off,
   if (off > f->size || len > f->size - off) {
     return ROT_ERROR_FLASH_BOUNDS;
   }
-  int fate = next_op(s, PF_OP_PROGRAM, off, len);
+  int fate = next_op(s, PF_OP_PROGRAM, off, len, 0);
   if (fate < 0) {
     return ROT_ERROR_FLASH_POWER_LOSS;
   }
@@ -73,7 +75,7 @@ static rot_error_t flash_erase(const rot_flash_port_t *f, uint32_t off) {
   if (off > f->size || f->erase_size > f->size - off) {
     return ROT_ERROR_FLASH_BOUNDS;
   }
-  int fate = next_op(s, PF_OP_ERASE, off, f->erase_size);
+  int fate = next_op(s, PF_OP_ERASE, off, f->erase_size, 0);
   if (fate < 0) {
     return ROT_ERROR_FLASH_POWER_LOSS;
   }
@@ -94,18 +96,79 @@ static rot_error_t otp_read(const rot_otp_port_t *p, uint32_t off, void *buf,
   return ROT_OK;
 }
 
+/* Bits of b not yet set in cur. */
+static uint32_t new_bits(const uint8_t *cur, const uint8_t *b, uint32_t len) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < len; i++) {
+    n += (uint32_t)__builtin_popcount((unsigned)(b[i] & (uint8_t)~cur[i]));
+  }
+  return n;
+}
+
+/* A fixed mix of a bit's index: the scattered order sorts by it. */
+static uint32_t scatter_key(uint32_t idx) {
+  uint32_t x = idx * 0x9e3779b9u + 0x7f4a7c15u;
+  x ^= x >> 16;
+  x *= 0x85ebca6bu;
+  x ^= x >> 13;
+  return x;
+}
+
+/* The position (0 .. total-1) at which new bit idx lands when the bits
+ * land in the scattered order: the same order every run. */
+static uint32_t scatter_rank(uint32_t idx, uint32_t total) {
+  uint32_t k = scatter_key(idx), rank = 0;
+  for (uint32_t j = 0; j < total; j++) {
+    uint32_t kj = scatter_key(j);
+    rank += kj < k || (kj == k && j < idx);
+  }
+  return rank;
+}
+
+/* OR in only `land` of the new bits of b, in the order mode says. */
+static void program_some_bits(uint8_t *fuse, const uint8_t *b, uint32_t len,
+                              pf_mode_t mode, uint32_t land) {
+  uint32_t total = new_bits(fuse, b, len);
+  uint32_t idx = 0;
+  uint8_t set[ROT_OTP_SIZE];
+  memset(set, 0, sizeof(set));
+  for (uint32_t i = 0; i < len; i++) {
+    for (unsigned bit = 0; bit < 8; bit++) {
+      uint8_t m = (uint8_t)(1u << bit);
+      if ((b[i] & m) == 0 || (fuse[i] & m) != 0) {
+        continue;
+      }
+      uint32_t rank = mode == PF_BITS_LOW    ? idx
+                      : mode == PF_BITS_HIGH ? total - 1u - idx
+                                             : scatter_rank(idx, total);
+      if (rank < land) {
+        set[i] |= m;
+      }
+      idx++;
+    }
+  }
+  for (uint32_t i = 0; i < len; i++) {
+    fuse[i] |= set[i];
+  }
+}
+
 static rot_error_t otp_program(const rot_otp_port_t *p, uint32_t off,
                                const void *buf, uint32_t len) {
   pf_sim_t *s = sim_of_otp(p);
   if (off > ROT_OTP_SIZE || len > ROT_OTP_SIZE - off) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  int fate = next_op(s, PF_OP_OTP, off, len);
+  const uint8_t *b = buf;
+  int fate = next_op(s, PF_OP_OTP, off, len,
+                     s->dead ? 0 : new_bits(s->fuse + off, b, len));
   if (fate < 0) {
     return ROT_ERROR_OTP_WRITE_FAILED;
   }
+  if (fate == 1 && s->mode >= PF_BITS_LOW) {
+    program_some_bits(s->fuse + off, b, len, s->mode, s->fault_bits);
+    return ROT_ERROR_OTP_WRITE_FAILED;
+  }
   uint32_t n = fate == 1 ? len / 2u : len;
-  const uint8_t *b = buf;
   for (uint32_t i = 0; i < n; i++) {
     s->fuse[off + i] |= b[i]; /* fuses only ever set bits */
   }
@@ -145,8 +208,15 @@ void pf_sim_arm(pf_sim_t *s, pf_mode_t mode, uint32_t fault_at) {
   s->ops = 0;
   s->mode = mode;
   s->fault_at = fault_at;
+  s->fault_bits = 0;
   s->dead = 0;
   s->fired = 0;
+}
+
+void pf_sim_arm_bits(pf_sim_t *s, pf_mode_t mode, uint32_t fault_at,
+                     uint32_t bits) {
+  pf_sim_arm(s, mode, fault_at);
+  s->fault_bits = bits;
 }
 
 void pf_sim_power_on(pf_sim_t *s) {
@@ -174,6 +244,12 @@ const char *pf_mode_name(pf_mode_t mode) {
       return "cut";
     case PF_TEAR:
       return "tear";
+    case PF_BITS_LOW:
+      return "bits-low";
+    case PF_BITS_HIGH:
+      return "bits-high";
+    case PF_BITS_SCATTER:
+      return "bits-scatter";
     default:
       return "none";
   }
