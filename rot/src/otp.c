@@ -32,14 +32,6 @@ rot_error_t rot_otp_thermo_decode(const uint8_t *p, size_t len,
   return ROT_OK;
 }
 
-static void thermo_encode(uint8_t *p, size_t len, uint32_t count) {
-  for (size_t i = 0; i < len; i++) {
-    uint32_t bits = count > 8 ? 8 : count;
-    p[i] = (uint8_t)((1u << bits) - 1u);
-    count -= bits;
-  }
-}
-
 static rot_error_t lifecycle_decode(uint32_t raw, uint32_t *lc) {
   switch (raw) {
     case 0x0:
@@ -65,12 +57,14 @@ rot_error_t rot_otp_decode(const uint8_t raw[ROT_OTP_SIZE], rot_policy_t *out) {
   }
   rot_memset(out, 0, sizeof(*out));
   uint32_t magic = rot_ld32(raw + ROT_OTP_OFF_MAGIC);
-  if (magic == 0) {
-    return ROT_ERROR_OTP_NOT_PROVISIONED;
-  }
-  if (magic != ROT_OTP_MAGIC ||
-      rot_ld16(raw + ROT_OTP_OFF_VERSION) != ROT_OTP_VERSION) {
-    return ROT_ERROR_OTP_BAD_LAYOUT;
+  uint16_t version = rot_ld16(raw + ROT_OTP_OFF_VERSION);
+  if (magic != ROT_OTP_MAGIC || version != ROT_OTP_VERSION) {
+    /* The magic is fused last: only some of its bits (a cut in its very
+     * burn) is a provisioning not yet done, which a retry completes;
+     * any other bit is a layout this code does not know. */
+    int partial = (magic & ~ROT_OTP_MAGIC) == 0 &&
+                  (version & (uint16_t)~ROT_OTP_VERSION) == 0;
+    return partial ? ROT_ERROR_OTP_NOT_PROVISIONED : ROT_ERROR_OTP_BAD_LAYOUT;
   }
   rot_policy_t p;
   rot_memset(&p, 0, sizeof(p));
@@ -117,26 +111,43 @@ static rot_error_t program_checked(const rot_otp_port_t *p, uint32_t off,
   return ROT_OK;
 }
 
+/* Fuses only gain bits: a field can still become want when every bit it
+ * already has is one want has too. */
+static int bits_within(const uint8_t *cur, const uint8_t *want, size_t len) {
+  uint8_t extra = 0;
+  for (size_t i = 0; i < len; i++) {
+    extra |= (uint8_t)(cur[i] & (uint8_t)~want[i]);
+  }
+  return extra == 0;
+}
+
 rot_error_t rot_otp_provision(const rot_otp_port_t *p,
                               const uint8_t root_key_hash[ROT_SHA384_LEN]) {
   if (p == NULL || root_key_hash == NULL ||
       rot_is_zero(root_key_hash, ROT_SHA384_LEN)) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
+  /* What the head of the fuse map holds once provisioned. */
+  uint8_t want[ROT_OTP_OFF_REVOKED];
+  rot_memset(want, 0, sizeof(want));
+  rot_st32(want + ROT_OTP_OFF_MAGIC, ROT_OTP_MAGIC);
+  rot_st16(want + ROT_OTP_OFF_MAGIC + 4, ROT_OTP_VERSION);
+  rot_st32(want + ROT_OTP_OFF_LIFECYCLE, 0x1u); /* lifecycle dev */
+  rot_memcpy(want + ROT_OTP_OFF_ROOT_HASH, root_key_hash, ROT_SHA384_LEN);
   uint8_t head[ROT_OTP_OFF_REVOKED];
   ROT_TRY(p->read(p, 0, head, sizeof(head)));
-  if (!rot_is_zero(head, sizeof(head))) {
+  /* Done, or fused for something else: refuse. A provisioning a power cut
+   * interrupted (only bits of this very one blown) is completed instead,
+   * or the device could never be provisioned. */
+  if (rot_memeq(head + ROT_OTP_OFF_MAGIC, want + ROT_OTP_OFF_MAGIC, 8) ||
+      !bits_within(head, want, sizeof(head))) {
     return ROT_ERROR_OTP_ALREADY_SET;
   }
-  uint8_t buf[8];
-  ROT_TRY(program_checked(p, ROT_OTP_OFF_ROOT_HASH, root_key_hash, ROT_SHA384_LEN));
-  rot_st32(buf, 0x1u); /* lifecycle dev */
-  ROT_TRY(program_checked(p, ROT_OTP_OFF_LIFECYCLE, buf, 4));
+  ROT_TRY(program_checked(p, ROT_OTP_OFF_ROOT_HASH, want + ROT_OTP_OFF_ROOT_HASH,
+                          ROT_SHA384_LEN));
+  ROT_TRY(program_checked(p, ROT_OTP_OFF_LIFECYCLE, want + ROT_OTP_OFF_LIFECYCLE, 4));
   /* Magic last: a device cut mid-provision reads as blank, never half-set. */
-  rot_st32(buf, ROT_OTP_MAGIC);
-  rot_st16(buf + 4, ROT_OTP_VERSION);
-  rot_st16(buf + 6, 0);
-  return program_checked(p, ROT_OTP_OFF_MAGIC, buf, 8);
+  return program_checked(p, ROT_OTP_OFF_MAGIC, want + ROT_OTP_OFF_MAGIC, 8);
 }
 
 rot_error_t rot_otp_write_uds(const rot_otp_port_t *p,
@@ -144,16 +155,22 @@ rot_error_t rot_otp_write_uds(const rot_otp_port_t *p,
   if (p == NULL || uds == NULL || rot_is_zero(uds, ROT_OTP_UDS_LEN)) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
+  uint8_t marker[4];
+  rot_st32(marker, ROT_OTP_UDS_WRITTEN);
   uint8_t cur[ROT_OTP_UDS_LEN + 4];
   ROT_TRY(p->read(p, ROT_OTP_OFF_UDS, cur, sizeof(cur)));
-  if (!rot_is_zero(cur, sizeof(cur))) {
-    rot_wipe(cur, sizeof(cur));
+  int marked = rot_ld32(cur + ROT_OTP_UDS_LEN) == ROT_OTP_UDS_WRITTEN;
+  int marker_ok = bits_within(cur + ROT_OTP_UDS_LEN, marker, sizeof(marker));
+  int secret_ok = bits_within(cur, uds, ROT_OTP_UDS_LEN);
+  rot_wipe(cur, sizeof(cur));
+  /* Written, or half-written with another secret: refuse. A burn a power
+   * cut interrupted is completed by the same secret, so the device never
+   * stays without one (the update state key needs it). */
+  if (marked || !marker_ok || !secret_ok) {
     return ROT_ERROR_OTP_ALREADY_SET;
   }
   rot_error_t err = program_checked(p, ROT_OTP_OFF_UDS, uds, ROT_OTP_UDS_LEN);
   if (err == ROT_OK) {
-    uint8_t marker[4];
-    rot_st32(marker, ROT_OTP_UDS_WRITTEN);
     err = program_checked(p, ROT_OTP_OFF_UDS_WRITTEN, marker, sizeof(marker));
   }
   return err;
@@ -204,9 +221,13 @@ rot_error_t rot_otp_raise_floor(const rot_otp_port_t *p, uint32_t image_type,
   if (svn <= floor) {
     return ROT_OK; /* never lowers */
   }
-  uint8_t want[ROT_OTP_FLOOR_BYTES];
-  thermo_encode(want, sizeof(want), svn);
-  ROT_TRY(program_checked(p, off, want, sizeof(want)));
+  /* One fuse at a time, lowest first: whatever a power cut lets land is
+   * still a thermometer (a gap would decode as corrupt and fail every
+   * verification). */
+  for (uint32_t bit = floor; bit < svn; bit++) {
+    uint8_t one = (uint8_t)(1u << (bit % 8u));
+    ROT_TRY(program_checked(p, off + bit / 8u, &one, 1));
+  }
   ROT_TRY(p->read(p, off, cur, sizeof(cur)));
   ROT_TRY(rot_otp_thermo_decode(cur, sizeof(cur), &floor));
   if (floor != svn) {

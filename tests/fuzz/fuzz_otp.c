@@ -102,13 +102,14 @@ static rot_error_t model_decode(const uint8_t *raw, rot_policy_t *p,
   memset(p, 0, sizeof(*p));
   *alt = ROT_OK;
   uint32_t magic = le32(raw + ROT_OTP_OFF_MAGIC);
-  if (magic == 0) {
-    return *alt = ROT_ERROR_OTP_NOT_PROVISIONED;
-  }
-  if (magic != ROT_OTP_MAGIC ||
-      (raw[ROT_OTP_OFF_VERSION] | raw[ROT_OTP_OFF_VERSION + 1] << 8) !=
-          ROT_OTP_VERSION) {
-    return *alt = ROT_ERROR_OTP_BAD_LAYOUT;
+  uint32_t version = raw[ROT_OTP_OFF_VERSION] | raw[ROT_OTP_OFF_VERSION + 1] << 8;
+  if (magic != ROT_OTP_MAGIC || version != ROT_OTP_VERSION) {
+    /* Some bits of the magic and version and nothing else: a provisioning
+     * cut in its last burn. */
+    int partial = (magic & ~(uint32_t)ROT_OTP_MAGIC) == 0 &&
+                  (version & ~(uint32_t)ROT_OTP_VERSION) == 0;
+    return *alt = partial ? ROT_ERROR_OTP_NOT_PROVISIONED
+                          : ROT_ERROR_OTP_BAD_LAYOUT;
   }
   int corrupt = !model_lifecycle(le32(raw + ROT_OTP_OFF_LIFECYCLE),
                                  &p->lifecycle);

@@ -20,14 +20,14 @@
  *   F3 retry    the device reads exactly as before or as after, and
  *               repeating the write (same arguments) completes it
  *
- * F3 holds for revocation and the floor raise. Provisioning and the
- * device-secret burn fail it today (--known-defects runs it there): both
- * refuse to run again once any bit of theirs is blown, so a cut after
- * their first program leaves a device that can never be provisioned, or
- * never get the device secret the update engine's state key needs. F2
- * holds when the bits of a program land in ascending order; with the
- * highest or scattered bits first (--known-defects) the thermometer gets a
- * gap and decodes as corrupt, after which every image verification fails.
+ * Every write is explored with every partial landing of its bits, lowest
+ * first, highest first and scattered. Provisioning and the device-secret
+ * burn complete on a retry with the same arguments (a cut after their
+ * first program once left a device that could never be provisioned, or
+ * never get the secret the update state key needs); the floor raise burns
+ * one fuse per program, lowest first, so no landing order leaves a gap in
+ * the thermometer (a gap once decoded as corrupt and failed every
+ * verification).
  */
 #include "fuses.h"
 
@@ -43,7 +43,7 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_PRINTED 20
-#define TRACE_CAP 64u
+#define TRACE_CAP 512u /* a floor raise burns one fuse per program */
 
 typedef enum fuse_op {
   FOP_PROVISION = 1,
@@ -81,7 +81,6 @@ typedef struct ctx {
   pf_mode_t mode;
   uint32_t op, bits;
   uint32_t broken;
-  int known_defects;
 } ctx_t;
 
 static uint64_t g_printed;
@@ -221,10 +220,6 @@ static void check(ctx_t *x, pf_sim_t *s, const obs_t *before,
   }
 
   /* F3: exactly before or after, and the write can be completed. */
-  int strict = fc->op == FOP_REVOKE || fc->op == FOP_FLOOR || x->known_defects;
-  if (!strict) {
-    return;
-  }
   if (fc->op != FOP_FLOOR && !obs_eq(&o, before) && !obs_eq(&o, after)) {
     violation(x, "F3 retry", "reads neither as before nor as after (policy "
               "%s, device secret %s)", rot_error_name(o.perr),
@@ -246,7 +241,7 @@ static int keep_bits(uint32_t k, uint32_t bits, int quick) {
 }
 
 static void explore_case(const rot_crypto_t *c, const fuse_case_t *fc, int quick,
-                         int known_defects, pf_sim_t *s, uint64_t *cut,
+                         pf_sim_t *s, uint64_t *cut,
                          uint64_t *torn, uint64_t *broken) {
   static pf_op_t trace[TRACE_CAP];
   obs_t before, after;
@@ -265,10 +260,7 @@ static void explore_case(const rot_crypto_t *c, const fuse_case_t *fc, int quick
     (*broken)++;
     return;
   }
-  /* High-first and scattered bit orders break F2 for the floor (see the
-   * top of this file): explored only with --known-defects. */
-  pf_mode_t last = fc->op == FOP_FLOOR && !known_defects ? PF_BITS_LOW
-                                                         : PF_BITS_SCATTER;
+  pf_mode_t last = PF_BITS_SCATTER;
   for (uint32_t n = 0; n < ops; n++) {
     for (pf_mode_t m = PF_CUT; m <= last; m++) {
       uint32_t bits = trace[n].bits;
@@ -278,7 +270,7 @@ static void explore_case(const rot_crypto_t *c, const fuse_case_t *fc, int quick
         if (m >= PF_BITS_LOW && !keep_bits(k, bits, quick)) {
           continue;
         }
-        ctx_t x = {c, fc, m, n, k, 0, known_defects};
+        ctx_t x = {c, fc, m, n, k, 0};
         setup(fc, s);
         pf_sim_arm_bits(s, m, n, k);
         err = run_op(fc, s);
@@ -305,7 +297,7 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-uint64_t pf_fuses_run(const rot_crypto_t *c, int quick, int known_defects,
+uint64_t pf_fuses_run(const rot_crypto_t *c, int quick,
                       const char *only, pf_fuse_report_fn report) {
   /* Fixed values: every run burns the very same bits. */
   for (uint32_t i = 0; i < sizeof(g_hash); i++) {
@@ -355,7 +347,7 @@ uint64_t pf_fuses_run(const rot_crypto_t *c, int quick, int known_defects,
     }
     uint64_t cut = 0, torn = 0, broken = 0;
     double t0 = now_s();
-    explore_case(c, &cases[i], quick, known_defects, &s, &cut, &torn, &broken);
+    explore_case(c, &cases[i], quick, &s, &cut, &torn, &broken);
     report(cases[i].scenario, cases[i].params, cut, torn, broken, now_s() - t0);
     total += broken;
   }

@@ -19,11 +19,10 @@ typedef void (*pf_fuse_report_fn)(const char *scenario, const char *params,
 
 /**
  * Run the fuse scenarios (only: one scenario name, or NULL for all).
- * quick samples the bit-level cuts; known_defects adds the checks the core
- * is known to fail today (see fuses.c). Violations are printed as
+ * quick samples the bit-level cuts. Violations are printed as
  * "VIOLATION <scenario> [...]" lines; returns how many cut points broke.
  */
-uint64_t pf_fuses_run(const rot_crypto_t *c, int quick, int known_defects,
-                      const char *only, pf_fuse_report_fn report);
+uint64_t pf_fuses_run(const rot_crypto_t *c, int quick, const char *only,
+                      pf_fuse_report_fn report);
 
 #endif /* PF_FUSES_H */

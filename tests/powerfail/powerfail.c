@@ -224,13 +224,10 @@ static uint32_t replay(const run_t *r, const fault_t *f, uint32_t nf,
   return c.broken;
 }
 
-static int g_known_defects;
-
 /*
  * The faults one operation can suffer: cut before it, torn half way, and
- * for an OTP program every partial landing of its new bits in ascending
- * order (and, with --known-defects, highest first and scattered, which
- * the floor's thermometer code does not survive; see fuses.c).
+ * for an OTP program every partial landing of its new bits, lowest first,
+ * highest first and scattered.
  */
 static uint32_t faults_at(uint32_t n, const pf_op_t *op, fault_t *out,
                           uint32_t cap) {
@@ -240,8 +237,7 @@ static uint32_t faults_at(uint32_t n, const pf_op_t *op, fault_t *out,
   if (op->kind != PF_OP_OTP) {
     return k;
   }
-  pf_mode_t last = g_known_defects ? PF_BITS_SCATTER : PF_BITS_LOW;
-  for (pf_mode_t m = PF_BITS_LOW; m <= last; m++) {
+  for (pf_mode_t m = PF_BITS_LOW; m <= PF_BITS_SCATTER; m++) {
     for (uint32_t b = 1; b < op->bits && k < cap; b++) {
       out[k++] = (fault_t){n, m, b, *op};
     }
@@ -430,7 +426,6 @@ static double now_s(void) {
 static void usage(void) {
   fprintf(stderr,
           "usage: powerfail [--quick] [--only SCENARIO] [--verbose] [--no-memo]\n"
-          "                 [--known-defects]\n"
           "  Cuts power before every flash program/erase and OTP program of\n"
           "  each scenario, tears each one half way, lands only some bits of\n"
           "  each OTP program, and puts up to four more faults in the\n"
@@ -441,24 +436,18 @@ static void usage(void) {
           "             (what make test runs)\n"
           "  --only S   run scenario S only (stage, confirm, ...)\n"
           "  --verbose  one line per parameter set\n"
-          "  --no-memo  compute every signature check (slow; same verdicts)\n"
-          "  --known-defects  add the checks the core is known to fail\n"
-          "             today (reported as violations; see fuses.c)\n");
+          "  --no-memo  compute every signature check (slow; same verdicts)\n");
 }
 
 int main(int argc, char **argv) {
   int quick = 0;
   int memo = 1;
-  int known_defects = 0;
   const char *only = NULL;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--quick") == 0) {
       quick = 1;
     } else if (strcmp(argv[i], "--no-memo") == 0) {
       memo = 0;
-    } else if (strcmp(argv[i], "--known-defects") == 0) {
-      known_defects = 1;
-      g_known_defects = 1;
     } else if (strcmp(argv[i], "--verbose") == 0) {
       g_verbose = 1;
     } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
@@ -494,7 +483,7 @@ int main(int argc, char **argv) {
   }
   free(trace2);
   free(trace);
-  pf_fuses_run(g_fx.crypto, quick, known_defects, only, fuse_report);
+  pf_fuses_run(g_fx.crypto, quick, only, fuse_report);
   for (uint32_t i = 0; i < g_nscen; i++) {
     printf("%-11s %6llu cut points (%llu cut, %llu torn), %llu violations, "
            "%.1fs\n",

@@ -321,13 +321,53 @@ static void otp_test_provision_refused_when_provisioned(void **state) {
 
 static void otp_test_provision_refused_when_partly_set(void **state) {
   (void)state;
-  /* A root hash without magic (cut mid-provision) is not blank either. */
+  /* A root hash without magic, with a bit the new hash does not have:
+   * another provisioning was cut half way; this one cannot complete it. */
   fake_otp_t f;
   uint8_t h[ROT_SHA384_LEN];
   fake_init(&f);
-  f.fuses[ROT_OTP_OFF_ROOT_HASH + 47] = 0x01;
   hash_fill(h, 0x77);
+  f.fuses[ROT_OTP_OFF_ROOT_HASH + 47] = (uint8_t)~h[47];
   assert_int_equal(rot_otp_provision(&f.port, h), ROT_ERROR_OTP_ALREADY_SET);
+}
+
+/* The same provisioning, cut half way (part of the hash, part of the
+ * magic blown), is completed by a retry instead of bricking the device. */
+static void otp_test_provision_cut_then_retried(void **state) {
+  (void)state;
+  fake_otp_t f;
+  uint8_t h[ROT_SHA384_LEN];
+  fake_init(&f);
+  hash_fill(h, 0x77);
+  memcpy(f.fuses + ROT_OTP_OFF_ROOT_HASH, h, 20);
+  f.fuses[ROT_OTP_OFF_MAGIC] = (uint8_t)(ROT_OTP_MAGIC & 0x0fu);
+  rot_policy_t p;
+  assert_int_equal(rot_otp_decode(f.fuses, &p), ROT_ERROR_OTP_NOT_PROVISIONED);
+  assert_int_equal(rot_otp_provision(&f.port, h), ROT_OK);
+  assert_int_equal(rot_otp_decode(f.fuses, &p), ROT_OK);
+  assert_memory_equal(p.root_key_hash, h, ROT_SHA384_LEN);
+  assert_int_equal(rot_otp_provision(&f.port, h), ROT_ERROR_OTP_ALREADY_SET);
+}
+
+/* A device-secret burn cut before its marker is completed by the same
+ * secret, and refused for another. */
+static void otp_test_write_uds_cut_then_retried(void **state) {
+  (void)state;
+  fake_otp_t f;
+  uint8_t uds[ROT_OTP_UDS_LEN], other[ROT_OTP_UDS_LEN];
+  fake_init(&f);
+  hash_fill(uds, 0x21);
+  memset(other, 0, sizeof(other));
+  for (size_t i = 0; i < sizeof(other); i++) {
+    other[i] = (uint8_t)~uds[i];
+  }
+  memcpy(f.fuses + ROT_OTP_OFF_UDS, uds, 10);
+  uint8_t out[ROT_OTP_UDS_LEN];
+  assert_int_equal(rot_otp_read_uds(&f.port, out), ROT_ERROR_OTP_NO_DEVICE_SECRET);
+  assert_int_equal(rot_otp_write_uds(&f.port, other), ROT_ERROR_OTP_ALREADY_SET);
+  assert_int_equal(rot_otp_write_uds(&f.port, uds), ROT_OK);
+  assert_int_equal(rot_otp_read_uds(&f.port, out), ROT_OK);
+  assert_memory_equal(out, uds, sizeof(out));
 }
 
 static void otp_test_provision_zero_hash(void **state) {
@@ -848,6 +888,8 @@ int main(void) {
       cmocka_unit_test(otp_test_raise_floor_corrupt_field),
       cmocka_unit_test(otp_test_raise_floor_dropped_bits_write_failed),
       cmocka_unit_test(otp_test_write_uds_once),
+      cmocka_unit_test(otp_test_write_uds_cut_then_retried),
+      cmocka_unit_test(otp_test_provision_cut_then_retried),
       cmocka_unit_test(otp_test_write_uds_zero_or_null),
       cmocka_unit_test(otp_test_write_uds_dropped_bits_no_marker),
       cmocka_unit_test(otp_test_set_lifecycle_forward),
