@@ -54,7 +54,7 @@ Columns:
   vs --no-memo  rate / the rate without the memo on the same scenario.
 Note: the simulator's crypto port memoises ECDSA P-384 verdicts by (key,
   digest, signature) (tests/powerfail/fixture.c), and its checker memoises
-  its own verdict per known image and policy (tests/powerfail/powerfail.c,
+  its own verdict per known image and policy (tests/powerfail/model.c,
   not switched off by --no-memo); damaged bytes hash to digests never seen
   and are verified for real. Without the memo even the reduced set
   (--quick --no-memo) took about 4.5 minutes when measured, too long for
