@@ -72,18 +72,9 @@ static rot_error_t get_geometry(const rot_audit_t *a, geometry_t *geo) {
   return ROT_OK;
 }
 
-static int all_erased(const uint8_t *p, uint32_t n) {
-  for (uint32_t i = 0; i < n; i++) {
-    if (p[i] != 0xffu) {
-      return 0;
-    }
-  }
-  return 1;
-}
-
 /* Sequence 0 is never written, so a record claiming it is not one. */
 static slot_kind_t classify(const uint8_t *rec) {
-  if (all_erased(rec, REC)) {
+  if (rot_is_erased(rec, REC)) {
     return SLOT_ERASED;
   }
   if (rot_ld32(rec + OFF_MAGIC) == ROT_AUDIT_MAGIC &&
@@ -220,7 +211,7 @@ static rot_error_t claim_slot(rot_audit_t *a, const geometry_t *geo,
     }
     ROT_TRY(rot_gate_read(a->gate, ROT_INIT_CHIP, a->region, idx * REC, cur,
                           REC));
-    if (all_erased(cur, REC)) {
+    if (rot_is_erased(cur, REC)) {
       *slot = idx;
       return ROT_OK;
     }
@@ -337,7 +328,7 @@ static rot_error_t check_link(const rot_crypto_t *c, const uint8_t *rec,
   uint8_t want[CHAIN_LEN];
   static const uint8_t zero[CHAIN_LEN] = {0};
   /* The pad is outside the hash: any bit written there was not ours. */
-  if (!all_erased(rec + OFF_PAD, REC - OFF_PAD)) {
+  if (!rot_is_erased(rec + OFF_PAD, REC - OFF_PAD)) {
     return ROT_ERROR_AUDIT_TAMPERED;
   }
   if (first) {

@@ -47,7 +47,7 @@ rot_error_t rot_flash_layout_check(const rot_flash_layout_t *l) {
         return ROT_ERROR_FLASH_BAD_LAYOUT;
       }
     }
-    if (r->kind == ROT_REGION_SLOT || r->kind == ROT_REGION_RECOVERY) {
+    if (rot_flash_region_is_image(r)) {
       if (rot_image_region(r->image_type) == NULL) {
         return ROT_ERROR_FLASH_BAD_LAYOUT;
       }
@@ -71,11 +71,15 @@ int rot_flash_slot_region(const rot_flash_layout_t *l, uint32_t image_type,
   for (uint32_t i = 0; i < ROT_RGN_COUNT; i++) {
     const rot_flash_region_t *r = &l->regions[i];
     if (r->image_type == image_type && r->slot == slot &&
-        (r->kind == ROT_REGION_SLOT || r->kind == ROT_REGION_RECOVERY)) {
+        rot_flash_region_is_image(r)) {
       return (int)i;
     }
   }
   return -1;
+}
+
+int rot_flash_region_is_image(const rot_flash_region_t *r) {
+  return r->kind == ROT_REGION_SLOT || r->kind == ROT_REGION_RECOVERY;
 }
 
 int rot_flash_region_by_name(const rot_flash_layout_t *l, const char *name) {

@@ -37,10 +37,6 @@ static void emit(rot_gate_t *g, rot_gate_op_t op, rot_initiator_t who,
   }
 }
 
-static int is_image_region(const rot_flash_region_t *r) {
-  return r->kind == ROT_REGION_SLOT || r->kind == ROT_REGION_RECOVERY;
-}
-
 /* The policy table, as one function: may `who` do `op` on `region` now? */
 static rot_error_t decide(const rot_gate_t *g, rot_gate_op_t op,
                           rot_initiator_t who, uint32_t region) {
@@ -61,7 +57,7 @@ static rot_error_t decide(const rot_gate_t *g, rot_gate_op_t op,
   if (g->locked[region] != HARDENED_FALSE) {
     return ROT_ERROR_GATE_LOCKED; /* anything but a clean "unlocked" */
   }
-  if (is_image_region(r)) {
+  if (rot_flash_region_is_image(r)) {
     if (who != ROT_INIT_UPDATE) {
       return ROT_ERROR_GATE_DENIED;
     }
@@ -82,7 +78,7 @@ static void recheck(const rot_gate_t *g, rot_gate_op_t op, rot_initiator_t who,
   }
   const rot_flash_region_t *r = &g->layout->regions[region];
   HARDENED_CHECK_EQ(g->locked[region], HARDENED_FALSE);
-  if (is_image_region(r)) {
+  if (rot_flash_region_is_image(r)) {
     HARDENED_CHECK_EQ(who, ROT_INIT_UPDATE);
     HARDENED_CHECK_EQ(g->window_open, HARDENED_TRUE);
     HARDENED_CHECK_EQ(g->window, region);
@@ -180,7 +176,7 @@ rot_error_t rot_gate_open_window(rot_gate_t *g, uint32_t region) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   if (region >= ROT_RGN_COUNT ||
-      !is_image_region(&g->layout->regions[region])) {
+      !rot_flash_region_is_image(&g->layout->regions[region])) {
     emit(g, ROT_GATE_OP_WINDOW, ROT_INIT_UPDATE, region, ROT_ERROR_GATE_DENIED);
     return ROT_ERROR_GATE_DENIED;
   }
@@ -214,7 +210,7 @@ rot_error_t rot_gate_lock(rot_gate_t *g, uint32_t region) {
   rot_error_t verdict = ROT_OK;
   if (region >= ROT_RGN_COUNT) {
     verdict = ROT_ERROR_GATE_BAD_REGION;
-  } else if (!is_image_region(&g->layout->regions[region])) {
+  } else if (!rot_flash_region_is_image(&g->layout->regions[region])) {
     /* The chip's own regions: a lock would silence the audit log or stop
      * every state commit until reset. */
     verdict = ROT_ERROR_GATE_NOT_LOCKABLE;
@@ -227,7 +223,7 @@ rot_error_t rot_gate_lock(rot_gate_t *g, uint32_t region) {
     return verdict;
   }
   HARDENED_CHECK_EQ(region < ROT_RGN_COUNT, 1);
-  HARDENED_CHECK_NE(is_image_region(&g->layout->regions[region]), 0);
+  HARDENED_CHECK_NE(rot_flash_region_is_image(&g->layout->regions[region]), 0);
   if (g->locked[region] == HARDENED_TRUE) {
     return ROT_OK;
   }

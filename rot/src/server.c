@@ -26,13 +26,9 @@ static void record(rot_server_t *s, uint32_t event, rot_error_t status,
   (void)err; /* the refusal stands whether or not it was recorded */
 }
 
-static int is_image_region(const rot_flash_region_t *r) {
-  return r->kind == ROT_REGION_SLOT || r->kind == ROT_REGION_RECOVERY;
-}
-
 /* The host boot images: every image region but the chip's own firmware. */
 static int is_boot_region(const rot_flash_region_t *r) {
-  return is_image_region(r) && r->image_type != ROT_IMAGE_TYPE_ROT;
+  return rot_flash_region_is_image(r) && r->image_type != ROT_IMAGE_TYPE_ROT;
 }
 
 static int session_open(const rot_server_t *s) {
@@ -264,7 +260,7 @@ static rot_error_t h_inventory(rot_server_t *s, const rot_peer_t *p,
   rot_memset(inv, 0, sizeof(*inv));
   for (uint32_t i = 0; i < ROT_RGN_COUNT && inv->count < ROT_MBOX_INVENTORY_MAX;
        i++) {
-    if (is_image_region(&s->layout->regions[i])) {
+    if (rot_flash_region_is_image(&s->layout->regions[i])) {
       inventory_entry(s, i, &inv->entries[inv->count++]);
     }
   }

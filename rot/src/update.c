@@ -155,14 +155,6 @@ static void state_fresh(rot_update_state_t *s) {
   }
 }
 
-static int all_erased(const uint8_t *b, uint32_t len) {
-  int erased = 1;
-  for (uint32_t i = 0; i < len; i++) {
-    erased &= b[i] == 0xff;
-  }
-  return erased;
-}
-
 static rot_error_t state_load(rot_update_t *u) {
   uint8_t buf[ROT_UPDATE_STATE_SIZE];
   rot_update_state_t copies[2];
@@ -175,7 +167,7 @@ static rot_error_t state_load(rot_update_t *u) {
     rot_error_t err = rot_update_state_decode(u->crypto, u->state_key, buf,
                                               sizeof(buf), &copies[i]);
     valid[i] = err == ROT_OK;
-    if (!valid[i] && !all_erased(buf, sizeof(buf))) {
+    if (!valid[i] && !rot_is_erased(buf, sizeof(buf))) {
       u->state_rejected |= 1u << i;
       note(u, ROT_AUDIT_STATE_REJECTED, err, i, rot_ld32(buf + 4));
     }
@@ -277,7 +269,7 @@ rot_error_t rot_update_verify_region(rot_update_t *u, uint32_t region,
   uint8_t hdr_bytes[ROT_IMAGE_HEADER_SIZE];
   ROT_TRY(rot_gate_read(u->gate, ROT_INIT_CHIP, region, 0, hdr_bytes,
                         sizeof(hdr_bytes)));
-  if (all_erased(hdr_bytes, sizeof(hdr_bytes))) {
+  if (rot_is_erased(hdr_bytes, sizeof(hdr_bytes))) {
     return ROT_ERROR_BOOT_EMPTY_SLOT;
   }
   /* Header first: the length it declares decides how much is read. */

@@ -54,6 +54,15 @@ int rot_is_zero(const void *p, size_t n) {
   return acc == 0;
 }
 
+int rot_is_erased(const void *p, size_t n) {
+  const uint8_t *x = p;
+  uint8_t acc = 0xffu;
+  for (size_t i = 0; i < n; i++) {
+    acc &= x[i];
+  }
+  return acc == 0xffu;
+}
+
 hardened_bool_t rot_ct_equal(const void *a, const void *b, size_t len) {
   const volatile uint8_t *x = a;
   const volatile uint8_t *y = b;

@@ -393,9 +393,7 @@ static int open_socket(rotd_t *d) {
 static uint32_t largest_image_region(const rot_flash_layout_t *l) {
   uint32_t max = 0;
   for (uint32_t i = 0; i < ROT_RGN_COUNT; i++) {
-    uint32_t k = l->regions[i].kind;
-    if ((k == ROT_REGION_SLOT || k == ROT_REGION_RECOVERY) &&
-        l->regions[i].size > max) {
+    if (rot_flash_region_is_image(&l->regions[i]) && l->regions[i].size > max) {
       max = l->regions[i].size;
     }
   }

@@ -136,11 +136,6 @@ static int region_changed(uint32_t r) {
   return memcmp(g.before + reg->off, g.flash.mem + reg->off, reg->size) != 0;
 }
 
-static int is_image(uint32_t r) {
-  uint32_t k = kLayout->regions[r].kind;
-  return k == ROT_REGION_SLOT || k == ROT_REGION_RECOVERY;
-}
-
 static void check_effects(const rot_peer_t *peer, rot_error_t status,
                           uint32_t session_before) {
   uint32_t session_after = g.up.session.open == HARDENED_TRUE
@@ -151,7 +146,7 @@ static void check_effects(const rot_peer_t *peer, rot_error_t status,
       continue;
     }
     CHECK(status == ROT_OK); /* a refusal leaves no trace */
-    if (is_image(r)) {
+    if (rot_flash_region_is_image(&kLayout->regions[r])) {
       CHECK((peer->roles & ROT_ROLE_OPERATOR) != 0);
       CHECK(r == session_before || r == session_after);
     }

@@ -41,6 +41,8 @@ int rot_memeq(const void *a, const void *b, size_t n);
 int rot_str_eq(const char *a, const char *b);
 /* 1 when all n bytes are zero. */
 int rot_is_zero(const void *p, size_t n);
+/* 1 when all n bytes read as erased NOR flash (0xFF). */
+int rot_is_erased(const void *p, size_t n);
 
 #define ROT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -240,7 +240,7 @@ static void server_test_boot_locks_before_handing_out(void **state) {
   assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
   for (uint32_t r = 0; r < ROT_RGN_COUNT; r++) {
     const rot_flash_region_t *reg = &ram_layout_small.regions[r];
-    int boot_region = (reg->kind == ROT_REGION_SLOT || reg->kind == ROT_REGION_RECOVERY) &&
+    int boot_region = rot_flash_region_is_image(reg) &&
                       reg->image_type != ROT_IMAGE_TYPE_ROT;
     assert_int_equal(rot_gate_is_locked(&s->f->gate, r),
                      boot_region ? HARDENED_TRUE : HARDENED_FALSE);

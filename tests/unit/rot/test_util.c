@@ -97,6 +97,17 @@ static void util_test_is_zero(void **state) {
   assert_int_equal(rot_is_zero(a, 47), 1);
 }
 
+static void util_test_is_erased(void **state) {
+  (void)state;
+  uint8_t a[48];
+  memset(a, 0xff, sizeof(a));
+  assert_int_equal(rot_is_erased(a, sizeof(a)), 1);
+  assert_int_equal(rot_is_erased(a, 0), 1);
+  a[47] = 0xfe; /* one programmed bit is not erased */
+  assert_int_equal(rot_is_erased(a, sizeof(a)), 0);
+  assert_int_equal(rot_is_erased(a, 47), 1);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   const struct CMUnitTest tests[] = {
@@ -108,6 +119,7 @@ int main(void) {
       cmocka_unit_test(util_test_wipe_zeroes),
       cmocka_unit_test(util_test_memeq),
       cmocka_unit_test(util_test_is_zero),
+      cmocka_unit_test(util_test_is_erased),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
