@@ -155,14 +155,14 @@ static rot_error_t policy_tag(const rot_server_t *s, uint8_t tag[ROT_SHA256_LEN]
 }
 
 /* The verdict for a region: from the cache when nothing it depends on
- * changed, else a full verification (header, exact length, signature). */
+ * changed, else a full verification (header, exact length, signature).
+ * tag is the current policy's fingerprint, or err why it is unknown. */
 static void region_verdict(rot_server_t *s, uint32_t region,
+                           const uint8_t tag[ROT_SHA256_LEN], rot_error_t err,
                            rot_server_verdict_t *out) {
   rot_server_verdict_t *c = &s->verdict[region];
-  uint8_t tag[ROT_SHA256_LEN];
-  rot_error_t err = policy_tag(s, tag);
   if (err == ROT_OK && c->valid == HARDENED_TRUE &&
-      rot_memeq(c->policy_tag, tag, sizeof(tag))) {
+      rot_memeq(c->policy_tag, tag, ROT_SHA256_LEN)) {
     *out = *c;
     return;
   }
@@ -174,7 +174,7 @@ static void region_verdict(rot_server_t *s, uint32_t region,
     c->status = rot_update_verify_region(
         s->update, region, s->layout->regions[region].image_type, &c->v,
         &c->image_len);
-    rot_memcpy(c->policy_tag, tag, sizeof(tag));
+    rot_memcpy(c->policy_tag, tag, ROT_SHA256_LEN);
     /* A failed read of the flash is no verdict about its contents. */
     c->valid = c->status == ROT_ERROR_FLASH_READ ? HARDENED_FALSE : HARDENED_TRUE;
   }
@@ -191,6 +191,7 @@ static void name_copy(char dst[ROT_MBOX_NAME_LEN], const char *src) {
 /* One image region as the operator sees it: what the header claims, and
  * what a full verification against the fuses says. */
 static void inventory_entry(rot_server_t *s, uint32_t region,
+                            const uint8_t tag[ROT_SHA256_LEN], rot_error_t tag_err,
                             rot_mbox_inventory_entry_t *e) {
   const rot_flash_region_t *r = &s->layout->regions[region];
   rot_memset(e, 0, sizeof(*e));
@@ -237,7 +238,7 @@ static void inventory_entry(rot_server_t *s, uint32_t region,
      * bytes; only a verification below fills it in. */
   }
   rot_server_verdict_t vd;
-  region_verdict(s, region, &vd);
+  region_verdict(s, region, tag, tag_err, &vd);
   if (vd.status == ROT_ERROR_BOOT_EMPTY_SLOT) {
     e->flags |= ROT_MBOX_INV_EMPTY;
   }
@@ -258,10 +259,13 @@ static rot_error_t h_inventory(rot_server_t *s, const rot_peer_t *p,
   (void)req_len;
   rot_mbox_inventory_t *inv = &s->inv;
   rot_memset(inv, 0, sizeof(*inv));
+  /* One look at the policy for the whole reply, not one per region. */
+  uint8_t tag[ROT_SHA256_LEN];
+  rot_error_t tag_err = policy_tag(s, tag);
   for (uint32_t i = 0; i < ROT_RGN_COUNT && inv->count < ROT_MBOX_INVENTORY_MAX;
        i++) {
     if (rot_flash_region_is_image(&s->layout->regions[i])) {
-      inventory_entry(s, i, &inv->entries[inv->count++]);
+      inventory_entry(s, i, tag, tag_err, &inv->entries[inv->count++]);
     }
   }
   return rot_mbox_inventory_encode(inv, out, cap, out_len);

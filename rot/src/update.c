@@ -311,12 +311,15 @@ static rot_error_t verify_slot(rot_update_t *u, uint32_t type, uint32_t slot,
  * Is a floor raise to svn for type justified? Only by a verified image of
  * that type in one of its slots carrying at least that SVN; known is a
  * token the caller already holds (the confirm's), so the common path does
- * not hash the image twice.
+ * not hash the image twice. On success *proof is the token that justifies
+ * it, for the caller's second look.
  */
 static rot_error_t floor_justified(rot_update_t *u, uint32_t type, uint32_t svn,
-                                   const slot_token_t *known) {
+                                   const slot_token_t *known,
+                                   slot_token_t *proof) {
   if (known != NULL && known->type == type &&
       rot_verified_check(&known->v) == ROT_OK && known->v.svn >= svn) {
+    *proof = *known;
     return ROT_OK;
   }
   if (!type_has_slots(u, type)) {
@@ -330,12 +333,12 @@ static rot_error_t floor_justified(rot_update_t *u, uint32_t type, uint32_t svn,
         u->session.region == slot_region(u, type, order[i])) {
       continue; /* half written */
     }
-    slot_token_t tok;
-    if (verify_slot(u, type, order[i], &tok, NULL) == ROT_OK &&
-        tok.v.svn >= svn) {
+    if (verify_slot(u, type, order[i], proof, NULL) == ROT_OK &&
+        proof->v.svn >= svn) {
       return ROT_OK;
     }
   }
+  rot_memset(proof, 0, sizeof(*proof));
   return ROT_ERROR_UPDATE_FLOOR_UNJUSTIFIED;
 }
 
@@ -350,13 +353,18 @@ static rot_error_t finish_floors(rot_update_t *u, const slot_token_t *known) {
     }
     rot_update_state_t next = u->state;
     next.types[t].floor_pending = 0;
-    rot_error_t why = floor_justified(u, t, svn, known);
+    slot_token_t proof;
+    rot_error_t why = floor_justified(u, t, svn, known, &proof);
     if (ROT_FIRST_CHECK(why != ROT_OK)) {
       note(u, ROT_AUDIT_FLOOR_REFUSED, why, t, svn);
       ROT_TRY(state_commit(u, &next, NULL));
       continue;
     }
-    HARDENED_CHECK_EQ(floor_justified(u, t, svn, known), ROT_OK);
+    /* Second look at the proof itself, not a second verification: the
+     * token a completed verification of that type wrote, carrying the SVN. */
+    HARDENED_CHECK_EQ(rot_verified_check(&proof.v), ROT_OK);
+    HARDENED_CHECK_EQ(proof.v.image_type, t);
+    HARDENED_CHECK_EQ(proof.v.svn >= svn, 1);
     ROT_TRY(rot_otp_raise_floor(u->otp, t, svn));
     note(u, ROT_AUDIT_FLOOR_RAISED, ROT_OK, t, svn);
     ROT_TRY(state_commit(u, &next, NULL));

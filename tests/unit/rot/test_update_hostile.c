@@ -468,6 +468,31 @@ static void update_test_glitch_forged_state_traps(void **state) {
   assert_int_equal(floor_of(f, HV), 1);
 }
 
+/* A glitch that skips the floor's first check still burns no fuse: the
+ * second look wants the token of a verified image carrying the SVN. */
+static void update_test_glitch_unjustified_floor_traps(void **state) {
+  fixture_t *f = *state;
+  install(f, 3);
+  rot_update_state_t s = f->up.state;
+  s.seq++;
+  s.types[HV].floor_pending = 200;
+  uint8_t buf[ROT_UPDATE_STATE_SIZE];
+  assert_int_equal(rot_update_state_encode(test_crypto(), f->up.state_key, &s,
+                                           buf, sizeof(buf)),
+                   ROT_OK);
+  uint8_t *b = state_copy(f, f->up.state_copy ^ 1u);
+  memset(b, 0xff, ram_layout_small.erase_size);
+  memcpy(b, buf, sizeof(buf));
+  assert_int_equal(rot_gate_init(&f->gate, &f->flash.port, &ram_layout_small,
+                                 NULL, NULL),
+                   ROT_OK);
+  rot_error_t err = ROT_OK;
+  EXPECT_TRAP(err = rot_update_init(&f->up, &f->gate, &f->otp_port, test_crypto(),
+                                    NULL, NULL, f->scratch, sizeof(f->scratch)));
+  (void)err;
+  assert_int_equal(floor_of(f, HV), 3);
+}
+
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
   const struct CMUnitTest tests[] = {
@@ -484,6 +509,7 @@ int main(void) {
       T(update_test_glitch_revert_invalid_traps),
       T(update_test_glitch_finish_bad_image_traps),
       T(update_test_glitch_forged_state_traps),
+      T(update_test_glitch_unjustified_floor_traps),
   };
 #undef T
   return cmocka_run_group_tests(tests, NULL, NULL);
