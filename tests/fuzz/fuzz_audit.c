@@ -31,15 +31,7 @@
 #include "rot/audit.h"
 #include "rot/gate.h"
 #include "rot_host/crypto_mbedtls.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond_)    \
-  do {                  \
-    if (!(cond_)) {     \
-      __builtin_trap(); \
-    }                   \
-  } while (0)
+#include "fuzz.h"
 
 #define REC ROT_AUDIT_RECORD_SIZE
 #define MAX_SLOTS 64u /* 5 blocks of 8 records at most */

@@ -16,15 +16,7 @@
 #include <libfdt.h>
 
 #include "bootchain/handoff.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond_)    \
-  do {                  \
-    if (!(cond_)) {     \
-      __builtin_trap(); \
-    }                   \
-  } while (0)
+#include "fuzz.h"
 
 static int documented(rot_error_t err) {
   return err == ROT_ERROR_HANDOFF_BAD_DTB || err == ROT_ERROR_HANDOFF_FDT ||

@@ -21,15 +21,7 @@
 #include "bootchain/eventlog.h"
 #include "bootchain/logprint.h"
 #include "rot_host/crypto_mbedtls.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond_)    \
-  do {                  \
-    if (!(cond_)) {     \
-      __builtin_trap(); \
-    }                   \
-  } while (0)
+#include "fuzz.h"
 
 typedef struct walk {
   const uint8_t *base;

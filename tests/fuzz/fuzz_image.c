@@ -21,15 +21,7 @@
 #include "rot/image.h"
 #include "rot/util.h"
 #include "rot_host/crypto_mbedtls.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond_)          \
-  do {                        \
-    if (!(cond_)) {           \
-      __builtin_trap();       \
-    }                         \
-  } while (0)
+#include "fuzz.h"
 
 static void check_header(const rot_image_header_t *h) {
   CHECK(h->magic == ROT_IMAGE_MAGIC);

@@ -14,15 +14,7 @@
 
 #include "rot/mailbox.h"
 #include "rot/util.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond_)    \
-  do {                  \
-    if (!(cond_)) {     \
-      __builtin_trap(); \
-    }                   \
-  } while (0)
+#include "fuzz.h"
 
 static uint8_t g_out[ROT_MBOX_MAX_FRAME];
 

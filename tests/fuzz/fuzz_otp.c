@@ -33,15 +33,7 @@
 #include "rot/otp.h"
 #include "rot/policy.h"
 #include "rot_host/file.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond_)    \
-  do {                  \
-    if (!(cond_)) {     \
-      __builtin_trap(); \
-    }                   \
-  } while (0)
+#include "fuzz.h"
 
 #define MAX_OPS 16u
 #define FLOOR_MAX (ROT_OTP_FLOOR_BYTES * 8u)

@@ -25,15 +25,7 @@
 #include "rot/server.h"
 #include "rot/util.h"
 #include "rot_host/crypto_mbedtls.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond_)    \
-  do {                  \
-    if (!(cond_)) {     \
-      __builtin_trap(); \
-    }                   \
-  } while (0)
+#include "fuzz.h"
 
 #define HV ROT_IMAGE_TYPE_HYPERVISOR
 #define MAX_SVN 2u

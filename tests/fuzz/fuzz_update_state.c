@@ -15,15 +15,7 @@
 
 #include "rot/update.h"
 #include "rot_host/crypto_mbedtls.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond_)    \
-  do {                  \
-    if (!(cond_)) {     \
-      __builtin_trap(); \
-    }                   \
-  } while (0)
+#include "fuzz.h"
 
 static const uint8_t kKey[ROT_UPDATE_STATE_KEY_LEN] = {
     0x6b, 0x65, 0x79, 0x20, 0x66, 0x6f, 0x72, 0x20, 0x66, 0x75, 0x7a,
