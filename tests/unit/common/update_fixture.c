@@ -87,16 +87,18 @@ rot_error_t send_image(fixture_t *f, uint32_t type, const uint8_t *img,
 }
 
 /* Stage, activate, confirm: the image becomes the confirmed one. */
-void install(fixture_t *f, uint32_t svn) {
+void install_type(fixture_t *f, uint32_t type, uint32_t svn) {
   size_t len;
-  uint8_t *img = make_image(HV, svn, &len);
-  assert_int_equal(send_image(f, HV, img, len), ROT_OK);
-  assert_int_equal(rot_update_activate(&f->up, HV), ROT_OK);
+  uint8_t *img = make_image(type, svn, &len);
+  assert_int_equal(send_image(f, type, img, len), ROT_OK);
+  assert_int_equal(rot_update_activate(&f->up, type), ROT_OK);
   rot_verified_image_t v;
-  assert_int_equal(rot_update_confirm(&f->up, HV, &v), ROT_OK);
+  assert_int_equal(rot_update_confirm(&f->up, type, &v), ROT_OK);
   assert_int_equal(v.svn, svn);
   free(img);
 }
+
+void install(fixture_t *f, uint32_t svn) { install_type(f, HV, svn); }
 
 uint32_t floor_of(fixture_t *f, uint32_t type) {
   rot_policy_t p;

@@ -27,18 +27,6 @@ static uint8_t *state_copy(fixture_t *f, uint32_t copy) {
          copy * ram_layout_small.erase_size;
 }
 
-/* Install a recovery image the way an operator does: stage, activate,
- * confirm. */
-static void install_recovery(fixture_t *f, uint32_t svn) {
-  size_t len;
-  uint8_t *img = make_image(REC, svn, &len);
-  assert_int_equal(send_image(f, REC, img, len), ROT_OK);
-  assert_int_equal(rot_update_activate(&f->up, REC), ROT_OK);
-  rot_verified_image_t v;
-  assert_int_equal(rot_update_confirm(&f->up, REC, &v), ROT_OK);
-  free(img);
-}
-
 /* With both hypervisor slots empty, the boot falls to recovery: which
  * region, and does it verify? */
 static uint32_t recovery_boot_region(fixture_t *f) {
@@ -53,7 +41,7 @@ static uint32_t recovery_boot_region(fixture_t *f) {
 
 static void update_test_recovery_refused_update_keeps_golden(void **state) {
   fixture_t *f = *state;
-  install_recovery(f, 1);
+  install_type(f, REC, 1);
   assert_int_equal(recovery_boot_region(f), ROT_RGN_RECOVERY_A);
   /* A new recovery image with one payload byte flipped: refused at finish. */
   size_t len;
@@ -69,7 +57,7 @@ static void update_test_recovery_refused_update_keeps_golden(void **state) {
 
 static void update_test_recovery_begin_abort_keeps_golden(void **state) {
   fixture_t *f = *state;
-  install_recovery(f, 1);
+  install_type(f, REC, 1);
   uint8_t before[4096];
   memcpy(before, ram_flash_region(&f->flash, &ram_layout_small, ROT_RGN_RECOVERY_A),
          sizeof(before));
@@ -84,8 +72,8 @@ static void update_test_recovery_begin_abort_keeps_golden(void **state) {
 
 static void update_test_recovery_update_swaps_slots(void **state) {
   fixture_t *f = *state;
-  install_recovery(f, 1);
-  install_recovery(f, 2);
+  install_type(f, REC, 1);
+  install_type(f, REC, 2);
   assert_int_equal(f->up.state.types[REC].active, ROT_SLOT_B);
   assert_int_equal(recovery_boot_region(f), ROT_RGN_RECOVERY_B);
   /* The new golden image broken, and the old one (v1) is below the floor
