@@ -25,27 +25,8 @@ FLASH=$T/flash.bin
 OTP=$T/otp.bin
 export ROT_SOCKET=$SOCK
 
-run() {
-  "$ROTCTL" "$@" >"$T/out" 2>"$T/err"
-  rc=$?
-}
-show() { echo "rc=$rc stdout: $(head -c 600 "$T/out") stderr: $(head -c 300 "$T/err")"; }
-expect_ok() { # NAME REGEX ARGS...
-  local name=$1 pat=$2
-  shift 2
-  run "$@"
-  if [ "$rc" -eq 0 ] && grep -qE "$pat" "$T/out"; then ok "$name"; else
-    not_ok "$name" "want exit 0 and /$pat/" "$(show)"
-  fi
-}
-expect_refused() { # NAME ERROR ARGS...
-  local name=$1 want=$2
-  shift 2
-  run "$@"
-  if [ "$rc" -eq 1 ] && grep -q "$want" "$T/err"; then ok "$name"; else
-    not_ok "$name" "want exit 1 and $want" "$(show)"
-  fi
-}
+# shellcheck source=tests/lib/rotctl.sh
+. tests/lib/rotctl.sh
 
 start_rotd() {
   : >"$T/rotd.log"

@@ -41,38 +41,8 @@ FLASH=$T/flash.bin
 OTP=$T/otp.bin
 export ROT_SOCKET=$SOCK
 
-# run ARGS...: rotctl; rc, stdout in $T/out, stderr in $T/err.
-run() {
-  "$ROTCTL" "$@" >"$T/out" 2>"$T/err"
-  rc=$?
-}
-show() { echo "rc=$rc stdout: $(head -c 400 "$T/out") stderr: $(head -c 300 "$T/err")"; }
-
-# expect_ok NAME PATTERN ARGS...: exit 0, stdout matches PATTERN, stderr empty.
-expect_ok() {
-  local name=$1 pat=$2
-  shift 2
-  run "$@"
-  if [ "$rc" -eq 0 ] && [ ! -s "$T/err" ] && grep -qE "$pat" "$T/out"; then
-    ok "$name"
-  else
-    not_ok "$name" "want exit 0 and /$pat/" "$(show)"
-  fi
-}
-
-# expect_refused NAME ERROR_NAME ARGS...: exit 1, exactly one stderr line
-# "rotctl: ..." naming the error.
-expect_refused() {
-  local name=$1 want=$2
-  shift 2
-  run "$@"
-  if [ "$rc" -eq 1 ] && [ "$(wc -l <"$T/err")" -eq 1 ] &&
-    grep -q '^rotctl: ' "$T/err" && grep -q "$want" "$T/err"; then
-    ok "$name"
-  else
-    not_ok "$name" "want exit 1 and one line with $want" "$(show)"
-  fi
-}
+# shellcheck source=tests/lib/rotctl.sh
+. tests/lib/rotctl.sh
 
 start_rotd() {
   "$ROTD" --flash "$FLASH" --otp "$OTP" --socket "$SOCK" --idle-timeout 2 \
