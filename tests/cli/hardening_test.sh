@@ -8,7 +8,7 @@
 #   bash tests/cli/hardening_test.sh [BUILD_DIR]
 set -u
 BUILD=${1:-build}
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 case $BUILD in /*) B=$BUILD ;; *) B=$PWD/$BUILD ;; esac
 ROTCTL=$B/bin/rotctl
 ROTD=$B/bin/rotd

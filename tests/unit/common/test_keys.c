@@ -125,8 +125,14 @@ uint8_t *test_image_sign(const rot_image_header_t *tmpl,
 
 uint8_t *test_image_default(uint32_t image_type, size_t payload_len,
                             size_t *out_len) {
+  return test_image_flags(image_type, 0, payload_len, out_len);
+}
+
+uint8_t *test_image_flags(uint32_t image_type, uint32_t flags,
+                          size_t payload_len, size_t *out_len) {
   const test_keys_t *k = test_keys();
   rot_image_header_t h = test_header(image_type);
+  h.flags = flags;
   uint8_t *payload = test_payload(payload_len);
   uint8_t *img = test_image_sign(&h, k->manifest, k->manifest_len,
                                  k->signer.priv, payload, payload_len, out_len);

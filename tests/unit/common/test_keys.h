@@ -88,6 +88,10 @@ uint8_t *test_image_sign(const rot_image_header_t *tmpl,
 uint8_t *test_image_default(uint32_t image_type, size_t payload_len,
                             size_t *out_len);
 
+/** The usual image with header flags set (ROT_IMAGE_FLAG_*). */
+uint8_t *test_image_flags(uint32_t image_type, uint32_t flags,
+                          size_t payload_len, size_t *out_len);
+
 /** An exactly-sized malloc'd copy of buf[0..len) (caller frees). */
 uint8_t *test_copy(const uint8_t *buf, size_t len);
 

@@ -1580,21 +1580,10 @@ static void image_test_verify_svn_above_max(void **state) {
   free(img);
 }
 
-static uint8_t *dev_only_image(size_t *len) {
-  const test_keys_t *k = test_keys();
-  rot_image_header_t h = test_header(HYP);
-  h.flags = ROT_IMAGE_FLAG_DEV_ONLY;
-  uint8_t *payload = test_payload(PAYLOAD_LEN);
-  uint8_t *img = test_image_sign(&h, k->manifest, k->manifest_len,
-                                 k->signer.priv, payload, PAYLOAD_LEN, len);
-  free(payload);
-  return img;
-}
-
 static void image_test_verify_dev_only_on_dev_ok(void **state) {
   (void)state;
   size_t len;
-  uint8_t *img = dev_only_image(&len);
+  uint8_t *img = test_image_flags(HYP, ROT_IMAGE_FLAG_DEV_ONLY, PAYLOAD_LEN, &len);
   assert_int_equal(verify(img, len), ROT_OK);
   free(img);
 }
@@ -1602,7 +1591,7 @@ static void image_test_verify_dev_only_on_dev_ok(void **state) {
 static void image_test_verify_dev_only_on_prod(void **state) {
   (void)state;
   size_t len;
-  uint8_t *img = dev_only_image(&len);
+  uint8_t *img = test_image_flags(HYP, ROT_IMAGE_FLAG_DEV_ONLY, PAYLOAD_LEN, &len);
   rot_policy_t p = test_keys()->policy;
   p.lifecycle = ROT_LIFECYCLE_PROD;
   assert_int_equal(verify_policy(&p, img, len), ROT_ERROR_POLICY_LIFECYCLE);
@@ -1612,7 +1601,7 @@ static void image_test_verify_dev_only_on_prod(void **state) {
 static void image_test_verify_dev_only_flag_cleared_without_resign(void **state) {
   (void)state;
   size_t len;
-  uint8_t *img = dev_only_image(&len);
+  uint8_t *img = test_image_flags(HYP, ROT_IMAGE_FLAG_DEV_ONLY, PAYLOAD_LEN, &len);
   rot_policy_t p = test_keys()->policy;
   p.lifecycle = ROT_LIFECYCLE_PROD;
   put(img + HOFF(flags), 4, 0);

@@ -118,17 +118,6 @@ static outcome_t verify_in_child(const uint8_t *img, size_t len,
   return OUTCOME_OTHER;
 }
 
-static uint8_t *dev_only_image(size_t *len) {
-  const test_keys_t *k = test_keys();
-  rot_image_header_t h = test_header(HYP);
-  h.flags = ROT_IMAGE_FLAG_DEV_ONLY;
-  uint8_t *payload = test_payload(PAYLOAD_LEN);
-  uint8_t *img = test_image_sign(&h, k->manifest, k->manifest_len,
-                                 k->signer.priv, payload, PAYLOAD_LEN, len);
-  free(payload);
-  return img;
-}
-
 /* ---- the fixture itself --------------------------------------------------- */
 
 static void image_hardened_test_fixture_accepts_unchanged_policy(void **state) {
@@ -176,7 +165,7 @@ static void image_hardened_test_lifecycle_second_look(void **state) {
 static void image_hardened_test_dev_only_first_check_rejects(void **state) {
   (void)state;
   size_t len;
-  uint8_t *img = dev_only_image(&len);
+  uint8_t *img = test_image_flags(HYP, ROT_IMAGE_FLAG_DEV_ONLY, PAYLOAD_LEN, &len);
   rot_policy_t p = test_keys()->policy;
   p.lifecycle = ROT_LIFECYCLE_PROD;
   assert_int_equal(verify_in_child(img, len, &p, NULL), OUTCOME_REJECTED);
@@ -189,7 +178,7 @@ static void image_hardened_test_dev_only_second_look(void **state) {
    * lifecycle alone is still one that boots, so only the dev-only rule's
    * own second look can refuse it. */
   size_t len;
-  uint8_t *img = dev_only_image(&len);
+  uint8_t *img = test_image_flags(HYP, ROT_IMAGE_FLAG_DEV_ONLY, PAYLOAD_LEN, &len);
   rot_policy_t later = test_keys()->policy;
   later.lifecycle = ROT_LIFECYCLE_PROD;
   assert_int_equal(verify_in_child(img, len, &test_keys()->policy, &later),
