@@ -28,17 +28,6 @@ export ROT_SOCKET=$SOCK
 # shellcheck source=tests/lib/rotctl.sh
 . tests/lib/rotctl.sh
 
-start_rotd() {
-  : >"$T/rotd.log"
-  "$ROTD" --flash "$FLASH" --otp "$OTP" --socket "$SOCK" 2>>"$T/rotd.log" &
-  PID=$!
-  for _ in $(seq 100); do
-    [ -S "$SOCK" ] && "$ROTCTL" status >/dev/null 2>&1 && return 0
-    kill -0 "$PID" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
-}
 stop_rotd() {
   if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
     kill -TERM "$PID"

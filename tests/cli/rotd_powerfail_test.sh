@@ -25,6 +25,8 @@ KILLS=${ROTD_POWERFAIL_KILLS:-30}
 SEED=20261126
 # shellcheck source=tests/lib/tap.sh
 . tests/lib/tap.sh
+# shellcheck source=tests/lib/rotctl.sh
+. tests/lib/rotctl.sh
 tap_tmpdir
 PID=
 CYCLE=
@@ -53,17 +55,6 @@ SOCK=$T/rotd.sock
 FLASH=$T/flash.bin
 OTP=$T/otp.bin
 export ROT_SOCKET=$SOCK
-
-start_rotd() {
-  "$ROTD" --flash "$FLASH" --otp "$OTP" --socket "$SOCK" 2>>"$T/rotd.log" &
-  PID=$!
-  for _ in $(seq 200); do
-    [ -S "$SOCK" ] && "$ROTCTL" status >/dev/null 2>&1 && return 0
-    kill -0 "$PID" 2>/dev/null || return 1
-    sleep 0.02
-  done
-  return 1
-}
 
 kill_rotd() {
   kill -KILL "$PID" 2>/dev/null

@@ -44,18 +44,6 @@ export ROT_SOCKET=$SOCK
 # shellcheck source=tests/lib/rotctl.sh
 . tests/lib/rotctl.sh
 
-start_rotd() {
-  "$ROTD" --flash "$FLASH" --otp "$OTP" --socket "$SOCK" --idle-timeout 2 \
-    2>>"$T/rotd.log" &
-  PID=$!
-  for _ in $(seq 100); do
-    [ -S "$SOCK" ] && "$ROTCTL" status >/dev/null 2>&1 && return 0
-    kill -0 "$PID" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
-}
-
 # ---- a key hierarchy, a provisioned OTP, the images --------------------------
 "$ROTCTL" keygen --out "$T/keys" >/dev/null 2>&1 &&
   "$ROTCTL" otp provision --keys "$T/keys" --otp "$OTP" >/dev/null 2>&1 ||
@@ -84,7 +72,7 @@ open(t + "/tampered-header.img", "wb").write(h)
 EOF
 
 # ---- start ---------------------------------------------------------------------
-if start_rotd; then ok "rotd starts on a fresh flash and a provisioned OTP"; else
+if start_rotd --idle-timeout 2; then ok "rotd starts on a fresh flash and a provisioned OTP"; else
   not_ok "rotd starts on a fresh flash and a provisioned OTP" "$(cat "$T/rotd.log")"
   exit 1
 fi
@@ -410,7 +398,7 @@ expect_ok "audit --verify --json" '"verdict": "ROT_OK"' audit --verify --json
 # ---- signals, stale socket, restart ------------------------------------------------------------------
 kill -KILL "$PID" && wait "$PID" 2>/dev/null
 PID=
-if [ -S "$SOCK" ] && start_rotd; then
+if [ -S "$SOCK" ] && start_rotd --idle-timeout 2; then
   ok "a stale socket left by a killed rotd is replaced at start"
 else
   not_ok "a stale socket left by a killed rotd is replaced at start" "$(tail -3 "$T/rotd.log")"

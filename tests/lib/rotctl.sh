@@ -9,6 +9,10 @@
 #   expect_refused NAME ERROR ARGS...
 #                                   exit 1, exactly one stderr line
 #                                   "rotctl: ..." naming ERROR
+#   start_rotd [ROTD ARGS...]       rotd on $FLASH, $OTP, $SOCK in the
+#                                   background ($ROTD; pid in $PID, stderr
+#                                   appended to $T/rotd.log); returns once
+#                                   it answers, 1 if it dies or never does
 
 run() {
   "$ROTCTL" "$@" >"$T/out" 2>"$T/err"
@@ -38,4 +42,15 @@ expect_refused() {
   else
     not_ok "$name" "want exit 1 and one line with $want" "$(show)"
   fi
+}
+
+start_rotd() {
+  "$ROTD" --flash "$FLASH" --otp "$OTP" --socket "$SOCK" "$@" 2>>"$T/rotd.log" &
+  PID=$!
+  for _ in $(seq 200); do
+    [ -S "$SOCK" ] && "$ROTCTL" status >/dev/null 2>&1 && return 0
+    kill -0 "$PID" 2>/dev/null || return 1
+    sleep 0.025
+  done
+  return 1
 }
