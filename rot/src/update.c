@@ -452,19 +452,19 @@ static rot_error_t begin_impl(rot_update_t *u, uint32_t image_type,
   if (len > r->size || len > u->scratch_len) {
     return ROT_ERROR_UPDATE_TOO_LARGE;
   }
-  if (rot_gate_is_locked(u->gate, region) != HARDENED_FALSE) {
-    return ROT_ERROR_GATE_LOCKED;
-  }
-  if (u->gate->window_open != HARDENED_FALSE) {
-    return ROT_ERROR_UPDATE_BUSY;
-  }
+  /* The gate's refusals (locked region, another window open) come before
+   * the first write too. */
+  ROT_TRY(rot_gate_open_window(u->gate, region));
   if (ts->staged == slot) {
     /* The staged image is about to be overwritten: forget it first. */
     rot_update_state_t next = u->state;
     next.types[image_type].staged = ROT_SLOT_NONE;
-    ROT_TRY(state_commit(u, &next, NULL));
+    rot_error_t err = state_commit(u, &next, NULL);
+    if (err != ROT_OK) {
+      rot_gate_close_window(u->gate);
+      return err;
+    }
   }
-  ROT_TRY(rot_gate_open_window(u->gate, region));
   u->session.open = HARDENED_TRUE;
   u->session.image_type = image_type;
   u->session.region = region;
