@@ -12,7 +12,10 @@ rot-core-srcs := \
 	rot/src/audit.c \
 	rot/src/update.c \
 	rot/src/mailbox.c \
-	rot/src/server.c
+	rot/src/server.c \
+	rot/src/dice.c \
+	rot/src/identity.c \
+	rot/src/server_identity.c
 
 # Host port: mbedTLS crypto backend, files, file-backed OTP, argument parsing.
 rot-host-srcs := \
@@ -22,7 +25,8 @@ rot-host-srcs := \
 	rot/port/host/flash_file.c \
 	rot/port/host/mbox_client.c \
 	rot/port/host/parse.c \
-	rot/port/host/trap.c
+	rot/port/host/trap.c \
+	rot/port/host/cert_mbedtls.c
 
 rot-cflags := -Irot/include -Irot/port/host/include
 

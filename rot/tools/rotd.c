@@ -32,6 +32,7 @@
 #include "rot/gate.h"
 #include "rot/mailbox.h"
 #include "rot/otp.h"
+#include "rot_host/cert_mbedtls.h"
 #include "rot/server.h"
 #include "rot/update.h"
 #include "rot/util.h"
@@ -473,6 +474,7 @@ static int start(rotd_t *d, const char *flash_path, const char *otp_path) {
   if (err != ROT_OK) {
     return fail_start("mailbox server for", flash_path, err, NULL);
   }
+  rot_server_set_cert(&d->server, rot_host_cert());
   err = rot_audit_append(&d->audit, ROT_AUDIT_DAEMON_START, ROT_OK, 0, 0);
   if (err != ROT_OK) {
     return fail_start("audit log in", flash_path, err, NULL);
