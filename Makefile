@@ -155,7 +155,7 @@ fuzz: $(addprefix $(BUILD)/fuzz/,$(fuzz-targets))
 test: all $(unit-tests) $(addprefix $(BUILD)/fuzz/,$(fuzz-targets))
 	@bash tests/run.sh $(BUILD)
 
-demo: all
+demo: all $(BUILD)/riscv/rot_core.o
 	@bash scripts/demo.sh $(BUILD)
 
 bench: all $(bench-bins)

@@ -32,5 +32,5 @@ rot-cflags := -Irot/include -Irot/port/host/include
 
 # Tools (one main each).
 rot-bins := rotctl rotd
-rotctl-srcs := rot/tools/rotctl.c rot/tools/rotctl_mbox.c
+rotctl-srcs := rot/tools/rotctl.c rot/tools/rotctl_mbox.c rot/tools/rotctl_identity.c
 rotd-srcs := rot/tools/rotd.c

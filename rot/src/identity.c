@@ -21,6 +21,7 @@ void rot_identity_wipe(rot_identity_t *id) {
   keys_wipe(id);
   rot_memset(id, 0, sizeof(*id));
   id->booted = HARDENED_FALSE;
+  id->reason = ROT_BOOT_NONE;
   id->status = ROT_ERROR_IDENTITY_NO_FIRMWARE;
   id->region = ROT_RGN_COUNT;
 }
@@ -72,6 +73,7 @@ static rot_error_t measure(rot_identity_t *id, rot_update_t *u,
   }
   id->region = dec.region;
   id->reason = dec.reason;
+  id->image_len = dec.image_len;
   id->fw = dec.verified;
   uint8_t pub[ROT_P384_PUBKEY_LEN];
   ROT_TRY(signer_pub(u, c, dec.region, &dec.verified, pub));
@@ -127,8 +129,10 @@ rot_error_t rot_identity_check(const rot_identity_t *id) {
   if (id == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
+  /* id->status keeps the ROM stage's reason for the record; a caller
+   * asking for the identity learns only that there is none. */
   if (ROT_FIRST_CHECK(id->booted != HARDENED_TRUE || id->status != ROT_OK)) {
-    return id->status != ROT_OK ? id->status : ROT_ERROR_IDENTITY_NO_FIRMWARE;
+    return ROT_ERROR_IDENTITY_NO_FIRMWARE;
   }
   HARDENED_CHECK_EQ(id->booted, HARDENED_TRUE);
   HARDENED_CHECK_EQ(rot_verified_check(&id->fw), ROT_OK);

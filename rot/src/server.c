@@ -95,8 +95,9 @@ static void type_state(const rot_server_t *s, const rot_policy_t *pol,
   }
 }
 
-static void info_from_verified(const rot_verified_image_t *v, uint32_t region,
-                               uint32_t image_len, rot_mbox_image_info_t *out) {
+void rot_server_info_from_verified(const rot_verified_image_t *v,
+                                   uint32_t region, uint32_t image_len,
+                                   rot_mbox_image_info_t *out) {
   rot_memset(out, 0, sizeof(*out));
   out->image_type = v->image_type;
   out->region = region;
@@ -245,7 +246,7 @@ static void inventory_entry(rot_server_t *s, uint32_t region,
   }
   if (vd.status == ROT_OK && rot_verified_check(&vd.v) == ROT_OK) {
     e->flags |= ROT_MBOX_INV_VERIFIED;
-    info_from_verified(&vd.v, region, vd.image_len, &e->info);
+    rot_server_info_from_verified(&vd.v, region, vd.image_len, &e->info);
     e->status = ROT_OK;
   } else {
     e->status = vd.status != ROT_OK ? vd.status : ROT_ERROR_BOOT_NOT_VERIFIED;
@@ -335,7 +336,7 @@ static rot_error_t h_finish(rot_server_t *s, const rot_peer_t *p,
   rot_verified_image_t v;
   ROT_TRY(rot_update_finish(s->update, &v));
   rot_mbox_image_info_t info;
-  info_from_verified(&v, region, len, &info);
+  rot_server_info_from_verified(&v, region, len, &info);
   return rot_mbox_image_info_encode(&info, out, cap, out_len);
 }
 
@@ -427,6 +428,11 @@ static rot_error_t h_boot(rot_server_t *s, const rot_peer_t *p,
   (void)p;
   rot_mbox_type_req_t t;
   ROT_TRY(rot_mbox_type_req_decode(req, req_len, &t));
+  if (t.image_type == ROT_IMAGE_TYPE_ROT) {
+    /* The chip's own firmware was decided by the ROM stage at reset:
+     * report that verdict; never decide (or count a trial) twice. */
+    return rot_server_rom_verdict(s, out, cap, out_len);
+  }
   const rot_server_boot_t *b = NULL;
   ROT_TRY(boot_decision(s, t.image_type, &b));
   /* "Nothing boots" is a decision, not a failed request: the reply says
@@ -444,7 +450,7 @@ static rot_error_t h_boot(rot_server_t *s, const rot_peer_t *p,
      * never one that could still change. */
     ROT_TRY(rot_verified_check(&b->dec.verified));
     HARDENED_CHECK_EQ(rot_gate_is_locked(s->gate, b->dec.region), HARDENED_TRUE);
-    info_from_verified(&b->dec.verified, b->dec.region, b->dec.image_len,
+    rot_server_info_from_verified(&b->dec.verified, b->dec.region, b->dec.image_len,
                        &resp.info);
   } else {
     resp.info.image_type = t.image_type;

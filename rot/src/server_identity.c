@@ -131,3 +131,22 @@ rot_error_t rot_server_recovery_check(const rot_server_t *s, uint16_t cmd,
                                                     : ROT_ERROR_BOOT_RECOVERY_ONLY;
   }
 }
+
+rot_error_t rot_server_rom_verdict(rot_server_t *s, uint8_t *out, size_t cap,
+                                   size_t *out_len) {
+  rot_mbox_boot_resp_t resp;
+  rot_memset(&resp, 0, sizeof(resp));
+  if (s->id.booted == HARDENED_TRUE) {
+    HARDENED_CHECK_EQ(rot_verified_check(&s->id.fw), ROT_OK);
+    resp.reason = s->id.reason;
+    resp.why = (uint32_t)ROT_OK;
+    rot_server_info_from_verified(&s->id.fw, s->id.region, s->id.image_len,
+                                  &resp.info);
+  } else {
+    resp.reason = ROT_BOOT_NONE;
+    resp.why = (uint32_t)s->id.status;
+    resp.info.image_type = ROT_IMAGE_TYPE_ROT;
+    resp.info.region = ROT_MBOX_REGION_NONE;
+  }
+  return rot_mbox_boot_resp_encode(&resp, out, cap, out_len);
+}

@@ -28,6 +28,7 @@
 #include "rot_host/mbox_client.h"
 #include "rot_host/parse.h"
 #include "rotctl_mbox.h"
+#include "rotctl_identity.h"
 
 #define ROTCTL_VERSION "0.1.0"
 
@@ -1447,6 +1448,7 @@ static const command_t kCommands[] = {
     DAEMON_CMD("reset", RESET, rotctl_cmd_reset),
     DAEMON_CMD("audit", AUDIT, rotctl_cmd_audit),
     DAEMON_CMD("read-region", READ_REGION, rotctl_cmd_read_region),
+    DAEMON_CMD("identity", IDENTITY, rotctl_cmd_identity),
     {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -54,6 +54,7 @@ typedef struct rot_identity {
   rot_error_t status;
   uint32_t region; /* rot-a / rot-b, or ROT_RGN_COUNT */
   uint32_t reason; /* rot_boot_reason_t */
+  uint32_t image_len; /* exact length of the verified image */
   rot_verified_image_t fw;
   rot_dice_inputs_t inputs;
   uint32_t lifecycle;

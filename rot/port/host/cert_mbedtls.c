@@ -109,7 +109,7 @@ static rot_error_t cert_write(const rot_cert_port_t *p, const rot_cert_spec_t *s
     /* A fixed window: the chip has no trusted clock, and the same inputs
      * must give the same certificate at every reset (RFC 5280 4.1.2.5:
      * 99991231235959Z means no well-defined expiry). */
-    rc = mbedtls_x509write_crt_set_validity(&crt, "20260101000000",
+    rc = mbedtls_x509write_crt_set_validity(&crt, "20240101000000",
                                             "99991231235959");
   }
   if (rc == 0) {
