@@ -417,6 +417,47 @@ static void identity_test_store_checks_the_key(void **state) {
                    ROT_ERROR_IDENTITY_NOT_PROVISIONED);
 }
 
+/* A power cut at every flash operation of IDENTITY_STORE (and a torn
+ * program): afterwards the chip holds no certificate or the whole one,
+ * and a second store succeeds. */
+static void identity_test_store_power_cut_anywhere(void **state) {
+  srv_t *s = *state;
+  install_rot(s, 1);
+  static uint8_t cert[ROT_CERT_MAX];
+  size_t n = issue_devid(s, s->server.id.devid_pub, cert, sizeof(cert));
+  uint32_t done_ok = 0;
+  for (uint32_t cut = 1; cut < 64 && !done_ok; cut++) {
+    for (int tear = 0; tear < 2; tear++) {
+      /* Start from an erased nvcfg each time. */
+      uint8_t *nv = ram_flash_region(&s->f->flash, &ram_layout_small, ROT_RGN_NVCFG);
+      memset(nv, 0xff, ram_layout_small.regions[ROT_RGN_NVCFG].size);
+      s->f->flash.cut_at = s->f->flash.ops + cut;
+      s->f->flash.tear = tear;
+      rot_error_t err = call(s, &kOperator, ROT_MBOX_CMD_IDENTITY_STORE, cert, n);
+      int cut_hit = s->f->flash.dead;
+      s->f->flash.cut_at = 0;
+      s->f->flash.tear = 0;
+      s->f->flash.dead = 0;
+      reset(s);
+      if (!cut_hit) {
+        assert_int_equal(err, ROT_OK); /* the cut came after the last operation */
+        done_ok = 1;
+      }
+      rot_error_t got = call(s, &kReader, ROT_MBOX_CMD_IDENTITY, NULL, 0);
+      if (got == ROT_OK) {
+        assert_int_equal((size_t)s->payload[0] << 8 | s->payload[1], n);
+        assert_memory_equal(s->payload + 2, cert, n);
+      } else {
+        assert_int_equal(got, ROT_ERROR_IDENTITY_NOT_PROVISIONED);
+        assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_IDENTITY_STORE, cert, n),
+                         ROT_OK);
+        assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_IDENTITY, NULL, 0), ROT_OK);
+      }
+    }
+  }
+  assert_true(done_ok);
+}
+
 /* ---- ENDORSE -------------------------------------------------------------------------------- */
 
 static size_t endorse_req(uint8_t *b, size_t ak_body) {
@@ -585,6 +626,7 @@ int main(void) {
       T(identity_test_rom_revoked_refused),
       T(identity_test_rom_below_floor_falls_back),
       T(identity_test_store_checks_the_key),
+      T(identity_test_store_power_cut_anywhere),
       T(identity_test_endorse_signs_the_statement),
       T(identity_test_endorse_hostile_requests),
       T(identity_test_endorse_needs_firmware),
