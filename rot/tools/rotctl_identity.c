@@ -353,6 +353,9 @@ static int cmd_endorse(const opts_t *o) {
       rc = fail("malformed endorse reply from rotd");
     } else if (o->out != NULL) {
       rc = write_out(o->out, r + 2, sl);
+      if (rc == EXIT_OK) {
+        printf("wrote %s (endorsement signature, %zu bytes)\n", o->out, sl);
+      }
     } else {
       for (size_t i = 0; i < sl; i++) {
         printf("%02x", r[2 + i]);
