@@ -292,6 +292,27 @@ say "(bootchain log boot/eventlog.bin prints every event; outputs are in boot/)"
 step "Every step and every refusal is in the chip's hash-chained audit log"
 expect_ok audit --verify
 
+step "The device secret never left the chip"
+say "UDS (from the OTP) and the CDI of RoT firmware 1.1.0, recomputed as docs/mailbox.md says;"
+say "searched (raw and hex) in every file of the run but the OTP: flash, logs, certificates, outputs"
+read -r uds cdi < <(python3 "$ROOT/tests/tools/dice_cdi.py" "$RUN/otp.bin" "$RUN/rot-1.1.0.img" 1)
+[ "${#uds}" -eq 96 ] && [ "${#cdi}" -eq 96 ] || die "could not recompute the secrets"
+found=$(python3 - "$RUN" "$RUN/otp.bin" "$uds" "$cdi" <<'EOF'
+import os, sys
+root, otp, secrets = sys.argv[1], sys.argv[2], sys.argv[3:]
+needles = [n for h in secrets for n in (bytes.fromhex(h), h.encode(), h.upper().encode())]
+if needles[0] not in open(otp, "rb").read():
+    print("(search broken: UDS not found in the OTP)")
+for d, _, files in os.walk(root):
+    for name in files:
+        p = os.path.join(d, name)
+        if p != otp and os.path.isfile(p) and any(n in open(p, "rb").read() for n in needles):
+            print(p)
+EOF
+)
+[ -z "$found" ] || die "a secret was found in: $found"
+echo "   ${G}-> found only in otp.bin${N}"
+
 rm -f "$RUN/.out" "$RUN/.err"
 echo
 echo "${G}${B}demo: all $step_no steps behaved as expected${N} (files in $BUILD/run/demo)"
