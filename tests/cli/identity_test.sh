@@ -6,7 +6,8 @@
 # 'rotctl identity' and accepted by 'openssl verify' (and refused against
 # another CA), DiceTcbInfo carrying the firmware's SHA-384, version and
 # SVN, the same chain after a restart, a new Alias and the same DeviceID
-# after a firmware update, the ENDORSE signature checked by openssl, the
+# after a firmware update, PCR 0's S-CRTM events (bootchain, swtpm,
+# tpm2-tools) carrying that firmware's version and digest, the ENDORSE signature checked by openssl, the
 # CDI recomputed from the documented derivation, and neither the UDS nor
 # the CDI in any file or output of the run.
 #
@@ -25,6 +26,7 @@ PID=
 
 # shellcheck disable=SC2317 # called through the EXIT trap
 cleanup() {
+  [ -n "${TPM_STARTED:-}" ] && bash scripts/swtpm.sh stop "$T/tpm" >/dev/null 2>&1
   if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
     kill -TERM "$PID" 2>/dev/null
     for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
@@ -207,8 +209,54 @@ else
 fi
 read -r _ CDI2 < <(derive "$T/rot-1.1.0.img")
 rm -f "$T/pred.der"
+# ---- PCR 0 opens with the RoT firmware ----------------------------------------------------
+OPENSBI=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
+UBOOT=/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin
+if [ -f "$OPENSBI" ] && [ -f "$UBOOT" ]; then
+  "$ROTCTL" sign --keys "$T/keys" --type opensbi --svn 1 --version 1.1.0 "$OPENSBI" "$T/sbi.img" >/dev/null &&
+    "$ROTCTL" sign --keys "$T/keys" --type hypervisor --svn 1 --version 2023.1.0 "$UBOOT" "$T/hv.img" >/dev/null &&
+    "$ROTCTL" update --activate "$T/sbi.img" >/dev/null && "$ROTCTL" confirm --type opensbi >/dev/null &&
+    "$ROTCTL" update --activate "$T/hv.img" >/dev/null && "$ROTCTL" confirm --type hypervisor >/dev/null ||
+    not_ok "host images install"
+  if TCTI=$(bash scripts/swtpm.sh start "$T/tpm" 2>"$T/err"); then
+    TPM_STARTED=1
+    if "$B/bin/bootchain" measure --tcti "$TCTI" --out "$T/boot" >"$T/out" 2>"$T/err" &&
+      "$B/bin/bootchain" log "$T/boot/eventlog.bin" >"$T/log.txt" 2>&1; then
+      ok "bootchain measures with the RoT firmware in place"
+    else
+      not_ok "bootchain measures with the RoT firmware in place" "$(show)"
+    fi
+    # Event 0: the version; event 1: the firmware's bytes (SHA-384 = fwid).
+    ev1=$(sed -n '/^event 1:/,/^event 2:/p' "$T/log.txt")
+    if sed -n '/^event 0:/,/^event 1:/p' "$T/log.txt" | grep -q 'PCR 0 EV_S_CRTM_VERSION' &&
+      grep -q 'S-CRTM version "rot-stack rot 1.1.0 svn 2"' "$T/log.txt" &&
+      grep -q 'PCR 0 EV_S_CRTM_CONTENTS' <<<"$ev1" && grep -q "sha384  $fwid" <<<"$ev1" &&
+      grep -q "base 0x0, length $(stat -c %s "$T/rot_core.o")" <<<"$ev1"; then
+      ok "PCR 0's S-CRTM events carry the RoT firmware's version and SHA-384"
+    else
+      not_ok "PCR 0's S-CRTM events carry the RoT firmware's version and SHA-384" "$(head -20 "$T/log.txt")"
+    fi
+    if TPM2TOOLS_TCTI=$TCTI tpm2_eventlog "$T/boot/eventlog.bin" >"$T/replay.yaml" 2>/dev/null &&
+      TPM2TOOLS_TCTI=$TCTI tpm2_pcrread sha384:0 >"$T/pcr.yaml" 2>/dev/null &&
+      pcr0=$(grep -A2 'sha384:' "$T/pcr.yaml" | grep -Eo '0x[0-9A-Fa-f]+' | head -1) &&
+      grep -A3 'sha384:' <(sed -n '/^pcrs:/,$p' "$T/replay.yaml") | grep -qi "${pcr0#0x}"; then
+      ok "tpm2_eventlog's replay of PCR 0 equals the TPM's (sha384)"
+    else
+      not_ok "tpm2_eventlog's replay of PCR 0 equals the TPM's (sha384)" "pcr0=${pcr0:-?}"
+    fi
+  else
+    not_ok "swtpm starts" "$(cat "$T/err")"
+  fi
+else
+  skip "PCR 0's S-CRTM events carry the RoT firmware" "OpenSBI or U-Boot package missing"
+fi
+
 expect_ok "the audit log still verifies" "chain OK" audit --verify
 stop_rotd
+if [ -n "${TPM_STARTED:-}" ]; then
+  bash scripts/swtpm.sh stop "$T/tpm" >/dev/null 2>&1
+  TPM_STARTED=
+fi
 
 # ---- the secret never leaves the chip ---------------------------------------------------------
 # Every file of the run but the OTP itself (flash, logs, certificates,
@@ -226,13 +274,13 @@ if needles[0] not in open(otp, "rb").read():
 for d, _, files in os.walk(root):
     for name in files:
         path = os.path.join(d, name)
-        if path == otp:
+        if path == otp or not os.path.isfile(path) or os.path.islink(path):
             continue
         data = open(path, "rb").read()
         if any(n in data for n in needles):
             print(path)
 PY
-  )
+  ) || leaks="$leaks (the search failed)"
 else
   leaks="(no secrets computed)"
 fi
