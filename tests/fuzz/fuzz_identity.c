@@ -2,7 +2,8 @@
  * libFuzzer target for the identity commands' inputs from outside the
  * chip: the ENDORSE request parser (and the statement built from what it
  * accepts), and the certificate reader IDENTITY_STORE runs on a DeviceID
- * certificate handed in by the host.
+ * certificate handed in by the host; and the DiceTcbInfo and signature
+ * DER encoders on arbitrary field values.
  *
  * Invariants: an accepted ENDORSE request is exactly 48 bytes and a
  * TPM2B_PUBLIC whose size covers every byte after it, the statement holds
@@ -34,6 +35,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     CHECK(memcmp(st, ROT_DICE_ENDORSE_LABEL, ROT_DICE_ENDORSE_LABEL_LEN) == 0);
     CHECK(st[ROT_DICE_ENDORSE_LABEL_LEN] == 0);
     CHECK(memcmp(st + ROT_DICE_ENDORSE_LABEL_LEN + 1, data, ROT_SHA384_LEN) == 0);
+  }
+
+  /* The encoders, on arbitrary field values: well-formed DER whose outer
+   * length accounts for every byte, or a clean refusal. */
+  if (size >= sizeof(rot_dice_tcb_t)) {
+    rot_dice_tcb_t t;
+    memcpy(&t, data, sizeof(t));
+    uint8_t out[ROT_DICE_TCBINFO_MAX];
+    size_t n = 0;
+    size_t cap = data[0] % (sizeof(out) + 1u);
+    rot_error_t e = rot_dice_tcbinfo_encode(&t, out, cap, &n);
+    CHECK(e == ROT_OK || e == ROT_ERROR_BUFFER_TOO_SMALL);
+    if (e == ROT_OK) {
+      CHECK(n <= cap && n >= 2 && out[0] == 0x30);
+      CHECK((out[1] < 0x80 && (size_t)out[1] + 2u == n) ||
+            (out[1] == 0x81 && (size_t)out[2] + 3u == n));
+    }
+  }
+  if (size >= ROT_P384_SIG_LEN) {
+    uint8_t der[ROT_DICE_SIG_DER_MAX];
+    size_t n = 0;
+    CHECK(rot_dice_sig_der(data, der, sizeof(der), &n) == ROT_OK);
+    CHECK(n >= 8 && n <= sizeof(der) && der[0] == 0x30 && (size_t)der[1] + 2u == n);
   }
 
   const rot_cert_port_t *cp = rot_host_cert();
