@@ -27,6 +27,8 @@ CMOCKA_CFLAGS = $(shell pkg-config --cflags cmocka)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
 TSS2_LIBS = $(shell pkg-config --libs tss2-esys tss2-tctildr tss2-mu tss2-rc)
 FDT_LIBS := -lfdt
+JSONC_CFLAGS = $(shell pkg-config --cflags json-c)
+JSONC_LIBS = $(shell pkg-config --libs json-c)
 LINK_LIBS = -Wl,--as-needed $(TSS2_LIBS) $(FDT_LIBS) $(MBEDTLS_LIBS)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
@@ -71,7 +73,9 @@ STACK_LIBS := $(BUILD)/lib/libbootchain.a $(BUILD)/lib/librot.a
 define tool_rule
 $$(BUILD)/bin/$(1): $$(patsubst %.c,$$(BUILD)/obj/%.o,$$($(1)-srcs)) $$(STACK_LIBS)
 	@mkdir -p $$(@D)
-	$$(CC) $$(OPT_CFLAGS) -o $$@ $$^ $$(LINK_LIBS)
+	$$(CC) $$(OPT_CFLAGS) -o $$@ $$^ $$(LINK_LIBS) $$($(1)-libs)
+# A tool's own compiler flags (its libraries' include paths).
+$$(patsubst %.c,$$(BUILD)/obj/%.o,$$($(1)-srcs)): ALL_CFLAGS += $$($(1)-cflags)
 endef
 $(foreach t,$(bins),$(eval $(call tool_rule,$(t))))
 

@@ -28,5 +28,12 @@ rot-cflags := -Irot/include -Irot/port/host/include
 
 # Tools (one main each).
 rot-bins := rotctl rotd
-rotctl-srcs := rot/tools/rotctl.c rot/tools/rotctl_mbox.c
+# rotctl: one file per command family (rotctl.h), plus the shared parser,
+# output writer and rotd connection.
+rotctl-srcs := rot/tools/rotctl_main.c rot/tools/rotctl_opts.c \
+	rot/tools/rotctl_out.c rot/tools/rotctl_rotd.c \
+	rot/tools/rotctl_image.c rot/tools/rotctl_otp.c \
+	rot/tools/rotctl_update.c rot/tools/rotctl_daemon.c
+rotctl-cflags = $(JSONC_CFLAGS)
+rotctl-libs = $(JSONC_LIBS)
 rotd-srcs := rot/tools/rotd.c
