@@ -36,4 +36,5 @@ rotctl-srcs := rot/tools/rotctl_main.c rot/tools/rotctl_opts.c \
 	rot/tools/rotctl_update.c rot/tools/rotctl_daemon.c
 rotctl-cflags = $(JSONC_CFLAGS)
 rotctl-libs = $(JSONC_LIBS)
-rotd-srcs := rot/tools/rotd.c
+rotd-srcs := rot/tools/rotd_main.c rot/tools/rotd_transport.c \
+	rot/tools/rotd_server.c
