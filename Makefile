@@ -60,7 +60,7 @@ $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(OPT_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/lib/librot.a: $(patsubst %.c,$(BUILD)/obj/%.o,$(rot-core-srcs) $(rot-host-srcs))
+$(BUILD)/lib/librot.a: $(patsubst %.c,$(BUILD)/obj/%.o,$(rot-core-srcs) $(rot-host-srcs) $(rot-client-srcs))
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
@@ -84,7 +84,7 @@ $(BUILD)/san/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN_CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit/common -MMD -MP -c $< -o $@
 
-$(BUILD)/san/librot.a: $(patsubst %.c,$(BUILD)/san/%.o,$(rot-core-srcs) $(rot-host-srcs))
+$(BUILD)/san/librot.a: $(patsubst %.c,$(BUILD)/san/%.o,$(rot-core-srcs) $(rot-host-srcs) $(rot-client-srcs))
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
@@ -136,7 +136,7 @@ FUZZ_CFLAGS := -std=c11 -g -O1 -D_DEFAULT_SOURCE -DROT_HOSTED \
 	-fsanitize=fuzzer,address,undefined $(rot-cflags) $(bootchain-cflags) \
 	-Itests/unit/common
 
-FUZZ_SRCS = $(rot-core-srcs) $(rot-host-srcs) $(bootchain-lib-srcs) \
+FUZZ_SRCS = $(rot-core-srcs) $(rot-host-srcs) $(rot-client-srcs) $(bootchain-lib-srcs) \
 	tests/unit/common/ram_flash.c
 $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_SRCS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)

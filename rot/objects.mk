@@ -1,7 +1,6 @@
 # rot/: the security chip firmware.
 # Portable core: freestanding C11, no libc, no malloc, no OS calls.
 rot-core-srcs := \
-	rot/src/error.c \
 	rot/src/util.c \
 	rot/src/crypto.c \
 	rot/src/policy.c \
@@ -24,7 +23,13 @@ rot-host-srcs := \
 	rot/port/host/parse.c \
 	rot/port/host/trap.c
 
-rot-cflags := -Irot/include -Irot/port/host/include
+# Host library for tools: names of the chip's codes (never in the chip).
+rot-client-srcs := \
+	rot/client/names.c \
+	rot/client/image_sign.c \
+	rot/client/mbox_requests.c
+
+rot-cflags := -Irot/include -Irot/port/host/include -Irot/client/include
 
 # Tools (one main each).
 rot-bins := rotctl rotd

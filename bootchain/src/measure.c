@@ -27,6 +27,8 @@
 #include "rot/image.h"
 #include "rot/update.h"
 #include "rot/util.h"
+#include "rot_client/names.h"
+#include "rot_client/mbox_requests.h"
 #include "rot_host/crypto_mbedtls.h"
 #include "rot_host/file.h"
 #include "rot_host/mbox_client.h"

@@ -23,6 +23,7 @@
 #include "bootchain/tpm.h"
 #include "rot_host/crypto_mbedtls.h"
 #include "rot/update.h"
+#include "rot_client/names.h"
 #include "rot_host/file.h"
 #include "rot_host/mbox_client.h"
 #include "rot_host/parse.h"

@@ -16,6 +16,8 @@
 #include "rot/mailbox.h"
 #include "rot/policy.h"
 #include "rot/update.h"
+#include "rot_client/names.h"
+#include "rot_client/mbox_requests.h"
 #include "rot_host/file.h"
 #include "rot_host/mbox_client.h"
 #include "rotctl.h"

@@ -11,6 +11,7 @@
 #include "rot/flash.h"
 #include "rot/image.h"
 #include "rot/policy.h"
+#include "rot_client/names.h"
 #include "rot_host/keydir.h"
 #include "rot_host/parse.h"
 #include "rotctl.h"

@@ -14,6 +14,7 @@
 #include "rot/otp.h"
 #include "rot/policy.h"
 #include "rot/util.h"
+#include "rot_client/names.h"
 #include "rot_host/crypto_mbedtls.h"
 #include "rot_host/file.h"
 #include "rot_host/keydir.h"

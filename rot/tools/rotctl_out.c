@@ -12,6 +12,7 @@
 #include "rot/image.h"
 #include "rot/mailbox.h"
 #include "rot/update.h"
+#include "rot_client/names.h"
 #include "rot_host/keydir.h"
 #include "rotctl.h"
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "rot/mailbox.h"
+#include "rot_client/names.h"
 #include "rot_host/parse.h"
 #include "rotctl.h"
 

@@ -12,6 +12,7 @@
 
 #include "rot/error.h"
 #include "rot/otp.h"
+#include "rot_client/names.h"
 #include "rot_host/crypto_mbedtls.h"
 #include "rot_host/file.h"
 #include "rotd.h"

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "rot/error.h"
+#include "rot_client/names.h"
 #include "rotd.h"
 
 uint64_t rotd_mono_now(void) {

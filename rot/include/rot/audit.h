@@ -132,7 +132,4 @@ ROT_WARN_UNUSED rot_error_t rot_audit_verify(rot_audit_t *a,
 void rot_audit_gate_hook(void *ctx, rot_gate_op_t op, rot_initiator_t who,
                          uint32_t region, rot_error_t verdict);
 
-/** Short name of an event ("update-begin"). */
-const char *rot_audit_event_name(uint32_t event);
-
 #endif /* ROT_AUDIT_H */

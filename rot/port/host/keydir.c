@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "rot/util.h"
+#include "rot_client/image_sign.h"
 #include "rot_host/crypto_mbedtls.h"
 #include "rot_host/file.h"
 
