@@ -705,37 +705,12 @@ rot_error_t rot_mbox_audit_read_resp_encode(const rot_mbox_audit_read_resp_t *in
 
 void rot_mbox_audit_record_encode(const rot_audit_record_t *rec,
                                   uint8_t out[ROT_AUDIT_RECORD_SIZE]) {
-  wr_t w = wr_init(out, ROT_AUDIT_RECORD_SIZE);
-  wr_u32(&w, rec->magic);
-  wr_u32(&w, rec->seq);
-  wr_u32(&w, (uint32_t)rec->timestamp);
-  wr_u32(&w, (uint32_t)(rec->timestamp >> 32));
-  wr_u32(&w, rec->event);
-  wr_u32(&w, rec->status);
-  wr_u32(&w, rec->arg0);
-  wr_u32(&w, rec->arg1);
-  wr_bytes(&w, rec->reserved, sizeof(rec->reserved));
-  wr_bytes(&w, rec->chain, sizeof(rec->chain));
-  wr_u32(&w, rec->commit);
-  wr_bytes(&w, rec->pad, sizeof(rec->pad));
+  rot_audit_record_encode(rec, out); /* the flash layout, as is */
 }
 
 void rot_mbox_audit_record_decode(const uint8_t in[ROT_AUDIT_RECORD_SIZE],
                                   rot_audit_record_t *rec) {
-  rd_t r = rd_init(in, ROT_AUDIT_RECORD_SIZE);
-  rec->magic = rd_u32(&r);
-  rec->seq = rd_u32(&r);
-  uint32_t lo = rd_u32(&r);
-  uint32_t hi = rd_u32(&r);
-  rec->timestamp = (uint64_t)lo | ((uint64_t)hi << 32);
-  rec->event = rd_u32(&r);
-  rec->status = rd_u32(&r);
-  rec->arg0 = rd_u32(&r);
-  rec->arg1 = rd_u32(&r);
-  rd_bytes(&r, rec->reserved, sizeof(rec->reserved));
-  rd_bytes(&r, rec->chain, sizeof(rec->chain));
-  rec->commit = rd_u32(&r);
-  rd_bytes(&r, rec->pad, sizeof(rec->pad));
+  rot_audit_record_decode(in, rec);
 }
 
 rot_error_t rot_mbox_audit_report_decode(const uint8_t *p, size_t len,

@@ -68,6 +68,16 @@ _Static_assert(offsetof(rot_audit_record_t, event) == 16, "event");
 _Static_assert(offsetof(rot_audit_record_t, chain) == 64, "chain");
 _Static_assert(offsetof(rot_audit_record_t, commit) == 96, "commit");
 
+/**
+ * A record's persisted bytes (the layout above, little-endian), and back.
+ * The one definition of the layout: the log in flash and the mailbox's
+ * AUDIT_READ replies both use it.
+ */
+void rot_audit_record_encode(const rot_audit_record_t *r,
+                             uint8_t out[ROT_AUDIT_RECORD_SIZE]);
+void rot_audit_record_decode(const uint8_t in[ROT_AUDIT_RECORD_SIZE],
+                             rot_audit_record_t *r);
+
 typedef struct rot_audit {
   rot_gate_t *gate;
   const rot_crypto_t *crypto;
