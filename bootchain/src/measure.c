@@ -31,7 +31,7 @@
 #include "rot_client/mbox_requests.h"
 #include "rot_host/crypto_mbedtls.h"
 #include "rot_host/file.h"
-#include "rot_host/mbox_client.h"
+#include "rot_client/mbox_client.h"
 
 #define LOG_CAP (64u * 1024u)
 #define DTB_MAX (1024u * 1024u)

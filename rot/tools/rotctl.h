@@ -23,7 +23,7 @@
 #include "rot/error.h"
 #include "rot/image.h"
 #include "rot/mailbox.h"
-#include "rot_host/mbox_client.h"
+#include "rot_client/mbox_client.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 

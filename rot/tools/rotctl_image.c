@@ -18,7 +18,7 @@
 #include "rot_client/image_sign.h"
 #include "rot_host/crypto_mbedtls.h"
 #include "rot_host/file.h"
-#include "rot_host/keydir.h"
+#include "rot_client/keydir.h"
 #include "rotctl.h"
 
 

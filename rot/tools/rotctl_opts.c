@@ -12,8 +12,8 @@
 #include "rot/image.h"
 #include "rot/policy.h"
 #include "rot_client/names.h"
-#include "rot_host/keydir.h"
-#include "rot_host/parse.h"
+#include "rot_client/keydir.h"
+#include "rot_client/parse.h"
 #include "rotctl.h"
 
 void rotctl_print_help(const command_t *cmd, FILE *f) {

@@ -13,7 +13,7 @@
 #include "rot/mailbox.h"
 #include "rot/update.h"
 #include "rot_client/names.h"
-#include "rot_host/keydir.h"
+#include "rot_client/keydir.h"
 #include "rotctl.h"
 
 /* ---- messages --------------------------------------------------------------- */

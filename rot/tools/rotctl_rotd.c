@@ -9,7 +9,7 @@
 
 #include "rot/mailbox.h"
 #include "rot_client/names.h"
-#include "rot_host/parse.h"
+#include "rot_client/parse.h"
 #include "rotctl.h"
 
 /* Connect to c->o.socket; the one-line error when that fails. */

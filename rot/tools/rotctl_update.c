@@ -19,7 +19,7 @@
 #include "rot_client/names.h"
 #include "rot_client/mbox_requests.h"
 #include "rot_host/file.h"
-#include "rot_host/mbox_client.h"
+#include "rot_client/mbox_client.h"
 #include "rotctl.h"
 
 /* ---- update ------------------------------------------------------------------------- */

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "rot/error.h"
-#include "rot_host/parse.h"
+#include "rot_client/parse.h"
 #include "rotd.h"
 
 static volatile sig_atomic_t g_stop;

@@ -1,5 +1,5 @@
 /* A development key hierarchy in one directory: generate and load. */
-#include "rot_host/keydir.h"
+#include "rot_client/keydir.h"
 
 #include <errno.h>
 #include <limits.h>
