@@ -146,13 +146,22 @@ $(BUILD)/riscv/%.o: %.c | $(DEPS_STAMP)
 $(BUILD)/riscv/rot_core.o: $(patsubst %.c,$(BUILD)/riscv/%.o,$(rot-core-srcs))
 	$(CROSS)gcc $(FS_CFLAGS) -r -o $@ $^
 
-# The whole chip (verifier, gate, update engine, audit log, mailbox server)
-# must fit this much code; the build fails over it.
-FS_TEXT_BUDGET ?= 49152
+# Everything but the crypto glue (rot/src/crypto.c), sized against the
+# goal for a chip whose crypto is a hardware block (printed, not enforced).
+$(BUILD)/riscv/rot_core_nocrypto.o: $(patsubst %.c,$(BUILD)/riscv/%.o,$(filter-out rot/src/crypto.c,$(rot-core-srcs)))
+	$(CROSS)gcc $(FS_CFLAGS) -r -o $@ $^
 
-freestanding: $(BUILD)/riscv/rot_core.o
+# The whole chip (verifier, gate, update engine, audit log, mailbox server)
+# must fit this much code; the build fails over it. About 28.7 KB today,
+# host-only code (names, signer, request builders) being out of it.
+FS_TEXT_BUDGET ?= 32768
+FS_NOCRYPTO_GOAL ?= 24576
+
+freestanding: $(BUILD)/riscv/rot_core.o $(BUILD)/riscv/rot_core_nocrypto.o
 	@echo "rot core (riscv32, -ffreestanding -nostdlib, -Os):"
 	@$(CROSS)size $<
+	@text=$$($(CROSS)size $(BUILD)/riscv/rot_core_nocrypto.o | awk 'NR==2 {print $$1}'); \
+	echo "freestanding: core without crypto: text $$text of a $(FS_NOCRYPTO_GOAL)-byte goal ($$( [ "$$text" -le $(FS_NOCRYPTO_GOAL) ] && echo met || echo "not met: $$((text - $(FS_NOCRYPTO_GOAL))) over"))"
 	@text=$$($(CROSS)size $< | awk 'NR==2 {print $$1}'); \
 	echo "freestanding: text $$text of $(FS_TEXT_BUDGET) bytes budgeted"; \
 	if [ "$$text" -gt $(FS_TEXT_BUDGET) ]; then \
