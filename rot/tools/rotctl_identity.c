@@ -31,7 +31,8 @@
 #include "rot/error.h"
 #include "rot/mailbox.h"
 #include "rot_host/file.h"
-#include "rot_host/mbox_client.h"
+#include "rot_client/mbox_client.h"
+#include "rot_client/names.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 enum { OPT_SOCKET = 256, OPT_PEM, OPT_OUT, OPT_EK, OPT_AK };
