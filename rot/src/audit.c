@@ -486,6 +486,12 @@ const char *rot_audit_event_name(uint32_t event) {
       return "daemon-start";
     case ROT_AUDIT_PEER_REFUSED:
       return "peer-refused";
+    case ROT_AUDIT_CONFIRM_UNTRIED:
+      return "confirm-untried";
+    case ROT_AUDIT_LIFECYCLE_REQUEST:
+      return "lifecycle-request";
+    case ROT_AUDIT_LIFECYCLE:
+      return "lifecycle";
     default:
       return "unknown";
   }

@@ -167,7 +167,13 @@
   X(ROT_ERROR_HANDOFF_NO_PLATFORM_BUS, ROT_MOD_HANDOFF, 6, "handoff: base device tree has no QEMU platform bus for the TPM node") \
   X(ROT_ERROR_HANDOFF_BAD_LOG_REGION, ROT_MOD_HANDOFF, 7, "handoff: event log region is outside RAM or overlaps a reservation") \
   X(ROT_ERROR_TPM_NOT_FRESH, ROT_MOD_TPM, 5, "TPM: boot PCRs already extended since the last TPM reset (restart the TPM)") \
-  X(ROT_ERROR_TPM_PCR_MISMATCH, ROT_MOD_TPM, 6, "TPM: PCR values differ from the event log's replay (extended by someone else)")
+  X(ROT_ERROR_TPM_PCR_MISMATCH, ROT_MOD_TPM, 6, "TPM: PCR values differ from the event log's replay (extended by someone else)") \
+  X(ROT_ERROR_UPDATE_NOT_TRIED, ROT_MOD_UPDATE, 16, "confirm refused: the image on trial has not booted yet (boot it, then confirm)") \
+  X(ROT_ERROR_UPDATE_SEALED, ROT_MOD_UPDATE, 17, "device decommissioned: no updates, only recovery boots") \
+  X(ROT_ERROR_OTP_SECRET_LOCKED, ROT_MOD_OTP, 8, "OTP: device secret locked (decommissioned)") \
+  X(ROT_ERROR_POLICY_LIFECYCLE_STEP, ROT_MOD_POLICY, 6, "lifecycle: only dev -> production -> decommissioned, one step") \
+  X(ROT_ERROR_POLICY_LIFECYCLE_FROM, ROT_MOD_POLICY, 7, "lifecycle: device not in the state the step starts from") \
+  X(ROT_ERROR_POLICY_NOT_CONFIRMED, ROT_MOD_POLICY, 8, "irreversible operation not confirmed")
 
 typedef enum rot_error {
   /* Success: far (in Hamming distance) from 0 and from every error code. */
