@@ -1,6 +1,6 @@
 /* Host file helpers: bounded whole-file reads, atomic writes, locked device
  * files, PEM keys, OTP. */
-#define _GNU_SOURCE
+#define _GNU_SOURCE /* F_OFD_SETLK, among others */
 #include "rot_host/file.h"
 
 #include <errno.h>
@@ -280,22 +280,42 @@ rot_error_t rot_pubkey_load(const char *path, uint8_t pub[ROT_P384_PUBKEY_LEN]) 
 
 #define FILL_CHUNK 65536u
 
-rot_error_t rot_file_open_device(const char *path, uint32_t size, uint8_t fill,
-                                 int create, rot_error_t bad_size, int *fd_out,
-                                 unsigned *mode_out) {
-  if (path == NULL || fd_out == NULL) {
+/* The daemon's claim on a device file: a write lock on one byte past the
+ * end, apart from the flock readers and writers use, so a second daemon is
+ * refused while readers (LOCK_SH) still get in. An open-file-description
+ * lock, unlike a classic POSIX one, is not dropped when the process closes
+ * some other descriptor of the file, and conflicts inside one process too. */
+static int claim_daemon(int fd, uint32_t size) {
+  struct flock fl;
+  memset(&fl, 0, sizeof(fl));
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = (off_t)size;
+  fl.l_len = 1;
+  return fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+static rot_error_t open_device(const char *path, uint32_t size, uint8_t fill,
+                               int create, rot_error_t bad_size,
+                               rot_lock_t lock, int *fd_out,
+                               unsigned *mode_out) {
+  if (path == NULL || fd_out == NULL ||
+      (lock == ROT_LOCK_READER && create)) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   *fd_out = -1;
   if (mode_out != NULL) {
     *mode_out = 0;
   }
-  int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+  int flags = lock == ROT_LOCK_READER ? O_RDONLY : O_RDWR;
+  int fd = open(path, flags | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
   if (fd < 0) {
     return ROT_ERROR_IO_OPEN;
   }
   /* Non-blocking: a second daemon on the same device must fail, not wait. */
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  int how = lock == ROT_LOCK_WRITER ? LOCK_EX : LOCK_SH;
+  if (flock(fd, how | LOCK_NB) != 0 ||
+      (lock == ROT_LOCK_DAEMON && claim_daemon(fd, size) != 0)) {
     close(fd);
     return ROT_ERROR_IO_LOCKED;
   }
@@ -307,6 +327,13 @@ rot_error_t rot_file_open_device(const char *path, uint32_t size, uint8_t fill,
   unsigned mode = (unsigned)st.st_mode & 07777u;
   if (mode_out != NULL) {
     *mode_out = mode;
+  }
+  if (st.st_size == 0 && create && lock == ROT_LOCK_DAEMON) {
+    /* Filling a new file needs it to oneself. */
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      close(fd);
+      return ROT_ERROR_IO_LOCKED;
+    }
   }
   if (st.st_size == 0 && create) {
     /* An empty file someone else made keeps its own mode: force 0600. */
@@ -337,8 +364,20 @@ rot_error_t rot_file_open_device(const char *path, uint32_t size, uint8_t fill,
     close(fd);
     return bad_size;
   }
+  if (st.st_size == 0 && create && lock == ROT_LOCK_DAEMON &&
+      flock(fd, LOCK_SH | LOCK_NB) != 0) {
+    close(fd);
+    return ROT_ERROR_IO_LOCKED;
+  }
   *fd_out = fd;
   return ROT_OK;
+}
+
+rot_error_t rot_file_open_device(const char *path, uint32_t size, uint8_t fill,
+                                 int create, rot_error_t bad_size, int *fd_out,
+                                 unsigned *mode_out) {
+  return open_device(path, size, fill, create, bad_size, ROT_LOCK_WRITER,
+                     fd_out, mode_out);
 }
 
 const char *rot_file_private_advice(char *buf, size_t cap, const char *path,
@@ -372,6 +411,9 @@ static rot_error_t otp_program(const rot_otp_port_t *p, uint32_t off,
   if (buf == NULL || off > ROT_OTP_SIZE || len > ROT_OTP_SIZE - off) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
+  if (f->lock == ROT_LOCK_READER) {
+    return ROT_ERROR_OTP_WRITE_FAILED; /* opened to read */
+  }
   uint8_t cur[ROT_OTP_SIZE];
   if (pread(f->fd, cur, len, off) != (ssize_t)len) {
     return ROT_ERROR_IO_READ;
@@ -386,18 +428,19 @@ static rot_error_t otp_program(const rot_otp_port_t *p, uint32_t off,
   return ROT_OK;
 }
 
-rot_error_t rot_otp_file_open(rot_otp_file_t *otp, const char *path,
-                              int create) {
+rot_error_t rot_otp_file_open_locked(rot_otp_file_t *otp, const char *path,
+                                     int create, rot_lock_t lock) {
   if (otp == NULL || path == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   memset(otp, 0, sizeof(*otp));
   otp->fd = -1;
+  otp->lock = lock;
   int fd;
   /* Blank fuses read as 0: nothing has been blown yet. */
-  rot_error_t err = rot_file_open_device(path, ROT_OTP_SIZE, 0x00, create,
-                                         ROT_ERROR_OTP_BAD_LAYOUT, &fd,
-                                         &otp->mode);
+  rot_error_t err = open_device(path, ROT_OTP_SIZE, 0x00, create,
+                                ROT_ERROR_OTP_BAD_LAYOUT, lock, &fd,
+                                &otp->mode);
   if (err != ROT_OK) {
     return err;
   }
@@ -406,6 +449,11 @@ rot_error_t rot_otp_file_open(rot_otp_file_t *otp, const char *path,
   otp->port.program = otp_program;
   otp->port.state = otp;
   return ROT_OK;
+}
+
+rot_error_t rot_otp_file_open(rot_otp_file_t *otp, const char *path,
+                              int create) {
+  return rot_otp_file_open_locked(otp, path, create, ROT_LOCK_WRITER);
 }
 
 void rot_otp_file_close(rot_otp_file_t *otp) {
