@@ -110,7 +110,7 @@
   X(ROT_ERROR_FLASH_POWER_LOSS, ROT_MOD_FLASH, 6, "power lost during a flash operation") \
   X(ROT_ERROR_FLASH_BAD_LAYOUT, ROT_MOD_FLASH, 7, "flash partition table is inconsistent") \
   X(ROT_ERROR_GATE_DENIED, ROT_MOD_GATE, 1, "flash gate: operation not allowed on this region") \
-  X(ROT_ERROR_GATE_LOCKED, ROT_MOD_GATE, 2, "flash gate: region locked until reset") \
+  X(ROT_ERROR_GATE_LOCKED, ROT_MOD_GATE, 2, "flash gate: region locked until the chip resets (rotctl reset, or a rotd restart)") \
   X(ROT_ERROR_GATE_BOUNDS, ROT_MOD_GATE, 3, "flash gate: access outside the region") \
   X(ROT_ERROR_GATE_BAD_REGION, ROT_MOD_GATE, 4, "flash gate: no such region") \
   X(ROT_ERROR_GATE_NO_WINDOW, ROT_MOD_GATE, 5, "flash gate: no update session open on this region") \
@@ -173,7 +173,8 @@
   X(ROT_ERROR_OTP_SECRET_LOCKED, ROT_MOD_OTP, 8, "OTP: device secret locked (decommissioned)") \
   X(ROT_ERROR_POLICY_LIFECYCLE_STEP, ROT_MOD_POLICY, 6, "lifecycle: only dev -> production -> decommissioned, one step") \
   X(ROT_ERROR_POLICY_LIFECYCLE_FROM, ROT_MOD_POLICY, 7, "lifecycle: device not in the state the step starts from") \
-  X(ROT_ERROR_POLICY_NOT_CONFIRMED, ROT_MOD_POLICY, 8, "irreversible operation not confirmed")
+  X(ROT_ERROR_POLICY_NOT_CONFIRMED, ROT_MOD_POLICY, 8, "irreversible operation not confirmed") \
+  X(ROT_ERROR_HOST_KEY_MISMATCH, ROT_MOD_HOST, 4, "private key is not the signing key the key manifest certifies for that index")
 
 typedef enum rot_error {
   /* Success: far (in Hamming distance) from 0 and from every error code. */
