@@ -764,7 +764,14 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
   err = rot_mbox_client_connect(&ctx.mbox, sock, 0);
   if (err != ROT_OK) {
     snprintf(m->stage, sizeof(m->stage), "rotd");
-    fail(&ctx, err, "cannot reach rotd at %s: %s", sock, strerror(ctx.mbox.sys_errno));
+    char why[PATH_MAX + 256];
+    if (err == ROT_ERROR_MAILBOX_CONNECT) {
+      fail(&ctx, err, "%s", rot_mbox_connect_advice(why, sizeof(why), sock,
+                                                    ctx.mbox.sys_errno));
+    } else {
+      fail(&ctx, err, "cannot reach rotd at %s: %s", sock,
+           strerror(ctx.mbox.sys_errno));
+    }
     goto out;
   }
   ctx.mbox_open = 1;
