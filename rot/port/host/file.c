@@ -18,6 +18,30 @@
 
 #include "rot_host/crypto_mbedtls.h"
 
+/* errno of the last file call that failed, for the message (0: none). */
+static _Thread_local int g_last_errno;
+
+int rot_file_last_errno(void) { return g_last_errno; }
+
+/* Keep the OS's reason with the error code. */
+static rot_error_t os_fail(rot_error_t err) {
+  g_last_errno = errno != 0 ? errno : EIO;
+  return err;
+}
+
+/* fstat, and a regular file; else -1 with errno saying why (EISDIR for a
+ * directory, EINVAL for anything else that is not a regular file). */
+static int fstat_regular(int fd, struct stat *st) {
+  if (fstat(fd, st) != 0) {
+    return -1;
+  }
+  if (!S_ISREG(st->st_mode)) {
+    errno = S_ISDIR(st->st_mode) ? EISDIR : EINVAL;
+    return -1;
+  }
+  return 0;
+}
+
 rot_error_t rot_file_read(const char *path, size_t max_len, uint8_t **out,
                           size_t *out_len) {
   if (path == NULL || out == NULL || out_len == NULL) {
@@ -25,14 +49,15 @@ rot_error_t rot_file_read(const char *path, size_t max_len, uint8_t **out,
   }
   *out = NULL;
   *out_len = 0;
+  g_last_errno = 0;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    return ROT_ERROR_IO_OPEN;
+    return os_fail(ROT_ERROR_IO_OPEN);
   }
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (fstat_regular(fd, &st) != 0) {
     close(fd);
-    return ROT_ERROR_IO_OPEN;
+    return os_fail(ROT_ERROR_IO_OPEN);
   }
   if ((uint64_t)st.st_size > max_len) {
     close(fd);
@@ -51,9 +76,10 @@ rot_error_t rot_file_read(const char *path, size_t max_len, uint8_t **out,
       continue;
     }
     if (n <= 0) {
+      rot_error_t err = os_fail(ROT_ERROR_IO_READ);
       free(buf);
       close(fd);
-      return ROT_ERROR_IO_READ;
+      return err;
     }
     got += (size_t)n;
   }
@@ -117,17 +143,23 @@ rot_error_t rot_file_write(const char *path, const void *data, size_t len,
   dir[dlen] = '\0';
   snprintf(tmp, cap, "%s/.%s.XXXXXX", strcmp(dir, "/") == 0 ? "" : dir, base);
   /* mkstemp: a fresh random name, O_EXCL, mode 0600 from the start. */
+  g_last_errno = 0;
   int fd = mkostemp(tmp, O_CLOEXEC);
   if (fd < 0) {
+    rot_error_t err = os_fail(ROT_ERROR_IO_OPEN);
     free(dir);
     free(tmp);
-    return ROT_ERROR_IO_OPEN;
+    return err;
   }
   int bad = fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 ||
             fsync(fd) != 0;
+  if (bad) {
+    (void)os_fail(ROT_ERROR_IO_WRITE);
+  }
   bad |= close(fd) != 0;
   /* rename replaces the entry at path, a symlink included: never follows. */
   if (!bad && rename(tmp, path) != 0) {
+    (void)os_fail(ROT_ERROR_IO_WRITE);
     bad = 1;
   }
   if (bad) {
@@ -247,7 +279,7 @@ rot_error_t rot_key_load(const char *path, uint8_t priv[ROT_P384_SCALAR_LEN],
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   if (access(path, R_OK) != 0) {
-    return ROT_ERROR_IO_OPEN;
+    return os_fail(ROT_ERROR_IO_OPEN);
   }
   mbedtls_pk_context pk;
   mbedtls_pk_init(&pk);
@@ -264,7 +296,7 @@ rot_error_t rot_pubkey_load(const char *path, uint8_t pub[ROT_P384_PUBKEY_LEN]) 
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   if (access(path, R_OK) != 0) {
-    return ROT_ERROR_IO_OPEN;
+    return os_fail(ROT_ERROR_IO_OPEN);
   }
   mbedtls_pk_context pk;
   mbedtls_pk_init(&pk);
@@ -308,21 +340,24 @@ static rot_error_t open_device(const char *path, uint32_t size, uint8_t fill,
     *mode_out = 0;
   }
   int flags = lock == ROT_LOCK_READER ? O_RDONLY : O_RDWR;
+  g_last_errno = 0;
   int fd = open(path, flags | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
   if (fd < 0) {
-    return ROT_ERROR_IO_OPEN;
+    return os_fail(ROT_ERROR_IO_OPEN);
   }
   /* Non-blocking: a second daemon on the same device must fail, not wait. */
   int how = lock == ROT_LOCK_WRITER ? LOCK_EX : LOCK_SH;
   if (flock(fd, how | LOCK_NB) != 0 ||
       (lock == ROT_LOCK_DAEMON && claim_daemon(fd, size) != 0)) {
+    rot_error_t err = os_fail(ROT_ERROR_IO_LOCKED);
     close(fd);
-    return ROT_ERROR_IO_LOCKED;
+    return err;
   }
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (fstat_regular(fd, &st) != 0) {
+    rot_error_t err = os_fail(ROT_ERROR_IO_OPEN);
     close(fd);
-    return ROT_ERROR_IO_OPEN;
+    return err;
   }
   unsigned mode = (unsigned)st.st_mode & 07777u;
   if (mode_out != NULL) {

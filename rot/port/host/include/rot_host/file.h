@@ -10,6 +10,15 @@
 #include "rot/otp.h"
 
 /**
+ * The OS's reason (an errno value) behind the last ROT_ERROR_IO_* this
+ * thread's file calls returned (rot_file_read, rot_file_write, device and
+ * key opens), for the message: "strerror(rot_file_last_errno())". EISDIR
+ * or EINVAL when the path is a directory or not a regular file. 0 when
+ * the failure had no OS reason.
+ */
+int rot_file_last_errno(void);
+
+/**
  * Read a whole regular file into a malloc'd buffer (caller frees).
  * Files larger than max_len give ROT_ERROR_IO_TOO_LARGE without reading.
  */
