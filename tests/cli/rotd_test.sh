@@ -347,7 +347,16 @@ if flock -n "$OTP" true 2>/dev/null; then
 else
   ok "OTP file is locked against other processes"
 fi
-expect_refused "rotctl otp show reports the OTP file is locked" ROT_ERROR_IO_LOCKED otp show "$OTP"
+expect_ok "rotctl otp show reads the OTP beside rotd (a shared lock)" 'lifecycle +dev' otp show "$OTP"
+expect_refused "rotctl otp revoke is refused while rotd holds the OTP" ROT_ERROR_IO_LOCKED \
+  otp revoke --otp "$OTP" --key-index 7
+"$ROTD" --flash "$T/other-flash.bin" --otp "$OTP" --socket "$T/other.sock" >"$T/out" 2>"$T/err"
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q "ROT_ERROR_IO_LOCKED" "$T/err" && [ ! -e "$T/other.sock" ]; then
+  ok "a second rotd on the same OTP (another flash) is refused: locked"
+else
+  not_ok "a second rotd on the same OTP is refused" "$(show)"
+fi
 "$ROTD" --flash "$FLASH" --otp "$OTP" --socket "$T/other.sock" >"$T/out" 2>"$T/err"
 rc=$?
 if [ "$rc" -eq 1 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "ROT_ERROR_IO_LOCKED" "$T/err" &&
