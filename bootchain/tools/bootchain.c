@@ -304,8 +304,8 @@ static const char kBootHelp[] =
     "off and names the reason.\n\n"
     "Without --expect/--send the console is this terminal: Ctrl-A x quits\n"
     "QEMU (Ctrl-A h lists the escapes; Ctrl-C quits too). With them, the\n"
-    "console is driven as a script, in order,\n"
-    "echoed to stdout, and the host is stopped when the script ends.\n\n"
+    "console is driven as a script, in order, echoed to stdout, and the\n"
+    "host is stopped when the script ends.\n\n"
     "options:\n";
 
 static const char kBootOpts[] =
