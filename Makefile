@@ -48,7 +48,7 @@ include tests/powerfail/objects.mk
 bins := $(rot-bins) $(bootchain-bins)
 ALL_CFLAGS := $(BASE_CFLAGS) $(rot-cflags) $(bootchain-cflags)
 
-.PHONY: all deps test freestanding layering demo fuzz bench clean
+.PHONY: all deps test freestanding layering demo fuzz bench clean install
 # Keep the objects of test binaries: they are intermediate files to make,
 # which would otherwise delete them and rebuild every test on each run.
 .SECONDARY:
@@ -197,6 +197,17 @@ fuzz: $(addprefix $(BUILD)/fuzz/,$(fuzz-targets))
 	    $(BUILD)/fuzz-corpus/$$t tests/fuzz/corpus/$$t || bad="$$bad $$t"; \
 	done; \
 	if [ -n "$$bad" ]; then echo "fuzz: failed:$$bad"; exit 1; fi
+
+# ---- install ----------------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=]: the tools into PREFIX/bin, the
+# project's swtpm script as rot-swtpm beside them, and the base device tree
+# bootchain starts from into PREFIX/share/rot-stack.
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/rot-stack
+	install -m 0755 $(addprefix $(BUILD)/bin/,$(bins)) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 scripts/swtpm.sh $(DESTDIR)$(PREFIX)/bin/rot-swtpm
+	install -m 0644 $(BUILD)/dtb/virt.dtb $(DESTDIR)$(PREFIX)/share/rot-stack/
 
 # ---- the two commands ------------------------------------------------------
 test: all layering $(unit-tests) $(addprefix $(BUILD)/fuzz/,$(fuzz-targets))

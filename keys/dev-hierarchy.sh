@@ -16,12 +16,16 @@
 #
 # Every key is ECDSA P-384 and mode 0600; nothing is made when DIR already
 # holds a hierarchy (remove it first). Environment: ROTCTL (default:
-# build/bin/rotctl of this tree), OPENSSL (default: openssl).
+# build/bin/rotctl of this tree, else rotctl on PATH), OPENSSL (default: openssl).
 set -eu
 
 prog=dev-hierarchy.sh
 here=$(cd "$(dirname "$0")" && pwd)
-ROTCTL=${ROTCTL:-$here/../build/bin/rotctl}
+if [ -z "${ROTCTL:-}" ]; then
+  # This tree's build, else an installed rotctl (make install) on PATH.
+  ROTCTL=$here/../build/bin/rotctl
+  [ -x "$ROTCTL" ] || ROTCTL=$(command -v rotctl || echo "$ROTCTL")
+fi
 OPENSSL=${OPENSSL:-openssl}
 
 if [ $# -ne 1 ] || [ "${1#-}" != "$1" ]; then

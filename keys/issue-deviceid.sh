@@ -4,7 +4,7 @@
 #   keys/issue-deviceid.sh CA_DIR CSR_DER CERT_DER
 #
 # CSR_DER is the PKCS#10 request the chip signed with its DeviceID key
-# (rotctl identity provision fetches it with IDENTITY_CSR); its signature
+# (rotctl identity csr fetches it with IDENTITY_CSR); its signature
 # and subject form are checked before the manufacturer CA in CA_DIR
 # (ca.pem, ca.key.pem, from dev-hierarchy.sh) signs it with the [deviceid]
 # profile of manufacturer-ca.cnf. The chip stores the result only if it

@@ -227,7 +227,8 @@ step "Install the boot payload (Debian's U-Boot, standing in for the hypervisor)
 if [ -f "$UBOOT" ]; then
   expect_ok sign --keys keys --type hypervisor --svn 1 --version 2023.1.0 "$UBOOT" payload.img
   expect_ok update --activate payload.img
-  expect_ok confirm --type hypervisor
+  say "on trial: the chip refuses to confirm it before it has booted"
+  expect_reject ROT_ERROR_UPDATE_NOT_TRIED confirm --type hypervisor
 else
   die "$UBOOT is missing (package u-boot-qemu)"
 fi
@@ -288,6 +289,10 @@ echo "   ${G}-> tpm2_eventlog's replay equals tpm2_pcrread in every PCR of both 
   die "PCR 0's S-CRTM version is not the RoT firmware's"
 say "PCR 0 opens with the RoT firmware the chip booted: its version and its measured bytes"
 say "(bootchain log boot/eventlog.bin prints every event; outputs are in boot/)"
+
+step "The payload came up in its trial boot: confirm it, then reset the chip"
+expect_ok confirm --type hypervisor
+expect_ok reset
 
 step "Every step and every refusal is in the chip's hash-chained audit log"
 expect_ok audit --verify

@@ -811,7 +811,14 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
   err = rot_mbox_client_connect(&ctx.mbox, sock, 0);
   if (err != ROT_OK) {
     snprintf(m->stage, sizeof(m->stage), "rotd");
-    fail(&ctx, err, "cannot reach rotd at %s: %s", sock, strerror(ctx.mbox.sys_errno));
+    char why[PATH_MAX + 256];
+    if (err == ROT_ERROR_MAILBOX_CONNECT) {
+      fail(&ctx, err, "%s", rot_mbox_connect_advice(why, sizeof(why), sock,
+                                                    ctx.mbox.sys_errno));
+    } else {
+      fail(&ctx, err, "cannot reach rotd at %s: %s", sock,
+           strerror(ctx.mbox.sys_errno));
+    }
     goto out;
   }
   ctx.mbox_open = 1;
@@ -982,12 +989,21 @@ const char *bc_default_base_dtb(void) {
   if (slash != NULL) {
     *slash = '\0';
   }
-  static const char kRel[] = "/../dtb/virt.dtb";
+  /* The build tree's layout, then the one `make install` writes. */
+  static const char *const kRel[] = {"/../dtb/virt.dtb",
+                                     "/../share/rot-stack/virt.dtb"};
   size_t len = strlen(exe);
-  if (len + sizeof(kRel) > sizeof(path)) {
-    return "build/dtb/virt.dtb";
+  for (size_t i = 0; i < sizeof(kRel) / sizeof(kRel[0]); i++) {
+    size_t rl = strlen(kRel[i]) + 1;
+    if (len + rl > sizeof(path)) {
+      return "build/dtb/virt.dtb";
+    }
+    memcpy(path, exe, len);
+    memcpy(path + len, kRel[i], rl);
+    if (i == 0 && access(path, R_OK) != 0) {
+      continue; /* not a build tree: try the installed layout */
+    }
+    return path;
   }
-  memcpy(path, exe, len);
-  memcpy(path + len, kRel, sizeof(kRel));
   return path;
 }

@@ -119,13 +119,22 @@ rot_error_t bc_qemu_argv(const bc_qemu_spec_t *spec, bc_qemu_argv_t *out) {
   ROT_TRY(arg_add(out, "-nographic"));
   ROT_TRY(arg_add(out, "-monitor"));
   ROT_TRY(arg_add(out, "none"));
-  ROT_TRY(arg_add(out, "-serial"));
   switch (spec->serial) {
     case BC_QEMU_SERIAL_STDIO:
+      /* A terminal: a multiplexed stdio gives QEMU's escape keys (Ctrl-A x
+       * quits, Ctrl-A h lists them) with no monitor behind them. */
+      ROT_TRY(arg_add(out, "-chardev"));
+      ROT_TRY(arg_add(out, "stdio,id=console,mux=on"));
+      ROT_TRY(arg_add(out, "-serial"));
+      ROT_TRY(arg_add(out, "chardev:console"));
+      break;
     case BC_QEMU_SERIAL_PIPE: /* the child's stdio is the socket pair */
+      /* Raw: every byte a script sends reaches the guest. */
+      ROT_TRY(arg_add(out, "-serial"));
       ROT_TRY(arg_add(out, "stdio"));
       break;
     case BC_QEMU_SERIAL_FILE:
+      ROT_TRY(arg_add(out, "-serial"));
       if (spec->serial_path == NULL || spec->serial_path[0] == '\0' ||
           strchr(spec->serial_path, ',') != NULL) {
         return ROT_ERROR_INVALID_ARGUMENT;

@@ -302,9 +302,10 @@ static const char kBootHelp[] =
     "      -dtb <handoff> -device loader,file=<event log>,addr=<reserved>\n"
     "from the sealed memory that was measured. Any failure leaves the host\n"
     "off and names the reason.\n\n"
-    "Without --expect/--send the console is this terminal (quit QEMU with\n"
-    "Ctrl-A x). With them, the console is driven as a script, in order,\n"
-    "echoed to stdout, and the host is stopped when the script ends.\n\n"
+    "Without --expect/--send the console is this terminal: Ctrl-A x quits\n"
+    "QEMU (Ctrl-A h lists the escapes; Ctrl-C quits too). With them, the\n"
+    "console is driven as a script, in order, echoed to stdout, and the\n"
+    "host is stopped when the script ends.\n\n"
     "options:\n";
 
 static const char kBootOpts[] =

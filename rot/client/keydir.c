@@ -238,7 +238,7 @@ static rot_error_t load_signer(const char *dir, uint32_t key_index,
   /* Signing with a key the manifest does not certify would produce an
    * image every verifier rejects. */
   if (!rot_memeq(kd->signer_pub, entry->pub, ROT_P384_PUBKEY_LEN)) {
-    return ROT_ERROR_CRYPTO_BAD_KEY;
+    return ROT_ERROR_HOST_KEY_MISMATCH;
   }
   kd->signer_index = key_index;
   kd->has_signer = 1;

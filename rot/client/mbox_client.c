@@ -253,6 +253,23 @@ rot_error_t rot_mbox_socket_absolute(const char *path, char *out, size_t cap) {
   return ROT_OK;
 }
 
+const char *rot_mbox_connect_advice(char *buf, size_t cap, const char *path,
+                                    int sys_errno) {
+  if (buf == NULL || cap == 0) {
+    return buf;
+  }
+  char abs[PATH_MAX];
+  if (path == NULL || rot_mbox_socket_absolute(path, abs, sizeof(abs)) != ROT_OK) {
+    snprintf(abs, sizeof(abs), "%s", path != NULL ? path : "(none)");
+  }
+  snprintf(buf, cap,
+           "no rotd answers at %s (%s): start rotd there (rotd --flash FILE "
+           "--otp FILE --socket %s --daemon), or name its socket with "
+           "--socket PATH or ROT_SOCKET",
+           abs, sys_errno != 0 ? strerror(sys_errno) : "cannot connect", abs);
+  return buf;
+}
+
 const char *rot_mbox_default_socket(void) {
   /* Resolved once: a chdir or setenv later cannot move the daemon. */
   static char resolved[PATH_MAX];

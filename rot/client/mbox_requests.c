@@ -89,3 +89,23 @@ rot_error_t rot_mbox_lock_req_encode(const rot_mbox_lock_req_t *in,
   const uint32_t w[] = {in->region};
   return put(w, 1, NULL, 0, out, cap, out_len);
 }
+
+rot_error_t rot_mbox_confirm_req_encode(const rot_mbox_confirm_req_t *in,
+                                        uint8_t *out, size_t cap,
+                                        size_t *out_len) {
+  if (in == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  const uint32_t w[] = {in->image_type, in->flags};
+  return put(w, 2, NULL, 0, out, cap, out_len);
+}
+
+rot_error_t rot_mbox_lifecycle_req_encode(const rot_mbox_lifecycle_req_t *in,
+                                          uint8_t *out, size_t cap,
+                                          size_t *out_len) {
+  if (in == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  const uint32_t w[] = {in->from, in->to, in->confirm};
+  return put(w, 3, NULL, 0, out, cap, out_len);
+}

@@ -145,6 +145,12 @@ const char *rot_audit_event_name(uint32_t event) {
       return "daemon-start";
     case ROT_AUDIT_PEER_REFUSED:
       return "peer-refused";
+    case ROT_AUDIT_CONFIRM_UNTRIED:
+      return "confirm-untried";
+    case ROT_AUDIT_LIFECYCLE_REQUEST:
+      return "lifecycle-request";
+    case ROT_AUDIT_LIFECYCLE:
+      return "lifecycle";
     default:
       return "unknown";
   }
@@ -177,6 +183,7 @@ static const cmd_name_t kCommandNames[] = {
     {ROT_MBOX_CMD_ENDORSE, "endorse"},
     {ROT_MBOX_CMD_IDENTITY_CSR, "identity-csr"},
     {ROT_MBOX_CMD_IDENTITY_STORE, "identity-store"},
+    {ROT_MBOX_CMD_LIFECYCLE, "lifecycle"},
 };
 
 const char *rot_mbox_command_name(uint32_t cmd) {

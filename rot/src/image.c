@@ -225,9 +225,12 @@ static hardened_bool_t hardened_from(int cond) {
   return cond ? HARDENED_TRUE : HARDENED_FALSE;
 }
 
-/* Only dev and production devices boot anything. */
-static int lifecycle_boots(uint32_t lifecycle) {
-  return lifecycle == ROT_LIFECYCLE_DEV || lifecycle == ROT_LIFECYCLE_PROD;
+/* Dev and production devices boot every type; a decommissioned one only
+ * the recovery image; a blank one nothing. */
+static int lifecycle_boots(uint32_t lifecycle, uint32_t image_type) {
+  return lifecycle == ROT_LIFECYCLE_DEV || lifecycle == ROT_LIFECYCLE_PROD ||
+         (lifecycle == ROT_LIFECYCLE_DECOMMISSIONED &&
+          image_type == ROT_IMAGE_TYPE_RECOVERY);
 }
 
 /* A DEV_ONLY image boots on a dev device and nowhere else. */
@@ -312,7 +315,8 @@ rot_error_t rot_image_verify(const rot_crypto_t *c, const rot_policy_t *policy,
   if (h->svn < policy->svn_floor[h->image_type]) {
     return ROT_ERROR_POLICY_SVN_BELOW_FLOOR;
   }
-  hardened_bool_t lifecycle_ok = hardened_from(lifecycle_boots(policy->lifecycle));
+  hardened_bool_t lifecycle_ok =
+      hardened_from(lifecycle_boots(policy->lifecycle, h->image_type));
   if (lifecycle_ok != HARDENED_TRUE) {
     return ROT_ERROR_POLICY_LIFECYCLE;
   }
@@ -361,7 +365,7 @@ rot_error_t rot_image_verify(const rot_crypto_t *c, const rot_policy_t *policy,
   HARDENED_CHECK_NE(key->allowed_types & (1u << h->image_type), 0u);
   HARDENED_CHECK_EQ(h->svn < policy->svn_floor[h->image_type], 0);
   HARDENED_CHECK_EQ(lifecycle_ok, HARDENED_TRUE);
-  HARDENED_CHECK_NE(lifecycle_boots(policy->lifecycle), 0);
+  HARDENED_CHECK_NE(lifecycle_boots(policy->lifecycle, h->image_type), 0);
   HARDENED_CHECK_EQ(dev_only_ok, HARDENED_TRUE);
   HARDENED_CHECK_NE(dev_only_allowed(h->flags, policy->lifecycle), 0);
   HARDENED_CHECK_EQ(image_sig, ROT_OK);

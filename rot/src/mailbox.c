@@ -264,6 +264,7 @@ static const uint16_t kCommands[] = {
     ROT_MBOX_CMD_ENDORSE,
     ROT_MBOX_CMD_IDENTITY_CSR,
     ROT_MBOX_CMD_IDENTITY_STORE,
+    ROT_MBOX_CMD_LIFECYCLE,
 };
 
 int rot_mbox_command_known(uint32_t cmd) {
@@ -770,5 +771,43 @@ rot_error_t rot_mbox_lock_resp_encode(const rot_mbox_lock_resp_t *in,
   }
   wr_t w = wr_init(out, cap);
   wr_u32(&w, in->locked_mask);
+  return wr_done(&w, out_len);
+}
+
+/* ---- CONFIRM and LIFECYCLE ------------------------------------------------- */
+
+rot_error_t rot_mbox_confirm_req_decode(const uint8_t *p, size_t len,
+                                        rot_mbox_confirm_req_t *out) {
+  rd_t r;
+  size_t want = len == ROT_MBOX_CONFIRM_REQ_MIN ? ROT_MBOX_CONFIRM_REQ_MIN
+                                                : ROT_MBOX_CONFIRM_REQ_SIZE;
+  ROT_TRY(rd_fixed(&r, p, len, want, out));
+  out->image_type = rd_u32(&r);
+  out->flags = len == ROT_MBOX_CONFIRM_REQ_SIZE ? rd_u32(&r) : 0u;
+  return rd_done(&r);
+}
+
+rot_error_t rot_mbox_lifecycle_req_decode(const uint8_t *p, size_t len,
+                                          rot_mbox_lifecycle_req_t *out) {
+  rd_t r;
+  ROT_TRY(rd_fixed(&r, p, len, ROT_MBOX_LIFECYCLE_REQ_SIZE, out));
+  out->from = rd_u32(&r);
+  out->to = rd_u32(&r);
+  out->confirm = rd_u32(&r);
+  return rd_done(&r);
+}
+
+rot_error_t rot_mbox_lifecycle_resp_decode(const uint8_t *p, size_t len,
+                                           uint32_t *lifecycle) {
+  rd_t r;
+  ROT_TRY(rd_fixed(&r, p, len, ROT_MBOX_LIFECYCLE_RESP_SIZE, lifecycle));
+  *lifecycle = rd_u32(&r);
+  return rd_done(&r);
+}
+
+rot_error_t rot_mbox_lifecycle_resp_encode(uint32_t lifecycle, uint8_t *out,
+                                           size_t cap, size_t *out_len) {
+  wr_t w = wr_init(out, cap);
+  wr_u32(&w, lifecycle);
   return wr_done(&w, out_len);
 }

@@ -34,16 +34,16 @@ rot_error_t rot_otp_thermo_decode(const uint8_t *p, size_t len,
 
 static rot_error_t lifecycle_decode(uint32_t raw, uint32_t *lc) {
   switch (raw) {
-    case 0x0:
+    case ROT_OTP_LC_RAW_BLANK:
       *lc = ROT_LIFECYCLE_BLANK;
       return ROT_OK;
-    case 0x1:
+    case ROT_OTP_LC_RAW_DEV:
       *lc = ROT_LIFECYCLE_DEV;
       return ROT_OK;
-    case 0x3:
+    case ROT_OTP_LC_RAW_PROD:
       *lc = ROT_LIFECYCLE_PROD;
       return ROT_OK;
-    case 0x7:
+    case ROT_OTP_LC_RAW_DECOM:
       *lc = ROT_LIFECYCLE_DECOMMISSIONED;
       return ROT_OK;
     default:
@@ -132,7 +132,7 @@ rot_error_t rot_otp_provision(const rot_otp_port_t *p,
   rot_memset(want, 0, sizeof(want));
   rot_st32(want + ROT_OTP_OFF_MAGIC, ROT_OTP_MAGIC);
   rot_st16(want + ROT_OTP_OFF_MAGIC + 4, ROT_OTP_VERSION);
-  rot_st32(want + ROT_OTP_OFF_LIFECYCLE, 0x1u); /* lifecycle dev */
+  rot_st32(want + ROT_OTP_OFF_LIFECYCLE, ROT_OTP_LC_RAW_DEV);
   rot_memcpy(want + ROT_OTP_OFF_ROOT_HASH, root_key_hash, ROT_SHA384_LEN);
   uint8_t head[ROT_OTP_OFF_REVOKED];
   ROT_TRY(p->read(p, 0, head, sizeof(head)));
@@ -181,12 +181,30 @@ rot_error_t rot_otp_read_uds(const rot_otp_port_t *p,
   if (p == NULL || out == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
+  /* A decommissioned device keeps its secret fused but never hands it
+   * out again: nothing derived from it (identity, state key) exists. Any
+   * lifecycle bit beyond production counts, so a torn pattern fails closed. */
+  uint8_t lc[4];
+  ROT_TRY(p->read(p, ROT_OTP_OFF_LIFECYCLE, lc, sizeof(lc)));
+  uint32_t lc_raw = rot_ld32(lc);
+  if (ROT_FIRST_CHECK((lc_raw & ~ROT_OTP_LC_RAW_PROD) != 0)) {
+    rot_wipe(out, ROT_OTP_UDS_LEN);
+    return ROT_ERROR_OTP_SECRET_LOCKED;
+  }
   uint8_t marker[4];
   ROT_TRY(p->read(p, ROT_OTP_OFF_UDS_WRITTEN, marker, sizeof(marker)));
   if (rot_ld32(marker) != ROT_OTP_UDS_WRITTEN) {
     return ROT_ERROR_OTP_NO_DEVICE_SECRET;
   }
   rot_error_t err = p->read(p, ROT_OTP_OFF_UDS, out, ROT_OTP_UDS_LEN);
+  /* Second look, right before the secret is kept. */
+  if (err == ROT_OK) {
+    err = p->read(p, ROT_OTP_OFF_LIFECYCLE, lc, sizeof(lc));
+  }
+  if (err == ROT_OK && (rot_ld32(lc) & ~ROT_OTP_LC_RAW_PROD) != 0) {
+    err = ROT_ERROR_OTP_SECRET_LOCKED;
+  }
+  HARDENED_CHECK_EQ(err != ROT_OK || (rot_ld32(lc) & ~ROT_OTP_LC_RAW_PROD) == 0, 1);
   if (err == ROT_OK && rot_is_zero(out, ROT_OTP_UDS_LEN)) {
     err = ROT_ERROR_OTP_NO_DEVICE_SECRET; /* a marker without a secret */
   }
@@ -238,7 +256,8 @@ rot_error_t rot_otp_raise_floor(const rot_otp_port_t *p, uint32_t image_type,
 }
 
 rot_error_t rot_otp_set_lifecycle(const rot_otp_port_t *p, uint32_t lifecycle) {
-  static const uint32_t kRaw[] = {0x0, 0x1, 0x3, 0x7};
+  static const uint32_t kRaw[] = {ROT_OTP_LC_RAW_BLANK, ROT_OTP_LC_RAW_DEV,
+                                  ROT_OTP_LC_RAW_PROD, ROT_OTP_LC_RAW_DECOM};
   if (p == NULL || lifecycle > ROT_LIFECYCLE_DECOMMISSIONED) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
@@ -251,4 +270,38 @@ rot_error_t rot_otp_set_lifecycle(const rot_otp_port_t *p, uint32_t lifecycle) {
   }
   rot_st32(buf, kRaw[lifecycle]);
   return program_checked(p, ROT_OTP_OFF_LIFECYCLE, buf, 4);
+}
+
+rot_error_t rot_otp_lifecycle_transition(const rot_otp_port_t *p, uint32_t from,
+                                         uint32_t to) {
+  if (p == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  /* The only ways forward; blank -> dev is provisioning, not a transition. */
+  int allowed = (from == ROT_LIFECYCLE_DEV && to == ROT_LIFECYCLE_PROD) ||
+                (from == ROT_LIFECYCLE_PROD && to == ROT_LIFECYCLE_DECOMMISSIONED);
+  if (!allowed) {
+    return ROT_ERROR_POLICY_LIFECYCLE_STEP;
+  }
+  uint8_t buf[4];
+  uint32_t cur;
+  ROT_TRY(p->read(p, ROT_OTP_OFF_LIFECYCLE, buf, 4));
+  ROT_TRY(lifecycle_decode(rot_ld32(buf), &cur));
+  if (cur == to) {
+    return ROT_OK; /* done already: a retry after a cut, or a repeat */
+  }
+  if (cur != from) {
+    return ROT_ERROR_POLICY_LIFECYCLE_FROM;
+  }
+  /* Each step is exactly one new fuse (thermometer), so a cut either
+   * lands the step whole or leaves the device where it was. */
+  rot_st32(buf, to == ROT_LIFECYCLE_PROD ? ROT_OTP_LC_RAW_PROD : ROT_OTP_LC_RAW_DECOM);
+  ROT_TRY(program_checked(p, ROT_OTP_OFF_LIFECYCLE, buf, 4));
+  ROT_TRY(p->read(p, ROT_OTP_OFF_LIFECYCLE, buf, 4));
+  ROT_TRY(lifecycle_decode(rot_ld32(buf), &cur));
+  if (cur != to) {
+    return ROT_ERROR_OTP_WRITE_FAILED;
+  }
+  HARDENED_CHECK_EQ(cur, to);
+  return ROT_OK;
 }

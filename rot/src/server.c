@@ -357,7 +357,10 @@ static rot_error_t h_abort(rot_server_t *s, const rot_peer_t *p,
   return ROT_OK;
 }
 
-/* ACTIVATE, CONFIRM, REVERT: run the step, reply with the type's state. */
+static rot_error_t type_state_reply(rot_server_t *s, uint32_t type,
+                                    uint8_t *out, size_t cap, size_t *out_len);
+
+/* ACTIVATE, REVERT: run the step, reply with the type's state. */
 static rot_error_t type_step(rot_server_t *s, uint16_t cmd, const uint8_t *req,
                              uint32_t req_len, uint8_t *out, size_t cap,
                              size_t *out_len) {
@@ -365,16 +368,18 @@ static rot_error_t type_step(rot_server_t *s, uint16_t cmd, const uint8_t *req,
   ROT_TRY(rot_mbox_type_req_decode(req, req_len, &t));
   if (cmd == ROT_MBOX_CMD_ACTIVATE) {
     ROT_TRY(rot_update_activate(s->update, t.image_type));
-  } else if (cmd == ROT_MBOX_CMD_CONFIRM) {
-    rot_verified_image_t v;
-    ROT_TRY(rot_update_confirm(s->update, t.image_type, &v));
   } else {
     ROT_TRY(rot_update_revert(s->update, t.image_type));
   }
+  return type_state_reply(s, t.image_type, out, cap, out_len);
+}
+
+static rot_error_t type_state_reply(rot_server_t *s, uint32_t type,
+                                    uint8_t *out, size_t cap, size_t *out_len) {
   rot_policy_t pol;
   ROT_TRY(rot_otp_policy(s->otp, &pol));
   rot_mbox_type_state_t st;
-  type_state(s, &pol, t.image_type, &st);
+  type_state(s, &pol, type, &st);
   return rot_mbox_type_state_encode(&st, out, cap, out_len);
 }
 
@@ -389,7 +394,14 @@ static rot_error_t h_confirm(rot_server_t *s, const rot_peer_t *p,
                              const uint8_t *req, uint32_t req_len,
                              uint8_t *out, size_t cap, size_t *out_len) {
   (void)p;
-  return type_step(s, ROT_MBOX_CMD_CONFIRM, req, req_len, out, cap, out_len);
+  rot_mbox_confirm_req_t q;
+  ROT_TRY(rot_mbox_confirm_req_decode(req, req_len, &q));
+  if ((q.flags & ~ROT_CONFIRM_FLAGS_ALL) != 0) {
+    return ROT_ERROR_MAILBOX_BAD_ARGS;
+  }
+  rot_verified_image_t v;
+  ROT_TRY(rot_update_confirm_flags(s->update, q.image_type, q.flags, &v));
+  return type_state_reply(s, q.image_type, out, cap, out_len);
 }
 
 static rot_error_t h_revert(rot_server_t *s, const rot_peer_t *p,
@@ -559,19 +571,9 @@ static rot_error_t h_lock(rot_server_t *s, const rot_peer_t *p,
 
 /* ---- RESET ------------------------------------------------------------------------- */
 
-/*
- * A chip reset on request: what a power cycle of the chip does, without
- * the power cycle. The session is abandoned, the gate starts again (every
- * lock gone), the audit log and the update state are read back from flash
- * (a pending floor raise finishes), and the next BOOT decides afresh.
- */
-static rot_error_t h_reset(rot_server_t *s, const rot_peer_t *p,
-                           const uint8_t *req, uint32_t req_len, uint8_t *out,
-                           size_t cap, size_t *out_len) {
-  (void)req;
-  (void)req_len;
-  (void)out;
-  (void)cap;
+/* What a power cycle of the chip does: the session is abandoned, the
+ * locks cleared, state and audit log read back, boot decisions retaken. */
+static rot_error_t chip_reset(rot_server_t *s, const rot_peer_t *p) {
   rot_gate_t *g = s->gate;
   rot_update_t *u = s->update;
   rot_audit_t *a = s->audit;
@@ -586,8 +588,59 @@ static rot_error_t h_reset(rot_server_t *s, const rot_peer_t *p,
   ROT_TRY(rot_server_init(s, g, u, a, s->otp, s->crypto, s->session_timeout));
   rot_server_set_cert(s, cert);
   record(s, ROT_AUDIT_RESET, ROT_OK, p->uid, 0);
+  return ROT_OK;
+}
+
+/*
+ * A chip reset on request: what a power cycle of the chip does, without
+ * the power cycle. The session is abandoned, the gate starts again (every
+ * lock gone), the audit log and the update state are read back from flash
+ * (a pending floor raise finishes), and the next BOOT decides afresh.
+ */
+static rot_error_t h_reset(rot_server_t *s, const rot_peer_t *p,
+                           const uint8_t *req, uint32_t req_len, uint8_t *out,
+                           size_t cap, size_t *out_len) {
+  (void)req;
+  (void)req_len;
+  (void)out;
+  (void)cap;
+  ROT_TRY(chip_reset(s, p));
   *out_len = 0;
   return ROT_OK;
+}
+
+/* ---- LIFECYCLE --------------------------------------------------------------------- */
+
+/*
+ * A one-way lifecycle transition (rot_otp_lifecycle_transition), only
+ * with the confirmation word, never under an open update session. The
+ * request is recorded before the fuse burns and the outcome after it, so
+ * a cut in between still leaves the intent in the log; then the chip
+ * resets, so nothing decided under the old lifecycle (boot verdicts, a
+ * state key a decommissioned device no longer has) outlives it.
+ */
+static rot_error_t h_lifecycle(rot_server_t *s, const rot_peer_t *p,
+                               const uint8_t *req, uint32_t req_len,
+                               uint8_t *out, size_t cap, size_t *out_len) {
+  rot_mbox_lifecycle_req_t q;
+  ROT_TRY(rot_mbox_lifecycle_req_decode(req, req_len, &q));
+  rot_error_t err = ROT_OK;
+  if (q.confirm != ROT_MBOX_LIFECYCLE_CONFIRM) {
+    err = ROT_ERROR_POLICY_NOT_CONFIRMED;
+  } else if (session_open(s)) {
+    err = ROT_ERROR_UPDATE_BUSY;
+  }
+  if (err == ROT_OK) {
+    record(s, ROT_AUDIT_LIFECYCLE_REQUEST, ROT_OK, q.from, q.to);
+    HARDENED_CHECK_EQ(q.confirm, ROT_MBOX_LIFECYCLE_CONFIRM);
+    err = rot_otp_lifecycle_transition(s->otp, q.from, q.to);
+  }
+  record(s, ROT_AUDIT_LIFECYCLE, err, q.from, q.to);
+  ROT_TRY(err);
+  ROT_TRY(chip_reset(s, p));
+  rot_policy_t pol;
+  ROT_TRY(rot_otp_policy(s->otp, &pol));
+  return rot_mbox_lifecycle_resp_encode(pol.lifecycle, out, cap, out_len);
 }
 
 /* ---- the authorisation table ----------------------------------------------------- */
@@ -622,8 +675,8 @@ static const command_row_t kCommands[] = {
     {ROT_MBOX_CMD_UPDATE_ABORT, O, 0, 0, h_abort},
     {ROT_MBOX_CMD_ACTIVATE, O, ROT_MBOX_TYPE_REQ_SIZE, ROT_MBOX_TYPE_REQ_SIZE,
      h_activate},
-    {ROT_MBOX_CMD_CONFIRM, O, ROT_MBOX_TYPE_REQ_SIZE, ROT_MBOX_TYPE_REQ_SIZE,
-     h_confirm},
+    {ROT_MBOX_CMD_CONFIRM, O, ROT_MBOX_CONFIRM_REQ_MIN,
+     ROT_MBOX_CONFIRM_REQ_SIZE, h_confirm},
     {ROT_MBOX_CMD_REVERT, O, ROT_MBOX_TYPE_REQ_SIZE, ROT_MBOX_TYPE_REQ_SIZE,
      h_revert},
     {ROT_MBOX_CMD_BOOT, B, ROT_MBOX_TYPE_REQ_SIZE, ROT_MBOX_TYPE_REQ_SIZE,
@@ -637,6 +690,8 @@ static const command_row_t kCommands[] = {
     {ROT_MBOX_CMD_IDENTITY_CSR, O, 0, 0, rot_server_h_identity_csr},
     {ROT_MBOX_CMD_IDENTITY_STORE, O, 1, ROT_CERT_MAX,
      rot_server_h_identity_store},
+    {ROT_MBOX_CMD_LIFECYCLE, O, ROT_MBOX_LIFECYCLE_REQ_SIZE,
+     ROT_MBOX_LIFECYCLE_REQ_SIZE, h_lifecycle},
 };
 
 #undef R

@@ -119,6 +119,15 @@ rot_error_t rot_server_recovery_check(const rot_server_t *s, uint16_t cmd,
   if (s->id.lifecycle < ROT_LIFECYCLE_PROD) {
     return ROT_OK;
   }
+  /* A decommissioned chip never reads its device secret again, so it never
+   * has an identity, and the rule above would leave it unable to boot its
+   * recovery image. Its own layers already confine it: the update engine
+   * is sealed (UPDATE_SEALED), the verifier accepts only recovery images,
+   * no lifecycle step leaves the state, and the identity commands find no
+   * identity; they answer with those reasons. */
+  if (s->id.lifecycle == ROT_LIFECYCLE_DECOMMISSIONED) {
+    return ROT_OK;
+  }
   switch (cmd) {
     case ROT_MBOX_CMD_STATUS:
     case ROT_MBOX_CMD_INVENTORY:

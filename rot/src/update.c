@@ -220,6 +220,9 @@ static rot_error_t state_commit(rot_update_t *u, rot_update_state_t *next,
   rot_update_state_t check;
   uint32_t target = u->state_copy ^ 1u;
   uint32_t off = target * u->gate->flash->erase_size;
+  if (u->sealed != HARDENED_FALSE) {
+    return ROT_ERROR_UPDATE_SEALED;
+  }
   commit_guard(u, next, tok);
   next->magic = ROT_UPDATE_STATE_MAGIC;
   next->seq = u->state.seq + 1u;
@@ -392,7 +395,17 @@ rot_error_t rot_update_init(rot_update_t *u, rot_gate_t *g,
   if (sizeof(rot_update_state_t) > g->flash->erase_size) {
     return ROT_ERROR_FLASH_BAD_LAYOUT;
   }
-  ROT_TRY(rot_update_state_key(otp, c, u->state_key));
+  rot_error_t kerr = rot_update_state_key(otp, c, u->state_key);
+  if (kerr == ROT_ERROR_OTP_SECRET_LOCKED) {
+    /* Decommissioned: no key, so no state can be read or written; the
+     * boot decision falls back to whatever verifies (the recovery image). */
+    u->sealed = HARDENED_TRUE;
+    state_fresh(&u->state);
+    u->state_copy = 1;
+    return ROT_OK;
+  }
+  ROT_TRY(kerr);
+  u->sealed = HARDENED_FALSE;
   ROT_TRY(state_load(u));
   return finish_floors(u, NULL);
 }
@@ -433,6 +446,9 @@ static rot_error_t begin_impl(rot_update_t *u, uint32_t image_type,
   }
   /* Every refusal comes before the first write: a refused BEGIN leaves
    * the state, the flash and the staged image exactly as they were. */
+  if (u->sealed != HARDENED_FALSE) {
+    return ROT_ERROR_UPDATE_SEALED;
+  }
   if (u->session.open != HARDENED_FALSE) {
     return ROT_ERROR_UPDATE_BUSY;
   }
@@ -525,6 +541,18 @@ rot_error_t rot_update_chunk(rot_update_t *u, uint32_t off, const uint8_t *data,
   return ROT_OK;
 }
 
+/* The SVN a refused image's header claims, for its audit record (0 when
+ * the header does not parse): which version was turned away matters. */
+static uint32_t claimed_svn(rot_update_t *u, uint32_t region) {
+  uint8_t hb[ROT_IMAGE_HEADER_SIZE];
+  rot_image_header_t h;
+  if (rot_gate_read(u->gate, ROT_INIT_CHIP, region, 0, hb, sizeof(hb)) != ROT_OK ||
+      rot_image_header_parse(hb, sizeof(hb), &h) != ROT_OK) {
+    return 0;
+  }
+  return h.svn;
+}
+
 rot_error_t rot_update_finish(rot_update_t *u, rot_verified_image_t *out) {
   if (u == NULL || out == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
@@ -558,7 +586,8 @@ rot_error_t rot_update_finish(rot_update_t *u, rot_verified_image_t *out) {
   if (err == ROT_OK) {
     *out = tok.v;
   }
-  note(u, ROT_AUDIT_UPDATE_FINISH, err, type, err == ROT_OK ? out->svn : 0);
+  note(u, ROT_AUDIT_UPDATE_FINISH, err, type,
+       err == ROT_OK ? out->svn : claimed_svn(u, region));
   return err;
 }
 
@@ -621,9 +650,15 @@ static rot_error_t activate_impl(rot_update_t *u, uint32_t image_type) {
   return ROT_OK;
 }
 
+/* Has a boot decision chosen the image on trial? Each choice spends an
+ * attempt, durably and before the boot, so a full count means never. */
+static int trial_booted(const rot_type_state_t *ts) {
+  return ts->attempts_left < ROT_TRIAL_ATTEMPTS;
+}
+
 static rot_error_t confirm_impl(rot_update_t *u, uint32_t image_type,
-                                rot_verified_image_t *out) {
-  if (out == NULL) {
+                                uint32_t flags, rot_verified_image_t *out) {
+  if (out == NULL || (flags & ~ROT_CONFIRM_FLAGS_ALL) != 0) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   rot_memset(out, 0, sizeof(*out));
@@ -632,11 +667,19 @@ static rot_error_t confirm_impl(rot_update_t *u, uint32_t image_type,
   if (ts->pending == ROT_SLOT_NONE) {
     return ROT_ERROR_UPDATE_NOT_PENDING;
   }
+  /* The floor rises for good at confirm: never for an image that has not
+   * been through a trial boot, unless the operator says so explicitly. */
+  int override = (flags & ROT_CONFIRM_WITHOUT_TRIAL) != 0;
+  if (ROT_FIRST_CHECK(!trial_booted(ts) && !override)) {
+    return ROT_ERROR_UPDATE_NOT_TRIED;
+  }
   slot_token_t tok;
   rot_error_t err = verify_slot(u, image_type, ts->pending, &tok, NULL);
   if (ROT_FIRST_CHECK(err != ROT_OK)) {
     return err;
   }
+  HARDENED_CHECK_EQ(trial_booted(ts) || override, 1);
+  int untried = !trial_booted(ts);
   rot_policy_t policy;
   ROT_TRY(rot_otp_policy(u->otp, &policy));
   /* Phase 1: the confirm is durable, and says which floor it owes. */
@@ -649,6 +692,9 @@ static rot_error_t confirm_impl(rot_update_t *u, uint32_t image_type,
   ROT_TRY(state_commit(u, &next, &tok));
   *out = tok.v;
   note(u, ROT_AUDIT_CONFIRM, ROT_OK, image_type, out->svn);
+  if (untried) {
+    note(u, ROT_AUDIT_CONFIRM_UNTRIED, ROT_OK, image_type, out->svn);
+  }
   /* Phase 2: only now may the floor rise. */
   return finish_floors(u, &tok);
 }
@@ -822,13 +868,18 @@ rot_error_t rot_update_revert(rot_update_t *u, uint32_t image_type) {
   return err;
 }
 
-rot_error_t rot_update_confirm(rot_update_t *u, uint32_t image_type,
-                               rot_verified_image_t *out) {
-  rot_error_t err = confirm_impl(u, image_type, out);
+rot_error_t rot_update_confirm_flags(rot_update_t *u, uint32_t image_type,
+                                     uint32_t flags, rot_verified_image_t *out) {
+  rot_error_t err = confirm_impl(u, image_type, flags, out);
   if (err != ROT_OK && u != NULL && out != NULL) {
     note(u, ROT_AUDIT_CONFIRM, err, image_type, 0);
   }
   return err;
+}
+
+rot_error_t rot_update_confirm(rot_update_t *u, uint32_t image_type,
+                               rot_verified_image_t *out) {
+  return rot_update_confirm_flags(u, image_type, 0, out);
 }
 
 rot_error_t rot_update_begin(rot_update_t *u, uint32_t image_type,

@@ -57,6 +57,9 @@ enum {
   O_ENTRY = 1u << 17,
   O_KEY_INDEX = 1u << 18,
   O_DEV_ONLY = 1u << 19,
+  O_WITHOUT_TRIAL = 1u << 20,
+  O_TO = 1u << 21,
+  O_CONFIRM = 1u << 22,
 };
 
 /* Every command talking to rotd takes these. */
@@ -93,6 +96,10 @@ typedef struct rotctl_opts {
   int has_key_index;
   uint32_t key_index;
   int dev_only;
+  int without_trial;
+  int has_to;
+  uint32_t to; /* rot_lifecycle_t */
+  int confirm;
   char **operands; /* exactly command_t.operands of them */
 } rotctl_opts_t;
 
@@ -120,6 +127,7 @@ struct rotctl {
   rotctl_opts_t o;
   int connected;        /* the first rotctl_call connects */
   rot_mbox_client_t cl;
+  uint32_t hint_type;   /* image type a refusal's hint talks about, or 0 */
 };
 
 /* The command families (one file each), NULL-name terminated. */
@@ -150,10 +158,18 @@ __attribute__((format(printf, 3, 4))) int fail(const char *what,
 int fail_rot(const char *what, const char *obj, const char *ctx,
              rot_error_t err);
 
+/* fail_rot, then "; hint" (what to do next), when hint is not NULL. */
+int fail_rot_hint(const char *what, const char *obj, const char *ctx,
+                  rot_error_t err, const char *hint);
+
 /* A key directory call failed: names the file it tripped on. */
 struct rot_keydir;
 int fail_keydir(const char *what, const char *obj, const char *dir,
                 const struct rot_keydir *kd, rot_error_t err);
+
+/* A --json command that failed before printing its document: print one
+ * ({"command", "ok": false, "error", "reason"}) from the last failure. */
+void rotctl_json_failure(const command_t *cmd);
 
 /* A wrong command line: one line pointing at --help, EXIT_USAGE. */
 __attribute__((format(printf, 2, 3))) int usage_error(const command_t *cmd,

@@ -401,6 +401,14 @@ static void describe(const rot_audit_record_t *r, char *buf, size_t cap) {
     case ROT_AUDIT_PEER_REFUSED:
       snprintf(buf, cap, "uid=%u pid=%u", r->arg0, r->arg1);
       break;
+    case ROT_AUDIT_CONFIRM_UNTRIED:
+      snprintf(buf, cap, "type=%s svn=%u", type_name(r->arg0), r->arg1);
+      break;
+    case ROT_AUDIT_LIFECYCLE_REQUEST:
+    case ROT_AUDIT_LIFECYCLE:
+      snprintf(buf, cap, "%s -> %s", rot_lifecycle_name(r->arg0),
+               rot_lifecycle_name(r->arg1));
+      break;
     default:
       snprintf(buf, cap, "arg0=%u arg1=%u", r->arg0, r->arg1);
       break;
@@ -601,6 +609,58 @@ static int cmd_read_region(rotctl_t *c) {
   return rc;
 }
 
+/* ---- lifecycle -------------------------------------------------------------------------- */
+
+/*
+ * One one-way step, sent from the state the chip reports now. Without
+ * --confirm the request goes without its confirmation word, so the chip
+ * itself refuses it, and records the refusal.
+ */
+static int cmd_lifecycle(rotctl_t *c) {
+  if (!c->o.has_to) {
+    return usage_error(c->cmd, "--to production|decommissioned is required");
+  }
+  rot_mbox_status_t st;
+  int rc = rotctl_get_status(c, &st);
+  if (rc != EXIT_OK) {
+    return rc;
+  }
+  rot_mbox_lifecycle_req_t q = {st.lifecycle, c->o.to,
+                                c->o.confirm ? ROT_MBOX_LIFECYCLE_CONFIRM : 0u};
+  uint8_t req[ROT_MBOX_LIFECYCLE_REQ_SIZE];
+  size_t n = 0;
+  const uint8_t *r;
+  uint32_t rl;
+  uint32_t now = 0;
+  char what[96];
+  snprintf(what, sizeof(what), "%s -> %s", rot_lifecycle_name(st.lifecycle),
+           rot_lifecycle_name(c->o.to));
+  rc = rot_mbox_lifecycle_req_encode(&q, req, sizeof(req), &n) == ROT_OK
+           ? rotctl_call(c, ROT_MBOX_CMD_LIFECYCLE, req, (uint32_t)n, what, &r,
+                         &rl)
+           : EXIT_FAIL;
+  if (rc == EXIT_OK) {
+    rot_error_t err = rot_mbox_lifecycle_resp_decode(r, rl, &now);
+    if (err != ROT_OK) {
+      rc = rotctl_bad_reply(c, ROT_MBOX_CMD_LIFECYCLE, err);
+    }
+  }
+  if (rc != EXIT_OK) {
+    return rc;
+  }
+  if (c->o.json) {
+    jw_t j = JW_INIT;
+    jw_open(&j, NULL, '{');
+    jw_str(&j, "from", rot_lifecycle_name(st.lifecycle));
+    jw_str(&j, "lifecycle", rot_lifecycle_name(now));
+    jw_close(&j, '}');
+    return EXIT_OK;
+  }
+  printf("lifecycle: %s -> %s (fuse burnt; the chip has reset)\n",
+         rot_lifecycle_name(st.lifecycle), rot_lifecycle_name(now));
+  return EXIT_OK;
+}
+
 /* ---- the family ------------------------------------------------------------------ */
 
 const command_t rotctl_daemon_commands[] = {
@@ -663,5 +723,21 @@ const command_t rotctl_daemon_commands[] = {
     "  --length N      bytes to read (default: to the end of the region)\n"
     "  --out FILE      where to write them; '-' for stdout\n",
      O_DAEMON | O_REGION | O_OFFSET | O_LENGTH | O_OUT, 0, NULL, NULL, "read-region"},
+    {"lifecycle", cmd_lifecycle,
+     "[--socket PATH] --to production|decommissioned --confirm [--json]",
+     "Move the device one lifecycle step forward, for good (an OTP fuse).",
+     "dev -> production: dev-only images stop booting. production ->\n"
+     "decommissioned (rma): only the recovery image boots, the device secret\n"
+     "is never read again, and updates are refused. One step at a time, and\n"
+     "never back; each is recorded in the audit log before and after the\n"
+     "fuse burns, and the chip resets after it. Without --confirm the chip\n"
+     "refuses (and records the refusal). States and fuse values:\n"
+     "docs/image-format.md.\n"
+     "\noptions:\n"
+     "  --socket PATH   rotd's socket (default: $ROT_SOCKET, else run/rotd.sock)\n"
+     "  --to STATE      production, or decommissioned (also: rma)\n"
+     "  --confirm       yes, burn the fuse: this cannot be undone\n"
+     "  --json          machine-readable output\n",
+     O_DAEMON | O_JSON | O_TO | O_CONFIRM, 0, NULL, NULL, "lifecycle"},
     {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
 };

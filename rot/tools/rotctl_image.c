@@ -224,15 +224,24 @@ static int cmd_verify(rotctl_t *c) {
   verify_out_t o = {cmd->full, c->o.operands[0], json};
   char ctx[4200];
 
-  /* The policy first: a verdict needs a trust anchor. */
+  /* The image first: a file that is not there is the first thing to say,
+   * whatever the trust anchor's state. */
   rot_policy_t policy;
   rot_error_t err;
+  uint8_t *image = NULL;
+  size_t len = 0;
+  err = rot_file_read(o.image, MAX_IMAGE_FILE, &image, &len);
+  if (err != ROT_OK) {
+    return verify_reject(&o, "read", "cannot read", err);
+  }
+  /* Then the policy: a verdict needs a trust anchor. */
   if (keys != NULL) {
     rot_keydir_t kd;
     err = rot_keydir_load_public(keys, &kd);
     if (err != ROT_OK) {
       snprintf(ctx, sizeof(ctx), "keys %s%s%s", keys,
                kd.bad_file[0] ? "/" : "", kd.bad_file);
+      free(image);
       return verify_reject(&o, "policy", ctx, err);
     }
     policy = kd.policy;
@@ -240,7 +249,8 @@ static int cmd_verify(rotctl_t *c) {
   } else {
     rot_otp_file_t otp;
     snprintf(ctx, sizeof(ctx), "otp %s", otp_path);
-    err = rot_otp_file_open(&otp, otp_path, 0);
+    /* Read-only, beside a running rotd. */
+    err = rot_otp_file_open_locked(&otp, otp_path, 0, ROT_LOCK_READER);
     if (err == ROT_OK) {
       err = rot_otp_policy(&otp.port, &policy);
       rot_otp_file_close(&otp);
@@ -252,16 +262,11 @@ static int cmd_verify(rotctl_t *c) {
                                        otp.mode));
     }
     if (err != ROT_OK) {
+      free(image);
       return verify_reject(&o, "policy", ctx, err);
     }
   }
 
-  uint8_t *image = NULL;
-  size_t len = 0;
-  err = rot_file_read(o.image, MAX_IMAGE_FILE, &image, &len);
-  if (err != ROT_OK) {
-    return verify_reject(&o, "read", "cannot read", err);
-  }
   if (have_min) {
     /* Only the image's own type matters; an unparsable header is
      * reported by the verifier below. */

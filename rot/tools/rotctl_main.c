@@ -36,6 +36,10 @@ static int run(const command_t *cmd, int argc, char **argv) {
   }
   rc = cmd->run(&c);
   rotctl_disconnect(&c);
+  /* --json: exactly one document on stdout, success or failure. */
+  if (rc != EXIT_OK && c.o.json) {
+    rotctl_json_failure(cmd);
+  }
   return rc;
 }
 

@@ -113,10 +113,12 @@ static const char *pin_socket(const char *path) {
 enum {
   B_JSON, B_SOCKET, B_TYPE, B_ACTIVATE, B_VERIFY, B_REGION, B_BOOT, B_OFFSET,
   B_LENGTH, B_OUT, B_FORCE, B_KEYS, B_OTP, B_SVN, B_MIN_SVN, B_VERSION,
-  B_LOAD_ADDR, B_ENTRY, B_KEY_INDEX, B_DEV_ONLY, B_COUNT
+  B_LOAD_ADDR, B_ENTRY, B_KEY_INDEX, B_DEV_ONLY, B_WITHOUT_TRIAL, B_TO,
+  B_CONFIRM, B_COUNT
 };
 _Static_assert(O_DEV_ONLY == 1u << B_DEV_ONLY, "O_* and B_* agree");
 _Static_assert(O_SOCKET == 1u << B_SOCKET, "O_* and B_* agree");
+_Static_assert(O_CONFIRM == 1u << B_CONFIRM, "O_* and B_* agree");
 
 static const struct option kOpts[] = {
     {"json", no_argument, NULL, OPT(B_JSON)},
@@ -139,6 +141,9 @@ static const struct option kOpts[] = {
     {"entry", required_argument, NULL, OPT(B_ENTRY)},
     {"key-index", required_argument, NULL, OPT(B_KEY_INDEX)},
     {"dev-only", no_argument, NULL, OPT(B_DEV_ONLY)},
+    {"without-trial", no_argument, NULL, OPT(B_WITHOUT_TRIAL)},
+    {"to", required_argument, NULL, OPT(B_TO)},
+    {"confirm", no_argument, NULL, OPT(B_CONFIRM)},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -237,6 +242,25 @@ static int take(const command_t *cmd, int bit, const char *arg,
                            &o->key_index);
     case B_DEV_ONLY:
       o->dev_only = 1;
+      return EXIT_OK;
+    case B_WITHOUT_TRIAL:
+      o->without_trial = 1;
+      return EXIT_OK;
+    case B_TO:
+      /* Only the states a transition can reach. */
+      if (strcmp(arg, "production") == 0) {
+        o->to = ROT_LIFECYCLE_PROD;
+      } else if (strcmp(arg, "decommissioned") == 0 || strcmp(arg, "rma") == 0) {
+        o->to = ROT_LIFECYCLE_DECOMMISSIONED;
+      } else {
+        return usage_error(cmd, "--to: expected production or decommissioned "
+                                "(rma), got '%s'; nothing leads back to dev",
+                           arg);
+      }
+      o->has_to = 1;
+      return EXIT_OK;
+    case B_CONFIRM:
+      o->confirm = 1;
       return EXIT_OK;
     default:
       return usage_error(cmd, "unknown option");

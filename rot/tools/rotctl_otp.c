@@ -33,11 +33,20 @@ static int fail_otp_private(const char *what, const char *path,
               rot_error_name(ROT_ERROR_IO_PERMISSIONS));
 }
 
+/* lock: ROT_LOCK_WRITER for the commands that burn fuses (refused while
+ * rotd or anyone else has the file), ROT_LOCK_READER for otp show. */
 static int open_otp(const char *what, const char *path, int create,
-                    rot_otp_file_t *otp) {
-  rot_error_t err = rot_otp_file_open(otp, path, create);
+                    rot_lock_t lock, rot_otp_file_t *otp) {
+  rot_error_t err = rot_otp_file_open_locked(otp, path, create, lock);
   if (err == ROT_ERROR_IO_PERMISSIONS) {
     return fail_otp_private(what, path, otp->mode);
+  }
+  if (err == ROT_ERROR_IO_LOCKED) {
+    return fail_rot_hint(what, path, "cannot open OTP", err,
+                         lock == ROT_LOCK_WRITER
+                             ? "another process has it open (a running rotd?); "
+                               "stop it first, or let the chip do it"
+                             : "another process is burning fuses in it; retry");
   }
   if (err != ROT_OK) {
     return fail_rot(what, path, "cannot open OTP", err);
@@ -111,7 +120,7 @@ static int cmd_otp_provision(rotctl_t *c) {
   rot_keydir_wipe(&kd);
 
   rot_otp_file_t otp;
-  int rc = open_otp(cmd->full, path, 1, &otp);
+  int rc = open_otp(cmd->full, path, 1, ROT_LOCK_WRITER, &otp);
   if (rc != EXIT_OK) {
     return rc;
   }
@@ -144,7 +153,7 @@ static int cmd_otp_show(rotctl_t *c) {
   const char *path = c->o.operands[0];
   int rc;
   rot_otp_file_t otp;
-  rc = open_otp(cmd->full, path, 0, &otp);
+  rc = open_otp(cmd->full, path, 0, ROT_LOCK_READER, &otp);
   if (rc != EXIT_OK) {
     return rc;
   }
@@ -219,7 +228,7 @@ static int cmd_otp_revoke(rotctl_t *c) {
     return usage_error(cmd, "--key-index N is required");
   }
   rot_otp_file_t otp;
-  rc = open_otp(cmd->full, path, 0, &otp);
+  rc = open_otp(cmd->full, path, 0, ROT_LOCK_WRITER, &otp);
   if (rc != EXIT_OK) {
     return rc;
   }
@@ -255,7 +264,7 @@ static int cmd_otp_set_floor(rotctl_t *c) {
     return usage_error(cmd, "--svn N is required");
   }
   rot_otp_file_t otp;
-  rc = open_otp(cmd->full, path, 0, &otp);
+  rc = open_otp(cmd->full, path, 0, ROT_LOCK_WRITER, &otp);
   if (rc != EXIT_OK) {
     return rc;
   }

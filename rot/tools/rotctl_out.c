@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "rot/flash.h"
 #include "rot/image.h"
@@ -14,30 +15,60 @@
 #include "rot/update.h"
 #include "rot_client/names.h"
 #include "rot_client/keydir.h"
+#include "rot_host/file.h"
 #include "rotctl.h"
 
 /* ---- messages --------------------------------------------------------------- */
 
+/* The last failure, for the --json document a failed command still owes,
+ * and whether a document was printed already. */
+static char g_fail_text[1024];
+static rot_error_t g_fail_err = ROT_OK;
+static int g_json_printed;
+
 int fail(const char *what, const char *obj, const char *fmt, ...) {
   va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(g_fail_text, sizeof(g_fail_text), fmt, ap);
+  va_end(ap);
   fputs("rotctl: ", stderr);
   fputs(what, stderr);
   if (obj != NULL) {
     fprintf(stderr, " %s", obj);
   }
-  fputs(": ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
+  fprintf(stderr, ": %s\n", g_fail_text);
   return EXIT_FAIL;
+}
+
+int fail_rot_hint(const char *what, const char *obj, const char *ctx,
+                  rot_error_t err, const char *hint) {
+  /* A file the OS refused: its reason (EACCES, ENOENT, ...) too. */
+  int os = rot_error_module(err) == ROT_MOD_IO ? rot_file_last_errno() : 0;
+  int rc = fail(what, obj, "%s%s%s (%s%s%s)%s%s", ctx != NULL ? ctx : "",
+                ctx != NULL ? ": " : "", rot_error_name(err),
+                rot_error_str(err), os != 0 ? ": " : "",
+                os != 0 ? strerror(os) : "", hint != NULL ? "; " : "",
+                hint != NULL ? hint : "");
+  g_fail_err = err;
+  return rc;
 }
 
 int fail_rot(const char *what, const char *obj, const char *ctx,
              rot_error_t err) {
-  return fail(what, obj, "%s%s%s (%s)", ctx != NULL ? ctx : "",
-              ctx != NULL ? ": " : "", rot_error_name(err),
-              rot_error_str(err));
+  return fail_rot_hint(what, obj, ctx, err, NULL);
+}
+
+void rotctl_json_failure(const command_t *cmd) {
+  if (g_json_printed) {
+    return;
+  }
+  jw_t j = JW_INIT;
+  jw_open(&j, NULL, '{');
+  jw_str(&j, "command", cmd->full);
+  jw_bool(&j, "ok", 0);
+  jw_str(&j, "error", g_fail_err != ROT_OK ? rot_error_name(g_fail_err) : NULL);
+  jw_str(&j, "reason", g_fail_text);
+  jw_close(&j, '}');
 }
 
 int usage_error(const command_t *cmd, const char *fmt, ...) {
@@ -55,6 +86,19 @@ int fail_keydir(const char *what, const char *obj, const char *dir,
   char ctx[4200];
   snprintf(ctx, sizeof(ctx), "keys %s%s%s", dir, kd->bad_file[0] ? "/" : "",
            kd->bad_file);
+  if (err == ROT_ERROR_HOST_KEY_MISMATCH) {
+    /* Say which key of which manifest it is not. */
+    unsigned n = 0;
+    const char *f = strrchr(kd->bad_file, '/');
+    f = f != NULL ? f + 1 : kd->bad_file;
+    if (sscanf(f, "sign-%u.", &n) == 1) {
+      g_fail_err = err;
+      return fail(what, obj, "%s: %s: this key does not match signing key %u "
+                  "of the manifest (%s/manifest.bin); sign with the key the "
+                  "manifest certifies, or give --key-index for another",
+                  ctx, rot_error_name(err), n, dir);
+    }
+  }
   return fail_rot(what, obj, ctx, err);
 }
 
@@ -104,6 +148,7 @@ void jw_close(jw_t *j, char brace) {
   }
   j->depth--;
   if (j->depth == 0) {
+    g_json_printed = 1;
     const char *s = json_object_to_json_string_ext(
         j->stack[0], JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                          JSON_C_TO_STRING_NOSLASHESCAPE);

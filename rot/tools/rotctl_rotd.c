@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "rot/flash.h"
 #include "rot/mailbox.h"
 #include "rot_client/names.h"
 #include "rot_client/parse.h"
@@ -35,8 +36,11 @@ static int connect_rotd(rotctl_t *c) {
                 ROT_MBOX_DAEMON_UID_ENV, uid_env, rot_error_name(err));
   }
   if (err == ROT_ERROR_MAILBOX_CONNECT) {
-    return fail(cmd, NULL, "cannot connect to rotd at %s: %s (%s)", socket,
-                strerror(c->cl.sys_errno), rot_error_name(err));
+    char advice[1024];
+    return fail_rot_hint(cmd, NULL,
+                         rot_mbox_connect_advice(advice, sizeof(advice), socket,
+                                                 c->cl.sys_errno),
+                         err, NULL);
   }
   if (err != ROT_OK) {
     return fail(cmd, NULL, "cannot connect to rotd at %s: %s (%s)", socket,
@@ -44,6 +48,53 @@ static int connect_rotd(rotctl_t *c) {
   }
   c->connected = 1;
   return EXIT_OK;
+}
+
+/*
+ * What to do after a refusal, when the code alone does not say: which
+ * regions are locked and how the lock ends; the step a confirm misses.
+ * NULL when there is nothing to add.
+ */
+static const char *refusal_hint(rotctl_t *c, rot_error_t status, char *buf,
+                                size_t cap) {
+  const char *tn = c->hint_type != 0 ? type_name(c->hint_type) : "TYPE";
+  if (status == ROT_ERROR_GATE_LOCKED) {
+    rot_error_t st_status = ROT_ERROR_INTERNAL;
+    const uint8_t *r = NULL;
+    uint32_t rl = 0;
+    rot_mbox_status_t st;
+    size_t used = (size_t)snprintf(buf, cap, "locked now:");
+    if (rot_mbox_call(&c->cl, ROT_MBOX_CMD_STATUS, NULL, 0, &st_status, &r,
+                      &rl) == ROT_OK &&
+        st_status == ROT_OK && rot_mbox_status_decode(r, rl, &st) == ROT_OK) {
+      for (uint32_t i = 0; i < ROT_RGN_COUNT && used < cap; i++) {
+        if ((st.locked_mask & (1u << i)) != 0) {
+          used += (size_t)snprintf(buf + used, cap - used, " %s",
+                                   region_name(i));
+        }
+      }
+    }
+    if (used < cap) {
+      snprintf(buf + used, cap - used,
+               " (a boot decision locks every boot region until the chip "
+               "resets); run 'rotctl reset' or restart rotd, then retry");
+    }
+    return buf;
+  }
+  if (status == ROT_ERROR_UPDATE_NOT_TRIED) {
+    snprintf(buf, cap,
+             "boot it first (bootchain boot, or rotctl boot --type %s), check "
+             "it came up, then confirm; to confirm it untried anyway: rotctl "
+             "confirm --type %s --without-trial (recorded in the audit log)",
+             tn, tn);
+    return buf;
+  }
+  if (status == ROT_ERROR_POLICY_NOT_CONFIRMED) {
+    snprintf(buf, cap, "a lifecycle transition burns a fuse and cannot be "
+             "undone: add --confirm to go ahead");
+    return buf;
+  }
+  return NULL;
 }
 
 int rotctl_call(rotctl_t *c, uint16_t command, const uint8_t *req,
@@ -66,8 +117,9 @@ int rotctl_call(rotctl_t *c, uint16_t command, const uint8_t *req,
                 rot_error_name(err), rot_error_str(err));
   }
   if (status != ROT_OK) {
-    return fail_rot(c->cmd->full, NULL, what != NULL ? what : "refused",
-                    status);
+    char hint[512];
+    return fail_rot_hint(c->cmd->full, NULL, what != NULL ? what : "refused",
+                         status, refusal_hint(c, status, hint, sizeof(hint)));
   }
   if (reply != NULL) {
     *reply = r;

@@ -69,8 +69,7 @@ static int cmd_update(rotctl_t *c) {
   size_t len = 0;
   rot_error_t err = rot_file_read(path, MAX_IMAGE_FILE, &img, &len);
   if (err != ROT_OK) {
-    return fail("update", NULL, "%s: cannot read: %s (%s)", path,
-                rot_error_name(err), rot_error_str(err));
+    return fail_rot("update", path, "cannot read", err);
   }
   uint32_t type = c->o.type;
   if (!c->o.has_type) {
@@ -83,6 +82,7 @@ static int cmd_update(rotctl_t *c) {
     }
     type = h.image_type;
   }
+  c->hint_type = type;
   double t0 = now_s();
   int tty = isatty(STDERR_FILENO);
   int last_pct = -1;
@@ -182,11 +182,16 @@ out:
 static int type_call(rotctl_t *c, uint16_t command, uint32_t type,
                      rot_mbox_type_state_t *out) {
   rot_mbox_type_req_t t = {type};
-  uint8_t req[ROT_MBOX_TYPE_REQ_SIZE];
+  rot_mbox_confirm_req_t q = {type, c->o.without_trial ? ROT_CONFIRM_WITHOUT_TRIAL : 0u};
+  uint8_t req[ROT_MBOX_CONFIRM_REQ_SIZE];
   size_t n = 0;
-  if (rot_mbox_type_req_encode(&t, req, sizeof(req), &n) != ROT_OK) {
+  rot_error_t e = command == ROT_MBOX_CMD_CONFIRM
+                      ? rot_mbox_confirm_req_encode(&q, req, sizeof(req), &n)
+                      : rot_mbox_type_req_encode(&t, req, sizeof(req), &n);
+  if (e != ROT_OK) {
     return EXIT_FAIL;
   }
+  c->hint_type = type;
   char what[64];
   snprintf(what, sizeof(what), "%s refused", type_name(type));
   const uint8_t *r;
@@ -269,8 +274,8 @@ static int type_command(rotctl_t *c, uint16_t command) {
     printf("%s: slot %s activated for a trial boot (%u attempts)\n", tn,
            slot_name(t.pending), t.attempts_left);
   } else if (command == ROT_MBOX_CMD_CONFIRM) {
-    printf("%s: slot %s confirmed; SVN floor %u\n", tn, slot_name(t.active),
-           t.svn_floor);
+    printf("%s: slot %s confirmed%s; SVN floor %u\n", tn, slot_name(t.active),
+           c->o.without_trial ? " without a trial boot" : "", t.svn_floor);
   } else {
     printf("%s: active slot %s, no trial pending\n", tn, slot_name(t.active));
   }
@@ -314,10 +319,19 @@ const command_t rotctl_update_commands[] = {
      "Select the staged image for a trial boot.",
      TYPE_HELP("Without --type: the only type with a staged image.\n"),
      O_DAEMON | O_JSON | O_TYPE, 0, NULL, NULL, "activate"},
-    {"confirm", cmd_confirm, "[--socket PATH] [--type TYPE] [--json]",
+    {"confirm", cmd_confirm,
+     "[--socket PATH] [--type TYPE] [--without-trial] [--json]",
      "Make the image on trial permanent and raise the SVN floor to it.",
-     TYPE_HELP("Without --type: the only type with an image on trial.\n"),
-     O_DAEMON | O_JSON | O_TYPE, 0, NULL, NULL, "confirm"},
+     "Only after its trial boot (bootchain boot, or rotctl boot): the floor\n"
+     "can never go down again, so the chip refuses to confirm an image no\n"
+     "boot decision has chosen (ROT_ERROR_UPDATE_NOT_TRIED).\n"
+     "Without --type: the only type with an image on trial.\n"
+     "\noptions:\n" SOCKET_HELP
+     "  --type TYPE      rot, opensbi, hypervisor, dtb or recovery\n"
+     "  --without-trial  confirm even though it never booted: the operator's\n"
+     "                   override, recorded as confirm-untried in the audit log\n"
+     "  --json           machine-readable output\n",
+     O_DAEMON | O_JSON | O_TYPE | O_WITHOUT_TRIAL, 0, NULL, NULL, "confirm"},
     {"revert", cmd_revert, "[--socket PATH] [--type TYPE] [--json]",
      "Cancel a trial, or go back to the other slot (never below the floor).",
      TYPE_HELP("Without --type: the only type with an image on trial (going\n"

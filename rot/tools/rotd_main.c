@@ -58,10 +58,13 @@ static const char kUsage[] =
     "  --daemon                return once the socket is serving, keep running\n"
     "                          in the background\n"
     "  --pid FILE              with --daemon: write the daemon's pid here\n"
-    "  --log FILE              with --daemon: append messages here (default:\n"
-    "                          discarded)\n"
+    "                          (removed again on a clean stop)\n"
+    "  --log FILE              append messages here once serving (with\n"
+    "                          --daemon the default is to discard them)\n"
     "\n"
-    "SIGTERM or SIGINT: stop, remove the socket, exit 0.\n";
+    "To stop it: SIGTERM or SIGINT (kill $(cat PIDFILE)): it finishes the\n"
+    "request at hand, removes the socket and the pid file, logs 'stopped',\n"
+    "exits 0.\n";
 
 static int usage_error(const char *msg, const char *arg) {
   fprintf(stderr, "rotd: %s%s%s (try 'rotd --help')\n", msg,
@@ -107,6 +110,30 @@ static int become_daemon(const char *pid_path, const char *log_path) {
   close(null_fd);
   close(log_fd);
   return 0;
+}
+
+/* Foreground with --log: messages go to the file from here on. */
+static int log_to(const char *log_path) {
+  int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    fprintf(stderr, "rotd: --log %s: %s\n", log_path, strerror(errno));
+    return -1;
+  }
+  fflush(stderr);
+  int bad = dup2(fd, STDERR_FILENO) < 0;
+  close(fd);
+  return bad ? -1 : 0;
+}
+
+/* Remove the pid file, but only while it still names this process. */
+static int remove_pid_file(const char *pid_path) {
+  FILE *f = fopen(pid_path, "r");
+  long pid = 0;
+  int ours = f != NULL && fscanf(f, "%ld", &pid) == 1 && pid == (long)getpid();
+  if (f != NULL) {
+    fclose(f);
+  }
+  return ours ? unlink(pid_path) : -1;
 }
 
 int main(int argc, char **argv) {
@@ -211,8 +238,8 @@ int main(int argc, char **argv) {
   if (flash_path == NULL || otp_path == NULL || d->socket_path == NULL) {
     return usage_error("--flash, --otp and --socket are required", NULL);
   }
-  if (!daemonize && (pid_path != NULL || log_path != NULL)) {
-    return usage_error("--pid and --log go with --daemon", NULL);
+  if (!daemonize && pid_path != NULL) {
+    return usage_error("--pid goes with --daemon", NULL);
   }
 
   struct sigaction sa;
@@ -227,16 +254,31 @@ int main(int argc, char **argv) {
   if (rc == EXIT_OK) {
     rc = rotd_open_socket(d);
   }
+  int serving = 0;
   if (rc == EXIT_OK) {
     fprintf(stderr, "rotd: serving %s (flash %s, otp %s)\n", d->socket_path,
             flash_path, otp_path);
     if (daemonize && become_daemon(pid_path, log_path) != 0) {
       rc = EXIT_FAIL;
+    } else if (!daemonize && log_path != NULL && log_to(log_path) != 0) {
+      rc = EXIT_FAIL;
     } else {
+      serving = 1;
+      if (log_path != NULL) {
+        /* The log starts with what the terminal saw. */
+        fprintf(stderr, "rotd: serving %s (flash %s, otp %s), pid %ld\n",
+                d->socket_path, flash_path, otp_path, (long)getpid());
+      }
       rc = rotd_serve(d, &g_stop);
     }
   }
   rotd_close_socket(d);
   rotd_stop_chip(d);
+  if (serving) {
+    /* A clean stop leaves nothing behind that names a dead process. */
+    int removed = pid_path != NULL && remove_pid_file(pid_path) == 0;
+    fprintf(stderr, "rotd: stopped; socket %s removed%s%s\n", d->socket_path,
+            removed ? ", pid file " : "", removed ? pid_path : "");
+  }
   return rc;
 }

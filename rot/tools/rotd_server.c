@@ -113,7 +113,7 @@ static uint32_t largest_image_region(const rot_flash_layout_t *l) {
 int rotd_start_chip(rotd_t *d, const char *flash_path, const char *otp_path) {
   /* The OTP first: it is never created, so a wrong path leaves no
    * 128 MiB flash file behind. */
-  rot_error_t err = rot_otp_file_open(&d->otp, otp_path, 0);
+  rot_error_t err = rot_otp_file_open_locked(&d->otp, otp_path, 0, ROT_LOCK_DAEMON);
   if (err == ROT_ERROR_IO_OPEN) {
     return fail_start("otp", otp_path, err,
                       "provision it first with 'rotctl otp provision'");

@@ -66,8 +66,11 @@ export ROT_SOCKET=$tmp/rotd.sock
 for img in opensbi.img uboot.img; do
   "$BIN/rotctl" update --activate "$img" >/dev/null
 done
+"$BIN/rotctl" boot --type opensbi >/dev/null
+"$BIN/rotctl" boot --type hypervisor >/dev/null
 "$BIN/rotctl" confirm --type opensbi >/dev/null
 "$BIN/rotctl" confirm --type hypervisor >/dev/null
+"$BIN/rotctl" reset >/dev/null
 
 # Provisioning (EK certificates) happens once, here, untimed.
 TCTI=$(bash "$SWTPM" start "$tmp/tpm") || bench_die "swtpm did not start"

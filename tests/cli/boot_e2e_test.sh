@@ -65,8 +65,12 @@ start_rotd || { not_ok "rotd starts"; exit 1; }
 for img in opensbi uboot; do
   "$BIN/rotctl" update --activate $img.img >/dev/null || not_ok "install $img"
 done
-"$BIN/rotctl" confirm --type opensbi >/dev/null && "$BIN/rotctl" confirm --type hypervisor >/dev/null ||
-  not_ok "confirm installed images"
+# A trial boot decision for each, then confirm; the reset lifts the boot
+# lock and forgets the trial verdicts.
+"$BIN/rotctl" boot --type opensbi >/dev/null && "$BIN/rotctl" boot --type hypervisor >/dev/null &&
+  "$BIN/rotctl" confirm --type opensbi >/dev/null && "$BIN/rotctl" confirm --type hypervisor >/dev/null &&
+  "$BIN/rotctl" reset >/dev/null ||
+  not_ok "trial-boot and confirm installed images"
 TCTI=$(bash "$SWTPM" start "$T/tpm") || { not_ok "swtpm starts"; exit 1; }
 export TPM2TOOLS_TCTI=$TCTI
 ok "chip provisioned, images installed, swtpm serving"
@@ -121,6 +125,46 @@ else
   not_ok "a PCR extended by someone else mid-boot is caught (exit $rc)" "$(cat "$T/err")"
 fi
 tpm_reset
+
+# ---- the console on a terminal: Ctrl-A x quits QEMU -------------------------
+# bootchain boot with no script puts the console on its own terminal; a
+# pseudo-terminal stands in for the operator's, who types Ctrl-A x once
+# OpenSBI has printed its banner.
+tpm_reset
+cat >"$T/ctrl_a.py" <<'EOF'
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+out, sent, status = b"", False, None
+deadline = time.time() + 60
+while time.time() < deadline and status is None:
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if r:
+        try:
+            out += os.read(fd, 4096)
+        except OSError:
+            pass
+    if not sent and b"OpenSBI v" in out:
+        os.write(fd, b"\x01x")
+        sent = True
+    p, st = os.waitpid(pid, os.WNOHANG)
+    if p:
+        status = st
+if status is None:
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+print("sent" if sent else "not-sent", "exited" if status is not None else "hung",
+      os.waitstatus_to_exitcode(status) if status is not None else "-")
+EOF
+python3 "$T/ctrl_a.py" "$BIN/bootchain" boot --tcti "$TCTI" --out out-tty >"$T/tty.out" 2>&1
+if grep -q "^sent exited" "$T/tty.out" && ! pgrep -f "qemu-system-riscv64.*out-tty" >/dev/null; then
+  ok "bootchain boot on a terminal: Ctrl-A x quits QEMU ($(cat "$T/tty.out"))"
+else
+  not_ok "bootchain boot on a terminal: Ctrl-A x quits QEMU" "$(cat "$T/tty.out")"
+fi
+tpm_reset
+"$BIN/rotctl" reset >/dev/null || not_ok "chip reset after the terminal boot"
 
 # ---- boot: measure, then rewrite flash, then start the host ----------------
 # bootchain pauses after measuring (--pause) until a line arrives on stdin:

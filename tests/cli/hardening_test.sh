@@ -57,8 +57,12 @@ open(t + "/rec2-tampered.img", "wb").write(b)
 EOF
 
 start_rotd || { not_ok "rotd starts" "$(cat "$T/rotd.log")"; tap_exit; }
-run update --activate "$T/hv1.img" && run confirm --type hypervisor &&
-  run update --activate "$T/rec1.img" && run confirm --type recovery
+# Each image through its trial boot before the confirm; the reset after
+# the boot lifts the boot lock for the next update.
+run update --activate "$T/hv1.img" && run boot --type hypervisor &&
+  run confirm --type hypervisor && run reset &&
+  run update --activate "$T/rec1.img" && run boot --type recovery &&
+  run confirm --type recovery && run reset
 if [ "$rc" -eq 0 ]; then ok "hypervisor and recovery installed, activated, confirmed"; else
   not_ok "hypervisor and recovery installed, activated, confirmed" "$(show)"
 fi

@@ -215,8 +215,8 @@ UBOOT=/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin
 if [ -f "$OPENSBI" ] && [ -f "$UBOOT" ]; then
   "$ROTCTL" sign --keys "$T/keys" --type opensbi --svn 1 --version 1.1.0 "$OPENSBI" "$T/sbi.img" >/dev/null &&
     "$ROTCTL" sign --keys "$T/keys" --type hypervisor --svn 1 --version 2023.1.0 "$UBOOT" "$T/hv.img" >/dev/null &&
-    "$ROTCTL" update --activate "$T/sbi.img" >/dev/null && "$ROTCTL" confirm --type opensbi >/dev/null &&
-    "$ROTCTL" update --activate "$T/hv.img" >/dev/null && "$ROTCTL" confirm --type hypervisor >/dev/null ||
+    "$ROTCTL" update --activate "$T/sbi.img" >/dev/null &&
+    "$ROTCTL" update --activate "$T/hv.img" >/dev/null ||
     not_ok "host images install"
   if TCTI=$(bash scripts/swtpm.sh start "$T/tpm" 2>"$T/err"); then
     TPM_STARTED=1

@@ -30,7 +30,7 @@ fi
 # One line per scenario: "<name> N cut points (...), M violations, Ts".
 for s in stage activate trial-boot confirm revert recovery audit install \
   double-fault types recovery-ab multi-fault end-to-end provision uds revoke \
-  floor-burn; do
+  floor-burn lifecycle; do
   line=$(grep -E "^$s +[0-9]+ cut points" "$T/run1")
   n=$(printf '%s\n' "$line" | sed -n 's/^[a-z-]* *\([0-9]*\) cut points.*/\1/p')
   v=$(printf '%s\n' "$line" | sed -n 's/.*, \([0-9]*\) violations.*/\1/p')

@@ -112,6 +112,11 @@ head -c 64 /dev/urandom >"$T/payload.bin"
 IMG=$T/x.img
 expect_ok "sign opensbi image" sign --keys "$K" --type opensbi --svn 4 --version 1.2.3 "$T/payload.bin" "$IMG"
 if [ "$(stat -c %a "$IMG")" = 644 ]; then ok "sign writes the image 0644"; else not_ok "sign writes the image 0644" "$(stat -c %a "$IMG")"; fi
+# A signing key from another hierarchy: not the one the manifest certifies.
+cp -r "$K" "$T/keys-mixed" && cp "$K2/sign-0.key.pem" "$T/keys-mixed/sign-0.key.pem"
+expect_reject "sign with a key the manifest does not certify names the key and the mismatch" \
+  'sign-0.key.pem: ROT_ERROR_HOST_KEY_MISMATCH' \
+  sign --keys "$T/keys-mixed" --type opensbi --svn 4 --version 1.2.3 "$T/payload.bin" "$T/mixed.img"
 expect_ok "verify --keys accepts" verify --keys "$K" "$IMG"
 psha=$(sha384sum "$T/payload.bin" | cut -d' ' -f1)
 if grep -qx "$IMG: OK type=opensbi version=1.2.3 svn=4 key=0 sha384=$psha" "$T/out"; then

@@ -121,7 +121,15 @@ expect_ok "confirm picks the only trial and raises the floor" 'hypervisor: slot 
 expect_ok "inventory shows it active (and locked by the boot)" '^hypervisor-a +hypervisor +active,locked +1\.0\.0 .*verified' inventory
 run reset
 expect_ok "update --activate of v2 (svn 2)" 'into hypervisor-b .*svn 2 .*activated' update --activate "$T/hv2.img"
-expect_ok "confirm v2: floor 2" 'slot b confirmed; SVN floor 2' confirm --type hypervisor
+# Confirm raises the floor for good: never before the image has booted.
+expect_refused "confirm before any trial boot is refused, naming the missing step" \
+  'ROT_ERROR_UPDATE_NOT_TRIED.*not booted yet (boot it, then confirm)' confirm --type hypervisor
+expect_ok "the refused confirm left the trial and the floor as they were" \
+  '^hypervisor +a +b +- +3 +1$' status
+expect_ok "the refusal is in the audit log" 'confirm +ROT_ERROR_UPDATE_NOT_TRIED' audit
+expect_ok "trial boot of v2" 'hypervisor: boot hypervisor-b \(trial\)' boot --type hypervisor
+expect_ok "confirm v2 after its trial boot: floor 2" 'slot b confirmed; SVN floor 2' confirm --type hypervisor
+run reset
 expect_ok "status shows slot b active, floor 2" '^hypervisor +b +- +- +- +2$' status
 run read-region --region hypervisor-b --length "$(stat -c %s "$T/hv2.img")" --out "$T/readback.img"
 if [ "$rc" -eq 0 ] && cmp -s "$T/readback.img" "$T/hv2.img"; then
@@ -135,6 +143,8 @@ expect_refused "read-region of the chip-private state region is denied" \
 # ---- refusals ------------------------------------------------------------------------
 expect_refused "update signed with a lower SVN is refused at finish" \
   ROT_ERROR_POLICY_SVN_BELOW_FLOOR update "$T/hv1b.img"
+expect_ok "the refused image's audit record names the SVN it was signed with" \
+  'update-finish +ROT_ERROR_POLICY_SVN_BELOW_FLOOR +type=hypervisor svn=1$' audit
 expect_refused "revert to the other slot is refused below the floor" \
   ROT_ERROR_UPDATE_REVERT_BELOW_FLOOR revert --type hypervisor
 expect_refused "an image with a tampered payload byte is refused" \
@@ -337,7 +347,16 @@ if flock -n "$OTP" true 2>/dev/null; then
 else
   ok "OTP file is locked against other processes"
 fi
-expect_refused "rotctl otp show reports the OTP file is locked" ROT_ERROR_IO_LOCKED otp show "$OTP"
+expect_ok "rotctl otp show reads the OTP beside rotd (a shared lock)" 'lifecycle +dev' otp show "$OTP"
+expect_refused "rotctl otp revoke is refused while rotd holds the OTP" ROT_ERROR_IO_LOCKED \
+  otp revoke --otp "$OTP" --key-index 7
+"$ROTD" --flash "$T/other-flash.bin" --otp "$OTP" --socket "$T/other.sock" >"$T/out" 2>"$T/err"
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q "ROT_ERROR_IO_LOCKED" "$T/err" && [ ! -e "$T/other.sock" ]; then
+  ok "a second rotd on the same OTP (another flash) is refused: locked"
+else
+  not_ok "a second rotd on the same OTP is refused" "$(show)"
+fi
 "$ROTD" --flash "$FLASH" --otp "$OTP" --socket "$T/other.sock" >"$T/out" 2>"$T/err"
 rc=$?
 if [ "$rc" -eq 1 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "ROT_ERROR_IO_LOCKED" "$T/err" &&

@@ -88,6 +88,29 @@ static void status(const uint8_t *p, size_t n) {
   CHECK(m == n && memcmp(g_out, p, m) == 0);
 }
 
+/* CONFIRM: a 4-byte request is the 8-byte one with flags 0. */
+static void confirm_req(const uint8_t *p, size_t n) {
+  rot_mbox_confirm_req_t q;
+  if (rot_mbox_confirm_req_decode(p, n, &q) != ROT_OK) {
+    return;
+  }
+  CHECK(n == ROT_MBOX_CONFIRM_REQ_MIN || n == ROT_MBOX_CONFIRM_REQ_SIZE);
+  size_t m = 0;
+  CHECK(rot_mbox_confirm_req_encode(&q, g_out, sizeof(g_out), &m) == ROT_OK);
+  CHECK(m == ROT_MBOX_CONFIRM_REQ_SIZE && memcmp(g_out, p, n) == 0);
+  CHECK(n == m || rot_ld32(g_out + 4) == 0);
+}
+
+static void lifecycle_resp(const uint8_t *p, size_t n) {
+  uint32_t lc;
+  if (rot_mbox_lifecycle_resp_decode(p, n, &lc) != ROT_OK) {
+    return;
+  }
+  size_t m = 0;
+  CHECK(rot_mbox_lifecycle_resp_encode(lc, g_out, sizeof(g_out), &m) == ROT_OK);
+  CHECK(m == n && memcmp(g_out, p, m) == 0);
+}
+
 /* Every payload decoder, whatever the bytes claim to be. */
 static void all_payloads(const uint8_t *p, size_t n) {
   ROUND_TRIP(rot_mbox_type_req_t, rot_mbox_type_req_decode,
@@ -114,6 +137,10 @@ static void all_payloads(const uint8_t *p, size_t n) {
              rot_mbox_lock_req_encode, p, n);
   ROUND_TRIP(rot_mbox_lock_resp_t, rot_mbox_lock_resp_decode,
              rot_mbox_lock_resp_encode, p, n);
+  ROUND_TRIP(rot_mbox_lifecycle_req_t, rot_mbox_lifecycle_req_decode,
+             rot_mbox_lifecycle_req_encode, p, n);
+  confirm_req(p, n);
+  lifecycle_resp(p, n);
   chunk_req(p, n);
   audit_read_resp(p, n);
   inventory(p, n);

@@ -112,7 +112,9 @@ static void prepare(void) {
     send_image(img, len);
     if (svn == 1) {
       rot_verified_image_t v;
+      rot_boot_decision_t d;
       CHECK(rot_update_activate(&g.up, HV) == ROT_OK);
+      CHECK(rot_boot_decide(&g.up, HV, &d) == ROT_OK);
       CHECK(rot_update_confirm(&g.up, HV, &v) == ROT_OK);
     }
   }

@@ -19,6 +19,9 @@
  *               between the old and the new floor
  *   F3 retry    the device reads exactly as before or as after, and
  *               repeating the write (same arguments) completes it
+ *   F4 lifecycle a transition (dev -> production, production ->
+ *               decommissioned) reads as the old or the new state, never
+ *               corrupt; decommissioned, the device secret reads as locked
  *
  * Every write is explored with every partial landing of its bits, lowest
  * first, highest first and scattered. Provisioning and the device-secret
@@ -51,6 +54,7 @@ typedef enum fuse_op {
   FOP_UDS,
   FOP_REVOKE,
   FOP_FLOOR,
+  FOP_LIFECYCLE,
 } fuse_op_t;
 
 /* What the device reads from its fuses, through the core's own calls. */
@@ -67,8 +71,8 @@ typedef struct fuse_case {
   const char *scenario;
   char params[64];
   fuse_op_t op;
-  uint32_t arg;  /* key index, or image type */
-  uint32_t arg2; /* svn */
+  uint32_t arg;  /* key index, image type, or lifecycle from */
+  uint32_t arg2; /* svn, or lifecycle to */
   /* The start state: provisioned, with a device secret, revocations and
    * a floor already burnt (all fault-free). */
   int provisioned, with_uds;
@@ -149,6 +153,10 @@ static void setup(const fuse_case_t *fc, pf_sim_t *s) {
   if (err == ROT_OK && fc->floor != 0) {
     err = rot_otp_raise_floor(&s->otp, fc->floor_type, fc->floor);
   }
+  if (err == ROT_OK && fc->op == FOP_LIFECYCLE && fc->arg == ROT_LIFECYCLE_PROD) {
+    err = rot_otp_lifecycle_transition(&s->otp, ROT_LIFECYCLE_DEV,
+                                       ROT_LIFECYCLE_PROD);
+  }
   if (err != ROT_OK) {
     fprintf(stderr, "powerfail: fuse setup %s: %s\n", fc->params,
             rot_error_name(err));
@@ -166,6 +174,8 @@ static rot_error_t run_op(const fuse_case_t *fc, pf_sim_t *s) {
       return rot_otp_revoke_key(&s->otp, fc->arg);
     case FOP_FLOOR:
       return rot_otp_raise_floor(&s->otp, fc->arg, fc->arg2);
+    case FOP_LIFECYCLE:
+      return rot_otp_lifecycle_transition(&s->otp, fc->arg, fc->arg2);
     default:
       return ROT_ERROR_INVALID_ARGUMENT;
   }
@@ -193,11 +203,14 @@ static void check(ctx_t *x, pf_sim_t *s, const obs_t *before,
               "neither the old nor the new one", rot_error_name(o.uerr),
               rot_error_name(o.kerr));
   }
-  if (fc->op != FOP_UDS && !uds_eq(&o, before)) {
+  /* Decommissioning locks the secret away (it reads as locked after). */
+  if (fc->op != FOP_UDS && !uds_eq(&o, before) &&
+      !(fc->op == FOP_LIFECYCLE && uds_eq(&o, after))) {
     violation(x, "F1 trusted", "device secret changed by a write that does "
               "not own it");
   }
-  if (o.uerr != ROT_OK && o.uerr != ROT_ERROR_OTP_NO_DEVICE_SECRET) {
+  if (o.uerr != ROT_OK && o.uerr != ROT_ERROR_OTP_NO_DEVICE_SECRET &&
+      !(fc->op == FOP_LIFECYCLE && o.uerr == ROT_ERROR_OTP_SECRET_LOCKED)) {
     violation(x, "F1 trusted", "device secret read fails: %s",
               rot_error_name(o.uerr));
   }
@@ -218,6 +231,14 @@ static void check(ctx_t *x, pf_sim_t *s, const obs_t *before,
     if (memcmp(&p, &after->pol, sizeof(p)) != 0) {
       violation(x, "F2 floor", "a fuse other than the floor changed");
     }
+  }
+
+  /* F4: a lifecycle transition lands whole or not at all, never corrupt. */
+  if (fc->op == FOP_LIFECYCLE &&
+      (o.perr != ROT_OK ||
+       (o.pol.lifecycle != fc->arg && o.pol.lifecycle != fc->arg2))) {
+    violation(x, "F4 lifecycle", "reads %s (lifecycle %u), not %u or %u",
+              rot_error_name(o.perr), o.pol.lifecycle, fc->arg, fc->arg2);
   }
 
   /* F3: exactly before or after, and the write can be completed. */
@@ -336,6 +357,15 @@ uint64_t pf_fuses_run(const rot_crypto_t *c, int quick,
              rot_image_type_name(kFloor[i][0]), kFloor[i][1], kFloor[i][2]);
     cases[n++] = fc;
   }
+
+  /* The two one-way transitions, each one more lifecycle fuse. */
+  cases[n++] = (fuse_case_t){"lifecycle", "dev -> production", FOP_LIFECYCLE,
+                             ROT_LIFECYCLE_DEV, ROT_LIFECYCLE_PROD, 1, 1, 0,
+                             0, 0};
+  cases[n++] = (fuse_case_t){"lifecycle", "production -> decommissioned",
+                             FOP_LIFECYCLE, ROT_LIFECYCLE_PROD,
+                             ROT_LIFECYCLE_DECOMMISSIONED, 1, 1, 1u << 2,
+                             ROT_IMAGE_TYPE_HYPERVISOR, 3};
 
   pf_sim_t s;
   if (pf_sim_init(&s, 4096u, 4096u) != 0) {

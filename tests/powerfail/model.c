@@ -284,6 +284,11 @@ rot_error_t exec_step(pf_dev_t *d, model_t *m, const step_t *s, int retry) {
     case ST_BOOT:
       return do_boot(d, m, type, &dec);
     case ST_CONFIRM:
+      if (s->expect != ROT_OK) {
+        /* A refusal (no trial boot yet) must change nothing. */
+        err = rot_update_confirm(&d->upd, type, &v);
+        return err == s->expect ? ROT_OK : err == ROT_OK ? ROT_ERROR_INTERNAL : err;
+      }
       if (retry && tm->confirming.slot != NO_SLOT &&
           ts->active == tm->confirming.slot && ts->pending == ROT_SLOT_NONE) {
         err = ROT_OK;
@@ -295,7 +300,9 @@ rot_error_t exec_step(pf_dev_t *d, model_t *m, const step_t *s, int retry) {
         tm->expired = 1;
         return ROT_OK;
       } else {
-        if (ts->pending != ROT_SLOT_NONE) {
+        /* Only an image that went through a trial boot is confirmed. */
+        if (ts->pending != ROT_SLOT_NONE &&
+            ts->attempts_left < ROT_TRIAL_ATTEMPTS) {
           tm->confirming = (ref_t){ts->pending, tm->slot_img[ts->pending]};
           tm->confirming_raises = 1;
         }

@@ -91,11 +91,19 @@ void define_runs(void) {
   }
 
   /* confirm: the two-phase floor raise (1 -> 2, 1 -> 3, none for v1b). */
-  static const start_id_t trials[] = {S_TRIAL_V2, S_TRIAL_V3, S_TRIAL_V1B,
-                                      S_PENDING_V2};
+  static const start_id_t trials[] = {S_TRIAL_V2, S_TRIAL_V3, S_TRIAL_V1B};
   for (size_t i = 0; i < N(trials); i++) {
     run_t *r = add_run("confirm", trials[i], i == 0, "from=%s",
                        g_start[trials[i]].name);
+    push(r, ST_CONFIRM, 0, 0, ROT_OK);
+    push(r, ST_BOOT, 0, 0, ROT_OK);
+  }
+  /* Not before a trial boot: refused, nothing moves; then boot, confirm. */
+  {
+    run_t *r = add_run("confirm", S_PENDING_V2, 0, "untried from=%s",
+                       g_start[S_PENDING_V2].name);
+    push(r, ST_CONFIRM, 0, 0, ROT_ERROR_UPDATE_NOT_TRIED);
+    push(r, ST_BOOT, 0, 0, ROT_OK);
     push(r, ST_CONFIRM, 0, 0, ROT_OK);
     push(r, ST_BOOT, 0, 0, ROT_OK);
   }

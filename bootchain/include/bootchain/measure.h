@@ -142,7 +142,9 @@ void bc_measured_qemu_spec(const bc_measured_t *m, bc_qemu_spec_t *spec);
 /** Close every sealed image (idempotent). */
 void bc_measured_free(bc_measured_t *m);
 
-/** Default location of the base DTB next to the tools: <bindir>/../dtb/virt.dtb. */
+/** Default location of the base DTB next to the tools: <bindir>/../dtb/virt.dtb
+ * (the build tree) when it exists, else <bindir>/../share/rot-stack/virt.dtb
+ * (where `make install` puts it). */
 const char *bc_default_base_dtb(void);
 
 #endif /* BOOTCHAIN_MEASURE_H */

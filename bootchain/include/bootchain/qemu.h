@@ -43,7 +43,8 @@ typedef struct bc_qemu_file {
 } bc_qemu_file_t;
 
 typedef enum bc_qemu_serial {
-  /* The console is the launcher's own stdin/stdout (interactive use). */
+  /* The console is the launcher's own stdin/stdout (interactive use),
+   * multiplexed so QEMU's Ctrl-A escapes work (Ctrl-A x quits). */
   BC_QEMU_SERIAL_STDIO = 0,
   /* A socket pair: the caller reads and types with bc_qemu_expect/send. */
   BC_QEMU_SERIAL_PIPE = 1,
@@ -80,7 +81,7 @@ typedef struct bc_qemu_argv {
 
 /**
  * Build the QEMU command line for spec:
- *   qemu -M virt -m 256M -smp 1 -nographic -monitor none -serial ...
+ *   qemu -M virt -m 256M -smp 1 -nographic -monitor none [-chardev ...] -serial ...
  *        -no-reboot -bios F -kernel F -dtb F
  *        [-device loader,file=F,addr=A,force-raw=on] [extra...]
  * Errors: ROT_ERROR_INVALID_ARGUMENT (a required file missing, log without

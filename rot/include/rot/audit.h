@@ -46,6 +46,11 @@ typedef enum rot_audit_event {
   ROT_AUDIT_RESET = 28,           /* a chip reset on request; arg0 = peer uid */
   ROT_AUDIT_DAEMON_START = 32,
   ROT_AUDIT_PEER_REFUSED = 33,  /* arg0 = peer uid, arg1 = peer pid */
+  ROT_AUDIT_CONFIRM_UNTRIED = 34, /* operator override: confirmed with no trial boot;
+                                     arg0 = image type, arg1 = svn */
+  ROT_AUDIT_LIFECYCLE_REQUEST = 35, /* a transition about to burn its fuse;
+                                       arg0 = from, arg1 = to (rot_lifecycle_t) */
+  ROT_AUDIT_LIFECYCLE = 36,     /* its outcome; arg0 = from, arg1 = to; status */
 } rot_audit_event_t;
 
 /* Persisted record layout. */

@@ -111,7 +111,7 @@
   X(ROT_ERROR_FLASH_POWER_LOSS, ROT_MOD_FLASH, 6, "power lost during a flash operation") \
   X(ROT_ERROR_FLASH_BAD_LAYOUT, ROT_MOD_FLASH, 7, "flash partition table is inconsistent") \
   X(ROT_ERROR_GATE_DENIED, ROT_MOD_GATE, 1, "flash gate: operation not allowed on this region") \
-  X(ROT_ERROR_GATE_LOCKED, ROT_MOD_GATE, 2, "flash gate: region locked until reset") \
+  X(ROT_ERROR_GATE_LOCKED, ROT_MOD_GATE, 2, "flash gate: region locked until the chip resets (rotctl reset, or a rotd restart)") \
   X(ROT_ERROR_GATE_BOUNDS, ROT_MOD_GATE, 3, "flash gate: access outside the region") \
   X(ROT_ERROR_GATE_BAD_REGION, ROT_MOD_GATE, 4, "flash gate: no such region") \
   X(ROT_ERROR_GATE_NO_WINDOW, ROT_MOD_GATE, 5, "flash gate: no update session open on this region") \
@@ -169,11 +169,18 @@
   X(ROT_ERROR_HANDOFF_BAD_LOG_REGION, ROT_MOD_HANDOFF, 7, "handoff: event log region is outside RAM or overlaps a reservation") \
   X(ROT_ERROR_TPM_NOT_FRESH, ROT_MOD_TPM, 5, "TPM: boot PCRs already extended since the last TPM reset (restart the TPM)") \
   X(ROT_ERROR_TPM_PCR_MISMATCH, ROT_MOD_TPM, 6, "TPM: PCR values differ from the event log's replay (extended by someone else)") \
-  X(ROT_ERROR_IDENTITY_NOT_PROVISIONED, ROT_MOD_IDENTITY, 1, "identity: no DeviceID certificate stored yet (rotctl identity provision)") \
+  X(ROT_ERROR_IDENTITY_NOT_PROVISIONED, ROT_MOD_IDENTITY, 1, "identity: no DeviceID certificate stored yet (rotctl identity csr, then store)") \
   X(ROT_ERROR_IDENTITY_NO_FIRMWARE, ROT_MOD_IDENTITY, 2, "identity: no RoT firmware verified and measured at this reset") \
   X(ROT_ERROR_IDENTITY_CERT_MISMATCH, ROT_MOD_IDENTITY, 3, "identity: certificate does not certify this chip's DeviceID key") \
   X(ROT_ERROR_IDENTITY_BAD_CERT, ROT_MOD_IDENTITY, 4, "identity: malformed certificate or not a P-384 key") \
-  X(ROT_ERROR_BOOT_RECOVERY_ONLY, ROT_MOD_BOOT, 4, "no valid RoT firmware: the chip serves recovery commands only (install one with rotctl update --type rot)")
+  X(ROT_ERROR_BOOT_RECOVERY_ONLY, ROT_MOD_BOOT, 4, "no valid RoT firmware: the chip serves recovery commands only (install one with rotctl update --type rot)") \
+  X(ROT_ERROR_UPDATE_NOT_TRIED, ROT_MOD_UPDATE, 16, "confirm refused: the image on trial has not booted yet (boot it, then confirm)") \
+  X(ROT_ERROR_UPDATE_SEALED, ROT_MOD_UPDATE, 17, "device decommissioned: no updates, only recovery boots") \
+  X(ROT_ERROR_OTP_SECRET_LOCKED, ROT_MOD_OTP, 8, "OTP: device secret locked (decommissioned)") \
+  X(ROT_ERROR_POLICY_LIFECYCLE_STEP, ROT_MOD_POLICY, 6, "lifecycle: only dev -> production -> decommissioned, one step") \
+  X(ROT_ERROR_POLICY_LIFECYCLE_FROM, ROT_MOD_POLICY, 7, "lifecycle: device not in the state the step starts from") \
+  X(ROT_ERROR_POLICY_NOT_CONFIRMED, ROT_MOD_POLICY, 8, "irreversible operation not confirmed") \
+  X(ROT_ERROR_HOST_KEY_MISMATCH, ROT_MOD_HOST, 4, "private key is not the signing key the key manifest certifies for that index")
 
 typedef enum rot_error {
   /* Success: far (in Hamming distance) from 0 and from every error code. */

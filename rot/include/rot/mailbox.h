@@ -73,6 +73,7 @@ typedef enum rot_mbox_command {
   ROT_MBOX_CMD_ENDORSE = 0x0061,
   ROT_MBOX_CMD_IDENTITY_CSR = 0x0062,
   ROT_MBOX_CMD_IDENTITY_STORE = 0x0063,
+  ROT_MBOX_CMD_LIFECYCLE = 0x0070,
 } rot_mbox_command_t;
 
 /* ---- frame ------------------------------------------------------------ */
@@ -411,5 +412,45 @@ ROT_WARN_UNUSED rot_error_t rot_mbox_lock_resp_decode(const uint8_t *p,
                                                       rot_mbox_lock_resp_t *out);
 ROT_WARN_UNUSED rot_error_t rot_mbox_lock_resp_encode(
     const rot_mbox_lock_resp_t *in, uint8_t *out, size_t cap, size_t *out_len);
+
+/* ---- CONFIRM and LIFECYCLE (one-way operations) ------------------------- */
+
+/* CONFIRM request: the image type alone (4 bytes), or the type and flags
+ * (8 bytes; ROT_CONFIRM_* of rot/update.h, other bits refused). */
+typedef struct rot_mbox_confirm_req {
+  uint32_t image_type;
+  uint32_t flags;
+} rot_mbox_confirm_req_t;
+#define ROT_MBOX_CONFIRM_REQ_MIN 4u
+#define ROT_MBOX_CONFIRM_REQ_SIZE 8u
+
+/* LIFECYCLE request: from and to (rot_lifecycle_t) and the confirmation
+ * word, which must be ROT_MBOX_LIFECYCLE_CONFIRM: a transition is burnt
+ * into fuses for good, so a request must say so in as many words.
+ * Reply: the lifecycle now (u32). */
+#define ROT_MBOX_LIFECYCLE_CONFIRM 0x56525249u /* bytes "IRRV": irreversible */
+typedef struct rot_mbox_lifecycle_req {
+  uint32_t from;
+  uint32_t to;
+  uint32_t confirm;
+} rot_mbox_lifecycle_req_t;
+#define ROT_MBOX_LIFECYCLE_REQ_SIZE 12u
+#define ROT_MBOX_LIFECYCLE_RESP_SIZE 4u
+
+/* Decoding a 4-byte request gives flags 0 (the client's builder,
+ * rot_client/mbox_requests.h, always writes 8 bytes). */
+ROT_WARN_UNUSED rot_error_t rot_mbox_confirm_req_decode(
+    const uint8_t *p, size_t len, rot_mbox_confirm_req_t *out);
+
+ROT_WARN_UNUSED rot_error_t rot_mbox_lifecycle_req_decode(
+    const uint8_t *p, size_t len, rot_mbox_lifecycle_req_t *out);
+
+ROT_WARN_UNUSED rot_error_t rot_mbox_lifecycle_resp_decode(const uint8_t *p,
+                                                           size_t len,
+                                                           uint32_t *lifecycle);
+ROT_WARN_UNUSED rot_error_t rot_mbox_lifecycle_resp_encode(uint32_t lifecycle,
+                                                           uint8_t *out,
+                                                           size_t cap,
+                                                           size_t *out_len);
 
 #endif /* ROT_MAILBOX_H */

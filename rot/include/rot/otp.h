@@ -26,7 +26,7 @@ typedef struct rot_otp_layout {
   uint32_t magic;           /* ROT_OTP_MAGIC once provisioned, 0 when blank */
   uint16_t version;         /* ROT_OTP_VERSION */
   uint16_t reserved0;
-  uint32_t lifecycle;       /* thermometer: 0 blank, 1 dev, 3 prod, 7 decommissioned */
+  uint32_t lifecycle;       /* thermometer: ROT_OTP_LC_RAW_* below */
   uint32_t reserved1;
   uint8_t root_key_hash[ROT_SHA384_LEN];
   uint32_t revoked_keys;    /* bit i: key index i revoked */
@@ -38,6 +38,14 @@ typedef struct rot_otp_layout {
 } rot_otp_layout_t;
 
 #define ROT_OTP_UDS_WRITTEN 0xa5c3965au
+
+/* Raw lifecycle fuse values (a thermometer: each step blows one more fuse)
+ * and the rot_lifecycle_t each decodes to. Any other pattern is corrupt.
+ * docs/image-format.md has the table. */
+#define ROT_OTP_LC_RAW_BLANK 0x0u /* ROT_LIFECYCLE_BLANK (0) */
+#define ROT_OTP_LC_RAW_DEV 0x1u   /* ROT_LIFECYCLE_DEV (1) */
+#define ROT_OTP_LC_RAW_PROD 0x3u  /* ROT_LIFECYCLE_PROD (2) */
+#define ROT_OTP_LC_RAW_DECOM 0x7u /* ROT_LIFECYCLE_DECOMMISSIONED (3) */
 
 _Static_assert(sizeof(rot_otp_layout_t) == ROT_OTP_SIZE, "otp size");
 _Static_assert(offsetof(rot_otp_layout_t, lifecycle) == 8, "lifecycle");
@@ -100,7 +108,9 @@ ROT_WARN_UNUSED rot_error_t rot_otp_write_uds(
 
 /**
  * Read the unique device secret into out (the caller wipes it after use).
- * ROT_ERROR_OTP_NO_DEVICE_SECRET when the marker says it was never fused.
+ * ROT_ERROR_OTP_NO_DEVICE_SECRET when the marker says it was never fused;
+ * ROT_ERROR_OTP_SECRET_LOCKED once the device is decommissioned (the
+ * secret stays fused but is never read again).
  */
 ROT_WARN_UNUSED rot_error_t rot_otp_read_uds(const rot_otp_port_t *p,
                                              uint8_t out[ROT_OTP_UDS_LEN]);
@@ -117,7 +127,19 @@ ROT_WARN_UNUSED rot_error_t rot_otp_raise_floor(const rot_otp_port_t *p,
                                                 uint32_t image_type,
                                                 uint32_t svn);
 
-/** Advance the lifecycle (only forward). */
+/**
+ * One lifecycle transition, one-way: dev -> production, or production ->
+ * decommissioned (the terminal state: only the recovery image boots and
+ * the device secret is never read again). ROT_ERROR_POLICY_LIFECYCLE_STEP
+ * for any other pair, ROT_ERROR_POLICY_LIFECYCLE_FROM when the device is
+ * not in `from`; ROT_OK without a burn when it is already in `to` (a
+ * retry completes an interrupted transition). Each step burns one fuse
+ * and is read back.
+ */
+ROT_WARN_UNUSED rot_error_t rot_otp_lifecycle_transition(
+    const rot_otp_port_t *p, uint32_t from, uint32_t to);
+
+/** Advance the lifecycle (only forward; test and factory use). */
 ROT_WARN_UNUSED rot_error_t rot_otp_set_lifecycle(const rot_otp_port_t *p,
                                                   uint32_t lifecycle);
 

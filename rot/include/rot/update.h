@@ -108,6 +108,9 @@ typedef struct rot_update {
    * (a torn write, or a record the chip never wrote); it was ignored. */
   uint32_t state_rejected;
   rot_update_session_t session;
+  /* HARDENED_TRUE on a decommissioned device: no state key (the device
+   * secret is locked away), a fresh state, and every commit refused. */
+  hardened_bool_t sealed;
 } rot_update_t;
 
 /** Derive the state key from the device secret (ROT_ERROR_OTP_NO_DEVICE_SECRET
@@ -138,10 +141,27 @@ int rot_update_expire(rot_update_t *u, uint64_t timeout);
 /** Select the staged slot of a type for trial boot. */
 ROT_WARN_UNUSED rot_error_t rot_update_activate(rot_update_t *u,
                                                 uint32_t image_type);
-/** Make the pending slot permanent, then raise the OTP floor. */
+/**
+ * Make the pending slot permanent, then raise the OTP floor. Refused with
+ * ROT_ERROR_UPDATE_NOT_TRIED while the image has not been chosen by a boot
+ * decision in its trial (no attempt spent yet): confirming raises the
+ * floor for good, so it comes after a trial boot.
+ */
 ROT_WARN_UNUSED rot_error_t rot_update_confirm(rot_update_t *u,
                                                uint32_t image_type,
                                                rot_verified_image_t *out);
+
+/* rot_update_confirm_flags: confirm even though the trial never booted
+ * (an explicit operator override, recorded as `confirm-untried`). */
+#define ROT_CONFIRM_WITHOUT_TRIAL 0x1u
+#define ROT_CONFIRM_FLAGS_ALL ROT_CONFIRM_WITHOUT_TRIAL
+
+/** rot_update_confirm with flags (ROT_CONFIRM_*); unknown bits are
+ * ROT_ERROR_INVALID_ARGUMENT. */
+ROT_WARN_UNUSED rot_error_t rot_update_confirm_flags(rot_update_t *u,
+                                                     uint32_t image_type,
+                                                     uint32_t flags,
+                                                     rot_verified_image_t *out);
 /** Cancel a trial, or return to the other slot when no trial is pending
  * (refused if that image is below the floor or invalid). */
 ROT_WARN_UNUSED rot_error_t rot_update_revert(rot_update_t *u,

@@ -1,6 +1,6 @@
 /* Host file helpers: bounded whole-file reads, atomic writes, locked device
  * files, PEM keys, OTP. */
-#define _GNU_SOURCE
+#define _GNU_SOURCE /* F_OFD_SETLK, among others */
 #include "rot_host/file.h"
 
 #include <errno.h>
@@ -18,6 +18,30 @@
 
 #include "rot_host/crypto_mbedtls.h"
 
+/* errno of the last file call that failed, for the message (0: none). */
+static _Thread_local int g_last_errno;
+
+int rot_file_last_errno(void) { return g_last_errno; }
+
+/* Keep the OS's reason with the error code. */
+static rot_error_t os_fail(rot_error_t err) {
+  g_last_errno = errno != 0 ? errno : EIO;
+  return err;
+}
+
+/* fstat, and a regular file; else -1 with errno saying why (EISDIR for a
+ * directory, EINVAL for anything else that is not a regular file). */
+static int fstat_regular(int fd, struct stat *st) {
+  if (fstat(fd, st) != 0) {
+    return -1;
+  }
+  if (!S_ISREG(st->st_mode)) {
+    errno = S_ISDIR(st->st_mode) ? EISDIR : EINVAL;
+    return -1;
+  }
+  return 0;
+}
+
 rot_error_t rot_file_read(const char *path, size_t max_len, uint8_t **out,
                           size_t *out_len) {
   if (path == NULL || out == NULL || out_len == NULL) {
@@ -25,14 +49,15 @@ rot_error_t rot_file_read(const char *path, size_t max_len, uint8_t **out,
   }
   *out = NULL;
   *out_len = 0;
+  g_last_errno = 0;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    return ROT_ERROR_IO_OPEN;
+    return os_fail(ROT_ERROR_IO_OPEN);
   }
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (fstat_regular(fd, &st) != 0) {
     close(fd);
-    return ROT_ERROR_IO_OPEN;
+    return os_fail(ROT_ERROR_IO_OPEN);
   }
   if ((uint64_t)st.st_size > max_len) {
     close(fd);
@@ -51,9 +76,10 @@ rot_error_t rot_file_read(const char *path, size_t max_len, uint8_t **out,
       continue;
     }
     if (n <= 0) {
+      rot_error_t err = os_fail(ROT_ERROR_IO_READ);
       free(buf);
       close(fd);
-      return ROT_ERROR_IO_READ;
+      return err;
     }
     got += (size_t)n;
   }
@@ -117,17 +143,23 @@ rot_error_t rot_file_write(const char *path, const void *data, size_t len,
   dir[dlen] = '\0';
   snprintf(tmp, cap, "%s/.%s.XXXXXX", strcmp(dir, "/") == 0 ? "" : dir, base);
   /* mkstemp: a fresh random name, O_EXCL, mode 0600 from the start. */
+  g_last_errno = 0;
   int fd = mkostemp(tmp, O_CLOEXEC);
   if (fd < 0) {
+    rot_error_t err = os_fail(ROT_ERROR_IO_OPEN);
     free(dir);
     free(tmp);
-    return ROT_ERROR_IO_OPEN;
+    return err;
   }
   int bad = fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 ||
             fsync(fd) != 0;
+  if (bad) {
+    (void)os_fail(ROT_ERROR_IO_WRITE);
+  }
   bad |= close(fd) != 0;
   /* rename replaces the entry at path, a symlink included: never follows. */
   if (!bad && rename(tmp, path) != 0) {
+    (void)os_fail(ROT_ERROR_IO_WRITE);
     bad = 1;
   }
   if (bad) {
@@ -247,7 +279,7 @@ rot_error_t rot_key_load(const char *path, uint8_t priv[ROT_P384_SCALAR_LEN],
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   if (access(path, R_OK) != 0) {
-    return ROT_ERROR_IO_OPEN;
+    return os_fail(ROT_ERROR_IO_OPEN);
   }
   mbedtls_pk_context pk;
   mbedtls_pk_init(&pk);
@@ -264,7 +296,7 @@ rot_error_t rot_pubkey_load(const char *path, uint8_t pub[ROT_P384_PUBKEY_LEN]) 
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   if (access(path, R_OK) != 0) {
-    return ROT_ERROR_IO_OPEN;
+    return os_fail(ROT_ERROR_IO_OPEN);
   }
   mbedtls_pk_context pk;
   mbedtls_pk_init(&pk);
@@ -280,33 +312,63 @@ rot_error_t rot_pubkey_load(const char *path, uint8_t pub[ROT_P384_PUBKEY_LEN]) 
 
 #define FILL_CHUNK 65536u
 
-rot_error_t rot_file_open_device(const char *path, uint32_t size, uint8_t fill,
-                                 int create, rot_error_t bad_size, int *fd_out,
-                                 unsigned *mode_out) {
-  if (path == NULL || fd_out == NULL) {
+/* The daemon's claim on a device file: a write lock on one byte past the
+ * end, apart from the flock readers and writers use, so a second daemon is
+ * refused while readers (LOCK_SH) still get in. An open-file-description
+ * lock, unlike a classic POSIX one, is not dropped when the process closes
+ * some other descriptor of the file, and conflicts inside one process too. */
+static int claim_daemon(int fd, uint32_t size) {
+  struct flock fl;
+  memset(&fl, 0, sizeof(fl));
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = (off_t)size;
+  fl.l_len = 1;
+  return fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+static rot_error_t open_device(const char *path, uint32_t size, uint8_t fill,
+                               int create, rot_error_t bad_size,
+                               rot_lock_t lock, int *fd_out,
+                               unsigned *mode_out) {
+  if (path == NULL || fd_out == NULL ||
+      (lock == ROT_LOCK_READER && create)) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   *fd_out = -1;
   if (mode_out != NULL) {
     *mode_out = 0;
   }
-  int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+  int flags = lock == ROT_LOCK_READER ? O_RDONLY : O_RDWR;
+  g_last_errno = 0;
+  int fd = open(path, flags | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
   if (fd < 0) {
-    return ROT_ERROR_IO_OPEN;
+    return os_fail(ROT_ERROR_IO_OPEN);
   }
   /* Non-blocking: a second daemon on the same device must fail, not wait. */
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  int how = lock == ROT_LOCK_WRITER ? LOCK_EX : LOCK_SH;
+  if (flock(fd, how | LOCK_NB) != 0 ||
+      (lock == ROT_LOCK_DAEMON && claim_daemon(fd, size) != 0)) {
+    rot_error_t err = os_fail(ROT_ERROR_IO_LOCKED);
     close(fd);
-    return ROT_ERROR_IO_LOCKED;
+    return err;
   }
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (fstat_regular(fd, &st) != 0) {
+    rot_error_t err = os_fail(ROT_ERROR_IO_OPEN);
     close(fd);
-    return ROT_ERROR_IO_OPEN;
+    return err;
   }
   unsigned mode = (unsigned)st.st_mode & 07777u;
   if (mode_out != NULL) {
     *mode_out = mode;
+  }
+  if (st.st_size == 0 && create && lock == ROT_LOCK_DAEMON) {
+    /* Filling a new file needs it to oneself. */
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      close(fd);
+      return ROT_ERROR_IO_LOCKED;
+    }
   }
   if (st.st_size == 0 && create) {
     /* An empty file someone else made keeps its own mode: force 0600. */
@@ -337,8 +399,20 @@ rot_error_t rot_file_open_device(const char *path, uint32_t size, uint8_t fill,
     close(fd);
     return bad_size;
   }
+  if (st.st_size == 0 && create && lock == ROT_LOCK_DAEMON &&
+      flock(fd, LOCK_SH | LOCK_NB) != 0) {
+    close(fd);
+    return ROT_ERROR_IO_LOCKED;
+  }
   *fd_out = fd;
   return ROT_OK;
+}
+
+rot_error_t rot_file_open_device(const char *path, uint32_t size, uint8_t fill,
+                                 int create, rot_error_t bad_size, int *fd_out,
+                                 unsigned *mode_out) {
+  return open_device(path, size, fill, create, bad_size, ROT_LOCK_WRITER,
+                     fd_out, mode_out);
 }
 
 const char *rot_file_private_advice(char *buf, size_t cap, const char *path,
@@ -372,6 +446,9 @@ static rot_error_t otp_program(const rot_otp_port_t *p, uint32_t off,
   if (buf == NULL || off > ROT_OTP_SIZE || len > ROT_OTP_SIZE - off) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
+  if (f->lock == ROT_LOCK_READER) {
+    return ROT_ERROR_OTP_WRITE_FAILED; /* opened to read */
+  }
   uint8_t cur[ROT_OTP_SIZE];
   if (pread(f->fd, cur, len, off) != (ssize_t)len) {
     return ROT_ERROR_IO_READ;
@@ -386,18 +463,19 @@ static rot_error_t otp_program(const rot_otp_port_t *p, uint32_t off,
   return ROT_OK;
 }
 
-rot_error_t rot_otp_file_open(rot_otp_file_t *otp, const char *path,
-                              int create) {
+rot_error_t rot_otp_file_open_locked(rot_otp_file_t *otp, const char *path,
+                                     int create, rot_lock_t lock) {
   if (otp == NULL || path == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   memset(otp, 0, sizeof(*otp));
   otp->fd = -1;
+  otp->lock = lock;
   int fd;
   /* Blank fuses read as 0: nothing has been blown yet. */
-  rot_error_t err = rot_file_open_device(path, ROT_OTP_SIZE, 0x00, create,
-                                         ROT_ERROR_OTP_BAD_LAYOUT, &fd,
-                                         &otp->mode);
+  rot_error_t err = open_device(path, ROT_OTP_SIZE, 0x00, create,
+                                ROT_ERROR_OTP_BAD_LAYOUT, lock, &fd,
+                                &otp->mode);
   if (err != ROT_OK) {
     return err;
   }
@@ -406,6 +484,11 @@ rot_error_t rot_otp_file_open(rot_otp_file_t *otp, const char *path,
   otp->port.program = otp_program;
   otp->port.state = otp;
   return ROT_OK;
+}
+
+rot_error_t rot_otp_file_open(rot_otp_file_t *otp, const char *path,
+                              int create) {
+  return rot_otp_file_open_locked(otp, path, create, ROT_LOCK_WRITER);
 }
 
 void rot_otp_file_close(rot_otp_file_t *otp) {

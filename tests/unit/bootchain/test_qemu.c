@@ -164,7 +164,8 @@ static void qemu_test_argv_paths(void **state) {
   assert_int_equal(bc_qemu_argv(&spec, &a), ROT_OK);
   static const char *const want[] = {
       "qemu-system-riscv64", "-M", "virt", "-m", "256M", "-smp", "1",
-      "-nographic", "-monitor", "none", "-serial", "stdio", "-no-reboot",
+      "-nographic", "-monitor", "none", "-chardev",
+      "stdio,id=console,mux=on", "-serial", "chardev:console", "-no-reboot",
       "-bios", "fw.bin", "-kernel", "k.bin", "-dtb", "h.dtb", NULL};
   assert_argv(&a, want);
 }
@@ -205,7 +206,8 @@ static void qemu_test_argv_fd_wins_over_path(void **state) {
   spec.dtb.path = "d";
   bc_qemu_argv_t a;
   assert_int_equal(bc_qemu_argv(&spec, &a), ROT_OK);
-  assert_string_equal(a.argv[14], "/dev/fd/9");
+  assert_string_equal(a.argv[15], "-bios");
+  assert_string_equal(a.argv[16], "/dev/fd/9");
 }
 
 static void qemu_test_argv_log_path_commas_doubled(void **state) {

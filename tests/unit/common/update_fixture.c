@@ -86,12 +86,15 @@ rot_error_t send_image(fixture_t *f, uint32_t type, const uint8_t *img,
   return rot_update_finish(&f->up, &v);
 }
 
-/* Stage, activate, confirm: the image becomes the confirmed one. */
+/* Stage, activate, trial boot, confirm: the image becomes the confirmed one. */
 void install_type(fixture_t *f, uint32_t type, uint32_t svn) {
   size_t len;
   uint8_t *img = make_image(type, svn, &len);
   assert_int_equal(send_image(f, type, img, len), ROT_OK);
   assert_int_equal(rot_update_activate(&f->up, type), ROT_OK);
+  rot_boot_decision_t d;
+  assert_int_equal(rot_boot_decide(&f->up, type, &d), ROT_OK);
+  assert_int_equal(d.reason, ROT_BOOT_TRIAL);
   rot_verified_image_t v;
   assert_int_equal(rot_update_confirm(&f->up, type, &v), ROT_OK);
   assert_int_equal(v.svn, svn);

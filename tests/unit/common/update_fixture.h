@@ -39,7 +39,7 @@ uint8_t *make_image(uint32_t type, uint32_t svn, size_t *len);
 /** BEGIN, every CHUNK, FINISH. */
 rot_error_t send_image(fixture_t *f, uint32_t type, const uint8_t *img,
                        size_t len);
-/** Stage, activate, confirm an image of type and svn. */
+/** Stage, activate, trial-boot, confirm an image of type and svn. */
 void install_type(fixture_t *f, uint32_t type, uint32_t svn);
 /** The same for a hypervisor image. */
 void install(fixture_t *f, uint32_t svn);

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -230,6 +231,30 @@ static void file_test_write_missing_directory(void **state) {
   snprintf(p, sizeof(p), "%s/none/key.pem", t.dir);
   assert_int_equal(rot_file_write(p, kSecret, strlen(kSecret), 0600),
                    ROT_ERROR_IO_OPEN);
+  assert_int_equal(rot_file_last_errno(), ENOENT);
+  tmp_remove(&t);
+}
+
+/* The OS's reason travels with the error code, for the message. */
+static void file_test_read_errors_keep_os_reason(void **state) {
+  (void)state;
+  tmp_t t;
+  char p[192];
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  tmp_make(&t);
+  snprintf(p, sizeof(p), "%s/none", t.dir);
+  assert_int_equal(rot_file_read(p, 100, &buf, &len), ROT_ERROR_IO_OPEN);
+  assert_int_equal(rot_file_last_errno(), ENOENT);
+  assert_int_equal(rot_file_read(t.dir, 100, &buf, &len), ROT_ERROR_IO_OPEN);
+  assert_int_equal(rot_file_last_errno(), EISDIR);
+  write_raw(t.path, "x", 0600);
+  assert_int_equal(rot_file_read(t.path, 100, &buf, &len), ROT_OK);
+  assert_int_equal(rot_file_last_errno(), 0);
+  free(buf);
+  rot_otp_file_t otp;
+  assert_int_equal(rot_otp_file_open(&otp, t.dir, 0), ROT_ERROR_IO_OPEN);
+  assert_int_equal(rot_file_last_errno(), EISDIR);
   tmp_remove(&t);
 }
 
@@ -380,6 +405,7 @@ int main(void) {
       cmocka_unit_test(file_test_write_relative_path),
       cmocka_unit_test(file_test_write_missing_directory),
       cmocka_unit_test(file_test_write_bad_arguments),
+      cmocka_unit_test(file_test_read_errors_keep_os_reason),
       cmocka_unit_test(file_test_open_device_refuses_any_group_or_other_bit),
       cmocka_unit_test(file_test_open_device_private_file_opens),
       cmocka_unit_test(file_test_open_device_fills_empty_file_0600),

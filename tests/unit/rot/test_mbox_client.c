@@ -274,6 +274,26 @@ static void mbox_client_test_socket_absolute_too_long_or_bad(void **state) {
                    ROT_ERROR_INVALID_ARGUMENT);
 }
 
+/* Nobody listening: the advice names the absolute path, the OS reason and
+ * both ways on. */
+static void mbox_client_test_connect_advice(void **state) {
+  (void)state;
+  char buf[512], cwd[256], want[300];
+  assert_non_null(getcwd(cwd, sizeof(cwd)));
+  snprintf(want, sizeof(want), "%s/run/x.sock (%s)", strcmp(cwd, "/") == 0 ? "" : cwd,
+           strerror(ENOENT));
+  rot_mbox_connect_advice(buf, sizeof(buf), "run/x.sock", ENOENT);
+  assert_non_null(strstr(buf, want));
+  assert_non_null(strstr(buf, "start rotd"));
+  assert_non_null(strstr(buf, "--socket PATH or ROT_SOCKET"));
+  assert_null(strchr(buf, '\n'));
+  /* Short buffers are cut, never overrun. */
+  char tiny[8];
+  rot_mbox_connect_advice(tiny, sizeof(tiny), "/a", ECONNREFUSED);
+  assert_int_equal(strlen(tiny), sizeof(tiny) - 1u);
+  assert_null(rot_mbox_connect_advice(NULL, 0, "/a", 0));
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   /* A refused connection must not kill the test with SIGPIPE. */
@@ -286,6 +306,7 @@ int main(void) {
       cmocka_unit_test(mbox_client_test_connect_nothing_listening),
       cmocka_unit_test(mbox_client_test_socket_absolute),
       cmocka_unit_test(mbox_client_test_socket_absolute_too_long_or_bad),
+      cmocka_unit_test(mbox_client_test_connect_advice),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

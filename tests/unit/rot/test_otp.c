@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -766,6 +767,53 @@ static void otp_test_file_open_second_open_locked(void **state) {
   tmp_otp_remove(&t);
 }
 
+/* Readers share the file with the daemon (rotctl otp show while rotd
+ * runs); writers still need it to themselves. */
+static void otp_test_file_open_reader_beside_daemon(void **state) {
+  (void)state;
+  tmp_otp_t t;
+  rot_otp_file_t d, r, w;
+  tmp_otp_make(&t);
+  assert_int_equal(rot_otp_file_open(&w, t.path, 1), ROT_OK);
+  assert_int_equal(rot_otp_provision(&w.port, (uint8_t[ROT_SHA384_LEN]){1}), ROT_OK);
+  /* A writer holds it: nobody else gets in. */
+  assert_int_equal(rot_otp_file_open_locked(&r, t.path, 0, ROT_LOCK_READER),
+                   ROT_ERROR_IO_LOCKED);
+  rot_otp_file_close(&w);
+  assert_int_equal(rot_otp_file_open_locked(&d, t.path, 0, ROT_LOCK_DAEMON), ROT_OK);
+  assert_int_equal(rot_otp_file_open_locked(&r, t.path, 0, ROT_LOCK_READER), ROT_OK);
+  rot_policy_t p;
+  assert_int_equal(rot_otp_policy(&r.port, &p), ROT_OK);
+  assert_int_equal(p.lifecycle, ROT_LIFECYCLE_DEV);
+  /* A reader cannot program, and the daemon's burns show through. */
+  assert_int_equal(rot_otp_revoke_key(&r.port, 3), ROT_ERROR_OTP_WRITE_FAILED);
+  assert_int_equal(rot_otp_revoke_key(&d.port, 3), ROT_OK);
+  assert_int_equal(rot_otp_policy(&r.port, &p), ROT_OK);
+  assert_int_equal(p.revoked_keys, 1u << 3);
+  /* A writer is refused while the daemon or a reader has it. */
+  assert_int_equal(rot_otp_file_open(&w, t.path, 0), ROT_ERROR_IO_LOCKED);
+  rot_otp_file_close(&r);
+  assert_int_equal(rot_otp_file_open(&w, t.path, 0), ROT_ERROR_IO_LOCKED);
+  /* A second daemon (another process) is refused. */
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    rot_otp_file_t d2;
+    _exit(rot_otp_file_open_locked(&d2, t.path, 0, ROT_LOCK_DAEMON) ==
+                  ROT_ERROR_IO_LOCKED
+              ? 0
+              : 1);
+  }
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  rot_otp_file_close(&d);
+  /* A reader never creates. */
+  assert_int_equal(rot_otp_file_open_locked(&r, t.path, 1, ROT_LOCK_READER),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  tmp_otp_remove(&t);
+}
+
 static void otp_test_file_program_persists(void **state) {
   (void)state;
   tmp_otp_t t;
@@ -903,6 +951,7 @@ int main(void) {
       cmocka_unit_test(otp_test_policy_drives_verify),
       cmocka_unit_test(otp_test_file_open_creates_blank_0600),
       cmocka_unit_test(otp_test_file_open_second_open_locked),
+      cmocka_unit_test(otp_test_file_open_reader_beside_daemon),
       cmocka_unit_test(otp_test_file_program_persists),
       cmocka_unit_test(otp_test_file_open_missing_without_create),
       cmocka_unit_test(otp_test_file_open_wrong_size),

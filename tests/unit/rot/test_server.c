@@ -93,6 +93,45 @@ static rot_error_t call_type(srv_t *s, const rot_peer_t *p, uint16_t cmd,
   return call(s, p, cmd, b, n);
 }
 
+static rot_error_t call_confirm(srv_t *s, const rot_peer_t *p, uint32_t type,
+                                uint32_t flags) {
+  uint8_t b[ROT_MBOX_CONFIRM_REQ_SIZE];
+  size_t n = 0;
+  rot_mbox_confirm_req_t r = {type, flags};
+  assert_int_equal(rot_mbox_confirm_req_encode(&r, b, sizeof(b), &n), ROT_OK);
+  return call(s, p, ROT_MBOX_CMD_CONFIRM, b, n);
+}
+
+static rot_error_t call_lifecycle(srv_t *s, const rot_peer_t *p, uint32_t from,
+                                  uint32_t to, uint32_t confirm) {
+  uint8_t b[ROT_MBOX_LIFECYCLE_REQ_SIZE];
+  size_t n = 0;
+  rot_mbox_lifecycle_req_t r = {from, to, confirm};
+  assert_int_equal(rot_mbox_lifecycle_req_encode(&r, b, sizeof(b), &n), ROT_OK);
+  return call(s, p, ROT_MBOX_CMD_LIFECYCLE, b, n);
+}
+
+/* The last audit record of event (read back with AUDIT_READ), or 0. */
+static int last_record(srv_t *s, uint32_t event, rot_audit_record_t *out) {
+  int found = 0;
+  uint8_t b[ROT_MBOX_AUDIT_READ_REQ_SIZE];
+  for (uint32_t seq = 1; seq < s->audit.next_seq; seq++) {
+    rot_st32(b, seq);
+    rot_st32(b + 4, 1);
+    if (call(s, &kReader, ROT_MBOX_CMD_AUDIT_READ, b, sizeof(b)) != ROT_OK ||
+        s->h.payload_len < 8u + ROT_AUDIT_RECORD_SIZE) {
+      continue;
+    }
+    rot_audit_record_t r;
+    rot_mbox_audit_record_decode(s->payload + 8, &r);
+    if (r.event == event) {
+      *out = r;
+      found = 1;
+    }
+  }
+  return found;
+}
+
 static rot_error_t call_begin(srv_t *s, const rot_peer_t *p, uint32_t type,
                               uint32_t len) {
   uint8_t b[ROT_MBOX_BEGIN_REQ_SIZE];
@@ -299,7 +338,7 @@ static void server_test_inventory_verdicts_cached(void **state) {
   assert_true(seen);
   /* A new floor changes every verdict: all recomputed. */
   assert_int_equal(call_type(s, &kOperator, ROT_MBOX_CMD_ACTIVATE, HV), ROT_OK);
-  assert_int_equal(call_type(s, &kOperator, ROT_MBOX_CMD_CONFIRM, HV), ROT_OK);
+  assert_int_equal(call_confirm(s, &kOperator, HV, ROT_CONFIRM_WITHOUT_TRIAL), ROT_OK);
   assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_INVENTORY, NULL, 0), ROT_OK);
   assert_int_equal(s->server.verifications, first + 1u + first);
 }
@@ -387,6 +426,154 @@ static void server_test_reset_clears_locks_and_decisions(void **state) {
                    ROT_OK);
 }
 
+/* ---- CONFIRM: only after a trial boot, unless overridden (audited) ----------------- */
+
+static void server_test_confirm_needs_trial_boot(void **state) {
+  srv_t *s = *state;
+  install_and_trial(s, 1, 2);
+  assert_int_equal(call_type(s, &kOperator, ROT_MBOX_CMD_CONFIRM, HV),
+                   ROT_ERROR_UPDATE_NOT_TRIED);
+  rot_audit_record_t r;
+  assert_true(last_record(s, ROT_AUDIT_CONFIRM, &r));
+  assert_int_equal(r.status, ROT_ERROR_UPDATE_NOT_TRIED);
+  /* Unknown flags and odd lengths are malformed, not ignored. */
+  assert_int_equal(call_confirm(s, &kOperator, HV, 0x80u), ROT_ERROR_MAILBOX_BAD_ARGS);
+  uint8_t six[6] = {3, 0, 0, 0, 0, 0};
+  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_CONFIRM, six, sizeof(six)),
+                   ROT_ERROR_MAILBOX_BAD_ARGS);
+  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
+  assert_int_equal(call_confirm(s, &kOperator, HV, 0), ROT_OK);
+  assert_false(last_record(s, ROT_AUDIT_CONFIRM_UNTRIED, &r));
+}
+
+static void server_test_confirm_without_trial_is_audited(void **state) {
+  srv_t *s = *state;
+  install_and_trial(s, 1, 3);
+  assert_int_equal(call_confirm(s, &kOperator, HV, ROT_CONFIRM_WITHOUT_TRIAL), ROT_OK);
+  rot_mbox_type_state_t st;
+  assert_int_equal(rot_mbox_type_state_decode(s->payload, s->h.payload_len, &st),
+                   ROT_OK);
+  assert_int_equal(st.svn_floor, 3);
+  rot_audit_record_t r;
+  assert_true(last_record(s, ROT_AUDIT_CONFIRM_UNTRIED, &r));
+  assert_int_equal(r.status, ROT_OK);
+  assert_int_equal(r.arg0, HV);
+  assert_int_equal(r.arg1, 3);
+}
+
+/* The audit record of a refused image names the SVN it was signed with. */
+static void server_test_finish_refusal_records_svn(void **state) {
+  srv_t *s = *state;
+  install(s->f, 5);
+  size_t len;
+  uint8_t *img = make_image(HV, 4, &len);
+  assert_int_equal(mbox_update(s, &kOperator, HV, img, len),
+                   ROT_ERROR_POLICY_SVN_BELOW_FLOOR);
+  free(img);
+  rot_audit_record_t r;
+  assert_true(last_record(s, ROT_AUDIT_UPDATE_FINISH, &r));
+  assert_int_equal(r.status, ROT_ERROR_POLICY_SVN_BELOW_FLOOR);
+  assert_int_equal(r.arg0, HV);
+  assert_int_equal(r.arg1, 4);
+}
+
+/* ---- LIFECYCLE: one-way, confirmed, audited --------------------------------------- */
+
+static uint32_t lifecycle_of(srv_t *s) {
+  rot_policy_t p;
+  assert_int_equal(rot_otp_policy(&s->f->otp_port, &p), ROT_OK);
+  return p.lifecycle;
+}
+
+static void server_test_lifecycle_needs_confirmation(void **state) {
+  srv_t *s = *state;
+  assert_int_equal(call_lifecycle(s, &kOperator, ROT_LIFECYCLE_DEV, ROT_LIFECYCLE_PROD, 0),
+                   ROT_ERROR_POLICY_NOT_CONFIRMED);
+  assert_int_equal(lifecycle_of(s), ROT_LIFECYCLE_DEV);
+  rot_audit_record_t r;
+  assert_true(last_record(s, ROT_AUDIT_LIFECYCLE, &r));
+  assert_int_equal(r.status, ROT_ERROR_POLICY_NOT_CONFIRMED);
+  assert_false(last_record(s, ROT_AUDIT_LIFECYCLE_REQUEST, &r));
+  /* Operators only. */
+  assert_int_equal(call_lifecycle(s, &kBootPath, ROT_LIFECYCLE_DEV, ROT_LIFECYCLE_PROD,
+                                  ROT_MBOX_LIFECYCLE_CONFIRM),
+                   ROT_ERROR_MAILBOX_UNAUTHORIZED);
+  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_LIFECYCLE, NULL, 0),
+                   ROT_ERROR_MAILBOX_BAD_ARGS);
+  assert_int_equal(lifecycle_of(s), ROT_LIFECYCLE_DEV);
+}
+
+static void server_test_lifecycle_one_way(void **state) {
+  srv_t *s = *state;
+  const uint32_t C = ROT_MBOX_LIFECYCLE_CONFIRM;
+  /* No skipping, no going back, no starting from a state it is not in. */
+  assert_int_equal(call_lifecycle(s, &kOperator, ROT_LIFECYCLE_DEV,
+                                  ROT_LIFECYCLE_DECOMMISSIONED, C),
+                   ROT_ERROR_POLICY_LIFECYCLE_STEP);
+  assert_int_equal(call_lifecycle(s, &kOperator, ROT_LIFECYCLE_PROD,
+                                  ROT_LIFECYCLE_DECOMMISSIONED, C),
+                   ROT_ERROR_POLICY_LIFECYCLE_FROM);
+  assert_int_equal(call_lifecycle(s, &kOperator, ROT_LIFECYCLE_DEV, ROT_LIFECYCLE_PROD, C),
+                   ROT_OK);
+  uint32_t lc = 0;
+  assert_int_equal(rot_mbox_lifecycle_resp_decode(s->payload, s->h.payload_len, &lc),
+                   ROT_OK);
+  assert_int_equal(lc, ROT_LIFECYCLE_PROD);
+  assert_int_equal(lifecycle_of(s), ROT_LIFECYCLE_PROD);
+  rot_audit_record_t r;
+  assert_true(last_record(s, ROT_AUDIT_LIFECYCLE_REQUEST, &r));
+  assert_int_equal(r.arg0, ROT_LIFECYCLE_DEV);
+  assert_int_equal(r.arg1, ROT_LIFECYCLE_PROD);
+  assert_true(last_record(s, ROT_AUDIT_LIFECYCLE, &r));
+  assert_int_equal(r.status, ROT_OK);
+  assert_int_equal(call_lifecycle(s, &kOperator, ROT_LIFECYCLE_PROD, ROT_LIFECYCLE_DEV, C),
+                   ROT_ERROR_POLICY_LIFECYCLE_STEP);
+  /* Repeating a transition that landed is not an error: a retry after a cut. */
+  assert_int_equal(call_lifecycle(s, &kOperator, ROT_LIFECYCLE_DEV, ROT_LIFECYCLE_PROD, C),
+                   ROT_OK);
+  assert_int_equal(lifecycle_of(s), ROT_LIFECYCLE_PROD);
+  assert_int_equal(rot_audit_verify(&s->audit, NULL, NULL, &(rot_audit_report_t){0}),
+                   ROT_OK);
+}
+
+/* Decommissioned: only the recovery image boots, the engine is sealed,
+ * nothing goes back. */
+static void server_test_lifecycle_decommissioned_boots_recovery(void **state) {
+  srv_t *s = *state;
+  const uint32_t C = ROT_MBOX_LIFECYCLE_CONFIRM;
+  install_type(s->f, ROT_IMAGE_TYPE_RECOVERY, 1);
+  install_and_trial(s, 1, 2);
+  assert_int_equal(call_lifecycle(s, &kOperator, ROT_LIFECYCLE_DEV, ROT_LIFECYCLE_PROD, C),
+                   ROT_OK);
+  /* Not under an open update session. */
+  assert_int_equal(call_begin(s, &kOperator, ROT_IMAGE_TYPE_RECOVERY, 4096), ROT_OK);
+  assert_int_equal(call_lifecycle(s, &kOperator, ROT_LIFECYCLE_PROD,
+                                  ROT_LIFECYCLE_DECOMMISSIONED, C),
+                   ROT_ERROR_UPDATE_BUSY);
+  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_UPDATE_ABORT, NULL, 0), ROT_OK);
+  assert_int_equal(call_lifecycle(s, &kOperator, ROT_LIFECYCLE_PROD,
+                                  ROT_LIFECYCLE_DECOMMISSIONED, C),
+                   ROT_OK);
+  assert_int_equal(lifecycle_of(s), ROT_LIFECYCLE_DECOMMISSIONED);
+  assert_int_equal(s->f->up.sealed, HARDENED_TRUE);
+  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
+  rot_mbox_boot_resp_t b;
+  assert_int_equal(rot_mbox_boot_resp_decode(s->payload, s->h.payload_len, &b), ROT_OK);
+  assert_int_equal(b.reason, ROT_BOOT_RECOVERY);
+  assert_int_equal(b.info.image_type, ROT_IMAGE_TYPE_RECOVERY);
+  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_RESET, NULL, 0), ROT_OK);
+  assert_int_equal(call_begin(s, &kOperator, HV, 4096), ROT_ERROR_UPDATE_SEALED);
+  assert_int_equal(call_type(s, &kOperator, ROT_MBOX_CMD_ACTIVATE, HV),
+                   ROT_ERROR_UPDATE_NOT_STAGED);
+  assert_int_equal(call_lifecycle(s, &kOperator, ROT_LIFECYCLE_DECOMMISSIONED,
+                                  ROT_LIFECYCLE_PROD, C),
+                   ROT_ERROR_POLICY_LIFECYCLE_STEP);
+  uint8_t uds[ROT_OTP_UDS_LEN];
+  assert_int_equal(rot_otp_read_uds(&s->f->otp_port, uds), ROT_ERROR_OTP_SECRET_LOCKED);
+  assert_int_equal(rot_audit_verify(&s->audit, NULL, NULL, &(rot_audit_report_t){0}),
+                   ROT_OK);
+}
+
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, srv_setup, srv_teardown)
   const struct CMUnitTest tests[] = {
@@ -403,6 +590,12 @@ int main(void) {
       T(server_test_admit_limits),
       T(server_test_lock_chip_region_refused),
       T(server_test_reset_clears_locks_and_decisions),
+      T(server_test_confirm_needs_trial_boot),
+      T(server_test_confirm_without_trial_is_audited),
+      T(server_test_finish_refusal_records_svn),
+      T(server_test_lifecycle_needs_confirmation),
+      T(server_test_lifecycle_one_way),
+      T(server_test_lifecycle_decommissioned_boots_recovery),
   };
 #undef T
   return cmocka_run_group_tests(tests, NULL, NULL);

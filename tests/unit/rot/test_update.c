@@ -407,6 +407,8 @@ static void update_test_floor_raise_finished_at_next_start(void **state) {
   uint8_t *img = make_image(HV, 4, &len);
   assert_int_equal(send_image(f, HV, img, len), ROT_OK);
   assert_int_equal(rot_update_activate(&f->up, HV), ROT_OK);
+  rot_boot_decision_t d;
+  assert_int_equal(rot_boot_decide(&f->up, HV, &d), ROT_OK);
   f->otp_drop = 1; /* the floor fuse does not take */
   rot_verified_image_t v;
   assert_int_equal(rot_update_confirm(&f->up, HV, &v), ROT_ERROR_OTP_WRITE_FAILED);
@@ -418,6 +420,77 @@ static void update_test_floor_raise_finished_at_next_start(void **state) {
   reboot(f);
   assert_int_equal(floor_of(f, HV), 4);
   assert_int_equal(f->up.state.types[HV].floor_pending, 0);
+  free(img);
+}
+
+/* Confirm raises the floor for good: never before the image has booted. */
+static void update_test_confirm_untried_refused(void **state) {
+  fixture_t *f = *state;
+  size_t len;
+  uint8_t *img = make_image(HV, 3, &len);
+  assert_int_equal(send_image(f, HV, img, len), ROT_OK);
+  assert_int_equal(rot_update_activate(&f->up, HV), ROT_OK);
+  rot_verified_image_t v;
+  assert_int_equal(rot_update_confirm(&f->up, HV, &v), ROT_ERROR_UPDATE_NOT_TRIED);
+  /* Nothing moved: still on trial, every attempt left, floor untouched. */
+  assert_int_equal(f->up.state.types[HV].pending, ROT_SLOT_A);
+  assert_int_equal(f->up.state.types[HV].active, ROT_SLOT_NONE);
+  assert_int_equal(f->up.state.types[HV].attempts_left, ROT_TRIAL_ATTEMPTS);
+  assert_int_equal(floor_of(f, HV), 0);
+  /* Still refused after a restart: the attempt count is the durable proof. */
+  reboot(f);
+  assert_int_equal(rot_update_confirm(&f->up, HV, &v), ROT_ERROR_UPDATE_NOT_TRIED);
+  /* One trial boot, and the confirm goes through, even after a restart. */
+  rot_boot_decision_t d;
+  assert_int_equal(rot_boot_decide(&f->up, HV, &d), ROT_OK);
+  assert_int_equal(d.reason, ROT_BOOT_TRIAL);
+  reboot(f);
+  assert_int_equal(rot_update_confirm(&f->up, HV, &v), ROT_OK);
+  assert_int_equal(floor_of(f, HV), 3);
+  free(img);
+}
+
+static void update_test_confirm_without_trial_override(void **state) {
+  fixture_t *f = *state;
+  size_t len;
+  uint8_t *img = make_image(HV, 2, &len);
+  assert_int_equal(send_image(f, HV, img, len), ROT_OK);
+  assert_int_equal(rot_update_activate(&f->up, HV), ROT_OK);
+  rot_verified_image_t v;
+  /* Unknown flag bits are refused, not ignored. */
+  assert_int_equal(rot_update_confirm_flags(&f->up, HV, 0x2u, &v),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(rot_update_confirm_flags(&f->up, HV, ROT_CONFIRM_WITHOUT_TRIAL, &v),
+                   ROT_OK);
+  assert_int_equal(v.svn, 2);
+  assert_int_equal(f->up.state.types[HV].active, ROT_SLOT_A);
+  assert_int_equal(floor_of(f, HV), 2);
+  free(img);
+}
+
+/* Decommissioned: the engine has no state key, commits nothing, refuses
+ * every update, and boots only the recovery image. */
+static void update_test_decommissioned_sealed(void **state) {
+  fixture_t *f = *state;
+  install_type(f, ROT_IMAGE_TYPE_RECOVERY, 1);
+  install(f, 1);
+  assert_int_equal(rot_otp_lifecycle_transition(&f->otp.port, ROT_LIFECYCLE_DEV,
+                                                ROT_LIFECYCLE_PROD), ROT_OK);
+  assert_int_equal(rot_otp_lifecycle_transition(&f->otp.port, ROT_LIFECYCLE_PROD,
+                                                ROT_LIFECYCLE_DECOMMISSIONED),
+                   ROT_OK);
+  reboot(f);
+  assert_int_equal(f->up.sealed, HARDENED_TRUE);
+  uint8_t uds[ROT_OTP_UDS_LEN];
+  assert_int_equal(rot_otp_read_uds(&f->otp.port, uds), ROT_ERROR_OTP_SECRET_LOCKED);
+  rot_boot_decision_t d;
+  assert_int_equal(rot_boot_decide(&f->up, HV, &d), ROT_OK);
+  assert_int_equal(d.reason, ROT_BOOT_RECOVERY);
+  assert_int_equal(d.verified.image_type, ROT_IMAGE_TYPE_RECOVERY);
+  size_t len;
+  uint8_t *img = make_image(HV, 2, &len);
+  assert_int_equal(rot_update_begin(&f->up, HV, (uint32_t)len), ROT_ERROR_UPDATE_SEALED);
+  assert_int_equal(rot_update_revert(&f->up, HV), ROT_ERROR_UPDATE_REVERT_INVALID);
   free(img);
 }
 
@@ -452,6 +525,9 @@ int main(void) {
       T(update_test_staged_image_not_a_fallback),
       T(update_test_state_torn_copy_ignored),
       T(update_test_floor_raise_finished_at_next_start),
+      T(update_test_confirm_untried_refused),
+      T(update_test_confirm_without_trial_override),
+      T(update_test_decommissioned_sealed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,6 +74,15 @@ ROT_WARN_UNUSED rot_error_t rot_mbox_socket_absolute(const char *path,
  */
 const char *rot_mbox_default_socket(void);
 
+/**
+ * What to tell an operator when no rotd answers at path (MAILBOX_CONNECT,
+ * sys_errno from the client): one line, no newline, in buf: the absolute
+ * path, the OS reason, and the two ways on (start rotd on that socket, or
+ * name the right one with --socket or ROT_SOCKET). Returns buf.
+ */
+const char *rot_mbox_connect_advice(char *buf, size_t cap, const char *path,
+                                    int sys_errno);
+
 /** Close the connection (idempotent). */
 void rot_mbox_client_close(rot_mbox_client_t *c);
 

@@ -31,4 +31,12 @@ ROT_WARN_UNUSED rot_error_t rot_mbox_lock_req_encode(const rot_mbox_lock_req_t *
                                                      uint8_t *out, size_t cap,
                                                      size_t *out_len);
 
+/* CONFIRM with flags (8 bytes) and LIFECYCLE (12 bytes). */
+ROT_WARN_UNUSED rot_error_t rot_mbox_confirm_req_encode(
+    const rot_mbox_confirm_req_t *in, uint8_t *out, size_t cap,
+    size_t *out_len);
+ROT_WARN_UNUSED rot_error_t rot_mbox_lifecycle_req_encode(
+    const rot_mbox_lifecycle_req_t *in, uint8_t *out, size_t cap,
+    size_t *out_len);
+
 #endif /* ROT_CLIENT_MBOX_REQUESTS_H */

@@ -10,6 +10,15 @@
 #include "rot/otp.h"
 
 /**
+ * The OS's reason (an errno value) behind the last ROT_ERROR_IO_* this
+ * thread's file calls returned (rot_file_read, rot_file_write, device and
+ * key opens), for the message: "strerror(rot_file_last_errno())". EISDIR
+ * or EINVAL when the path is a directory or not a regular file. 0 when
+ * the failure had no OS reason.
+ */
+int rot_file_last_errno(void);
+
+/**
  * Read a whole regular file into a malloc'd buffer (caller frees).
  * Files larger than max_len give ROT_ERROR_IO_TOO_LARGE without reading.
  */
@@ -77,13 +86,32 @@ ROT_WARN_UNUSED rot_error_t rot_pubkey_load(const char *path,
                                             uint8_t pub[ROT_P384_PUBKEY_LEN]);
 
 /*
- * File-backed OTP: a ROT_OTP_SIZE-byte file, held under an exclusive lock
+ * How a device file is held while open (flock on the file, plus a POSIX
+ * record lock for the daemon):
+ *   WRITER  exclusive: a tool that programs it (rotctl otp provision,
+ *           revoke, set-floor); refused while anyone else has it open
+ *   DAEMON  shared, and the one daemon: rotd; a second daemon and every
+ *           writer are refused, readers are let in
+ *   READER  shared, read-only: rotctl otp show, verify --otp; works while
+ *           rotd runs. Fuses only gain bits and each program is one write,
+ *           so a read next to a program sees it before or after, or torn
+ *           as a power cut would leave it, which the decoders handle.
+ */
+typedef enum rot_lock {
+  ROT_LOCK_WRITER = 0,
+  ROT_LOCK_DAEMON = 1,
+  ROT_LOCK_READER = 2,
+} rot_lock_t;
+
+/*
+ * File-backed OTP: a ROT_OTP_SIZE-byte file, held under a lock (rot_lock_t)
  * for as long as it is open, mode 0600. program() only ever sets bits.
  */
 typedef struct rot_otp_file {
   rot_otp_port_t port; /* first: the port the core uses */
   int fd;
   unsigned mode; /* permission bits found on open, also when refused */
+  rot_lock_t lock;
 } rot_otp_file_t;
 
 /**
@@ -94,6 +122,14 @@ typedef struct rot_otp_file {
  */
 ROT_WARN_UNUSED rot_error_t rot_otp_file_open(rot_otp_file_t *otp,
                                               const char *path, int create);
+/**
+ * rot_otp_file_open with a lock mode (rot_lock_t; create only for WRITER
+ * and DAEMON). A READER's program() fails (ROT_ERROR_OTP_WRITE_FAILED).
+ */
+ROT_WARN_UNUSED rot_error_t rot_otp_file_open_locked(rot_otp_file_t *otp,
+                                                     const char *path,
+                                                     int create,
+                                                     rot_lock_t lock);
 void rot_otp_file_close(rot_otp_file_t *otp);
 
 #endif
