@@ -506,6 +506,10 @@ static void server_test_lifecycle_needs_confirmation(void **state) {
 static void server_test_lifecycle_one_way(void **state) {
   srv_t *s = *state;
   const uint32_t C = ROT_MBOX_LIFECYCLE_CONFIRM;
+  /* From production on a chip without RoT firmware serves recovery
+   * commands only: boot one first, as a production chip does. */
+  install_type(s->f, ROT_IMAGE_TYPE_ROT, 1);
+  reset(s);
   /* No skipping, no going back, no starting from a state it is not in. */
   assert_int_equal(call_lifecycle(s, &kOperator, ROT_LIFECYCLE_DEV,
                                   ROT_LIFECYCLE_DECOMMISSIONED, C),
@@ -541,6 +545,10 @@ static void server_test_lifecycle_one_way(void **state) {
 static void server_test_lifecycle_decommissioned_boots_recovery(void **state) {
   srv_t *s = *state;
   const uint32_t C = ROT_MBOX_LIFECYCLE_CONFIRM;
+  /* From production on a chip without RoT firmware serves recovery
+   * commands only: boot one first, as a production chip does. */
+  install_type(s->f, ROT_IMAGE_TYPE_ROT, 1);
+  reset(s);
   install_type(s->f, ROT_IMAGE_TYPE_RECOVERY, 1);
   install_and_trial(s, 1, 2);
   assert_int_equal(call_lifecycle(s, &kOperator, ROT_LIFECYCLE_DEV, ROT_LIFECYCLE_PROD, C),
