@@ -13,6 +13,8 @@ CC ?= cc
 CLANG ?= clang
 CROSS ?= riscv64-unknown-elf-
 FUZZ_SECONDS ?= 60
+# Crypto backend of the host port's rot_host_crypto() (see README).
+CRYPTO ?= mbedtls
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASE_CFLAGS := -std=c11 -g -D_DEFAULT_SOURCE -DROT_HOSTED $(WARN)
@@ -27,6 +29,7 @@ CMOCKA_CFLAGS = $(shell pkg-config --cflags cmocka)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
 TSS2_LIBS = $(shell pkg-config --libs tss2-esys tss2-tctildr tss2-mu tss2-rc)
 FDT_LIBS := -lfdt
+OPENSSL_LIBS = $(shell pkg-config --libs libcrypto)
 LINK_LIBS = -Wl,--as-needed $(TSS2_LIBS) $(FDT_LIBS) $(MBEDTLS_LIBS)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
@@ -158,7 +161,7 @@ demo: all
 	@bash scripts/demo.sh $(BUILD)
 
 bench: all $(bench-bins)
-	@bash tests/bench/bench.sh $(BUILD)
+	@BENCH_BACKEND_DEFAULT=$(CRYPTO) bash tests/bench/bench.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

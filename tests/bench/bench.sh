@@ -16,6 +16,11 @@ BUILD=${1:-build}
 cd "$(dirname "$0")/../.."
 SECTIONS=${BENCH_SECTIONS:-verify update powerfail boot}
 
+mkdir -p "$BUILD/bench"
+BENCH_ROWS=$PWD/$BUILD/bench/rows.tsv
+export BENCH_ROWS
+: >"$BENCH_ROWS"
+
 start=${EPOCHREALTIME/[.,]/}
 first=1
 for s in $SECTIONS; do
@@ -25,4 +30,28 @@ for s in $SECTIONS; do
   bash "tests/bench/$s.sh" "$BUILD"
 done
 end=${EPOCHREALTIME/[.,]/}
+
+# results.json from the rows the sections recorded (python's json module
+# does the quoting).
+python3 - "$BENCH_ROWS" "$BUILD/bench/results.json" <<'PY'
+import json, sys
+rows = []
+with open(sys.argv[1]) as f:
+    for line in f:
+        name, ours, bound, runs, lo, hi, backend = line.rstrip("\n").split("\t")
+        ours, bound = float(ours), float(bound)
+        rows.append({"name": name, "ours_ms": ours, "bound_ms": bound,
+                     "ratio": round(ours / bound, 4), "runs": int(runs),
+                     "min_ms": float(lo), "max_ms": float(hi),
+                     "backend": backend})
+with open(sys.argv[2], "w") as f:
+    json.dump(rows, f, indent=2)
+    f.write("\n")
+print()
+print("%-12s | %10s | %10s | %8s | %s" % ("figure", "ours ms", "bound ms", "ratio", "backend"))
+print("-------------+------------+------------+----------+--------")
+for r in rows:
+    print("%-12s | %10.3f | %10.3f | %7.3fx | %s" % (r["name"], r["ours_ms"], r["bound_ms"], r["ratio"], r["backend"]))
+print("written: " + sys.argv[2])
+PY
 awk -v us=$((end - start)) 'BEGIN { printf "\nbench: done in %.0f s\n", us / 1e6 }'
