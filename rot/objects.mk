@@ -14,9 +14,12 @@ rot-core-srcs := \
 	rot/src/mailbox.c \
 	rot/src/server.c
 
-# Host port: mbedTLS crypto backend, files, file-backed OTP, argument parsing.
+# Host port: crypto backends (mbedTLS, libcrypto, the run-time choice),
+# files, file-backed OTP, argument parsing.
 rot-host-srcs := \
 	rot/port/host/crypto_mbedtls.c \
+	rot/port/host/crypto_openssl.c \
+	rot/port/host/crypto_select.c \
 	rot/port/host/file.c \
 	rot/port/host/keydir.c \
 	rot/port/host/flash_file.c \

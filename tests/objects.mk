@@ -41,13 +41,13 @@ $(BUILD)/bench/bin/bench_empty: tests/bench/bench_empty.c $(STACK_LIBS)
 .PHONY: fuzz-seeds
 $(BUILD)/bin/gen_corpus: $(BUILD)/obj/tests/fuzz/gen_corpus.o $(BUILD)/lib/librot.a
 	@mkdir -p $(@D)
-	$(CC) $(OPT_CFLAGS) -o $@ $^ $(MBEDTLS_LIBS)
+	$(CC) $(OPT_CFLAGS) -o $@ $^ $(MBEDTLS_LIBS) $(OPENSSL_LIBS)
 
 # It also rewrites those of fuzz_otp and fuzz_audit, made by the real fuse
 # and log code on the unit tests' fakes (deterministic: same bytes each run).
 $(BUILD)/bin/gen_state_corpus: $(BUILD)/obj/tests/fuzz/gen_state_corpus.o $(BUILD)/obj/tests/unit/common/ram_flash.o $(BUILD)/lib/librot.a
 	@mkdir -p $(@D)
-	$(CC) $(OPT_CFLAGS) -o $@ $^ $(MBEDTLS_LIBS)
+	$(CC) $(OPT_CFLAGS) -o $@ $^ $(MBEDTLS_LIBS) $(OPENSSL_LIBS)
 $(BUILD)/obj/tests/fuzz/gen_state_corpus.o: ALL_CFLAGS += -Itests/unit/common
 
 fuzz-seeds: $(BUILD)/bin/gen_corpus $(BUILD)/bin/gen_state_corpus

@@ -17,7 +17,7 @@ powerfail-bin := $(BUILD)/powerfail/powerfail
 
 $(powerfail-bin): $(patsubst %.c,$(BUILD)/san/%.o,$(powerfail-srcs)) $(BUILD)/san/librot.a
 	@mkdir -p $(@D)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(MBEDTLS_LIBS)
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(MBEDTLS_LIBS) $(OPENSSL_LIBS)
 
 .PHONY: powerfail
 powerfail: $(powerfail-bin)
