@@ -449,6 +449,12 @@ static rot_error_t begin_impl(rot_update_t *u, uint32_t image_type,
   if (len < ROT_IMAGE_HEADER_SIZE) {
     return ROT_ERROR_IMAGE_TRUNCATED;
   }
+  /* The size limit first: nothing is read or verified for an image that
+   * cannot fit the type's slots. */
+  if (len > rot_flash_image_capacity(u->gate->layout, image_type) ||
+      len > u->scratch_len) {
+    return ROT_ERROR_UPDATE_TOO_LARGE;
+  }
   uint32_t slot = target_slot(u, image_type);
   uint32_t region = slot_region(u, image_type, slot);
   const rot_flash_region_t *r = &u->gate->layout->regions[region];

@@ -124,6 +124,21 @@ static void update_test_finish_downgrade_refused(void **state) {
   free(img);
 }
 
+/* One size limit from the partition table: the smaller slot of the type;
+ * BEGIN refuses one byte more before it erases or writes anything. */
+static void update_test_begin_size_limit_from_partition_table(void **state) {
+  fixture_t *f = *state;
+  uint32_t cap = rot_flash_image_capacity(&ram_layout_small, HV);
+  int a = rot_flash_slot_region(&ram_layout_small, HV, ROT_SLOT_A);
+  assert_true(a >= 0);
+  assert_int_equal(cap, ram_layout_small.regions[a].size);
+  assert_int_equal(rot_flash_image_capacity(&ram_layout_small, ROT_IMAGE_TYPE_MAX + 1), 0);
+  uint32_t ops = f->flash.ops;
+  assert_int_equal(rot_update_begin(&f->up, HV, cap + 1), ROT_ERROR_UPDATE_TOO_LARGE);
+  assert_int_equal(f->flash.ops, ops); /* nothing erased or written */
+  assert_int_not_equal(f->up.session.open, HARDENED_TRUE);
+}
+
 /* ---- one hash pass: finish's token, taken by activate while it holds ---- */
 
 /* The flip is behind the gate's back, so activate trusts finish's token;
@@ -527,6 +542,7 @@ int main(void) {
       T(update_test_finish_tampered_payload),
       T(update_test_finish_revoked_key),
       T(update_test_finish_downgrade_refused),
+      T(update_test_begin_size_limit_from_partition_table),
       T(update_test_activate_token_boot_still_verifies),
       T(update_test_activate_token_void_after_write),
       T(update_test_activate_token_void_after_policy_change),
