@@ -108,6 +108,28 @@ static void util_test_is_erased(void **state) {
   assert_int_equal(rot_is_erased(a, 47), 1);
 }
 
+/* rot_memeq reads words when it can: a difference anywhere, at any
+ * relative alignment and length, is still seen. */
+static void util_test_memeq_every_position(void **state) {
+  (void)state;
+  uint8_t a[72], b[80];
+  for (size_t sa = 0; sa < 4; sa++) {
+    for (size_t sb = 0; sb < 8; sb++) {
+      for (size_t len = 0; sa + len <= 64; len += 3) {
+        for (size_t i = 0; i < len; i++) {
+          a[sa + i] = b[sb + i] = (uint8_t)(i * 7 + 1);
+        }
+        assert_int_equal(rot_memeq(a + sa, b + sb, len), 1);
+        for (size_t i = 0; i < len; i++) {
+          b[sb + i] ^= 0x20;
+          assert_int_equal(rot_memeq(a + sa, b + sb, len), 0);
+          b[sb + i] ^= 0x20;
+        }
+      }
+    }
+  }
+}
+
 /* The check reads words: one programmed bit anywhere, at any alignment of
  * the buffer and any length, is still seen. */
 static void util_test_is_erased_every_position(void **state) {
@@ -139,6 +161,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(util_test_ld_st_little_endian),
       cmocka_unit_test(util_test_is_erased_every_position),
+      cmocka_unit_test(util_test_memeq_every_position),
       cmocka_unit_test(util_test_ld_high_bits),
       cmocka_unit_test(util_test_memcpy_copies),
       cmocka_unit_test(util_test_memcpy_empty),
