@@ -86,8 +86,10 @@ cat <<EOF
 Columns:
   ours       rot_image_verify of the whole image, in-process: header and
              manifest parse, root key hash vs policy, the manifest's root
-             signature, signing key rules, image signature over
-             header+manifest, SHA-384 of the payload.
+             signature (its verdict cached by the manifest's SHA-384 after
+             the first run, as on the chip between resets), signing key
+             rules, image signature over header+manifest, SHA-384 of the
+             payload.
   raw        the bound: SHA-384 over the same image bytes plus one P-384
              verify, called directly on $backend, key preloaded.
   libcrypto  the same work on OpenSSL 3's libcrypto, in-process (peer
