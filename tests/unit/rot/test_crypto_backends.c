@@ -23,6 +23,7 @@
 #include <openssl/obj_mac.h>
 
 #include "rot/crypto.h"
+#include "rot_client/names.h"
 #include "rot_host/crypto_host.h"
 
 typedef const rot_crypto_t *(*backend_fn)(void);
