@@ -13,9 +13,14 @@ CC ?= cc
 CLANG ?= clang
 CROSS ?= riscv64-unknown-elf-
 FUZZ_SECONDS ?= 60
+# Default crypto backend of the host tools (rot_host_crypto()): openssl
+# (libcrypto, faster) or mbedtls (the chip's). ROT_CRYPTO=... overrides it
+# at run time. See README.
+CRYPTO ?= openssl
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-BASE_CFLAGS := -std=c11 -g -D_DEFAULT_SOURCE -DROT_HOSTED $(WARN)
+BASE_CFLAGS := -std=c11 -g -D_DEFAULT_SOURCE -DROT_HOSTED $(WARN) \
+	$(if $(filter mbedtls,$(CRYPTO)),-DROT_CRYPTO_DEFAULT_MBEDTLS)
 OPT_CFLAGS := -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 SAN_CFLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -DROT_TEST_HOOKS \
 	-fno-omit-frame-pointer
@@ -27,9 +32,10 @@ CMOCKA_CFLAGS = $(shell pkg-config --cflags cmocka)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
 TSS2_LIBS = $(shell pkg-config --libs tss2-esys tss2-tctildr tss2-mu tss2-rc)
 FDT_LIBS := -lfdt
+OPENSSL_LIBS = $(shell pkg-config --libs libcrypto)
 JSONC_CFLAGS = $(shell pkg-config --cflags json-c)
 JSONC_LIBS = $(shell pkg-config --libs json-c)
-LINK_LIBS = -Wl,--as-needed $(TSS2_LIBS) $(FDT_LIBS) $(MBEDTLS_LIBS)
+LINK_LIBS = -Wl,--as-needed $(TSS2_LIBS) $(FDT_LIBS) $(MBEDTLS_LIBS) $(OPENSSL_LIBS)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
@@ -211,13 +217,13 @@ install: all
 
 # ---- the two commands ------------------------------------------------------
 test: all layering $(unit-tests) $(addprefix $(BUILD)/fuzz/,$(fuzz-targets))
-	@bash tests/run.sh $(BUILD)
+	@ROT_CRYPTO_DEFAULT=$(CRYPTO) bash tests/run.sh $(BUILD)
 
 demo: all $(BUILD)/riscv/rot_core.o
 	@bash scripts/demo.sh $(BUILD)
 
 bench: all $(bench-bins)
-	@bash tests/bench/bench.sh $(BUILD)
+	@BENCH_BACKEND_DEFAULT=$(CRYPTO) bash tests/bench/bench.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

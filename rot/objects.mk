@@ -16,10 +16,13 @@ rot-core-srcs := \
 	rot/src/identity.c \
 	rot/src/server_identity.c
 
-# Host port: what the core needs from a host to run there (the mbedTLS
-# crypto backend, the file-backed flash and OTP, files, the trap).
+# Host port: what the core needs from a host to run there (the crypto
+# backends, mbedTLS and libcrypto, and the run-time choice between them;
+# the file-backed flash and OTP, files, the trap).
 rot-port-srcs := \
 	rot/port/host/crypto_mbedtls.c \
+	rot/port/host/crypto_openssl.c \
+	rot/port/host/crypto_select.c \
 	rot/port/host/file.c \
 	rot/port/host/flash_file.c \
 	rot/port/host/trap.c \
@@ -54,10 +57,10 @@ rotctl-srcs := rot/tools/rotctl_main.c rot/tools/rotctl_opts.c \
 	rot/tools/rotctl_update.c rot/tools/rotctl_daemon.c \
 	rot/tools/rotctl_identity.c
 rotctl-cflags = $(JSONC_CFLAGS)
-rotctl-libs = $(MBEDTLS_LIBS) $(JSONC_LIBS)
+rotctl-libs = $(MBEDTLS_LIBS) $(OPENSSL_LIBS) $(JSONC_LIBS)
 rotd-srcs := rot/tools/rotd_main.c rot/tools/rotd_transport.c \
 	rot/tools/rotd_server.c
 # What each tool links besides its objects (libraries in build/lib).
 rotctl-stack := rot_client rot_port rot
 rotd-stack := rot_client rot_port rot
-rotd-libs = $(MBEDTLS_LIBS)
+rotd-libs = $(MBEDTLS_LIBS) $(OPENSSL_LIBS)

@@ -7,6 +7,7 @@ set -euo pipefail
 PKGS=(
   build-essential pkg-config make
   libmbedtls-dev            # crypto backend of the host port (no .pc file)
+  libssl-dev                # libcrypto: the faster host crypto backend
   libcmocka-dev             # unit tests
   clang libclang-rt-14-dev  # libFuzzer targets and sanitizers
   llvm                      # llvm-size / symbolizer for reports

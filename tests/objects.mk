@@ -8,28 +8,46 @@ unit-tests := $(patsubst tests/unit/%.c,$(BUILD)/test/%,$(unit-test-srcs))
 fuzz-targets := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
 # bench.sh also runs the power-fail simulator (tests/powerfail/objects.mk).
-bench-bins := $(BUILD)/bin/bench_verify $(BUILD)/bin/bench_chain $(BUILD)/powerfail/powerfail
+bench-bins := $(BUILD)/bin/bench_verify $(BUILD)/bin/bench_chain \
+	$(BUILD)/bench/bin/qemu-system-riscv64 $(BUILD)/bench/bin/bench_empty \
+	$(BUILD)/powerfail/powerfail
+
+# The bench programs call both crypto backends directly (raw primitives).
+BENCH_LIBS = $(MBEDTLS_LIBS) $(OPENSSL_LIBS)
 
 $(BUILD)/bin/bench_verify: $(BUILD)/obj/tests/bench/bench_verify.o $(ROT_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(OPT_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(MBEDTLS_LIBS)
+	$(CC) $(OPT_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(BENCH_LIBS)
 
 $(BUILD)/bin/bench_chain: $(BUILD)/obj/tests/bench/bench_chain.o $(BUILD)/lib/libbootchain.a $(ROT_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(OPT_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(LINK_LIBS)
+	$(CC) $(OPT_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(LINK_LIBS) $(BENCH_LIBS)
+
+# The boot figure's end mark: stands in for QEMU (first in PATH, under its
+# name) and writes the moment it was exec'd. Static, to start quickly.
+$(BUILD)/bench/bin/qemu-system-riscv64: tests/bench/bench_stamp.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -static $(WARN) -o $@ $<
+
+# The process start share of the boot figure's bound: an empty program with
+# every library bootchain links, all loaded (no --as-needed).
+$(BUILD)/bench/bin/bench_empty: tests/bench/bench_empty.c
+	@mkdir -p $(@D)
+	$(CC) $(OPT_CFLAGS) $(WARN) -o $@ $< -Wl,--no-as-needed $(TSS2_LIBS) $(FDT_LIBS) \
+	  $(MBEDTLS_LIBS) $(OPENSSL_LIBS)
 
 # Seed generator for the image fuzzer: `make fuzz-seeds` rewrites the
 # checked-in seeds of tests/fuzz/corpus/fuzz_image (fresh keys each run).
 .PHONY: fuzz-seeds
 $(BUILD)/bin/gen_corpus: $(BUILD)/obj/tests/fuzz/gen_corpus.o $(ROT_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(OPT_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(MBEDTLS_LIBS)
+	$(CC) $(OPT_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(MBEDTLS_LIBS) $(OPENSSL_LIBS)
 
 # It also rewrites those of fuzz_otp and fuzz_audit, made by the real fuse
 # and log code on the unit tests' fakes (deterministic: same bytes each run).
 $(BUILD)/bin/gen_state_corpus: $(BUILD)/obj/tests/fuzz/gen_state_corpus.o $(BUILD)/obj/tests/unit/common/ram_flash.o $(ROT_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(OPT_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(MBEDTLS_LIBS)
+	$(CC) $(OPT_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(MBEDTLS_LIBS) $(OPENSSL_LIBS)
 $(BUILD)/obj/tests/fuzz/gen_state_corpus.o: ALL_CFLAGS += -Itests/unit/common
 
 fuzz-seeds: $(BUILD)/bin/gen_corpus $(BUILD)/bin/gen_state_corpus

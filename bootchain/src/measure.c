@@ -165,6 +165,17 @@ rot_error_t bc_check_read_image(const rot_crypto_t *c, uint32_t expected_type,
                                 const uint8_t *img, size_t len,
                                 const rot_mbox_image_info_t *info,
                                 rot_image_view_t *view, const char **what) {
+  return bc_check_read_image_digest(c, expected_type, img, len, info, NULL,
+                                    view, what);
+}
+
+rot_error_t bc_check_read_image_digest(const rot_crypto_t *c,
+                                       uint32_t expected_type,
+                                       const uint8_t *img, size_t len,
+                                       const rot_mbox_image_info_t *info,
+                                       const uint8_t *payload_sha384,
+                                       rot_image_view_t *view,
+                                       const char **what) {
   static const char *ignored;
   if (what == NULL) {
     what = &ignored;
@@ -189,7 +200,9 @@ rot_error_t bc_check_read_image(const rot_crypto_t *c, uint32_t expected_type,
   uint8_t payload_digest[ROT_SHA384_LEN];
   err = rot_hash(c, ROT_HASH_SHA384, img, signed_len, signed_digest,
                  sizeof(signed_digest));
-  if (err == ROT_OK) {
+  if (err == ROT_OK && payload_sha384 != NULL) {
+    memcpy(payload_digest, payload_sha384, sizeof(payload_digest));
+  } else if (err == ROT_OK) {
     err = rot_hash(c, ROT_HASH_SHA384, view->payload, view->header.payload_len,
                    payload_digest, sizeof(payload_digest));
   }
@@ -292,25 +305,45 @@ static rot_error_t fetch(bc_ctx_t *ctx, uint32_t type, bc_boot_image_t *out) {
     off += n;
   }
 
+  /* Seal first, then hash the sealed copy once per bank: its SHA-384 is
+   * what the chip's verified digest is compared with, and the same
+   * digests are the measurements. What is compared, measured and booted
+   * is one set of bytes, hashed once. */
   rot_image_view_t v;
-  const char *what = "";
-  err = bc_check_read_image(ctx->crypto, type, img, boot.info.image_len,
-                            &boot.info, &v, &what);
+  err = rot_image_parse(img, boot.info.image_len, &v);
   if (err != ROT_OK) {
     free(img);
+    return fail(ctx, err, "%s image read from %s: not a well-formed image (%s)",
+                rot_image_type_name(type), out->region, rot_error_name(err));
+  }
+  char name[32];
+  snprintf(name, sizeof(name), "bootchain-%s", rot_image_type_name(type));
+  err = bc_seal_create(name, v.payload, v.header.payload_len, &out->payload);
+  if (err != ROT_OK) {
+    free(img);
+    return fail(ctx, err, "sealing %s: %s", name, rot_error_str(err));
+  }
+  err = rot_hash(ctx->crypto, ROT_HASH_SHA256, out->payload.data,
+                 out->payload.len, out->sha256, sizeof(out->sha256));
+  if (err == ROT_OK) {
+    err = rot_hash(ctx->crypto, ROT_HASH_SHA384, out->payload.data,
+                   out->payload.len, out->sha384, sizeof(out->sha384));
+  }
+  const char *what = "hashing the sealed payload failed";
+  if (err == ROT_OK) {
+    err = bc_check_read_image_digest(ctx->crypto, type, img,
+                                     boot.info.image_len, &boot.info,
+                                     out->sha384, &v, &what);
+  }
+  free(img);
+  if (err != ROT_OK) {
+    bc_seal_close(&out->payload);
     return fail(ctx, err, "%s image read from %s: %s (%s)",
                 rot_image_type_name(type), out->region, what,
                 rot_error_name(err));
   }
   HARDENED_CHECK_EQ(err, ROT_OK);
   out->load_addr = v.header.load_addr;
-  char name[32];
-  snprintf(name, sizeof(name), "bootchain-%s", rot_image_type_name(type));
-  err = bc_seal_create(name, v.payload, v.header.payload_len, &out->payload);
-  free(img);
-  if (err != ROT_OK) {
-    return fail(ctx, err, "sealing %s: %s", name, rot_error_str(err));
-  }
   return ROT_OK;
 }
 
@@ -420,12 +453,39 @@ static rot_error_t st_floors(bc_ctx_t *ctx, const bc_stage_t *st) {
   return variable(ctx, st, BC_EV_VAR_SVN_FLOORS, v, sizeof(v));
 }
 
+/*
+ * Record a sealed boot image: its digests are the ones fetch took from the
+ * sealed mapping (the bytes QEMU will load) and compared with the chip's,
+ * one per bank; nothing is hashed again.
+ */
+static rot_error_t record_image(bc_ctx_t *ctx, const bc_stage_t *st,
+                                const bc_boot_image_t *img, const void *data,
+                                size_t dlen) {
+  bc_log_digests_t d;
+  memset(&d, 0, sizeof(d));
+  for (uint32_t i = 0; i < ctx->log.bank_count; i++) {
+    if (ctx->log.banks[i].alg == BC_TPM_ALG_SHA256) {
+      memcpy(d.value[i], img->sha256, sizeof(img->sha256));
+    } else if (ctx->log.banks[i].alg == BC_TPM_ALG_SHA384) {
+      memcpy(d.value[i], img->sha384, sizeof(img->sha384));
+    } else {
+      return fail(ctx, ROT_ERROR_UNSUPPORTED, "event log: bank 0x%04x",
+                  ctx->log.banks[i].alg);
+    }
+  }
+  rot_error_t err = bc_log_append_digests(&ctx->log, st->pcr, st->event_type,
+                                          &d, data, dlen);
+  if (err != ROT_OK) {
+    return fail(ctx, err, "event log: %s", rot_error_str(err));
+  }
+  return extend(ctx, st->pcr, &d);
+}
+
 static rot_error_t st_firmware(bc_ctx_t *ctx, const bc_stage_t *st) {
   const bc_sealed_t *s = &ctx->m->firmware.payload;
   uint8_t data[BC_EV_BLOB_LEN];
   bc_ev_blob_encode(data, ctx->m->firmware.load_addr, s->len);
-  /* Hashed from the sealed mapping: the bytes QEMU will load. */
-  return record(ctx, st, s->data, s->len, data, sizeof(data));
+  return record_image(ctx, st, &ctx->m->firmware, data, sizeof(data));
 }
 
 static rot_error_t st_payload(bc_ctx_t *ctx, const bc_stage_t *st) {
@@ -433,7 +493,7 @@ static rot_error_t st_payload(bc_ctx_t *ctx, const bc_stage_t *st) {
   uint8_t data[BC_EV_IMAGE_LOAD_LEN];
   bc_ev_image_load_encode(data, ctx->m->payload.load_addr, s->len,
                           ctx->m->payload.load_addr);
-  return record(ctx, st, s->data, s->len, data, sizeof(data));
+  return record_image(ctx, st, &ctx->m->payload, data, sizeof(data));
 }
 
 static uint32_t slot_of(const bc_boot_image_t *img) {
@@ -907,20 +967,11 @@ static void hex(char *dst, const uint8_t *p, size_t n) {
   }
 }
 
-static void json_image(FILE *f, const char *key, const bc_boot_image_t *img,
-                       const rot_crypto_t *c) {
-  uint8_t d256[ROT_SHA256_LEN], d384[ROT_SHA384_LEN];
+static void json_image(FILE *f, const char *key, const bc_boot_image_t *img) {
   char h256[2 * ROT_SHA256_LEN + 1], h384[2 * ROT_SHA384_LEN + 1];
-  rot_error_t e1 = rot_hash(c, ROT_HASH_SHA256, img->payload.data, img->payload.len,
-                            d256, sizeof(d256));
-  rot_error_t e2 = rot_hash(c, ROT_HASH_SHA384, img->payload.data, img->payload.len,
-                            d384, sizeof(d384));
-  if (e1 != ROT_OK || e2 != ROT_OK) {
-    memset(d256, 0, sizeof(d256));
-    memset(d384, 0, sizeof(d384));
-  }
-  hex(h256, d256, sizeof(d256));
-  hex(h384, d384, sizeof(d384));
+  /* The digests measured (taken once from the sealed bytes). */
+  hex(h256, img->sha256, sizeof(img->sha256));
+  hex(h384, img->sha384, sizeof(img->sha384));
   fprintf(f,
           "  \"%s\": {\"type\": \"%s\", \"region\": \"%s\", \"decision\": \"%s\", "
           "\"version\": \"%u.%u.%u\", \"svn\": %u, \"key_index\": %u, "
@@ -954,10 +1005,9 @@ rot_error_t bc_measured_write(const bc_measured_t *m, const char *dir) {
   if (f == NULL) {
     return ROT_ERROR_IO_WRITE;
   }
-  const rot_crypto_t *c = rot_host_crypto();
   fprintf(f, "{\n");
-  json_image(f, "firmware", &m->firmware, c);
-  json_image(f, "payload", &m->payload, c);
+  json_image(f, "firmware", &m->firmware);
+  json_image(f, "payload", &m->payload);
   fprintf(f, "  \"banks\": [");
   for (uint32_t i = 0; i < m->bank_count; i++) {
     fprintf(f, "%s\"%s\"", i ? ", " : "", bc_tpm_alg_name(m->banks[i]));

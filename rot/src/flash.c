@@ -78,6 +78,17 @@ int rot_flash_slot_region(const rot_flash_layout_t *l, uint32_t image_type,
   return -1;
 }
 
+uint32_t rot_flash_image_capacity(const rot_flash_layout_t *l,
+                                  uint32_t image_type) {
+  int a = rot_flash_slot_region(l, image_type, ROT_SLOT_A);
+  int b = rot_flash_slot_region(l, image_type, ROT_SLOT_B);
+  if (a < 0 || b < 0) {
+    return 0;
+  }
+  uint32_t sa = l->regions[a].size, sb = l->regions[b].size;
+  return sa < sb ? sa : sb;
+}
+
 int rot_flash_region_is_image(const rot_flash_region_t *r) {
   return r->kind == ROT_REGION_SLOT || r->kind == ROT_REGION_RECOVERY;
 }

@@ -24,6 +24,7 @@ rot_error_t rot_gate_init(rot_gate_t *g, const rot_flash_port_t *flash,
   g->event_ctx = event_ctx;
   for (uint32_t i = 0; i < ROT_RGN_COUNT; i++) {
     g->locked[i] = HARDENED_FALSE;
+    g->writes[i] = 0;
   }
   g->window = ROT_RGN_COUNT;
   g->window_open = HARDENED_FALSE;
@@ -133,6 +134,7 @@ rot_error_t rot_gate_program(rot_gate_t *g, rot_initiator_t who,
   if (len == 0) {
     return ROT_OK;
   }
+  g->writes[region]++; /* counted even if the part fails half way */
   return g->flash->program(g->flash, g->layout->regions[region].off + off, buf,
                            len);
 }
@@ -146,6 +148,7 @@ rot_error_t rot_gate_erase(rot_gate_t *g, rot_initiator_t who, uint32_t region,
     return ROT_ERROR_FLASH_ALIGN;
   }
   ROT_TRY(check(g, ROT_GATE_OP_ERASE, who, region, off, g->flash->erase_size));
+  g->writes[region]++;
   return g->flash->erase(g->flash, g->layout->regions[region].off + off);
 }
 

@@ -254,20 +254,69 @@ static rot_error_t signature_error(rot_error_t err, rot_error_t bad_signature) {
   return bad_signature;
 }
 
-rot_error_t rot_image_verify(const rot_crypto_t *c, const rot_policy_t *policy,
-                             const uint8_t *image, size_t len,
-                             uint32_t expected_type,
-                             rot_verified_image_t *out) {
-  if (out != NULL) {
-    rot_memset(out, 0, sizeof(*out));
-  }
-  if (c == NULL || policy == NULL || image == NULL || out == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
+/*
+ * The manifest verdict cache. The root key is fused and never changes, so
+ * a manifest whose root signature verified once verifies again: the
+ * verdict is kept, keyed by the SHA-384 of the whole manifest (signed bytes
+ * and signature) and by the backend that gave it, and a later image signed
+ * under the same manifest costs one hash of it instead of a P-384 verify.
+ * One entry (a chip carries one manifest at a time); RAM only, cleared by
+ * rot_image_cache_clear at every chip reset.
+ */
+typedef struct manifest_cache {
+  const rot_crypto_t *c;
+  uint8_t digest[ROT_SHA384_LEN];
+  hardened_bool_t ok;
+} manifest_cache_t;
 
-  /* 1. Structure: nothing is hashed before this passes. */
-  rot_image_view_t v;
-  ROT_TRY(rot_image_parse(image, len, &v));
+static manifest_cache_t g_manifest_cache;
+
+void rot_image_cache_clear(void) {
+  rot_wipe(&g_manifest_cache, sizeof(g_manifest_cache));
+  g_manifest_cache.ok = HARDENED_FALSE;
+}
+
+/* The root signed the manifest: a cached verdict for these very bytes, or
+ * a real verify (whose success is cached). */
+static rot_error_t manifest_verdict(const rot_crypto_t *c,
+                                    const rot_manifest_t *m,
+                                    const uint8_t *bytes, size_t len) {
+  uint8_t key[ROT_SHA384_LEN];
+  ROT_TRY(rot_hash(c, ROT_HASH_SHA384, bytes, len, key, sizeof(key)));
+  manifest_cache_t *e = &g_manifest_cache;
+  if (e->ok == HARDENED_TRUE && e->c == c &&
+      rot_ct_equal(key, e->digest, sizeof(key)) == HARDENED_TRUE) {
+    HARDENED_CHECK_EQ(e->ok, HARDENED_TRUE);
+    HARDENED_CHECK_EQ(rot_ct_equal(key, e->digest, sizeof(key)), HARDENED_TRUE);
+    return ROT_OK;
+  }
+  uint8_t digest[ROT_SHA384_LEN];
+  ROT_TRY(rot_hash(c, ROT_HASH_SHA384, m->signed_bytes, m->signed_len, digest,
+                   sizeof(digest)));
+  rot_error_t err = rot_ecdsa_p384_verify(c, m->head.root_pub, digest,
+                                          ROT_SHA384_LEN, m->root_sig);
+  if (err == ROT_OK) {
+    e->c = c;
+    rot_memcpy(e->digest, key, sizeof(key));
+    e->ok = HARDENED_TRUE;
+  }
+  return err;
+}
+
+/*
+ * Steps 1 (type) to 7 on a parsed image. head: header || manifest, as the
+ * image signature covers them. payload_digest: the payload's SHA-384 when
+ * the caller hashed it already (as the bytes arrived), or NULL to hash
+ * v->payload here.
+ */
+static rot_error_t verify_parsed(const rot_crypto_t *c,
+                                 const rot_policy_t *policy,
+                                 const uint8_t *head,
+                                 const rot_image_view_t *vp,
+                                 const uint8_t *payload_digest,
+                                 uint32_t expected_type,
+                                 rot_verified_image_t *out) {
+  const rot_image_view_t v = *vp;
   const rot_image_header_t *h = &v.header;
   hardened_bool_t type_ok = hardened_from(expected_type == ROT_IMAGE_TYPE_ANY ||
                                           expected_type == h->image_type);
@@ -290,11 +339,9 @@ rot_error_t rot_image_verify(const rot_crypto_t *c, const rot_policy_t *policy,
     return ROT_ERROR_MANIFEST_WRONG_ROOT;
   }
 
-  /* 3. The root signed the manifest. */
-  ROT_TRY(rot_hash(c, ROT_HASH_SHA384, v.manifest.signed_bytes,
-                   v.manifest.signed_len, digest, sizeof(digest)));
-  rot_error_t manifest_sig = rot_ecdsa_p384_verify(
-      c, v.manifest.head.root_pub, digest, ROT_SHA384_LEN, v.manifest.root_sig);
+  /* 3. The root signed the manifest (or a verdict on these bytes is kept). */
+  rot_error_t manifest_sig =
+      manifest_verdict(c, &v.manifest, v.manifest_bytes, h->manifest_len);
   if (manifest_sig != ROT_OK) {
     return signature_error(manifest_sig, ROT_ERROR_MANIFEST_BAD_SIGNATURE);
   }
@@ -328,7 +375,7 @@ rot_error_t rot_image_verify(const rot_crypto_t *c, const rot_policy_t *policy,
 
   /* 6. The signing key signed header || manifest. */
   uint8_t signed_digest[ROT_SHA384_LEN];
-  ROT_TRY(rot_hash(c, ROT_HASH_SHA384, image,
+  ROT_TRY(rot_hash(c, ROT_HASH_SHA384, head,
                    ROT_IMAGE_HEADER_SIZE + (size_t)h->manifest_len,
                    signed_digest, sizeof(signed_digest)));
   rot_error_t image_sig = rot_ecdsa_p384_verify(c, key->pub, signed_digest,
@@ -338,8 +385,12 @@ rot_error_t rot_image_verify(const rot_crypto_t *c, const rot_policy_t *policy,
   }
 
   /* 7. The payload is the one the signed header names. */
-  ROT_TRY(rot_hash(c, ROT_HASH_SHA384, v.payload, h->payload_len, digest,
-                   sizeof(digest)));
+  if (payload_digest != NULL) {
+    rot_memcpy(digest, payload_digest, sizeof(digest));
+  } else {
+    ROT_TRY(rot_hash(c, ROT_HASH_SHA384, v.payload, h->payload_len, digest,
+                     sizeof(digest)));
+  }
   hardened_bool_t payload_ok =
       rot_ct_equal(digest, h->payload_digest, ROT_SHA384_LEN);
   if (payload_ok != HARDENED_TRUE) {
@@ -385,6 +436,63 @@ rot_error_t rot_image_verify(const rot_crypto_t *c, const rot_policy_t *policy,
   out->token_check = token_check_value(signed_digest);
   out->token = ROT_VERIFY_TOKEN_VALID;
   return ROT_OK;
+}
+
+rot_error_t rot_image_verify(const rot_crypto_t *c, const rot_policy_t *policy,
+                             const uint8_t *image, size_t len,
+                             uint32_t expected_type,
+                             rot_verified_image_t *out) {
+  if (out != NULL) {
+    rot_memset(out, 0, sizeof(*out));
+  }
+  if (c == NULL || policy == NULL || image == NULL || out == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  /* 1. Structure: nothing is hashed before this passes. */
+  rot_image_view_t v;
+  ROT_TRY(rot_image_parse(image, len, &v));
+  rot_error_t err = verify_parsed(c, policy, image, &v, NULL, expected_type, out);
+  if (err != ROT_OK) {
+    rot_memset(out, 0, sizeof(*out));
+  }
+  return err;
+}
+
+rot_error_t rot_image_verify_digest(const rot_crypto_t *c,
+                                    const rot_policy_t *policy,
+                                    const uint8_t *head, size_t head_len,
+                                    const uint8_t sig[ROT_IMAGE_SIG_SIZE],
+                                    const uint8_t payload_digest[ROT_SHA384_LEN],
+                                    uint32_t expected_type,
+                                    rot_verified_image_t *out) {
+  if (out != NULL) {
+    rot_memset(out, 0, sizeof(*out));
+  }
+  if (c == NULL || policy == NULL || head == NULL || sig == NULL ||
+      payload_digest == NULL || out == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  /* 1. Structure, as rot_image_parse checks it, minus the payload bytes. */
+  rot_image_view_t v;
+  ROT_TRY(rot_image_header_parse(head, head_len, &v.header));
+  if (rot_image_expected_len(&v.header) == 0) {
+    return ROT_ERROR_IMAGE_BAD_LENGTH;
+  }
+  if (head_len != ROT_IMAGE_HEADER_SIZE + (size_t)v.header.manifest_len) {
+    return ROT_ERROR_IMAGE_BAD_LENGTH;
+  }
+  v.manifest_bytes = head + ROT_IMAGE_HEADER_SIZE;
+  ROT_TRY(rot_manifest_parse(v.manifest_bytes, v.header.manifest_len,
+                             &v.manifest));
+  v.payload = NULL;
+  v.signature = sig;
+  v.total_len = rot_image_expected_len(&v.header);
+  rot_error_t err = verify_parsed(c, policy, head, &v, payload_digest,
+                                  expected_type, out);
+  if (err != ROT_OK) {
+    rot_memset(out, 0, sizeof(*out));
+  }
+  return err;
 }
 
 rot_error_t rot_verified_check(const rot_verified_image_t *v) {

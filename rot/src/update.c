@@ -392,6 +392,9 @@ rot_error_t rot_update_init(rot_update_t *u, rot_gate_t *g,
   u->scratch = scratch;
   u->scratch_len = scratch_len;
   u->session.open = HARDENED_FALSE;
+  u->staged.valid = HARDENED_FALSE;
+  /* A (re)start of the chip: nothing verified before it is trusted. */
+  rot_image_cache_clear();
   if (sizeof(rot_update_state_t) > g->flash->erase_size) {
     return ROT_ERROR_FLASH_BAD_LAYOUT;
   }
@@ -462,15 +465,28 @@ static rot_error_t begin_impl(rot_update_t *u, uint32_t image_type,
   if (len < ROT_IMAGE_HEADER_SIZE) {
     return ROT_ERROR_IMAGE_TRUNCATED;
   }
+  /* The size limit first: nothing is read or verified for an image that
+   * cannot fit the type's slots. */
+  if (len > rot_flash_image_capacity(u->gate->layout, image_type) ||
+      len > u->scratch_len) {
+    return ROT_ERROR_UPDATE_TOO_LARGE;
+  }
   uint32_t slot = target_slot(u, image_type);
   uint32_t region = slot_region(u, image_type, slot);
   const rot_flash_region_t *r = &u->gate->layout->regions[region];
   if (len > r->size || len > u->scratch_len) {
     return ROT_ERROR_UPDATE_TOO_LARGE;
   }
+  ROT_TRY(u->crypto->hash_start(u->crypto, &u->session.payload_hash,
+                                 ROT_HASH_SHA384));
   /* The gate's refusals (locked region, another window open) come before
    * the first write too. */
-  ROT_TRY(rot_gate_open_window(u->gate, region));
+  rot_error_t werr = rot_gate_open_window(u->gate, region);
+  if (werr != ROT_OK) {
+    rot_wipe(&u->session.payload_hash, sizeof(u->session.payload_hash));
+    return werr;
+  }
+  u->staged.valid = HARDENED_FALSE;
   if (ts->staged == slot) {
     /* The staged image is about to be overwritten: forget it first. */
     rot_update_state_t next = u->state;
@@ -486,6 +502,8 @@ static rot_error_t begin_impl(rot_update_t *u, uint32_t image_type,
   u->session.region = region;
   u->session.declared_len = len;
   u->session.written = 0;
+  u->session.payload_off = 0;
+  u->session.payload_end = 0;
   u->session.last_activity = now_of(u);
   note(u, ROT_AUDIT_UPDATE_BEGIN, ROT_OK, image_type, len);
   /* Erase only the blocks the image will occupy. */
@@ -496,6 +514,54 @@ static rot_error_t begin_impl(rot_update_t *u, uint32_t image_type,
       rot_update_abort(u, err);
       return err;
     }
+  }
+  return ROT_OK;
+}
+
+/*
+ * What was just programmed at [off, off + len): read it back and compare it
+ * with what arrived (a program that did not take is caught here, not at
+ * boot), learn the payload's place once the header is in flash, and feed
+ * the payload's share of the read-back bytes to the session's hash.
+ */
+static rot_error_t staged_bytes(rot_update_t *u, uint32_t off,
+                                const uint8_t *data, uint32_t len) {
+  rot_update_session_t *s = &u->session;
+  if (len == 0) {
+    return ROT_OK;
+  }
+  if (len > u->scratch_len) {
+    return ROT_ERROR_BUFFER_TOO_SMALL;
+  }
+  uint8_t *back = u->scratch;
+  ROT_TRY(rot_gate_read(u->gate, ROT_INIT_CHIP, s->region, off, back, len));
+  if (!rot_memeq(back, data, len)) {
+    return ROT_ERROR_FLASH_PROGRAM;
+  }
+  if (s->payload_end == 0 && off + len >= ROT_IMAGE_HEADER_SIZE) {
+    uint8_t hdr_bytes[ROT_IMAGE_HEADER_SIZE];
+    ROT_TRY(rot_gate_read(u->gate, ROT_INIT_CHIP, s->region, 0, hdr_bytes,
+                          sizeof(hdr_bytes)));
+    rot_image_header_t h;
+    ROT_TRY(rot_image_header_parse(hdr_bytes, sizeof(hdr_bytes), &h));
+    if (h.image_type != s->image_type) {
+      return ROT_ERROR_POLICY_TYPE_MISMATCH;
+    }
+    if (rot_image_expected_len(&h) != s->declared_len) {
+      return ROT_ERROR_IMAGE_BAD_LENGTH;
+    }
+    s->payload_off = ROT_IMAGE_HEADER_SIZE + h.manifest_len;
+    s->payload_end = s->payload_off + h.payload_len;
+  }
+  if (s->payload_end == 0) {
+    return ROT_OK; /* still inside the header: no payload byte yet */
+  }
+  /* Chunks arrive in order, so the payload is fed in order exactly once. */
+  uint32_t lo = off > s->payload_off ? off : s->payload_off;
+  uint32_t hi = off + len < s->payload_end ? off + len : s->payload_end;
+  if (lo < hi) {
+    ROT_TRY(u->crypto->hash_update(u->crypto, &s->payload_hash,
+                                   back + (lo - off), hi - lo));
   }
   return ROT_OK;
 }
@@ -532,6 +598,9 @@ rot_error_t rot_update_chunk(rot_update_t *u, uint32_t off, const uint8_t *data,
   }
   rot_error_t err =
       rot_gate_program(u->gate, ROT_INIT_UPDATE, s->region, off, data, len);
+  if (err == ROT_OK) {
+    err = staged_bytes(u, off, data, len);
+  }
   if (err != ROT_OK) {
     rot_update_abort(u, err);
     return err;
@@ -551,6 +620,36 @@ static uint32_t claimed_svn(rot_update_t *u, uint32_t region) {
     return 0;
   }
   return h.svn;
+}
+
+/*
+ * The one verification of a staged image: header, manifest and signature
+ * read back from flash (a few hundred bytes), the payload's digest the one
+ * the session computed from the bytes read back as they were programmed.
+ */
+static rot_error_t verify_staged(rot_update_t *u, uint32_t type, uint32_t slot,
+                                 uint32_t region, rot_policy_t *policy,
+                                 slot_token_t *tok) {
+  rot_update_session_t *s = &u->session;
+  rot_memset(tok, 0, sizeof(*tok));
+  tok->type = type;
+  tok->slot = slot;
+  uint8_t digest[ROT_SHA384_LEN];
+  ROT_TRY(u->crypto->hash_finish(u->crypto, &s->payload_hash, digest,
+                                 sizeof(digest)));
+  if (s->payload_end == 0 || s->payload_end + ROT_IMAGE_SIG_SIZE != s->declared_len ||
+      s->payload_off > u->scratch_len) {
+    return ROT_ERROR_IMAGE_BAD_LENGTH;
+  }
+  uint8_t sig[ROT_IMAGE_SIG_SIZE];
+  ROT_TRY(rot_gate_read(u->gate, ROT_INIT_CHIP, region, 0, u->scratch,
+                        s->payload_off));
+  ROT_TRY(rot_gate_read(u->gate, ROT_INIT_CHIP, region, s->payload_end, sig,
+                        sizeof(sig)));
+  rot_memset(policy, 0, sizeof(*policy));
+  ROT_TRY(rot_otp_policy(u->otp, policy));
+  return rot_image_verify_digest(u->crypto, policy, u->scratch, s->payload_off,
+                                 sig, digest, type, &tok->v);
 }
 
 rot_error_t rot_update_finish(rot_update_t *u, rot_verified_image_t *out) {
@@ -573,11 +672,8 @@ rot_error_t rot_update_finish(rot_update_t *u, rot_verified_image_t *out) {
   rot_gate_close_window(u->gate);
   s->open = HARDENED_FALSE;
   slot_token_t tok;
-  uint32_t len = 0;
-  rot_error_t err = verify_slot(u, type, slot, &tok, &len);
-  if (err == ROT_OK && len != s->declared_len) {
-    err = ROT_ERROR_IMAGE_BAD_LENGTH;
-  }
+  rot_policy_t policy;
+  rot_error_t err = verify_staged(u, type, slot, region, &policy, &tok);
   if (!ROT_FIRST_CHECK(err != ROT_OK)) {
     rot_update_state_t next = u->state;
     next.types[type].staged = (uint8_t)slot;
@@ -585,6 +681,14 @@ rot_error_t rot_update_finish(rot_update_t *u, rot_verified_image_t *out) {
   }
   if (err == ROT_OK) {
     *out = tok.v;
+    /* Kept for activate: bound to the slot's write count and the policy. */
+    u->staged.image_type = type;
+    u->staged.slot = slot;
+    u->staged.region = region;
+    u->staged.writes = u->gate->writes[region];
+    u->staged.policy = policy;
+    u->staged.v = tok.v;
+    u->staged.valid = HARDENED_TRUE;
   }
   note(u, ROT_AUDIT_UPDATE_FINISH, err, type,
        err == ROT_OK ? out->svn : claimed_svn(u, region));
@@ -597,6 +701,7 @@ void rot_update_abort(rot_update_t *u, rot_error_t reason) {
   }
   rot_gate_close_window(u->gate);
   u->session.open = HARDENED_FALSE;
+  rot_wipe(&u->session.payload_hash, sizeof(u->session.payload_hash));
   note(u, ROT_AUDIT_UPDATE_ABORT, reason, u->session.image_type,
        u->session.written);
 }
@@ -626,6 +731,38 @@ static rot_error_t slot_type_check(const rot_update_t *u, uint32_t type) {
   return ROT_OK;
 }
 
+/* Does finish's verification of the staged image still hold? Only for the
+ * same type and slot, no write to the slot through the gate since, and the
+ * policy unchanged (a revocation or a floor raise in between means a full
+ * verification again). */
+static int staged_token_holds(const rot_update_t *u, uint32_t type,
+                              uint32_t slot, const rot_policy_t *now) {
+  const rot_staged_token_t *t = &u->staged;
+  return t->valid == HARDENED_TRUE && t->image_type == type &&
+         t->slot == slot && t->region == slot_region(u, type, slot) &&
+         t->region < ROT_RGN_COUNT && u->gate->writes[t->region] == t->writes &&
+         rot_memeq(&t->policy, now, sizeof(*now)) &&
+         rot_verified_check(&t->v) == ROT_OK && t->v.image_type == type;
+}
+
+static rot_error_t staged_token(rot_update_t *u, uint32_t type, uint32_t slot,
+                                slot_token_t *tok) {
+  rot_memset(tok, 0, sizeof(*tok));
+  rot_policy_t now;
+  rot_memset(&now, 0, sizeof(now));
+  ROT_TRY(rot_otp_policy(u->otp, &now));
+  if (ROT_FIRST_CHECK(!staged_token_holds(u, type, slot, &now))) {
+    return ROT_ERROR_BOOT_NOT_VERIFIED;
+  }
+  HARDENED_CHECK_EQ(u->staged.valid, HARDENED_TRUE);
+  HARDENED_CHECK_EQ(u->gate->writes[u->staged.region], u->staged.writes);
+  HARDENED_CHECK_NE(staged_token_holds(u, type, slot, &now), 0);
+  tok->v = u->staged.v;
+  tok->type = type;
+  tok->slot = slot;
+  return ROT_OK;
+}
+
 static rot_error_t activate_impl(rot_update_t *u, uint32_t image_type) {
   ROT_TRY(slot_type_check(u, image_type));
   rot_type_state_t *ts = &u->state.types[image_type];
@@ -636,7 +773,10 @@ static rot_error_t activate_impl(rot_update_t *u, uint32_t image_type) {
     return ROT_ERROR_UPDATE_NOT_STAGED;
   }
   slot_token_t tok;
-  rot_error_t err = verify_slot(u, image_type, ts->staged, &tok, NULL);
+  rot_error_t err = staged_token(u, image_type, ts->staged, &tok);
+  if (err != ROT_OK) {
+    err = verify_slot(u, image_type, ts->staged, &tok, NULL);
+  }
   if (ROT_FIRST_CHECK(err != ROT_OK)) {
     return err;
   }

@@ -10,6 +10,7 @@
 
 #include "rot/crypto.h"
 #include "rot/error.h"
+#include "rot/flash.h"
 #include "rot/image.h"
 #include "rot/otp.h"
 #include "rot/policy.h"
@@ -136,6 +137,17 @@ static int cmd_sign(rotctl_t *c) {
 
   size_t cap = ROT_IMAGE_HEADER_SIZE + kd.manifest_len + payload_len +
                ROT_IMAGE_SIG_SIZE;
+  /* The chip refuses at BEGIN an image larger than its type's slot: say
+   * so now rather than hand out an image no update can install. */
+  uint32_t slot_cap = rot_flash_image_capacity(&rot_flash_layout_default, type);
+  if (slot_cap != 0 && cap > slot_cap) {
+    rot_keydir_wipe(&kd);
+    free(payload);
+    return fail(cmd->full, out,
+                "image of %zu bytes does not fit a %s slot (%u bytes in the "
+                "partition table)",
+                cap, rot_image_type_name(type), slot_cap);
+  }
   uint8_t *image = malloc(cap);
   size_t image_len = 0;
   if (image == NULL) {

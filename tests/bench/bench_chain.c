@@ -17,17 +17,18 @@
  *       through Esys_PCR_Extend directly, same TPM, same PCR, same digests
  *       (printed, so a peer tool can extend exactly those).
  *
- * Each prints one line of key=value pairs, times in ms per operation (mean
- * over at least kMinRuns runs and kMinSeconds of wall time, after one
- * untimed warm-up run). Signature checks run with the curve and the public
- * key already loaded, as the floor any verifier must pay.
+ * Each prints one line of key=value pairs, times in ms per operation: the
+ * median of BENCH_RUNS samples (default 11) after one untimed warm-up,
+ * with min and max beside it; compared figures are sampled interleaved.
+ * Hashes and signature checks run on the backend rot_host_crypto()
+ * selects (ROT_CRYPTO), called directly, the curve and the public key
+ * already loaded, as the floor any verifier must pay.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <mbedtls/sha256.h>
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
@@ -46,14 +47,17 @@
 /* Largest input file: a 64 MiB payload plus its header, manifest, signature. */
 #define MAX_FILE (ROT_IMAGE_MAX_PAYLOAD + 64u * 1024u)
 
-static const unsigned kMinRuns = 3;
-/* Long enough for a stable mean of sub-millisecond operations, short
- * enough that the whole chain breakdown stays within a few seconds. */
-static double g_min_seconds = 0.25;
+static bench_backend_t g_backend;
 
-/* Mean ms per call. */
+static unsigned runs_wanted(void) {
+  const char *e = getenv("BENCH_RUNS");
+  unsigned long n = e != NULL ? strtoul(e, NULL, 10) : 0;
+  return n >= 3 && n <= 256 ? (unsigned)n : 11u;
+}
+
+/* Median ms per call. */
 static double time_it(bench_fn fn, void *arg) {
-  return bench_time(fn, arg, g_min_seconds, kMinRuns).ms;
+  return bench_one(fn, arg, runs_wanted()).median_ms;
 }
 
 static uint8_t *read_input(const char *path, size_t *len) {
@@ -86,17 +90,14 @@ typedef struct hash_arg {
 
 static void run_sha256(void *p) {
   hash_arg_t *a = p;
-  uint8_t out[32];
-  int rc = mbedtls_sha256_ret(a->data, a->len, out, 0);
-  if (rc != 0) {
-    die("mbedtls_sha256_ret", rc);
-  }
+  uint8_t out[ROT_SHA256_LEN];
+  bench_hash(g_backend, 0, a->data, a->len, out);
 }
 
 static void run_sha384(void *p) {
   hash_arg_t *a = p;
   uint8_t out[ROT_SHA384_LEN];
-  bench_sha384(a->data, a->len, out);
+  bench_sha384(g_backend, a->data, a->len, out);
 }
 
 /* ---- signatures ------------------------------------------------------------ */
@@ -109,15 +110,14 @@ typedef struct sig_arg {
 static void sig_setup(sig_arg_t *a, const uint8_t pub[ROT_P384_PUBKEY_LEN],
                       const uint8_t sig[ROT_P384_SIG_LEN], const uint8_t *msg,
                       size_t msg_len) {
-  bench_sha384(msg, msg_len, a->digest);
-  bench_p384_load(&a->key, pub, sig);
+  bench_sha384(g_backend, msg, msg_len, a->digest);
+  bench_p384_load(&a->key, g_backend, pub, sig);
 }
 
 static void run_sig(void *p) {
   sig_arg_t *a = p;
   bench_p384_verify(&a->key, a->digest,
-                    "mbedtls_ecdsa_verify (a signature of the input does not "
-                    "verify)");
+                    "P-384 verify (a signature of the input does not verify)");
 }
 
 /* The signing key the header names, as certified by the manifest. */
@@ -155,7 +155,6 @@ static void run_verify(void *p) {
 }
 
 static int cmd_verify(const char *path) {
-  g_min_seconds = 1.0;
   size_t len = 0;
   uint8_t *img = read_input(path, &len);
   rot_image_view_t view;
@@ -172,11 +171,14 @@ static int cmd_verify(const char *path) {
     die("root key hash", 0);
   }
   hash_arg_t ha = {view.payload, view.header.payload_len};
-  double verify_ms = time_it(run_verify, &va);
-  double sha384_ms = time_it(run_sha384, &ha);
-  printf("image_bytes=%zu payload_bytes=%u verify_ms=%.3f "
-         "payload_sha384_ms=%.3f\n",
-         len, view.header.payload_len, verify_ms, sha384_ms);
+  bench_side_t sides[2] = {{.fn = run_verify, .arg = &va},
+                           {.fn = run_sha384, .arg = &ha}};
+  bench_interleave(sides, 2, runs_wanted());
+  printf("backend=%s image_bytes=%zu payload_bytes=%u ",
+         bench_backend_name(g_backend), len, view.header.payload_len);
+  bench_print("verify", &sides[0]);
+  bench_print("payload_sha384", &sides[1]);
+  printf("\n");
   free(img);
   return 0;
 }
@@ -217,10 +219,8 @@ typedef struct extend_arg {
 
 static void extend_digests(extend_arg_t *a, const char *label) {
   uint8_t d256[32], d384[64];
-  if (mbedtls_sha256_ret((const uint8_t *)label, strlen(label), d256, 0) != 0 ||
-      mbedtls_sha512_ret((const uint8_t *)label, strlen(label), d384, 1) != 0) {
-    die("digest of the extend label", 0);
-  }
+  bench_hash(g_backend, 0, (const uint8_t *)label, strlen(label), d256);
+  bench_hash(g_backend, 1, (const uint8_t *)label, strlen(label), d384);
   memset(&a->values, 0, sizeof(a->values));
   a->values.count = 2;
   a->values.digests[0].hashAlg = TPM2_ALG_SHA256;
@@ -254,22 +254,44 @@ static void run_bc_extend(void *p) {
   }
 }
 
-static double esys_extend_ms(extend_arg_t *a, const char *tcti) {
+/* Extends per sample: enough for a stable per-extend figure. */
+#define EXTENDS_PER_SAMPLE 64u
+
+/* One sample: open a context, time EXTENDS_PER_SAMPLE extends, close (the
+ * swtpm serves one connection at a time, so the two paths take turns). */
+static double esys_sample(extend_arg_t *a, const char *tcti) {
   esys_open(&a->esys, tcti);
-  double ms = time_it(run_esys_extend, a);
+  run_esys_extend(a); /* the context's first command is not timed */
+  double t0 = now_s();
+  for (unsigned i = 0; i < EXTENDS_PER_SAMPLE; i++) {
+    run_esys_extend(a);
+  }
+  double ms = (now_s() - t0) * 1e3 / EXTENDS_PER_SAMPLE;
   esys_close(&a->esys);
   return ms;
 }
 
-static double bc_extend_ms(extend_arg_t *a, const char *tcti) {
+static double bc_sample(extend_arg_t *a, const char *tcti) {
   if (bc_tpm_open(&a->tpm, tcti) != ROT_OK) {
     fprintf(stderr, "bench_chain: bc_tpm_open: %s\n", bc_tpm_strerror(NULL));
     exit(1);
   }
-  double ms = time_it(run_bc_extend, a);
+  run_bc_extend(a);
+  double t0 = now_s();
+  for (unsigned i = 0; i < EXTENDS_PER_SAMPLE; i++) {
+    run_bc_extend(a);
+  }
+  double ms = (now_s() - t0) * 1e3 / EXTENDS_PER_SAMPLE;
   bc_tpm_close(a->tpm);
   a->tpm = NULL;
   return ms;
+}
+
+static void stats(double *v, unsigned n, double *med, double *lo, double *hi) {
+  qsort(v, n, sizeof(double), cmp_double);
+  *med = (n % 2) ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  *lo = v[0];
+  *hi = v[n - 1];
 }
 
 static void hex(const uint8_t *p, size_t n) {
@@ -289,20 +311,31 @@ static uint32_t parse_pcr(const char *s) {
 }
 
 static int cmd_extend(const char *tcti, const char *pcr) {
-  g_min_seconds = 1.0;
   extend_arg_t a;
   memset(&a, 0, sizeof(a));
   a.pcr = parse_pcr(pcr);
   extend_digests(&a, "bench_chain extend");
-  /* The swtpm serves one connection at a time: one context after the
-   * other, and each figure twice in alternating order so that neither
-   * side gets the warmer TPM. */
-  double bc1 = bc_extend_ms(&a, tcti);
-  double raw1 = esys_extend_ms(&a, tcti);
-  double raw2 = esys_extend_ms(&a, tcti);
-  double bc2 = bc_extend_ms(&a, tcti);
-  printf("pcr=%u bc_ms=%.4f esys_ms=%.4f sha256=", a.pcr, (bc1 + bc2) / 2,
-         (raw1 + raw2) / 2);
+  unsigned runs = runs_wanted();
+  double bc[256], raw[256];
+  /* Warm-up of both paths, then interleaved samples; alternate which side
+   * goes first so that neither always gets the warmer TPM. */
+  (void)bc_sample(&a, tcti);
+  (void)esys_sample(&a, tcti);
+  for (unsigned r = 0; r < runs; r++) {
+    if (r % 2 == 0) {
+      bc[r] = bc_sample(&a, tcti);
+      raw[r] = esys_sample(&a, tcti);
+    } else {
+      raw[r] = esys_sample(&a, tcti);
+      bc[r] = bc_sample(&a, tcti);
+    }
+  }
+  double bm, bl, bh, rm, rl, rh;
+  stats(bc, runs, &bm, &bl, &bh);
+  stats(raw, runs, &rm, &rl, &rh);
+  printf("pcr=%u bc_ms=%.4f bc_min=%.4f bc_max=%.4f esys_ms=%.4f "
+         "esys_min=%.4f esys_max=%.4f runs=%u per_sample=%u sha256=",
+         a.pcr, bm, bl, bh, rm, rl, rh, runs, EXTENDS_PER_SAMPLE);
   hex(a.values.digests[0].digest.sha256, 32);
   printf(" sha384=");
   hex(a.values.digests[1].digest.sha384, 48);
@@ -312,8 +345,21 @@ static int cmd_extend(const char *tcti, const char *pcr) {
 
 /* ---- chain ------------------------------------------------------------------ */
 
-/* The hashes and signature checks of one signed image's payload. */
+typedef struct read_arg {
+  const char *path;
+} read_arg_t;
+
+/* Reading the image's bytes once (page cache), as the chain must. */
+static void run_read(void *p) {
+  read_arg_t *a = p;
+  size_t len = 0;
+  free(read_input(a->path, &len));
+}
+
+/* The read, hashes and signature checks of one signed image's payload. */
 static void image_primitives(const char *key, const char *path) {
+  read_arg_t ra = {path};
+  double read_ms = time_it(run_read, &ra);
   size_t len = 0;
   uint8_t *img = read_input(path, &len);
   rot_image_view_t v;
@@ -331,10 +377,10 @@ static void image_primitives(const char *key, const char *path) {
   double manifest_ms = time_it(run_sig, &manifest_sig);
   bench_p384_free(&image_sig.key);
   bench_p384_free(&manifest_sig.key);
-  printf("%s_bytes=%u %s_sha256_ms=%.4f %s_sha384_ms=%.4f %s_sig_ms=%.4f "
-         "%s_manifest_ms=%.4f ",
-         key, v.header.payload_len, key, s256, key, s384, key, sig_ms, key,
-         manifest_ms);
+  printf("%s_bytes=%u %s_read_ms=%.4f %s_sha256_ms=%.4f %s_sha384_ms=%.4f "
+         "%s_sig_ms=%.4f %s_manifest_ms=%.4f ",
+         key, v.header.payload_len, key, read_ms, key, s256, key, s384, key,
+         sig_ms, key, manifest_ms);
   free(img);
 }
 
@@ -354,14 +400,22 @@ static int cmd_chain(const char *tcti, const char *fw, const char *payload,
   memset(&a, 0, sizeof(a));
   a.pcr = 16;
   extend_digests(&a, "bench_chain chain");
-  double ext = esys_extend_ms(&a, tcti);
-  printf("dtb_bytes=%zu dtb_sha256_ms=%.4f dtb_sha384_ms=%.4f "
-         "esys_extend_ms=%.4f\n",
-         dtb_len, s256, s384, ext);
+  double samples[256];
+  unsigned runs = runs_wanted();
+  (void)esys_sample(&a, tcti);
+  for (unsigned r = 0; r < runs; r++) {
+    samples[r] = esys_sample(&a, tcti);
+  }
+  double ext, lo, hi;
+  stats(samples, runs, &ext, &lo, &hi);
+  printf("backend=%s dtb_bytes=%zu dtb_sha256_ms=%.4f dtb_sha384_ms=%.4f "
+         "esys_extend_ms=%.4f esys_extend_min=%.4f esys_extend_max=%.4f\n",
+         bench_backend_name(g_backend), dtb_len, s256, s384, ext, lo, hi);
   return 0;
 }
 
 int main(int argc, char **argv) {
+  g_backend = bench_backend();
   if (argc == 3 && strcmp(argv[1], "verify") == 0) {
     return cmd_verify(argv[2]);
   }

@@ -5,20 +5,22 @@
  *   bench_verify SIZE_MIB [OUT_FILE]
  *
  * Builds a fresh key hierarchy and a signed image with a SIZE_MIB payload in
- * memory, then times:
+ * memory, then times, interleaved (ours, raw, peer, verify, ours, ...):
  *   ours    rot_image_verify on the whole image (header and manifest
- *           checks, root key hash, manifest root signature, image
- *           signature, payload digest);
- *   raw     mbedtls SHA-384 over the same image bytes plus one
- *           mbedtls_ecdsa_verify, curve and key already loaded: the least
+ *           checks, root key hash, manifest root signature or its cached
+ *           verdict, image signature, payload digest), on the backend
+ *           rot_host_crypto() selects (ROT_CRYPTO);
+ *   raw     SHA-384 over the same image bytes plus one P-384 verify, called
+ *           directly on the same backend, key already loaded: the least
  *           work any "hash it and check one signature" verifier must do;
- *   verify  one mbedtls_ecdsa_verify alone, so a reader can see that ours
- *           minus raw is about one more verify (the manifest's root
- *           signature).
+ *   peer    the same raw work on OpenSSL's libcrypto, in-process (the
+ *           library peer; equal to raw when the backend is libcrypto);
+ *   verify  one P-384 verify alone on the backend.
  * With OUT_FILE it also writes the exact image bytes there, so an external
- * peer can hash and verify the same input.
+ * peer (a process: openssl dgst) can hash and verify the same input.
  *
- * Prints one line of key=value pairs (times in ms per operation).
+ * Prints one line of key=value pairs (median, min, max in ms per
+ * operation, and the number of samples).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -35,9 +37,12 @@
 #define BENCH_NAME "bench_verify"
 #include "bench_util.h"
 
-/* Each figure runs for at least this long and at least kMinRuns times. */
-static const double kMinSeconds = 1.0;
-static const unsigned kMinRuns = 3;
+/* Interleaved samples per side (BENCH_RUNS overrides). */
+static unsigned runs_wanted(void) {
+  const char *e = getenv("BENCH_RUNS");
+  unsigned long n = e != NULL ? strtoul(e, NULL, 10) : 0;
+  return n >= 3 && n <= 256 ? (unsigned)n : 11u;
+}
 
 /*
  * The dtb window (128 MiB, not executable) is the only region of the
@@ -46,10 +51,6 @@ static const unsigned kMinRuns = 3;
  */
 #define BENCH_TYPE ROT_IMAGE_TYPE_DTB
 #define BENCH_LOAD_ADDR 0x88000000u
-
-static bench_timing_t time_it(bench_fn fn, void *arg) {
-  return bench_time(fn, arg, kMinSeconds, kMinRuns);
-}
 
 /* Cheap deterministic filler: the payload content does not affect cost. */
 static void fill(uint8_t *buf, size_t len) {
@@ -84,6 +85,7 @@ static void run_ours(void *p) {
 }
 
 typedef struct raw_arg {
+  bench_backend_t b;
   bench_p384_t key;
   const uint8_t *data;
   size_t len;
@@ -93,28 +95,29 @@ typedef struct raw_arg {
 static void run_raw(void *p) {
   raw_arg_t *a = p;
   uint8_t digest[ROT_SHA384_LEN];
-  bench_sha384(a->data, a->len, digest);
-  bench_p384_verify(&a->key, digest, "mbedtls_ecdsa_verify");
+  bench_sha384(a->b, a->data, a->len, digest);
+  bench_p384_verify(&a->key, digest, "raw P-384 verify");
 }
 
 static void run_verify_only(void *p) {
   raw_arg_t *a = p;
-  bench_p384_verify(&a->key, a->digest, "mbedtls_ecdsa_verify");
+  bench_p384_verify(&a->key, a->digest, "raw P-384 verify");
 }
 
-static void raw_setup(raw_arg_t *a, const rot_crypto_t *c,
+static void raw_setup(raw_arg_t *a, bench_backend_t b, const rot_crypto_t *c,
                       const uint8_t priv[ROT_P384_SCALAR_LEN],
                       const uint8_t pub[ROT_P384_PUBKEY_LEN],
                       const uint8_t *data, size_t len) {
+  a->b = b;
   a->data = data;
   a->len = len;
-  bench_sha384(data, len, a->digest);
+  bench_sha384(b, data, len, a->digest);
   uint8_t sig[ROT_P384_SIG_LEN];
   rot_error_t err = c->ecdsa_p384_sign(c, priv, a->digest, ROT_SHA384_LEN, sig);
   if (err != ROT_OK) {
     die("ecdsa_p384_sign", (long)err);
   }
-  bench_p384_load(&a->key, pub, sig);
+  bench_p384_load(&a->key, b, pub, sig);
 }
 
 static void write_file(const char *path, const uint8_t *buf, size_t len) {
@@ -201,20 +204,29 @@ int main(int argc, char **argv) {
     write_file(argv[2], image, image_len);
   }
 
+  bench_backend_t backend = bench_backend();
   ours_arg_t ours = {c, &policy, image, image_len};
-  raw_arg_t raw;
-  raw_setup(&raw, c, sign_priv, key.pub, image, image_len);
+  raw_arg_t raw, peer;
+  raw_setup(&raw, backend, c, sign_priv, key.pub, image, image_len);
+  raw_setup(&peer, BENCH_OPENSSL, c, sign_priv, key.pub, image, image_len);
 
-  bench_timing_t t_ours = time_it(run_ours, &ours);
-  bench_timing_t t_raw = time_it(run_raw, &raw);
-  bench_timing_t t_verify = time_it(run_verify_only, &raw);
-
-  printf("size_mib=%lu image_bytes=%zu ours_ms=%.3f ours_runs=%u "
-         "raw_ms=%.3f raw_runs=%u p384_verify_ms=%.3f p384_verify_runs=%u\n",
-         mib, image_len, t_ours.ms, t_ours.runs, t_raw.ms, t_raw.runs,
-         t_verify.ms, t_verify.runs);
+  bench_side_t sides[4] = {
+      {.fn = run_ours, .arg = &ours},
+      {.fn = run_raw, .arg = &raw},
+      {.fn = run_raw, .arg = &peer},
+      {.fn = run_verify_only, .arg = &raw},
+  };
+  bench_interleave(sides, 4, runs_wanted());
+  printf("backend=%s size_mib=%lu image_bytes=%zu ", bench_backend_name(backend),
+         mib, image_len);
+  bench_print("ours", &sides[0]);
+  bench_print("raw", &sides[1]);
+  bench_print("libcrypto", &sides[2]);
+  bench_print("p384_verify", &sides[3]);
+  printf("\n");
 
   bench_p384_free(&raw.key);
+  bench_p384_free(&peer.key);
   free(image);
   return 0;
 }

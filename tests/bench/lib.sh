@@ -31,3 +31,23 @@ bench_die() {
   echo "bench: $*" >&2
   exit 1
 }
+
+# Median, min and max of the numbers on stdin: "median min max".
+stats3() {
+  sort -g | awk '{ v[NR] = $1 } END {
+    if (!NR) exit 1
+    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    print m, v[1], v[NR] }'
+}
+
+# The crypto backend the stack's host tools run with (ROT_CRYPTO, else the
+# build's default, which bench.sh passes in BENCH_BACKEND_DEFAULT).
+bench_backend() { echo "${ROT_CRYPTO:-${BENCH_BACKEND_DEFAULT:-openssl}}"; }
+
+# record NAME OURS_MS BOUND_MS RUNS MIN_MS MAX_MS: one figure for
+# results.json (bench.sh collects them); a no-op when a section runs alone.
+record() {
+  [ -n "${BENCH_ROWS:-}" ] || return 0
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$(bench_backend)" \
+    >>"$BENCH_ROWS"
+}

@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
-# Image verify throughput beside two references (not a test):
-#   raw      mbedTLS SHA-384 over the same bytes + one P-384 verify,
-#            in-process (bench_verify)
-#   openssl  `openssl dgst -sha384 -verify` on the same bytes, a whole
-#            process per run, with its own P-384 key and signature
-# Usage: tests/bench/verify.sh [BUILD_DIR]   (BENCH_SIZES="1 16 64" in MiB)
+# Image verify beside the raw primitives of the same backend (not a test):
+#   ours       rot_image_verify, in-process (bench_verify)
+#   raw        SHA-384 over the same bytes + one P-384 verify, called
+#              directly on the same backend, in-process: the bound
+#   libcrypto  the same raw work on OpenSSL's libcrypto, in-process (peer
+#              library)
+#   openssl    `openssl dgst -sha384 -verify` on the same bytes, one process
+#              per run (peer tool), with its own P-384 key and signature
+# Sizes 1, 4, 16, 31 and 64 MiB show how the cost grows.
+# Usage: tests/bench/verify.sh [BUILD_DIR]
+#   BENCH_SIZES="1 4 16 31 64" (MiB), BENCH_RUNS (samples per figure, 11)
 # One section of `make bench` (tests/bench/bench.sh runs them all).
 set -euo pipefail
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.."
+# shellcheck source=tests/bench/lib.sh
+. tests/bench/lib.sh
 BIN=$BUILD/bin/bench_verify
-SIZES=${BENCH_SIZES:-1 16 64}
-OPENSSL_RUNS=5
+SIZES=${BENCH_SIZES:-1 4 16 31 64}
+RUNS=${BENCH_RUNS:-11}
+export BENCH_RUNS=$RUNS
 
-[ -x "$BIN" ] || { echo "bench: $BIN not built (run make bench)" >&2; exit 1; }
-command -v openssl >/dev/null || { echo "bench: openssl not found" >&2; exit 1; }
+[ -x "$BIN" ] || bench_die "$BIN not built (run make bench)"
+command -v openssl >/dev/null || bench_die "openssl not found"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -22,81 +30,72 @@ trap 'rm -rf "$tmp"' EXIT
 openssl ecparam -genkey -name secp384r1 -noout -out "$tmp/key.pem" 2>/dev/null
 openssl ec -in "$tmp/key.pem" -pubout -out "$tmp/pub.pem" 2>/dev/null
 
-# Median wall time in ms of OPENSSL_RUNS runs of an openssl verify of FILE,
-# process start included. Fails unless every run prints "Verified OK".
-# The clock is bash's own (EPOCHREALTIME, microseconds): forking date(1)
-# around each run would add its process start to openssl's figure.
+# "median min max" in ms of RUNS openssl verify processes on FILE (one
+# warm-up excluded). Fails unless every run prints "Verified OK".
 openssl_verify_ms() {
-  local file=$1 sig=$1.sig i t0 t1 out times=()
+  local file=$1 sig=$1.sig i t0 t1 out
   openssl dgst -sha384 -sign "$tmp/key.pem" -out "$sig" "$file"
-  for ((i = 0; i < OPENSSL_RUNS; i++)); do
-    t0=${EPOCHREALTIME/[.,]/}
+  for ((i = 0; i <= RUNS; i++)); do
+    t0=$(now_us)
     out=$(openssl dgst -sha384 -verify "$tmp/pub.pem" -signature "$sig" "$file")
-    t1=${EPOCHREALTIME/[.,]/}
-    [ "$out" = "Verified OK" ] || { echo "bench: openssl did not verify $file: $out" >&2; exit 1; }
-    times+=($((t1 - t0)))
-  done
-  printf '%s\n' "${times[@]}" | sort -n |
-    awk '{ v[NR] = $1 } END { printf "%.3f", v[int((NR + 1) / 2)] / 1e3 }'
+    t1=$(now_us)
+    [ "$out" = "Verified OK" ] || bench_die "openssl did not verify $file: $out"
+    [ "$i" -eq 0 ] || echo $((t1 - t0))
+  done | awk '{ print $1 / 1e3 }' | stats3
 }
 
-# key=value lookup in one bench_verify line.
-field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+printf 'x' >"$tmp/tiny"
+read -r floor_ms _ _ <<<"$(openssl_verify_ms "$tmp/tiny")"
 
-# What a process start plus one verify costs openssl on a one-byte file.
-printf 'x' > "$tmp/tiny"
-openssl_floor=$(openssl_verify_ms "$tmp/tiny")
-
-echo "bench: signed image verify, ${SIZES// /, } MiB payloads (each figure >= 1 s or >= 3 runs; openssl: median of $OPENSSL_RUNS processes)"
+backend=$(bench_backend)
+echo "bench: signed image verify, ${SIZES// /, } MiB payloads, backend $backend"
+echo "       (in-process figures: median of $RUNS interleaved samples after a warm-up, [min-max];"
+echo "        openssl dgst: median of $RUNS processes after a warm-up)"
 rows=()
 for mib in $SIZES; do
   img=$tmp/image-$mib.bin
   line=$("$BIN" "$mib" "$img")
-  ossl=$(openssl_verify_ms "$img")
+  read -r om olo ohi <<<"$(openssl_verify_ms "$img")"
   rm -f "$img" "$img.sig"
-  rows+=("$line openssl_ms=$ossl")
+  rows+=("$line ossl_ms=$om ossl_min=$olo ossl_max=$ohi")
+  case $mib in
+    1 | 16 | 64)
+      record "verify_${mib}m" "$(field "$line" ours_ms)" "$(field "$line" raw_ms)" \
+        "$(field "$line" ours_runs)" "$(field "$line" ours_min)" "$(field "$line" ours_max)" ;;
+  esac
 done
 
-printf '\n%-8s | %-28s | %-26s | %-8s | %-24s | %-12s\n' \
-  "size" "rot_image_verify ms (MiB/s)" "raw SHA-384 + 1 verify ms" "ours/raw" \
-  "openssl dgst -verify ms" "ours/openssl"
-printf '%s\n' "---------+------------------------------+----------------------------+----------+--------------------------+-------------"
+printf '\n%-6s | %-27s | %-25s | %-8s | %-11s | %-23s | %s\n' \
+  "size" "ours ms [min-max]" "raw (bound) ms [min-max]" "ours/raw" \
+  "libcrypto ms" "openssl dgst ms (proc)" "MiB/s ours"
+echo "-------+-----------------------------+---------------------------+----------+-------------+-------------------------+-----------"
 for row in "${rows[@]}"; do
   awk -v mib="$(field "$row" size_mib)" -v bytes="$(field "$row" image_bytes)" \
-      -v ours="$(field "$row" ours_ms)" -v raw="$(field "$row" raw_ms)" \
-      -v ossl="$(field "$row" openssl_ms)" 'BEGIN {
-    cell = sprintf("%9.2f (%6.1f MiB/s)", ours, bytes / 1048576 / (ours / 1000))
-    printf "%-8s | %-28s | %26.2f | %7.3fx | %24.2f | %11.3fx\n",
-      mib " MiB", cell, raw, ours / raw, ossl, ours / ossl
+      -v o="$(field "$row" ours_ms)" -v olo="$(field "$row" ours_min)" -v ohi="$(field "$row" ours_max)" \
+      -v r="$(field "$row" raw_ms)" -v rlo="$(field "$row" raw_min)" -v rhi="$(field "$row" raw_max)" \
+      -v l="$(field "$row" libcrypto_ms)" -v p="$(field "$row" ossl_ms)" 'BEGIN {
+    printf "%-6s | %8.2f [%7.2f-%7.2f] | %8.2f [%6.2f-%6.2f] | %7.3fx | %11.2f | %23.2f | %9.1f\n",
+      mib "M", o, olo, ohi, r, rlo, rhi, o / r, l, p, bytes / 1048576 / (o / 1000)
   }'
 done
-
 echo
-echo "Where ours and raw differ (rot_image_verify also checks the key manifest's root signature):"
-for row in "${rows[@]}"; do
-  awk -v mib="$(field "$row" size_mib)" -v ours="$(field "$row" ours_ms)" \
-      -v raw="$(field "$row" raw_ms)" -v v="$(field "$row" p384_verify_ms)" 'BEGIN {
-    printf "  %2s MiB: ours - raw = %.2f ms; one mbedTLS P-384 verify alone = %.2f ms\n",
-      mib, ours - raw, v
-  }'
-done
-echo "  openssl process start + one P-384 verify of a 1-byte file: $openssl_floor ms"
-cat <<'EOF'
+echo "  one P-384 verify on $backend alone: $(field "${rows[0]}" p384_verify_ms) ms;" \
+  "openssl process start + one verify of a 1-byte file: $floor_ms ms"
+cat <<EOF
 
 Columns:
-  rot_image_verify  the whole in-process check of the image file (header and
-                    manifest parse, root key hash vs policy, manifest root
-                    signature, signing key rules, image signature over
-                    header+manifest, SHA-384 of the payload); mean per run.
-  raw               mbedTLS SHA-384 over the same image bytes plus one
-                    mbedtls_ecdsa_verify, curve and key preloaded, in-process:
-                    the floor for "hash once, check one signature".
-  openssl           `openssl dgst -sha384 -verify pub.pem -signature sig.der`
-                    on the same bytes with openssl's own P-384 key: one hash,
-                    one verify, plus process start and reading the file (from
-                    page cache). Wall time, median of the runs.
-  ratios            time of rot_image_verify / time of the reference
-                    (above 1 means ours is slower).
-  All payloads use image type dtb: its load window is the only one that
-  holds a 64 MiB payload; the verify work is the same for every type.
+  ours       rot_image_verify of the whole image, in-process: header and
+             manifest parse, root key hash vs policy, the manifest's root
+             signature (its verdict cached by the manifest's SHA-384 after
+             the first run, as on the chip between resets), signing key
+             rules, image signature over header+manifest, SHA-384 of the
+             payload.
+  raw        the bound: SHA-384 over the same image bytes plus one P-384
+             verify, called directly on $backend, key preloaded.
+  libcrypto  the same work on OpenSSL 3's libcrypto, in-process (peer
+             library).
+  openssl    \`openssl dgst -sha384 -verify\`, a process per run (peer tool:
+             process start and reading the file from the page cache
+             included).
+  Payloads use image type dtb, the only load window that holds 64 MiB.
 EOF

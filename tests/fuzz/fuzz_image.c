@@ -9,8 +9,10 @@
  * and the payload digest), and against a fixed foreign root, which must
  * always refuse it. An image that verifies is tried once more with the
  * other ECDSA signature (r, n - s), which must be refused as non-canonical.
- * Besides the sanitizers, the target traps when the parsers disagree with
- * each other or a verdict breaks an invariant.
+ * The pre-hashed verify (rot_image_verify_digest, the update engine's
+ * path) must agree with rot_image_verify on every parsed image. Besides
+ * the sanitizers, the target traps when the parsers disagree with each
+ * other or a verdict breaks an invariant.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -108,6 +110,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     CHECK(rot_image_verify(c, &foreign, data, size, ROT_IMAGE_TYPE_ANY,
                            &out) == perr);
     CHECK(out.token != ROT_VERIFY_TOKEN_VALID);
+    /* The input as header || manifest of a pre-hashed image (the update
+     * engine's path): never accepted under a foreign root. */
+    static const uint8_t zero[ROT_SHA384_LEN];
+    if (size >= ROT_IMAGE_SIG_SIZE) {
+      CHECK(rot_image_verify_digest(c, &foreign, data, size,
+                                    data + size - ROT_IMAGE_SIG_SIZE, zero,
+                                    ROT_IMAGE_TYPE_ANY, &out) != ROT_OK);
+      CHECK(out.token != ROT_VERIFY_TOKEN_VALID);
+    }
     return 0;
   }
 
@@ -133,6 +144,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   own.lifecycle = ROT_LIFECYCLE_DEV;
   rot_error_t verr =
       rot_image_verify(c, &own, data, size, ROT_IMAGE_TYPE_ANY, &out);
+  /* The pre-hashed path (header || manifest, signature, payload digest)
+   * reaches the same verdict and the same token. */
+  {
+    uint8_t pd[ROT_SHA384_LEN];
+    rot_verified_image_t dv;
+    CHECK(rot_hash(c, ROT_HASH_SHA384, v.payload, v.header.payload_len, pd,
+                   sizeof(pd)) == ROT_OK);
+    CHECK(rot_image_verify_digest(c, &own, data,
+                                  ROT_IMAGE_HEADER_SIZE + v.header.manifest_len,
+                                  v.signature, pd, ROT_IMAGE_TYPE_ANY,
+                                  &dv) == verr);
+    CHECK(verr != ROT_OK || rot_memeq(&dv, &out, sizeof(dv)));
+  }
   if (verr != ROT_OK) {
     CHECK(out.token != ROT_VERIFY_TOKEN_VALID);
     CHECK(rot_verified_check(&out) != ROT_OK);

@@ -17,7 +17,7 @@ powerfail-bin := $(BUILD)/powerfail/powerfail
 
 $(powerfail-bin): $(patsubst %.c,$(BUILD)/san/%.o,$(powerfail-srcs)) $(ROT_SAN_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(SAN_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(MBEDTLS_LIBS)
+	$(CC) $(SAN_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(MBEDTLS_LIBS) $(OPENSSL_LIBS)
 
 .PHONY: powerfail
 powerfail: $(powerfail-bin)

@@ -49,6 +49,10 @@ typedef struct bc_boot_image {
   rot_mbox_image_info_t info; /* what the chip verified */
   uint64_t load_addr;
   bc_sealed_t payload;        /* the exact bytes measured and booted */
+  /* Of payload, hashed once from the sealed mapping: the SHA-384 matched
+   * the chip's verified digest, and both are the measurements. */
+  uint8_t sha256[ROT_SHA256_LEN];
+  uint8_t sha384[ROT_SHA384_LEN];
 } bc_boot_image_t;
 
 /* Wall-clock cost of each phase, for `make bench` and --verbose. */
@@ -110,6 +114,17 @@ ROT_WARN_UNUSED rot_error_t bc_check_read_image(
     const rot_crypto_t *c, uint32_t expected_type, const uint8_t *img,
     size_t len, const rot_mbox_image_info_t *info, rot_image_view_t *view,
     const char **what);
+
+/**
+ * bc_check_read_image with the payload's SHA-384 already taken by the
+ * caller (payload_sha384, or NULL to hash view->payload here): the boot
+ * chain hashes the sealed copy of the payload once and hands that digest
+ * in, so the bytes compared are the bytes measured and booted.
+ */
+ROT_WARN_UNUSED rot_error_t bc_check_read_image_digest(
+    const rot_crypto_t *c, uint32_t expected_type, const uint8_t *img,
+    size_t len, const rot_mbox_image_info_t *info,
+    const uint8_t *payload_sha384, rot_image_view_t *view, const char **what);
 
 /**
  * Compare the TPM's PCRs with the replay of an event log: every PCR in

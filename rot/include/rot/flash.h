@@ -91,6 +91,15 @@ extern const rot_flash_layout_t rot_flash_layout_default;
  */
 ROT_WARN_UNUSED rot_error_t rot_flash_layout_check(const rot_flash_layout_t *l);
 
+/**
+ * The largest image (header, manifest, payload, signature) a type can
+ * hold: the smaller of its two slots, 0 for a type without slots. The one
+ * size limit an update and a signing tool apply, derived from the
+ * partition table.
+ */
+uint32_t rot_flash_image_capacity(const rot_flash_layout_t *l,
+                                  uint32_t image_type);
+
 /** The region of a type's slot (ROT_SLOT_A/B), or -1 when there is none. */
 int rot_flash_slot_region(const rot_flash_layout_t *l, uint32_t image_type,
                           uint32_t slot);

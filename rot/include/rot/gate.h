@@ -54,6 +54,10 @@ struct rot_gate {
   /* Region an update window is open on, or ROT_RGN_COUNT for none. */
   uint32_t window;
   hardened_bool_t window_open;
+  /* Program and erase operations let through, per region, since init:
+   * a reader that verified a region's bytes knows they are unchanged
+   * while the count is (the update engine's staged-image token). */
+  uint32_t writes[ROT_RGN_COUNT];
 };
 
 /** Reset the gate (all unlocked, no window). Checks the layout. */

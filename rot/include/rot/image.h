@@ -215,6 +215,28 @@ ROT_WARN_UNUSED rot_error_t rot_image_verify(const rot_crypto_t *c,
                                              rot_verified_image_t *out);
 
 /**
+ * rot_image_verify for an image whose payload is not in memory but was
+ * hashed as it arrived: head is header || manifest (head_len exactly
+ * ROT_IMAGE_HEADER_SIZE + manifest_len), sig the image signature, and
+ * payload_digest the SHA-384 of the payload bytes. Same checks, same
+ * order, same codes; the caller vouches that payload_digest is the digest
+ * of the bytes it will use (the update engine hashes what it read back
+ * from flash).
+ */
+ROT_WARN_UNUSED rot_error_t rot_image_verify_digest(
+    const rot_crypto_t *c, const rot_policy_t *policy, const uint8_t *head,
+    size_t head_len, const uint8_t sig[ROT_IMAGE_SIG_SIZE],
+    const uint8_t payload_digest[ROT_SHA384_LEN], uint32_t expected_type,
+    rot_verified_image_t *out);
+
+/**
+ * Forget the cached manifest verdict (rot_image_verify keeps the last
+ * manifest whose root signature verified, keyed by its SHA-384). Called at
+ * every chip reset, as RAM does not survive one.
+ */
+void rot_image_cache_clear(void);
+
+/**
  * Check a verification token before acting on an image: returns ROT_OK
  * (hardened, double-checked) only for a token that rot_image_verify wrote.
  */

@@ -90,7 +90,30 @@ typedef struct rot_update_session {
   uint32_t declared_len;
   uint32_t written;
   uint64_t last_activity; /* seconds, for the idle timeout */
+  /* One hash pass per update: SHA-384 of the payload, fed with each
+   * chunk's bytes as read back from flash (and compared with what
+   * arrived), so finish verifies without reading the payload again. */
+  rot_hash_ctx_t payload_hash;
+  uint32_t payload_off; /* header + manifest; 0 until the header is in */
+  uint32_t payload_end; /* payload_off + payload_len */
 } rot_update_session_t;
+
+/*
+ * The verification finish made of the staged image. Activate takes it in
+ * place of a second full verification while it still holds: same type and
+ * slot, the slot not written through the gate since (gate write count),
+ * and the same OTP policy. A reset forgets it; boot always verifies in
+ * full.
+ */
+typedef struct rot_staged_token {
+  hardened_bool_t valid;
+  uint32_t image_type;
+  uint32_t slot;
+  uint32_t region;
+  uint32_t writes; /* gate->writes[region] when verified */
+  rot_policy_t policy;
+  rot_verified_image_t v;
+} rot_staged_token_t;
 
 /* The engine: everything it touches is passed in; no globals. */
 typedef struct rot_update {
@@ -111,6 +134,7 @@ typedef struct rot_update {
   /* HARDENED_TRUE on a decommissioned device: no state key (the device
    * secret is locked away), a fresh state, and every commit refused. */
   hardened_bool_t sealed;
+  rot_staged_token_t staged;
 } rot_update_t;
 
 /** Derive the state key from the device secret (ROT_ERROR_OTP_NO_DEVICE_SECRET

@@ -3,7 +3,7 @@
  * once and kept in the instance state: loading P-384 per call would cost
  * more than hashing a small image.
  */
-#include "rot_host/crypto_mbedtls.h"
+#include "rot_host/crypto_host.h"
 
 #include <string.h>
 
@@ -316,13 +316,15 @@ static const rot_crypto_t kMbedCrypto = {
     .state = &g_state,
 };
 
-const rot_crypto_t *rot_host_crypto(void) {
+const rot_crypto_t *rot_host_crypto_mbedtls(void) {
   return state_of(&kMbedCrypto) != NULL ? &kMbedCrypto : NULL;
 }
 
 rot_error_t rot_host_p384_keygen(uint8_t priv[ROT_P384_SCALAR_LEN],
                                  uint8_t pub[ROT_P384_PUBKEY_LEN]) {
-  const rot_crypto_t *c = rot_host_crypto();
+  /* Key generation stays on mbedTLS whatever the selected backend: it is
+   * rare, and one DRBG serves it. */
+  const rot_crypto_t *c = rot_host_crypto_mbedtls();
   if (c == NULL || priv == NULL || pub == NULL) {
     return ROT_ERROR_CRYPTO_RNG;
   }

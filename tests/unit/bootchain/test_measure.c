@@ -125,6 +125,25 @@ static void measure_test_check_read_image_accepts_verified(void **state) {
   assert_ptr_equal(f->view.signature, f->view.payload + PAYLOAD_LEN);
 }
 
+/* With the payload digest handed in (the boot chain's hash of the sealed
+ * copy): the chip's digest accepts, any other is a payload mismatch even
+ * though the image bytes themselves are the verified ones. */
+static void measure_test_check_read_image_digest(void **state) {
+  fixture_t *f = *state;
+  uint8_t d[ROT_SHA384_LEN];
+  const char *what = NULL;
+  memcpy(d, f->info.payload_digest, sizeof(d));
+  assert_int_equal(bc_check_read_image_digest(test_crypto(), TYPE, f->img, f->len,
+                                              &f->info, d, &f->view, &what),
+                   ROT_OK);
+  d[47] ^= 0x01;
+  assert_int_equal(bc_check_read_image_digest(test_crypto(), TYPE, f->img, f->len,
+                                              &f->info, d, &f->view, &what),
+                   ROT_ERROR_HANDOFF_MISMATCH);
+  assert_non_null(strstr(what, "payload differs"));
+  assert_null(f->view.payload);
+}
+
 static void measure_test_check_read_image_other_load_addr_signed(void **state) {
   fixture_t *f = *state;
   /* A validly signed image with the verified payload, type, SVN, key,
@@ -299,6 +318,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(name_) cmocka_unit_test_setup_teardown(name_, setup, teardown)
       T(measure_test_check_read_image_accepts_verified),
+      T(measure_test_check_read_image_digest),
       T(measure_test_check_read_image_other_load_addr_signed),
       T(measure_test_check_read_image_other_flags_signed),
       T(measure_test_check_read_image_other_manifest_signed),

@@ -1030,6 +1030,116 @@ static void image_test_verify_good(void **state) {
   free(img);
 }
 
+/* ---- the manifest verdict cache ------------------------------------------ */
+
+static unsigned g_verifies;
+static rot_error_t counting_verify(const rot_crypto_t *c,
+                                   const uint8_t pub[ROT_P384_PUBKEY_LEN],
+                                   const uint8_t *digest, size_t digest_len,
+                                   const uint8_t sig[ROT_P384_SIG_LEN]) {
+  g_verifies++;
+  const rot_crypto_t *real = c->state;
+  return real->ecdsa_p384_verify(real, pub, digest, digest_len, sig);
+}
+
+/* test_crypto() with its P-384 verify counted. */
+static rot_crypto_t counting_crypto(void) {
+  rot_crypto_t c = *test_crypto();
+  c.ecdsa_p384_verify = counting_verify;
+  c.state = (void *)test_crypto();
+  return c;
+}
+
+/* A second image under the same manifest pays one P-384 verify (its own
+ * signature): the manifest's verdict is cached. A reset clears it. */
+static void image_test_verify_manifest_verdict_cached(void **state) {
+  (void)state;
+  rot_crypto_t c = counting_crypto();
+  size_t len;
+  uint8_t *img = good_image(&len);
+  rot_verified_image_t v;
+  rot_image_cache_clear();
+  g_verifies = 0;
+  assert_int_equal(rot_image_verify(&c, &test_keys()->policy, img, len,
+                                    ROT_IMAGE_TYPE_ANY, &v), ROT_OK);
+  assert_int_equal(g_verifies, 2);
+  assert_int_equal(rot_image_verify(&c, &test_keys()->policy, img, len,
+                                    ROT_IMAGE_TYPE_ANY, &v), ROT_OK);
+  assert_int_equal(g_verifies, 3);
+  rot_image_cache_clear();
+  assert_int_equal(rot_image_verify(&c, &test_keys()->policy, img, len,
+                                    ROT_IMAGE_TYPE_ANY, &v), ROT_OK);
+  assert_int_equal(g_verifies, 5);
+  free(img);
+}
+
+/* A cached verdict covers those manifest bytes only: a changed root
+ * signature (or any other manifest byte) is verified for real and refused,
+ * and a verdict given by one backend is not taken by another. */
+static void image_test_verify_manifest_cache_keyed_by_bytes(void **state) {
+  (void)state;
+  size_t len;
+  uint8_t *img = good_image(&len);
+  rot_verified_image_t v;
+  rot_image_cache_clear();
+  assert_int_equal(verify_as(&test_keys()->policy, img, len, ROT_IMAGE_TYPE_ANY, &v),
+                   ROT_OK);
+  uint8_t *bad = test_copy(img, len);
+  bad[payload_off() - 1] ^= 0x01; /* last byte of the manifest's root s */
+  assert_int_equal(verify_as(&test_keys()->policy, bad, len, ROT_IMAGE_TYPE_ANY, &v),
+                   ROT_ERROR_MANIFEST_BAD_SIGNATURE);
+  rot_crypto_t c = counting_crypto();
+  g_verifies = 0;
+  assert_int_equal(rot_image_verify(&c, &test_keys()->policy, img, len,
+                                    ROT_IMAGE_TYPE_ANY, &v), ROT_OK);
+  assert_int_equal(g_verifies, 2); /* another backend: verified again */
+  free(bad);
+  free(img);
+}
+
+/* rot_image_verify_digest: same verdict as rot_image_verify from header,
+ * manifest, signature and the payload's digest; a wrong digest or a head of
+ * the wrong length is refused. */
+static void image_test_verify_digest(void **state) {
+  (void)state;
+  const rot_crypto_t *c = test_crypto();
+  size_t len;
+  uint8_t *img = good_image(&len);
+  uint8_t d[ROT_SHA384_LEN];
+  assert_int_equal(rot_hash(c, ROT_HASH_SHA384, img + payload_off(), PAYLOAD_LEN,
+                            d, sizeof(d)),
+                   ROT_OK);
+  const uint8_t *sig = img + len - ROT_IMAGE_SIG_SIZE;
+  rot_verified_image_t v, w;
+  assert_int_equal(rot_image_verify(c, &test_keys()->policy, img, len,
+                                    ROT_IMAGE_TYPE_ANY, &w), ROT_OK);
+  assert_int_equal(rot_image_verify_digest(c, &test_keys()->policy, img,
+                                           payload_off(), sig, d, HYP, &v),
+                   ROT_OK);
+  assert_memory_equal(&v, &w, sizeof(v));
+  assert_int_equal(rot_image_verify_digest(c, &test_keys()->policy, img,
+                                           payload_off(), sig, d, ROT_IMAGE_TYPE_DTB, &v),
+                   ROT_ERROR_POLICY_TYPE_MISMATCH);
+  assert_int_equal(rot_image_verify_digest(c, &test_keys()->policy, img,
+                                           payload_off() - 1, sig, d, HYP, &v),
+                   ROT_ERROR_IMAGE_BAD_LENGTH);
+  assert_int_equal(rot_image_verify_digest(c, &test_keys()->policy, img,
+                                           ROT_IMAGE_HEADER_SIZE - 1, sig, d, HYP, &v),
+                   ROT_ERROR_IMAGE_TRUNCATED);
+  d[0] ^= 1;
+  assert_int_equal(rot_image_verify_digest(c, &test_keys()->policy, img,
+                                           payload_off(), sig, d, HYP, &v),
+                   ROT_ERROR_IMAGE_DIGEST_MISMATCH);
+  assert_int_equal(v.token, 0);
+  assert_int_equal(rot_image_verify_digest(NULL, &test_keys()->policy, img,
+                                           payload_off(), sig, d, HYP, &v),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(rot_image_verify_digest(c, &test_keys()->policy, img,
+                                           payload_off(), sig, NULL, HYP, &v),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  free(img);
+}
+
 static void image_test_verify_every_type(void **state) {
   (void)state;
   for (uint32_t t = ROT_IMAGE_TYPE_MIN; t <= ROT_IMAGE_TYPE_MAX; t++) {
@@ -2280,6 +2390,9 @@ int main(void) {
       cmocka_unit_test(image_test_verify_null),
       cmocka_unit_test(image_test_verify_empty),
       cmocka_unit_test(image_test_verify_good),
+      cmocka_unit_test(image_test_verify_manifest_verdict_cached),
+      cmocka_unit_test(image_test_verify_manifest_cache_keyed_by_bytes),
+      cmocka_unit_test(image_test_verify_digest),
       cmocka_unit_test(image_test_verify_every_type),
       cmocka_unit_test(image_test_verify_one_key_manifest),
       cmocka_unit_test(image_test_verify_expected_type_match),

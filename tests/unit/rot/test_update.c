@@ -124,6 +124,116 @@ static void update_test_finish_downgrade_refused(void **state) {
   free(img);
 }
 
+/* One size limit from the partition table: the smaller slot of the type;
+ * BEGIN refuses one byte more before it erases or writes anything. */
+static void update_test_begin_size_limit_from_partition_table(void **state) {
+  fixture_t *f = *state;
+  uint32_t cap = rot_flash_image_capacity(&ram_layout_small, HV);
+  int a = rot_flash_slot_region(&ram_layout_small, HV, ROT_SLOT_A);
+  assert_true(a >= 0);
+  assert_int_equal(cap, ram_layout_small.regions[a].size);
+  assert_int_equal(rot_flash_image_capacity(&ram_layout_small, ROT_IMAGE_TYPE_MAX + 1), 0);
+  uint32_t ops = f->flash.ops;
+  assert_int_equal(rot_update_begin(&f->up, HV, cap + 1), ROT_ERROR_UPDATE_TOO_LARGE);
+  assert_int_equal(f->flash.ops, ops); /* nothing erased or written */
+  assert_int_not_equal(f->up.session.open, HARDENED_TRUE);
+}
+
+/* ---- one hash pass: finish's token, taken by activate while it holds ---- */
+
+/* The flip is behind the gate's back, so activate trusts finish's token;
+ * the boot decision verifies in full and refuses the trial. */
+static void update_test_activate_token_boot_still_verifies(void **state) {
+  fixture_t *f = *state;
+  install(f, 1);
+  size_t len;
+  uint8_t *img = make_image(HV, 2, &len);
+  assert_int_equal(send_image(f, HV, img, len), ROT_OK);
+  assert_int_equal(f->up.staged.valid, HARDENED_TRUE);
+  ram_flash_region(&f->flash, &ram_layout_small, ROT_RGN_HYPERVISOR_B)[len - 200] ^= 1;
+  assert_int_equal(rot_update_activate(&f->up, HV), ROT_OK);
+  rot_boot_decision_t d;
+  assert_int_equal(rot_boot_decide(&f->up, HV, &d), ROT_OK);
+  assert_int_equal(d.reason, ROT_BOOT_ACTIVE);
+  assert_int_equal(d.verified.svn, 1);
+  free(img);
+}
+
+/* Any write to the slot through the gate voids the token: activate
+ * verifies again and sees the change. */
+static void update_test_activate_token_void_after_write(void **state) {
+  fixture_t *f = *state;
+  install(f, 1);
+  size_t len;
+  uint8_t *img = make_image(HV, 2, &len);
+  assert_int_equal(send_image(f, HV, img, len), ROT_OK);
+  uint8_t *b = ram_flash_region(&f->flash, &ram_layout_small, ROT_RGN_HYPERVISOR_B);
+  /* NOR programming can only clear bits: clear one in a payload byte. */
+  uint32_t off = (uint32_t)len - 200u;
+  while (b[off] == 0) {
+    off--;
+  }
+  uint8_t cleared = (uint8_t)(b[off] & (b[off] - 1u));
+  assert_int_equal(rot_gate_open_window(&f->gate, ROT_RGN_HYPERVISOR_B), ROT_OK);
+  assert_int_equal(rot_gate_program(&f->gate, ROT_INIT_UPDATE, ROT_RGN_HYPERVISOR_B,
+                                    off, &cleared, 1),
+                   ROT_OK);
+  rot_gate_close_window(&f->gate);
+  assert_int_equal(rot_update_activate(&f->up, HV), ROT_ERROR_IMAGE_DIGEST_MISMATCH);
+  assert_int_equal(f->up.state.types[HV].pending, ROT_SLOT_NONE);
+  free(img);
+}
+
+/* A policy change between finish and activate (here a revocation) means a
+ * full verification under the new policy. */
+static void update_test_activate_token_void_after_policy_change(void **state) {
+  fixture_t *f = *state;
+  size_t len;
+  uint8_t *img = make_image(HV, 1, &len);
+  assert_int_equal(send_image(f, HV, img, len), ROT_OK);
+  assert_int_equal(rot_otp_revoke_key(&f->otp.port, TEST_KEY_INDEX_ALL), ROT_OK);
+  assert_int_equal(rot_update_activate(&f->up, HV), ROT_ERROR_POLICY_KEY_REVOKED);
+  free(img);
+}
+
+/* A reset forgets the token: activate after it verifies in full. */
+static void update_test_activate_after_reset_verifies(void **state) {
+  fixture_t *f = *state;
+  size_t len;
+  uint8_t *img = make_image(HV, 1, &len);
+  assert_int_equal(send_image(f, HV, img, len), ROT_OK);
+  reboot(f);
+  assert_int_equal(f->up.staged.valid, HARDENED_FALSE);
+  assert_int_equal(rot_update_activate(&f->up, HV), ROT_OK);
+  free(img);
+}
+
+/* Chunks of any size, the header split over several: the payload hash
+ * starts where the header says, and the one verification at finish passes;
+ * a tampered payload byte in a later chunk is still caught. */
+static void update_test_small_chunks_hash_once(void **state) {
+  fixture_t *f = *state;
+  size_t len;
+  uint8_t *img = make_image(HV, 1, &len);
+  for (int tamper = 0; tamper < 2; tamper++) {
+    if (tamper) {
+      img[len - ROT_IMAGE_SIG_SIZE - 3] ^= 0x10;
+    }
+    assert_int_equal(rot_update_begin(&f->up, HV, (uint32_t)len), ROT_OK);
+    uint32_t off = 0, step = 7;
+    while (off < len) {
+      uint32_t n = (uint32_t)len - off < step ? (uint32_t)len - off : step;
+      assert_int_equal(rot_update_chunk(&f->up, off, img + off, n), ROT_OK);
+      off += n;
+      step = step * 3 + 1;
+    }
+    rot_verified_image_t v;
+    assert_int_equal(rot_update_finish(&f->up, &v),
+                     tamper ? ROT_ERROR_IMAGE_DIGEST_MISMATCH : ROT_OK);
+  }
+  free(img);
+}
+
 static void update_test_chunk_wrong_type_aborts(void **state) {
   fixture_t *f = *state;
   size_t len;
@@ -505,6 +615,12 @@ int main(void) {
       T(update_test_finish_tampered_payload),
       T(update_test_finish_revoked_key),
       T(update_test_finish_downgrade_refused),
+      T(update_test_begin_size_limit_from_partition_table),
+      T(update_test_activate_token_boot_still_verifies),
+      T(update_test_activate_token_void_after_write),
+      T(update_test_activate_token_void_after_policy_change),
+      T(update_test_activate_after_reset_verifies),
+      T(update_test_small_chunks_hash_once),
       T(update_test_chunk_wrong_type_aborts),
       T(update_test_chunk_length_disagrees_with_header),
       T(update_test_begin_too_large),

@@ -243,7 +243,7 @@ typedef enum prep {
   P_STAGED,    /* v1 confirmed in A, v2 staged in B */
   P_TRIAL,     /* v1 confirmed in A, v2 on trial in B */
   P_SESSION,   /* an update session open on B (another client's) */
-  P_BROKEN,    /* v1 confirmed in A, staged v2 in B then corrupted */
+  P_BROKEN,    /* v1 confirmed in A, staged v2 in B then corrupted, reset */
   P_FLOOR2,    /* v1 in A, v2 confirmed in B (floor 2) */
 } prep_t;
 
@@ -314,7 +314,11 @@ static void prepare(fixture_t *f, prep_t p) {
       if (p == P_TRIAL) {
         assert_int_equal(rot_update_activate(&f->up, HV), ROT_OK);
       } else if (p == P_BROKEN) {
+        /* A flip behind the gate's back (bit rot): the chip only sees it
+         * by verifying again, which it does after a reset, when the token
+         * finish wrote is gone. */
         ram_flash_region(&f->flash, &ram_layout_small, ROT_RGN_HYPERVISOR_B)[len - 200] ^= 1;
+        reboot(f);
       }
       return;
     case P_SESSION:

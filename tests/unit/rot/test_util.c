@@ -108,10 +108,60 @@ static void util_test_is_erased(void **state) {
   assert_int_equal(rot_is_erased(a, 47), 1);
 }
 
+/* rot_memeq reads words when it can: a difference anywhere, at any
+ * relative alignment and length, is still seen. */
+static void util_test_memeq_every_position(void **state) {
+  (void)state;
+  uint8_t a[72], b[80];
+  for (size_t sa = 0; sa < 4; sa++) {
+    for (size_t sb = 0; sb < 8; sb++) {
+      for (size_t len = 0; sa + len <= 64; len += 3) {
+        for (size_t i = 0; i < len; i++) {
+          a[sa + i] = b[sb + i] = (uint8_t)(i * 7 + 1);
+        }
+        assert_int_equal(rot_memeq(a + sa, b + sb, len), 1);
+        for (size_t i = 0; i < len; i++) {
+          b[sb + i] ^= 0x20;
+          assert_int_equal(rot_memeq(a + sa, b + sb, len), 0);
+          b[sb + i] ^= 0x20;
+        }
+      }
+    }
+  }
+}
+
+/* The check reads words: one programmed bit anywhere, at any alignment of
+ * the buffer and any length, is still seen. */
+static void util_test_is_erased_every_position(void **state) {
+  (void)state;
+  uint8_t a[80];
+  for (size_t start = 0; start < 8; start++) {
+    for (size_t len = 0; start + len <= sizeof(a); len++) {
+      memset(a, 0xff, sizeof(a));
+      assert_int_equal(rot_is_erased(a + start, len), 1);
+      for (size_t i = 0; i < len; i++) {
+        a[start + i] = 0x7f;
+        assert_int_equal(rot_is_erased(a + start, len), 0);
+        a[start + i] = 0xff;
+      }
+      /* Bytes just outside the range do not count. */
+      if (start > 0) {
+        a[start - 1] = 0;
+      }
+      if (start + len < sizeof(a)) {
+        a[start + len] = 0;
+      }
+      assert_int_equal(rot_is_erased(a + start, len), 1);
+    }
+  }
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(util_test_ld_st_little_endian),
+      cmocka_unit_test(util_test_is_erased_every_position),
+      cmocka_unit_test(util_test_memeq_every_position),
       cmocka_unit_test(util_test_ld_high_bits),
       cmocka_unit_test(util_test_memcpy_copies),
       cmocka_unit_test(util_test_memcpy_empty),
