@@ -27,17 +27,20 @@ CMOCKA_CFLAGS = $(shell pkg-config --cflags cmocka)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
 TSS2_LIBS = $(shell pkg-config --libs tss2-esys tss2-tctildr tss2-mu tss2-rc)
 FDT_LIBS := -lfdt
-LINK_LIBS = -Wl,--as-needed $(TSS2_LIBS) $(FDT_LIBS) $(MBEDTLS_LIBS)
+JSONC_CFLAGS = $(shell pkg-config --cflags json-c)
+JSONC_LIBS = $(shell pkg-config --libs json-c)
+LINK_LIBS = -Wl,--as-needed $(TSS2_LIBS) $(FDT_LIBS) $(MBEDTLS_LIBS) $(JSONC_LIBS)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 include rot/objects.mk
 include bootchain/objects.mk
+include host-agent/objects.mk
 include tests/objects.mk
 include tests/powerfail/objects.mk
 
-bins := $(rot-bins) $(bootchain-bins)
-ALL_CFLAGS := $(BASE_CFLAGS) $(rot-cflags) $(bootchain-cflags)
+bins := $(rot-bins) $(bootchain-bins) $(host-agent-bins)
+ALL_CFLAGS = $(BASE_CFLAGS) $(rot-cflags) $(bootchain-cflags) $(JSONC_CFLAGS)
 
 .PHONY: all deps test freestanding demo fuzz bench clean
 # Keep the objects of test binaries: they are intermediate files to make,
@@ -130,10 +133,10 @@ space := $(subst ,, )
 # Targets that need flash or OTP use the unit tests' in-memory fakes.
 FUZZ_CFLAGS := -std=c11 -g -O1 -D_DEFAULT_SOURCE -DROT_HOSTED \
 	-fsanitize=fuzzer,address,undefined $(rot-cflags) $(bootchain-cflags) \
-	-Itests/unit/common
+	$(host-agent-cflags) -Itests/unit/common
 
 FUZZ_SRCS = $(rot-core-srcs) $(rot-host-srcs) $(bootchain-lib-srcs) \
-	tests/unit/common/ram_flash.c
+	$(host-agent-parse-srcs) tests/unit/common/ram_flash.c
 $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_SRCS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRCS) $(LINK_LIBS)

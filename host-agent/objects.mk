@@ -1,0 +1,29 @@
+# host-agent/: the host's HTTP API (Redfish, Keylime pull agent, native
+# endpoints), libmicrohttpd with GnuTLS for TLS and client certificates,
+# json-c for every document.
+HOST_AGENT_PKGS := libmicrohttpd json-c gnutls
+
+# The request and configuration parsers, also built into the fuzzers.
+host-agent-parse-srcs := host-agent/src/params.c
+
+host-agent-bins := host-agent
+host-agent-srcs := \
+	$(host-agent-parse-srcs) \
+	host-agent/src/main.c \
+	host-agent/src/config.c \
+	host-agent/src/http.c \
+	host-agent/src/routes.c \
+	host-agent/src/redfish.c \
+	host-agent/src/native.c \
+	host-agent/src/update.c \
+	host-agent/src/rotlink.c \
+	host-agent/src/tpmown.c \
+	host-agent/src/metrics.c
+
+host-agent-cflags := -Ihost-agent/src
+
+# Only the agent's objects see these headers; only the agent links these.
+$(patsubst %.c,$(BUILD)/obj/%.o,$(host-agent-srcs)): ALL_CFLAGS += \
+	$(host-agent-cflags) $(shell pkg-config --cflags $(HOST_AGENT_PKGS))
+$(BUILD)/bin/host-agent: LINK_LIBS += -lpthread \
+	$(shell pkg-config --libs $(HOST_AGENT_PKGS))
