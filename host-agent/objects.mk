@@ -16,6 +16,7 @@ host-agent-srcs := \
 	host-agent/src/redfish.c \
 	host-agent/src/native.c \
 	host-agent/src/update.c \
+	host-agent/src/tasks.c \
 	host-agent/src/rotlink.c \
 	host-agent/src/tpmown.c \
 	host-agent/src/metrics.c

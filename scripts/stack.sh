@@ -13,6 +13,7 @@
 # measurement: eventlog.bin), *.log, *.pid, and ports: the agent's ports,
 # chosen free by the kernel ("http=N" and "https=N" lines).
 #
+# STACK_AGENT_ARGS: extra host-agent flags (e.g. "--conn-timeout 2").
 # First start on a fresh DIR takes a few seconds (keys, images, TPM
 # provisioning); later starts reuse what is there.
 set -u
@@ -23,7 +24,7 @@ OPENSBI=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
 UBOOT=/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin
 
 usage() {
-  sed -n '2,17s/^# \{0,1\}//p' "$0"
+  sed -n '2,18s/^# \{0,1\}//p' "$0"
 }
 
 die() {
@@ -95,7 +96,7 @@ start_rotd() {
   local fresh=0
   [ -f "$D/flash.bin" ] || fresh=1
   "$BIN/rotd" --flash "$D/flash.bin" --otp "$D/otp.bin" --socket "$D/rotd.sock" \
-    --daemon --pid "$D/rotd.pid" --log "$D/rotd.log" || die "rotd did not start (see $D/rotd.log)"
+    --daemon --pid "$D/rotd.pid" --log "$D/rotd.log" 2>>"$D/rotd.log" || die "rotd did not start (see $D/rotd.log)"
   if [ "$fresh" = 1 ]; then
     rotctl update --activate opensbi-1.1.0.img && rotctl boot --type opensbi &&
       rotctl confirm --type opensbi && rotctl reset &&
@@ -123,7 +124,7 @@ start_agent() {
   "$BIN/host-agent" --rotd-socket "$D/rotd.sock" --tcti "$TCTI" \
     --eventlog "$D/boot/eventlog.bin" --tls-cert "$D/pki/server.crt" \
     --tls-key "$D/pki/server.key" --operator-ca "$D/pki/operator-ca.crt" \
-    --ports-file "$D/ports" >"$D/agent.out" 2>>"$D/agent.log" </dev/null &
+    --ports-file "$D/ports" ${STACK_AGENT_ARGS:-} >"$D/agent.out" 2>>"$D/agent.log" </dev/null &
   echo $! >"$D/agent.pid"
   for _ in $(seq 200); do
     [ -s "$D/ports" ] && break

@@ -55,6 +55,7 @@ typedef struct ha_route {
 #define HA_HEADERS_MAX_COUNT 100u
 #define HA_ID_MAX 32u
 #define HA_URL_MAX 1024u
+#define HA_DISCARD_MAX (1024u * 1024u)
 
 struct ha_req {
   struct MHD_Connection *conn;
@@ -77,6 +78,12 @@ struct ha_req {
   uint64_t body_seen;
   ha_upload_t *upload;
   int started;                 /* the first call has run */
+  /* An answer decided while the body still arrives: libmicrohttpd takes
+   * it only once the body is in, so it waits here while the rest is read
+   * and dropped (up to HA_DISCARD_MAX bytes, then the connection closes). */
+  struct MHD_Response *deferred;
+  uint64_t discarded;
+  int defer;                   /* a body will follow: answer after it */
   int nhdr;                    /* headers for the reply (ha_reply_header) */
   char hdr_name[4][32];
   char hdr_val[4][256];

@@ -55,11 +55,18 @@ void ha_reply_bytes(ha_req_t *r, unsigned status, const char *ctype,
   for (int i = 0; i < r->nhdr; i++) {
     MHD_add_response_header(resp, r->hdr_name[i], r->hdr_val[i]);
   }
-  if (MHD_queue_response(r->conn, status, resp) == MHD_YES) {
+  /* A client still sending its body may not read an early answer (the
+   * connection closes under it): a small body is read and dropped first. */
+  if (!r->defer && MHD_queue_response(r->conn, status, resp) == MHD_YES) {
     r->status = status;
     r->resp_len = len;
+    MHD_destroy_response(resp);
+    return;
   }
-  MHD_destroy_response(resp);
+  /* Mid-body: sent once the body has been read (and dropped). */
+  r->deferred = resp;
+  r->status = status;
+  r->resp_len = len;
 }
 
 void ha_reply_json(ha_req_t *r, unsigned status, json_object *obj) {
@@ -366,6 +373,7 @@ static void first_look(ha_agent_t *a, ha_req_t *r, const char *url) {
   }
   int chunked = 0;
   uint64_t len = content_length(r, &chunked);
+  r->defer = chunked || (len > 0 && len <= HA_DISCARD_MAX);
   if (is_get) {
     if (len > 0 || chunked) {
       ha_reply_error(r, 413, "GeneralError", NULL, "GET takes no body");
@@ -468,9 +476,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
   if (*upload_data_size != 0) {
     if (r->status == 0) {
       body_chunk(a, r, upload_data, *upload_data_size);
+    } else {
+      /* Answered already: the rest is dropped, within a budget. */
+      r->discarded += *upload_data_size;
+      if (r->discarded > HA_DISCARD_MAX) {
+        return MHD_NO; /* closes the connection */
+      }
     }
-    *upload_data_size = 0; /* consumed, or discarded after an answer */
+    *upload_data_size = 0;
     return MHD_YES;
+  }
+  if (r->deferred != NULL) {
+    struct MHD_Response *resp = r->deferred;
+    r->deferred = NULL;
+    enum MHD_Result q = MHD_queue_response(conn, r->status, resp);
+    MHD_destroy_response(resp);
+    return q;
   }
   if (r->status == 0) {
     dispatch(a, r);
@@ -505,6 +526,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   if (r->upload != NULL) {
     ha_upload_release(a, r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
   }
+  if (r->deferred != NULL) {
+    MHD_destroy_response(r->deferred);
+    r->deferred = NULL;
+  }
   struct timespec t1;
   clock_gettime(CLOCK_MONOTONIC, &t1);
   double ms = (double)(t1.tv_sec - r->t0.tv_sec) * 1e3 +
@@ -528,9 +553,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   clean(method, sizeof(method), r->method);
   clean(client, sizeof(client), r->client[0] != '\0' ? r->client : "-");
   pthread_mutex_lock(&a->log_lock);
-  fprintf(stderr, "host-agent: %s %s \"%s %s\" %u %zu %.2fms client=\"%s\"%s\n", ip,
+  fprintf(stderr,
+          "host-agent: %s %s \"%s %s\" %u %zu %.2fms in=%llu client=\"%s\"%s\n", ip,
           r->tls ? "https" : "http", method, url, r->status, r->resp_len, ms,
-          client, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+          (unsigned long long)r->body_seen, client,
+          toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
   pthread_mutex_unlock(&a->log_lock);
   ha_metrics_request(&a->metrics, r->label, r->status);
   free(r->body);

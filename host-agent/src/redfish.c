@@ -194,14 +194,16 @@ void rf_get_update_service(ha_agent_t *a, ha_req_t *r) {
   json_object_object_add(o, "MultipartHttpPushUri",
                          json_object_new_string("/redfish/v1/UpdateService/upload"));
   json_object_object_add(o, "MaxImageSizeBytes", json_object_new_int64((int64_t)a->cfg.max_image));
-  json_object *apply = json_object_new_object();
+  /* The apply times UpdateParameters takes (no standard property lists
+   * them for the multipart push, so they are Oem). */
   json_object *times = json_object_new_array();
   json_object_array_add(times, json_object_new_string("Immediate"));
   json_object_array_add(times, json_object_new_string("OnReset"));
-  json_object_object_add(apply, "OperationApplyTime@Redfish.AllowableValues", times);
-  json_object_object_add(o, "MultipartHttpPushUriOptions", json_object_new_object());
-  json_object *mo = json_object_object_get(o, "MultipartHttpPushUriOptions");
-  json_object_object_add(mo, "UpdateParameters", apply);
+  json_object *rs = json_object_new_object();
+  json_object_object_add(rs, "OperationApplyTime@Redfish.AllowableValues", times);
+  json_object *oem = json_object_new_object();
+  json_object_object_add(oem, "RotStack", rs);
+  json_object_object_add(o, "Oem", oem);
   /* No SimpleUpdate: the agent does not fetch images from elsewhere. */
   json_object_object_add(o, "Actions", json_object_new_object());
   ha_reply_json(r, 200, o);
