@@ -10,7 +10,8 @@
 # DIR holds everything: keys/ (image signing hierarchy), otp.bin, flash.bin,
 # pki/ (TLS: a dev CA and the agent's server certificate; the operator CA and
 # one operator client certificate), tpm/ (swtpm), boot/ (bootchain's
-# measurement: eventlog.bin), *.log, *.pid, and ports: the agent's ports,
+# measurement: eventlog.bin), agent.conf (the agent's configuration file),
+# *.log, *.pid, and ports: the agent's ports,
 # chosen free by the kernel ("http=N" and "https=N" lines).
 #
 # STACK_AGENT_ARGS: extra host-agent flags (e.g. "--conn-timeout 2").
@@ -24,7 +25,7 @@ OPENSBI=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
 UBOOT=/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin
 
 usage() {
-  sed -n '2,18s/^# \{0,1\}//p' "$0"
+  sed -n '2,19s/^# \{0,1\}//p' "$0"
 }
 
 die() {
@@ -121,10 +122,21 @@ start_agent() {
     return 0
   fi
   rm -f "$D/ports"
-  "$BIN/host-agent" --rotd-socket "$D/rotd.sock" --tcti "$TCTI" \
-    --eventlog "$D/boot/eventlog.bin" --tls-cert "$D/pki/server.crt" \
-    --tls-key "$D/pki/server.key" --operator-ca "$D/pki/operator-ca.crt" \
-    --ports-file "$D/ports" ${STACK_AGENT_ARGS:-} >"$D/agent.out" 2>>"$D/agent.log" </dev/null &
+  cat >"$D/agent.conf" <<CONF
+# host-agent configuration written by scripts/stack.sh
+http = 127.0.0.1:0
+https = 127.0.0.1:0
+rotd-socket = $D/rotd.sock
+tcti = $TCTI
+eventlog = $D/boot/eventlog.bin
+tls-cert = $D/pki/server.crt
+tls-key = $D/pki/server.key
+operator-ca = $D/pki/operator-ca.crt
+ports-file = $D/ports
+CONF
+  # shellcheck disable=SC2086 # STACK_AGENT_ARGS is a list of flags
+  "$BIN/host-agent" --config "$D/agent.conf" ${STACK_AGENT_ARGS:-} \
+    >"$D/agent.out" 2>>"$D/agent.log" </dev/null &
   echo $! >"$D/agent.pid"
   for _ in $(seq 200); do
     [ -s "$D/ports" ] && break

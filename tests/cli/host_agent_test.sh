@@ -233,6 +233,37 @@ expect "a tampered image: the task ends in Exception with the chip's reason" 200
 req GET "$H/redfish/v1/UpdateService/FirmwareInventory/opensbi-a"
 expect "the active image is untouched" 200 'd["Version"]=="1.1.0" and d["Status"]["State"]=="Enabled"'
 
+mark "push and boot"
+# An update through the API, then a boot: OnReset activates the image for
+# a trial boot, and the next measured boot runs it.
+req POST "$TS/redfish/v1/UpdateService/upload" "${CA[@]}" "${OP[@]}" \
+  -F 'UpdateParameters={"@Redfish.OperationApplyTime":"OnReset"};type=application/json' -F "UpdateFile=@$IMG"
+loc=$(sed -n 's/^Location: *\([^[:space:]]*\).*/\1/ip' "$T/hdr")
+for _ in $(seq 100); do
+  req GET "$TS$loc" "${CA[@]}"
+  [ "$code" = 200 ] && break
+  sleep 0.1
+done
+expect "push with OnReset: staged and activated" 200 \
+  'd["TaskState"]=="Completed" and d["Oem"]["RotStack"]["Activate"] is True and "activated" in d["Messages"][0]["Message"]'
+req GET "$H/redfish/v1/UpdateService/FirmwareInventory/opensbi-b"
+expect "the inventory shows it pending its trial boot" 200 'd["Oem"]["RotStack"]["Pending"] is True'
+# A boot measures into a freshly reset TPM: the host's power cycle.
+bash scripts/swtpm.sh stop "$S/tpm" >/dev/null 2>&1
+bash scripts/swtpm.sh start "$S/tpm" >/dev/null 2>&1
+(cd "$S" && "$BIN/bootchain" measure --socket "$S/rotd.sock" --tcti "swtpm:path=$S/tpm/tpm.sock" \
+  --out "$T/boot2" --json) >"$T/body" 2>"$T/boot2.err"
+code=$?
+[ "$code" = 0 ] && code=200
+expect "the next measured boot runs the pushed image" 200 \
+  'd["opensbi"]["version"]=="1.2.0" and d["opensbi"]["region"]=="opensbi-b"'
+"$BIN/rotctl" --socket "$S/rotd.sock" confirm --type opensbi >/dev/null 2>&1 &&
+  "$BIN/rotctl" --socket "$S/rotd.sock" reset >/dev/null 2>&1 || not_ok "confirm and chip reset after the boot"
+req GET "$H/redfish/v1/UpdateService/FirmwareInventory/opensbi-b"
+expect "confirmed: the pushed image is the active one, its SVN the floor" 200 \
+  'd["Status"]["State"]=="Enabled" and d["Oem"]["RotStack"]["SVNFloor"]==2'
+
+
 mark "Keylime"
 # ---- Keylime ---------------------------------------------------------------------
 req GET "$H/version"
