@@ -27,7 +27,6 @@ CMOCKA_CFLAGS = $(shell pkg-config --cflags cmocka)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
 TSS2_LIBS = $(shell pkg-config --libs tss2-esys tss2-tctildr tss2-mu tss2-rc)
 FDT_LIBS := -lfdt
-JSONC_CFLAGS = $(shell pkg-config --cflags json-c)
 JSONC_LIBS = $(shell pkg-config --libs json-c)
 LINK_LIBS = -Wl,--as-needed $(TSS2_LIBS) $(FDT_LIBS) $(MBEDTLS_LIBS) $(JSONC_LIBS)
 
@@ -40,7 +39,7 @@ include tests/objects.mk
 include tests/powerfail/objects.mk
 
 bins := $(rot-bins) $(bootchain-bins) $(host-agent-bins)
-ALL_CFLAGS = $(BASE_CFLAGS) $(rot-cflags) $(bootchain-cflags) $(JSONC_CFLAGS)
+ALL_CFLAGS = $(BASE_CFLAGS) $(rot-cflags) $(bootchain-cflags)
 
 .PHONY: all deps test freestanding demo fuzz bench clean
 # Keep the objects of test binaries: they are intermediate files to make,
