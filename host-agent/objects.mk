@@ -21,10 +21,8 @@ host-agent-srcs := \
 	host-agent/src/tpmown.c \
 	host-agent/src/metrics.c
 
+# Headers: its own, and the libraries' from the system include path
+# (<microhttpd.h>, <gnutls/gnutls.h>, <json-c/json.h>).
 host-agent-cflags := -Ihost-agent/src
-
-# Only the agent's objects see these headers; only the agent links these.
-$(patsubst %.c,$(BUILD)/obj/%.o,$(host-agent-srcs)): ALL_CFLAGS += \
-	$(host-agent-cflags) $(shell pkg-config --cflags $(HOST_AGENT_PKGS))
-$(BUILD)/bin/host-agent: LINK_LIBS += -lpthread \
-	$(shell pkg-config --libs $(HOST_AGENT_PKGS))
+host-agent-stack := bootchain rot_client rot_port rot
+host-agent-libs = $(LINK_LIBS) -lpthread $(shell pkg-config --libs $(HOST_AGENT_PKGS))

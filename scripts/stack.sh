@@ -7,9 +7,11 @@
 #   scripts/stack.sh stop DIR            stop everything start started
 #   scripts/stack.sh status DIR          say what runs; exit 0 when all of it does
 #
-# DIR holds everything: keys/ (image signing hierarchy), otp.bin, flash.bin,
-# pki/ (TLS: a dev CA and the agent's server certificate; the operator CA and
-# one operator client certificate), tpm/ (swtpm), boot/ (bootchain's
+# DIR holds everything: keys/ (the dev hierarchy of keys/dev-hierarchy.sh:
+# image signing keys, manufacturer CA, operator CA), pki/ (the agent's TLS
+# files by role: tls-ca.crt and operator-ca.crt, the operator CA that issues
+# both server.crt and the operator's operator.crt), otp.bin, flash.bin,
+# tpm/ (swtpm), boot/ (bootchain's
 # measurement: eventlog.bin), agent.conf (the agent's configuration file),
 # *.log, *.pid, and ports: the agent's ports,
 # chosen free by the kernel ("http=N" and "https=N" lines).
@@ -25,7 +27,7 @@ OPENSBI=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
 UBOOT=/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin
 
 usage() {
-  sed -n '2,19s/^# \{0,1\}//p' "$0"
+  sed -n '2,21s/^# \{0,1\}//p' "$0"
 }
 
 die() {
@@ -44,35 +46,24 @@ pid_alive() {
   [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ]
 }
 
-# ---- dev PKI ---------------------------------------------------------------
-# Made with openssl here. When the project's keys/ tooling issues the
-# operator CA, this is the one function to switch over.
-make_pki() {
-  local P=$D/pki
-  [ -f "$P/operator.crt" ] && return 0
-  mkdir -p "$P" && chmod 700 "$P"
-  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
-  {
-    # TLS CA and the agent's server certificate (loopback names).
-    openssl req -x509 "${ec[@]}" -days 3650 -subj "/CN=rot-stack dev TLS CA" \
-      -keyout "$P/tls-ca.key" -out "$P/tls-ca.crt" \
-      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign &&
-      openssl req "${ec[@]}" -subj "/CN=localhost" -keyout "$P/server.key" -out "$P/server.csr" &&
-      openssl x509 -req -in "$P/server.csr" -CA "$P/tls-ca.crt" -CAkey "$P/tls-ca.key" \
-        -CAcreateserial -days 825 -out "$P/server.crt" -extfile <(printf '%s\n' \
-          "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" \
-          "extendedKeyUsage=serverAuth" "keyUsage=critical,digitalSignature") &&
-      # Operator CA and one operator's client certificate.
-      openssl req -x509 "${ec[@]}" -days 3650 -subj "/CN=rot-stack dev operator CA" \
-        -keyout "$P/operator-ca.key" -out "$P/operator-ca.crt" \
-        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign &&
-      openssl req "${ec[@]}" -subj "/CN=dev operator" -keyout "$P/operator.key" -out "$P/operator.csr" &&
-      openssl x509 -req -in "$P/operator.csr" -CA "$P/operator-ca.crt" -CAkey "$P/operator-ca.key" \
-        -CAcreateserial -days 825 -out "$P/operator.crt" -extfile <(printf '%s\n' \
-          "extendedKeyUsage=clientAuth" "keyUsage=critical,digitalSignature")
-  } >"$D/pki.log" 2>&1 || die "dev PKI: openssl failed (see $D/pki.log)"
-  chmod 600 "$P"/*.key
-  rm -f "$P"/*.csr
+# ---- dev keys and PKI ----------------------------------------------------------
+# The project's dev hierarchy (keys/dev-hierarchy.sh): image signing keys,
+# the manufacturer CA, and the operator CA with the agent's server
+# certificate and one operator's client certificate. pki/ names them by
+# their role for the agent and for clients.
+make_keys() {
+  [ -f "$D/pki/operator.crt" ] && return 0
+  ROTCTL=$BIN/rotctl bash "$ROOT/keys/dev-hierarchy.sh" "$D/keys" >"$D/keys.log" 2>&1 ||
+    die "keys/dev-hierarchy.sh failed (see $D/keys.log)"
+  mkdir -p "$D/pki" && chmod 700 "$D/pki"
+  local o=../keys/operator
+  ln -sf "$o/ca.pem" "$D/pki/tls-ca.crt"
+  ln -sf "$o/ca.pem" "$D/pki/operator-ca.crt"
+  ln -sf "$o/ca.key.pem" "$D/pki/operator-ca.key"
+  ln -sf "$o/agent.pem" "$D/pki/server.crt"
+  ln -sf "$o/agent.key.pem" "$D/pki/server.key"
+  ln -sf "$o/client.pem" "$D/pki/operator.crt"
+  ln -sf "$o/client.key.pem" "$D/pki/operator.key"
 }
 
 # ---- the chip and its images ---------------------------------------------------
@@ -82,8 +73,7 @@ make_images() {
   [ -f "$D/otp.bin" ] && return 0
   [ -f "$OPENSBI" ] || die "$OPENSBI is missing (package opensbi)"
   [ -f "$UBOOT" ] || die "$UBOOT is missing (package u-boot-qemu)"
-  (cd "$D" && "$BIN/rotctl" keygen --out keys &&
-    "$BIN/rotctl" sign --keys keys --type opensbi --svn 1 --version 1.1.0 "$OPENSBI" opensbi-1.1.0.img &&
+  (cd "$D" && "$BIN/rotctl" sign --keys keys --type opensbi --svn 1 --version 1.1.0 "$OPENSBI" opensbi-1.1.0.img &&
     "$BIN/rotctl" sign --keys keys --type opensbi --svn 2 --version 1.2.0 "$OPENSBI" opensbi-1.2.0.img &&
     "$BIN/rotctl" sign --keys keys --type hypervisor --svn 1 --version 2023.1.0 "$UBOOT" payload.img &&
     "$BIN/rotctl" otp provision --keys keys --otp otp.bin) >>"$D/install.log" 2>&1 ||
@@ -151,7 +141,7 @@ cmd_start() {
   for t in rotctl rotd bootchain host-agent; do
     [ -x "$BIN/$t" ] || die "$BIN/$t is missing (run make)"
   done
-  make_pki
+  make_keys
   make_images
   TCTI=$(bash "$ROOT/scripts/swtpm.sh" start "$D/tpm") || die "swtpm did not start"
   start_rotd

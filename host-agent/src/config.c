@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "params.h"
-#include "rot_host/mbox_client.h"
+#include "rot_client/mbox_client.h"
 
 #define DEFAULT_THREADS 4u
 #define DEFAULT_MAX_IMAGE (32u * 1024u * 1024u)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "rot_client/names.h"
 #include "update.h"
 
 typedef struct listener {

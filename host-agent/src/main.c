@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "rot_client/names.h"
 #include "update.h"
 
 #define PEM_MAX (256u * 1024u)

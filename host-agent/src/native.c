@@ -15,6 +15,7 @@
 #include "bootchain/logprint.h"
 #include "handlers.h"
 #include "params.h"
+#include "rot_client/names.h"
 #include "rot_host/crypto_mbedtls.h"
 
 /* Keylime API versions whose agent endpoints this agent answers. */

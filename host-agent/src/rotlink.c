@@ -1,5 +1,6 @@
 /* The shared, self-reconnecting rotd connection (see rotlink.h). */
 #include "rotlink.h"
+#include "rot_client/names.h"
 
 #include <string.h>
 

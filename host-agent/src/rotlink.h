@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "rot/error.h"
-#include "rot_host/mbox_client.h"
+#include "rot_client/mbox_client.h"
 
 typedef struct ha_rot {
   pthread_mutex_t lock;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rot/policy.h"
+#include "rot_client/names.h"
 #include "update.h"
 
 /* ---- tasks ---------------------------------------------------------------------- */

@@ -9,7 +9,8 @@
 
 #include "rot/image.h"
 #include "rot/mailbox.h"
-#include "rot/policy.h"
+#include "rot_client/mbox_requests.h"
+#include "rot_client/names.h"
 #include "tasks.h"
 
 #define PARAMS_MAX 4096u

@@ -779,8 +779,11 @@ rot_error_t rot_boot_decide(rot_update_t *u, uint32_t image_type,
     if (out->reason == ROT_BOOT_ACTIVE) {
       why = ROT_OK;
     }
-  } else if (image_type != ROT_IMAGE_TYPE_RECOVERY) {
-    /* Both slots bad: the golden image, by the same A/B rules. */
+  } else if (image_type != ROT_IMAGE_TYPE_RECOVERY &&
+             image_type != ROT_IMAGE_TYPE_ROT) {
+    /* Both slots bad: the golden image, by the same A/B rules. The chip's
+     * own firmware has none: the host's recovery payload is no RoT
+     * firmware, and without one the chip serves recovery commands only. */
     rot_type_state_t rs = u->state.types[ROT_IMAGE_TYPE_RECOVERY];
     rot_error_t ignored = ROT_OK;
     if (type_has_slots(u, ROT_IMAGE_TYPE_RECOVERY) &&
@@ -801,23 +804,6 @@ rot_error_t rot_boot_decide(rot_update_t *u, uint32_t image_type,
   ROT_TRY(rot_verified_check(&out->verified));
   note(u, ROT_AUDIT_BOOT, ROT_OK, image_type, out->region);
   return ROT_OK;
-}
-
-const char *rot_boot_reason_name(uint32_t reason) {
-  switch (reason) {
-    case ROT_BOOT_ACTIVE:
-      return "active";
-    case ROT_BOOT_TRIAL:
-      return "trial";
-    case ROT_BOOT_FALLBACK_OTHER:
-      return "fallback";
-    case ROT_BOOT_RECOVERY:
-      return "recovery";
-    case ROT_BOOT_NONE:
-      return "none";
-    default:
-      return "invalid";
-  }
 }
 
 rot_error_t rot_update_activate(rot_update_t *u, uint32_t image_type) {

@@ -31,6 +31,7 @@
 #define ROT_MOD_TPM 0x0f
 #define ROT_MOD_HANDOFF 0x10
 #define ROT_MOD_HOST 0x11
+#define ROT_MOD_IDENTITY 0x12
 
 /* (module, number) -> code; the low 16 bits are the complement of the high. */
 #define ROT_ERROR_VALUE(mod, num)                                       \
@@ -167,7 +168,12 @@
   X(ROT_ERROR_HANDOFF_NO_PLATFORM_BUS, ROT_MOD_HANDOFF, 6, "handoff: base device tree has no QEMU platform bus for the TPM node") \
   X(ROT_ERROR_HANDOFF_BAD_LOG_REGION, ROT_MOD_HANDOFF, 7, "handoff: event log region is outside RAM or overlaps a reservation") \
   X(ROT_ERROR_TPM_NOT_FRESH, ROT_MOD_TPM, 5, "TPM: boot PCRs already extended since the last TPM reset (restart the TPM)") \
-  X(ROT_ERROR_TPM_PCR_MISMATCH, ROT_MOD_TPM, 6, "TPM: PCR values differ from the event log's replay (extended by someone else)")
+  X(ROT_ERROR_TPM_PCR_MISMATCH, ROT_MOD_TPM, 6, "TPM: PCR values differ from the event log's replay (extended by someone else)") \
+  X(ROT_ERROR_IDENTITY_NOT_PROVISIONED, ROT_MOD_IDENTITY, 1, "identity: no DeviceID certificate stored yet (rotctl identity provision)") \
+  X(ROT_ERROR_IDENTITY_NO_FIRMWARE, ROT_MOD_IDENTITY, 2, "identity: no RoT firmware verified and measured at this reset") \
+  X(ROT_ERROR_IDENTITY_CERT_MISMATCH, ROT_MOD_IDENTITY, 3, "identity: certificate does not certify this chip's DeviceID key") \
+  X(ROT_ERROR_IDENTITY_BAD_CERT, ROT_MOD_IDENTITY, 4, "identity: malformed certificate or not a P-384 key") \
+  X(ROT_ERROR_BOOT_RECOVERY_ONLY, ROT_MOD_BOOT, 4, "no valid RoT firmware: the chip serves recovery commands only (install one with rotctl update --type rot)")
 
 typedef enum rot_error {
   /* Success: far (in Hamming distance) from 0 and from every error code. */
@@ -179,12 +185,6 @@ typedef enum rot_error {
 
 /* Marks a function whose result must be checked. */
 #define ROT_WARN_UNUSED __attribute__((warn_unused_result))
-
-/** Short human-readable reason for a code ("unknown error" if not listed). */
-const char *rot_error_str(rot_error_t err);
-
-/** Symbolic name of a code, e.g. "ROT_ERROR_IMAGE_BAD_MAGIC". */
-const char *rot_error_name(rot_error_t err);
 
 /** Module number packed into a code (0 for ROT_OK). */
 static inline uint32_t rot_error_module(rot_error_t err) {
