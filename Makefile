@@ -35,7 +35,9 @@ FDT_LIBS := -lfdt
 OPENSSL_LIBS = $(shell pkg-config --libs libcrypto)
 JSONC_CFLAGS = $(shell pkg-config --cflags json-c)
 JSONC_LIBS = $(shell pkg-config --libs json-c)
-LINK_LIBS = -Wl,--as-needed $(TSS2_LIBS) $(FDT_LIBS) $(MBEDTLS_LIBS) $(OPENSSL_LIBS)
+# bootchain's log printer builds json-c documents: whatever links bootchain
+# links json-c.
+LINK_LIBS = -Wl,--as-needed $(TSS2_LIBS) $(FDT_LIBS) $(MBEDTLS_LIBS) $(OPENSSL_LIBS) $(JSONC_LIBS)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
@@ -48,11 +50,12 @@ group = -Wl,--start-group $(1) -Wl,--end-group
 
 include rot/objects.mk
 include bootchain/objects.mk
+include host-agent/objects.mk
 include tests/objects.mk
 include tests/powerfail/objects.mk
 
-bins := $(rot-bins) $(bootchain-bins)
-ALL_CFLAGS := $(BASE_CFLAGS) $(rot-cflags) $(bootchain-cflags)
+bins := $(rot-bins) $(bootchain-bins) $(host-agent-bins)
+ALL_CFLAGS = $(BASE_CFLAGS) $(rot-cflags) $(bootchain-cflags)
 
 .PHONY: all deps test freestanding layering demo fuzz bench clean install
 # Keep the objects of test binaries: they are intermediate files to make,
@@ -184,10 +187,10 @@ space := $(subst ,, )
 # Targets that need flash or OTP use the unit tests' in-memory fakes.
 FUZZ_CFLAGS := -std=c11 -g -O1 -D_DEFAULT_SOURCE -DROT_HOSTED \
 	-fsanitize=fuzzer,address,undefined $(rot-cflags) $(bootchain-cflags) \
-	-Itests/unit/common
+	$(host-agent-cflags) -Itests/unit/common
 
 FUZZ_SRCS = $(rot-core-srcs) $(rot-port-srcs) $(rot-client-srcs) $(bootchain-lib-srcs) \
-	tests/unit/common/ram_flash.c
+	$(host-agent-parse-srcs) tests/unit/common/ram_flash.c
 $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_SRCS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRCS) $(LINK_LIBS)

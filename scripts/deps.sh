@@ -19,6 +19,8 @@ PKGS=(
   libfdt-dev device-tree-compiler              # device-tree handoff
   qemu-system-misc opensbi u-boot-qemu         # host CPU, firmware, payload
   libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev curl
+  libgnutls28-dev           # host agent: checks operator client certificates
+  python3-sushy wrk         # host agent tests: Redfish client, load generator
 )
 
 missing=()

@@ -3,7 +3,10 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <json-c/json.h>
 
 #include "rot/policy.h"
 #include "rot/util.h"
@@ -262,7 +265,8 @@ void bc_log_describe_event(const bc_log_event_t *ev, char *dst, size_t cap) {
 /* ---- output -------------------------------------------------------------- */
 
 typedef struct print_ctx {
-  FILE *out;
+  FILE *out;            /* text output; NULL when building JSON */
+  json_object *events;  /* JSON: the events array */
   const rot_crypto_t *c;
   int json;
   int bad_check;
@@ -276,20 +280,20 @@ static void put_hex(FILE *out, const uint8_t *p, size_t n) {
   }
 }
 
-/* A JSON string from a C string the describer made (printable ASCII). */
-static void put_json_str(FILE *out, const char *s) {
-  fputc('"', out);
-  for (; *s != '\0'; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\') {
-      fprintf(out, "\\%c", ch);
-    } else if (ch < 0x20 || ch >= 0x7f) {
-      fprintf(out, "\\u%04x", ch);
-    } else {
-      fputc(ch, out);
-    }
+static json_object *hex_string(const uint8_t *p, size_t n) {
+  char *buf = malloc(2 * n + 1);
+  if (buf == NULL) {
+    return NULL;
   }
-  fputc('"', out);
+  static const char kHex[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    buf[2 * i] = kHex[p[i] >> 4];
+    buf[2 * i + 1] = kHex[p[i] & 0xf];
+  }
+  buf[2 * n] = '\0';
+  json_object *o = json_object_new_string_len(buf, (int)(2 * n));
+  free(buf);
+  return o;
 }
 
 static const char *type_label(uint32_t type) {
@@ -350,32 +354,30 @@ static rot_error_t print_visit(void *vctx, const bc_log_header_t *h,
     }
   }
   if (pc->json) {
-    fprintf(out,
-            "%s\n    {\"index\": %" PRIu32 ", \"offset\": %zu, \"pcr\": %" PRIu32
-            ", \"type\": %" PRIu32 ", \"type_name\": \"%s\", \"digests\": {",
-            ev->index == 0 ? "" : ",", ev->index, ev->offset, ev->pcr,
-            ev->type, type_label(ev->type));
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "index", json_object_new_int64(ev->index));
+    json_object_object_add(e, "offset", json_object_new_int64((int64_t)ev->offset));
+    json_object_object_add(e, "pcr", json_object_new_int64(ev->pcr));
+    json_object_object_add(e, "type", json_object_new_int64(ev->type));
+    json_object_object_add(e, "type_name", json_object_new_string(type_label(ev->type)));
+    json_object *dg = json_object_new_object();
     for (uint32_t i = 0; i < h->bank_count; i++) {
-      fprintf(out, "%s\"%s\": ", i ? ", " : "", alg_label(h->banks[i].alg));
-      if (ev->digests[i] == NULL) {
-        fputs("null", out);
-        continue;
-      }
-      fputc('"', out);
-      put_hex(out, ev->digests[i], h->banks[i].size);
-      fputc('"', out);
+      json_object_object_add(dg, alg_label(h->banks[i].alg),
+                             ev->digests[i] == NULL
+                                 ? NULL
+                                 : hex_string(ev->digests[i], h->banks[i].size));
     }
-    fprintf(out, "}, \"data_len\": %" PRIu32 ", \"data\": \"", ev->data_len);
-    put_hex(out, ev->data, ev->data_len);
-    fprintf(out, "\", \"decoded\": ");
-    put_json_str(out, desc);
-    fprintf(out, ", \"extended\": %s, \"data_check\": \"%s\"",
-            ev->type == BC_EV_NO_ACTION ? "false" : "true", check);
+    json_object_object_add(e, "digests", dg);
+    json_object_object_add(e, "data_len", json_object_new_int64(ev->data_len));
+    json_object_object_add(e, "data", hex_string(ev->data, ev->data_len));
+    json_object_object_add(e, "decoded", json_object_new_string(desc));
+    json_object_object_add(e, "extended",
+                           json_object_new_boolean(ev->type != BC_EV_NO_ACTION));
+    json_object_object_add(e, "data_check", json_object_new_string(check));
     if (detail[0] != '\0') {
-      fprintf(out, ", \"not_checked\": ");
-      put_json_str(out, detail);
+      json_object_object_add(e, "not_checked", json_object_new_string(detail));
     }
-    fputc('}', out);
+    json_object_array_add(pc->events, e);
     return ROT_OK;
   }
   fprintf(out, "event %" PRIu32 ": PCR %" PRIu32 " %s (0x%08" PRIx32 ")",
@@ -406,34 +408,43 @@ static rot_error_t print_visit(void *vctx, const bc_log_header_t *h,
   return ROT_OK;
 }
 
-static void print_header(FILE *out, int json, const bc_log_header_t *h) {
+static json_object *header_json(const bc_log_header_t *h) {
+  json_object *o = json_object_new_object();
+  json_object *banks = json_object_new_array();
   if (h->format == BC_LOG_FORMAT_SHA1) {
-    if (json) {
-      fprintf(out, "{\n  \"header\": {\"format\": \"sha1\", \"banks\": "
-                   "[{\"alg\": \"sha1\", \"id\": %u, \"size\": 20}]},\n"
-                   "  \"events\": [", BC_ALG_SHA1);
-    } else {
-      fprintf(out, "header: none, a TCG 1.2 log (SHA-1 records only)\n"
-                   "  banks: sha1\n");
-    }
-    return;
+    json_object_object_add(o, "format", json_object_new_string("sha1"));
+    json_object *b = json_object_new_object();
+    json_object_object_add(b, "alg", json_object_new_string("sha1"));
+    json_object_object_add(b, "id", json_object_new_int(BC_ALG_SHA1));
+    json_object_object_add(b, "size", json_object_new_int(20));
+    json_object_array_add(banks, b);
+    json_object_object_add(o, "banks", banks);
+    return o;
   }
-  if (json) {
-    fprintf(out,
-            "{\n  \"header\": {\"format\": \"crypto-agile\", "
-            "\"signature\": \"Spec ID Event03\", "
-            "\"platform_class\": %" PRIu32 ", \"spec_version\": \"%u.%u\", "
-            "\"spec_errata\": %u, \"uintn_size\": %u, \"banks\": [",
-            h->platform_class, h->spec_version_major, h->spec_version_minor,
-            h->spec_errata, h->uintn_size);
-    for (uint32_t i = 0; i < h->bank_count; i++) {
-      fprintf(out, "%s{\"alg\": \"%s\", \"id\": %u, \"size\": %u}",
-              i ? ", " : "", alg_label(h->banks[i].alg), h->banks[i].alg,
-              h->banks[i].size);
-    }
-    fprintf(out, "], \"vendor_info\": \"");
-    put_hex(out, h->vendor_info, h->vendor_info_size);
-    fprintf(out, "\"},\n  \"events\": [");
+  json_object_object_add(o, "format", json_object_new_string("crypto-agile"));
+  json_object_object_add(o, "signature", json_object_new_string("Spec ID Event03"));
+  json_object_object_add(o, "platform_class", json_object_new_int64(h->platform_class));
+  char ver[16];
+  snprintf(ver, sizeof(ver), "%u.%u", h->spec_version_major, h->spec_version_minor);
+  json_object_object_add(o, "spec_version", json_object_new_string(ver));
+  json_object_object_add(o, "spec_errata", json_object_new_int(h->spec_errata));
+  json_object_object_add(o, "uintn_size", json_object_new_int(h->uintn_size));
+  for (uint32_t i = 0; i < h->bank_count; i++) {
+    json_object *b = json_object_new_object();
+    json_object_object_add(b, "alg", json_object_new_string(alg_label(h->banks[i].alg)));
+    json_object_object_add(b, "id", json_object_new_int(h->banks[i].alg));
+    json_object_object_add(b, "size", json_object_new_int(h->banks[i].size));
+    json_object_array_add(banks, b);
+  }
+  json_object_object_add(o, "banks", banks);
+  json_object_object_add(o, "vendor_info", hex_string(h->vendor_info, h->vendor_info_size));
+  return o;
+}
+
+static void print_header(FILE *out, const bc_log_header_t *h) {
+  if (h->format == BC_LOG_FORMAT_SHA1) {
+    fprintf(out, "header: none, a TCG 1.2 log (SHA-1 records only)\n"
+                 "  banks: sha1\n");
     return;
   }
   fprintf(out,
@@ -453,76 +464,72 @@ static const char *not_replayed_reason(const bc_log_pcr_bank_t *b) {
                        : "no such hash here";
 }
 
-static void print_pcrs(FILE *out, int json, const bc_log_replay_t *r) {
-  const bc_log_header_t *h = &r->header;
-  /* PCR 0 has a value even when nothing extends it, once a StartupLocality
-   * event names a locality. */
+/* PCR 0 has a value even when nothing extends it, once a StartupLocality
+ * event names a locality. */
+static uint32_t shown_pcrs(const bc_log_replay_t *r) {
   uint32_t shown = r->extended_mask;
-  if (h->has_startup_locality && h->startup_locality != 0) {
+  if (r->header.has_startup_locality && r->header.startup_locality != 0) {
     shown |= 1u;
   }
-  if (json) {
-    fprintf(out, "\n  ],\n  \"event_count\": %" PRIu32 ",\n", h->event_count);
-    if (h->has_startup_locality) {
-      fprintf(out, "  \"startup_locality\": %u,\n", h->startup_locality);
-    }
-    fprintf(out, "  \"pcrs\": {");
-  } else {
-    fprintf(out, "%" PRIu32 " events\n", h->event_count);
-    if (h->has_startup_locality) {
-      fprintf(out, "startup locality %u: PCR 0 starts at 0...0%02x\n",
-              h->startup_locality, h->startup_locality);
-    }
-    fprintf(out, "replayed PCRs:\n");
+  return shown;
+}
+
+static void pcrs_json(json_object *top, const bc_log_replay_t *r) {
+  const bc_log_header_t *h = &r->header;
+  uint32_t shown = shown_pcrs(r);
+  json_object_object_add(top, "event_count", json_object_new_int64(h->event_count));
+  if (h->has_startup_locality) {
+    json_object_object_add(top, "startup_locality",
+                           json_object_new_int(h->startup_locality));
   }
-  int first_bank = 1;
+  json_object *pcrs = json_object_new_object();
+  json_object *skipped = json_object_new_object();
   for (uint32_t i = 0; i < h->bank_count; i++) {
     const bc_log_pcr_bank_t *b = &r->banks[i];
     if (b->replayed != HARDENED_TRUE) {
-      if (!json) {
-        fprintf(out, "  %s: not replayed (%s)\n", alg_label(b->alg),
-                not_replayed_reason(b));
-      }
+      json_object_object_add(skipped, alg_label(b->alg),
+                             json_object_new_string(not_replayed_reason(b)));
       continue;
     }
-    if (json) {
-      fprintf(out, "%s\n    \"%s\": {", first_bank ? "" : ",", alg_label(b->alg));
-    } else {
-      fprintf(out, "  %s:\n", alg_label(b->alg));
+    json_object *bank = json_object_new_object();
+    for (uint32_t p = 0; p < BC_LOG_PCR_COUNT; p++) {
+      if ((shown & (1u << p)) != 0) {
+        char idx[4];
+        snprintf(idx, sizeof(idx), "%" PRIu32, p);
+        json_object_object_add(bank, idx, hex_string(b->pcr[p], b->size));
+      }
     }
-    first_bank = 0;
-    int first = 1;
+    json_object_object_add(pcrs, alg_label(b->alg), bank);
+  }
+  json_object_object_add(top, "pcrs", pcrs);
+  json_object_object_add(top, "not_replayed", skipped);
+}
+
+static void print_pcrs(FILE *out, const bc_log_replay_t *r) {
+  const bc_log_header_t *h = &r->header;
+  uint32_t shown = shown_pcrs(r);
+  fprintf(out, "%" PRIu32 " events\n", h->event_count);
+  if (h->has_startup_locality) {
+    fprintf(out, "startup locality %u: PCR 0 starts at 0...0%02x\n",
+            h->startup_locality, h->startup_locality);
+  }
+  fprintf(out, "replayed PCRs:\n");
+  for (uint32_t i = 0; i < h->bank_count; i++) {
+    const bc_log_pcr_bank_t *b = &r->banks[i];
+    if (b->replayed != HARDENED_TRUE) {
+      fprintf(out, "  %s: not replayed (%s)\n", alg_label(b->alg),
+              not_replayed_reason(b));
+      continue;
+    }
+    fprintf(out, "  %s:\n", alg_label(b->alg));
     for (uint32_t p = 0; p < BC_LOG_PCR_COUNT; p++) {
       if ((shown & (1u << p)) == 0) {
         continue;
       }
-      if (json) {
-        fprintf(out, "%s\"%" PRIu32 "\": \"", first ? "" : ", ", p);
-        put_hex(out, b->pcr[p], b->size);
-        fputc('"', out);
-      } else {
-        fprintf(out, "    %2" PRIu32 ": ", p);
-        put_hex(out, b->pcr[p], b->size);
-        fputc('\n', out);
-      }
-      first = 0;
+      fprintf(out, "    %2" PRIu32 ": ", p);
+      put_hex(out, b->pcr[p], b->size);
+      fputc('\n', out);
     }
-    if (json) {
-      fputc('}', out);
-    }
-  }
-  if (json) {
-    fprintf(out, "\n  },\n  \"not_replayed\": {");
-    int first = 1;
-    for (uint32_t i = 0; i < h->bank_count; i++) {
-      const bc_log_pcr_bank_t *b = &r->banks[i];
-      if (b->replayed != HARDENED_TRUE) {
-        fprintf(out, "%s\"%s\": \"%s\"", first ? "" : ", ", alg_label(b->alg),
-                not_replayed_reason(b));
-        first = 0;
-      }
-    }
-    fprintf(out, "},\n");
   }
 }
 
@@ -536,15 +543,8 @@ static int any_not_replayed(const bc_log_replay_t *r) {
   return 0;
 }
 
-static void print_summary(FILE *out, int json, const print_ctx_t *pc,
+static void print_summary(FILE *out, const print_ctx_t *pc,
                           const bc_log_header_t *h) {
-  if (json) {
-    fprintf(out,
-            "  \"digests_checked\": %" PRIu32 ",\n  \"digests_not_checked\": %" PRIu32
-            ",\n  \"events_missing_digests\": %" PRIu32 ",\n",
-            pc->digests_checked, pc->digests_unchecked, h->short_events);
-    return;
-  }
   if (h->warnings & BC_LOG_WARN_MISSING_DIGESTS) {
     fprintf(out,
             "warning: %" PRIu32 " events carry fewer digests than the header's %" PRIu32
@@ -555,31 +555,37 @@ static void print_summary(FILE *out, int json, const print_ctx_t *pc,
           pc->digests_checked, pc->digests_unchecked);
 }
 
-rot_error_t bc_log_print(FILE *out, const uint8_t *buf, size_t len,
-                         const rot_crypto_t *c, unsigned flags) {
-  if (out == NULL || c == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  int json = (flags & BC_LOG_PRINT_JSON) != 0;
+/*
+ * One walk for both renderings: the header on its own first, so a bad
+ * record still shows what came before it; then every record; then the
+ * replay. top is the JSON object being built, or NULL for text on out.
+ */
+static rot_error_t render(FILE *out, json_object *top, const uint8_t *buf,
+                          size_t len, const rot_crypto_t *c, unsigned flags) {
   uint32_t mode = (flags & BC_LOG_PRINT_STRICT) != 0 ? BC_LOG_STRICT
                                                      : BC_LOG_FIRMWARE;
   print_ctx_t pc;
   memset(&pc, 0, sizeof(pc));
   pc.out = out;
   pc.c = c;
-  pc.json = json;
+  pc.json = top != NULL;
   bc_log_header_t h;
   memset(&h, 0, sizeof(h));
 
-  /* The header first, on its own, so a bad record still shows what came
-   * before it. */
   rot_error_t err = bc_log_parse_mode(buf, len, mode, &h, NULL, NULL);
   int have_header = err == ROT_OK || h.bank_count != 0;
+  if (top != NULL) {
+    if (have_header) {
+      json_object_object_add(top, "header", header_json(&h));
+    }
+    pc.events = json_object_new_array();
+    json_object_object_add(top, "events", pc.events);
+  }
   if (have_header) {
-    print_header(out, json, &h);
+    if (top == NULL) {
+      print_header(out, &h);
+    }
     err = bc_log_parse_mode(buf, len, mode, &h, print_visit, &pc);
-  } else if (json) {
-    fprintf(out, "{\n  \"events\": [");
   }
 
   bc_log_replay_t replay;
@@ -588,10 +594,18 @@ rot_error_t bc_log_print(FILE *out, const uint8_t *buf, size_t len,
     err = bc_log_replay_mode(buf, len, mode, c, &replay);
   }
   if (err == ROT_OK) {
-    print_pcrs(out, json, &replay);
-    print_summary(out, json, &pc, &replay.header);
-  } else if (json) {
-    fprintf(out, "\n  ],\n");
+    if (top != NULL) {
+      pcrs_json(top, &replay);
+      json_object_object_add(top, "digests_checked",
+                             json_object_new_int64(pc.digests_checked));
+      json_object_object_add(top, "digests_not_checked",
+                             json_object_new_int64(pc.digests_unchecked));
+      json_object_object_add(top, "events_missing_digests",
+                             json_object_new_int64(replay.header.short_events));
+    } else {
+      print_pcrs(out, &replay);
+      print_summary(out, &pc, &replay.header);
+    }
   }
   if (err == ROT_OK && pc.bad_check) {
     err = ROT_ERROR_EVENTLOG_BAD_EVENT;
@@ -600,17 +614,57 @@ rot_error_t bc_log_print(FILE *out, const uint8_t *buf, size_t len,
   if (err == ROT_OK && (pc.digests_unchecked != 0 || any_not_replayed(&replay))) {
     err = ROT_ERROR_EVENTLOG_UNCHECKED;
   }
-  if (json) {
-    fprintf(out, "  \"result\": \"%s\"", err == ROT_OK ? "ok" : rot_error_name(err));
+  if (top != NULL) {
+    json_object_object_add(top, "result", json_object_new_string(
+        err == ROT_OK ? "ok" : rot_error_name(err)));
     if (err != ROT_OK) {
-      fprintf(out, ",\n  \"error\": ");
-      put_json_str(out, rot_error_str(err));
+      json_object_object_add(top, "error", json_object_new_string(rot_error_str(err)));
     }
-    fprintf(out, "\n}\n");
   } else if (err != ROT_OK) {
     fprintf(out, "%s: %s (%s)\n",
             err == ROT_ERROR_EVENTLOG_UNCHECKED ? "incomplete" : "error",
             rot_error_str(err), rot_error_name(err));
   }
+  return err;
+}
+
+rot_error_t bc_log_to_json(const uint8_t *buf, size_t len,
+                           const rot_crypto_t *c, unsigned flags,
+                           struct json_object **out) {
+  if (out == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  *out = NULL;
+  if (c == NULL || (buf == NULL && len != 0)) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  json_object *top = json_object_new_object();
+  if (top == NULL) {
+    return ROT_ERROR_INTERNAL;
+  }
+  rot_error_t err = render(NULL, top, buf, len, c, flags);
+  *out = top;
+  return err;
+}
+
+rot_error_t bc_log_print(FILE *out, const uint8_t *buf, size_t len,
+                         const rot_crypto_t *c, unsigned flags) {
+  if (out == NULL || c == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  if ((flags & BC_LOG_PRINT_JSON) == 0) {
+    return render(out, NULL, buf, len, c, flags);
+  }
+  json_object *top = NULL;
+  rot_error_t err = bc_log_to_json(buf, len, c, flags, &top);
+  if (top == NULL) {
+    return err;
+  }
+  fputs(json_object_to_json_string_ext(
+            top, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                     JSON_C_TO_STRING_NOSLASHESCAPE),
+        out);
+  fputc('\n', out);
+  json_object_put(top);
   return err;
 }

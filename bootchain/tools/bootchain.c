@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "bootchain/eventlog.h"
 #include "bootchain/logprint.h"
 #include "bootchain/measure.h"
@@ -138,21 +140,47 @@ static const char kCommonHelp[] =
     "                   longer, e.g. a TPM that stopped answering\n"
     "                   (default 60)\n";
 
+static json_object *stage_json(const char *region, const rot_mbox_image_info_t *i) {
+  char ver[24];
+  snprintf(ver, sizeof(ver), "%u.%u.%u", i->ver_major, i->ver_minor, i->ver_patch);
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "region", json_object_new_string(region));
+  json_object_object_add(o, "version", json_object_new_string(ver));
+  json_object_object_add(o, "svn", json_object_new_int64(i->svn));
+  return o;
+}
+
+/* Three decimals, as a JSON number. */
+static json_object *ms_json(double ms) {
+  char buf[32];
+  snprintf(buf, sizeof(buf), "%.3f", ms);
+  return json_object_new_double_s(ms, buf);
+}
+
+static void print_summary_json(const bc_measured_t *m) {
+  json_object *o = json_object_new_object();
+  char mask[16];
+  snprintf(mask, sizeof(mask), "0x%08x", m->locked_mask);
+  json_object_object_add(o, "result", json_object_new_string("measured"));
+  json_object_object_add(o, "opensbi", stage_json(m->firmware.region, &m->firmware.info));
+  json_object_object_add(o, "payload", stage_json(m->payload.region, &m->payload.info));
+  json_object_object_add(o, "events", json_object_new_int64(m->events));
+  json_object_object_add(o, "log_length", json_object_new_int64((int64_t)m->log.len));
+  json_object_object_add(o, "dtb_length", json_object_new_int64((int64_t)m->dtb.len));
+  json_object_object_add(o, "locked_mask", json_object_new_string(mask));
+  json_object_object_add(o, "read_ms", ms_json(m->t.read_ms));
+  json_object_object_add(o, "measure_ms", ms_json(m->t.measure_ms));
+  json_object_object_add(o, "extend_ms", ms_json(m->t.extend_ms));
+  json_object_object_add(o, "extends", json_object_new_int64(m->t.extends));
+  json_object_object_add(o, "total_ms", ms_json(m->t.total_ms));
+  puts(json_object_to_json_string_ext(
+      o, JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+  json_object_put(o);
+}
+
 static void print_summary(const common_opts_t *o, const bc_measured_t *m) {
   if (o->json) {
-    printf("{\"result\": \"measured\", \"opensbi\": {\"region\": \"%s\", "
-           "\"version\": \"%u.%u.%u\", \"svn\": %u}, \"payload\": {\"region\": "
-           "\"%s\", \"version\": \"%u.%u.%u\", \"svn\": %u}, \"events\": %u, "
-           "\"log_length\": %zu, \"dtb_length\": %zu, \"locked_mask\": "
-           "\"0x%08x\", \"read_ms\": %.3f, \"measure_ms\": %.3f, "
-           "\"extend_ms\": %.3f, \"extends\": %u, \"total_ms\": %.3f}\n",
-           m->firmware.region, m->firmware.info.ver_major,
-           m->firmware.info.ver_minor, m->firmware.info.ver_patch,
-           m->firmware.info.svn, m->payload.region, m->payload.info.ver_major,
-           m->payload.info.ver_minor, m->payload.info.ver_patch,
-           m->payload.info.svn, m->events, m->log.len, m->dtb.len,
-           m->locked_mask, m->t.read_ms, m->t.measure_ms, m->t.extend_ms,
-           m->t.extends, m->t.total_ms);
+    print_summary_json(m);
     return;
   }
   printf("bootchain: opensbi %u.%u.%u (svn %u) from %s [%s], payload %u.%u.%u "

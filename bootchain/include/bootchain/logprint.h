@@ -44,6 +44,22 @@ ROT_WARN_UNUSED rot_error_t bc_log_print(FILE *out, const uint8_t *buf,
                                          size_t len, const rot_crypto_t *c,
                                          unsigned flags);
 
+struct json_object;
+
+/**
+ * The JSON rendering of bc_log_print (the same members: "header",
+ * "events", "pcrs", "not_replayed", the digest counts, "result" and, on
+ * failure, "error") as a json-c object. *out is set whenever a document
+ * was built, also when the log fails to parse (it then says so in
+ * "result" and "error"); the caller releases it with json_object_put.
+ * Returns what bc_log_print would. Errors also: INVALID_ARGUMENT,
+ * INTERNAL (out of memory: *out stays NULL).
+ */
+ROT_WARN_UNUSED rot_error_t bc_log_to_json(const uint8_t *buf, size_t len,
+                                           const rot_crypto_t *c,
+                                           unsigned flags,
+                                           struct json_object **out);
+
 /**
  * Describe one record's event data in one line of printable ASCII
  * (e.g. `firmware blob: base 0x80000000, length 262144`), following the

@@ -1,0 +1,36 @@
+/* Request handlers, by API family (routes.c maps paths to them). */
+#ifndef HOST_AGENT_HANDLERS_H
+#define HOST_AGENT_HANDLERS_H
+
+#include "agent.h"
+
+/* Redfish (redfish.c). */
+void rf_get_odata_root(ha_agent_t *a, ha_req_t *r);
+void rf_get_service_root(ha_agent_t *a, ha_req_t *r);
+void rf_get_systems(ha_agent_t *a, ha_req_t *r);
+void rf_get_system(ha_agent_t *a, ha_req_t *r);
+void rf_post_reset(ha_agent_t *a, ha_req_t *r);
+void rf_get_update_service(ha_agent_t *a, ha_req_t *r);
+void rf_get_fw_inventory(ha_agent_t *a, ha_req_t *r);
+void rf_get_fw_member(ha_agent_t *a, ha_req_t *r);
+
+/* Native and Keylime (native.c). */
+void na_get_healthz(ha_agent_t *a, ha_req_t *r);
+void na_get_metrics(ha_agent_t *a, ha_req_t *r);
+void na_get_eventlog(ha_agent_t *a, ha_req_t *r);
+void na_get_attestation(ha_agent_t *a, ha_req_t *r);
+void kl_get_version(ha_agent_t *a, ha_req_t *r);
+void kl_get_agent_info(ha_agent_t *a, ha_req_t *r);
+void kl_get_quote_identity(ha_agent_t *a, ha_req_t *r);
+void kl_get_quote_integrity(ha_agent_t *a, ha_req_t *r);
+void kl_payload_keys(ha_agent_t *a, ha_req_t *r);
+
+/**
+ * One request to rotd for a handler: on success the reply payload is in
+ * out and 1 is returned; otherwise the answer (503 when rotd is down, 502
+ * when it refused) is queued and 0 returned.
+ */
+int ha_rot_query(ha_agent_t *a, ha_req_t *r, uint16_t cmd, uint8_t *out,
+                 size_t cap, size_t *out_len);
+
+#endif /* HOST_AGENT_HANDLERS_H */

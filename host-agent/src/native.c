@@ -1,0 +1,331 @@
+/*
+ * Native endpoints (/healthz, /metrics, /v1/eventlog) and Keylime's
+ * pull-agent API (docs/rest_apis of the Keylime sources: the
+ * {"code", "status", "results"} envelope, /version, /v2.x/agent/info).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bootchain/logprint.h"
+#include "handlers.h"
+#include "params.h"
+#include "rot_client/names.h"
+#include "rot_host/crypto_mbedtls.h"
+
+/* Keylime API versions whose agent endpoints this agent answers. */
+static const char *const kKeylimeVersions[] = {"2.1", "2.2", "2.3", "2.4", "2.5"};
+#define KEYLIME_VERSIONS (sizeof(kKeylimeVersions) / sizeof(kKeylimeVersions[0]))
+
+#define EVENTLOG_MAX (4u * 1024u * 1024u)
+
+/* ---- health and metrics ------------------------------------------------------ */
+
+static int tpm_up(ha_agent_t *a, json_object *banks) {
+  uint16_t algs[8];
+  size_t n = 8;
+  if (ha_tpm_banks(&a->tpm, algs, &n) != ROT_OK) {
+    return 0;
+  }
+  for (size_t i = 0; banks != NULL && i < n; i++) {
+    json_object_array_add(banks, json_object_new_string(bc_tpm_alg_name(algs[i])));
+  }
+  return 1;
+}
+
+void na_get_healthz(ha_agent_t *a, ha_req_t *r) {
+  int rot_ok = ha_rot_probe(&a->rot);
+  json_object *banks = json_object_new_array();
+  int tpm_ok = tpm_up(a, banks);
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "status", json_object_new_string(
+      rot_ok && tpm_ok ? "ok" : "unavailable"));
+  json_object *rot = json_object_new_object();
+  json_object_object_add(rot, "up", json_object_new_boolean(rot_ok));
+  json_object_object_add(rot, "socket", json_object_new_string(a->rot.socket));
+  json_object_object_add(o, "rotd", rot);
+  json_object *tpm = json_object_new_object();
+  json_object_object_add(tpm, "up", json_object_new_boolean(tpm_ok));
+  json_object_object_add(tpm, "tcti", json_object_new_string(
+      a->tpm.tcti[0] != '\0' ? a->tpm.tcti : "(tpm2-tss default)"));
+  if (tpm_ok) {
+    json_object_object_add(tpm, "banks", banks);
+  } else {
+    json_object_put(banks);
+    char why[256];
+    ha_tpm_last_error(&a->tpm, why, sizeof(why));
+    json_object_object_add(tpm, "error", json_object_new_string(why));
+  }
+  json_object_object_add(o, "tpm", tpm);
+  json_object *ev = json_object_new_object();
+  json_object_object_add(ev, "configured", json_object_new_boolean(a->cfg.eventlog != NULL));
+  json_object_object_add(ev, "present", json_object_new_boolean(
+      a->cfg.eventlog != NULL && access(a->cfg.eventlog, R_OK) == 0));
+  json_object_object_add(o, "eventlog", ev);
+  json_object_object_add(o, "uptime_seconds",
+                         json_object_new_int64((int64_t)(time(NULL) - a->started)));
+  if (!(rot_ok && tpm_ok)) {
+    ha_reply_header(r, "Retry-After", "5");
+  }
+  ha_reply_json(r, rot_ok && tpm_ok ? 200 : 503, o);
+}
+
+void na_get_metrics(ha_agent_t *a, ha_req_t *r) {
+  char *text = NULL;
+  size_t len = 0;
+  pthread_mutex_lock(&a->rot.lock);
+  int rot_ok = a->rot.last_transport == ROT_OK;
+  pthread_mutex_unlock(&a->rot.lock);
+  pthread_mutex_lock(&a->tpm.lock);
+  int tpm_ok = a->tpm.tpm != NULL;
+  pthread_mutex_unlock(&a->tpm.lock);
+  if (ha_metrics_render(&a->metrics, ha_tpm_error_count(&a->tpm), rot_ok, tpm_ok,
+                        &text, &len) != 0) {
+    ha_reply_error(r, 500, NULL, NULL, "out of memory");
+    return;
+  }
+  ha_reply_bytes(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+  free(text);
+}
+
+/* ---- event log ---------------------------------------------------------------- */
+
+void na_get_eventlog(ha_agent_t *a, ha_req_t *r) {
+  const char *fmt = ha_query(r, "format");
+  int json = 0;
+  if (fmt != NULL) {
+    if (strcmp(fmt, "json") == 0) {
+      json = 1;
+    } else if (strcmp(fmt, "binary") != 0) {
+      ha_reply_error(r, 400, NULL, "format", "format: 'binary' or 'json'");
+      return;
+    }
+  }
+  if (a->cfg.eventlog == NULL) {
+    ha_reply_error(r, 404, NULL, NULL,
+                   "no event log configured (start the agent with --eventlog)");
+    return;
+  }
+  int fd = open(a->cfg.eventlog, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fd >= 0) {
+      close(fd);
+    }
+    ha_reply_header(r, "Retry-After", "5");
+    ha_reply_error(r, 503, NULL, NULL,
+                   "the event log is not there yet: the host has not been "
+                   "measured by bootchain");
+    return;
+  }
+  if (st.st_size <= 0 || (uint64_t)st.st_size > EVENTLOG_MAX) {
+    close(fd);
+    ha_reply_error(r, 500, NULL, NULL, "event log of %lld bytes (limit %u)",
+                   (long long)st.st_size, EVENTLOG_MAX);
+    return;
+  }
+  size_t len = (size_t)st.st_size;
+  uint8_t *buf = malloc(len);
+  size_t got = 0;
+  while (buf != NULL && got < len) {
+    ssize_t n = read(fd, buf + got, len - got);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      break;
+    }
+    got += (size_t)n;
+  }
+  close(fd);
+  if (buf == NULL || got != len) {
+    free(buf);
+    ha_reply_error(r, 500, NULL, NULL, "cannot read the event log");
+    return;
+  }
+  if (!json) {
+    ha_reply_bytes(r, 200, "application/octet-stream", buf, len);
+    free(buf);
+    return;
+  }
+  json_object *doc = NULL;
+  rot_error_t err = bc_log_to_json(buf, len, rot_host_crypto(), 0, &doc);
+  free(buf);
+  (void)err; /* the document says how the log read ("result", "error") */
+  if (doc == NULL) {
+    ha_reply_error(r, 500, NULL, NULL, "out of memory");
+    return;
+  }
+  ha_reply_json(r, 200, doc);
+}
+
+/* ---- Keylime -------------------------------------------------------------------- */
+
+static json_object *kl_envelope(json_object *results) {
+  json_object *o = json_object_new_object();
+  json_object_object_add(o, "code", json_object_new_int(200));
+  json_object_object_add(o, "status", json_object_new_string("Success"));
+  json_object_object_add(o, "results", results);
+  return o;
+}
+
+/* The "v2.N" segment names a version this agent answers. */
+static int kl_version_ok(ha_req_t *r) {
+  const char *v = r->id + 1; /* after the 'v' */
+  for (size_t i = 0; i < KEYLIME_VERSIONS; i++) {
+    if (strcmp(v, kKeylimeVersions[i]) == 0) {
+      return 1;
+    }
+  }
+  ha_reply_error(r, 400, NULL, NULL, "API version %s is not supported (latest: %s)",
+                 r->id, kKeylimeVersions[KEYLIME_VERSIONS - 1]);
+  return 0;
+}
+
+void kl_get_version(ha_agent_t *a, ha_req_t *r) {
+  (void)a;
+  json_object *res = json_object_new_object();
+  json_object_object_add(res, "supported_version",
+                         json_object_new_string(kKeylimeVersions[KEYLIME_VERSIONS - 1]));
+  json_object *all = json_object_new_array();
+  for (size_t i = 0; i < KEYLIME_VERSIONS; i++) {
+    json_object_array_add(all, json_object_new_string(kKeylimeVersions[i]));
+  }
+  json_object_object_add(res, "supported_versions", all);
+  ha_reply_json(r, 200, kl_envelope(res));
+}
+
+void kl_get_agent_info(ha_agent_t *a, ha_req_t *r) {
+  if (!kl_version_ok(r)) {
+    return;
+  }
+  uint16_t algs[8];
+  size_t n = 8;
+  if (ha_tpm_banks(&a->tpm, algs, &n) != ROT_OK) {
+    char why[256];
+    ha_tpm_last_error(&a->tpm, why, sizeof(why));
+    ha_reply_header(r, "Retry-After", "5");
+    ha_reply_error(r, 503, NULL, NULL, "the TPM is not answering: %s", why);
+    return;
+  }
+  /* The strongest active bank the verifier accepts. */
+  const char *hash = NULL;
+  for (size_t i = 0; i < n; i++) {
+    if (algs[i] == BC_TPM_ALG_SHA256 && hash == NULL) {
+      hash = "sha256";
+    }
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (algs[i] == BC_TPM_ALG_SHA384) {
+      hash = "sha384";
+    }
+  }
+  json_object *res = json_object_new_object();
+  json_object_object_add(res, "agent_uuid", json_object_new_string(a->uuid));
+  json_object_object_add(res, "tpm_hash_alg", json_object_new_string(hash != NULL ? hash : "sha1"));
+  ha_reply_json(r, 200, kl_envelope(res));
+}
+
+/*
+ * The quote endpoints: parameters are checked by Keylime's rules, then
+ * the request is refused: this build has no attestation library, so it
+ * has no AK and makes no quotes.
+ */
+static int kl_nonce(ha_req_t *r, char nonce[HA_NONCE_MAX + 1]) {
+  const char *s = ha_query(r, "nonce");
+  if (s == NULL) {
+    ha_reply_error(r, 400, NULL, "nonce", "nonce is required");
+    return 0;
+  }
+  if (ha_param_nonce(s, nonce) != ROT_OK) {
+    ha_reply_error(r, 400, NULL, "nonce",
+                   "nonce must be 1 to %u letters or digits", HA_NONCE_MAX);
+    return 0;
+  }
+  return 1;
+}
+
+static void no_quotes(ha_req_t *r) {
+  ha_reply_error(r, 501, NULL, NULL,
+                 "quotes are not available: this agent was built without the "
+                 "attestation library");
+}
+
+void kl_get_quote_identity(ha_agent_t *a, ha_req_t *r) {
+  (void)a;
+  char nonce[HA_NONCE_MAX + 1];
+  if (!kl_version_ok(r) || !kl_nonce(r, nonce)) {
+    return;
+  }
+  no_quotes(r);
+}
+
+void kl_get_quote_integrity(ha_agent_t *a, ha_req_t *r) {
+  (void)a;
+  char nonce[HA_NONCE_MAX + 1];
+  if (!kl_version_ok(r) || !kl_nonce(r, nonce)) {
+    return;
+  }
+  const char *m = ha_query(r, "mask");
+  uint32_t mask = 0;
+  if (m == NULL) {
+    ha_reply_error(r, 400, NULL, "mask", "mask is required");
+    return;
+  }
+  if (ha_param_mask(m, &mask) != ROT_OK) {
+    ha_reply_error(r, 400, NULL, "mask",
+                   "mask must be hexadecimal (0x...), non-zero, PCRs 0 to %u only",
+                   HA_PCR_MAX);
+    return;
+  }
+  const char *p = ha_query(r, "partial");
+  int partial = 0;
+  if (p != NULL && ha_param_bool01(p, &partial) != ROT_OK) {
+    ha_reply_error(r, 400, NULL, "partial", "partial must be 0 or 1");
+    return;
+  }
+  no_quotes(r);
+}
+
+void kl_payload_keys(ha_agent_t *a, ha_req_t *r) {
+  (void)a;
+  ha_reply_error(r, 404, NULL, NULL,
+                 "Keylime payload keys (keys/ukey, keys/vkey) are not supported "
+                 "by this agent");
+}
+
+void na_get_attestation(ha_agent_t *a, ha_req_t *r) {
+  (void)a;
+  const char *s = ha_query(r, "nonce");
+  uint8_t nonce[64];
+  size_t nlen = 0;
+  if (s == NULL) {
+    ha_reply_error(r, 400, NULL, "nonce", "nonce is required");
+    return;
+  }
+  if (ha_param_hex_nonce(s, nonce, sizeof(nonce), &nlen) != ROT_OK) {
+    ha_reply_error(r, 400, NULL, "nonce",
+                   "nonce must be 1 to 64 bytes in hexadecimal");
+    return;
+  }
+  const char *p = ha_query(r, "pcrs");
+  uint32_t mask = 0;
+  if (p != NULL && ha_param_pcr_list(p, &mask) != ROT_OK) {
+    ha_reply_error(r, 400, NULL, "pcrs",
+                   "pcrs must be a comma-separated list of distinct PCR "
+                   "indexes 0 to %u", HA_PCR_MAX);
+    return;
+  }
+  const char *b = ha_query(r, "batch");
+  int batch = 0;
+  if (b != NULL && ha_param_bool01(b, &batch) != ROT_OK) {
+    ha_reply_error(r, 400, NULL, "batch", "batch must be 0 or 1");
+    return;
+  }
+  no_quotes(r);
+}

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# A whole dev host in one command: dev keys and CAs, a provisioned OTP,
+# swtpm, rotd with installed images, a measured boot's event log, and the
+# host agent on loopback.
+#
+#   scripts/stack.sh start DIR [BUILD]   bring it up (BUILD: build dir, default build)
+#   scripts/stack.sh stop DIR            stop everything start started
+#   scripts/stack.sh status DIR          say what runs; exit 0 when all of it does
+#
+# DIR holds everything: keys/ (the dev hierarchy of keys/dev-hierarchy.sh:
+# image signing keys, manufacturer CA, operator CA), pki/ (the agent's TLS
+# files by role: tls-ca.crt and operator-ca.crt, the operator CA that issues
+# both server.crt and the operator's operator.crt), otp.bin, flash.bin,
+# tpm/ (swtpm), boot/ (bootchain's
+# measurement: eventlog.bin), agent.conf (the agent's configuration file),
+# *.log, *.pid, and ports: the agent's ports,
+# chosen free by the kernel ("http=N" and "https=N" lines).
+#
+# STACK_AGENT_ARGS: extra host-agent flags (e.g. "--conn-timeout 2").
+# First start on a fresh DIR takes a few seconds (keys, images, TPM
+# provisioning); later starts reuse what is there.
+set -u
+prog=stack.sh
+cd "$(dirname "$0")/.." || exit 1
+ROOT=$PWD
+OPENSBI=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
+UBOOT=/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin
+
+usage() {
+  sed -n '2,21s/^# \{0,1\}//p' "$0"
+}
+
+die() {
+  echo "$prog: $*" >&2
+  exit 1
+}
+
+abs() { mkdir -p -- "$1" && (cd -- "$1" && pwd -P); }
+
+# pid_alive FILE NAME: the pid in FILE runs the program NAME.
+pid_alive() {
+  local pid
+  [ -f "$1" ] || return 1
+  pid=$(tr -dc '0-9' <"$1")
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ]
+}
+
+# ---- dev keys and PKI ----------------------------------------------------------
+# The project's dev hierarchy (keys/dev-hierarchy.sh): image signing keys,
+# the manufacturer CA, and the operator CA with the agent's server
+# certificate and one operator's client certificate. pki/ names them by
+# their role for the agent and for clients.
+make_keys() {
+  [ -f "$D/pki/operator.crt" ] && return 0
+  ROTCTL=$BIN/rotctl bash "$ROOT/keys/dev-hierarchy.sh" "$D/keys" >"$D/keys.log" 2>&1 ||
+    die "keys/dev-hierarchy.sh failed (see $D/keys.log)"
+  mkdir -p "$D/pki" && chmod 700 "$D/pki"
+  local o=../keys/operator
+  ln -sf "$o/ca.pem" "$D/pki/tls-ca.crt"
+  ln -sf "$o/ca.pem" "$D/pki/operator-ca.crt"
+  ln -sf "$o/ca.key.pem" "$D/pki/operator-ca.key"
+  ln -sf "$o/agent.pem" "$D/pki/server.crt"
+  ln -sf "$o/agent.key.pem" "$D/pki/server.key"
+  ln -sf "$o/client.pem" "$D/pki/operator.crt"
+  ln -sf "$o/client.key.pem" "$D/pki/operator.key"
+}
+
+# ---- the chip and its images ---------------------------------------------------
+rotctl() { (cd "$D" && "$BIN/rotctl" --socket "$D/rotd.sock" "$@") >>"$D/install.log" 2>&1; }
+
+make_images() {
+  [ -f "$D/otp.bin" ] && return 0
+  [ -f "$OPENSBI" ] || die "$OPENSBI is missing (package opensbi)"
+  [ -f "$UBOOT" ] || die "$UBOOT is missing (package u-boot-qemu)"
+  (cd "$D" && "$BIN/rotctl" sign --keys keys --type opensbi --svn 1 --version 1.1.0 "$OPENSBI" opensbi-1.1.0.img &&
+    "$BIN/rotctl" sign --keys keys --type opensbi --svn 2 --version 1.2.0 "$OPENSBI" opensbi-1.2.0.img &&
+    "$BIN/rotctl" sign --keys keys --type hypervisor --svn 1 --version 2023.1.0 "$UBOOT" payload.img &&
+    "$BIN/rotctl" otp provision --keys keys --otp otp.bin) >>"$D/install.log" 2>&1 ||
+    die "keys and images: rotctl failed (see $D/install.log)"
+}
+
+start_rotd() {
+  if pid_alive "$D/rotd.pid" rotd; then
+    return 0
+  fi
+  local fresh=0
+  [ -f "$D/flash.bin" ] || fresh=1
+  "$BIN/rotd" --flash "$D/flash.bin" --otp "$D/otp.bin" --socket "$D/rotd.sock" \
+    --daemon --pid "$D/rotd.pid" --log "$D/rotd.log" 2>>"$D/rotd.log" || die "rotd did not start (see $D/rotd.log)"
+  if [ "$fresh" = 1 ]; then
+    rotctl update --activate opensbi-1.1.0.img && rotctl boot --type opensbi &&
+      rotctl confirm --type opensbi && rotctl reset &&
+      rotctl update --activate payload.img && rotctl confirm --type hypervisor ||
+      die "installing the images through rotd failed (see $D/install.log)"
+  fi
+}
+
+# A measured boot without the host CPU: the event log and PCRs the agent
+# serves. The boot decision locks the boot regions until the chip resets;
+# the reset afterwards lets updates through again.
+measure() {
+  [ -f "$D/boot/eventlog.bin" ] && return 0
+  (cd "$D" && ROT_SOCKET="$D/rotd.sock" "$BIN/bootchain" measure --socket "$D/rotd.sock" \
+    --tcti "$TCTI" --out boot) >>"$D/install.log" 2>&1 ||
+    die "bootchain measure failed (see $D/install.log)"
+  rotctl reset || die "chip reset after the measurement failed"
+}
+
+start_agent() {
+  if pid_alive "$D/agent.pid" host-agent; then
+    return 0
+  fi
+  rm -f "$D/ports"
+  cat >"$D/agent.conf" <<CONF
+# host-agent configuration written by scripts/stack.sh
+http = 127.0.0.1:0
+https = 127.0.0.1:0
+rotd-socket = $D/rotd.sock
+tcti = $TCTI
+eventlog = $D/boot/eventlog.bin
+tls-cert = $D/pki/server.crt
+tls-key = $D/pki/server.key
+operator-ca = $D/pki/operator-ca.crt
+ports-file = $D/ports
+CONF
+  # shellcheck disable=SC2086 # STACK_AGENT_ARGS is a list of flags
+  "$BIN/host-agent" --config "$D/agent.conf" ${STACK_AGENT_ARGS:-} \
+    >"$D/agent.out" 2>>"$D/agent.log" </dev/null &
+  echo $! >"$D/agent.pid"
+  for _ in $(seq 200); do
+    [ -s "$D/ports" ] && break
+    kill -0 "$(cat "$D/agent.pid")" 2>/dev/null || die "host-agent exited: $(tail -3 "$D/agent.log")"
+    sleep 0.025
+  done
+  [ -s "$D/ports" ] || die "host-agent did not write $D/ports"
+}
+
+cmd_start() {
+  BIN=$ROOT/${1:-build}/bin
+  for t in rotctl rotd bootchain host-agent; do
+    [ -x "$BIN/$t" ] || die "$BIN/$t is missing (run make)"
+  done
+  make_keys
+  make_images
+  TCTI=$(bash "$ROOT/scripts/swtpm.sh" start "$D/tpm") || die "swtpm did not start"
+  start_rotd
+  measure
+  start_agent
+  # shellcheck disable=SC1091
+  . "$D/ports"
+  echo "stack: up in $D"
+  echo "  http  http://127.0.0.1:${http}  (read-only)"
+  echo "  https https://127.0.0.1:${https}  (operator: --cert $D/pki/operator.crt --key $D/pki/operator.key)"
+  echo "  try:  curl -s http://127.0.0.1:${http}/healthz"
+  echo "        curl -s --cacert $D/pki/tls-ca.crt https://127.0.0.1:${https}/redfish/v1/UpdateService/FirmwareInventory"
+}
+
+stop_pidfile() {
+  local f=$1 name=$2 pid
+  pid_alive "$f" "$name" || { rm -f "$f"; return 0; }
+  pid=$(tr -dc '0-9' <"$f")
+  kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 200); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+  rm -f "$f"
+}
+
+cmd_stop() {
+  stop_pidfile "$D/agent.pid" host-agent
+  stop_pidfile "$D/rotd.pid" rotd
+  bash "$ROOT/scripts/swtpm.sh" stop "$D/tpm" >/dev/null 2>&1
+  echo "stack: stopped ($D)"
+}
+
+cmd_status() {
+  local rc=0
+  if pid_alive "$D/agent.pid" host-agent; then
+    echo "host-agent: running, $(tr '\n' ' ' <"$D/ports" 2>/dev/null)"
+  else
+    echo "host-agent: stopped"; rc=1
+  fi
+  if pid_alive "$D/rotd.pid" rotd; then echo "rotd: running"; else echo "rotd: stopped"; rc=1; fi
+  if bash "$ROOT/scripts/swtpm.sh" status "$D/tpm" >/dev/null 2>&1; then
+    echo "swtpm: running"
+  else
+    echo "swtpm: stopped"; rc=1
+  fi
+  return $rc
+}
+
+[ $# -ge 2 ] || { usage >&2; exit 2; }
+case $1 in
+  start) D=$(abs "$2") || die "cannot use $2"; cmd_start "${3:-build}" ;;
+  stop) [ -d "$2" ] || die "no such directory: $2"; D=$(abs "$2"); cmd_stop ;;
+  status) [ -d "$2" ] || die "no such directory: $2"; D=$(abs "$2"); cmd_status ;;
+  -h | --help) usage ;;
+  *) usage >&2; exit 2 ;;
+esac
