@@ -89,9 +89,11 @@ start_rotd() {
   "$BIN/rotd" --flash "$D/flash.bin" --otp "$D/otp.bin" --socket "$D/rotd.sock" \
     --daemon --pid "$D/rotd.pid" --log "$D/rotd.log" 2>>"$D/rotd.log" || die "rotd did not start (see $D/rotd.log)"
   if [ "$fresh" = 1 ]; then
-    rotctl update --activate opensbi-1.1.0.img && rotctl boot --type opensbi &&
-      rotctl confirm --type opensbi && rotctl reset &&
-      rotctl update --activate payload.img && rotctl confirm --type hypervisor ||
+    # Confirm only after a trial boot: activate both, let the chip take its
+    # boot decision, confirm, then reset so updates are accepted again.
+    rotctl update --activate opensbi-1.1.0.img && rotctl update --activate payload.img &&
+      rotctl boot --type opensbi && rotctl boot --type hypervisor &&
+      rotctl confirm --type opensbi && rotctl confirm --type hypervisor && rotctl reset ||
       die "installing the images through rotd failed (see $D/install.log)"
   fi
 }
