@@ -33,6 +33,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 
 include rot/objects.mk
 include bootchain/objects.mk
+include attest/objects.mk
 include tests/objects.mk
 include tests/powerfail/objects.mk
 

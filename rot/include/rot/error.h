@@ -31,6 +31,7 @@
 #define ROT_MOD_TPM 0x0f
 #define ROT_MOD_HANDOFF 0x10
 #define ROT_MOD_HOST 0x11
+#define ROT_MOD_ATTEST 0x15
 
 /* (module, number) -> code; the low 16 bits are the complement of the high. */
 #define ROT_ERROR_VALUE(mod, num)                                       \
@@ -167,7 +168,14 @@
   X(ROT_ERROR_HANDOFF_NO_PLATFORM_BUS, ROT_MOD_HANDOFF, 6, "handoff: base device tree has no QEMU platform bus for the TPM node") \
   X(ROT_ERROR_HANDOFF_BAD_LOG_REGION, ROT_MOD_HANDOFF, 7, "handoff: event log region is outside RAM or overlaps a reservation") \
   X(ROT_ERROR_TPM_NOT_FRESH, ROT_MOD_TPM, 5, "TPM: boot PCRs already extended since the last TPM reset (restart the TPM)") \
-  X(ROT_ERROR_TPM_PCR_MISMATCH, ROT_MOD_TPM, 6, "TPM: PCR values differ from the event log's replay (extended by someone else)")
+  X(ROT_ERROR_TPM_PCR_MISMATCH, ROT_MOD_TPM, 6, "TPM: PCR values differ from the event log's replay (extended by someone else)") \
+  X(ROT_ERROR_ATTEST_BAD_EVIDENCE, ROT_MOD_ATTEST, 1, "attestation: evidence malformed") \
+  X(ROT_ERROR_ATTEST_BAD_POLICY, ROT_MOD_ATTEST, 2, "attestation: reference values (policy) malformed") \
+  X(ROT_ERROR_ATTEST_BAD_TRUST, ROT_MOD_ATTEST, 3, "attestation: trust anchors missing or malformed") \
+  X(ROT_ERROR_ATTEST_CREDENTIAL, ROT_MOD_ATTEST, 4, "attestation: credential blob malformed or not for this key") \
+  X(ROT_ERROR_ATTEST_BATCH, ROT_MOD_ATTEST, 5, "attestation: nonce batch empty, too large or malformed") \
+  X(ROT_ERROR_ATTEST_NO_AK, ROT_MOD_ATTEST, 6, "attestation: no attestation key at its handle (attestctl ak create)") \
+  X(ROT_ERROR_ATTEST_STATE, ROT_MOD_ATTEST, 7, "attestation: verifier state unreadable or malformed")
 
 typedef enum rot_error {
   /* Success: far (in Hamming distance) from 0 and from every error code. */
