@@ -451,11 +451,6 @@ static rot_error_t check_clock(const attest_verify_opts_t *o, const parts_t *p,
     return ROT_OK;
   }
   const TPMS_CLOCK_INFO *ci = &p->attest.clockInfo;
-  if (ci->safe != TPM2_YES) {
-    set(r, ATTEST_CHECK_CLOCK, ATTEST_FAIL,
-        "the TPM clock is not marked safe (it may have gone back)");
-    return ROT_OK;
-  }
   char path[4096];
   if (!state_path(o, r->host, path, sizeof(path))) {
     return ROT_ERROR_ATTEST_STATE;
@@ -463,6 +458,11 @@ static rot_error_t check_clock(const attest_verify_opts_t *o, const parts_t *p,
   attest_buf_t b = {0};
   rot_error_t err = attest_read_file(path, 4096, &b);
   if (err == ROT_ERROR_IO_OPEN && access(path, F_OK) != 0) {
+    if (ci->safe != TPM2_YES) {
+      set(r, ATTEST_CHECK_CLOCK, ATTEST_FAIL,
+          "the TPM clock is not marked safe (it may have gone back)");
+      return ROT_OK;
+    }
     *store = 1;
     set(r, ATTEST_CHECK_CLOCK, ATTEST_PASS,
         "first attestation of this host: resetCount %u, restartCount %u, "
@@ -503,6 +503,9 @@ static rot_error_t check_clock(const attest_verify_opts_t *o, const parts_t *p,
     set(r, ATTEST_CHECK_CLOCK, ATTEST_FAIL,
         "clock did not move forward (%llu -> %llu): an old quote",
         clock, (unsigned long long)ci->clock);
+  } else if (ci->safe != TPM2_YES) {
+    set(r, ATTEST_CHECK_CLOCK, ATTEST_FAIL,
+        "the TPM clock is not marked safe (it may have gone back)");
   } else {
     *store = 1;
     set(r, ATTEST_CHECK_CLOCK, ATTEST_PASS,
