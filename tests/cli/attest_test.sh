@@ -277,6 +277,34 @@ else
   not_ok "test DICE certificates made with openssl"
 fi
 
+# ---- an AK from another TPM ---------------------------------------------------
+if TCTI2=$(bash "$SWTPM" start "$T/tpm2"); then
+  $A ak create --tcti "$TCTI2" >ak-other.out 2>&1 && $A ak show --tcti "$TCTI2" --public ak-other.pub >ak-other.out 2>&1
+  NAME2=$(sed -n 's/^name: //p' ak-other.out)
+  # A credential for (this TPM's EK, the other TPM's AK): the other TPM
+  # cannot activate it with its own EK, and this TPM has no such AK.
+  $A credential make --ek-public ek-rsa.pub --name "$NAME2" --secret $SECRET --out cross.bin &&
+    { $A credential activate --tcti "$TCTI2" --alg rsa --in cross.bin >cross.out 2>&1 ||
+      $A credential activate --alg rsa --in cross.bin >>cross.out 2>&1; } &&
+    not_ok "credential activation with an AK from another TPM is refused" ||
+    ok "credential activation with an AK from another TPM is refused by both TPMs"
+  # Evidence quoted by the other TPM's AK, presented with this TPM's EK
+  # certificate and this chip's endorsement of this TPM's AK.
+  $A quote --tcti "$TCTI2" --nonce "$N" --eventlog boot/eventlog.bin --no-chip --out other.json >/dev/null 2>&1 &&
+    python3 - <<'PY' &&
+import json
+o, e = json.load(open("other.json")), json.load(open("ev.json"))
+e["quote"], e["ak"] = o["quote"], o["ak"]
+json.dump(e, open("other-ak.json", "w"))
+PY
+    $MUT evidence other-ak.json other-ak-d.json dice dice/devid.der dice/alias.der good.sig &&
+    verify_expect "evidence by an AK from another TPM is refused (endorsement)" 1 ak-endorsed-by-alias "does not verify" other-ak-d.json --trust trust-dice --nonce "$N" ||
+    not_ok "evidence from another TPM prepared"
+  bash "$SWTPM" stop "$T/tpm2" >/dev/null 2>&1
+else
+  not_ok "second swtpm starts"
+fi
+
 # ---- batched form ----------------------------------------------------------
 B1=$(nonce 32) B2=$(nonce 32) B3=$(nonce 16)
 $A quote-batch --nonce "$B1" --nonce "$B2" --nonce "$B3" --eventlog boot/eventlog.bin --out-dir batch >/dev/null 2>&1 &&
