@@ -56,3 +56,11 @@ ATTEST_FUZZ_SRCS = $(rot-core-srcs) $(rot-host-srcs) $(bootchain-lib-srcs) \
 $(BUILD)/fuzz/fuzz_evidence $(BUILD)/fuzz/fuzz_refvals: $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(ATTEST_FUZZ_SRCS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) $(attest-cflags) -o $@ $< $(ATTEST_FUZZ_SRCS) $(ATTEST_LIBS)
+
+# make bench: the attestation section (tests/bench/attest.sh).
+$(BUILD)/obj/tests/bench/bench_attest.o: ALL_CFLAGS += $(attest-cflags)
+$(BUILD)/bin/bench_attest: $(BUILD)/obj/tests/bench/bench_attest.o $(BUILD)/lib/libattest.a \
+		$(BUILD)/lib/libbootchain.a $(BUILD)/lib/librot.a
+	@mkdir -p $(@D)
+	$(CC) $(OPT_CFLAGS) -o $@ $^ $(ATTEST_LIBS)
+bench: $(BUILD)/bin/bench_attest
