@@ -37,4 +37,12 @@ static inline void attest_put_be16(uint8_t *p, uint16_t v) {
   p[1] = (uint8_t)v;
 }
 
+/* Trust anchors (x509.c). */
+#include <mbedtls/x509_crt.h>
+#include "attest/verify.h"
+hardened_bool_t attest_trust_check_ek(const attest_trust_t *t,
+                                      const uint8_t *der, size_t len,
+                                      char *reason, size_t cap);
+const mbedtls_x509_crt *attest_trust_dice(const attest_trust_t *t);
+
 #endif /* ATTEST_INTERNAL_H */

@@ -351,43 +351,86 @@ static void make_selection(TPML_PCR_SELECTION *sel, uint32_t mask,
   }
 }
 
-/* Read every PCR of sel into lists of 8 digests, in selection order. */
+/* Read every PCR of sel into lists of 8 digests, in selection order: one
+ * PCR_Read per bank, asking again for what the TPM left out (it returns
+ * at most 8 digests at a time, and says which). */
 static rot_error_t read_pcrs(attest_tpm_t *t, const TPML_PCR_SELECTION *sel,
                              TPML_DIGEST *lists, uint32_t *nlists) {
   memset(lists, 0, sizeof(TPML_DIGEST) * ATTEST_PCRFILE_MAX_LISTS);
   uint32_t total = 0;
   for (uint32_t b = 0; b < sel->count; b++) {
-    TPML_PCR_SELECTION want = {.count = 1};
-    want.pcrSelections[0] = sel->pcrSelections[b];
-    for (uint32_t pcr = 0; pcr < 24; pcr++) {
-      if (!((want.pcrSelections[0].pcrSelect[pcr / 8] >> (pcr % 8)) & 1)) {
-        continue;
-      }
+    uint32_t want = (uint32_t)sel->pcrSelections[b].pcrSelect[0] |
+                    (uint32_t)sel->pcrSelections[b].pcrSelect[1] << 8 |
+                    (uint32_t)sel->pcrSelections[b].pcrSelect[2] << 16;
+    uint8_t got_vals[24][64];
+    uint16_t got_size[24] = {0};
+    uint32_t done = 0;
+    for (int round = 0; round < 24 && (want & ~done) != 0; round++) {
+      uint32_t ask = want & ~done;
       TPML_PCR_SELECTION one = {.count = 1};
-      one.pcrSelections[0].hash = want.pcrSelections[0].hash;
+      one.pcrSelections[0].hash = sel->pcrSelections[b].hash;
       one.pcrSelections[0].sizeofSelect = 3;
-      one.pcrSelections[0].pcrSelect[pcr / 8] = (uint8_t)(1u << (pcr % 8));
+      one.pcrSelections[0].pcrSelect[0] = (uint8_t)ask;
+      one.pcrSelections[0].pcrSelect[1] = (uint8_t)(ask >> 8);
+      one.pcrSelections[0].pcrSelect[2] = (uint8_t)(ask >> 16);
       TPML_DIGEST *vals = NULL;
-      TPML_PCR_SELECTION *got = NULL;
+      TPML_PCR_SELECTION *out = NULL;
       UINT32 counter;
       TSS2_RC rc = Esys_PCR_Read(t->esys, ESYS_TR_NONE, ESYS_TR_NONE,
-                                 ESYS_TR_NONE, &one, &counter, &got, &vals);
+                                 ESYS_TR_NONE, &one, &counter, &out, &vals);
       if (rc != TSS2_RC_SUCCESS) {
         return fail_rc(t, "PCR_Read", rc);
       }
-      int okv = vals->count == 1;
-      if (okv && total / 8 < ATTEST_PCRFILE_MAX_LISTS) {
-        lists[total / 8].digests[total % 8] = vals->digests[0];
-        lists[total / 8].count++;
-        total++;
+      uint32_t read = 0;
+      if (out->count == 1 && out->pcrSelections[0].hash == one.pcrSelections[0].hash) {
+        const TPMS_PCR_SELECTION *o = &out->pcrSelections[0];
+        for (uint32_t k = 0; k < o->sizeofSelect && k < 3; k++) {
+          read |= (uint32_t)o->pcrSelect[k] << (8 * k);
+        }
       }
+      read &= ask;
+      uint32_t idx = 0;
+      int okv = read != 0;
+      for (uint32_t pcr = 0; okv && pcr < 24; pcr++) {
+        if (!((read >> pcr) & 1u)) {
+          continue;
+        }
+        okv = idx < vals->count && vals->digests[idx].size <= 64;
+        if (okv) {
+          got_size[pcr] = vals->digests[idx].size;
+          memcpy(got_vals[pcr], vals->digests[idx].buffer, got_size[pcr]);
+          idx++;
+        }
+      }
+      okv = okv && idx == vals->count;
       Esys_Free(vals);
-      Esys_Free(got);
+      Esys_Free(out);
       if (!okv) {
-        set_err(t, "PCR_Read: bank 0x%04x PCR %u not read (inactive bank?)",
-                one.pcrSelections[0].hash, pcr);
+        set_err(t, "PCR_Read: bank 0x%04x: the TPM read none or answered "
+                   "inconsistently (inactive bank?)",
+                one.pcrSelections[0].hash);
         return ROT_ERROR_TPM_COMMAND;
       }
+      done |= read;
+    }
+    if ((want & ~done) != 0) {
+      set_err(t, "PCR_Read: bank 0x%04x not fully read",
+              sel->pcrSelections[b].hash);
+      return ROT_ERROR_TPM_COMMAND;
+    }
+    for (uint32_t pcr = 0; pcr < 24; pcr++) {
+      if (!((want >> pcr) & 1u)) {
+        continue;
+      }
+      if (total / 8 >= ATTEST_PCRFILE_MAX_LISTS) {
+        set_err(t, "PCR_Read: too many PCRs selected");
+        return ROT_ERROR_INVALID_ARGUMENT;
+      }
+      TPM2B_DIGEST *d = &lists[total / 8].digests[total % 8];
+      d->size = got_size[pcr];
+      memcpy(d->buffer, got_vals[pcr], got_size[pcr]);
+      lists[total / 8].count++;
+      total++;
     }
   }
   *nlists = (total + 7) / 8;

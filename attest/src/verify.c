@@ -195,6 +195,24 @@ static void check_selection(const attest_policy_t *pol, const parts_t *p,
        "exactly the policy's PCRs, in every policy bank, no other bank");
 }
 
+/*
+ * The P-256 group, loaded once per thread: mbedTLS caches its table of
+ * multiples of G in the group, which is most of a verify's cost when the
+ * group is loaded afresh each time.
+ */
+static mbedtls_ecp_group *p256(void) {
+  static _Thread_local mbedtls_ecp_group g;
+  static _Thread_local int loaded;
+  if (!loaded) {
+    mbedtls_ecp_group_init(&g);
+    if (mbedtls_ecp_group_load(&g, MBEDTLS_ECP_DP_SECP256R1) != 0) {
+      return NULL;
+    }
+    loaded = 1;
+  }
+  return &g;
+}
+
 static int ak_point(const TPM2B_PUBLIC *ak, mbedtls_ecp_keypair *kp) {
   const TPMS_ECC_POINT *q = &ak->publicArea.unique.ecc;
   return mbedtls_ecp_group_load(&kp->grp, MBEDTLS_ECP_DP_SECP256R1) == 0 &&
@@ -276,13 +294,14 @@ static void check_signature(const attest_evidence_t *ev, const parts_t *p,
   mbedtls_mpi_init(&rr);
   mbedtls_mpi_init(&ss);
   const TPMS_SIGNATURE_ECC *e = &p->sig.signature.ecdsa;
-  int ok = ak_point(&p->ak, &kp) &&
+  mbedtls_ecp_group *g = p256();
+  int ok = g != NULL && ak_point(&p->ak, &kp) &&
            mbedtls_sha256_ret(ev->attest.p, ev->attest.len, h, 0) == 0 &&
            mbedtls_mpi_read_binary(&rr, e->signatureR.buffer,
                                    e->signatureR.size) == 0 &&
            mbedtls_mpi_read_binary(&ss, e->signatureS.buffer,
                                    e->signatureS.size) == 0 &&
-           mbedtls_ecdsa_verify(&kp.grp, h, sizeof(h), &kp.Q, &rr, &ss) == 0;
+           mbedtls_ecdsa_verify(g, h, sizeof(h), &kp.Q, &rr, &ss) == 0;
   mbedtls_ecp_keypair_free(&kp);
   mbedtls_mpi_free(&rr);
   mbedtls_mpi_free(&ss);
@@ -295,7 +314,7 @@ static void check_signature(const attest_evidence_t *ev, const parts_t *p,
 }
 
 /* Alias certificate chains (through DeviceID) to the manufacturer CA. */
-static void check_dice(const attest_verify_opts_t *o,
+static void check_dice(const attest_trust_t *trust,
                        const attest_evidence_t *ev, attest_result_t *r) {
   if (ev->dice_unavailable != NULL) {
     set(r, ATTEST_CHECK_DICE_CHAIN, ATTEST_FAIL, "not available: %s",
@@ -304,23 +323,21 @@ static void check_dice(const attest_verify_opts_t *o,
         ev->dice_unavailable);
     return;
   }
-  char ca[4096];
-  snprintf(ca, sizeof(ca), "%s/dice-ca.pem", o->trust_dir);
-  mbedtls_x509_crt anchors, chain;
-  mbedtls_x509_crt_init(&anchors);
+  const mbedtls_x509_crt *ca = attest_trust_dice(trust);
+  mbedtls_x509_crt chain;
   mbedtls_x509_crt_init(&chain);
   uint32_t flags = 0;
-  if (mbedtls_x509_crt_parse_file(&anchors, ca) != 0) {
-    set(r, ATTEST_CHECK_DICE_CHAIN, ATTEST_FAIL, "no manufacturer CA at %s",
-        ca);
+  if (ca == NULL) {
+    set(r, ATTEST_CHECK_DICE_CHAIN, ATTEST_FAIL,
+        "no manufacturer CA (dice-ca.pem) among the trust anchors");
   } else if (mbedtls_x509_crt_parse_der(&chain, ev->dice_alias.p,
                                         ev->dice_alias.len) != 0 ||
              mbedtls_x509_crt_parse_der(&chain, ev->dice_deviceid.p,
                                         ev->dice_deviceid.len) != 0) {
     set(r, ATTEST_CHECK_DICE_CHAIN, ATTEST_FAIL,
         "DeviceID or Alias certificate does not parse");
-  } else if (mbedtls_x509_crt_verify(&chain, &anchors, NULL, NULL, &flags,
-                                     NULL, NULL) != 0) {
+  } else if (mbedtls_x509_crt_verify(&chain, (mbedtls_x509_crt *)ca, NULL,
+                                     NULL, &flags, NULL, NULL) != 0) {
     set(r, ATTEST_CHECK_DICE_CHAIN, ATTEST_FAIL,
         "Alias -> DeviceID does not reach the trusted manufacturer CA "
         "(flags 0x%x): a chain from another root",
@@ -351,7 +368,6 @@ static void check_dice(const attest_verify_opts_t *o,
         "the endorsement does not verify with the Alias key over this AK "
         "and EK certificate (an endorsement of another AK?)");
   }
-  mbedtls_x509_crt_free(&anchors);
   mbedtls_x509_crt_free(&chain);
 }
 
@@ -543,7 +559,7 @@ static rot_error_t store_state(const attest_verify_opts_t *o,
 rot_error_t attest_verify(const attest_verify_opts_t *o,
                           const attest_evidence_t *ev, attest_result_t *r) {
   if (o == NULL || ev == NULL || r == NULL || o->policy == NULL ||
-      o->trust_dir == NULL) {
+      (o->trust_dir == NULL && o->trust == NULL)) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   memset(r, 0, sizeof(*r));
@@ -551,16 +567,20 @@ rot_error_t attest_verify(const attest_verify_opts_t *o,
   for (int i = 0; i < ATTEST_CHECK_COUNT; i++) {
     set(r, (attest_check_id_t)i, ATTEST_FAIL, "not run");
   }
-  char tpm_ca[4096], tpm_inter[4096];
-  snprintf(tpm_ca, sizeof(tpm_ca), "%s/tpm-ca.pem", o->trust_dir);
-  snprintf(tpm_inter, sizeof(tpm_inter), "%s/tpm-intermediate.pem",
-           o->trust_dir);
-  if (access(tpm_ca, R_OK) != 0) {
-    return ROT_ERROR_ATTEST_BAD_TRUST;
+  attest_trust_t *loaded = NULL;
+  const attest_trust_t *trust = o->trust;
+  if (trust == NULL) {
+    char why[256];
+    if (o->trust_dir == NULL ||
+        attest_trust_load(o->trust_dir, &loaded, why, sizeof(why)) != ROT_OK) {
+      return ROT_ERROR_ATTEST_BAD_TRUST;
+    }
+    trust = loaded;
   }
   if (o->state_dir != NULL) {
     struct stat st;
     if (stat(o->state_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+      attest_trust_free(loaded);
       return ROT_ERROR_ATTEST_STATE;
     }
   }
@@ -569,6 +589,7 @@ rot_error_t attest_verify(const attest_verify_opts_t *o,
   memset(&p, 0, sizeof(p));
   p.pcrs = malloc(sizeof(*p.pcrs));
   if (p.pcrs == NULL) {
+    attest_trust_free(loaded);
     return ROT_ERROR_INTERNAL;
   }
   p.attest_ok = attest_tpms_attest_decode(ev->attest.p, ev->attest.len,
@@ -616,10 +637,11 @@ rot_error_t attest_verify(const attest_verify_opts_t *o,
   check_selection(o->policy, &p, r);
   check_ak(ev, &p, r);
   check_signature(ev, &p, r);
-  check_dice(o, ev, r);
+  check_dice(trust, ev, r);
   char why[256];
-  hardened_bool_t ek = attest_x509_chain(ev->ek_cert.p, ev->ek_cert.len,
-                                         tpm_ca, tpm_inter, why, sizeof(why));
+  hardened_bool_t ek = attest_trust_check_ek(trust, ev->ek_cert.p,
+                                             ev->ek_cert.len, why,
+                                             sizeof(why));
   set(r, ATTEST_CHECK_EK_CERT, ek == HARDENED_TRUE ? ATTEST_PASS : ATTEST_FAIL,
       "EK certificate %s", why);
   check_pcr_digest(&p, r);
@@ -651,5 +673,6 @@ rot_error_t attest_verify(const attest_verify_opts_t *o,
     }
   }
   free(p.pcrs);
+  attest_trust_free(loaded);
   return err;
 }

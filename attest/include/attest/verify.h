@@ -55,9 +55,27 @@ typedef struct attest_result {
   char host[80]; /* the AK name in hex: which host the state is about */
 } attest_result_t;
 
+/*
+ * Trust anchors loaded once (a verifier that appraises many evidences
+ * should load them once): the TPM CA, its intermediates (each checked
+ * against the CA when loaded, then used as anchors), the DICE CA.
+ */
+typedef struct attest_trust attest_trust_t;
+
+/**
+ * Load DIR/tpm-ca.pem, DIR/tpm-intermediate.pem (optional; each must chain
+ * to tpm-ca.pem) and DIR/dice-ca.pem (optional). why names the file at
+ * fault. Errors: ROT_ERROR_ATTEST_BAD_TRUST, ROT_ERROR_INTERNAL.
+ */
+ROT_WARN_UNUSED rot_error_t attest_trust_load(const char *dir,
+                                              attest_trust_t **out, char *why,
+                                              size_t cap);
+void attest_trust_free(attest_trust_t *t);
+
 typedef struct attest_verify_opts {
   const attest_policy_t *policy;
   const char *trust_dir;   /* tpm-ca.pem [, tpm-intermediate.pem], dice-ca.pem */
+  const attest_trust_t *trust; /* loaded anchors; NULL: load trust_dir */
   const uint8_t *nonce;    /* expected nonce, or NULL */
   size_t nonce_len;
   const char *state_dir;   /* NULL: no clock/reset tracking */
