@@ -24,7 +24,7 @@ ROTD_PID=""
 # shellcheck disable=SC2317 # called through the EXIT trap
 cleanup() {
   [ -n "$ROTD_PID" ] && kill "$ROTD_PID" 2>/dev/null && wait "$ROTD_PID" 2>/dev/null
-  for d in "$T"/tpm "$T"/tpm2; do
+  for d in "$T"/tpm "$T"/tpm2 "$T"/tpm-sha1; do
     [ -d "$d" ] && bash "$SWTPM" stop "$d" >/dev/null 2>&1
   done
 }
@@ -202,6 +202,34 @@ tpm2_certify -c 0x81000002 -C 0x81000002 -g sha256 -o cert.attest -s cert.sig -f
   verify_expect "a Certify output presented as a quote is refused" 1 attest-type "not TPM_ST_ATTEST_QUOTE" certify.json --nonce "$N" ||
   not_ok "Certify output prepared"
 tpm2_flushcontext -t >/dev/null 2>&1
+
+head -c 32 /dev/zero >nv.bin
+tpm2_nvdefine 0x1500016 -C o -s 32 -a "ownerread|ownerwrite|authread|authwrite" >/dev/null 2>&1 &&
+  tpm2_nvwrite 0x1500016 -C o -i nv.bin >/dev/null 2>&1 &&
+  tpm2_nvcertify -C 0x81000002 -g sha256 -f tss -o nvc.sig --attestation nvc.attest -c o \
+    --size 32 --offset 0 0x1500016 >/dev/null 2>&1 &&
+  $MUT evidence ev.json nvcertify.json splice nvc.attest nvc.sig - &&
+  verify_expect "an NV_Certify output presented as a quote is refused" 1 attest-type "not TPM_ST_ATTEST_QUOTE" nvcertify.json --nonce "$N" ||
+  not_ok "NV_Certify output prepared"
+tpm2_nvundefine 0x1500016 -C o >/dev/null 2>&1
+tpm2_flushcontext -t >/dev/null 2>&1
+
+# A SHA-1 bank: a TPM that has one (provisioned here without EK
+# certificates), its own AK, a quote that adds the SHA-1 bank.
+mkdir -p "$T/tpm-sha1/state"
+if swtpm_setup --tpm2 --tpmstate "$T/tpm-sha1/state" --pcr-banks sha1,sha256,sha384 --overwrite >/dev/null 2>&1 &&
+  touch "$T/tpm-sha1/state/.provisioned" && T1=$(bash "$SWTPM" start "$T/tpm-sha1" 2>/dev/null); then
+  $A ak create --tcti "$T1" >/dev/null 2>&1 &&
+    $A ak show --tcti "$T1" --public s1.pub --pem s1.pem >/dev/null 2>&1 &&
+    TPM2TOOLS_TCTI=$T1 tpm2_quote -c 0x81000002 -l "sha1:0,1,4,5,7+sha256:0,1,4,5,7+sha384:0,1,4,5,7" \
+      -q "$N" -m s1.attest -s s1.sig -o s1.pcrs >/dev/null 2>&1 &&
+    $MUT evidence ev.json sha1.json splice s1.attest s1.sig s1.pcrs s1.pub s1.pem &&
+    verify_expect "a quote that adds a SHA-1 bank is refused" 1 pcr-selection "sha1:0x0000b3" sha1.json --nonce "$N" ||
+    not_ok "SHA-1 bank quote prepared"
+  bash "$SWTPM" stop "$T/tpm-sha1" >/dev/null 2>&1
+else
+  not_ok "swtpm with a SHA-1 bank starts"
+fi
 
 for how in drop-last swap-pcr7 extra; do
   $MUT evidence ev.json log-$how.json log $how &&
