@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 #include <tss2/tss2_mu.h>
@@ -42,8 +43,11 @@ static int usage(void) {
           "              [--json] EVIDENCE\n"
           "  parts       --out DIR EVIDENCE (attest, sig, pcrs, ak.pem, eventlog.bin,\n"
           "              ek.der: the files tpm2_checkquote and tpm2_eventlog read)\n\n"
-          "The AK lives at 0x%08x; the TCTI defaults to $ATTEST_TCTI, then\n"
-          "$TPM2TOOLS_TCTI. verify exits 0 trusted, 1 untrusted, 2 error.\n",
+          "The AK lives at 0x%08x. The TCTI defaults to $ATTEST_TCTI, then\n"
+          "$TPM2TOOLS_TCTI, then the project's swtpm at run/tpm when it serves,\n"
+          "then tpm2-tss's search. The chip (rotd) is asked for its inventory and\n"
+          "identity at --socket, else $ROT_SOCKET, else run/rotd.sock.\n"
+          "verify exits 0 trusted, 1 untrusted, 2 error.\n",
           ATTEST_AK_HANDLE);
   return EXIT_USAGE;
 }
@@ -246,8 +250,26 @@ static int parse_args(int argc, char **argv, args_t *a) {
   return 0;
 }
 
+/*
+ * The embedded default, as bootchain's: with no TCTI given anywhere, the
+ * project-managed swtpm in the run directory when it serves
+ * (scripts/swtpm.sh start run/tpm); otherwise tpm2-tss's own search.
+ */
+#define DEFAULT_SWTPM_SOCKET "run/tpm/tpm.sock"
+
+static const char *default_tcti(const char *given) {
+  static char conf[sizeof("swtpm:path=") + sizeof(DEFAULT_SWTPM_SOCKET)];
+  if (given != NULL || getenv(ATTEST_ENV_TCTI) != NULL ||
+      getenv("TPM2TOOLS_TCTI") != NULL ||
+      access(DEFAULT_SWTPM_SOCKET, F_OK) != 0) {
+    return given;
+  }
+  snprintf(conf, sizeof(conf), "swtpm:path=%s", DEFAULT_SWTPM_SOCKET);
+  return conf;
+}
+
 static int open_tpm(const args_t *a, attest_tpm_t **t) {
-  rot_error_t err = attest_tpm_open(t, a->tcti);
+  rot_error_t err = attest_tpm_open(t, default_tcti(a->tcti));
   if (err != ROT_OK) {
     fprintf(stderr, "%s: %s\n", prog, attest_tpm_strerror(NULL));
     return -1;
