@@ -17,8 +17,6 @@ attest-lib-srcs := \
 	attest/src/verify.c \
 	attest/src/appraise.c
 
-JSONC_CFLAGS = $(shell pkg-config --cflags json-c)
-JSONC_LIBS = $(shell pkg-config --libs json-c)
 attest-cflags = -Iattest/include $(JSONC_CFLAGS)
 ATTEST_LIBS = $(LINK_LIBS) $(JSONC_LIBS)
 
@@ -35,23 +33,26 @@ $(BUILD)/san/libattest.a: $(patsubst %.c,$(BUILD)/san/%.o,$(attest-lib-srcs))
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/attestctl: $(patsubst %.c,$(BUILD)/obj/%.o,$(attestctl-srcs)) $(BUILD)/lib/libattest.a \
-		$(BUILD)/lib/libbootchain.a $(BUILD)/lib/librot.a
+# attest sits on bootchain (its event log parser) and rot (core, port,
+# client library); the host agent links the same stack.
+ATTEST_STACK = $(BUILD)/lib/libattest.a $(BUILD)/lib/libbootchain.a $(ROT_LIBS)
+ATTEST_SAN_STACK = $(BUILD)/san/libattest.a $(BUILD)/san/libbootchain.a $(ROT_SAN_LIBS)
+
+$(BUILD)/bin/attestctl: $(patsubst %.c,$(BUILD)/obj/%.o,$(attestctl-srcs)) $(ATTEST_STACK)
 	@mkdir -p $(@D)
-	$(CC) $(OPT_CFLAGS) -o $@ $^ $(ATTEST_LIBS)
+	$(CC) $(OPT_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(ATTEST_LIBS)
 
 all: $(BUILD)/bin/attestctl
 
 # Unit suites of attest link its library too (the shorter stem wins over
 # the generic $(BUILD)/test/% rule).
 $(BUILD)/test/attest/%: $(BUILD)/san/tests/unit/attest/%.o \
-		$(patsubst %.c,$(BUILD)/san/%.o,$(wildcard tests/unit/common/*.c)) $(BUILD)/san/libattest.a \
-		 $(BUILD)/san/libbootchain.a $(BUILD)/san/librot.a
+		$(patsubst %.c,$(BUILD)/san/%.o,$(wildcard tests/unit/common/*.c)) $(ATTEST_SAN_STACK)
 	@mkdir -p $(@D)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(ATTEST_LIBS)
+	$(CC) $(SAN_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(CMOCKA_LIBS) $(ATTEST_LIBS)
 
 # Fuzz targets over the evidence decoder and the reference-value parser.
-ATTEST_FUZZ_SRCS = $(rot-core-srcs) $(rot-host-srcs) $(bootchain-lib-srcs) \
+ATTEST_FUZZ_SRCS = $(rot-core-srcs) $(rot-port-srcs) $(rot-client-srcs) $(bootchain-lib-srcs) \
 	tests/unit/common/ram_flash.c $(attest-lib-srcs)
 $(BUILD)/fuzz/fuzz_evidence $(BUILD)/fuzz/fuzz_refvals: $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(ATTEST_FUZZ_SRCS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
@@ -59,8 +60,7 @@ $(BUILD)/fuzz/fuzz_evidence $(BUILD)/fuzz/fuzz_refvals: $(BUILD)/fuzz/%: tests/f
 
 # make bench: the attestation section (tests/bench/attest.sh).
 $(BUILD)/obj/tests/bench/bench_attest.o: ALL_CFLAGS += $(attest-cflags)
-$(BUILD)/bin/bench_attest: $(BUILD)/obj/tests/bench/bench_attest.o $(BUILD)/lib/libattest.a \
-		$(BUILD)/lib/libbootchain.a $(BUILD)/lib/librot.a
+$(BUILD)/bin/bench_attest: $(BUILD)/obj/tests/bench/bench_attest.o $(ATTEST_STACK)
 	@mkdir -p $(@D)
-	$(CC) $(OPT_CFLAGS) -o $@ $^ $(ATTEST_LIBS)
+	$(CC) $(OPT_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(ATTEST_LIBS)
 bench: $(BUILD)/bin/bench_attest

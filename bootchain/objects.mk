@@ -11,6 +11,8 @@ bootchain-cflags := -Ibootchain/include
 
 bootchain-bins := bootchain
 bootchain-srcs := bootchain/tools/bootchain.c
+bootchain-stack := bootchain rot_client rot_port rot
+bootchain-libs = $(LINK_LIBS)
 
 # QEMU virt base device tree, dumped at build time (cheaper than a dump at
 # every boot). The machine options are read from qemu.h, which the launcher

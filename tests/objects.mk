@@ -10,26 +10,26 @@ fuzz-targets := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 # bench.sh also runs the power-fail simulator (tests/powerfail/objects.mk).
 bench-bins := $(BUILD)/bin/bench_verify $(BUILD)/bin/bench_chain $(BUILD)/powerfail/powerfail
 
-$(BUILD)/bin/bench_verify: $(BUILD)/obj/tests/bench/bench_verify.o $(BUILD)/lib/librot.a
+$(BUILD)/bin/bench_verify: $(BUILD)/obj/tests/bench/bench_verify.o $(ROT_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(OPT_CFLAGS) -o $@ $^ $(MBEDTLS_LIBS)
+	$(CC) $(OPT_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(MBEDTLS_LIBS)
 
-$(BUILD)/bin/bench_chain: $(BUILD)/obj/tests/bench/bench_chain.o $(BUILD)/lib/libbootchain.a $(BUILD)/lib/librot.a
+$(BUILD)/bin/bench_chain: $(BUILD)/obj/tests/bench/bench_chain.o $(BUILD)/lib/libbootchain.a $(ROT_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(OPT_CFLAGS) -o $@ $^ $(LINK_LIBS)
+	$(CC) $(OPT_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(LINK_LIBS)
 
 # Seed generator for the image fuzzer: `make fuzz-seeds` rewrites the
 # checked-in seeds of tests/fuzz/corpus/fuzz_image (fresh keys each run).
 .PHONY: fuzz-seeds
-$(BUILD)/bin/gen_corpus: $(BUILD)/obj/tests/fuzz/gen_corpus.o $(BUILD)/lib/librot.a
+$(BUILD)/bin/gen_corpus: $(BUILD)/obj/tests/fuzz/gen_corpus.o $(ROT_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(OPT_CFLAGS) -o $@ $^ $(MBEDTLS_LIBS)
+	$(CC) $(OPT_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(MBEDTLS_LIBS)
 
 # It also rewrites those of fuzz_otp and fuzz_audit, made by the real fuse
 # and log code on the unit tests' fakes (deterministic: same bytes each run).
-$(BUILD)/bin/gen_state_corpus: $(BUILD)/obj/tests/fuzz/gen_state_corpus.o $(BUILD)/obj/tests/unit/common/ram_flash.o $(BUILD)/lib/librot.a
+$(BUILD)/bin/gen_state_corpus: $(BUILD)/obj/tests/fuzz/gen_state_corpus.o $(BUILD)/obj/tests/unit/common/ram_flash.o $(ROT_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(OPT_CFLAGS) -o $@ $^ $(MBEDTLS_LIBS)
+	$(CC) $(OPT_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(MBEDTLS_LIBS)
 $(BUILD)/obj/tests/fuzz/gen_state_corpus.o: ALL_CFLAGS += -Itests/unit/common
 
 fuzz-seeds: $(BUILD)/bin/gen_corpus $(BUILD)/bin/gen_state_corpus
@@ -40,15 +40,15 @@ fuzz-seeds: $(BUILD)/bin/gen_corpus $(BUILD)/bin/gen_state_corpus
 
 # Event log interop helper (tests/cli/eventlog_interop_test.sh): writes a
 # log with the bootchain writer and prints the digests to extend.
-$(BUILD)/bin/eventlog_gen: $(BUILD)/obj/tests/tools/eventlog_gen.o $(BUILD)/lib/libbootchain.a $(BUILD)/lib/librot.a
+$(BUILD)/bin/eventlog_gen: $(BUILD)/obj/tests/tools/eventlog_gen.o $(BUILD)/lib/libbootchain.a $(ROT_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(OPT_CFLAGS) -o $@ $^ $(LINK_LIBS)
+	$(CC) $(OPT_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(LINK_LIBS)
 test: $(BUILD)/bin/eventlog_gen
 
 # Test tools: drivers the CLI tests run, built like the unit suites
 # (ASan+UBSan). bc_boot_probe boots the real chain in QEMU.
 test-tools := $(BUILD)/bin/bc_boot_probe
-$(BUILD)/bin/bc_boot_probe: $(BUILD)/san/tests/tools/bc_boot_probe.o $(BUILD)/san/libbootchain.a $(BUILD)/san/librot.a
+$(BUILD)/bin/bc_boot_probe: $(BUILD)/san/tests/tools/bc_boot_probe.o $(BUILD)/san/libbootchain.a $(ROT_SAN_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(LINK_LIBS)
+	$(CC) $(SAN_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(LINK_LIBS)
 test: $(test-tools)

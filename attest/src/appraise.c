@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "attest/verify.h"
+#include "rot_client/names.h"
 #include "bootchain/eventlog.h"
 #include "rot/policy.h"
 #include "rot_host/crypto_mbedtls.h"

@@ -15,9 +15,10 @@
 
 #include "attest/tpms.h"
 #include "internal.h"
+#include "rot_client/names.h"
 #include "rot/mailbox.h"
 #include "rot/policy.h"
-#include "rot_host/mbox_client.h"
+#include "rot_client/mbox_client.h"
 
 static void say(char *detail, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -13,9 +13,10 @@
 
 #include "bootchain/measure.h"
 #include "internal.h"
+#include "rot_client/names.h"
 #include "rot/image.h"
 #include "rot_host/crypto_mbedtls.h"
-#include "rot_host/keydir.h"
+#include "rot_client/keydir.h"
 
 static rot_error_t badp(char *d, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

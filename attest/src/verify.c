@@ -4,6 +4,7 @@
  * counted twice.
  */
 #include "attest/verify.h"
+#include "rot_client/names.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -16,9 +16,8 @@
 #include "attest/refvals.h"
 #include "attest/tpms.h"
 #include "attest/verify.h"
+#include "rot_client/names.h"
 #include "rot/error.h"
-#include "rot_host/file.h"
-#include "rot_host/parse.h"
 
 #define EXIT_UNTRUSTED 1
 #define EXIT_USAGE 2

@@ -204,13 +204,19 @@ rot_error_t bc_log_init(bc_log_writer_t *w, uint8_t *buf, size_t cap,
   return ROT_OK;
 }
 
-/* Bytes of a record with this writer's banks and dlen bytes of data, or 0
- * when it cannot fit the log limits at all. */
-static size_t record_len(const bc_log_writer_t *w, size_t dlen) {
+size_t bc_log_record_size(const bc_log_writer_t *w, size_t data_len) {
+  /* pcrIndex, eventType, digests.count | per bank: algId, digest | size */
   size_t n = 12u + 4u;
   for (uint32_t i = 0; i < w->bank_count; i++) {
     n += 2u + w->banks[i].size;
   }
+  return data_len > SIZE_MAX - n ? SIZE_MAX : n + data_len;
+}
+
+/* Bytes of a record with this writer's banks and dlen bytes of data, or 0
+ * when it cannot fit the log limits at all. */
+static size_t record_len(const bc_log_writer_t *w, size_t dlen) {
+  size_t n = bc_log_record_size(w, 0);
   if (dlen > BC_LOG_MAX_SIZE - n) {
     return 0;
   }

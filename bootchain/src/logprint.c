@@ -7,6 +7,7 @@
 
 #include "rot/policy.h"
 #include "rot/util.h"
+#include "rot_client/names.h"
 
 #define DESC_CAP 512u
 #define HEX_PREVIEW 64u

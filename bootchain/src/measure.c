@@ -27,9 +27,11 @@
 #include "rot/image.h"
 #include "rot/update.h"
 #include "rot/util.h"
+#include "rot_client/names.h"
+#include "rot_client/mbox_requests.h"
 #include "rot_host/crypto_mbedtls.h"
 #include "rot_host/file.h"
-#include "rot_host/mbox_client.h"
+#include "rot_client/mbox_client.h"
 
 #define LOG_CAP (64u * 1024u)
 #define DTB_MAX (1024u * 1024u)
@@ -454,11 +456,7 @@ static const bc_stage_t kStages[] = {
 
 /* Bytes one record of data_len adds to the log with the current banks. */
 static size_t record_size(const bc_log_writer_t *w, size_t data_len) {
-  size_t n = 4 + 4 + 4 + 4 + data_len;
-  for (uint32_t i = 0; i < w->bank_count; i++) {
-    n += 2u + w->banks[i].size;
-  }
-  return n;
+  return bc_log_record_size(w, data_len);
 }
 
 /*

@@ -23,9 +23,10 @@
 #include "bootchain/tpm.h"
 #include "rot_host/crypto_mbedtls.h"
 #include "rot/update.h"
+#include "rot_client/names.h"
 #include "rot_host/file.h"
-#include "rot_host/mbox_client.h"
-#include "rot_host/parse.h"
+#include "rot_client/mbox_client.h"
+#include "rot_client/parse.h"
 
 #define EXIT_OK 0
 #define EXIT_FAIL 1

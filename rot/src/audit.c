@@ -298,7 +298,23 @@ rot_error_t rot_audit_append(rot_audit_t *a, uint32_t event,
   return err;
 }
 
-static void decode(const uint8_t *rec, rot_audit_record_t *r) {
+void rot_audit_record_encode(const rot_audit_record_t *r,
+                             uint8_t rec[ROT_AUDIT_RECORD_SIZE]) {
+  rot_st32(rec + OFF_MAGIC, r->magic);
+  rot_st32(rec + OFF_SEQ, r->seq);
+  rot_st64(rec + OFF_TIME, r->timestamp);
+  rot_st32(rec + OFF_EVENT, r->event);
+  rot_st32(rec + OFF_STATUS, r->status);
+  rot_st32(rec + OFF_ARG0, r->arg0);
+  rot_st32(rec + OFF_ARG1, r->arg1);
+  rot_memcpy(rec + OFF_RESERVED, r->reserved, sizeof(r->reserved));
+  rot_memcpy(rec + OFF_CHAIN, r->chain, sizeof(r->chain));
+  rot_st32(rec + OFF_COMMIT, r->commit);
+  rot_memcpy(rec + OFF_PAD, r->pad, sizeof(r->pad));
+}
+
+void rot_audit_record_decode(const uint8_t rec[ROT_AUDIT_RECORD_SIZE],
+                             rot_audit_record_t *r) {
   r->magic = rot_ld32(rec + OFF_MAGIC);
   r->seq = rot_ld32(rec + OFF_SEQ);
   r->timestamp = rot_ld64(rec + OFF_TIME);
@@ -398,7 +414,7 @@ rot_error_t rot_audit_verify(rot_audit_t *a, rot_audit_visit_fn visit,
     rot_memcpy(prev_chain, rec + OFF_CHAIN, CHAIN_LEN);
     if (visit != NULL) {
       rot_audit_record_t r;
-      decode(rec, &r);
+      rot_audit_record_decode(rec, &r);
       if (visit(ctx, &r, link) != 0) {
         stopped = 1;
         break;
@@ -446,47 +462,3 @@ void rot_audit_gate_hook(void *ctx, rot_gate_op_t op, rot_initiator_t who,
   (void)err;
 }
 
-const char *rot_audit_event_name(uint32_t event) {
-  switch (event) {
-    case ROT_AUDIT_GATE_DENY:
-      return "gate-deny";
-    case ROT_AUDIT_GATE_LOCK:
-      return "gate-lock";
-    case ROT_AUDIT_GATE_WINDOW:
-      return "gate-window";
-    case ROT_AUDIT_HOST_READ:
-      return "host-read";
-    case ROT_AUDIT_UPDATE_BEGIN:
-      return "update-begin";
-    case ROT_AUDIT_UPDATE_FINISH:
-      return "update-finish";
-    case ROT_AUDIT_UPDATE_ABORT:
-      return "update-abort";
-    case ROT_AUDIT_ACTIVATE:
-      return "activate";
-    case ROT_AUDIT_CONFIRM:
-      return "confirm";
-    case ROT_AUDIT_REVERT:
-      return "revert";
-    case ROT_AUDIT_FLOOR_RAISED:
-      return "floor-raised";
-    case ROT_AUDIT_BOOT:
-      return "boot";
-    case ROT_AUDIT_TRIAL_EXPIRED:
-      return "trial-expired";
-    case ROT_AUDIT_STATE_REJECTED:
-      return "state-rejected";
-    case ROT_AUDIT_FLOOR_REFUSED:
-      return "floor-refused";
-    case ROT_AUDIT_COMMAND_REFUSED:
-      return "command-refused";
-    case ROT_AUDIT_RESET:
-      return "reset";
-    case ROT_AUDIT_DAEMON_START:
-      return "daemon-start";
-    case ROT_AUDIT_PEER_REFUSED:
-      return "peer-refused";
-    default:
-      return "unknown";
-  }
-}

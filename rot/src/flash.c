@@ -82,14 +82,3 @@ int rot_flash_region_is_image(const rot_flash_region_t *r) {
   return r->kind == ROT_REGION_SLOT || r->kind == ROT_REGION_RECOVERY;
 }
 
-int rot_flash_region_by_name(const rot_flash_layout_t *l, const char *name) {
-  if (l == NULL || name == NULL) {
-    return -1;
-  }
-  for (uint32_t i = 0; i < ROT_RGN_COUNT; i++) {
-    if (rot_str_eq(l->regions[i].name, name)) {
-      return (int)i;
-    }
-  }
-  return -1;
-}

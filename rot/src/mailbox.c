@@ -243,45 +243,32 @@ void rot_mbox_peek(const uint8_t *frame, size_t len, uint16_t *command,
   }
 }
 
-typedef struct cmd_name {
-  uint32_t cmd;
-  const char *name;
-} cmd_name_t;
-
-static const cmd_name_t kCommandNames[] = {
-    {ROT_MBOX_CMD_STATUS, "status"},
-    {ROT_MBOX_CMD_INVENTORY, "inventory"},
-    {ROT_MBOX_CMD_READ_REGION, "read-region"},
-    {ROT_MBOX_CMD_UPDATE_BEGIN, "update-begin"},
-    {ROT_MBOX_CMD_UPDATE_CHUNK, "update-chunk"},
-    {ROT_MBOX_CMD_UPDATE_FINISH, "update-finish"},
-    {ROT_MBOX_CMD_UPDATE_ABORT, "update-abort"},
-    {ROT_MBOX_CMD_ACTIVATE, "activate"},
-    {ROT_MBOX_CMD_CONFIRM, "confirm"},
-    {ROT_MBOX_CMD_REVERT, "revert"},
-    {ROT_MBOX_CMD_BOOT, "boot"},
-    {ROT_MBOX_CMD_AUDIT_READ, "audit-read"},
-    {ROT_MBOX_CMD_AUDIT_VERIFY, "audit-verify"},
-    {ROT_MBOX_CMD_LOCK, "lock"},
-    {ROT_MBOX_CMD_RESET, "reset"},
+/* The commands of this protocol version (their names: rot_client). */
+static const uint16_t kCommands[] = {
+    ROT_MBOX_CMD_STATUS,
+    ROT_MBOX_CMD_INVENTORY,
+    ROT_MBOX_CMD_READ_REGION,
+    ROT_MBOX_CMD_UPDATE_BEGIN,
+    ROT_MBOX_CMD_UPDATE_CHUNK,
+    ROT_MBOX_CMD_UPDATE_FINISH,
+    ROT_MBOX_CMD_UPDATE_ABORT,
+    ROT_MBOX_CMD_ACTIVATE,
+    ROT_MBOX_CMD_CONFIRM,
+    ROT_MBOX_CMD_REVERT,
+    ROT_MBOX_CMD_BOOT,
+    ROT_MBOX_CMD_AUDIT_READ,
+    ROT_MBOX_CMD_AUDIT_VERIFY,
+    ROT_MBOX_CMD_LOCK,
+    ROT_MBOX_CMD_RESET,
 };
 
 int rot_mbox_command_known(uint32_t cmd) {
-  for (size_t i = 0; i < ROT_ARRAY_SIZE(kCommandNames); i++) {
-    if (kCommandNames[i].cmd == cmd) {
+  for (size_t i = 0; i < ROT_ARRAY_SIZE(kCommands); i++) {
+    if (kCommands[i] == cmd) {
       return 1;
     }
   }
   return 0;
-}
-
-const char *rot_mbox_command_name(uint32_t cmd) {
-  for (size_t i = 0; i < ROT_ARRAY_SIZE(kCommandNames); i++) {
-    if (kCommandNames[i].cmd == cmd) {
-      return kCommandNames[i].name;
-    }
-  }
-  return "unknown";
 }
 
 /* ---- payloads -------------------------------------------------------------- */
@@ -311,17 +298,6 @@ rot_error_t rot_mbox_type_req_decode(const uint8_t *p, size_t len,
   return rd_done(&r);
 }
 
-rot_error_t rot_mbox_type_req_encode(const rot_mbox_type_req_t *in,
-                                     uint8_t *out, size_t cap,
-                                     size_t *out_len) {
-  if (in == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  wr_t w = wr_init(out, cap);
-  wr_u32(&w, in->image_type);
-  return wr_done(&w, out_len);
-}
-
 rot_error_t rot_mbox_read_req_decode(const uint8_t *p, size_t len,
                                      rot_mbox_read_req_t *out) {
   rd_t r;
@@ -339,19 +315,6 @@ rot_error_t rot_mbox_read_req_decode(const uint8_t *p, size_t len,
   return ROT_OK;
 }
 
-rot_error_t rot_mbox_read_req_encode(const rot_mbox_read_req_t *in,
-                                     uint8_t *out, size_t cap,
-                                     size_t *out_len) {
-  if (in == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  wr_t w = wr_init(out, cap);
-  wr_u32(&w, in->region);
-  wr_u32(&w, in->offset);
-  wr_u32(&w, in->length);
-  return wr_done(&w, out_len);
-}
-
 rot_error_t rot_mbox_begin_req_decode(const uint8_t *p, size_t len,
                                       rot_mbox_begin_req_t *out) {
   rd_t r;
@@ -359,18 +322,6 @@ rot_error_t rot_mbox_begin_req_decode(const uint8_t *p, size_t len,
   out->image_type = rd_u32(&r);
   out->total_len = rd_u32(&r);
   return rd_done(&r);
-}
-
-rot_error_t rot_mbox_begin_req_encode(const rot_mbox_begin_req_t *in,
-                                      uint8_t *out, size_t cap,
-                                      size_t *out_len) {
-  if (in == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  wr_t w = wr_init(out, cap);
-  wr_u32(&w, in->image_type);
-  wr_u32(&w, in->total_len);
-  return wr_done(&w, out_len);
 }
 
 rot_error_t rot_mbox_begin_resp_decode(const uint8_t *p, size_t len,
@@ -428,22 +379,6 @@ rot_error_t rot_mbox_chunk_req_decode(const uint8_t *p, size_t len,
   out->length = length;
   out->data = data;
   return ROT_OK;
-}
-
-rot_error_t rot_mbox_chunk_req_encode(const rot_mbox_chunk_req_t *in,
-                                      uint8_t *out, size_t cap,
-                                      size_t *out_len) {
-  if (in == NULL || (in->data == NULL && in->length != 0)) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  if (in->length > ROT_MBOX_CHUNK_DATA_MAX) {
-    return ROT_ERROR_MAILBOX_TOO_LARGE;
-  }
-  wr_t w = wr_init(out, cap);
-  wr_u32(&w, in->offset);
-  wr_u32(&w, in->length);
-  wr_bytes(&w, in->data, in->length);
-  return wr_done(&w, out_len);
 }
 
 rot_error_t rot_mbox_chunk_resp_decode(const uint8_t *p, size_t len,
@@ -736,18 +671,6 @@ rot_error_t rot_mbox_audit_read_req_decode(const uint8_t *p, size_t len,
   return ROT_OK;
 }
 
-rot_error_t rot_mbox_audit_read_req_encode(const rot_mbox_audit_read_req_t *in,
-                                           uint8_t *out, size_t cap,
-                                           size_t *out_len) {
-  if (in == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  wr_t w = wr_init(out, cap);
-  wr_u32(&w, in->start_seq);
-  wr_u32(&w, in->count);
-  return wr_done(&w, out_len);
-}
-
 rot_error_t rot_mbox_audit_read_resp_decode(const uint8_t *p, size_t len,
                                             rot_mbox_audit_read_resp_t *out) {
   if (out == NULL || (p == NULL && len != 0)) {
@@ -782,37 +705,12 @@ rot_error_t rot_mbox_audit_read_resp_encode(const rot_mbox_audit_read_resp_t *in
 
 void rot_mbox_audit_record_encode(const rot_audit_record_t *rec,
                                   uint8_t out[ROT_AUDIT_RECORD_SIZE]) {
-  wr_t w = wr_init(out, ROT_AUDIT_RECORD_SIZE);
-  wr_u32(&w, rec->magic);
-  wr_u32(&w, rec->seq);
-  wr_u32(&w, (uint32_t)rec->timestamp);
-  wr_u32(&w, (uint32_t)(rec->timestamp >> 32));
-  wr_u32(&w, rec->event);
-  wr_u32(&w, rec->status);
-  wr_u32(&w, rec->arg0);
-  wr_u32(&w, rec->arg1);
-  wr_bytes(&w, rec->reserved, sizeof(rec->reserved));
-  wr_bytes(&w, rec->chain, sizeof(rec->chain));
-  wr_u32(&w, rec->commit);
-  wr_bytes(&w, rec->pad, sizeof(rec->pad));
+  rot_audit_record_encode(rec, out); /* the flash layout, as is */
 }
 
 void rot_mbox_audit_record_decode(const uint8_t in[ROT_AUDIT_RECORD_SIZE],
                                   rot_audit_record_t *rec) {
-  rd_t r = rd_init(in, ROT_AUDIT_RECORD_SIZE);
-  rec->magic = rd_u32(&r);
-  rec->seq = rd_u32(&r);
-  uint32_t lo = rd_u32(&r);
-  uint32_t hi = rd_u32(&r);
-  rec->timestamp = (uint64_t)lo | ((uint64_t)hi << 32);
-  rec->event = rd_u32(&r);
-  rec->status = rd_u32(&r);
-  rec->arg0 = rd_u32(&r);
-  rec->arg1 = rd_u32(&r);
-  rd_bytes(&r, rec->reserved, sizeof(rec->reserved));
-  rd_bytes(&r, rec->chain, sizeof(rec->chain));
-  rec->commit = rd_u32(&r);
-  rd_bytes(&r, rec->pad, sizeof(rec->pad));
+  rot_audit_record_decode(in, rec);
 }
 
 rot_error_t rot_mbox_audit_report_decode(const uint8_t *p, size_t len,
@@ -850,17 +748,6 @@ rot_error_t rot_mbox_lock_req_decode(const uint8_t *p, size_t len,
   ROT_TRY(rd_fixed(&r, p, len, ROT_MBOX_LOCK_REQ_SIZE, out));
   out->region = rd_u32(&r);
   return rd_done(&r);
-}
-
-rot_error_t rot_mbox_lock_req_encode(const rot_mbox_lock_req_t *in,
-                                     uint8_t *out, size_t cap,
-                                     size_t *out_len) {
-  if (in == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  wr_t w = wr_init(out, cap);
-  wr_u32(&w, in->region);
-  return wr_done(&w, out_len);
 }
 
 rot_error_t rot_mbox_lock_resp_decode(const uint8_t *p, size_t len,

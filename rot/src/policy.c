@@ -17,14 +17,6 @@ static const rot_region_t kRegions[ROT_IMAGE_TYPE_MAX + 1] = {
     [ROT_IMAGE_TYPE_RECOVERY] = {0x80200000u, 0x84000000u, 1},
 };
 
-static const char *const kTypeNames[ROT_IMAGE_TYPE_MAX + 1] = {
-    [ROT_IMAGE_TYPE_ROT] = "rot",
-    [ROT_IMAGE_TYPE_OPENSBI] = "opensbi",
-    [ROT_IMAGE_TYPE_HYPERVISOR] = "hypervisor",
-    [ROT_IMAGE_TYPE_DTB] = "dtb",
-    [ROT_IMAGE_TYPE_RECOVERY] = "recovery",
-};
-
 const rot_region_t *rot_image_region(uint32_t image_type) {
   if (image_type < ROT_IMAGE_TYPE_MIN || image_type > ROT_IMAGE_TYPE_MAX) {
     return NULL;
@@ -32,36 +24,3 @@ const rot_region_t *rot_image_region(uint32_t image_type) {
   return &kRegions[image_type];
 }
 
-const char *rot_image_type_name(uint32_t image_type) {
-  if (image_type < ROT_IMAGE_TYPE_MIN || image_type > ROT_IMAGE_TYPE_MAX) {
-    return NULL;
-  }
-  return kTypeNames[image_type];
-}
-
-uint32_t rot_image_type_from_name(const char *name) {
-  if (name == NULL) {
-    return 0;
-  }
-  for (uint32_t t = ROT_IMAGE_TYPE_MIN; t <= ROT_IMAGE_TYPE_MAX; t++) {
-    if (rot_str_eq(name, kTypeNames[t])) {
-      return t;
-    }
-  }
-  return 0;
-}
-
-const char *rot_lifecycle_name(uint32_t lc) {
-  switch (lc) {
-    case ROT_LIFECYCLE_BLANK:
-      return "blank";
-    case ROT_LIFECYCLE_DEV:
-      return "dev";
-    case ROT_LIFECYCLE_PROD:
-      return "production";
-    case ROT_LIFECYCLE_DECOMMISSIONED:
-      return "decommissioned";
-    default:
-      return "invalid";
-  }
-}

@@ -803,23 +803,6 @@ rot_error_t rot_boot_decide(rot_update_t *u, uint32_t image_type,
   return ROT_OK;
 }
 
-const char *rot_boot_reason_name(uint32_t reason) {
-  switch (reason) {
-    case ROT_BOOT_ACTIVE:
-      return "active";
-    case ROT_BOOT_TRIAL:
-      return "trial";
-    case ROT_BOOT_FALLBACK_OTHER:
-      return "fallback";
-    case ROT_BOOT_RECOVERY:
-      return "recovery";
-    case ROT_BOOT_NONE:
-      return "none";
-    default:
-      return "invalid";
-  }
-}
-
 rot_error_t rot_update_activate(rot_update_t *u, uint32_t image_type) {
   rot_error_t err = activate_impl(u, image_type);
   if (err != ROT_OK && u != NULL && err != ROT_ERROR_INVALID_ARGUMENT) {

@@ -36,6 +36,7 @@
 #include "rot/crypto.h"
 #include "rot/image.h"
 #include "rot/policy.h"
+#include "rot_client/names.h"
 #include "rot_host/crypto_mbedtls.h"
 #include "rot_host/file.h"
 

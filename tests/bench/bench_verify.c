@@ -29,6 +29,7 @@
 #include "rot/crypto.h"
 #include "rot/image.h"
 #include "rot/policy.h"
+#include "rot_client/image_sign.h"
 #include "rot_host/crypto_mbedtls.h"
 
 #define BENCH_NAME "bench_verify"

@@ -14,6 +14,8 @@
 
 #include "rot/mailbox.h"
 #include "rot/util.h"
+#include "rot_client/names.h"
+#include "rot_client/mbox_requests.h"
 #include "fuzz.h"
 
 static uint8_t g_out[ROT_MBOX_MAX_FRAME];

@@ -24,6 +24,7 @@
 #include "ram_flash.h"
 #include "rot/server.h"
 #include "rot/util.h"
+#include "rot_client/image_sign.h"
 #include "rot_host/crypto_mbedtls.h"
 #include "fuzz.h"
 

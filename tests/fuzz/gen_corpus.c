@@ -12,6 +12,8 @@
 
 #include "rot/image.h"
 #include "rot/util.h"
+#include "rot_client/names.h"
+#include "rot_client/image_sign.h"
 #include "rot_host/crypto_mbedtls.h"
 
 typedef struct key {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "pf.h"
+#include "rot_client/names.h"
 
 uint64_t g_printed;
 

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "rot/policy.h"
+#include "rot_client/names.h"
+#include "rot_client/image_sign.h"
 #include "rot_host/crypto_mbedtls.h"
 
 #define KIB(x) ((uint32_t)(x) * 1024u)

@@ -39,6 +39,7 @@
 
 #include "rot/otp.h"
 #include "rot/update.h"
+#include "rot_client/names.h"
 #include "sim.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pf.h"
+#include "rot_client/names.h"
 
 pf_fixture_t g_fx;
 pf_sim_t g_sim;

@@ -15,9 +15,9 @@ powerfail-srcs := \
 
 powerfail-bin := $(BUILD)/powerfail/powerfail
 
-$(powerfail-bin): $(patsubst %.c,$(BUILD)/san/%.o,$(powerfail-srcs)) $(BUILD)/san/librot.a
+$(powerfail-bin): $(patsubst %.c,$(BUILD)/san/%.o,$(powerfail-srcs)) $(ROT_SAN_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(MBEDTLS_LIBS)
+	$(CC) $(SAN_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(MBEDTLS_LIBS)
 
 .PHONY: powerfail
 powerfail: $(powerfail-bin)

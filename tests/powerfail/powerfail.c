@@ -51,6 +51,7 @@
 
 #include "fuses.h"
 #include "pf.h"
+#include "rot_client/names.h"
 
 static int g_verbose;
 

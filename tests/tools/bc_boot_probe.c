@@ -29,6 +29,7 @@
 #include "bootchain/qemu.h"
 #include "bootchain/seal.h"
 #include "rot/util.h"
+#include "rot_client/names.h"
 
 #define MAX_FILE (64u << 20)
 #define MAX_STEPS 64

@@ -16,6 +16,7 @@
 #include "bootchain/logprint.h"
 #include "rot/policy.h"
 #include "rot/util.h"
+#include "rot_client/names.h"
 #include "rot_host/crypto_mbedtls.h"
 #include "rot_host/file.h"
 

@@ -185,6 +185,14 @@ typedef struct bc_log_writer {
 } bc_log_writer_t;
 
 /**
+ * Bytes one crypto-agile record with data_len bytes of event data takes
+ * with w's banks (header, one digest per bank, size, data): the one
+ * definition of a record's size, for the writer and for callers that
+ * must know a log's final length ahead (SIZE_MAX when it cannot exist).
+ */
+size_t bc_log_record_size(const bc_log_writer_t *w, size_t data_len);
+
+/**
  * Start a log in buf[0..cap) and write the Spec ID Event03 header
  * (platformClass 0, spec 2.0 errata 2, uintnSize 2, no vendor info).
  * algs: 1..BC_LOG_MAX_BANKS distinct ids from BC_ALG_*, in bank order.

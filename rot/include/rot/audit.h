@@ -68,6 +68,16 @@ _Static_assert(offsetof(rot_audit_record_t, event) == 16, "event");
 _Static_assert(offsetof(rot_audit_record_t, chain) == 64, "chain");
 _Static_assert(offsetof(rot_audit_record_t, commit) == 96, "commit");
 
+/**
+ * A record's persisted bytes (the layout above, little-endian), and back.
+ * The one definition of the layout: the log in flash and the mailbox's
+ * AUDIT_READ replies both use it.
+ */
+void rot_audit_record_encode(const rot_audit_record_t *r,
+                             uint8_t out[ROT_AUDIT_RECORD_SIZE]);
+void rot_audit_record_decode(const uint8_t in[ROT_AUDIT_RECORD_SIZE],
+                             rot_audit_record_t *r);
+
 typedef struct rot_audit {
   rot_gate_t *gate;
   const rot_crypto_t *crypto;
@@ -131,8 +141,5 @@ ROT_WARN_UNUSED rot_error_t rot_audit_verify(rot_audit_t *a,
 /** Gate event hook that records into an audit log (ctx = rot_audit_t *). */
 void rot_audit_gate_hook(void *ctx, rot_gate_op_t op, rot_initiator_t who,
                          uint32_t region, rot_error_t verdict);
-
-/** Short name of an event ("update-begin"). */
-const char *rot_audit_event_name(uint32_t event);
 
 #endif /* ROT_AUDIT_H */

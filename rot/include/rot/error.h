@@ -188,12 +188,6 @@ typedef enum rot_error {
 /* Marks a function whose result must be checked. */
 #define ROT_WARN_UNUSED __attribute__((warn_unused_result))
 
-/** Short human-readable reason for a code ("unknown error" if not listed). */
-const char *rot_error_str(rot_error_t err);
-
-/** Symbolic name of a code, e.g. "ROT_ERROR_IMAGE_BAD_MAGIC". */
-const char *rot_error_name(rot_error_t err);
-
 /** Module number packed into a code (0 for ROT_OK). */
 static inline uint32_t rot_error_module(rot_error_t err) {
   return err == ROT_OK ? 0u : (((uint32_t)err) >> 24) & 0x7fu;

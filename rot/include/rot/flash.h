@@ -98,7 +98,5 @@ int rot_flash_slot_region(const rot_flash_layout_t *l, uint32_t image_type,
 /** 1 for a region that holds a signed image (a slot or a recovery slot). */
 int rot_flash_region_is_image(const rot_flash_region_t *r);
 
-/** Region id by name ("hypervisor-b"), or -1. */
-int rot_flash_region_by_name(const rot_flash_layout_t *l, const char *name);
 
 #endif /* ROT_FLASH_H */

@@ -142,9 +142,6 @@ void rot_mbox_peek(const uint8_t *frame, size_t len, uint16_t *command,
 /** 1 when cmd is a command of this protocol version. */
 int rot_mbox_command_known(uint32_t cmd);
 
-/** Lower-case name of a command ("update-chunk"), or "unknown". */
-const char *rot_mbox_command_name(uint32_t cmd);
-
 /* ---- payloads ------------------------------------------------------------
  * Each payload has a decoder (exact length, MAILBOX_BAD_ARGS for anything
  * malformed, MAILBOX_TOO_LARGE past a limit) and an encoder (writes
@@ -330,20 +327,12 @@ typedef struct rot_mbox_lock_resp {
 
 ROT_WARN_UNUSED rot_error_t rot_mbox_type_req_decode(const uint8_t *p, size_t len,
                                                      rot_mbox_type_req_t *out);
-ROT_WARN_UNUSED rot_error_t rot_mbox_type_req_encode(const rot_mbox_type_req_t *in,
-                                                     uint8_t *out, size_t cap,
-                                                     size_t *out_len);
 
 ROT_WARN_UNUSED rot_error_t rot_mbox_read_req_decode(const uint8_t *p, size_t len,
                                                      rot_mbox_read_req_t *out);
-ROT_WARN_UNUSED rot_error_t rot_mbox_read_req_encode(const rot_mbox_read_req_t *in,
-                                                     uint8_t *out, size_t cap,
-                                                     size_t *out_len);
 
 ROT_WARN_UNUSED rot_error_t rot_mbox_begin_req_decode(const uint8_t *p, size_t len,
                                                       rot_mbox_begin_req_t *out);
-ROT_WARN_UNUSED rot_error_t rot_mbox_begin_req_encode(
-    const rot_mbox_begin_req_t *in, uint8_t *out, size_t cap, size_t *out_len);
 
 ROT_WARN_UNUSED rot_error_t rot_mbox_begin_resp_decode(
     const uint8_t *p, size_t len, rot_mbox_begin_resp_t *out);
@@ -352,8 +341,6 @@ ROT_WARN_UNUSED rot_error_t rot_mbox_begin_resp_encode(
 
 ROT_WARN_UNUSED rot_error_t rot_mbox_chunk_req_decode(const uint8_t *p, size_t len,
                                                       rot_mbox_chunk_req_t *out);
-ROT_WARN_UNUSED rot_error_t rot_mbox_chunk_req_encode(
-    const rot_mbox_chunk_req_t *in, uint8_t *out, size_t cap, size_t *out_len);
 
 ROT_WARN_UNUSED rot_error_t rot_mbox_chunk_resp_decode(
     const uint8_t *p, size_t len, rot_mbox_chunk_resp_t *out);
@@ -391,9 +378,6 @@ ROT_WARN_UNUSED rot_error_t rot_mbox_boot_resp_encode(
 
 ROT_WARN_UNUSED rot_error_t rot_mbox_audit_read_req_decode(
     const uint8_t *p, size_t len, rot_mbox_audit_read_req_t *out);
-ROT_WARN_UNUSED rot_error_t rot_mbox_audit_read_req_encode(
-    const rot_mbox_audit_read_req_t *in, uint8_t *out, size_t cap,
-    size_t *out_len);
 
 ROT_WARN_UNUSED rot_error_t rot_mbox_audit_read_resp_decode(
     const uint8_t *p, size_t len, rot_mbox_audit_read_resp_t *out);
@@ -416,9 +400,6 @@ ROT_WARN_UNUSED rot_error_t rot_mbox_audit_report_encode(
 
 ROT_WARN_UNUSED rot_error_t rot_mbox_lock_req_decode(const uint8_t *p, size_t len,
                                                      rot_mbox_lock_req_t *out);
-ROT_WARN_UNUSED rot_error_t rot_mbox_lock_req_encode(const rot_mbox_lock_req_t *in,
-                                                     uint8_t *out, size_t cap,
-                                                     size_t *out_len);
 
 ROT_WARN_UNUSED rot_error_t rot_mbox_lock_resp_decode(const uint8_t *p,
                                                       size_t len,

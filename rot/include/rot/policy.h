@@ -50,15 +50,6 @@ typedef struct rot_region {
 /** Allowed region of a type, or NULL for an unknown type. */
 const rot_region_t *rot_image_region(uint32_t image_type);
 
-/** Lower-case name of a type ("opensbi"), or NULL. */
-const char *rot_image_type_name(uint32_t image_type);
-
-/** Type for a name, or 0 when unknown. */
-uint32_t rot_image_type_from_name(const char *name);
-
-/** Lower-case name of a lifecycle state. */
-const char *rot_lifecycle_name(uint32_t lc);
-
 /*
  * What the verifier checks an image against; decoded from OTP on the chip
  * (rot_otp_policy) or built from a key directory by host tools.

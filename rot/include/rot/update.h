@@ -166,8 +166,6 @@ ROT_WARN_UNUSED rot_error_t rot_update_verify_region(rot_update_t *u,
                                                      rot_verified_image_t *out,
                                                      uint32_t *image_len);
 
-const char *rot_boot_reason_name(uint32_t reason);
-
 /**
  * Decode one stored state copy (ROT_UPDATE_STATE_SIZE bytes) and check its
  * MAC under key. ROT_ERROR_UPDATE_STATE_FORGED when the MAC does not match,

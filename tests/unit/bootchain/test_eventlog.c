@@ -18,6 +18,7 @@
 #include "bootchain/logprint.h"
 #include "rot/policy.h"
 #include "rot/util.h"
+#include "rot_client/names.h"
 #include "rot_host/crypto_mbedtls.h"
 
 /* Layout of a two-bank (SHA-256, SHA-384) log, as the writer makes it. */

@@ -31,6 +31,7 @@
 
 #include "bootchain/tpm.h"
 #include "rot/crypto.h"
+#include "rot_client/names.h"
 #include "rot_host/crypto_mbedtls.h"
 
 /* ---- the swtpm fixture -------------------------------------------------- */

@@ -10,6 +10,8 @@
 #include <cmocka.h>
 
 #include "rot/util.h"
+#include "rot_client/names.h"
+#include "rot_client/image_sign.h"
 #include "rot_host/crypto_mbedtls.h"
 
 static test_keys_t g_keys;

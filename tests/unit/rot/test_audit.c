@@ -17,6 +17,7 @@
 #include "rot/audit.h"
 #include "rot/gate.h"
 #include "rot/util.h"
+#include "rot_client/names.h"
 #include "rot_host/crypto_mbedtls.h"
 #include "ram_flash.h"
 

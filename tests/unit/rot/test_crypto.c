@@ -19,6 +19,7 @@
 
 #include "rot/crypto.h"
 #include "rot/hardened.h"
+#include "rot_client/names.h"
 #include "rot_host/crypto_mbedtls.h"
 #include "test_keys.h"
 

@@ -13,6 +13,7 @@
 
 #include "rot/error.h"
 #include "rot/hardened.h"
+#include "rot_client/names.h"
 
 typedef struct error_row {
   rot_error_t code;

@@ -10,6 +10,7 @@
 
 #include "ram_flash.h"
 #include "rot/gate.h"
+#include "rot_client/names.h"
 #include "trap_hook.h"
 
 typedef struct fixture {

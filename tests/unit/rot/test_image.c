@@ -19,6 +19,8 @@
 
 #include "rot/image.h"
 #include "rot/util.h"
+#include "rot_client/names.h"
+#include "rot_client/image_sign.h"
 #include "test_keys.h"
 
 #define HOFF(field) offsetof(rot_image_header_t, field)

@@ -26,6 +26,7 @@
 
 #include "rot/image.h"
 #include "rot/util.h"
+#include "rot_client/names.h"
 #include "test_keys.h"
 
 #define PAYLOAD_LEN 48u

@@ -20,6 +20,8 @@
 
 #include "rot/image.h"
 #include "rot/util.h"
+#include "rot_client/names.h"
+#include "rot_client/image_sign.h"
 #include "test_keys.h"
 
 #define PAYLOAD_LEN 48u

@@ -17,6 +17,8 @@
 #include "rot/mailbox.h"
 #include "rot/update.h"
 #include "rot/util.h"
+#include "rot_client/names.h"
+#include "rot_client/mbox_requests.h"
 
 /* Frame buffers are ~64 KiB: kept off the stack. */
 static uint8_t g_frame[ROT_MBOX_MAX_FRAME + 16];

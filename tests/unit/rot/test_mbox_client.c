@@ -25,7 +25,7 @@
 
 #include <cmocka.h>
 
-#include "rot_host/mbox_client.h"
+#include "rot_client/mbox_client.h"
 
 #define NOBODY_UID 65534u
 

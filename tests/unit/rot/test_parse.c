@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "rot_host/parse.h"
+#include "rot_client/parse.h"
 
 /* A value no successful parse in these tests produces. */
 #define UNTOUCHED 0x5a5a5a5a5a5a5a5aull

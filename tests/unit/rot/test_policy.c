@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "rot/policy.h"
+#include "rot_client/names.h"
 
 static void policy_test_image_region_every_type(void **state) {
   (void)state;

@@ -17,6 +17,7 @@
 #include "ram_flash.h"
 #include "rot/server.h"
 #include "rot/util.h"
+#include "rot_client/mbox_requests.h"
 #include "test_keys.h"
 #include "trap_hook.h"
 #include "update_fixture.h"

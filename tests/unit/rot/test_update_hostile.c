@@ -16,6 +16,7 @@
 #include "ram_flash.h"
 #include "rot/update.h"
 #include "rot/util.h"
+#include "rot_client/names.h"
 #include "test_keys.h"
 #include "trap_hook.h"
 #include "update_fixture.h"

@@ -1,6 +1,6 @@
 /* Mailbox client over a Unix SOCK_SEQPACKET socket. */
 #define _GNU_SOURCE
-#include "rot_host/mbox_client.h"
+#include "rot_client/mbox_client.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "rot/hardened.h"
-#include "rot_host/parse.h"
+#include "rot_client/parse.h"
 
 _Static_assert(sizeof(((struct sockaddr_un *)0)->sun_path) ==
                    ROT_MBOX_SOCKET_PATH_MAX,

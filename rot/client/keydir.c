@@ -1,5 +1,5 @@
 /* A development key hierarchy in one directory: generate and load. */
-#include "rot_host/keydir.h"
+#include "rot_client/keydir.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "rot/util.h"
+#include "rot_client/image_sign.h"
 #include "rot_host/crypto_mbedtls.h"
 #include "rot_host/file.h"
 

@@ -1,5 +1,5 @@
 /* Strict number parsing for command-line arguments. */
-#include "rot_host/parse.h"
+#include "rot_client/parse.h"
 
 #include <stddef.h>
 

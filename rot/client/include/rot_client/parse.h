@@ -1,6 +1,6 @@
 /* Strict number parsing for command-line arguments (host tools). */
-#ifndef ROT_HOST_PARSE_H
-#define ROT_HOST_PARSE_H
+#ifndef ROT_CLIENT_PARSE_H
+#define ROT_CLIENT_PARSE_H
 
 #include <stdint.h>
 

@@ -11,8 +11,8 @@
  * A real deployment keeps the root key offline; this layout exists so that
  * a developer or a test can sign and verify images with one command.
  */
-#ifndef ROT_HOST_KEYDIR_H
-#define ROT_HOST_KEYDIR_H
+#ifndef ROT_CLIENT_KEYDIR_H
+#define ROT_CLIENT_KEYDIR_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -92,4 +92,4 @@ ROT_WARN_UNUSED rot_error_t rot_keydir_load(const char *dir, uint32_t key_index,
 /** Wipe a loaded hierarchy (private key included). */
 void rot_keydir_wipe(rot_keydir_t *kd);
 
-#endif /* ROT_HOST_KEYDIR_H */
+#endif /* ROT_CLIENT_KEYDIR_H */

@@ -3,8 +3,8 @@
  * socket, one request at a time, each answered by the reply that carries
  * its sequence number. Used by rotctl and, later, the boot chain.
  */
-#ifndef ROT_HOST_MBOX_CLIENT_H
-#define ROT_HOST_MBOX_CLIENT_H
+#ifndef ROT_CLIENT_MBOX_CLIENT_H
+#define ROT_CLIENT_MBOX_CLIENT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -96,4 +96,4 @@ ROT_WARN_UNUSED rot_error_t rot_mbox_call(rot_mbox_client_t *c,
                                           const uint8_t **reply,
                                           uint32_t *reply_len);
 
-#endif /* ROT_HOST_MBOX_CLIENT_H */
+#endif /* ROT_CLIENT_MBOX_CLIENT_H */
