@@ -43,6 +43,7 @@ typedef struct appraisal {
   char why[256];
   char svn_why[256];
   int svn_bad;
+  uint32_t pcr0_contents; /* 1: PCR 0 carries the RoT firmware's contents */
 } appraisal_t;
 
 static rot_error_t fail(appraisal_t *a, const bc_log_event_t *ev,
@@ -184,6 +185,20 @@ static rot_error_t visit(void *ctx, const bc_log_header_t *h,
     return fail(a, ev, "the plan measures nothing into PCR %u", ev->pcr);
   }
   uint32_t pos = a->seen[ev->pcr]++;
+  /* PCR 0 may carry the RoT firmware's contents right after the S-CRTM
+   * version (a chip that booted RoT firmware measures it there). */
+  if (ev->pcr == 0 && pos == 1 && ev->type == BC_EV_S_CRTM_CONTENTS) {
+    const attest_ref_image_t *r = match_image(a, h, ev, ROT_IMAGE_TYPE_ROT);
+    if (r == NULL) {
+      return fail(a, ev, "RoT firmware digest matches no reference image");
+    }
+    a->booted[ROT_IMAGE_TYPE_ROT] = r;
+    a->pcr0_contents = 1;
+    return ROT_OK;
+  }
+  if (ev->pcr == 0) {
+    pos -= a->pcr0_contents;
+  }
   if (pos >= MAX_PER_PCR || plan[ev->pcr][pos] != ev->type) {
     const char *want = pos < MAX_PER_PCR && plan[ev->pcr][pos] != 0
                            ? bc_log_event_type_name(plan[ev->pcr][pos])
@@ -260,6 +275,9 @@ void attest_appraise_log(const attest_policy_t *p, const uint8_t *log,
       while (want < MAX_PER_PCR && plan[pcr][want] != 0) {
         want++;
       }
+      if (pcr == 0) {
+        want += a.pcr0_contents;
+      }
       if (a.seen[pcr] != want) {
         snprintf(a.why, sizeof(a.why),
                  "PCR %u has %u of the plan's %u events (dropped events)",
@@ -273,7 +291,12 @@ void attest_appraise_log(const attest_policy_t *p, const uint8_t *log,
     if (a.booted[t] == NULL) {
       continue;
     }
-    if (!(a.signer_set & (1u << t)) || a.signer_key[t] != a.booted[t]->key_index) {
+    /* The plan records the signers of the host's images; the RoT
+     * firmware's is checked when recorded. */
+    int required = t != ROT_IMAGE_TYPE_ROT;
+    if ((required && !(a.signer_set & (1u << t))) ||
+        ((a.signer_set & (1u << t)) &&
+         a.signer_key[t] != a.booted[t]->key_index)) {
       snprintf(a.why, sizeof(a.why),
                "%s: the signer the chip recorded is not the reference "
                "image's key %u", rot_image_type_name(t),

@@ -19,6 +19,7 @@
 #include "rot/mailbox.h"
 #include "rot/policy.h"
 #include "rot_client/mbox_client.h"
+#include "rot_host/crypto_mbedtls.h"
 
 static void say(char *detail, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -106,8 +107,81 @@ static char *inventory_json(const rot_mbox_inventory_t *inv) {
   return out;
 }
 
-/* What only the chip gives: inventory and (once the chip has them) the
- * DICE certificates and the AK endorsement. */
+/*
+ * The chip's identity commands (docs/mailbox.md, agreed with the chip
+ * identity work): IDENTITY answers u16 len || DeviceID DER || u16 len ||
+ * Alias DER; ENDORSE takes SHA-384(EK certificate) || the AK's
+ * TPM2B_PUBLIC and answers u16 len || DER ECDSA signature.
+ */
+#define CMD_IDENTITY 0x0060u
+#define CMD_ENDORSE 0x0061u
+
+static rot_error_t take_der(const uint8_t **p, uint32_t *left,
+                            attest_buf_t *out) {
+  if (*left < 2) {
+    return ROT_ERROR_ATTEST_BAD_EVIDENCE;
+  }
+  uint32_t n = attest_be16(*p);
+  if (n == 0 || n > ATTEST_MAX_CERT || n > *left - 2) {
+    return ROT_ERROR_ATTEST_BAD_EVIDENCE;
+  }
+  ROT_TRY(attest_buf_set(out, *p + 2, n));
+  *p += 2 + n;
+  *left -= 2 + n;
+  return ROT_OK;
+}
+
+/* IDENTITY then ENDORSE; why gets the reason when the chip gives none. */
+static void ask_identity(rot_mbox_client_t *c, attest_evidence_t *ev,
+                         char *why, size_t cap) {
+  rot_error_t status = ROT_ERROR_INTERNAL;
+  const uint8_t *reply = NULL;
+  uint32_t rlen = 0;
+  rot_error_t err = rot_mbox_call(c, CMD_IDENTITY, NULL, 0, &status, &reply,
+                                  &rlen);
+  if (err != ROT_OK || status != ROT_OK) {
+    snprintf(why, cap, "the chip gave no identity (IDENTITY: %s)",
+             rot_error_name(err != ROT_OK ? err : status));
+    return;
+  }
+  if (take_der(&reply, &rlen, &ev->dice_deviceid) != ROT_OK ||
+      take_der(&reply, &rlen, &ev->dice_alias) != ROT_OK || rlen != 0) {
+    snprintf(why, cap, "the chip's IDENTITY reply is malformed");
+    goto fail;
+  }
+  uint8_t *req = rot_mbox_client_payload(c);
+  if (ev->ak_public.len > 1024 ||
+      rot_hash(rot_host_crypto(), ROT_HASH_SHA384, ev->ek_cert.p,
+               ev->ek_cert.len, req, ROT_SHA384_LEN) != ROT_OK) {
+    snprintf(why, cap, "cannot build the ENDORSE request");
+    goto fail;
+  }
+  memcpy(req + ROT_SHA384_LEN, ev->ak_public.p, ev->ak_public.len);
+  err = rot_mbox_call(c, CMD_ENDORSE, req,
+                      (uint32_t)(ROT_SHA384_LEN + ev->ak_public.len), &status,
+                      &reply, &rlen);
+  if (err != ROT_OK || status != ROT_OK) {
+    snprintf(why, cap, "the chip did not endorse the AK (ENDORSE: %s)",
+             rot_error_name(err != ROT_OK ? err : status));
+    goto fail;
+  }
+  if (rlen < 2 || attest_be16(reply) == 0 ||
+      attest_be16(reply) > ATTEST_MAX_ENDORSEMENT ||
+      attest_be16(reply) != rlen - 2 ||
+      attest_buf_set(&ev->ak_endorsement, reply + 2, rlen - 2) != ROT_OK) {
+    snprintf(why, cap, "the chip's ENDORSE reply is malformed");
+    goto fail;
+  }
+  why[0] = '\0';
+  return;
+fail:
+  attest_buf_free(&ev->dice_deviceid);
+  attest_buf_free(&ev->dice_alias);
+  attest_buf_free(&ev->ak_endorsement);
+}
+
+/* What only the chip gives: its inventory, its DICE certificates and its
+ * endorsement of the AK (needs the AK and EK certificate read first). */
 static rot_error_t ask_chip(const attest_source_t *src, attest_evidence_t *ev) {
   rot_mbox_client_t c;
   memset(&c, 0, sizeof(c));
@@ -128,12 +202,14 @@ static rot_error_t ask_chip(const attest_source_t *src, attest_evidence_t *ev) {
       }
       free(inv);
     }
+    ask_identity(&c, ev, why, sizeof(why));
     rot_mbox_client_close(&c);
-    snprintf(why, sizeof(why),
-             "the chip has no identity commands (IDENTITY/ENDORSE) yet");
   } else {
     snprintf(why, sizeof(why), "the chip (rotd at %s) was not reachable",
              src->no_chip ? "(not asked)" : sock);
+  }
+  if (why[0] == '\0') {
+    return ROT_OK;
   }
   ev->dice_unavailable = strdup(why);
   return ev->dice_unavailable != NULL ? ROT_OK : ROT_ERROR_INTERNAL;

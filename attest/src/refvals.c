@@ -99,6 +99,13 @@ rot_error_t attest_refvals_derive(const char *keys_dir,
     r->ver_patch = v.ver_patch;
     memcpy(r->sha384, v.payload_digest, ROT_SHA384_LEN);
     out->nimages++;
+    /* A chip that booted RoT firmware names it in PCR 0's S-CRTM version
+     * (docs/pcr-plan.md). */
+    if (v.image_type == ROT_IMAGE_TYPE_ROT) {
+      snprintf(out->rot_firmware, sizeof(out->rot_firmware),
+               "rot-stack rot %u.%u.%u svn %u", v.ver_major, v.ver_minor,
+               v.ver_patch, v.svn);
+    }
     if (v.image_type < ROT_IMAGE_TYPE_SLOTS && v.key_index < 32) {
       out->signers[v.image_type] |= 1u << v.key_index;
       if (v.svn < out->svn_floor[v.image_type]) {
