@@ -11,7 +11,10 @@ rot-core-srcs := \
 	rot/src/audit.c \
 	rot/src/update.c \
 	rot/src/mailbox.c \
-	rot/src/server.c
+	rot/src/server.c \
+	rot/src/dice.c \
+	rot/src/identity.c \
+	rot/src/server_identity.c
 
 # Host port: what the core needs from a host to run there (the mbedTLS
 # crypto backend, the file-backed flash and OTP, files, the trap).
@@ -19,7 +22,8 @@ rot-port-srcs := \
 	rot/port/host/crypto_mbedtls.c \
 	rot/port/host/file.c \
 	rot/port/host/flash_file.c \
-	rot/port/host/trap.c
+	rot/port/host/trap.c \
+	rot/port/host/cert_mbedtls.c
 
 # Host library for tools (rot_client/*.h): names of the chip's codes, the
 # image signer, mailbox request builders and client, key directories,
@@ -47,7 +51,8 @@ rot-bins := rotctl rotd
 rotctl-srcs := rot/tools/rotctl_main.c rot/tools/rotctl_opts.c \
 	rot/tools/rotctl_out.c rot/tools/rotctl_rotd.c \
 	rot/tools/rotctl_image.c rot/tools/rotctl_otp.c \
-	rot/tools/rotctl_update.c rot/tools/rotctl_daemon.c
+	rot/tools/rotctl_update.c rot/tools/rotctl_daemon.c \
+	rot/tools/rotctl_identity.c
 rotctl-cflags = $(JSONC_CFLAGS)
 rotctl-libs = $(MBEDTLS_LIBS) $(JSONC_LIBS)
 rotd-srcs := rot/tools/rotd_main.c rot/tools/rotd_transport.c \

@@ -96,8 +96,10 @@ echo "${B}Root of trust demo${N}: the chip verifies every firmware image against
 echo "keys anchored in its one-time-programmable fuses before the host may run it."
 echo "${D}(run dir: $BUILD/run/demo)${N}"
 
-step "Generate a dev key hierarchy (root key, signing key, root-signed manifest)"
-expect_ok keygen --out keys
+step "Generate a dev key hierarchy (root key, signing key, root-signed manifest; manufacturer and operator CAs)"
+echo "${D}\$ keys/dev-hierarchy.sh keys${N}"
+(cd "$RUN" && ROTCTL=$ROTCTL bash "$ROOT/keys/dev-hierarchy.sh" keys) | sed 's/^/   /'
+[ "${PIPESTATUS[0]}" -eq 0 ] || die "keys/dev-hierarchy.sh failed"
 [ "$(stat -c %a "$RUN/keys/root.key.pem")" = 600 ] || die "root key is not mode 0600"
 
 step "Provision the chip's OTP fuses with the root key hash"
@@ -147,6 +149,47 @@ sed 's/^/   /' "$RUN/rotd.log"
 say "flash.bin: $(( $(stat -c %s "$RUN/flash.bin") / 1048576 )) MiB, mode $(stat -c %a "$RUN/flash.bin"); another writer is locked out:"
 if flock -n "$RUN/flash.bin" true 2>/dev/null; then die "flash file is not locked"; fi
 say "  flock -n flash.bin -> refused (held by rotd)"
+
+step "Install the chip's own firmware (the freestanding core build) as RoT firmware 1.0.0"
+ROTFW=$ROOT/$BUILD/riscv/rot_core.o
+[ -f "$ROTFW" ] || die "$ROTFW is missing (make freestanding)"
+cp "$ROTFW" "$RUN/rot_core.o"
+expect_ok sign --keys keys --type rot --svn 1 --version 1.0.0 rot_core.o rot-1.0.0.img
+expect_ok update --activate rot-1.0.0.img
+say "the chip's boot ROM stage verifies and measures it at the next reset:"
+expect_ok reset
+expect_ok confirm --type rot
+
+step "Provision the chip's DICE identity: the chip signs a CSR, the manufacturer CA issues it"
+expect_ok identity csr --out deviceid.csr
+echo "${D}\$ keys/issue-deviceid.sh keys/manufacturer deviceid.csr deviceid-issued.der${N}"
+(cd "$RUN" && bash "$ROOT/keys/issue-deviceid.sh" keys/manufacturer deviceid.csr deviceid-issued.der) |
+  sed 's/^/   /'
+[ "${PIPESTATUS[0]}" -eq 0 ] || die "the manufacturer CA did not issue the DeviceID certificate"
+expect_ok identity store deviceid-issued.der
+
+step "Export the chain; openssl checks it against the manufacturer CA"
+expect_ok identity --pem --out identity-1.0.0
+(cd "$RUN" && openssl verify -CAfile keys/manufacturer/ca.pem -untrusted identity-1.0.0/deviceid.pem \
+  identity-1.0.0/alias.pem) | sed 's/^/   /'
+[ "${PIPESTATUS[0]}" -eq 0 ] || die "openssl refused the DeviceID/Alias chain"
+openssl x509 -in "$RUN/identity-1.0.0/alias.pem" -outform DER | openssl asn1parse -inform DER |
+  grep -A1 ":2.23.133.5.4.1" | tail -1 | grep -qi "$(sha384sum "$RUN/rot_core.o" | cut -c1-96)" ||
+  die "the Alias certificate's DiceTcbInfo does not carry the firmware's SHA-384"
+say "alias.pem carries TCG DiceTcbInfo (2.23.133.5.4.1): fwid = SHA-384 of rot_core.o, version 1.0.0, svn 1"
+
+step "Update the RoT firmware to 1.1.0 (svn 2): a new Alias key, the same DeviceID"
+expect_ok sign --keys keys --type rot --svn 2 --version 1.1.0 rot_core.o rot-1.1.0.img
+expect_ok update --activate rot-1.1.0.img
+expect_ok reset
+expect_ok confirm --type rot
+expect_ok identity --pem --out identity-1.1.0
+cmp -s "$RUN/identity-1.0.0/deviceid.der" "$RUN/identity-1.1.0/deviceid.der" || die "the DeviceID changed"
+cmp -s "$RUN/identity-1.0.0/alias.der" "$RUN/identity-1.1.0/alias.der" && die "the Alias did not change"
+(cd "$RUN" && openssl verify -CAfile keys/manufacturer/ca.pem -untrusted identity-1.1.0/deviceid.pem \
+  identity-1.1.0/alias.pem) | sed 's/^/   /'
+[ "${PIPESTATUS[0]}" -eq 0 ] || die "openssl refused the new chain"
+say "DeviceID certificate unchanged; Alias certificate (and key) new"
 
 step "Install OpenSBI 1.1.0 through the chip: staged, verified in place, trial, confirmed"
 expect_ok update --activate opensbi-1.1.0.img
@@ -238,6 +281,12 @@ for bank in ("sha256", "sha384"):
             sys.exit(1)
 EOF
 echo "   ${G}-> tpm2_eventlog's replay equals tpm2_pcrread in every PCR of both banks${N}"
+"$ROOT/$BUILD/bin/bootchain" log "$RUN/boot/eventlog.bin" 2>/dev/null | sed -n '/^event 0:/,/^event 2:/p' |
+  grep -v '^event 2:' | sed 's/^/   /'
+"$ROOT/$BUILD/bin/bootchain" log "$RUN/boot/eventlog.bin" 2>/dev/null |
+  grep -q 'S-CRTM version "rot-stack rot 1.1.0 svn 2"' ||
+  die "PCR 0's S-CRTM version is not the RoT firmware's"
+say "PCR 0 opens with the RoT firmware the chip booted: its version and its measured bytes"
 say "(bootchain log boot/eventlog.bin prints every event; outputs are in boot/)"
 
 # ---- attestation: a nonce-bound quote, appraised against the signed images --
@@ -304,6 +353,27 @@ echo "   ${G}-> UNTRUSTED, naming the payload event${N}"
 
 step "Every step and every refusal is in the chip's hash-chained audit log"
 expect_ok audit --verify
+
+step "The device secret never left the chip"
+say "UDS (from the OTP) and the CDI of RoT firmware 1.1.0, recomputed as docs/mailbox.md says;"
+say "searched (raw and hex) in every file of the run but the OTP: flash, logs, certificates, outputs"
+read -r uds cdi < <(python3 "$ROOT/tests/tools/dice_cdi.py" "$RUN/otp.bin" "$RUN/rot-1.1.0.img" 1)
+[ "${#uds}" -eq 96 ] && [ "${#cdi}" -eq 96 ] || die "could not recompute the secrets"
+found=$(python3 - "$RUN" "$RUN/otp.bin" "$uds" "$cdi" <<'EOF'
+import os, sys
+root, otp, secrets = sys.argv[1], sys.argv[2], sys.argv[3:]
+needles = [n for h in secrets for n in (bytes.fromhex(h), h.encode(), h.upper().encode())]
+if needles[0] not in open(otp, "rb").read():
+    print("(search broken: UDS not found in the OTP)")
+for d, _, files in os.walk(root):
+    for name in files:
+        p = os.path.join(d, name)
+        if p != otp and os.path.isfile(p) and any(n in open(p, "rb").read() for n in needles):
+            print(p)
+EOF
+)
+[ -z "$found" ] || die "a secret was found in: $found"
+echo "   ${G}-> found only in otp.bin${N}"
 
 rm -f "$RUN/.out" "$RUN/.err"
 echo

@@ -314,15 +314,62 @@ static rot_error_t fetch(bc_ctx_t *ctx, uint32_t type, bc_boot_image_t *out) {
   return ROT_OK;
 }
 
+/*
+ * The RoT firmware the chip's ROM stage booted at reset: read and checked
+ * like every image. A chip whose ROM stage found none (a dev chip being
+ * brought up) leaves out->info.region at ROT_MBOX_REGION_NONE, and PCR 0
+ * then records only the stack's own version.
+ */
+static rot_error_t fetch_rot(bc_ctx_t *ctx, bc_boot_image_t *out) {
+  const uint8_t *reply;
+  uint32_t len;
+  uint8_t *req = rot_mbox_client_payload(&ctx->mbox);
+  size_t req_len = 0;
+  rot_mbox_type_req_t treq = {.image_type = ROT_IMAGE_TYPE_ROT};
+  ROT_TRY(rot_mbox_type_req_encode(&treq, req, ROT_MBOX_TYPE_REQ_SIZE, &req_len));
+  ROT_TRY(call(ctx, ROT_MBOX_CMD_BOOT, req, (uint32_t)req_len, &reply, &len));
+  rot_mbox_boot_resp_t boot;
+  if (rot_mbox_boot_resp_decode(reply, len, &boot) != ROT_OK) {
+    return fail(ctx, ROT_ERROR_MAILBOX_BAD_ARGS, "rotd boot rot: malformed reply");
+  }
+  out->image_type = ROT_IMAGE_TYPE_ROT;
+  out->info.region = ROT_MBOX_REGION_NONE;
+  if (boot.reason == ROT_BOOT_NONE) {
+    out->reason = ROT_BOOT_NONE;
+    out->why = (rot_error_t)boot.why;
+    return ROT_OK;
+  }
+  return fetch(ctx, ROT_IMAGE_TYPE_ROT, out);
+}
+
 /* ---- stages -------------------------------------------------------------- */
 
 static rot_error_t st_crtm_version(bc_ctx_t *ctx, const bc_stage_t *st) {
   bc_log_digests_t d;
-  rot_error_t err = bc_log_s_crtm_version(&ctx->log, ctx->crypto, BC_RTM_VERSION, &d);
+  char version[64] = BC_RTM_VERSION;
+  const rot_mbox_image_info_t *i = &ctx->m->rot.info;
+  if (i->region != ROT_MBOX_REGION_NONE) {
+    snprintf(version, sizeof(version), "rot-stack rot %u.%u.%u svn %u",
+             i->ver_major, i->ver_minor, i->ver_patch, i->svn);
+  }
+  rot_error_t err = bc_log_s_crtm_version(&ctx->log, ctx->crypto, version, &d);
   if (err != ROT_OK) {
     return fail(ctx, err, "event log: %s", rot_error_str(err));
   }
   return extend(ctx, st->pcr, &d);
+}
+
+/* The S-CRTM itself: the RoT firmware's payload, hashed in every bank
+ * from the bytes read back (its SHA-384 is the fwid in the chip's Alias
+ * certificate). Nothing when no RoT firmware was booted. */
+static rot_error_t st_crtm_contents(bc_ctx_t *ctx, const bc_stage_t *st) {
+  const bc_boot_image_t *rot = &ctx->m->rot;
+  if (rot->info.region == ROT_MBOX_REGION_NONE) {
+    return ROT_OK;
+  }
+  uint8_t data[BC_EV_BLOB_LEN];
+  bc_ev_blob_encode(data, rot->load_addr, rot->payload.len);
+  return record(ctx, st, rot->payload.data, rot->payload.len, data, sizeof(data));
 }
 
 static rot_error_t variable(bc_ctx_t *ctx, const bc_stage_t *st,
@@ -432,6 +479,7 @@ static rot_error_t st_dtb(bc_ctx_t *ctx, const bc_stage_t *st);
 /* The PCR plan, in boot order (docs/pcr-plan.md). */
 static const bc_stage_t kStages[] = {
     {"s-crtm-version", 0, BC_EV_S_CRTM_VERSION, st_crtm_version, 0},
+    {"s-crtm-contents", 0, BC_EV_S_CRTM_CONTENTS, st_crtm_contents, 0},
     {"policy-lifecycle", 7, BC_EV_EFI_VARIABLE_DRIVER_CONFIG, st_lifecycle, 0},
     {"policy-root-key", 7, BC_EV_EFI_VARIABLE_DRIVER_CONFIG, st_root_key, 0},
     {"policy-signers", 7, BC_EV_EFI_VARIABLE_DRIVER_CONFIG, st_signers, 0},
@@ -747,6 +795,7 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
   }
   memset(m, 0, sizeof(*m));
   m->firmware.payload.fd = m->payload.payload.fd = m->dtb.fd = m->log.fd = -1;
+  m->rot.payload.fd = -1;
   m->log_addr = BC_HANDOFF_LOG_ADDR;
   bc_ctx_t ctx;
   memset(&ctx, 0, sizeof(ctx));
@@ -767,6 +816,7 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
   }
   ctx.mbox_open = 1;
   STEP("tpm", open_tpm(&ctx));
+  STEP("read-rot", fetch_rot(&ctx, &m->rot));
   STEP("read-opensbi", fetch(&ctx, ROT_IMAGE_TYPE_OPENSBI, &m->firmware));
   STEP("read-payload", fetch(&ctx, ROT_IMAGE_TYPE_HYPERVISOR, &m->payload));
   STEP("lock", lock_boot_regions(&ctx));
@@ -820,6 +870,7 @@ void bc_measured_free(bc_measured_t *m) {
     return;
   }
   bc_seal_close(&m->firmware.payload);
+  bc_seal_close(&m->rot.payload);
   bc_seal_close(&m->payload.payload);
   bc_seal_close(&m->dtb);
   bc_seal_close(&m->log);

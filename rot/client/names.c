@@ -173,6 +173,10 @@ static const cmd_name_t kCommandNames[] = {
     {ROT_MBOX_CMD_AUDIT_VERIFY, "audit-verify"},
     {ROT_MBOX_CMD_LOCK, "lock"},
     {ROT_MBOX_CMD_RESET, "reset"},
+    {ROT_MBOX_CMD_IDENTITY, "identity"},
+    {ROT_MBOX_CMD_ENDORSE, "endorse"},
+    {ROT_MBOX_CMD_IDENTITY_CSR, "identity-csr"},
+    {ROT_MBOX_CMD_IDENTITY_STORE, "identity-store"},
 };
 
 const char *rot_mbox_command_name(uint32_t cmd) {

@@ -260,6 +260,10 @@ static const uint16_t kCommands[] = {
     ROT_MBOX_CMD_AUDIT_VERIFY,
     ROT_MBOX_CMD_LOCK,
     ROT_MBOX_CMD_RESET,
+    ROT_MBOX_CMD_IDENTITY,
+    ROT_MBOX_CMD_ENDORSE,
+    ROT_MBOX_CMD_IDENTITY_CSR,
+    ROT_MBOX_CMD_IDENTITY_STORE,
 };
 
 int rot_mbox_command_known(uint32_t cmd) {

@@ -10,6 +10,7 @@
 #include "rot/server.h"
 
 #include "rot/util.h"
+#include "server_identity.h"
 
 _Static_assert(sizeof(rot_policy_t) == 88u, "policy: no padding to hash");
 
@@ -94,8 +95,9 @@ static void type_state(const rot_server_t *s, const rot_policy_t *pol,
   }
 }
 
-static void info_from_verified(const rot_verified_image_t *v, uint32_t region,
-                               uint32_t image_len, rot_mbox_image_info_t *out) {
+void rot_server_info_from_verified(const rot_verified_image_t *v,
+                                   uint32_t region, uint32_t image_len,
+                                   rot_mbox_image_info_t *out) {
   rot_memset(out, 0, sizeof(*out));
   out->image_type = v->image_type;
   out->region = region;
@@ -244,7 +246,7 @@ static void inventory_entry(rot_server_t *s, uint32_t region,
   }
   if (vd.status == ROT_OK && rot_verified_check(&vd.v) == ROT_OK) {
     e->flags |= ROT_MBOX_INV_VERIFIED;
-    info_from_verified(&vd.v, region, vd.image_len, &e->info);
+    rot_server_info_from_verified(&vd.v, region, vd.image_len, &e->info);
     e->status = ROT_OK;
   } else {
     e->status = vd.status != ROT_OK ? vd.status : ROT_ERROR_BOOT_NOT_VERIFIED;
@@ -334,7 +336,7 @@ static rot_error_t h_finish(rot_server_t *s, const rot_peer_t *p,
   rot_verified_image_t v;
   ROT_TRY(rot_update_finish(s->update, &v));
   rot_mbox_image_info_t info;
-  info_from_verified(&v, region, len, &info);
+  rot_server_info_from_verified(&v, region, len, &info);
   return rot_mbox_image_info_encode(&info, out, cap, out_len);
 }
 
@@ -426,6 +428,11 @@ static rot_error_t h_boot(rot_server_t *s, const rot_peer_t *p,
   (void)p;
   rot_mbox_type_req_t t;
   ROT_TRY(rot_mbox_type_req_decode(req, req_len, &t));
+  if (t.image_type == ROT_IMAGE_TYPE_ROT) {
+    /* The chip's own firmware was decided by the ROM stage at reset:
+     * report that verdict; never decide (or count a trial) twice. */
+    return rot_server_rom_verdict(s, out, cap, out_len);
+  }
   const rot_server_boot_t *b = NULL;
   ROT_TRY(boot_decision(s, t.image_type, &b));
   /* "Nothing boots" is a decision, not a failed request: the reply says
@@ -443,7 +450,7 @@ static rot_error_t h_boot(rot_server_t *s, const rot_peer_t *p,
      * never one that could still change. */
     ROT_TRY(rot_verified_check(&b->dec.verified));
     HARDENED_CHECK_EQ(rot_gate_is_locked(s->gate, b->dec.region), HARDENED_TRUE);
-    info_from_verified(&b->dec.verified, b->dec.region, b->dec.image_len,
+    rot_server_info_from_verified(&b->dec.verified, b->dec.region, b->dec.image_len,
                        &resp.info);
   } else {
     resp.info.image_type = t.image_type;
@@ -575,7 +582,9 @@ static rot_error_t h_reset(rot_server_t *s, const rot_peer_t *p,
   }
   ROT_TRY(rot_update_init(u, g, u->otp, u->crypto, a, u->now, u->scratch,
                           u->scratch_len));
+  const rot_cert_port_t *cert = s->cert;
   ROT_TRY(rot_server_init(s, g, u, a, s->otp, s->crypto, s->session_timeout));
+  rot_server_set_cert(s, cert);
   record(s, ROT_AUDIT_RESET, ROT_OK, p->uid, 0);
   *out_len = 0;
   return ROT_OK;
@@ -622,6 +631,12 @@ static const command_row_t kCommands[] = {
     {ROT_MBOX_CMD_LOCK, O | B, ROT_MBOX_LOCK_REQ_SIZE, ROT_MBOX_LOCK_REQ_SIZE,
      h_lock},
     {ROT_MBOX_CMD_RESET, O, 0, 0, h_reset},
+    {ROT_MBOX_CMD_IDENTITY, R | O | B, 0, 0, rot_server_h_identity},
+    {ROT_MBOX_CMD_ENDORSE, O | B, ROT_DICE_ENDORSE_REQ_MIN,
+     ROT_DICE_ENDORSE_REQ_MAX, rot_server_h_endorse},
+    {ROT_MBOX_CMD_IDENTITY_CSR, O, 0, 0, rot_server_h_identity_csr},
+    {ROT_MBOX_CMD_IDENTITY_STORE, O, 1, ROT_CERT_MAX,
+     rot_server_h_identity_store},
 };
 
 #undef R
@@ -666,7 +681,18 @@ rot_error_t rot_server_init(rot_server_t *s, rot_gate_t *g, rot_update_t *u,
   for (uint32_t r = 0; r < ROT_RGN_COUNT; r++) {
     s->verdict[r].valid = HARDENED_FALSE;
   }
+  /* The boot ROM stage: which RoT firmware runs, and the identity it
+   * measures to. Its verdict is state, not a failure of the reset: a chip
+   * without firmware still serves recovery commands. */
+  rot_error_t rom = rot_identity_boot(&s->id, u, otp, c);
+  (void)rom;
   return ROT_OK;
+}
+
+void rot_server_set_cert(rot_server_t *s, const rot_cert_port_t *cert) {
+  if (s != NULL) {
+    s->cert = cert;
+  }
 }
 
 rot_error_t rot_server_admit(rot_server_t *s, const rot_peer_t *peer,
@@ -709,8 +735,18 @@ static rot_error_t dispatch(rot_server_t *s, const rot_peer_t *p,
   if (h->payload_len < row->min_len) {
     return ROT_ERROR_MAILBOX_BAD_ARGS;
   }
+  /* The boot ROM stage found no RoT firmware: recovery commands only. */
+  rot_error_t rec = rot_server_recovery_check(s, h->command, payload,
+                                              h->payload_len);
+  if (ROT_FIRST_CHECK(rec != ROT_OK)) {
+    record(s, ROT_AUDIT_COMMAND_REFUSED, rec, p->uid, h->command);
+    return rec;
+  }
   /* Second look, right before the command runs. */
   HARDENED_CHECK_EQ(may_send(row, p), HARDENED_TRUE);
+  HARDENED_CHECK_EQ(rot_server_recovery_check(s, h->command, payload,
+                                              h->payload_len),
+                    ROT_OK);
   return row->run(s, p, payload, h->payload_len, out, cap, out_len);
 }
 

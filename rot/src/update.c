@@ -779,8 +779,11 @@ rot_error_t rot_boot_decide(rot_update_t *u, uint32_t image_type,
     if (out->reason == ROT_BOOT_ACTIVE) {
       why = ROT_OK;
     }
-  } else if (image_type != ROT_IMAGE_TYPE_RECOVERY) {
-    /* Both slots bad: the golden image, by the same A/B rules. */
+  } else if (image_type != ROT_IMAGE_TYPE_RECOVERY &&
+             image_type != ROT_IMAGE_TYPE_ROT) {
+    /* Both slots bad: the golden image, by the same A/B rules. The chip's
+     * own firmware has none: the host's recovery payload is no RoT
+     * firmware, and without one the chip serves recovery commands only. */
     rot_type_state_t rs = u->state.types[ROT_IMAGE_TYPE_RECOVERY];
     rot_error_t ignored = ROT_OK;
     if (type_has_slots(u, ROT_IMAGE_TYPE_RECOVERY) &&

@@ -12,6 +12,7 @@
 
 #include "rot/image.h"
 #include "rotctl.h"
+#include "rotctl_identity.h"
 
 #define ROTCTL_VERSION "0.1.0"
 
@@ -85,6 +86,7 @@ static void main_help(FILE *f) {
       }
     }
   }
+  fprintf(f, "  %-10s %s\n", "identity", ROTCTL_IDENTITY_ARGS);
   fputs("\nenvironment:\n"
         "  ROT_SOCKET      rotd's socket when --socket is not given (default\n"
         "                  run/rotd.sock; a relative path is made absolute\n"
@@ -129,6 +131,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "rotctl: unknown option '%s' (try 'rotctl --help')\n",
             argv[1]);
     return EXIT_USAGE;
+  } else if (strcmp(argv[1], "identity") == 0) {
+    /* Parses its own options (rotctl_identity.c). */
+    rc = rotctl_cmd_identity(argc - 1, argv + 1);
   } else {
     rc = dispatch(kFamilies, NULL, argc - 1, argv + 1);
   }

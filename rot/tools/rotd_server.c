@@ -13,6 +13,7 @@
 #include "rot/error.h"
 #include "rot/otp.h"
 #include "rot_client/names.h"
+#include "rot_host/cert_mbedtls.h"
 #include "rot_host/crypto_mbedtls.h"
 #include "rot_host/file.h"
 #include "rotd.h"
@@ -182,6 +183,7 @@ int rotd_start_chip(rotd_t *d, const char *flash_path, const char *otp_path) {
   if (err != ROT_OK) {
     return fail_start("mailbox server for", flash_path, err, NULL);
   }
+  rot_server_set_cert(&d->server, rot_host_cert());
   err = rot_audit_append(&d->audit, ROT_AUDIT_DAEMON_START, ROT_OK, 0, 0);
   if (err != ROT_OK) {
     return fail_start("audit log in", flash_path, err, NULL);

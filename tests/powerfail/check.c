@@ -78,6 +78,15 @@ void check_boot(cut_t *c, pf_dev_t *d, model_t *m, uint32_t type) {
   const char *tn = rot_image_type_name(type);
   rot_boot_decision_t dec;
   rot_error_t err = decide(d, m, type, &dec);
+  if (err == ROT_ERROR_BOOT_NO_IMAGE && type == ROT_IMAGE_TYPE_ROT &&
+      tm->confirmed.slot == NO_SLOT && tm->confirming.slot == NO_SLOT &&
+      (tm->expired || !ref_intact(d->sim, type, tm->trial))) {
+    /* The chip's first RoT firmware, cut before it was confirmed or
+     * booted on trial: no host recovery image stands in for the chip's
+     * own firmware, so it serves recovery commands only until one is
+     * installed. */
+    return;
+  }
   if (err != ROT_OK) {
     violation(c, "I1 boot", "%s: boot decision failed: %s (why: %s)", tn,
               rot_error_name(err), rot_error_name(dec.why));

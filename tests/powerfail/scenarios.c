@@ -236,6 +236,30 @@ void define_runs(void) {
   push(r, ST_REVERT, 0, 0, ROT_OK);
   push(r, ST_BOOT, 0, 0, ROT_OK);
 
+  /* The chip's own firmware, as an operator updates it (the chip's ROM
+   * stage takes the boot decision of type rot at every reset): staged in
+   * several chunk sizes, trial-booted, confirmed; a tampered image and an
+   * abandoned session never disturb the confirmed one. */
+  static const uint32_t rotchunks[] = {256, 4096, WHOLE};
+  for (size_t c = 0; c < N(rotchunks); c++) {
+    r = add_run("rot-fw", S_TYPES, rotchunks[c] == 256, "rot9 chunk=%s from=%s",
+                chunk_name(rotchunks[c], cb, sizeof(cb)), g_start[S_TYPES].name);
+    r->type = ROT_IMAGE_TYPE_ROT;
+    push(r, ST_STAGE, PF_IMG_ROT9, rotchunks[c], ROT_OK);
+    push(r, ST_ACTIVATE, 0, 0, ROT_OK);
+    push(r, ST_BOOT, 0, 0, ROT_OK);
+    push(r, ST_CONFIRM, 0, 0, ROT_OK);
+    push(r, ST_BOOT, 0, 0, ROT_OK);
+  }
+  r = add_run("rot-fw", S_TYPES, 0, "tampered rot9 from=%s", g_start[S_TYPES].name);
+  r->type = ROT_IMAGE_TYPE_ROT;
+  push(r, ST_STAGE_TAMPERED, PF_IMG_ROT9, 1024, ROT_ERROR_IMAGE_DIGEST_MISMATCH);
+  push(r, ST_BOOT, 0, 0, ROT_OK);
+  r = add_run("rot-fw", S_TYPES, 0, "begin+abort rot9 from=%s", g_start[S_TYPES].name);
+  r->type = ROT_IMAGE_TYPE_ROT;
+  push(r, ST_BEGIN_ABORT, PF_IMG_ROT9, 3000, ROT_OK);
+  push(r, ST_BOOT, 0, 0, ROT_OK);
+
   /* The golden image's own A/B update: a refused (tampered) update and a
    * BEGIN + ABORT never touch the confirmed golden image; a full update,
    * cut anywhere, always leaves one that boots. From rec-dead every

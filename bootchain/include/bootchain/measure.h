@@ -63,6 +63,9 @@ typedef struct bc_timings {
 typedef struct bc_measured {
   bc_boot_image_t firmware; /* OpenSBI (-bios) */
   bc_boot_image_t payload;  /* hypervisor / U-Boot (-kernel) */
+  /* The chip's own firmware, as its boot ROM stage verified it at reset
+   * (S-CRTM of PCR 0); info.region ROT_MBOX_REGION_NONE when none did. */
+  bc_boot_image_t rot;
   bc_sealed_t dtb;          /* the handoff DTB, as measured */
   bc_sealed_t log;          /* the event log, as it goes to the host */
   uint64_t log_addr;        /* guest-physical address of the log */

@@ -31,6 +31,7 @@
 #define ROT_MOD_TPM 0x0f
 #define ROT_MOD_HANDOFF 0x10
 #define ROT_MOD_HOST 0x11
+#define ROT_MOD_IDENTITY 0x12
 #define ROT_MOD_ATTEST 0x15
 
 /* (module, number) -> code; the low 16 bits are the complement of the high. */
@@ -169,6 +170,11 @@
   X(ROT_ERROR_HANDOFF_BAD_LOG_REGION, ROT_MOD_HANDOFF, 7, "handoff: event log region is outside RAM or overlaps a reservation") \
   X(ROT_ERROR_TPM_NOT_FRESH, ROT_MOD_TPM, 5, "TPM: boot PCRs already extended since the last TPM reset (restart the TPM)") \
   X(ROT_ERROR_TPM_PCR_MISMATCH, ROT_MOD_TPM, 6, "TPM: PCR values differ from the event log's replay (extended by someone else)") \
+  X(ROT_ERROR_IDENTITY_NOT_PROVISIONED, ROT_MOD_IDENTITY, 1, "identity: no DeviceID certificate stored yet (rotctl identity provision)") \
+  X(ROT_ERROR_IDENTITY_NO_FIRMWARE, ROT_MOD_IDENTITY, 2, "identity: no RoT firmware verified and measured at this reset") \
+  X(ROT_ERROR_IDENTITY_CERT_MISMATCH, ROT_MOD_IDENTITY, 3, "identity: certificate does not certify this chip's DeviceID key") \
+  X(ROT_ERROR_IDENTITY_BAD_CERT, ROT_MOD_IDENTITY, 4, "identity: malformed certificate or not a P-384 key") \
+  X(ROT_ERROR_BOOT_RECOVERY_ONLY, ROT_MOD_BOOT, 4, "no valid RoT firmware: the chip serves recovery commands only (install one with rotctl update --type rot)") \
   X(ROT_ERROR_ATTEST_BAD_EVIDENCE, ROT_MOD_ATTEST, 1, "attestation: evidence malformed") \
   X(ROT_ERROR_ATTEST_BAD_POLICY, ROT_MOD_ATTEST, 2, "attestation: reference values (policy) malformed") \
   X(ROT_ERROR_ATTEST_BAD_TRUST, ROT_MOD_ATTEST, 3, "attestation: trust anchors missing or malformed") \

@@ -68,6 +68,11 @@ typedef enum rot_mbox_command {
   ROT_MBOX_CMD_AUDIT_VERIFY = 0x0031,
   ROT_MBOX_CMD_LOCK = 0x0040,
   ROT_MBOX_CMD_RESET = 0x0050,
+  /* Chip identity (rot/identity.h, docs/mailbox.md "Identity"). */
+  ROT_MBOX_CMD_IDENTITY = 0x0060,
+  ROT_MBOX_CMD_ENDORSE = 0x0061,
+  ROT_MBOX_CMD_IDENTITY_CSR = 0x0062,
+  ROT_MBOX_CMD_IDENTITY_STORE = 0x0063,
 } rot_mbox_command_t;
 
 /* ---- frame ------------------------------------------------------------ */

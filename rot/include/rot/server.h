@@ -33,6 +33,7 @@
 #include "rot/error.h"
 #include "rot/gate.h"
 #include "rot/hardened.h"
+#include "rot/identity.h"
 #include "rot/mailbox.h"
 #include "rot/otp.h"
 #include "rot/update.h"
@@ -87,18 +88,29 @@ typedef struct rot_server {
   rot_server_verdict_t verdict[ROT_RGN_COUNT];
   uint32_t verifications; /* full verifications INVENTORY ran (for tests) */
   rot_mbox_inventory_t inv; /* reply scratch: too large for a stack */
+  /* The boot ROM stage's verdict on the RoT firmware and the DICE
+   * identity it derived at this reset (rot/identity.h). */
+  rot_identity_t id;
+  const rot_cert_port_t *cert; /* NULL: identity commands unsupported */
 } rot_server_t;
 
 /**
  * Start serving over an initialised gate, update engine and audit log (a
- * reset: no boot decision taken, nothing cached). session_timeout 0 takes
- * ROT_SERVER_SESSION_TIMEOUT.
+ * reset: no boot decision taken, nothing cached), after the boot ROM stage
+ * (rot_identity_boot: the RoT firmware chosen, verified and measured into
+ * s->id). session_timeout 0 takes ROT_SERVER_SESSION_TIMEOUT.
  */
 ROT_WARN_UNUSED rot_error_t rot_server_init(rot_server_t *s, rot_gate_t *g,
                                             rot_update_t *u, rot_audit_t *a,
                                             const rot_otp_port_t *otp,
                                             const rot_crypto_t *c,
                                             uint64_t session_timeout);
+
+/**
+ * Give the server a certificate writer for the identity commands (kept
+ * across resets). Without one they answer ROT_ERROR_UNSUPPORTED.
+ */
+void rot_server_set_cert(rot_server_t *s, const rot_cert_port_t *cert);
 
 /**
  * May this peer hold one more connection? open_total and open_same_uid
