@@ -113,8 +113,8 @@ static char *inventory_json(const rot_mbox_inventory_t *inv) {
  * Alias DER; ENDORSE takes SHA-384(EK certificate) || the AK's
  * TPM2B_PUBLIC and answers u16 len || DER ECDSA signature.
  */
-#define CMD_IDENTITY 0x0060u
-#define CMD_ENDORSE 0x0061u
+#define CMD_IDENTITY ROT_MBOX_CMD_IDENTITY
+#define CMD_ENDORSE ROT_MBOX_CMD_ENDORSE
 
 static rot_error_t take_der(const uint8_t **p, uint32_t *left,
                             attest_buf_t *out) {

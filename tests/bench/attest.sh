@@ -85,8 +85,8 @@ cat <<EOF2
 Columns:
   per second  verifications (or quotes) per second, each in-process figure
               over at least 1 s, verify figures the mean of two alternating
-              runs. The verify rows run every check; the chip's two identity
-              checks fail closed (not served yet) and cost nothing.
+              runs. The verify rows run every check; the chip here has no
+              identity (no RoT firmware), so its two checks fail closed early.
   vs bound    rate / the bound's rate (goal: >= 0.8x). The peer pays a process
               start per tool and checks less.
 EOF2

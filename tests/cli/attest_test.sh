@@ -163,7 +163,8 @@ PY
   then ok "$name"; else not_ok "$name" "$(cat v.json | head -60)"; fi
 }
 
-# Until the chip serves its identity, the two DICE checks fail closed.
+# This chip booted no RoT firmware, so it has no identity: the two DICE
+# checks fail closed (the demo shows them passing with a provisioned chip).
 verify_expect "genuine evidence: every TPM and log check passes" 1 log-events pass ev.json --nonce "$N"
 for c in nonce magic attest-type pcr-selection ak-key signature ek-certificate pcr-digest log-replay svn-floors; do
   python3 -c "import json,sys; r=json.load(open('v.json')); sys.exit(0 if {x['name']:x for x in r['checks']}['$c']['result']=='pass' else 1)" ||
@@ -263,8 +264,7 @@ $MUT policy refvals.json unexpected-key.json signers hypervisor 1 &&
 $MUT policy refvals.json floor.json floor hypervisor 6 &&
   POLICY=floor.json verify_expect "an SVN below the policy floor is refused" 1 svn-floors "below the policy floor" ev.json --nonce "$N"
 
-# DICE: the verifier's side of the composite, on test-made certificates (the
-# chip does not serve its identity yet).
+# DICE: the verifier's side of the composite, on test-made certificates.
 dice_certs() { # DIR CA_NAME
   local d=$1
   mkdir -p "$d"
