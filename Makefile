@@ -51,6 +51,7 @@ group = -Wl,--start-group $(1) -Wl,--end-group
 include rot/objects.mk
 include bootchain/objects.mk
 include host-agent/objects.mk
+include attest/objects.mk
 include tests/objects.mk
 include tests/powerfail/objects.mk
 
@@ -214,7 +215,7 @@ fuzz: $(addprefix $(BUILD)/fuzz/,$(fuzz-targets))
 PREFIX ?= /usr/local
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/rot-stack
-	install -m 0755 $(addprefix $(BUILD)/bin/,$(bins)) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(addprefix $(BUILD)/bin/,$(bins) attestctl) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0755 scripts/swtpm.sh $(DESTDIR)$(PREFIX)/bin/rot-swtpm
 	install -m 0644 $(BUILD)/dtb/virt.dtb $(DESTDIR)$(PREFIX)/share/rot-stack/
 

@@ -294,6 +294,62 @@ step "The payload came up in its trial boot: confirm it, then reset the chip"
 expect_ok confirm --type hypervisor
 expect_ok reset
 
+# ---- attestation: a nonce-bound quote, appraised against the signed images --
+ATTESTCTL=$ROOT/$BUILD/bin/attestctl
+# attestctl ARGS...: like rotctl above.
+attestctl() {
+  echo "${D}\$ attestctl $*${N}"
+  (cd "$RUN" && "$ATTESTCTL" "$@") >"$RUN/.out" 2>"$RUN/.err"
+  rc=$?
+  sed 's/^/   /' "$RUN/.out" "$RUN/.err"
+}
+
+step "Attestation key: ECC P-256, restricted signing, in the TPM's endorsement hierarchy"
+attestctl ak create --tcti "$TCTI"
+[ "$rc" -eq 0 ] || die "ak create failed"
+
+step "A verifier sends a fresh nonce; the host answers with evidence"
+NONCE=$(head -c 32 /dev/urandom | od -An -tx1 -v | tr -d ' \n')
+say "nonce: $NONCE"
+attestctl quote --tcti "$TCTI" --nonce "$NONCE" --pcrs 0,1,4,5,7 --eventlog boot/eventlog.bin --out evidence.json
+[ "$rc" -eq 0 ] && [ -s "$RUN/evidence.json" ] || die "quote failed"
+say "evidence.json: quote, signature, PCRs, event log, AK, EK certificate, inventory,"
+say "               the chip's DICE certificates and its endorsement of the AK"
+mkdir -p "$RUN/parts"
+QN=$(cd "$RUN" && "$ATTESTCTL" parts --out parts evidence.json) || die "parts failed"
+tpm2_checkquote -u "$RUN/parts/ak.pem" -m "$RUN/parts/attest" -s "$RUN/parts/sig" \
+  -f "$RUN/parts/pcrs" -q "$QN" >/dev/null 2>"$RUN/.err" || die "tpm2_checkquote refused: $(cat "$RUN/.err")"
+echo "   ${G}-> tpm2_checkquote accepts the evidence's quote parts as they are${N}"
+
+step "Reference values derived from the signed images, not copied from this machine"
+echo "${D}\$ attestctl refvals --keys keys rot-1.1.0.img opensbi-1.2.0.img payload.img > refvals.json${N}"
+(cd "$RUN" && "$ATTESTCTL" refvals --keys keys rot-1.1.0.img opensbi-1.2.0.img payload.img) >"$RUN/refvals.json" 2>"$RUN/.err" ||
+  die "refvals failed: $(cat "$RUN/.err")"
+say "refvals.json: expected digests per stage and bank, signer keys, SVN floors"
+mkdir -p "$RUN/trust"
+cp "$TPM_DIR/ca/swtpm-localca-rootca-cert.pem" "$RUN/trust/tpm-ca.pem" &&
+  cp "$TPM_DIR/ca/issuercert.pem" "$RUN/trust/tpm-intermediate.pem" || die "cannot copy the TPM CA"
+cp "$RUN/keys/manufacturer/ca.pem" "$RUN/trust/dice-ca.pem" || die "cannot copy the manufacturer CA"
+say "trust/: the TPM manufacturer CA (swtpm-localca) that issued the EK certificate,"
+say "        and the chip manufacturer CA that issued the DeviceID certificate"
+
+step "The verifier appraises the evidence, check by check"
+attestctl verify --policy refvals.json --trust trust --nonce "$NONCE" evidence.json
+[ "$rc" -eq 0 ] && grep -q '^TRUSTED' "$RUN/.out" || die "the evidence was not TRUSTED (exit $rc)"
+echo "   ${G}-> TRUSTED: the quote, the log against the signed images, the TPM's EK, and the${N}"
+echo "   ${G}   chip's DICE chain and its endorsement of the AK, checked as one${N}"
+
+step "A validly signed but unexpected payload: the same kind of policy says UNTRUSTED"
+cp "$OPENSBI" "$RUN/other-payload.bin" 2>/dev/null || head -c 65536 /dev/urandom >"$RUN/other-payload.bin"
+(cd "$RUN" && "$ROTCTL" sign --keys keys --type hypervisor --svn 1 --version 9.9.9 other-payload.bin other-payload.img) \
+  >/dev/null 2>&1 || die "cannot sign the other payload"
+(cd "$RUN" && "$ATTESTCTL" refvals --keys keys rot-1.1.0.img opensbi-1.2.0.img other-payload.img) >"$RUN/refvals-other.json" 2>/dev/null ||
+  die "refvals (other payload) failed"
+attestctl verify --policy refvals-other.json --trust trust --nonce "$NONCE" evidence.json
+[ "$rc" -eq 1 ] && grep -q '^  FAIL log-events .*hypervisor digest matches no reference image' "$RUN/.out" ||
+  die "the unexpected payload was not named"
+echo "   ${G}-> UNTRUSTED, naming the payload event${N}"
+
 step "Every step and every refusal is in the chip's hash-chained audit log"
 expect_ok audit --verify
 

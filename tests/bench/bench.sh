@@ -7,14 +7,16 @@
 #   powerfail  cut points per second of the power-fail simulator
 #   boot       the measured boot chain vs its primitives; PCR extends per
 #              second vs raw ESAPI and tpm2_pcrextend
+#   attest     evidence verifications per second vs the crypto bound and
+#              tpm2_checkquote + tpm2_eventlog; quotes per second
 # Every service a section starts (rotd, swtpm) lives in its own temp dir
 # and is stopped when the section exits, whatever happens.
 # Usage: tests/bench/bench.sh [BUILD_DIR]
-#   BENCH_SECTIONS="verify update powerfail boot" to run a subset.
+#   BENCH_SECTIONS="verify update powerfail boot attest" to run a subset.
 set -euo pipefail
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.."
-SECTIONS=${BENCH_SECTIONS:-verify update powerfail boot}
+SECTIONS=${BENCH_SECTIONS:-verify update powerfail boot attest}
 
 mkdir -p "$BUILD/bench"
 BENCH_ROWS=$PWD/$BUILD/bench/rows.tsv

@@ -32,6 +32,7 @@
 #define ROT_MOD_HANDOFF 0x10
 #define ROT_MOD_HOST 0x11
 #define ROT_MOD_IDENTITY 0x12
+#define ROT_MOD_ATTEST 0x15
 
 /* (module, number) -> code; the low 16 bits are the complement of the high. */
 #define ROT_ERROR_VALUE(mod, num)                                       \
@@ -180,7 +181,14 @@
   X(ROT_ERROR_POLICY_LIFECYCLE_STEP, ROT_MOD_POLICY, 6, "lifecycle: only dev -> production -> decommissioned, one step") \
   X(ROT_ERROR_POLICY_LIFECYCLE_FROM, ROT_MOD_POLICY, 7, "lifecycle: device not in the state the step starts from") \
   X(ROT_ERROR_POLICY_NOT_CONFIRMED, ROT_MOD_POLICY, 8, "irreversible operation not confirmed") \
-  X(ROT_ERROR_HOST_KEY_MISMATCH, ROT_MOD_HOST, 4, "private key is not the signing key the key manifest certifies for that index")
+  X(ROT_ERROR_HOST_KEY_MISMATCH, ROT_MOD_HOST, 4, "private key is not the signing key the key manifest certifies for that index") \
+  X(ROT_ERROR_ATTEST_BAD_EVIDENCE, ROT_MOD_ATTEST, 1, "attestation: evidence malformed") \
+  X(ROT_ERROR_ATTEST_BAD_POLICY, ROT_MOD_ATTEST, 2, "attestation: reference values (policy) malformed") \
+  X(ROT_ERROR_ATTEST_BAD_TRUST, ROT_MOD_ATTEST, 3, "attestation: trust anchors missing or malformed") \
+  X(ROT_ERROR_ATTEST_CREDENTIAL, ROT_MOD_ATTEST, 4, "attestation: credential blob malformed or not for this key") \
+  X(ROT_ERROR_ATTEST_BATCH, ROT_MOD_ATTEST, 5, "attestation: nonce batch empty, too large or malformed") \
+  X(ROT_ERROR_ATTEST_NO_AK, ROT_MOD_ATTEST, 6, "attestation: no attestation key at its handle (attestctl ak create)") \
+  X(ROT_ERROR_ATTEST_STATE, ROT_MOD_ATTEST, 7, "attestation: verifier state unreadable or malformed")
 
 typedef enum rot_error {
   /* Success: far (in Hamming distance) from 0 and from every error code. */

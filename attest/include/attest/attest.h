@@ -1,0 +1,70 @@
+/*
+ * attest: the public API the host agent uses (and attestctl is built on).
+ *
+ *   produce   attest_produce / attest_produce_batch: evidence from the TPM
+ *             (quote with the AK), the event log file, the EK certificate,
+ *             the chip's identity and rotd's inventory.
+ *   verify    attest_verify (attest/verify.h) against reference values
+ *             (attest/refvals.h) and trust anchors.
+ *
+ * Lower layers, usable on their own: attest/tpm.h (ESAPI), attest/cred.h
+ * (MakeCredential), attest/evidence.h (codec), attest/merkle.h (batch
+ * tree), attest/tpms.h (TPM structure decoders).
+ */
+#ifndef ATTEST_ATTEST_H
+#define ATTEST_ATTEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attest/evidence.h"
+#include "attest/merkle.h"
+#include "attest/tpm.h"
+#include "rot/error.h"
+
+/* PCRs quoted by default: the plan's 0, 1, 4, 5, 7 (docs/pcr-plan.md). */
+#define ATTEST_DEFAULT_PCRS 0xb3u
+/* Where bootchain leaves its log by default (bootchain boot --out run/boot). */
+#define ATTEST_DEFAULT_EVENT_LOG "run/boot/eventlog.bin"
+
+typedef struct attest_source {
+  uint32_t ak_handle;         /* 0: ATTEST_AK_HANDLE */
+  uint32_t pcr_mask;          /* 0: ATTEST_DEFAULT_PCRS */
+  uint16_t ek_alg;            /* 0: TPM2_ALG_RSA; or TPM2_ALG_ECC */
+  const char *event_log;      /* path; NULL: ATTEST_DEFAULT_EVENT_LOG */
+  const char *rotd_socket;    /* NULL: rot_mbox_default_socket() */
+  int no_chip;                /* 1: do not ask rotd (inventory, identity) */
+} attest_source_t;
+
+/**
+ * Single evidence: quote over src's PCRs in every active bank with the
+ * nonce (ATTEST_NONCE_MIN..MAX bytes) as qualifying data, plus everything
+ * else the evidence carries. rotd unreachable is not an error: the
+ * inventory is left out and the identity marked unavailable (with why),
+ * and the verifier fails the checks that need them.
+ * detail (may be NULL) receives a line naming the failing part.
+ * Errors: ROT_ERROR_INVALID_ARGUMENT, ROT_ERROR_ATTEST_NO_AK,
+ * ROT_ERROR_TPM_*, ROT_ERROR_IO_* (event log), ROT_ERROR_INTERNAL.
+ */
+ROT_WARN_UNUSED rot_error_t attest_produce(attest_tpm_t *t,
+                                           const attest_source_t *src,
+                                           const uint8_t *nonce,
+                                           size_t nonce_len,
+                                           attest_evidence_t *ev,
+                                           char *detail, size_t detail_cap);
+
+/**
+ * Batched evidence: one quote over the Merkle root of nonces[0..n)
+ * (attest/merkle.h); evs[i] (n of them, caller-allocated) is nonce i's
+ * evidence, with its inclusion path. Errors: those of attest_produce and
+ * ROT_ERROR_ATTEST_BATCH.
+ */
+ROT_WARN_UNUSED rot_error_t attest_produce_batch(attest_tpm_t *t,
+                                                 const attest_source_t *src,
+                                                 const attest_nonce_t *nonces,
+                                                 size_t n,
+                                                 attest_evidence_t *evs,
+                                                 char *detail,
+                                                 size_t detail_cap);
+
+#endif /* ATTEST_ATTEST_H */

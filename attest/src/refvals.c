@@ -1,0 +1,448 @@
+/*
+ * Reference values: derivation from signed images, JSON codec
+ * (attest/refvals.h).
+ */
+#include "attest/refvals.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "bootchain/measure.h"
+#include "internal.h"
+#include "rot_client/names.h"
+#include "rot/image.h"
+#include "rot_host/crypto_mbedtls.h"
+#include "rot_client/keydir.h"
+
+static rot_error_t badp(char *d, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static rot_error_t badp(char *d, size_t cap, const char *fmt, ...) {
+  if (d != NULL && cap > 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(d, cap, fmt, ap);
+    va_end(ap);
+  }
+  return ROT_ERROR_ATTEST_BAD_POLICY;
+}
+
+static const uint16_t default_banks[2] = {0x000b, 0x000c};
+
+rot_error_t attest_refvals_derive(const char *keys_dir,
+                                  const char *const *images, size_t nimages,
+                                  attest_policy_t *out, char *detail,
+                                  size_t cap) {
+  if (keys_dir == NULL || images == NULL || out == NULL || nimages == 0) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  if (nimages > ATTEST_REF_MAX_IMAGES) {
+    return badp(detail, cap, "at most %u images", ATTEST_REF_MAX_IMAGES);
+  }
+  memset(out, 0, sizeof(*out));
+  const rot_crypto_t *c = rot_host_crypto();
+  rot_keydir_t *kd = calloc(1, sizeof(*kd));
+  if (kd == NULL) {
+    return ROT_ERROR_INTERNAL;
+  }
+  rot_error_t err = rot_keydir_load_public(keys_dir, kd);
+  if (err != ROT_OK) {
+    (void)snprintf(detail, cap, "key hierarchy %s: %s%s%s", keys_dir,
+                   rot_error_str(err), kd->bad_file[0] ? " in " : "",
+                   kd->bad_file);
+    free(kd);
+    return err;
+  }
+  out->pcr_mask = 0xb3u;
+  out->nbanks = 2;
+  memcpy(out->banks, default_banks, sizeof(default_banks));
+  snprintf(out->rot_firmware, sizeof(out->rot_firmware), "%s",
+           BC_RTM_VERSION);
+  memcpy(out->root_key_sha384, kd->policy.root_key_hash, ROT_SHA384_LEN);
+  out->lifecycles = (1u << ROT_LIFECYCLE_DEV) | (1u << ROT_LIFECYCLE_PROD);
+  for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
+    out->svn_floor[t] = UINT32_MAX;
+  }
+  for (size_t i = 0; i < nimages && err == ROT_OK; i++) {
+    attest_buf_t img = {0};
+    rot_verified_image_t v;
+    err = attest_read_file(images[i], ROT_IMAGE_MAX_PAYLOAD + (1u << 20),
+                           &img);
+    if (err == ROT_OK) {
+      err = rot_image_verify(c, &kd->policy, img.p, img.len,
+                             ROT_IMAGE_TYPE_ANY, &v);
+    }
+    if (err == ROT_OK) {
+      rot_image_view_t view;
+      err = rot_image_parse(img.p, img.len, &view);
+      if (err == ROT_OK) {
+        err = rot_hash(c, ROT_HASH_SHA256, view.payload,
+                       view.header.payload_len, out->images[i].sha256,
+                       ROT_SHA256_LEN);
+      }
+    }
+    attest_buf_free(&img);
+    if (err != ROT_OK) {
+      (void)snprintf(detail, cap, "%s: %s (%s)", images[i], rot_error_str(err),
+                     rot_error_name(err));
+      break;
+    }
+    attest_ref_image_t *r = &out->images[i];
+    r->type = v.image_type;
+    r->svn = v.svn;
+    r->key_index = v.key_index;
+    r->ver_major = v.ver_major;
+    r->ver_minor = v.ver_minor;
+    r->ver_patch = v.ver_patch;
+    memcpy(r->sha384, v.payload_digest, ROT_SHA384_LEN);
+    out->nimages++;
+    /* A chip that booted RoT firmware names it in PCR 0's S-CRTM version
+     * (docs/pcr-plan.md). */
+    if (v.image_type == ROT_IMAGE_TYPE_ROT) {
+      snprintf(out->rot_firmware, sizeof(out->rot_firmware),
+               "rot-stack rot %u.%u.%u svn %u", v.ver_major, v.ver_minor,
+               v.ver_patch, v.svn);
+    }
+    if (v.image_type < ROT_IMAGE_TYPE_SLOTS && v.key_index < 32) {
+      out->signers[v.image_type] |= 1u << v.key_index;
+      if (v.svn < out->svn_floor[v.image_type]) {
+        out->svn_floor[v.image_type] = v.svn;
+      }
+    }
+  }
+  for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
+    if (out->svn_floor[t] == UINT32_MAX) {
+      out->svn_floor[t] = 0;
+    }
+  }
+  rot_keydir_wipe(kd);
+  free(kd);
+  return err;
+}
+
+static const char *bank_name(uint16_t alg) {
+  return alg == 0x000b ? "sha256" : alg == 0x000c ? "sha384" : NULL;
+}
+
+static json_object *hexobj(const uint8_t *p, size_t n) {
+  char *h = attest_hex(p, n);
+  json_object *o = h != NULL ? json_object_new_string(h) : NULL;
+  free(h);
+  return o;
+}
+
+rot_error_t attest_refvals_encode(const attest_policy_t *p, char **out) {
+  if (p == NULL || out == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  json_object *root = json_object_new_object();
+  json_object_object_add(root, "format",
+                         json_object_new_string(ATTEST_REFVALS_FORMAT));
+  json_object_object_add(root, "version",
+                         json_object_new_int(ATTEST_REFVALS_VERSION));
+  json_object *pcrs = json_object_new_array();
+  for (uint32_t i = 0; i < 24; i++) {
+    if (p->pcr_mask & (1u << i)) {
+      json_object_array_add(pcrs, json_object_new_int((int)i));
+    }
+  }
+  json_object_object_add(root, "pcrs", pcrs);
+  json_object *banks = json_object_new_array();
+  for (uint32_t i = 0; i < p->nbanks && i < 4; i++) {
+    const char *n = bank_name(p->banks[i]);
+    json_object_array_add(banks, json_object_new_string(n ? n : "unknown"));
+  }
+  json_object_object_add(root, "banks", banks);
+  json_object_object_add(root, "rot_firmware",
+                         json_object_new_string(p->rot_firmware));
+  json_object_object_add(root, "root_key_sha384",
+                         hexobj(p->root_key_sha384, ROT_SHA384_LEN));
+  json_object *lcs = json_object_new_array();
+  for (uint32_t l = 0; l < 32; l++) {
+    if (p->lifecycles & (1u << l)) {
+      json_object_array_add(lcs, json_object_new_string(rot_lifecycle_name(l)));
+    }
+  }
+  json_object_object_add(root, "lifecycles", lcs);
+  json_object *imgs = json_object_new_array();
+  for (uint32_t i = 0; i < p->nimages && i < ATTEST_REF_MAX_IMAGES; i++) {
+    const attest_ref_image_t *r = &p->images[i];
+    json_object *o = json_object_new_object();
+    char ver[24];
+    snprintf(ver, sizeof(ver), "%u.%u.%u", r->ver_major, r->ver_minor,
+             r->ver_patch);
+    json_object_object_add(o, "type",
+                           json_object_new_string(rot_image_type_name(r->type)));
+    json_object_object_add(o, "version", json_object_new_string(ver));
+    json_object_object_add(o, "svn", json_object_new_int64(r->svn));
+    json_object_object_add(o, "key_index", json_object_new_int64(r->key_index));
+    json_object_object_add(o, "sha256", hexobj(r->sha256, ROT_SHA256_LEN));
+    json_object_object_add(o, "sha384", hexobj(r->sha384, ROT_SHA384_LEN));
+    json_object_array_add(imgs, o);
+  }
+  json_object_object_add(root, "images", imgs);
+  json_object *signers = json_object_new_object();
+  json_object *floors = json_object_new_object();
+  for (uint32_t t = ROT_IMAGE_TYPE_MIN; t <= ROT_IMAGE_TYPE_MAX; t++) {
+    if (p->signers[t] != 0) {
+      json_object *ks = json_object_new_array();
+      for (uint32_t k = 0; k < 32; k++) {
+        if (p->signers[t] & (1u << k)) {
+          json_object_array_add(ks, json_object_new_int((int)k));
+        }
+      }
+      json_object_object_add(signers, rot_image_type_name(t), ks);
+      json_object_object_add(floors, rot_image_type_name(t),
+                             json_object_new_int64(p->svn_floor[t]));
+    }
+  }
+  json_object_object_add(root, "signers", signers);
+  json_object_object_add(root, "svn_floors", floors);
+  const char *s = json_object_to_json_string_ext(
+      root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
+  *out = s != NULL ? strdup(s) : NULL;
+  json_object_put(root);
+  return *out != NULL ? ROT_OK : ROT_ERROR_INTERNAL;
+}
+
+static int type_of(const char *name, uint32_t *t) {
+  for (uint32_t i = ROT_IMAGE_TYPE_MIN; i <= ROT_IMAGE_TYPE_MAX; i++) {
+    if (strcmp(name, rot_image_type_name(i)) == 0) {
+      *t = i;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static int hex_exact(json_object *o, uint8_t *out, size_t n) {
+  size_t got = 0;
+  return o != NULL && json_object_is_type(o, json_type_string) &&
+         attest_unhex(json_object_get_string(o), out, n, &got) == ROT_OK &&
+         got == n;
+}
+
+static int u32_of(json_object *o, uint32_t max, uint32_t *out) {
+  if (o == NULL || !json_object_is_type(o, json_type_int)) {
+    return 0;
+  }
+  int64_t v = json_object_get_int64(o);
+  if (v < 0 || v > (int64_t)max) {
+    return 0;
+  }
+  *out = (uint32_t)v;
+  return 1;
+}
+
+static json_object *field(json_object *o, const char *k) {
+  json_object *v = NULL;
+  return json_object_object_get_ex(o, k, &v) ? v : NULL;
+}
+
+static rot_error_t decode_obj(json_object *root, attest_policy_t *p, char *d,
+                              size_t cap) {
+  static const char *const keys[] = {"format", "version", "pcrs", "banks",
+                                     "rot_firmware", "root_key_sha384",
+                                     "lifecycles", "images", "signers",
+                                     "svn_floors", NULL};
+  if (!json_object_is_type(root, json_type_object)) {
+    return badp(d, cap, "not a JSON object");
+  }
+  json_object_object_foreach(root, key, val) {
+    (void)val;
+    int known = 0;
+    for (size_t i = 0; keys[i] != NULL; i++) {
+      known |= strcmp(key, keys[i]) == 0;
+    }
+    if (!known) {
+      return badp(d, cap, "unknown field \"%s\"", key);
+    }
+  }
+  json_object *v = field(root, "format");
+  if (v == NULL || !json_object_is_type(v, json_type_string) ||
+      strcmp(json_object_get_string(v), ATTEST_REFVALS_FORMAT) != 0) {
+    return badp(d, cap, "format: not \"%s\"", ATTEST_REFVALS_FORMAT);
+  }
+  uint32_t ver = 0;
+  if (!u32_of(field(root, "version"), 1000, &ver) ||
+      ver != ATTEST_REFVALS_VERSION) {
+    return badp(d, cap, "version: not %u", ATTEST_REFVALS_VERSION);
+  }
+  json_object *a = field(root, "pcrs");
+  if (a == NULL || !json_object_is_type(a, json_type_array) ||
+      json_object_array_length(a) == 0 || json_object_array_length(a) > 24) {
+    return badp(d, cap, "pcrs: not an array of 1..24 PCR indices");
+  }
+  for (size_t i = 0; i < json_object_array_length(a); i++) {
+    uint32_t pcr;
+    if (!u32_of(json_object_array_get_idx(a, i), 23, &pcr) ||
+        (p->pcr_mask & (1u << pcr))) {
+      return badp(d, cap, "pcrs[%zu]: not a PCR 0..23, or repeated", i);
+    }
+    p->pcr_mask |= 1u << pcr;
+  }
+  a = field(root, "banks");
+  if (a == NULL || !json_object_is_type(a, json_type_array) ||
+      json_object_array_length(a) == 0 || json_object_array_length(a) > 2) {
+    return badp(d, cap, "banks: not an array of 1..2 of sha256, sha384");
+  }
+  for (size_t i = 0; i < json_object_array_length(a); i++) {
+    json_object *b = json_object_array_get_idx(a, i);
+    const char *n = json_object_is_type(b, json_type_string)
+                        ? json_object_get_string(b)
+                        : "";
+    uint16_t alg = strcmp(n, "sha256") == 0   ? 0x000b
+                   : strcmp(n, "sha384") == 0 ? 0x000c
+                                              : 0;
+    if (alg == 0 || (i == 1 && p->banks[0] == alg)) {
+      return badp(d, cap, "banks[%zu]: not sha256 or sha384, or repeated", i);
+    }
+    p->banks[p->nbanks++] = alg;
+  }
+  v = field(root, "rot_firmware");
+  if (v == NULL || !json_object_is_type(v, json_type_string) ||
+      json_object_get_string_len(v) == 0 ||
+      (size_t)json_object_get_string_len(v) >= sizeof(p->rot_firmware)) {
+    return badp(d, cap, "rot_firmware: not a string of 1..63 chars");
+  }
+  snprintf(p->rot_firmware, sizeof(p->rot_firmware), "%s",
+           json_object_get_string(v));
+  if (!hex_exact(field(root, "root_key_sha384"), p->root_key_sha384,
+                 ROT_SHA384_LEN)) {
+    return badp(d, cap, "root_key_sha384: not 48 bytes of hex");
+  }
+  a = field(root, "lifecycles");
+  if (a == NULL || !json_object_is_type(a, json_type_array) ||
+      json_object_array_length(a) > 8) {
+    return badp(d, cap, "lifecycles: not an array of lifecycle names");
+  }
+  for (size_t i = 0; i < json_object_array_length(a); i++) {
+    json_object *l = json_object_array_get_idx(a, i);
+    int found = 0;
+    for (uint32_t lc = 0; lc < 8 && json_object_is_type(l, json_type_string);
+         lc++) {
+      if (strcmp(json_object_get_string(l), rot_lifecycle_name(lc)) == 0 &&
+          strcmp(rot_lifecycle_name(lc), "unknown") != 0) {
+        p->lifecycles |= 1u << lc;
+        found = 1;
+      }
+    }
+    if (!found) {
+      return badp(d, cap, "lifecycles[%zu]: unknown lifecycle", i);
+    }
+  }
+  a = field(root, "images");
+  if (a == NULL || !json_object_is_type(a, json_type_array) ||
+      json_object_array_length(a) == 0 ||
+      json_object_array_length(a) > ATTEST_REF_MAX_IMAGES) {
+    return badp(d, cap, "images: not an array of 1..%u images",
+                ATTEST_REF_MAX_IMAGES);
+  }
+  for (size_t i = 0; i < json_object_array_length(a); i++) {
+    json_object *o = json_object_array_get_idx(a, i);
+    attest_ref_image_t *r = &p->images[i];
+    json_object *t = json_object_is_type(o, json_type_object)
+                         ? field(o, "type")
+                         : NULL;
+    json_object *vs = json_object_is_type(o, json_type_object)
+                          ? field(o, "version")
+                          : NULL;
+    unsigned ma, mi, pa;
+    char tail;
+    if (t == NULL || !json_object_is_type(t, json_type_string) ||
+        !type_of(json_object_get_string(t), &r->type) || vs == NULL ||
+        !json_object_is_type(vs, json_type_string) ||
+        sscanf(json_object_get_string(vs), "%5u.%5u.%5u%c", &ma, &mi, &pa,
+               &tail) != 3 ||
+        ma > 0xffff || mi > 0xffff || pa > 0xffff ||
+        !u32_of(field(o, "svn"), UINT32_MAX, &r->svn) ||
+        !u32_of(field(o, "key_index"), 31, &r->key_index) ||
+        !hex_exact(field(o, "sha256"), r->sha256, ROT_SHA256_LEN) ||
+        !hex_exact(field(o, "sha384"), r->sha384, ROT_SHA384_LEN) ||
+        json_object_object_length(o) != 6) {
+      return badp(d, cap,
+                  "images[%zu]: needs exactly type, version X.Y.Z, svn, "
+                  "key_index 0..31, sha256, sha384",
+                  i);
+    }
+    r->ver_major = (uint16_t)ma;
+    r->ver_minor = (uint16_t)mi;
+    r->ver_patch = (uint16_t)pa;
+    p->nimages++;
+  }
+  json_object *s = field(root, "signers");
+  json_object *f = field(root, "svn_floors");
+  if (s == NULL || f == NULL || !json_object_is_type(s, json_type_object) ||
+      !json_object_is_type(f, json_type_object)) {
+    return badp(d, cap, "signers and svn_floors: objects keyed by image type");
+  }
+  json_object_object_foreach(s, tname, ks) {
+    uint32_t t;
+    if (!type_of(tname, &t) || !json_object_is_type(ks, json_type_array) ||
+        json_object_array_length(ks) > 32) {
+      return badp(d, cap, "signers.%s: unknown type or not an array", tname);
+    }
+    for (size_t i = 0; i < json_object_array_length(ks); i++) {
+      uint32_t k;
+      if (!u32_of(json_object_array_get_idx(ks, i), 31, &k)) {
+        return badp(d, cap, "signers.%s[%zu]: not a key index 0..31", tname,
+                    i);
+      }
+      p->signers[t] |= 1u << k;
+    }
+  }
+  json_object_object_foreach(f, fname, fv) {
+    uint32_t t;
+    if (!type_of(fname, &t) || !u32_of(fv, UINT32_MAX, &p->svn_floor[t])) {
+      return badp(d, cap, "svn_floors.%s: unknown type or not a number",
+                  fname);
+    }
+  }
+  return ROT_OK;
+}
+
+rot_error_t attest_refvals_decode(const char *json, size_t len,
+                                  attest_policy_t *out, char *detail,
+                                  size_t cap) {
+  if (detail != NULL && cap > 0) {
+    detail[0] = '\0';
+  }
+  if (out == NULL || (json == NULL && len > 0)) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  memset(out, 0, sizeof(*out));
+  if (len == 0 || len > ATTEST_REF_MAX_JSON || memchr(json, '\0', len)) {
+    return badp(detail, cap, "empty, over %u bytes, or a NUL byte",
+                ATTEST_REF_MAX_JSON);
+  }
+  json_tokener *tok = json_tokener_new_ex(6);
+  if (tok == NULL) {
+    return ROT_ERROR_INTERNAL;
+  }
+  json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+  json_object *root = json_tokener_parse_ex(tok, json, (int)len);
+  enum json_tokener_error jerr = json_tokener_get_error(tok);
+  size_t used = json_tokener_get_parse_end(tok);
+  json_tokener_free(tok);
+  rot_error_t err = ROT_OK;
+  if (root == NULL || jerr != json_tokener_success) {
+    err = badp(detail, cap, "not JSON: %s", json_tokener_error_desc(jerr));
+  }
+  for (size_t i = used; err == ROT_OK && i < len; i++) {
+    if (json[i] != ' ' && json[i] != '\n' && json[i] != '\r' &&
+        json[i] != '\t') {
+      err = badp(detail, cap, "bytes after the JSON object");
+    }
+  }
+  if (err == ROT_OK) {
+    err = decode_obj(root, out, detail, cap);
+  }
+  json_object_put(root);
+  if (err != ROT_OK) {
+    memset(out, 0, sizeof(*out));
+  }
+  return err;
+}

@@ -1,0 +1,197 @@
+/*
+ * Evidence codec and PCR file decoder (attest/evidence.h, attest/tpms.h):
+ * round trips, and every malformed input refused with the field named.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "attest/evidence.h"
+#include "attest/tpms.h"
+
+static uint8_t b1[] = {1, 2, 3};
+
+static attest_evidence_t sample(void) {
+  attest_evidence_t ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.version = 1;
+  memset(ev.nonce, 0xab, 32);
+  ev.nonce_len = 32;
+  attest_buf_t b = {b1, sizeof(b1)};
+  ev.attest = ev.signature = ev.pcrs = ev.event_log = ev.ak_public = b;
+  ev.ek_cert = b;
+  ev.ak_pem = (char *)"-----BEGIN PUBLIC KEY-----\n";
+  ev.ek_alg = 0x0023;
+  ev.dice_unavailable = (char *)"not yet";
+  return ev;
+}
+
+static char *encode_sample(int batched) {
+  attest_evidence_t ev = sample();
+  if (batched) {
+    ev.batched = 1;
+    ev.batch_index = 2;
+    ev.batch_size = 3;
+    ev.path_len = 2;
+    memset(ev.path, 0x11, sizeof(ev.path));
+  }
+  char *json = NULL;
+  assert_int_equal(attest_evidence_encode(&ev, &json), ROT_OK);
+  return json;
+}
+
+static void evidence_test_roundtrip(void **state) {
+  (void)state;
+  for (int batched = 0; batched < 2; batched++) {
+    char *json = encode_sample(batched);
+    attest_evidence_t ev;
+    char d[256];
+    assert_int_equal(attest_evidence_decode(json, strlen(json), &ev, d,
+                                            sizeof(d)),
+                     ROT_OK);
+    assert_int_equal(ev.nonce_len, 32);
+    assert_int_equal(ev.attest.len, 3);
+    assert_int_equal(ev.ek_alg, 0x0023);
+    assert_string_equal(ev.dice_unavailable, "not yet");
+    assert_int_equal(ev.batched, batched);
+    if (batched) {
+      assert_int_equal(ev.batch_index, 2);
+      assert_int_equal(ev.path_len, 2);
+    }
+    attest_evidence_free(&ev);
+    free(json);
+  }
+}
+
+/* Replace the first `from` in json with `to` and expect a refusal whose
+ * detail contains `field`. */
+static void refused(const char *from, const char *to, const char *field,
+                    int batched) {
+  char *json = encode_sample(batched);
+  char *at = strstr(json, from);
+  assert_non_null(at);
+  size_t n = strlen(json) - strlen(from) + strlen(to) + 1;
+  char *m = malloc(n);
+  assert_non_null(m);
+  snprintf(m, n, "%.*s%s%s", (int)(at - json), json, to, at + strlen(from));
+  attest_evidence_t ev;
+  char d[256];
+  assert_int_equal(attest_evidence_decode(m, strlen(m), &ev, d, sizeof(d)),
+                   ROT_ERROR_ATTEST_BAD_EVIDENCE);
+  if (strstr(d, field) == NULL) {
+    fail_msg("detail \"%s\" does not name %s", d, field);
+  }
+  free(m);
+  free(json);
+}
+
+static void evidence_test_decode_hostile(void **state) {
+  (void)state;
+  refused("\"version\": 1", "\"version\": 2", "version", 0);
+  refused("\"format\": \"rot-stack-evidence\"", "\"format\": \"x\"", "format", 0);
+  refused("\"nonce\": \"abab", "\"nonce\": \"zzab", "nonce", 0);
+  refused("\"attest\": \"AQID\"", "\"attest\": \"AQ!D\"", "quote.attest", 0);
+  refused("\"attest\": \"AQID\"", "\"attest\": \"\"", "quote.attest", 0);
+  refused("\"attest\": \"AQID\"", "\"attest\": 5", "quote.attest", 0);
+  refused("\"alg\": \"ecc\"", "\"alg\": \"dsa\"", "ek.alg", 0);
+  refused("\"version\": 1", "\"version\": 1, \"extra\": 1", "unknown field", 0);
+  refused("\"index\": 2", "\"index\": 3", "batch", 1);
+  refused("\"size\": 3", "\"size\": 1025", "batch", 1);
+  refused("\"index\": 2", "\"index\": -1", "batch", 1);
+  refused("\"unavailable\": \"not yet\"",
+          "\"unavailable\": \"not yet\", \"alias\": \"AQID\"", "dice", 0);
+}
+
+static void evidence_test_decode_bounds(void **state) {
+  (void)state;
+  attest_evidence_t ev;
+  char d[128];
+  char *json = encode_sample(0);
+  size_t n = strlen(json);
+  /* Truncated at every length: never accepted, never a crash. */
+  for (size_t cut = 0; cut < n - 1; cut++) {
+    assert_int_not_equal(attest_evidence_decode(json, cut, &ev, d, sizeof(d)),
+                         ROT_OK);
+  }
+  /* Trailing bytes, a NUL inside. */
+  char *m = malloc(n + 3);
+  assert_non_null(m);
+  memcpy(m, json, n);
+  memcpy(m + n, "{}", 3);
+  assert_int_equal(attest_evidence_decode(m, n + 2, &ev, d, sizeof(d)),
+                   ROT_ERROR_ATTEST_BAD_EVIDENCE);
+  m[n / 2] = '\0';
+  assert_int_equal(attest_evidence_decode(m, n, &ev, d, sizeof(d)),
+                   ROT_ERROR_ATTEST_BAD_EVIDENCE);
+  free(m);
+  free(json);
+  assert_int_equal(attest_evidence_decode(NULL, 0, &ev, d, sizeof(d)),
+                   ROT_ERROR_ATTEST_BAD_EVIDENCE);
+  assert_int_equal(attest_evidence_decode(NULL, 3, &ev, d, sizeof(d)),
+                   ROT_ERROR_INVALID_ARGUMENT);
+}
+
+static void pcrfile_test_roundtrip_and_hostile(void **state) {
+  (void)state;
+  TPML_PCR_SELECTION sel;
+  memset(&sel, 0, sizeof(sel));
+  sel.count = 2;
+  sel.pcrSelections[0].hash = TPM2_ALG_SHA256;
+  sel.pcrSelections[1].hash = TPM2_ALG_SHA384;
+  for (int i = 0; i < 2; i++) {
+    sel.pcrSelections[i].sizeofSelect = 3;
+    sel.pcrSelections[i].pcrSelect[0] = 0xb3; /* 0,1,4,5,7 */
+  }
+  TPML_DIGEST lists[2];
+  memset(lists, 0, sizeof(lists));
+  lists[0].count = 8;
+  lists[1].count = 2;
+  for (int i = 0; i < 10; i++) {
+    TPM2B_DIGEST *d = &lists[i / 8].digests[i % 8];
+    d->size = i < 5 ? 32 : 48;
+    memset(d->buffer, i, d->size);
+  }
+  uint8_t *p = NULL;
+  size_t len = 0;
+  static attest_pcr_values_t v;
+  assert_int_equal(attest_pcrfile_encode(&sel, lists, 2, &p, &len), ROT_OK);
+  assert_int_equal(len, ATTEST_PCRFILE_SEL_SIZE + 4 + 2 * ATTEST_PCRFILE_DIGESTS_SIZE);
+  assert_int_equal(attest_pcrfile_decode(p, len, &v), ROT_OK);
+  assert_int_equal(v.count, 10);
+  assert_int_equal(v.v[5].pcr, 0);
+  assert_int_equal(v.v[7].pcr, 4);
+  assert_int_equal(v.v[7].alg, TPM2_ALG_SHA384);
+  /* A digest of the wrong size for its bank. */
+  p[ATTEST_PCRFILE_SEL_SIZE + 4 + 4] = 20;
+  assert_int_equal(attest_pcrfile_decode(p, len, &v),
+                   ROT_ERROR_ATTEST_BAD_EVIDENCE);
+  p[ATTEST_PCRFILE_SEL_SIZE + 4 + 4] = 32;
+  /* Truncated, or one list too many declared. */
+  assert_int_equal(attest_pcrfile_decode(p, len - 1, &v),
+                   ROT_ERROR_ATTEST_BAD_EVIDENCE);
+  p[ATTEST_PCRFILE_SEL_SIZE] = 3;
+  assert_int_equal(attest_pcrfile_decode(p, len, &v),
+                   ROT_ERROR_ATTEST_BAD_EVIDENCE);
+  p[ATTEST_PCRFILE_SEL_SIZE] = 2;
+  /* A selection naming more PCRs than values. */
+  p[4 + 3 + 1] = 0x01;
+  assert_int_equal(attest_pcrfile_decode(p, len, &v),
+                   ROT_ERROR_ATTEST_BAD_EVIDENCE);
+  free(p);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(evidence_test_roundtrip),
+      cmocka_unit_test(evidence_test_decode_hostile),
+      cmocka_unit_test(evidence_test_decode_bounds),
+      cmocka_unit_test(pcrfile_test_roundtrip_and_hostile),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
