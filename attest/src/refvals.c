@@ -14,6 +14,7 @@
 #include "bootchain/measure.h"
 #include "internal.h"
 #include "rot_client/names.h"
+#include "rot/dice.h"
 #include "rot/image.h"
 #include "rot_host/crypto_mbedtls.h"
 #include "rot_client/keydir.h"
@@ -105,6 +106,16 @@ rot_error_t attest_refvals_derive(const char *keys_dir,
       snprintf(out->rot_firmware, sizeof(out->rot_firmware),
                "rot-stack rot %u.%u.%u svn %u", v.ver_major, v.ver_minor,
                v.ver_patch, v.svn);
+      /* The chip's Alias certificate names the RoT firmware it booted in
+       * its DiceTcbInfo: fwid is the payload's SHA-384 (the header's
+       * payload_digest, rot/src/identity.c), version and svn the header's. */
+      attest_ref_dice_t *dt = &out->dice[out->ndice++];
+      snprintf(dt->vendor, sizeof(dt->vendor), "%s", ROT_DICE_VENDOR);
+      snprintf(dt->model, sizeof(dt->model), "%s", ROT_DICE_MODEL);
+      snprintf(dt->version, sizeof(dt->version), "%u.%u.%u", v.ver_major,
+               v.ver_minor, v.ver_patch);
+      dt->svn = v.svn;
+      memcpy(dt->fwid, v.payload_digest, ROT_SHA384_LEN);
     }
     if (v.image_type < ROT_IMAGE_TYPE_SLOTS && v.key_index < 32) {
       out->signers[v.image_type] |= 1u << v.key_index;
@@ -118,6 +129,10 @@ rot_error_t attest_refvals_derive(const char *keys_dir,
       out->svn_floor[t] = 0;
     }
   }
+  /* Dev chips run in DICE debug mode (rot_dice_mode); the policy admits
+   * them, so it admits debug mode. Dropping "dev" from the lifecycles
+   * means clearing dice_debug_ok too. */
+  out->dice_debug_ok = (out->lifecycles >> ROT_LIFECYCLE_DEV) & 1u;
   rot_keydir_wipe(kd);
   free(kd);
   return err;
@@ -201,6 +216,20 @@ rot_error_t attest_refvals_encode(const attest_policy_t *p, char **out) {
   }
   json_object_object_add(root, "signers", signers);
   json_object_object_add(root, "svn_floors", floors);
+  json_object *dice = json_object_new_array();
+  for (uint32_t i = 0; i < p->ndice && i < ATTEST_REF_MAX_IMAGES; i++) {
+    const attest_ref_dice_t *dt = &p->dice[i];
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "vendor", json_object_new_string(dt->vendor));
+    json_object_object_add(o, "model", json_object_new_string(dt->model));
+    json_object_object_add(o, "version", json_object_new_string(dt->version));
+    json_object_object_add(o, "svn", json_object_new_int64(dt->svn));
+    json_object_object_add(o, "fwid_sha384", hexobj(dt->fwid, ROT_SHA384_LEN));
+    json_object_array_add(dice, o);
+  }
+  json_object_object_add(root, "dice_tcb", dice);
+  json_object_object_add(root, "dice_debug_ok",
+                         json_object_new_boolean(p->dice_debug_ok != 0));
   const char *s = json_object_to_json_string_ext(
       root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
   *out = s != NULL ? strdup(s) : NULL;
@@ -247,7 +276,8 @@ static rot_error_t decode_obj(json_object *root, attest_policy_t *p, char *d,
   static const char *const keys[] = {"format", "version", "pcrs", "banks",
                                      "rot_firmware", "root_key_sha384",
                                      "lifecycles", "images", "signers",
-                                     "svn_floors", NULL};
+                                     "svn_floors", "dice_tcb",
+                                     "dice_debug_ok", NULL};
   if (!json_object_is_type(root, json_type_object)) {
     return badp(d, cap, "not a JSON object");
   }
@@ -400,6 +430,51 @@ static rot_error_t decode_obj(json_object *root, attest_policy_t *p, char *d,
       return badp(d, cap, "svn_floors.%s: unknown type or not a number",
                   fname);
     }
+  }
+  /* Optional (absent: no DiceTcbInfo comparison, debug mode refused). */
+  v = field(root, "dice_debug_ok");
+  if (v != NULL) {
+    if (!json_object_is_type(v, json_type_boolean)) {
+      return badp(d, cap, "dice_debug_ok: not a boolean");
+    }
+    p->dice_debug_ok = json_object_get_boolean(v) ? 1u : 0u;
+  }
+  a = field(root, "dice_tcb");
+  if (a != NULL && (!json_object_is_type(a, json_type_array) ||
+                    json_object_array_length(a) > ATTEST_REF_MAX_IMAGES)) {
+    return badp(d, cap, "dice_tcb: not an array of 0..%u entries",
+                ATTEST_REF_MAX_IMAGES);
+  }
+  for (size_t i = 0; a != NULL && i < json_object_array_length(a); i++) {
+    json_object *o = json_object_array_get_idx(a, i);
+    attest_ref_dice_t *dt = &p->dice[i];
+    int isobj = json_object_is_type(o, json_type_object);
+    json_object *sv[3] = {isobj ? field(o, "vendor") : NULL,
+                          isobj ? field(o, "model") : NULL,
+                          isobj ? field(o, "version") : NULL};
+    char *dst[3] = {dt->vendor, dt->model, dt->version};
+    size_t cap3[3] = {sizeof(dt->vendor), sizeof(dt->model),
+                      sizeof(dt->version)};
+    int ok = isobj && json_object_object_length(o) == 5;
+    for (int k = 0; k < 3 && ok; k++) {
+      ok = sv[k] != NULL && json_object_is_type(sv[k], json_type_string) &&
+           json_object_get_string_len(sv[k]) > 0 &&
+           (size_t)json_object_get_string_len(sv[k]) < cap3[k] &&
+           strlen(json_object_get_string(sv[k])) ==
+               (size_t)json_object_get_string_len(sv[k]);
+      if (ok) {
+        snprintf(dst[k], cap3[k], "%s", json_object_get_string(sv[k]));
+      }
+    }
+    if (!ok || !u32_of(field(o, "svn"), UINT32_MAX, &dt->svn) ||
+        !hex_exact(field(o, "fwid_sha384"), dt->fwid, ROT_SHA384_LEN)) {
+      return badp(d, cap,
+                  "dice_tcb[%zu]: needs exactly vendor, model, version "
+                  "(strings of 1..%zu, %zu, %zu chars), svn, fwid_sha384",
+                  i, sizeof(dt->vendor) - 1, sizeof(dt->model) - 1,
+                  sizeof(dt->version) - 1);
+    }
+    p->ndice++;
   }
   return ROT_OK;
 }

@@ -372,6 +372,88 @@ static void check_dice(const attest_trust_t *trust,
   mbedtls_x509_crt_free(&chain);
 }
 
+/* The Alias certificate's DiceTcbInfo names RoT firmware the policy
+ * accepts, at or above the SVN floor, in an accepted DICE mode. */
+static void check_dice_tcb(const attest_policy_t *pol,
+                           const attest_evidence_t *ev, attest_result_t *r) {
+  if (pol->ndice == 0) {
+    pass(r, ATTEST_CHECK_DICE_TCB,
+         "the policy names no RoT firmware (no DiceTcbInfo reference values)");
+    return;
+  }
+  if (ev->dice_unavailable != NULL) {
+    set(r, ATTEST_CHECK_DICE_TCB, ATTEST_FAIL, "not available: %s",
+        ev->dice_unavailable);
+    return;
+  }
+  attest_dice_tcb_t t;
+  int found = 0;
+  rot_error_t err = attest_dice_tcb_from_cert(ev->dice_alias.p,
+                                              ev->dice_alias.len, &found, &t);
+  if (err != ROT_OK) {
+    set(r, ATTEST_CHECK_DICE_TCB, ATTEST_FAIL,
+        "Alias certificate or its DiceTcbInfo malformed");
+    return;
+  }
+  if (!found || !t.has_fwid || !t.has_svn || !t.has_flags ||
+      t.version[0] == '\0') {
+    set(r, ATTEST_CHECK_DICE_TCB, ATTEST_FAIL,
+        "Alias certificate lacks a DiceTcbInfo (2.23.133.5.4.1) with "
+        "version, svn, a SHA-384 fwid and flags");
+    return;
+  }
+  const uint32_t bad = ATTEST_DICE_FLAG_NOT_CONFIGURED |
+                       ATTEST_DICE_FLAG_NOT_SECURE | ATTEST_DICE_FLAG_RECOVERY;
+  if (t.flags & bad) {
+    set(r, ATTEST_CHECK_DICE_TCB, ATTEST_FAIL,
+        "DICE mode not acceptable (flags 0x%x: not configured, not secure "
+        "or recovery)",
+        t.flags);
+    return;
+  }
+  if ((t.flags & ATTEST_DICE_FLAG_DEBUG) && pol->dice_debug_ok != 1u) {
+    set(r, ATTEST_CHECK_DICE_TCB, ATTEST_FAIL,
+        "chip in DICE debug mode and the policy does not accept it "
+        "(dice_debug_ok)");
+    return;
+  }
+  uint32_t match = UINT32_MAX;
+  for (uint32_t i = 0; i < pol->ndice && i < ATTEST_REF_MAX_IMAGES; i++) {
+    const attest_ref_dice_t *d = &pol->dice[i];
+    if (strcmp(d->vendor, t.vendor) == 0 && strcmp(d->model, t.model) == 0 &&
+        strcmp(d->version, t.version) == 0 && d->svn == t.svn &&
+        memcmp(d->fwid, t.fwid, sizeof(t.fwid)) == 0) {
+      match = i;
+      break;
+    }
+  }
+  char fw[17];
+  for (int i = 0; i < 8; i++) {
+    snprintf(fw + 2 * i, 3, "%02x", t.fwid[i]);
+  }
+  if (match == UINT32_MAX) {
+    set(r, ATTEST_CHECK_DICE_TCB, ATTEST_FAIL,
+        "RoT firmware %s %s %s svn %u fwid %s... is not one the policy "
+        "accepts",
+        t.vendor, t.model, t.version, t.svn, fw);
+    return;
+  }
+  if (t.svn < pol->svn_floor[ROT_IMAGE_TYPE_ROT]) {
+    set(r, ATTEST_CHECK_DICE_TCB, ATTEST_FAIL,
+        "RoT firmware svn %u below the floor %u", t.svn,
+        pol->svn_floor[ROT_IMAGE_TYPE_ROT]);
+    return;
+  }
+  /* Double-checked: the entry matched really is this fwid and svn. */
+  HARDENED_CHECK_EQ(memcmp(pol->dice[match].fwid, t.fwid, sizeof(t.fwid)), 0);
+  HARDENED_CHECK_EQ(pol->dice[match].svn, t.svn);
+  set(r, ATTEST_CHECK_DICE_TCB, ATTEST_PASS,
+      "Alias certificate names accepted RoT firmware %s svn %u fwid %s... "
+      "(%s mode)",
+      t.version, t.svn, fw,
+      (t.flags & ATTEST_DICE_FLAG_DEBUG) ? "debug" : "normal");
+}
+
 static void check_pcr_digest(const parts_t *p, attest_result_t *r) {
   if (!p->attest_ok || !p->pcrs_ok ||
       p->attest.type != TPM2_ST_ATTEST_QUOTE) {
@@ -639,6 +721,7 @@ rot_error_t attest_verify(const attest_verify_opts_t *o,
   check_ak(ev, &p, r);
   check_signature(ev, &p, r);
   check_dice(trust, ev, r);
+  check_dice_tcb(o->policy, ev, r);
   char why[256];
   hardened_bool_t ek = attest_trust_check_ek(trust, ev->ek_cert.p,
                                              ev->ek_cert.len, why,

@@ -302,6 +302,71 @@ if dice_certs dice "Test Manufacturer CA" && dice_certs other "Another Root"; th
   endorse dice u.pub parts/ek.der wrongak.sig &&
     $MUT evidence ev.json dice-wrongak.json dice dice/devid.der dice/alias.der wrongak.sig &&
     verify_expect "an endorsement over a different AK is refused" 1 ak-endorsed-by-alias "does not verify" dice-wrongak.json --trust trust-dice
+
+  # DiceTcbInfo: the Alias certificate must name RoT firmware the policy
+  # derived from a signed RoT image (here, test payloads signed as type rot).
+  "$BIN/rotctl" sign --keys keys --type rot --svn 2 --version 1.1.0 "$OPENSBI" rot-a.img >/dev/null &&
+    "$BIN/rotctl" sign --keys keys --type rot --svn 3 --version 1.2.0 "$UBOOT" rot-b.img >/dev/null &&
+    $A refvals --keys keys rot-a.img opensbi.img uboot.img >rv-rot.json 2>r.err &&
+    $A refvals --keys keys rot-b.img opensbi.img uboot.img >rv-rotb.json 2>r.err ||
+    not_ok "refvals with RoT firmware images" "$(cat r.err)"
+  python3 - "$OPENSBI" <<'PY' && ok "refvals derives the DiceTcbInfo of the RoT firmware (fwid = SHA-384 of the payload) and accepts debug mode with dev" || not_ok "refvals DiceTcbInfo entries" "$(cat rv-rot.json)"
+import hashlib, json, sys
+p = json.load(open("rv-rot.json"))
+d = p["dice_tcb"]
+assert len(d) == 1 and p["dice_debug_ok"] is True and "dev" in p["lifecycles"]
+assert d[0] == {"vendor": "rot-stack", "model": "rot-chip", "version": "1.1.0", "svn": 2,
+                "fwid_sha384": hashlib.sha384(open(sys.argv[1], "rb").read()).hexdigest()}
+assert json.load(open("rv-rotb.json"))["dice_tcb"][0]["version"] == "1.2.0"
+PY
+  # tcb_alias OUT VERSION SVN FWID_HEX MODE(normal|debug) [truncate]: an Alias
+  # certificate whose DiceTcbInfo is DER built here, not by the chip's encoder.
+  tcb_alias() {
+    python3 - "$2" "$3" "$4" "$5" "${6:-}" >"$1.ext" <<'PY' &&
+import sys
+ver, svn, fwid, mode, trunc = sys.argv[1], int(sys.argv[2]), bytes.fromhex(sys.argv[3]), sys.argv[4], sys.argv[5]
+def tlv(t, b):
+    n = len(b)
+    h = bytes([n]) if n < 128 else bytes([0x81, n]) if n < 256 else bytes([0x82, n >> 8, n & 255])
+    return bytes([t]) + h + b
+def uint(v):
+    b = v.to_bytes(5, "big").lstrip(b"\0") or b"\0"
+    return b"\0" + b if b[0] & 0x80 else b
+sha384 = bytes.fromhex("0609608648016503040202")
+flags = b"\x04\x10" if mode == "debug" else b"\x00"
+body = (tlv(0x80, b"rot-stack") + tlv(0x81, b"rot-chip") + tlv(0x82, ver.encode()) + tlv(0x83, uint(svn)) +
+        tlv(0x84, b"\0") + tlv(0xa6, tlv(0x30, sha384 + tlv(0x04, fwid))) + tlv(0x87, flags))
+der = tlv(0x30, body)
+if trunc:
+    der = der[:-3]
+print("2.23.133.5.4.1=DER:" + der.hex())
+PY
+    openssl x509 -req -in dice/alias.csr -CA dice/devid.pem -CAkey dice/devid.key -CAcreateserial -days 30 \
+      -extfile "$1.ext" -outform der -out "$1.der" >/dev/null 2>&1 &&
+    $MUT evidence ev.json "$1.json" dice dice/devid.der "$1.der" good.sig
+  }
+  FWA=$(python3 -c 'import json; print(json.load(open("rv-rot.json"))["dice_tcb"][0]["fwid_sha384"])')
+  FWX=$(python3 -c "import sys; h='$FWA'; print(h[:-2] + ('00' if h[-2:] != '00' else '01'))")
+  if tcb_alias tcb-good 1.1.0 2 "$FWA" debug && tcb_alias tcb-fwid 1.1.0 2 "$FWX" debug &&
+    tcb_alias tcb-normal 1.1.0 2 "$FWA" normal && tcb_alias tcb-trunc 1.1.0 2 "$FWA" debug trunc; then
+    openssl x509 -inform der -in tcb-good.der -noout -text 2>/dev/null | grep -q "2.23.133.5.4.1" &&
+      ok "openssl reads the test Alias certificate's DiceTcbInfo extension" || not_ok "openssl reads the DiceTcbInfo"
+    # The rest of the evidence booted no RoT firmware, so the verdict is
+    # UNTRUSTED anyway (log-events); dice-tcb-info is judged on its own.
+    POLICY=rv-rot.json verify_expect "an Alias certificate naming the accepted RoT firmware passes dice-tcb-info" 1 dice-tcb-info pass tcb-good.json --trust trust-dice
+    POLICY=rv-rot.json verify_expect "normal mode passes dice-tcb-info too" 1 dice-tcb-info pass tcb-normal.json --trust trust-dice
+    POLICY=rv-rotb.json verify_expect "a policy from another RoT firmware version refuses it (dice-tcb-info)" 1 dice-tcb-info "is not one the policy accepts" tcb-good.json --trust trust-dice
+    POLICY=rv-rot.json verify_expect "a tampered fwid is refused (dice-tcb-info)" 1 dice-tcb-info "is not one the policy accepts" tcb-fwid.json --trust trust-dice
+    POLICY=rv-rot.json verify_expect "an Alias certificate without DiceTcbInfo fails closed" 1 dice-tcb-info "lacks a DiceTcbInfo" dice-good.json --trust trust-dice
+    POLICY=rv-rot.json verify_expect "a truncated DiceTcbInfo is refused as malformed" 1 dice-tcb-info "malformed" tcb-trunc.json --trust trust-dice
+    python3 -c 'import json; p=json.load(open("rv-rot.json")); p["dice_debug_ok"]=False; json.dump(p, open("rv-nodebug.json","w"))'
+    POLICY=rv-nodebug.json verify_expect "debug mode is refused when the policy does not accept it" 1 dice-tcb-info "debug mode" tcb-good.json --trust trust-dice
+    POLICY=rv-nodebug.json verify_expect "normal mode passes a policy without dice_debug_ok" 1 dice-tcb-info pass tcb-normal.json --trust trust-dice
+    python3 -c 'import json; p=json.load(open("rv-rot.json")); p["svn_floors"]["rot"]=3; json.dump(p, open("rv-rotfloor.json","w"))'
+    POLICY=rv-rotfloor.json verify_expect "RoT firmware below the rot SVN floor is refused (dice-tcb-info)" 1 dice-tcb-info "below the floor" tcb-good.json --trust trust-dice
+  else
+    not_ok "test Alias certificates with a DiceTcbInfo made with openssl"
+  fi
 else
   not_ok "test DICE certificates made with openssl"
 fi

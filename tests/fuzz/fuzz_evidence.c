@@ -6,6 +6,10 @@
  * decodes to the same fields (a round trip); every decoder either refuses
  * or fills exactly its input; appraisal never passes a log that does not
  * parse; a batch path never checks against a root it was not built for.
+ * The raw input also goes to the DiceTcbInfo parsers (as an extension
+ * value and as an Extensions field), and the Alias certificate of
+ * evidence that decodes to the certificate one: they refuse or fill
+ * bounded, NUL-terminated fields, and a refusal leaves nothing behind.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -31,9 +35,26 @@ static int same_str(const char *a, const char *b) {
          (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+static void tcb_fields_ok(rot_error_t err, const attest_dice_tcb_t *t) {
+  static const attest_dice_tcb_t zero;
+  CHECK(err == ROT_OK || err == ROT_ERROR_ATTEST_BAD_EVIDENCE);
+  CHECK(memchr(t->vendor, '\0', sizeof(t->vendor)) != NULL &&
+        memchr(t->model, '\0', sizeof(t->model)) != NULL &&
+        memchr(t->version, '\0', sizeof(t->version)) != NULL);
+  if (err != ROT_OK) {
+    CHECK(memcmp(t, &zero, sizeof(zero)) == 0);
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   attest_evidence_t ev, again;
   char detail[256];
+  attest_dice_tcb_t tcb;
+  int found = 0;
+  tcb_fields_ok(attest_dice_tcbinfo_parse(data, size, &tcb), &tcb);
+  rot_error_t terr = attest_dice_tcb_from_exts(data, size, &found, &tcb);
+  tcb_fields_ok(terr, &tcb);
+  CHECK(!found || terr == ROT_OK);
   if (attest_evidence_decode((const char *)data, size, &ev, detail,
                              sizeof(detail)) != ROT_OK) {
     return 0;
@@ -80,6 +101,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                               (const uint8_t(*)[ATTEST_MERKLE_HASH_LEN])ev.path,
                               ev.path_len, root);
   }
+  terr = attest_dice_tcb_from_cert(ev.dice_alias.p, ev.dice_alias.len, &found,
+                                   &tcb);
+  tcb_fields_ok(terr, &tcb);
   static attest_policy_t pol;
   attest_check_t events, svn;
   pol.nimages = 0;

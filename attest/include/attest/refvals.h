@@ -27,6 +27,16 @@ typedef struct attest_ref_image {
   uint8_t sha384[ROT_SHA384_LEN]; /* of the payload (= header digest) */
 } attest_ref_image_t;
 
+/* The DiceTcbInfo a chip's Alias certificate carries for one accepted RoT
+ * firmware image (rot/dice.h, rot_dice_tcbinfo_encode). */
+typedef struct attest_ref_dice {
+  char vendor[32];
+  char model[32];
+  char version[24];                /* "M.m.p" */
+  uint32_t svn;
+  uint8_t fwid[ROT_SHA384_LEN];    /* SHA-384 of the firmware payload */
+} attest_ref_dice_t;
+
 typedef struct attest_policy {
   uint32_t pcr_mask;   /* PCRs the quote must cover, exactly */
   uint32_t nbanks;
@@ -38,13 +48,18 @@ typedef struct attest_policy {
   uint32_t svn_floor[ROT_IMAGE_TYPE_SLOTS]; /* minimum SVN per type */
   uint32_t nimages;
   attest_ref_image_t images[ATTEST_REF_MAX_IMAGES];
+  uint32_t dice_debug_ok; /* 1: an Alias certificate in debug mode passes */
+  uint32_t ndice;         /* accepted RoT firmware (DiceTcbInfo) entries */
+  attest_ref_dice_t dice[ATTEST_REF_MAX_IMAGES];
 } attest_policy_t;
 
 /**
  * Derive a policy: keys_dir is a key hierarchy (rotctl keygen), images
  * signed images that must verify against its root. PCRs 0,1,4,5,7 in
  * banks SHA-256 and SHA-384; signers and SVN floors (the lowest SVN
- * given) per type from the images; lifecycles dev and production.
+ * given) per type from the images; lifecycles dev and production; one
+ * DiceTcbInfo entry per RoT firmware image, and dice_debug_ok set since
+ * the dev lifecycle (whose chips run in DICE debug mode) is allowed.
  * detail names the file at fault. Errors: ROT_ERROR_IO_*, the image
  * verifier's errors, ROT_ERROR_ATTEST_BAD_POLICY (too many images).
  */

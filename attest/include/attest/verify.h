@@ -23,6 +23,7 @@
   X(ATTEST_CHECK_SIGNATURE, "signature")                                     \
   X(ATTEST_CHECK_AK_ENDORSED, "ak-endorsed-by-alias")                        \
   X(ATTEST_CHECK_DICE_CHAIN, "dice-chain")                                   \
+  X(ATTEST_CHECK_DICE_TCB, "dice-tcb-info")                                  \
   X(ATTEST_CHECK_EK_CERT, "ek-certificate")                                  \
   X(ATTEST_CHECK_PCR_DIGEST, "pcr-digest")                                   \
   X(ATTEST_CHECK_REPLAY, "log-replay")                                       \
@@ -115,5 +116,44 @@ void attest_appraise_log(const attest_policy_t *p, const uint8_t *log,
 hardened_bool_t attest_x509_chain(const uint8_t *der, size_t len,
                                   const char *ca_file, const char *inter_file,
                                   char *reason, size_t cap);
+
+/* DiceTcbInfo (TCG DICE Attestation Architecture, OID 2.23.133.5.4.1). */
+#define ATTEST_DICE_FLAG_NOT_CONFIGURED (1u << 0)
+#define ATTEST_DICE_FLAG_NOT_SECURE (1u << 1)
+#define ATTEST_DICE_FLAG_RECOVERY (1u << 2)
+#define ATTEST_DICE_FLAG_DEBUG (1u << 3)
+
+typedef struct attest_dice_tcb {
+  char vendor[32], model[32], version[24]; /* "" when absent */
+  int has_svn, has_fwid, has_flags;
+  uint32_t svn;
+  uint8_t fwid[48];  /* the (single) SHA-384 FWID */
+  uint32_t flags;    /* ATTEST_DICE_FLAG_* of OperationalFlags bits 0..31 */
+} attest_dice_tcb_t;
+
+/**
+ * Parse a DiceTcbInfo extension value (DER, bounds-checked: definite
+ * lengths, fields in tag order, strings that fit out, an svn of at most
+ * 32 bits, at most one SHA-384 FWID). Unknown higher fields are skipped.
+ * ROT_ERROR_ATTEST_BAD_EVIDENCE when malformed.
+ */
+ROT_WARN_UNUSED rot_error_t attest_dice_tcbinfo_parse(const uint8_t *p,
+                                                      size_t len,
+                                                      attest_dice_tcb_t *out);
+
+/**
+ * Find the DiceTcbInfo extension in an X.509 Extensions field (the DER
+ * SEQUENCE, or the [3] wrapping it) and parse it. *found is 0 (and ROT_OK
+ * returned) when no extension has the OID; an extension present twice or
+ * malformed DER is ROT_ERROR_ATTEST_BAD_EVIDENCE.
+ */
+ROT_WARN_UNUSED rot_error_t attest_dice_tcb_from_exts(const uint8_t *p,
+                                                      size_t len, int *found,
+                                                      attest_dice_tcb_t *out);
+
+/** The same from a DER certificate (parsed with mbedTLS first). */
+ROT_WARN_UNUSED rot_error_t attest_dice_tcb_from_cert(const uint8_t *der,
+                                                      size_t len, int *found,
+                                                      attest_dice_tcb_t *out);
 
 #endif /* ATTEST_VERIFY_H */
