@@ -129,22 +129,31 @@ static rot_error_t ff_program(const rot_flash_port_t *p, uint32_t off,
     if (stop > p->size) {
       stop = p->size;
     }
-    uint32_t n = stop - pos;
-    if (read_erased_holes(f->fd, tmp, pos, n) != 0) {
-      return ROT_ERROR_FLASH_PROGRAM;
-    }
     uint32_t a = pos < off ? off : pos;
     uint32_t b = stop < end ? stop : end;
-    for (uint32_t i = a; i < b; i++) {
-      tmp[i - pos] &= in[i - off]; /* NOR: programming only clears bits */
-    }
-    /* Only the blocks the program touches are written back. */
+    /* Only the blocks the program touches are read and written back. */
     uint32_t wa = a - a % blk;
     uint32_t wb = b % blk == 0 ? b : b + blk - b % blk;
     if (wb > stop) {
       wb = stop;
     }
-    if (pwrite(f->fd, tmp + (wa - pos), wb - wa, wa) != (ssize_t)(wb - wa)) {
+    int64_t d = next_data(f->fd, wa, wb);
+    const uint8_t *out = tmp + (wa - pos);
+    if (d == (int64_t)wb && wa == a && wb == b) {
+      out = in + (a - off); /* erased whole blocks take the data as is */
+    } else if (d == (int64_t)wb) {
+      /* Erased: the AND of 0xFF with the data is the data. */
+      memset(tmp + (wa - pos), 0xff, wb - wa);
+      memcpy(tmp + (a - pos), in + (a - off), b - a);
+    } else {
+      if (d < 0 || read_erased_holes(f->fd, tmp + (wa - pos), wa, wb - wa) != 0) {
+        return ROT_ERROR_FLASH_PROGRAM;
+      }
+      for (uint32_t i = a; i < b; i++) {
+        tmp[i - pos] &= in[i - off]; /* NOR: programming only clears bits */
+      }
+    }
+    if (pwrite(f->fd, out, wb - wa, wa) != (ssize_t)(wb - wa)) {
       return ROT_ERROR_FLASH_PROGRAM;
     }
     pos = stop;

@@ -160,6 +160,21 @@ static void ff_test_filled_file_still_works(void **state) {
   assert_int_equal(f.port.program(&f.port, ERASE + 3, &v, 1), ROT_OK);
   assert_int_equal(f.port.read(&f.port, ERASE + 3, back, 1), ROT_OK);
   assert_int_equal(back[0], 0x01);
+  /* Whole blocks over written bytes still AND, in holes or not. */
+  static uint8_t blk[2 * ERASE];
+  for (int round = 0; round < 2; round++) {
+    memset(blk, 0x0f, sizeof(blk));
+    assert_int_equal(f.port.program(&f.port, 2 * ERASE, blk, sizeof(blk)),
+                     ROT_OK);
+    memset(blk, 0xf3, sizeof(blk));
+    assert_int_equal(f.port.program(&f.port, 2 * ERASE, blk, sizeof(blk)),
+                     ROT_OK);
+    assert_int_equal(f.port.read(&f.port, 2 * ERASE, back, sizeof(blk)),
+                     ROT_OK);
+    assert_true(all_bytes(back, sizeof(blk), 0x03));
+    assert_int_equal(f.port.erase(&f.port, 2 * ERASE), ROT_OK);
+    assert_int_equal(f.port.erase(&f.port, 3 * ERASE), ROT_OK);
+  }
   assert_int_equal(f.port.erase(&f.port, ERASE), ROT_OK);
   assert_int_equal(f.port.read(&f.port, 0, back, SIZE), ROT_OK);
   assert_true(all_bytes(back, SIZE, 0xff));
