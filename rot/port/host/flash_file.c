@@ -1,19 +1,100 @@
-/* File-backed NOR flash: erase to 0xFF, program ANDs bits in. */
+/* File-backed NOR flash: erased reads 0xFF, program ANDs bits in. */
 #define _GNU_SOURCE
 #include "rot_host/flash_file.h"
 
 #include "rot_host/file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define IO_CHUNK 65536u
 
+/*
+ * Never-written flash is kept as holes. A fresh device is a sparse file
+ * of its size, a read fills the holes it meets with 0xFF, and an erase of
+ * a block that is all hole does nothing. A block once written keeps its
+ * disk: an erase writes 0xFF over it rather than punching it out, since
+ * on ext4 punching and re-allocating the blocks of a slot at every update
+ * made each barrier commit the journal (an update took about twice as
+ * long). Written bytes are stored as they are: a file filled with 0xFF
+ * (as this port wrote them before) reads the same, and a raw dump of the
+ * file shows programmed bytes at their offsets. Programs cover whole
+ * file-system blocks (hole_block) so the file system never zero-fills
+ * the rest of a block it allocates inside a hole.
+ */
+
 static rot_flash_file_t *ff(const rot_flash_port_t *p) { return p->state; }
+
+/* The file system's block, when holes can be used at that granularity
+ * (a power of two that divides IO_CHUNK), else 0: no holes are made. */
+static uint32_t hole_block(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || st.st_blksize < 512 ||
+      st.st_blksize > (blksize_t)IO_CHUNK ||
+      (st.st_blksize & (st.st_blksize - 1)) != 0) {
+    return 0;
+  }
+  return (uint32_t)st.st_blksize;
+}
 
 static int bounds_ok(const rot_flash_port_t *p, uint32_t off, uint32_t len) {
   return off <= p->size && len <= p->size - off;
+}
+
+static int pread_all(int fd, uint8_t *b, uint32_t len, uint32_t off) {
+  while (len > 0) {
+    ssize_t n = pread(fd, b, len, off);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return -1;
+    }
+    b += n;
+    off += (uint32_t)n;
+    len -= (uint32_t)n;
+  }
+  return 0;
+}
+
+/* Start of the next data at or after pos, or end when only holes remain
+ * before it (-1 on error). */
+static int64_t next_data(int fd, uint32_t pos, uint32_t end) {
+  off_t d = lseek(fd, (off_t)pos, SEEK_DATA);
+  if (d < 0) {
+    return errno == ENXIO ? (int64_t)end : -1;
+  }
+  return d > (off_t)end ? (int64_t)end : (int64_t)d;
+}
+
+/* Read [off, off + len) with holes as erased bytes. */
+static int read_erased_holes(int fd, uint8_t *b, uint32_t off, uint32_t len) {
+  uint32_t end = off + len;
+  uint32_t pos = off;
+  while (pos < end) {
+    int64_t d = next_data(fd, pos, end);
+    if (d < 0) {
+      return -1;
+    }
+    if ((uint32_t)d > pos) {
+      memset(b + (pos - off), 0xff, (uint32_t)d - pos);
+      pos = (uint32_t)d;
+      continue;
+    }
+    off_t h = lseek(fd, (off_t)pos, SEEK_HOLE);
+    if (h < 0) {
+      return -1;
+    }
+    uint32_t stop = h > (off_t)end ? end : (uint32_t)h;
+    if (stop <= pos || pread_all(fd, b + (pos - off), stop - pos, pos) != 0) {
+      return -1;
+    }
+    pos = stop;
+  }
+  return 0;
 }
 
 static rot_error_t ff_read(const rot_flash_port_t *p, uint32_t off, void *buf,
@@ -23,20 +104,8 @@ static rot_error_t ff_read(const rot_flash_port_t *p, uint32_t off, void *buf,
   }
   rot_flash_file_t *f = ff(p);
   f->reads++;
-  uint8_t *b = buf;
-  while (len > 0) {
-    ssize_t n = pread(f->fd, b, len, off);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return ROT_ERROR_FLASH_READ;
-    }
-    b += n;
-    off += (uint32_t)n;
-    len -= (uint32_t)n;
-  }
-  return ROT_OK;
+  return read_erased_holes(f->fd, buf, off, len) == 0 ? ROT_OK
+                                                       : ROT_ERROR_FLASH_READ;
 }
 
 static rot_error_t ff_program(const rot_flash_port_t *p, uint32_t off,
@@ -46,22 +115,51 @@ static rot_error_t ff_program(const rot_flash_port_t *p, uint32_t off,
   }
   rot_flash_file_t *f = ff(p);
   f->programs++;
+  if (len == 0) {
+    return ROT_OK;
+  }
+  uint32_t blk = hole_block(f->fd);
+  if (blk == 0) {
+    blk = 1; /* no holes are made, so none need covering */
+  }
   uint8_t tmp[IO_CHUNK];
   const uint8_t *in = buf;
-  while (len > 0) {
-    uint32_t n = len > IO_CHUNK ? IO_CHUNK : len;
-    if (pread(f->fd, tmp, n, off) != (ssize_t)n) {
+  uint32_t end = off + len;
+  /* Whole blocks, at most IO_CHUNK bytes each time (blk divides it). */
+  uint32_t pos = off - off % blk;
+  while (pos < end) {
+    uint32_t stop = pos + IO_CHUNK - pos % IO_CHUNK;
+    if (stop > p->size) {
+      stop = p->size;
+    }
+    uint32_t a = pos < off ? off : pos;
+    uint32_t b = stop < end ? stop : end;
+    /* Only the blocks the program touches are read and written back. */
+    uint32_t wa = a - a % blk;
+    uint32_t wb = b % blk == 0 ? b : b + blk - b % blk;
+    if (wb > stop) {
+      wb = stop;
+    }
+    int64_t d = next_data(f->fd, wa, wb);
+    const uint8_t *out = tmp + (wa - pos);
+    if (d == (int64_t)wb && wa == a && wb == b) {
+      out = in + (a - off); /* erased whole blocks take the data as is */
+    } else if (d == (int64_t)wb) {
+      /* Erased: the AND of 0xFF with the data is the data. */
+      memset(tmp + (wa - pos), 0xff, wb - wa);
+      memcpy(tmp + (a - pos), in + (a - off), b - a);
+    } else {
+      if (d < 0 || read_erased_holes(f->fd, tmp + (wa - pos), wa, wb - wa) != 0) {
+        return ROT_ERROR_FLASH_PROGRAM;
+      }
+      for (uint32_t i = a; i < b; i++) {
+        tmp[i - pos] &= in[i - off]; /* NOR: programming only clears bits */
+      }
+    }
+    if (pwrite(f->fd, out, wb - wa, wa) != (ssize_t)(wb - wa)) {
       return ROT_ERROR_FLASH_PROGRAM;
     }
-    for (uint32_t i = 0; i < n; i++) {
-      tmp[i] &= in[i]; /* NOR: programming only clears bits */
-    }
-    if (pwrite(f->fd, tmp, n, off) != (ssize_t)n) {
-      return ROT_ERROR_FLASH_PROGRAM;
-    }
-    in += n;
-    off += n;
-    len -= n;
+    pos = stop;
   }
   return ROT_OK;
 }
@@ -75,6 +173,12 @@ static rot_error_t ff_erase(const rot_flash_port_t *p, uint32_t off) {
   }
   rot_flash_file_t *f = ff(p);
   f->erases++;
+  uint32_t end = off + p->erase_size;
+  int64_t d = next_data(f->fd, off, end);
+  if (d == (int64_t)end) {
+    return ROT_OK; /* all hole: already erased */
+  }
+  /* No holes here (or none we can see): write the erased bytes. */
   uint8_t ones[IO_CHUNK];
   memset(ones, 0xff, sizeof(ones));
   for (uint32_t done = 0; done < p->erase_size;) {
@@ -93,6 +197,26 @@ static rot_error_t ff_sync(const rot_flash_port_t *p) {
   return fdatasync(ff(p)->fd) == 0 ? ROT_OK : ROT_ERROR_FLASH_PROGRAM;
 }
 
+/*
+ * A new device is made here as one hole of its size. Anything short of
+ * that (the file exists, holes are not visible) leaves the file as it was
+ * or empty, and the shared open below fills an empty file with 0xFF.
+ */
+static void create_sparse(const char *path, uint32_t size) {
+  int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return;
+  }
+  if (fchmod(fd, 0600) != 0 || hole_block(fd) == 0 ||
+      ftruncate(fd, (off_t)size) != 0 ||
+      next_data(fd, 0, size) != (int64_t)size || fsync(fd) != 0) {
+    if (ftruncate(fd, 0) != 0) {
+      /* The shared open refuses a file of the wrong size. */
+    }
+  }
+  close(fd);
+}
+
 rot_error_t rot_flash_file_open(rot_flash_file_t *f, const char *path,
                                 uint32_t size, uint32_t erase_size,
                                 int create) {
@@ -102,6 +226,9 @@ rot_error_t rot_flash_file_open(rot_flash_file_t *f, const char *path,
   }
   memset(f, 0, sizeof(*f));
   f->fd = -1;
+  if (create) {
+    create_sparse(path, size);
+  }
   int fd;
   rot_error_t err = rot_file_open_device(path, size, 0xff, create,
                                          ROT_ERROR_FLASH_BAD_LAYOUT, &fd,

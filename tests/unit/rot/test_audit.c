@@ -798,6 +798,38 @@ static void audit_test_event_name(void **state) {
   }
 }
 
+/* One barrier per record, after its commit word is programmed. */
+static unsigned g_syncs;
+static unsigned g_syncs_uncommitted;
+static uint32_t g_watch_slot;
+
+static rot_error_t counting_sync(const rot_flash_port_t *p) {
+  (void)p;
+  g_syncs++;
+  if (rot_ld32(slot_mem(g_watch_slot) + 96) != ROT_AUDIT_COMMITTED) {
+    g_syncs_uncommitted++;
+  }
+  return ROT_OK;
+}
+
+static void audit_test_append_one_barrier_per_record(void **state) {
+  (void)state;
+  append_n(1); /* past the block erase of slot 0 */
+  g_flash.port.sync = counting_sync;
+  for (uint32_t i = 0; i < 3; i++) {
+    g_watch_slot = g_fx.audit.next_index;
+    g_syncs = 0;
+    g_syncs_uncommitted = 0;
+    append_n(1);
+    assert_int_equal(g_syncs, 1);
+    assert_int_equal(g_syncs_uncommitted, 0);
+  }
+  g_flash.port.sync = NULL;
+  rot_audit_report_t rep;
+  assert_int_equal(rot_audit_verify(&g_fx.audit, NULL, NULL, &rep), ROT_OK);
+  assert_int_equal(rep.records, 4);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void) {
@@ -818,6 +850,7 @@ int main(void) {
       T(audit_test_append_erases_only_at_block_start),
       T(audit_test_append_skips_torn),
       T(audit_test_append_cut_without_reboot),
+      T(audit_test_append_one_barrier_per_record),
       T(audit_test_append_power_cut_every_op),
       T(audit_test_verify_null),
       T(audit_test_verify_tampered_field),
