@@ -10,9 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "attest/attest.h"
 #include "bootchain/logprint.h"
+#include "bootchain/tpm.h"
 #include "handlers.h"
 #include "params.h"
 #include "rot_client/names.h"
@@ -300,7 +303,6 @@ void kl_payload_keys(ha_agent_t *a, ha_req_t *r) {
 }
 
 void na_get_attestation(ha_agent_t *a, ha_req_t *r) {
-  (void)a;
   const char *s = ha_query(r, "nonce");
   uint8_t nonce[64];
   size_t nlen = 0;
@@ -327,5 +329,52 @@ void na_get_attestation(ha_agent_t *a, ha_req_t *r) {
     ha_reply_error(r, 400, NULL, "batch", "batch must be 0 or 1");
     return;
   }
-  no_quotes(r);
+  if (nlen < ATTEST_NONCE_MIN) {
+    ha_reply_error(r, 400, NULL, "nonce",
+                   "nonce must be at least %u bytes (%u hex digits)",
+                   ATTEST_NONCE_MIN, 2 * ATTEST_NONCE_MIN);
+    return;
+  }
+  if (mask == 0) {
+    mask = ATTEST_DEFAULT_PCRS;
+  }
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  attest_evidence_t ev;
+  memset(&ev, 0, sizeof(ev));
+  char detail[256] = "";
+  unsigned size = 1;
+  rot_error_t err;
+  if (batch) {
+    err = ha_batch_join(a->batch, nonce, nlen, mask, &ev, &size, detail,
+                        sizeof(detail));
+  } else {
+    attest_source_t src = a->src;
+    src.pcr_mask = mask;
+    attest_nonce_t one = {nonce, nlen};
+    err = ha_tpm_produce(&a->tpm, &src, &one, 1, 0, &ev, detail,
+                         sizeof(detail));
+  }
+  if (err != ROT_OK) {
+    ha_reply_error(r, 503, NULL, NULL, "no evidence: %s",
+                   detail[0] != '\0' ? detail : rot_error_str(err));
+    return;
+  }
+  char *json = NULL;
+  uint32_t index = ev.batch_index;
+  err = attest_evidence_encode(&ev, &json);
+  attest_evidence_free(&ev);
+  if (err != ROT_OK) {
+    ha_reply_error(r, 500, NULL, NULL, "cannot encode the evidence: %s",
+                   rot_error_str(err));
+    return;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  /* The batch size is counted once per quote: by its first request. */
+  ha_metrics_quote(&a->metrics,
+                   (double)(t1.tv_sec - t0.tv_sec) +
+                       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+                   !batch || index == 0 ? size : 0);
+  ha_reply_bytes(r, 200, "application/json", json, strlen(json));
+  free(json);
 }
