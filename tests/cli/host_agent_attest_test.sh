@@ -3,7 +3,8 @@
 # (scripts/stack.sh in a private directory, with its AK, trust/ and
 # refvals.json): evidence from /v1/attestation verifies TRUSTED with
 # attestctl verify; batched requests in parallel each verify and share one
-# quote; hostile parameters get 400 naming the parameter; the quote
+# quote; Keylime's quotes pass an independent implementation of Keylime's
+# quote check; hostile parameters get 400 naming the parameter; the quote
 # metrics move.
 set -u
 BUILD=${1:-build}
@@ -106,6 +107,57 @@ if [ "$code" = 200 ] && grep -q '^hostagent_quote_duration_seconds_count [1-9]' 
 else
   not_ok "metrics: quote series" "$(grep -E 'quote|tpm_errors' "$T/body")"
 fi
+
+# ---- Keylime quotes ------------------------------------------------------------------------
+# The AK as the TPM holds it (not as the agent says), for the independent
+# check of tests/tools/keylime_quote_check.py.
+TCTI=$(sed -n 's/^tcti = //p' "$S/agent.conf")
+"$BIN/attestctl" ak show --tcti "$TCTI" --pem "$T/ak.pem" >/dev/null 2>&1 ||
+  not_ok "the AK's PEM from the TPM"
+CHECK="python3 tests/tools/keylime_quote_check.py"
+req "$H/v2.5/agent/info"
+if [ "$code" = 200 ] && py 'd["results"]["tpm_sign_alg"]=="ecdsa" and d["results"]["tpm_enc_alg"]=="rsa2048" and d["results"]["ak_handle"]==str(0x81000002) and d["results"]["tpm_hash_alg"] in ("sha256","sha384")'; then
+  HASH=$(python3 -c "import json; print(json.load(open('$T/body'))['results']['tpm_hash_alg'])")
+  ok "agent/info: the AK's handle and algorithms (hash $HASH, ecdsa, rsa2048)"
+else
+  not_ok "agent/info AK fields" "$(show)"
+  HASH=sha256
+fi
+KN=$(openssl rand -hex 20)
+req "$H/v2.5/quotes/identity?nonce=$KN"
+if [ "$code" = 200 ] && py 'd["code"]==200 and d["results"]["hash_alg"]=="'"$HASH"'" and d["results"]["sign_alg"]=="ecdsa" and "ak_pubkey" in d["results"] and isinstance(d["results"]["boottime"], int)' &&
+  $CHECK "$T/body" "$T/ak.pem" "$KN" 0x1 >"$T/k.out" 2>&1; then
+  ok "quotes/identity: an independent check accepts it (AK signature, nonce in extraData, PCR digest over the PCR blob)"
+else
+  not_ok "quotes/identity" "$(show)" "$(cat "$T/k.out")"
+fi
+cp "$T/body" "$T/identity.json"
+$CHECK "$T/identity.json" "$T/ak.pem" "$(openssl rand -hex 20)" 0x1 >"$T/k.out" 2>&1
+[ $? -ne 0 ] && grep -q "extraData" "$T/k.out" && ok "the independent check refuses the quote for another nonce" ||
+  not_ok "the check refuses another nonce" "$(cat "$T/k.out")"
+req "$H/v2.5/quotes/integrity?nonce=$KN&mask=0x4b3&partial=1"
+if [ "$code" = 200 ] && py '"ak_pubkey" not in d["results"] and "mb_measurement_list" in d["results"]' &&
+  $CHECK "$T/body" "$T/ak.pem" "$KN" 0x4b3 >"$T/k.out" 2>&1; then
+  ok "quotes/integrity (mask 0x4b3, partial=1): the independent check accepts it"
+else
+  not_ok "quotes/integrity" "$(show)" "$(cat "$T/k.out")"
+fi
+python3 -c "import base64,json,sys; d=json.load(open('$T/body')); sys.exit(0 if base64.b64decode(d['results']['mb_measurement_list'])==open('$S/boot/eventlog.bin','rb').read() else 1)" &&
+  ok "quotes/integrity with PCR 0: mb_measurement_list is the boot event log" || not_ok "mb_measurement_list"
+req "$H/v2.5/quotes/integrity?nonce=$KN&mask=0x80&partial=0"
+[ "$code" = 200 ] && py '"ak_pubkey" in d["results"] and "mb_measurement_list" not in d["results"]' &&
+  $CHECK "$T/body" "$T/ak.pem" "$KN" 0x80 >"$T/k.out" 2>&1 &&
+  ok "quotes/integrity without PCR 0: no event log; partial=0 gives the AK's PEM" || not_ok "quotes/integrity 0x80" "$(show)" "$(cat "$T/k.out")"
+kbad() {
+  local name=$1 param=$2 url=$3
+  req "$H$url"
+  if [ "$code" = 400 ] && py 'd["code"]==400 and d["results"]["parameter"]=="'"$param"'"'; then ok "Keylime $name: 400 naming $param"; else not_ok "Keylime $name" "$(show)"; fi
+}
+kbad "nonce of 65 characters" nonce "/v2.5/quotes/identity?nonce=$(printf 'a%.0s' $(seq 65))"
+kbad "nonce with a dash" nonce "/v2.5/quotes/identity?nonce=ab-cd"
+kbad "non-hex mask" mask "/v2.5/quotes/integrity?nonce=$KN&mask=0xZZ"
+kbad "mask beyond PCR 23" mask "/v2.5/quotes/integrity?nonce=$KN&mask=0x1000000"
+kbad "partial=2" partial "/v2.5/quotes/integrity?nonce=$KN&mask=0x1&partial=2"
 
 # ---- hostile parameters ------------------------------------------------------------------
 bad() {
