@@ -19,10 +19,11 @@ host-agent-srcs := \
 	host-agent/src/tasks.c \
 	host-agent/src/rotlink.c \
 	host-agent/src/tpmown.c \
+	host-agent/src/batch.c \
 	host-agent/src/metrics.c
 
 # Headers: its own, and the libraries' from the system include path
 # (<microhttpd.h>, <gnutls/gnutls.h>, <json-c/json.h>).
-host-agent-cflags := -Ihost-agent/src
-host-agent-stack := bootchain rot_client rot_port rot
+host-agent-cflags := -Ihost-agent/src -Iattest/include
+host-agent-stack := attest bootchain rot_client rot_port rot
 host-agent-libs = $(LINK_LIBS) -lpthread $(shell pkg-config --libs $(HOST_AGENT_PKGS))

@@ -12,7 +12,8 @@
 # files by role: tls-ca.crt and operator-ca.crt, the operator CA that issues
 # both server.crt and the operator's operator.crt), otp.bin, flash.bin,
 # tpm/ (swtpm), boot/ (bootchain's
-# measurement: eventlog.bin), agent.conf (the agent's configuration file),
+# measurement: eventlog.bin), trust/ and refvals.json (what a verifier of
+# this host trusts; see attestation below), agent.conf (the agent's configuration file),
 # *.log, *.pid, and ports: the agent's ports,
 # chosen free by the kernel ("http=N" and "https=N" lines).
 #
@@ -88,6 +89,19 @@ start_rotd() {
   [ -f "$D/flash.bin" ] || fresh=1
   "$BIN/rotd" --flash "$D/flash.bin" --otp "$D/otp.bin" --socket "$D/rotd.sock" \
     --daemon --pid "$D/rotd.pid" --log "$D/rotd.log" 2>>"$D/rotd.log" || die "rotd did not start (see $D/rotd.log)"
+  if [ "$fresh" = 1 ] && [ -f "$ROTFW" ]; then
+    # The chip's own firmware (the freestanding core build, `make
+    # freestanding`) as RoT firmware 1.0.0, and its DICE identity: the chip
+    # signs a CSR, the dev manufacturer CA issues the DeviceID certificate.
+    # Without it the chip has no identity and evidence says so.
+    cp "$ROTFW" "$D/rot_core.o" &&
+      (cd "$D" && "$BIN/rotctl" sign --keys keys --type rot --svn 1 --version 1.0.0 rot_core.o rot-1.0.0.img) >>"$D/install.log" 2>&1 &&
+      rotctl update --activate rot-1.0.0.img && rotctl reset && rotctl confirm --type rot &&
+      rotctl identity csr --out deviceid.csr &&
+      (cd "$D" && bash "$ROOT/keys/issue-deviceid.sh" keys/manufacturer deviceid.csr deviceid-issued.der) >>"$D/install.log" 2>&1 &&
+      rotctl identity store deviceid-issued.der ||
+      die "installing the RoT firmware and its identity failed (see $D/install.log)"
+  fi
   if [ "$fresh" = 1 ]; then
     # Confirm only after a trial boot: activate both, let the chip take its
     # boot decision, confirm, then reset so updates are accepted again.
@@ -107,6 +121,27 @@ measure() {
     --tcti "$TCTI" --out boot) >>"$D/install.log" 2>&1 ||
     die "bootchain measure failed (see $D/install.log)"
   rotctl reset || die "chip reset after the measurement failed"
+}
+
+# The attestation key (ECC P-256, restricted signing, persisted at
+# 0x81000002) that signs the agent's quotes, and what a verifier of this
+# host trusts: trust/ (the swtpm CA that issued the EK certificate, the
+# manufacturer CA of the chip's DICE identity) and refvals.json (reference
+# values derived from the signed images installed).
+attestation() {
+  if ! "$BIN/attestctl" ak show --tcti "$TCTI" >/dev/null 2>&1; then
+    "$BIN/attestctl" ak create --tcti "$TCTI" >>"$D/install.log" 2>&1 ||
+      die "attestctl ak create failed (see $D/install.log)"
+  fi
+  mkdir -p "$D/trust"
+  cp "$D/tpm/ca/swtpm-localca-rootca-cert.pem" "$D/trust/tpm-ca.pem" &&
+    cp "$D/tpm/ca/issuercert.pem" "$D/trust/tpm-intermediate.pem" &&
+    cp "$D/keys/manufacturer/ca.pem" "$D/trust/dice-ca.pem" ||
+    die "cannot copy the TPM and manufacturer CAs into $D/trust"
+  [ -s "$D/refvals.json" ] ||
+    (cd "$D" && "$BIN/attestctl" refvals --keys keys $([ -f "$D/rot-1.0.0.img" ] && echo rot-1.0.0.img) opensbi-1.1.0.img payload.img >refvals.json.tmp &&
+      mv refvals.json.tmp refvals.json) 2>>"$D/install.log" ||
+    die "attestctl refvals failed (see $D/install.log)"
 }
 
 start_agent() {
@@ -140,7 +175,8 @@ CONF
 
 cmd_start() {
   BIN=$ROOT/${1:-build}/bin
-  for t in rotctl rotd bootchain host-agent; do
+  ROTFW=$ROOT/${1:-build}/riscv/rot_core.o
+  for t in rotctl rotd bootchain host-agent attestctl; do
     [ -x "$BIN/$t" ] || die "$BIN/$t is missing (run make)"
   done
   make_keys
@@ -148,6 +184,7 @@ cmd_start() {
   TCTI=$(bash "$ROOT/scripts/swtpm.sh" start "$D/tpm") || die "swtpm did not start"
   start_rotd
   measure
+  attestation
   start_agent
   # shellcheck disable=SC1091
   . "$D/ports"
@@ -156,6 +193,7 @@ cmd_start() {
   echo "  https https://127.0.0.1:${https}  (operator: --cert $D/pki/operator.crt --key $D/pki/operator.key)"
   echo "  try:  curl -s http://127.0.0.1:${http}/healthz"
   echo "        curl -s --cacert $D/pki/tls-ca.crt https://127.0.0.1:${https}/redfish/v1/UpdateService/FirmwareInventory"
+  echo "        curl -s \"http://127.0.0.1:${http}/v1/attestation?nonce=\$(openssl rand -hex 32)\""
 }
 
 stop_pidfile() {

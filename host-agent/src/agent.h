@@ -14,6 +14,7 @@
 
 #include <json-c/json.h>
 
+#include "batch.h"
 #include "config.h"
 #include "metrics.h"
 #include "rot/hardened.h"
@@ -93,6 +94,8 @@ struct ha_agent {
   ha_config_t cfg;
   ha_rot_t rot;
   ha_tpm_t tpm;
+  attest_source_t src;          /* where evidence comes from */
+  ha_batch_t *batch;            /* the batching window */
   ha_metrics_t metrics;
   ha_tasks_t *tasks;
   struct MHD_Daemon *http;

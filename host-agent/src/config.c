@@ -47,6 +47,9 @@ static const char kUsage[] =
     "  --uuid UUID          agent id for Keylime (default from\n"
     "                       /etc/machine-id)\n"
     "  --threads N          worker threads per listener (1..64, default 4)\n"
+    "  --batch-window MS    how long /v1/attestation?batch=1 gathers nonces\n"
+    "                       for one quote (0..2000 ms, default 5)\n"
+    "  --batch-max N        at most N nonces per quote (1..1024, default 256)\n"
     "  --max-image BYTES    largest firmware image accepted (default 32 MiB)\n"
     "  --conn-timeout SECS  close a connection idle this long (default 10)\n"
     "  --conn-limit N       concurrent connections per listener (default 256)\n"
@@ -68,6 +71,8 @@ enum {
   OPT_PORTS_FILE,
   OPT_UUID,
   OPT_THREADS,
+  OPT_BATCH_WINDOW,
+  OPT_BATCH_MAX,
   OPT_MAX_IMAGE,
   OPT_CONN_TIMEOUT,
   OPT_CONN_LIMIT,
@@ -89,6 +94,8 @@ static const struct option kOpts[] = {
     {"ports-file", required_argument, NULL, OPT_PORTS_FILE},
     {"uuid", required_argument, NULL, OPT_UUID},
     {"threads", required_argument, NULL, OPT_THREADS},
+    {"batch-window", required_argument, NULL, OPT_BATCH_WINDOW},
+    {"batch-max", required_argument, NULL, OPT_BATCH_MAX},
     {"max-image", required_argument, NULL, OPT_MAX_IMAGE},
     {"conn-timeout", required_argument, NULL, OPT_CONN_TIMEOUT},
     {"conn-limit", required_argument, NULL, OPT_CONN_LIMIT},
@@ -179,6 +186,18 @@ static int set_opt(ha_config_t *c, int opt, const char *name, const char *v,
       }
       c->threads = (unsigned)n;
       return HA_CONFIG_OK;
+    case OPT_BATCH_WINDOW:
+      if (parse_num(v, 0, 2000, &n) != 0) {
+        return bad(where, name, v, "expected 0..2000 ms");
+      }
+      c->batch_window_ms = (unsigned)n;
+      return HA_CONFIG_OK;
+    case OPT_BATCH_MAX:
+      if (parse_num(v, 1, 1024, &n) != 0) {
+        return bad(where, name, v, "expected 1..1024");
+      }
+      c->batch_max = (unsigned)n;
+      return HA_CONFIG_OK;
     case OPT_MAX_IMAGE:
       if (parse_num(v, 4096, 1u << 30, &n) != 0) {
         return bad(where, name, v, "expected 4096..1073741824 bytes");
@@ -263,6 +282,8 @@ int ha_config_parse(ha_config_t *c, int argc, char **argv) {
   strcpy(c->https_host, "127.0.0.1");
   c->http_enabled = 1;
   c->threads = DEFAULT_THREADS;
+  c->batch_window_ms = 5;
+  c->batch_max = 256;
   c->max_image = DEFAULT_MAX_IMAGE;
   c->conn_timeout_s = DEFAULT_CONN_TIMEOUT;
   c->conn_limit = DEFAULT_CONN_LIMIT;

@@ -24,6 +24,8 @@ typedef struct ha_config {
   const char *ports_file;
   const char *uuid;
   unsigned threads;
+  unsigned batch_window_ms; /* /v1/attestation?batch=1 window */
+  unsigned batch_max;       /* nonces per batched quote */
   uint64_t max_image;
   unsigned conn_timeout_s;
   unsigned conn_limit;

@@ -143,6 +143,14 @@ int main(int argc, char **argv) {
     fprintf(stderr, "host-agent: --tcti: too long\n");
     return 2;
   }
+  memset(&a->src, 0, sizeof(a->src));
+  a->src.event_log = a->cfg.eventlog;
+  a->src.rotd_socket = a->cfg.rotd_socket;
+  if (ha_batch_new(&a->batch, &a->tpm, &a->src, a->cfg.batch_window_ms * 1000u,
+                   a->cfg.batch_max) != ROT_OK) {
+    fprintf(stderr, "host-agent: out of resources\n");
+    return 1;
+  }
 
   /* Signals reach only the main thread's sigwait: every thread the
    * daemons start inherits this mask. */
@@ -180,6 +188,7 @@ int main(int argc, char **argv) {
   ha_server_stop(a, a->cfg.grace_s);
   ha_rot_close(&a->rot);
   ha_tpm_close(&a->tpm);
+  ha_batch_free(a->batch);
   fprintf(stderr, "host-agent: stopped\n");
   free(a->tls_cert);
   free(a->tls_key);

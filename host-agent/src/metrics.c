@@ -74,6 +74,10 @@ void ha_metrics_quote(ha_metrics_t *m, double seconds, unsigned batch_size) {
   m->quote_bucket[b]++;
   m->quote_sum += seconds;
   m->quote_count++;
+  if (batch_size == 0) { /* the quote was counted by another request */
+    pthread_mutex_unlock(&m->lock);
+    return;
+  }
   b = 0;
   while (b < HA_METRICS_BATCH_BUCKETS && batch_size > kBatchBounds[b]) {
     b++;

@@ -53,6 +53,7 @@ void ha_metrics_cert_refusal(ha_metrics_t *m);
 void ha_metrics_update(ha_metrics_t *m, ha_update_outcome_t o);
 void ha_metrics_update_bytes(ha_metrics_t *m, uint64_t n);
 void ha_metrics_rotd_unavailable(ha_metrics_t *m);
+/* batch_size 0: the latency only (the batch was counted once already). */
 void ha_metrics_quote(ha_metrics_t *m, double seconds, unsigned batch_size);
 
 /**

@@ -10,9 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
+#include "attest/attest.h"
 #include "bootchain/logprint.h"
+#include "bootchain/tpm.h"
 #include "handlers.h"
 #include "params.h"
 #include "rot_client/names.h"
@@ -164,6 +169,41 @@ void na_get_eventlog(ha_agent_t *a, ha_req_t *r) {
   ha_reply_json(r, 200, doc);
 }
 
+/* The whole of a regular file of 1..max bytes into *out (malloc'd);
+ * -1 when absent, unreadable or out of bounds. */
+static int read_small_file(const char *path, size_t max, uint8_t **out,
+                           size_t *len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      st.st_size <= 0 || (uint64_t)st.st_size > max) {
+    if (fd >= 0) {
+      close(fd);
+    }
+    return -1;
+  }
+  size_t n = (size_t)st.st_size, got = 0;
+  uint8_t *buf = malloc(n);
+  while (buf != NULL && got < n) {
+    ssize_t k = read(fd, buf + got, n - got);
+    if (k <= 0) {
+      if (k < 0 && errno == EINTR) {
+        continue;
+      }
+      break;
+    }
+    got += (size_t)k;
+  }
+  close(fd);
+  if (buf == NULL || got != n) {
+    free(buf);
+    return -1;
+  }
+  *out = buf;
+  *len = n;
+  return 0;
+}
+
 /* ---- Keylime -------------------------------------------------------------------- */
 
 static json_object *kl_envelope(json_object *results) {
@@ -200,10 +240,9 @@ void kl_get_version(ha_agent_t *a, ha_req_t *r) {
   ha_reply_json(r, 200, kl_envelope(res));
 }
 
-void kl_get_agent_info(ha_agent_t *a, ha_req_t *r) {
-  if (!kl_version_ok(r)) {
-    return;
-  }
+/* The strongest active PCR bank a Keylime verifier accepts (sha384 over
+ * sha256); 0 and a 503 queued when the TPM does not answer. */
+static uint16_t kl_bank(ha_agent_t *a, ha_req_t *r, const char **name) {
   uint16_t algs[8];
   size_t n = 8;
   if (ha_tpm_banks(&a->tpm, algs, &n) != ROT_OK) {
@@ -211,30 +250,58 @@ void kl_get_agent_info(ha_agent_t *a, ha_req_t *r) {
     ha_tpm_last_error(&a->tpm, why, sizeof(why));
     ha_reply_header(r, "Retry-After", "5");
     ha_reply_error(r, 503, NULL, NULL, "the TPM is not answering: %s", why);
-    return;
+    return 0;
   }
-  /* The strongest active bank the verifier accepts. */
-  const char *hash = NULL;
+  uint16_t bank = 0;
   for (size_t i = 0; i < n; i++) {
-    if (algs[i] == BC_TPM_ALG_SHA256 && hash == NULL) {
-      hash = "sha256";
+    if (algs[i] == BC_TPM_ALG_SHA256 && bank == 0) {
+      bank = BC_TPM_ALG_SHA256;
+      *name = "sha256";
     }
   }
   for (size_t i = 0; i < n; i++) {
     if (algs[i] == BC_TPM_ALG_SHA384) {
-      hash = "sha384";
+      bank = BC_TPM_ALG_SHA384;
+      *name = "sha384";
     }
   }
+  if (bank == 0) {
+    ha_reply_error(r, 503, NULL, NULL,
+                   "the TPM has neither a SHA-256 nor a SHA-384 PCR bank");
+  }
+  return bank;
+}
+
+/* The Keylime names of the keys: the EK encrypts (credential activation),
+ * the AK (ECC P-256, ECDSA) signs quotes. */
+#define KL_ENC_ALG "rsa2048"
+#define KL_SIGN_ALG "ecdsa"
+
+void kl_get_agent_info(ha_agent_t *a, ha_req_t *r) {
+  if (!kl_version_ok(r)) {
+    return;
+  }
+  const char *hash = NULL;
+  if (kl_bank(a, r, &hash) == 0) {
+    return;
+  }
+  char handle[16];
+  snprintf(handle, sizeof(handle), "%u", (unsigned)ATTEST_AK_HANDLE);
   json_object *res = json_object_new_object();
   json_object_object_add(res, "agent_uuid", json_object_new_string(a->uuid));
-  json_object_object_add(res, "tpm_hash_alg", json_object_new_string(hash != NULL ? hash : "sha1"));
+  json_object_object_add(res, "tpm_hash_alg", json_object_new_string(hash));
+  json_object_object_add(res, "tpm_enc_alg", json_object_new_string(KL_ENC_ALG));
+  json_object_object_add(res, "tpm_sign_alg", json_object_new_string(KL_SIGN_ALG));
+  json_object_object_add(res, "ak_handle", json_object_new_string(handle));
   ha_reply_json(r, 200, kl_envelope(res));
 }
 
 /*
- * The quote endpoints: parameters are checked by Keylime's rules, then
- * the request is refused: this build has no attestation library, so it
- * has no AK and makes no quotes.
+ * The quote endpoints, by Keylime's rules: nonce alphanumeric, at most 64
+ * characters, placed as it is (its ASCII bytes) in the quote's extraData,
+ * which is what Keylime's verifier compares; one PCR bank (agent/info's
+ * tpm_hash_alg); the quote as "r" base64(TPMS_ATTEST) ":"
+ * base64(TPMT_SIGNATURE) ":" base64(PCRs in tpm2-tools' format).
  */
 static int kl_nonce(ha_req_t *r, char nonce[HA_NONCE_MAX + 1]) {
   const char *s = ha_query(r, "nonce");
@@ -250,23 +317,108 @@ static int kl_nonce(ha_req_t *r, char nonce[HA_NONCE_MAX + 1]) {
   return 1;
 }
 
-static void no_quotes(ha_req_t *r) {
-  ha_reply_error(r, 501, NULL, NULL,
-                 "quotes are not available: this agent was built without the "
-                 "attestation library");
+/* base64 (RFC 4648, padded) of p; NULL when out of memory. */
+static char *b64(const uint8_t *p, size_t len) {
+  char *out = malloc(4 * ((len + 2) / 3) + 1);
+  if (out != NULL) {
+    EVP_EncodeBlock((unsigned char *)out, p, (int)len);
+  }
+  return out;
+}
+
+static long boot_seconds(void) {
+  struct timespec ts;
+  return clock_gettime(CLOCK_BOOTTIME, &ts) == 0 ? (long)ts.tv_sec : 0;
+}
+
+static void kl_quote(ha_agent_t *a, ha_req_t *r, const char *nonce,
+                     uint32_t mask, int integrity, int partial) {
+  const char *hash = NULL;
+  uint16_t bank = kl_bank(a, r, &hash);
+  if (bank == 0) {
+    return;
+  }
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  attest_quote_t q;
+  memset(&q, 0, sizeof(q));
+  TPM2B_PUBLIC ak;
+  rot_error_t err = ha_tpm_quote(&a->tpm, ATTEST_AK_HANDLE,
+                                 (const uint8_t *)nonce, strlen(nonce), mask,
+                                 bank, &q, &ak);
+  if (err != ROT_OK) {
+    char why[256];
+    ha_tpm_last_error(&a->tpm, why, sizeof(why));
+    ha_reply_header(r, "Retry-After", "5");
+    ha_reply_error(r, 503, NULL, NULL, "no quote: %s", why);
+    return;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  ha_metrics_quote(&a->metrics,
+                   (double)(t1.tv_sec - t0.tv_sec) +
+                       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+                   1);
+  char *qa = b64(q.attest.p, q.attest.len);
+  char *qs = b64(q.signature.p, q.signature.len);
+  char *qp = b64(q.pcrs.p, q.pcrs.len);
+  char *pem = NULL;
+  char *quote = NULL;
+  if (qa != NULL && qs != NULL && qp != NULL &&
+      attest_ak_pem(&ak.publicArea, &pem) == ROT_OK &&
+      asprintf(&quote, "r%s:%s:%s", qa, qs, qp) < 0) {
+    quote = NULL;
+  }
+  attest_quote_free(&q);
+  free(qa);
+  free(qs);
+  free(qp);
+  if (quote == NULL || pem == NULL) {
+    free(quote);
+    free(pem);
+    ha_reply_error(r, 500, NULL, NULL, "out of memory");
+    return;
+  }
+  json_object *res = json_object_new_object();
+  json_object_object_add(res, "quote", json_object_new_string(quote));
+  json_object_object_add(res, "hash_alg", json_object_new_string(hash));
+  json_object_object_add(res, "enc_alg", json_object_new_string(KL_ENC_ALG));
+  json_object_object_add(res, "sign_alg", json_object_new_string(KL_SIGN_ALG));
+  /* Keylime's pubkey is its payload transport key (NK), which this agent
+   * does not have (keys/ukey and keys/vkey are out of scope): the AK's
+   * PEM stands beside it under its own name; partial=1 leaves both out. */
+  if (!partial) {
+    json_object_object_add(res, "ak_pubkey", json_object_new_string(pem));
+  }
+  json_object_object_add(res, "boottime", json_object_new_int64(boot_seconds()));
+  free(quote);
+  free(pem);
+  /* The measured-boot log, when PCR 0 is quoted (Keylime's rule). */
+  if (integrity && (mask & 1u) != 0 && a->cfg.eventlog != NULL) {
+    uint8_t *log = NULL;
+    size_t len = 0;
+    if (read_small_file(a->cfg.eventlog, EVENTLOG_MAX, &log, &len) == 0) {
+      char *l = b64(log, len);
+      if (l != NULL) {
+        json_object_object_add(res, "mb_measurement_list",
+                               json_object_new_string(l));
+      }
+      free(l);
+      free(log);
+    }
+  }
+  ha_reply_json(r, 200, kl_envelope(res));
 }
 
 void kl_get_quote_identity(ha_agent_t *a, ha_req_t *r) {
-  (void)a;
   char nonce[HA_NONCE_MAX + 1];
   if (!kl_version_ok(r) || !kl_nonce(r, nonce)) {
     return;
   }
-  no_quotes(r);
+  /* An identity quote proves the AK is this TPM's: PCR 0 suffices. */
+  kl_quote(a, r, nonce, 0x1u, 0, 0);
 }
 
 void kl_get_quote_integrity(ha_agent_t *a, ha_req_t *r) {
-  (void)a;
   char nonce[HA_NONCE_MAX + 1];
   if (!kl_version_ok(r) || !kl_nonce(r, nonce)) {
     return;
@@ -289,7 +441,7 @@ void kl_get_quote_integrity(ha_agent_t *a, ha_req_t *r) {
     ha_reply_error(r, 400, NULL, "partial", "partial must be 0 or 1");
     return;
   }
-  no_quotes(r);
+  kl_quote(a, r, nonce, mask, 1, partial);
 }
 
 void kl_payload_keys(ha_agent_t *a, ha_req_t *r) {
@@ -300,7 +452,6 @@ void kl_payload_keys(ha_agent_t *a, ha_req_t *r) {
 }
 
 void na_get_attestation(ha_agent_t *a, ha_req_t *r) {
-  (void)a;
   const char *s = ha_query(r, "nonce");
   uint8_t nonce[64];
   size_t nlen = 0;
@@ -327,5 +478,52 @@ void na_get_attestation(ha_agent_t *a, ha_req_t *r) {
     ha_reply_error(r, 400, NULL, "batch", "batch must be 0 or 1");
     return;
   }
-  no_quotes(r);
+  if (nlen < ATTEST_NONCE_MIN) {
+    ha_reply_error(r, 400, NULL, "nonce",
+                   "nonce must be at least %u bytes (%u hex digits)",
+                   ATTEST_NONCE_MIN, 2 * ATTEST_NONCE_MIN);
+    return;
+  }
+  if (mask == 0) {
+    mask = ATTEST_DEFAULT_PCRS;
+  }
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  attest_evidence_t ev;
+  memset(&ev, 0, sizeof(ev));
+  char detail[256] = "";
+  unsigned size = 1;
+  rot_error_t err;
+  if (batch) {
+    err = ha_batch_join(a->batch, nonce, nlen, mask, &ev, &size, detail,
+                        sizeof(detail));
+  } else {
+    attest_source_t src = a->src;
+    src.pcr_mask = mask;
+    attest_nonce_t one = {nonce, nlen};
+    err = ha_tpm_produce(&a->tpm, &src, &one, 1, 0, &ev, detail,
+                         sizeof(detail));
+  }
+  if (err != ROT_OK) {
+    ha_reply_error(r, 503, NULL, NULL, "no evidence: %s",
+                   detail[0] != '\0' ? detail : rot_error_str(err));
+    return;
+  }
+  char *json = NULL;
+  uint32_t index = ev.batch_index;
+  err = attest_evidence_encode(&ev, &json);
+  attest_evidence_free(&ev);
+  if (err != ROT_OK) {
+    ha_reply_error(r, 500, NULL, NULL, "cannot encode the evidence: %s",
+                   rot_error_str(err));
+    return;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  /* The batch size is counted once per quote: by its first request. */
+  ha_metrics_quote(&a->metrics,
+                   (double)(t1.tv_sec - t0.tv_sec) +
+                       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+                   !batch || index == 0 ? size : 0);
+  ha_reply_bytes(r, 200, "application/json", json, strlen(json));
+  free(json);
 }

@@ -2,6 +2,7 @@
 #include "tpmown.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 rot_error_t ha_tpm_init(ha_tpm_t *t, const char *tcti) {
@@ -26,7 +27,7 @@ void ha_tpm_close(ha_tpm_t *t) {
     return;
   }
   pthread_mutex_lock(&t->lock);
-  bc_tpm_close(t->tpm);
+  attest_tpm_close(t->tpm);
   t->tpm = NULL;
   pthread_mutex_unlock(&t->lock);
 }
@@ -35,7 +36,7 @@ void ha_tpm_close(ha_tpm_t *t) {
 static void fail(ha_tpm_t *t, const char *what) {
   snprintf(t->last_error, sizeof(t->last_error), "%s", what);
   t->errors++;
-  bc_tpm_close(t->tpm);
+  attest_tpm_close(t->tpm);
   t->tpm = NULL;
 }
 
@@ -43,9 +44,9 @@ static rot_error_t ensure(ha_tpm_t *t) {
   if (t->tpm != NULL) {
     return ROT_OK;
   }
-  rot_error_t err = bc_tpm_open(&t->tpm, t->tcti[0] != '\0' ? t->tcti : NULL);
+  rot_error_t err = attest_tpm_open(&t->tpm, t->tcti[0] != '\0' ? t->tcti : NULL);
   if (err != ROT_OK) {
-    fail(t, bc_tpm_strerror(NULL));
+    fail(t, attest_tpm_strerror(NULL));
   }
   return err;
 }
@@ -57,10 +58,84 @@ rot_error_t ha_tpm_banks(ha_tpm_t *t, uint16_t *algs, size_t *n) {
   pthread_mutex_lock(&t->lock);
   rot_error_t err = ensure(t);
   if (err == ROT_OK) {
-    err = bc_tpm_active_banks(t->tpm, algs, n);
+    err = attest_tpm_banks(t->tpm, algs, n);
     if (err != ROT_OK && err != ROT_ERROR_BUFFER_TOO_SMALL) {
-      fail(t, bc_tpm_strerror(t->tpm));
+      fail(t, attest_tpm_strerror(t->tpm));
     } else if (err == ROT_OK) {
+      t->last_error[0] = '\0';
+    }
+  }
+  pthread_mutex_unlock(&t->lock);
+  return err;
+}
+
+rot_error_t ha_tpm_produce(ha_tpm_t *t, const attest_source_t *src,
+                           const attest_nonce_t *nonces, size_t n, int batched,
+                           attest_evidence_t *evs, char *detail, size_t cap) {
+  if (t == NULL || src == NULL || nonces == NULL || evs == NULL || n == 0) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  pthread_mutex_lock(&t->lock);
+  rot_error_t err = ensure(t);
+  if (err != ROT_OK) {
+    snprintf(detail, cap, "TPM: %s", t->last_error);
+  } else if (n == 1 && !batched) {
+    err = attest_produce(t->tpm, src, nonces[0].p, nonces[0].len, &evs[0],
+                         detail, cap);
+  } else {
+    err = attest_produce_batch(t->tpm, src, nonces, n, evs, detail, cap);
+  }
+  if (err != ROT_OK && t->tpm != NULL) {
+    fail(t, detail);
+  } else if (err == ROT_OK) {
+    t->last_error[0] = '\0';
+  }
+  pthread_mutex_unlock(&t->lock);
+  return err;
+}
+
+rot_error_t ha_tpm_quote(ha_tpm_t *t, uint32_t ak, const uint8_t *qual,
+                         size_t qlen, uint32_t mask, uint16_t bank,
+                         attest_quote_t *q, TPM2B_PUBLIC *ak_pub) {
+  if (t == NULL || q == NULL || ak_pub == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  pthread_mutex_lock(&t->lock);
+  rot_error_t err = ensure(t);
+  if (err == ROT_OK) {
+    attest_buf_t m = {NULL, 0};
+    err = attest_ak_read(t->tpm, ak, ak_pub, &m);
+    free(m.p);
+    if (err == ROT_OK) {
+      err = attest_tpm_quote(t->tpm, ak, qual, qlen, mask, &bank, 1, q);
+    }
+    if (err != ROT_OK) {
+      fail(t, attest_tpm_strerror(t->tpm));
+    } else {
+      t->last_error[0] = '\0';
+    }
+  }
+  pthread_mutex_unlock(&t->lock);
+  return err;
+}
+
+rot_error_t ha_tpm_identity(ha_tpm_t *t, uint32_t ak, uint16_t ek_alg,
+                            TPM2B_PUBLIC *ak_pub, attest_buf_t *ak_marshalled,
+                            TPM2B_PUBLIC *ek_pub, attest_buf_t *ek_cert) {
+  if (t == NULL || ak_pub == NULL || ak_marshalled == NULL || ek_pub == NULL ||
+      ek_cert == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  pthread_mutex_lock(&t->lock);
+  rot_error_t err = ensure(t);
+  if (err == ROT_OK) {
+    err = attest_ak_read(t->tpm, ak, ak_pub, ak_marshalled);
+    if (err == ROT_OK) {
+      err = attest_ek_read(t->tpm, ek_alg, ek_pub, ek_cert);
+    }
+    if (err != ROT_OK) {
+      fail(t, attest_tpm_strerror(t->tpm));
+    } else {
       t->last_error[0] = '\0';
     }
   }

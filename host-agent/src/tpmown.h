@@ -12,12 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bootchain/tpm.h"
+#include "attest/attest.h"
+#include "attest/tpm.h"
 #include "rot/error.h"
 
 typedef struct ha_tpm {
   pthread_mutex_t lock;
-  bc_tpm_t *tpm;      /* NULL while closed */
+  attest_tpm_t *tpm;  /* NULL while closed */
   char tcti[512];     /* "" = tpm2-tss default search */
   char last_error[256];
   uint64_t errors;    /* failed TPM operations since start (metrics) */
@@ -36,6 +37,40 @@ void ha_tpm_close(ha_tpm_t *t);
  */
 ROT_WARN_UNUSED rot_error_t ha_tpm_banks(ha_tpm_t *t, uint16_t *algs,
                                          size_t *n);
+
+/**
+ * Evidence for n nonces (docs/evidence.md): n == 1 and !batched gives the
+ * single form (the nonce is the quote's qualifying data); otherwise one
+ * quote over the nonces' Merkle root and each evs[i] carries its
+ * inclusion path. detail gets the reason of a failure.
+ */
+ROT_WARN_UNUSED rot_error_t ha_tpm_produce(ha_tpm_t *t,
+                                           const attest_source_t *src,
+                                           const attest_nonce_t *nonces,
+                                           size_t n, int batched,
+                                           attest_evidence_t *evs,
+                                           char *detail, size_t cap);
+
+/**
+ * One raw quote by the AK at ak over PCRs mask of one bank (qual is the
+ * qualifying data, at most 64 bytes), with the AK's public area.
+ */
+ROT_WARN_UNUSED rot_error_t ha_tpm_quote(ha_tpm_t *t, uint32_t ak,
+                                         const uint8_t *qual, size_t qlen,
+                                         uint32_t mask, uint16_t bank,
+                                         attest_quote_t *q,
+                                         TPM2B_PUBLIC *ak_pub);
+
+/**
+ * The identity the TPM holds: the AK's public area (marshalled too) and
+ * the EK's public area and certificate (DER; empty when absent).
+ */
+ROT_WARN_UNUSED rot_error_t ha_tpm_identity(ha_tpm_t *t, uint32_t ak,
+                                            uint16_t ek_alg,
+                                            TPM2B_PUBLIC *ak_pub,
+                                            attest_buf_t *ak_marshalled,
+                                            TPM2B_PUBLIC *ek_pub,
+                                            attest_buf_t *ek_cert);
 
 /** The reason of the last failure ("" when none), copied into out. */
 void ha_tpm_last_error(ha_tpm_t *t, char *out, size_t cap);
