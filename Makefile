@@ -220,7 +220,7 @@ install: all
 	install -m 0644 $(BUILD)/dtb/virt.dtb $(DESTDIR)$(PREFIX)/share/rot-stack/
 
 # ---- the two commands ------------------------------------------------------
-test: all layering $(unit-tests) $(addprefix $(BUILD)/fuzz/,$(fuzz-targets))
+test: all layering $(BUILD)/riscv/rot_core.o $(unit-tests) $(addprefix $(BUILD)/fuzz/,$(fuzz-targets))
 	@ROT_CRYPTO_DEFAULT=$(CRYPTO) bash tests/run.sh $(BUILD)
 
 demo: all $(BUILD)/riscv/rot_core.o

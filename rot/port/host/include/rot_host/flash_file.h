@@ -1,6 +1,6 @@
 /*
  * File-backed NOR flash for the host port. The file is created at the
- * device size filled with 0xFF (erased), mode 0600, and held under an
+ * device size erased bytes kept as holes, read as 0xFF (erased), mode 0600, and held under an
  * exclusive lock while open: the daemon that owns it is the only writer.
  * Operation counters let tests and benchmarks see what the core did.
  */
