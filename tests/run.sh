@@ -44,13 +44,19 @@ note_skips() {
   done
 }
 
-# ---- cmocka suites ----
-while IFS= read -r bin; do
-  [ -x "$bin" ] || continue
+# run_suite BIN [BACKEND]: one cmocka binary, on the default crypto
+# backend or (with BACKEND) on that one; counts and prints its result.
+run_suite() {
+  local bin=$1 backend=${2:-} name label p f rc
   name=${bin#"$BUILD"/test/}
+  label=$name${backend:+ ($backend)}
   # The streams apart: cmocka writes its summary to stderr while stdout is
   # block-buffered, so mixed they may split each other's lines.
-  "$bin" >"$TMP/out" 2>"$TMP/err"
+  if [ -n "$backend" ]; then
+    ROT_CRYPTO=$backend "$bin" >"$TMP/out" 2>"$TMP/err"
+  else
+    "$bin" >"$TMP/out" 2>"$TMP/err"
+  fi
   rc=$?
   cmocka_count "$TMP/out" "$TMP/err"
   p=$R_PASS f=$R_FAIL
@@ -60,10 +66,16 @@ while IFS= read -r bin; do
       grep -E '^\[  (FAILED|ERROR)|ERROR|Sanitizer|runtime error' | head -20
     [ "$f" -gt 0 ] || f=1
     failed=$((failed + f))
-    failures+=("unit/$name (exit $rc)")
+    failures+=("unit/$name${backend:+ on $backend} (exit $rc)")
   fi
-  echo "unit  $name: $p passed, $f failed, $R_SKIP skipped"
-  note_skips "unit/$name"
+  echo "unit  $label: $p passed, $f failed, $R_SKIP skipped"
+  note_skips "unit/$name${backend:+($backend)}"
+}
+
+# ---- cmocka suites ----
+while IFS= read -r bin; do
+  [ -x "$bin" ] || continue
+  run_suite "$bin"
 done < <(find "$BUILD/test" -type f -perm -u+x 2>/dev/null | sort)
 
 # ---- crypto-dependent suites on the other backend ----
@@ -76,21 +88,7 @@ for backend in mbedtls openssl; do
   [ "$backend" != "$default_backend" ] || continue
   while IFS= read -r bin; do
     [ -x "$bin" ] || continue
-    name=${bin#"$BUILD"/test/}
-    ROT_CRYPTO=$backend "$bin" >"$TMP/out" 2>"$TMP/err"
-    rc=$?
-    cmocka_count "$TMP/out" "$TMP/err"
-    p=$R_PASS f=$R_FAIL
-    passed=$((passed + p))
-    if [ "$f" -gt 0 ] || [ $rc -ne 0 ]; then
-      cat "$TMP/out" "$TMP/err" |
-        grep -E '^\[  (FAILED|ERROR)|ERROR|Sanitizer|runtime error' | head -20
-      [ "$f" -gt 0 ] || f=1
-      failed=$((failed + f))
-      failures+=("unit/$name on $backend (exit $rc)")
-    fi
-    echo "unit  $name ($backend): $p passed, $f failed, $R_SKIP skipped"
-    note_skips "unit/$name($backend)"
+    run_suite "$bin" "$backend"
   done < <(find "$BUILD/test" -type f -perm -u+x \( -name 'test_crypto*' -o \
     -name 'test_image*' -o -name 'test_update*' -o -name 'test_audit' -o \
     -name 'test_server' -o -name 'test_eventlog' \) 2>/dev/null | sort)
