@@ -66,8 +66,7 @@ static void hexstr(char *out, const uint8_t *p, size_t n) {
   }
 }
 
-/* rotd's INVENTORY as a JSON object {"regions": [...]}. */
-static char *inventory_json(const rot_mbox_inventory_t *inv) {
+char *attest_inventory_json(const rot_mbox_inventory_t *inv) {
   json_object *root = json_object_new_object();
   json_object *arr = json_object_new_array();
   for (uint32_t i = 0; i < inv->count && i < ROT_MBOX_INVENTORY_MAX; i++) {
@@ -198,7 +197,7 @@ static rot_error_t ask_chip(const attest_source_t *src, attest_evidence_t *ev) {
     if (err == ROT_OK && status == ROT_OK) {
       rot_mbox_inventory_t *inv = malloc(sizeof(*inv));
       if (inv != NULL && rot_mbox_inventory_decode(reply, rlen, inv) == ROT_OK) {
-        ev->inventory = inventory_json(inv);
+        ev->inventory = attest_inventory_json(inv);
       }
       free(inv);
     }

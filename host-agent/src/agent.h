@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "batch.h"
+#include "chipid.h"
 #include "config.h"
 #include "metrics.h"
 #include "rot/hardened.h"
@@ -94,6 +95,7 @@ struct ha_agent {
   ha_config_t cfg;
   ha_rot_t rot;
   ha_tpm_t tpm;
+  ha_chip_t chip;               /* the chip's certificates and endorsement */
   attest_source_t src;          /* where evidence comes from */
   ha_batch_t *batch;            /* the batching window */
   ha_metrics_t metrics;

@@ -143,6 +143,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "host-agent: --tcti: too long\n");
     return 2;
   }
+  if (ha_chip_init(&a->chip, &a->rot) != ROT_OK) {
+    fprintf(stderr, "host-agent: out of resources\n");
+    return 1;
+  }
+  ha_tpm_set_chip(&a->tpm, &a->chip);
   memset(&a->src, 0, sizeof(a->src));
   a->src.event_log = a->cfg.eventlog;
   a->src.rotd_socket = a->cfg.rotd_socket;
@@ -189,6 +194,7 @@ int main(int argc, char **argv) {
   ha_rot_close(&a->rot);
   ha_tpm_close(&a->tpm);
   ha_batch_free(a->batch);
+  ha_chip_free(&a->chip);
   fprintf(stderr, "host-agent: stopped\n");
   free(a->tls_cert);
   free(a->tls_key);

@@ -89,13 +89,23 @@ void na_get_metrics(ha_agent_t *a, ha_req_t *r) {
   pthread_mutex_lock(&a->tpm.lock);
   int tpm_ok = a->tpm.tpm != NULL;
   pthread_mutex_unlock(&a->tpm.lock);
+  char *all = NULL;
   if (ha_metrics_render(&a->metrics, ha_tpm_error_count(&a->tpm), rot_ok, tpm_ok,
-                        &text, &len) != 0) {
+                        &text, &len) != 0 ||
+      asprintf(&all,
+               "%s# HELP hostagent_chip_endorse_requests_total ENDORSE requests "
+               "sent to the chip (the endorsement is cached per AK and chip "
+               "identity).\n# TYPE hostagent_chip_endorse_requests_total "
+               "counter\nhostagent_chip_endorse_requests_total %llu\n",
+               text, (unsigned long long)ha_chip_endorse_calls(&a->chip)) < 0) {
+    free(text);
     ha_reply_error(r, 500, NULL, NULL, "out of memory");
     return;
   }
-  ha_reply_bytes(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
   free(text);
+  ha_reply_bytes(r, 200, "text/plain; version=0.0.4; charset=utf-8", all,
+                 strlen(all));
+  free(all);
 }
 
 /* ---- event log ---------------------------------------------------------------- */

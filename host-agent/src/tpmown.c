@@ -22,6 +22,12 @@ rot_error_t ha_tpm_init(ha_tpm_t *t, const char *tcti) {
   return ROT_OK;
 }
 
+void ha_tpm_set_chip(ha_tpm_t *t, ha_chip_t *chip) {
+  if (t != NULL) {
+    t->chip = chip;
+  }
+}
+
 void ha_tpm_close(ha_tpm_t *t) {
   if (t == NULL) {
     return;
@@ -75,15 +81,19 @@ rot_error_t ha_tpm_produce(ha_tpm_t *t, const attest_source_t *src,
   if (t == NULL || src == NULL || nonces == NULL || evs == NULL || n == 0) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
+  attest_source_t s = *src;
+  if (t->chip != NULL) {
+    s.no_chip = 1; /* asked below, once the TPM is free again */
+  }
   pthread_mutex_lock(&t->lock);
   rot_error_t err = ensure(t);
   if (err != ROT_OK) {
     snprintf(detail, cap, "TPM: %s", t->last_error);
   } else if (n == 1 && !batched) {
-    err = attest_produce(t->tpm, src, nonces[0].p, nonces[0].len, &evs[0],
+    err = attest_produce(t->tpm, &s, nonces[0].p, nonces[0].len, &evs[0],
                          detail, cap);
   } else {
-    err = attest_produce_batch(t->tpm, src, nonces, n, evs, detail, cap);
+    err = attest_produce_batch(t->tpm, &s, nonces, n, evs, detail, cap);
   }
   if (err != ROT_OK && t->tpm != NULL) {
     fail(t, detail);
@@ -91,13 +101,29 @@ rot_error_t ha_tpm_produce(ha_tpm_t *t, const attest_source_t *src,
     t->last_error[0] = '\0';
   }
   pthread_mutex_unlock(&t->lock);
+  if (err == ROT_OK && t->chip != NULL && !src->no_chip) {
+    err = ha_chip_fill(t->chip, evs, n);
+    if (err != ROT_OK) {
+      snprintf(detail, cap, "out of memory");
+      for (size_t i = 0; i < n; i++) {
+        attest_evidence_free(&evs[i]);
+      }
+    }
+  }
   return err;
 }
 
 rot_error_t ha_tpm_quote(ha_tpm_t *t, uint32_t ak, const uint8_t *qual,
                          size_t qlen, uint32_t mask, uint16_t bank,
                          attest_quote_t *q, TPM2B_PUBLIC *ak_pub) {
-  if (t == NULL || q == NULL || ak_pub == NULL) {
+  return ha_tpm_quote_banks(t, ak, qual, qlen, mask, &bank, 1, q, ak_pub);
+}
+
+rot_error_t ha_tpm_quote_banks(ha_tpm_t *t, uint32_t ak, const uint8_t *qual,
+                               size_t qlen, uint32_t mask, const uint16_t *banks,
+                               size_t nb, attest_quote_t *q,
+                               TPM2B_PUBLIC *ak_pub) {
+  if (t == NULL || q == NULL || ak_pub == NULL || banks == NULL || nb == 0) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   pthread_mutex_lock(&t->lock);
@@ -107,7 +133,7 @@ rot_error_t ha_tpm_quote(ha_tpm_t *t, uint32_t ak, const uint8_t *qual,
     err = attest_ak_read(t->tpm, ak, ak_pub, &m);
     free(m.p);
     if (err == ROT_OK) {
-      err = attest_tpm_quote(t->tpm, ak, qual, qlen, mask, &bank, 1, q);
+      err = attest_tpm_quote(t->tpm, ak, qual, qlen, mask, banks, nb, q);
     }
     if (err != ROT_OK) {
       fail(t, attest_tpm_strerror(t->tpm));

@@ -14,6 +14,7 @@
 
 #include "attest/attest.h"
 #include "attest/tpm.h"
+#include "chipid.h"
 #include "rot/error.h"
 
 typedef struct ha_tpm {
@@ -22,10 +23,18 @@ typedef struct ha_tpm {
   char tcti[512];     /* "" = tpm2-tss default search */
   char last_error[256];
   uint64_t errors;    /* failed TPM operations since start (metrics) */
+  ha_chip_t *chip;    /* where the chip's parts of evidence come from */
 } ha_tpm_t;
 
 /** Remember the TCTI (NULL or "": tpm2-tss's default); opens nothing. */
 ROT_WARN_UNUSED rot_error_t ha_tpm_init(ha_tpm_t *t, const char *tcti);
+
+/**
+ * Take the chip's parts of evidence (inventory, DICE certificates, AK
+ * endorsement) from chip, after the TPM lock is released, instead of
+ * asking rotd from inside attest_produce under it. NULL: as attest does.
+ */
+void ha_tpm_set_chip(ha_tpm_t *t, ha_chip_t *chip);
 
 /** Close the contexts (the TPM keeps its state). */
 void ha_tpm_close(ha_tpm_t *t);
@@ -42,7 +51,9 @@ ROT_WARN_UNUSED rot_error_t ha_tpm_banks(ha_tpm_t *t, uint16_t *algs,
  * Evidence for n nonces (docs/evidence.md): n == 1 and !batched gives the
  * single form (the nonce is the quote's qualifying data); otherwise one
  * quote over the nonces' Merkle root and each evs[i] carries its
- * inclusion path. detail gets the reason of a failure.
+ * inclusion path. detail gets the reason of a failure. Only the TPM work
+ * (AK and EK reads, the quote) and the event log read run under the TPM
+ * lock; the chip is asked afterwards (ha_tpm_set_chip).
  */
 ROT_WARN_UNUSED rot_error_t ha_tpm_produce(ha_tpm_t *t,
                                            const attest_source_t *src,
@@ -71,6 +82,17 @@ ROT_WARN_UNUSED rot_error_t ha_tpm_identity(ha_tpm_t *t, uint32_t ak,
                                             attest_buf_t *ak_marshalled,
                                             TPM2B_PUBLIC *ek_pub,
                                             attest_buf_t *ek_cert);
+
+/**
+ * One raw quote as ha_tpm_quote, over the same mask in each of banks[0..nb)
+ * (the Redfish TPMGetSignedMeasurements action).
+ */
+ROT_WARN_UNUSED rot_error_t ha_tpm_quote_banks(ha_tpm_t *t, uint32_t ak,
+                                               const uint8_t *qual, size_t qlen,
+                                               uint32_t mask,
+                                               const uint16_t *banks, size_t nb,
+                                               attest_quote_t *q,
+                                               TPM2B_PUBLIC *ak_pub);
 
 /** The reason of the last failure ("" when none), copied into out. */
 void ha_tpm_last_error(ha_tpm_t *t, char *out, size_t cap);

@@ -67,4 +67,14 @@ ROT_WARN_UNUSED rot_error_t attest_produce_batch(attest_tpm_t *t,
                                                  char *detail,
                                                  size_t detail_cap);
 
+struct rot_mbox_inventory;
+
+/**
+ * rotd's INVENTORY as the evidence's "inventory" JSON text
+ * ({"regions": [...]}), malloc'd; NULL when out of memory. For producers
+ * that ask the chip themselves (the host agent, with attest_source_t's
+ * no_chip set).
+ */
+char *attest_inventory_json(const struct rot_mbox_inventory *inv);
+
 #endif /* ATTEST_ATTEST_H */
