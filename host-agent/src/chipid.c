@@ -128,7 +128,6 @@ rot_error_t ha_chip_get(ha_chip_t *c, const attest_buf_t *ak_public,
   size_t n = 0;
   rot_error_t err = ask(c, ROT_MBOX_CMD_IDENTITY, NULL, 0, reply,
                         IDENTITY_REPLY_MAX, &n);
-  uint64_t gen = ha_rot_generation(c->rot);
   const uint8_t *devid = NULL, *alias = NULL;
   size_t devid_len = 0, alias_len = 0;
   if (err != ROT_OK) {
@@ -146,7 +145,7 @@ rot_error_t ha_chip_get(ha_chip_t *c, const attest_buf_t *ak_public,
     return ROT_ERROR_ATTEST_BAD_EVIDENCE;
   }
   pthread_mutex_lock(&c->lock);
-  int hit = c->valid && c->generation == gen &&
+  int hit = c->valid &&
             buf_eq(&c->deviceid, devid, devid_len) &&
             buf_eq(&c->alias, alias, alias_len) &&
             buf_eq(&c->ak_public, ak_public->p, ak_public->len) &&
@@ -189,7 +188,6 @@ rot_error_t ha_chip_get(ha_chip_t *c, const attest_buf_t *ak_public,
         buf_set(&c->ak_public, ak_public->p, ak_public->len) == ROT_OK &&
         buf_set(&c->endorsement, sig + 2, slen - 2) == ROT_OK) {
       memcpy(c->ek_sha384, ek_hash, sizeof(ek_hash));
-      c->generation = gen;
       c->valid = 1;
     } else {
       drop(c);

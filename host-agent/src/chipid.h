@@ -10,8 +10,10 @@
  * certificates themselves are re-read on every use (IDENTITY is a copy of
  * what the chip holds since its last reset), because a chip reset ordered
  * by another client (rotctl reset) does not reach the agent's connection:
- * comparing them is how the cache learns that the identity changed. A
- * reconnect to rotd drops the cache as well.
+ * comparing them is how the cache learns that the identity changed, be
+ * it after a reset, a rotd restart or a reconnect. The same certificates
+ * mean the same Alias key (its derivation is deterministic), so an
+ * endorsement made before a reconnect is still that key's.
  */
 #ifndef HOST_AGENT_CHIPID_H
 #define HOST_AGENT_CHIPID_H
@@ -28,7 +30,6 @@ typedef struct ha_chip {
   pthread_mutex_t lock;
   ha_rot_t *rot;
   int valid;
-  uint64_t generation;           /* rotd connection the cache was filled on */
   attest_buf_t deviceid, alias;  /* DER */
   attest_buf_t ak_public;        /* TPM2B_PUBLIC the endorsement covers */
   uint8_t ek_sha384[48];

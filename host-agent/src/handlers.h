@@ -19,6 +19,7 @@ void na_get_healthz(ha_agent_t *a, ha_req_t *r);
 void na_get_metrics(ha_agent_t *a, ha_req_t *r);
 void na_get_eventlog(ha_agent_t *a, ha_req_t *r);
 void na_get_attestation(ha_agent_t *a, ha_req_t *r);
+void na_get_identity(ha_agent_t *a, ha_req_t *r); /* identity.c */
 void kl_get_version(ha_agent_t *a, ha_req_t *r);
 void kl_get_agent_info(ha_agent_t *a, ha_req_t *r);
 void kl_get_quote_identity(ha_agent_t *a, ha_req_t *r);

@@ -52,7 +52,6 @@ static rot_error_t ensure(ha_rot_t *r) {
   rot_error_t err = rot_mbox_client_connect(&r->client, r->socket, r->timeout_ms);
   if (err == ROT_OK) {
     r->connected = 1;
-    r->generation++;
   }
   return err;
 }
@@ -131,11 +130,4 @@ int ha_rot_probe(ha_rot_t *r) {
   rot_error_t err = ha_rot_call(r, ROT_MBOX_CMD_STATUS, NULL, 0, 1, &status,
                                 buf, sizeof(buf), &n);
   return err == ROT_OK && status == ROT_OK;
-}
-
-uint64_t ha_rot_generation(ha_rot_t *r) {
-  pthread_mutex_lock(&r->lock);
-  uint64_t g = r->generation;
-  pthread_mutex_unlock(&r->lock);
-  return g;
 }

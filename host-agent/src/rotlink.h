@@ -28,9 +28,6 @@ typedef struct ha_rot {
   int update_busy;
   /* Last transport verdict, for /healthz (under lock). */
   rot_error_t last_transport;
-  /* Connections opened so far (under lock): a new one may face a chip
-   * that restarted, so what was learnt on the old one is stale. */
-  uint64_t generation;
 } ha_rot_t;
 
 /** Remember where rotd listens; nothing is connected yet. */
@@ -61,9 +58,6 @@ int ha_rot_update_claim(ha_rot_t *r);
 
 /** Give the update slot back. */
 void ha_rot_update_release(ha_rot_t *r);
-
-/** Connections opened so far (see ha_rot_t.generation). */
-uint64_t ha_rot_generation(ha_rot_t *r);
 
 /** 1 when the last exchange with rotd worked (or a fresh probe does). */
 int ha_rot_probe(ha_rot_t *r);

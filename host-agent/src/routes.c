@@ -38,6 +38,7 @@ static const ha_route_t kRoutes[] = {
     {"/metrics", NA, na_get_metrics, NULL, 0, HA_BODY_NONE},
     {"/v1/eventlog", NA, na_get_eventlog, NULL, 0, HA_BODY_NONE},
     {"/v1/attestation", NA, na_get_attestation, NULL, 0, HA_BODY_NONE},
+    {"/v1/identity", NA, na_get_identity, NULL, 0, HA_BODY_NONE},
     {"/version", KL, kl_get_version, NULL, 0, HA_BODY_NONE},
     {"/{kl}/agent/info", KL, kl_get_agent_info, NULL, 0, HA_BODY_NONE},
     {"/{kl}/quotes/identity", KL, kl_get_quote_identity, NULL, 0, HA_BODY_NONE},

@@ -108,10 +108,66 @@ else
   not_ok "metrics: quote series" "$(grep -E 'quote|tpm_errors' "$T/body")"
 fi
 
+# ---- enrolment: /v1/identity -------------------------------------------------------------
+# What a Keylime registrar receives, checked against what tpm2-tools reads
+# from the TPM itself; the DICE chain and the AK endorsement with openssl.
+TCTI=$(sed -n 's/^tcti = //p' "$S/agent.conf")
+rp() { TPM2TOOLS_TCTI=$TCTI tpm2_readpublic "$@" >/dev/null 2>"$T/rp.err"; }
+req "$H/v1/identity"
+cp "$T/body" "$T/id.json"
+if [ "$code" = 200 ] && python3 - "$T" <<'PY'
+import base64, json, sys
+t = sys.argv[1]
+d = json.load(open(f"{t}/id.json"))
+for k in ("ekcert", "ek_tpm", "aik_tpm"):
+    open(f"{t}/{k}.bin", "wb").write(base64.b64decode(d[k], validate=True))
+dice = d["dice"]
+open(f"{t}/deviceid.pem", "w").write(dice["deviceid"])
+open(f"{t}/alias.pem", "w").write(dice["alias"])
+open(f"{t}/ak_agent.pem", "w").write(d["ak_pem"])
+e = dice["ak_endorsement"]
+open(f"{t}/endorse.sig", "wb").write(base64.b64decode(e["signature"], validate=True))
+open(f"{t}/endorse.statement", "wb").write(base64.b64decode(e["statement"], validate=True))
+sys.exit(0 if d["ak_handle"] == str(0x81000002) and e["algorithm"] == "ecdsa-p384-sha384" else 1)
+PY
+then
+  ok "/v1/identity: 200; ekcert, ek_tpm, aik_tpm, ak_pem, the DICE chain and the endorsement decode"
+else
+  not_ok "/v1/identity decodes" "$(show)"
+fi
+openssl x509 -inform DER -in "$T/ekcert.bin" -noout 2>/dev/null &&
+  TPM2TOOLS_TCTI=$TCTI tpm2_nvread 0x01c00002 -o "$T/ek_nv.der" >/dev/null 2>&1 &&
+  cmp -s "$T/ekcert.bin" "$T/ek_nv.der" &&
+  ok "ekcert is the DER EK certificate the TPM holds in NV 0x01c00002" || not_ok "ekcert" "$(cat "$T/rp.err")"
+rp -c 0x81010001 -o "$T/ek.tss" && cmp -s "$T/ek_tpm.bin" "$T/ek.tss" &&
+  ok "ek_tpm is the EK's TPM2B_PUBLIC as tpm2_readpublic reads it (0x81010001)" || not_ok "ek_tpm" "$(cat "$T/rp.err")"
+rp -c 0x81000002 -o "$T/ak.tss" && cmp -s "$T/aik_tpm.bin" "$T/ak.tss" &&
+  ok "aik_tpm is the AK's TPM2B_PUBLIC as tpm2_readpublic reads it (0x81000002)" || not_ok "aik_tpm" "$(cat "$T/rp.err")"
+rp -c 0x81000002 -f pem -o "$T/ak_tools.pem" && cmp -s "$T/ak_agent.pem" "$T/ak_tools.pem" &&
+  ok "ak_pem is the AK's PEM as tpm2_readpublic writes it" || not_ok "ak_pem" "$(cat "$T/rp.err")"
+openssl verify -CAfile "$S/keys/manufacturer/ca.pem" -untrusted "$T/deviceid.pem" "$T/alias.pem" >"$T/ov.out" 2>&1 &&
+  ok "the DICE chain (DeviceID, Alias) passes openssl verify against the dev manufacturer CA" ||
+  not_ok "DICE chain verifies" "$(cat "$T/ov.out")"
+# The statement rebuilt independently (docs/mailbox.md) from ekcert and aik_tpm.
+python3 -c "
+import hashlib, sys
+t = sys.argv[1]
+st = b'rot-stack ak endorsement v1\0' + hashlib.sha384(open(t + '/ekcert.bin', 'rb').read()).digest() \
+    + hashlib.sha384(open(t + '/aik_tpm.bin', 'rb').read()).digest()
+sys.exit(0 if st == open(t + '/endorse.statement', 'rb').read() else 1)" "$T" &&
+  openssl x509 -in "$T/alias.pem" -pubkey -noout >"$T/alias.pub" &&
+  openssl dgst -sha384 -verify "$T/alias.pub" -signature "$T/endorse.sig" "$T/endorse.statement" >"$T/od.out" 2>&1 &&
+  ok "the AK endorsement verifies with openssl against the Alias certificate, over the statement rebuilt from ekcert and aik_tpm" ||
+  not_ok "the AK endorsement verifies" "$(cat "$T/od.out" 2>/dev/null)"
+head -c 60 "$T/endorse.statement" >"$T/bad.statement"
+printf 'x' >>"$T/bad.statement"
+tail -c +62 "$T/endorse.statement" >>"$T/bad.statement"
+! openssl dgst -sha384 -verify "$T/alias.pub" -signature "$T/endorse.sig" "$T/bad.statement" >/dev/null 2>&1 &&
+  ok "the endorsement does not verify over a statement with another EK hash" || not_ok "tampered statement refused"
+
 # ---- Keylime quotes ------------------------------------------------------------------------
 # The AK as the TPM holds it (not as the agent says), for the independent
 # check of tests/tools/keylime_quote_check.py.
-TCTI=$(sed -n 's/^tcti = //p' "$S/agent.conf")
 "$BIN/attestctl" ak show --tcti "$TCTI" --pem "$T/ak.pem" >/dev/null 2>&1 ||
   not_ok "the AK's PEM from the TPM"
 CHECK="python3 tests/tools/keylime_quote_check.py"
@@ -176,6 +232,65 @@ bad "non-numeric PCR" pcrs "/v1/attestation?nonce=$N&pcrs=0,x"
 bad "batch=2" batch "/v1/attestation?nonce=$N&batch=2"
 req "$H/v1/attestation?nonce=$N&nonce=$N"
 [ "$code" = 400 ] && ok "duplicate nonce parameter: 400" || not_ok "duplicate nonce parameter" "$(show)"
+# ---- the chip's endorsement cache ------------------------------------------------------
+# The endorsement is asked of the chip once per AK and chip identity; a RoT
+# firmware update (new firmware, so a new Alias key) and a chip reset by
+# another client (rotctl reset: the agent's connection stays up) must not
+# leave the agent serving the old Alias.
+endorse_count() {
+  curl -s "$H/metrics" | sed -n 's/^hostagent_chip_endorse_requests_total //p'
+}
+E0=$(endorse_count)
+for _ in 1 2 3; do curl -s -o /dev/null "$H/v1/attestation?nonce=$(nonce 32)"; done
+E1=$(endorse_count)
+if [ -n "$E0" ] && [ "$E0" -ge 1 ] && [ "$E1" = "$E0" ]; then
+  ok "three more evidence requests: no new ENDORSE (cached; $E0 so far)"
+else
+  not_ok "the endorsement is cached" "before $E0, after $E1"
+fi
+ALIAS0=$(python3 -c "import json; print(json.load(open('$T/id.json'))['dice']['alias'])")
+rc() { (cd "$S" && "$BIN/rotctl" --socket "$S/rotd.sock" "$@") >>"$T/rotctl.out" 2>&1; }
+if rc sign --keys keys --type rot --svn 1 --version 1.1.0 rot_core.o "$T/rot-1.1.0.img" &&
+  rc update --activate "$T/rot-1.1.0.img" && rc reset && rc confirm --type rot &&
+  (cd "$S" && "$BIN/attestctl" refvals --keys keys "$T/rot-1.1.0.img" opensbi-1.1.0.img payload.img) >"$T/refvals2.json" 2>>"$T/rotctl.out"; then
+  ok "RoT firmware 1.1.0 installed (update, reset by rotctl, confirm) and its reference values derived"
+else
+  not_ok "RoT firmware update" "$(tail -5 "$T/rotctl.out")"
+fi
+# The host reboots under the new chip firmware: the TPM resets (swtpm
+# restarts, its PCRs start over) and bootchain measures afresh (its log
+# names the RoT firmware that ran); the chip resets again afterwards, as
+# the stack's own measurement does. The agent reconnects by itself.
+if bash scripts/swtpm.sh stop "$S/tpm" >/dev/null 2>&1 && bash scripts/swtpm.sh start "$S/tpm" >/dev/null 2>>"$T/rotctl.out" &&
+  rm -rf "$S/boot" &&
+  (cd "$S" && "$BIN/bootchain" measure --socket "$S/rotd.sock" --tcti "$TCTI" --out boot) >>"$T/rotctl.out" 2>&1 &&
+  rc reset; then
+  ok "the host reboots: TPM reset, boot measured again, chip reset"
+else
+  not_ok "host reboot after the RoT update" "$(tail -5 "$T/rotctl.out")"
+fi
+N2=$(nonce 32)
+req "$H/v1/attestation?nonce=$N2"
+cp "$T/body" "$T/after.json"
+E2=$(endorse_count)
+(cd "$S" && "$BIN/attestctl" verify --policy "$T/refvals2.json" --trust trust --nonce "$N2" "$T/after.json") >"$T/v.out" 2>&1
+if [ "$code" = 200 ] && tail -1 "$T/v.out" | grep -qx TRUSTED; then
+  ok "after the RoT update the evidence verifies TRUSTED (new Alias, its endorsement of the AK)"
+else
+  not_ok "evidence after the RoT update" "$(show)" "$(cat "$T/v.out")"
+fi
+[ "$E2" = "$((E1 + 1))" ] && ok "the new chip identity asked the chip for one new endorsement" ||
+  not_ok "one new ENDORSE after the identity changed" "before $E1, after $E2"
+req "$H/v1/identity"
+if [ "$code" = 200 ] && python3 -c "import json,sys; sys.exit(0 if json.load(open('$T/body'))['dice']['alias'] != sys.argv[1] else 1)" "$ALIAS0"; then
+  ok "/v1/identity serves the new Alias certificate"
+else
+  not_ok "/v1/identity after the RoT update" "$(show)"
+fi
+(cd "$S" && "$BIN/attestctl" verify --policy refvals.json --trust trust --nonce "$N2" "$T/after.json") >"$T/v.out" 2>&1
+! tail -1 "$T/v.out" | grep -qx TRUSTED && ok "the same evidence is not trusted under the old reference values (it reports the new firmware)" ||
+  not_ok "old reference values refuse the new firmware" "$(cat "$T/v.out")"
+
 req "$H/healthz"
 [ "$code" = 200 ] && ok "the agent is still up" || not_ok "the agent is still up" "$(show)"
 
