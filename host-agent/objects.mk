@@ -21,6 +21,7 @@ host-agent-srcs := \
 	host-agent/src/tpmown.c \
 	host-agent/src/chipid.c \
 	host-agent/src/identity.c \
+	host-agent/src/integrity.c \
 	host-agent/src/batch.c \
 	host-agent/src/metrics.c
 

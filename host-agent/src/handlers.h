@@ -14,6 +14,19 @@ void rf_get_update_service(ha_agent_t *a, ha_req_t *r);
 void rf_get_fw_inventory(ha_agent_t *a, ha_req_t *r);
 void rf_get_fw_member(ha_agent_t *a, ha_req_t *r);
 
+/* Redfish building blocks (redfish.c). */
+json_object *rf_link(const char *path);
+json_object *rf_resource(const char *path, const char *type, const char *id,
+                         const char *name);
+json_object *rf_status(const char *state, const char *health);
+
+/* Redfish ComponentIntegrity (integrity.c). */
+void rf_get_integrity_collection(ha_agent_t *a, ha_req_t *r);
+void rf_get_integrity(ha_agent_t *a, ha_req_t *r);
+void rf_get_integrity_certs(ha_agent_t *a, ha_req_t *r);
+void rf_get_integrity_cert(ha_agent_t *a, ha_req_t *r);
+void rf_post_tpm_signed_measurements(ha_agent_t *a, ha_req_t *r);
+
 /* Native and Keylime (native.c). */
 void na_get_healthz(ha_agent_t *a, ha_req_t *r);
 void na_get_metrics(ha_agent_t *a, ha_req_t *r);

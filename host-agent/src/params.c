@@ -271,3 +271,152 @@ rot_error_t ha_param_id(const char *s, size_t len) {
   }
   return ROT_OK;
 }
+
+static int b64_val(unsigned char c) {
+  if (c >= 'A' && c <= 'Z') {
+    return c - 'A';
+  }
+  if (c >= 'a' && c <= 'z') {
+    return c - 'a' + 26;
+  }
+  if (c >= '0' && c <= '9') {
+    return c - '0' + 52;
+  }
+  if (c == '+') {
+    return 62;
+  }
+  if (c == '/') {
+    return 63;
+  }
+  return -1;
+}
+
+rot_error_t ha_param_b64(const char *s, uint8_t *out, size_t cap, size_t *out_len) {
+  if (s == NULL || out == NULL || out_len == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  size_t max_text = 4 * ((cap + 2) / 3);
+  size_t n = bounded_len(s, max_text);
+  if (n == 0 || n > max_text || n % 4 != 0) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  size_t o = 0;
+  for (size_t i = 0; i < n; i += 4) {
+    int v[4];
+    int pad = 0;
+    for (int k = 0; k < 4; k++) {
+      unsigned char c = (unsigned char)s[i + (size_t)k];
+      if (c == '=' && i + 4 == n && k >= 2) {
+        v[k] = 0;
+        pad++;
+        continue;
+      }
+      if (pad != 0) {
+        return ROT_ERROR_INVALID_ARGUMENT; /* data after '=' */
+      }
+      v[k] = b64_val(c);
+      if (v[k] < 0) {
+        return ROT_ERROR_INVALID_ARGUMENT;
+      }
+    }
+    uint32_t w = ((uint32_t)v[0] << 18) | ((uint32_t)v[1] << 12) |
+                 ((uint32_t)v[2] << 6) | (uint32_t)v[3];
+    size_t take = 3u - (size_t)pad;
+    /* Canonical form only: the bits a padded group drops are zero. */
+    if ((pad == 1 && (w & 0xffu) != 0) || (pad == 2 && (w & 0xffffu) != 0)) {
+      return ROT_ERROR_INVALID_ARGUMENT;
+    }
+    if (take > cap - o) {
+      return ROT_ERROR_INVALID_ARGUMENT;
+    }
+    uint8_t b[3] = {(uint8_t)(w >> 16), (uint8_t)(w >> 8), (uint8_t)w};
+    memcpy(out + o, b, take);
+    o += take;
+  }
+  *out_len = o;
+  return ROT_OK;
+}
+
+static uint16_t get16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+
+rot_error_t ha_param_pcr_selection(const uint8_t *p, size_t len, uint16_t *banks,
+                                   size_t cap, size_t *nbanks, uint32_t *mask) {
+  if (p == NULL || banks == NULL || nbanks == NULL || mask == NULL || cap == 0) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  if (len < 4) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  uint32_t count = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+                   ((uint32_t)p[2] << 8) | p[3];
+  if (count == 0 || count > cap || count > HA_PCR_SELECTION_MAX_BANKS) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  size_t off = 4;
+  uint32_t first = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    if (len - off < 3) {
+      return ROT_ERROR_INVALID_ARGUMENT;
+    }
+    uint16_t hash = get16(p + off);
+    uint8_t size = p[off + 2];
+    off += 3;
+    /* TPM2's PCR_SELECT_MAX is 4 bytes (32 PCRs); a PC Client TPM has 24. */
+    if (size == 0 || size > 4 || len - off < size) {
+      return ROT_ERROR_INVALID_ARGUMENT;
+    }
+    uint32_t m = 0;
+    for (uint8_t k = 0; k < size; k++) {
+      m |= (uint32_t)p[off + k] << (8u * k);
+    }
+    off += size;
+    if (m == 0 || (m & ~HA_PCR_ALL_MASK) != 0) {
+      return ROT_ERROR_INVALID_ARGUMENT;
+    }
+    if (i == 0) {
+      first = m;
+    } else if (m != first) {
+      return ROT_ERROR_INVALID_ARGUMENT; /* one selection for every bank */
+    }
+    for (uint32_t j = 0; j < i; j++) {
+      if (banks[j] == hash) {
+        return ROT_ERROR_INVALID_ARGUMENT; /* a bank twice */
+      }
+    }
+    banks[i] = hash;
+  }
+  if (off != len) {
+    return ROT_ERROR_INVALID_ARGUMENT; /* trailing bytes */
+  }
+  *nbanks = count;
+  *mask = first;
+  return ROT_OK;
+}
+
+rot_error_t ha_param_sig_scheme(const uint8_t *p, size_t len, uint16_t *scheme,
+                                uint16_t *hash) {
+  if (p == NULL || scheme == NULL || hash == NULL || len < 2) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  uint16_t s = get16(p);
+  if (s == HA_TPM_ALG_NULL) {
+    if (len != 2) {
+      return ROT_ERROR_INVALID_ARGUMENT;
+    }
+    *scheme = s;
+    *hash = HA_TPM_ALG_NULL;
+    return ROT_OK;
+  }
+  /* The signature schemes whose details are one hash algorithm
+   * (TPMS_SCHEME_HASH): RSASSA, RSAPSS, ECDSA, SM2, ECSCHNORR. ECDAA
+   * carries a count too and is not a quote scheme here. */
+  if (s != 0x0014 && s != 0x0016 && s != 0x0018 && s != 0x001b && s != 0x001c) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  if (len != 4) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  *scheme = s;
+  *hash = get16(p + 2);
+  return ROT_OK;
+}

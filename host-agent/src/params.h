@@ -75,4 +75,39 @@ ROT_WARN_UNUSED rot_error_t ha_param_listen(const char *s, char *host,
  */
 ROT_WARN_UNUSED rot_error_t ha_param_id(const char *s, size_t len);
 
+/* TPM algorithm ids the Redfish TPM action speaks of. */
+#define HA_TPM_ALG_NULL 0x0010u
+#define HA_TPM_ALG_ECDSA 0x0018u
+/* TPMS_PCR_SELECTION entries accepted in one TPML_PCR_SELECTION. */
+#define HA_PCR_SELECTION_MAX_BANKS 4u
+
+/**
+ * Base64 (RFC 4648, with padding, canonical: the bits padding drops are
+ * zero, no whitespace) of at most cap decoded bytes into out.
+ * Errors: INVALID_ARGUMENT (empty, another character, misplaced '=',
+ * a length not a multiple of 4, more than cap bytes).
+ */
+ROT_WARN_UNUSED rot_error_t ha_param_b64(const char *s, uint8_t *out, size_t cap,
+                                         size_t *out_len);
+
+/**
+ * A marshalled TPML_PCR_SELECTION (big-endian, TPM 2.0 Part 2): count
+ * 1..min(cap, HA_PCR_SELECTION_MAX_BANKS) TPMS_PCR_SELECTIONs, each with
+ * sizeofSelect 1..4, the same non-empty selection of PCRs 0..23 in each,
+ * no bank twice, no trailing byte. banks[0..*nbanks) get the hash
+ * algorithms, *mask the PCRs (bit i: PCR i). Errors: INVALID_ARGUMENT.
+ */
+ROT_WARN_UNUSED rot_error_t ha_param_pcr_selection(const uint8_t *p, size_t len,
+                                                   uint16_t *banks, size_t cap,
+                                                   size_t *nbanks,
+                                                   uint32_t *mask);
+
+/**
+ * A marshalled TPMT_SIG_SCHEME: TPM_ALG_NULL alone (*hash NULL too), or a
+ * scheme whose details are one hash (RSASSA, RSAPSS, ECDSA, SM2,
+ * ECSCHNORR) and that hash, nothing after. Errors: INVALID_ARGUMENT.
+ */
+ROT_WARN_UNUSED rot_error_t ha_param_sig_scheme(const uint8_t *p, size_t len,
+                                                uint16_t *scheme, uint16_t *hash);
+
 #endif /* HOST_AGENT_PARAMS_H */

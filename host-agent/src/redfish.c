@@ -42,6 +42,17 @@ static json_object *status_obj(const char *state, const char *health) {
   return o;
 }
 
+json_object *rf_link(const char *path) { return odata_link(path); }
+
+json_object *rf_resource(const char *path, const char *type, const char *id,
+                         const char *name) {
+  return resource(path, type, id, name);
+}
+
+json_object *rf_status(const char *state, const char *health) {
+  return status_obj(state, health);
+}
+
 int ha_rot_query(ha_agent_t *a, ha_req_t *r, uint16_t cmd, uint8_t *out,
                  size_t cap, size_t *out_len) {
   rot_error_t status;
@@ -84,6 +95,8 @@ void rf_get_service_root(ha_agent_t *a, ha_req_t *r) {
   json_object_object_add(o, "Systems", odata_link("/redfish/v1/Systems"));
   json_object_object_add(o, "UpdateService", odata_link("/redfish/v1/UpdateService"));
   json_object_object_add(o, "TaskService", odata_link("/redfish/v1/TaskService"));
+  json_object_object_add(o, "ComponentIntegrity",
+                         odata_link("/redfish/v1/ComponentIntegrity"));
   ha_reply_json(r, 200, o);
 }
 
@@ -120,6 +133,14 @@ void rf_get_system(ha_agent_t *a, ha_req_t *r) {
   json_object_array_add(allowed, json_object_new_string("None"));
   json_object_object_add(boot, "BootSourceOverrideTarget@Redfish.AllowableValues", allowed);
   json_object_object_add(o, "Boot", boot);
+  /* The TPM the ComponentIntegrity member "TPM" points at
+   * (TargetComponentURI /redfish/v1/Systems/1#/TrustedModules/0). */
+  json_object *tms = json_object_new_array();
+  json_object *tm = json_object_new_object();
+  json_object_object_add(tm, "InterfaceType", json_object_new_string("TPM2_0"));
+  json_object_object_add(tm, "Status", status_obj("Enabled", NULL));
+  json_object_array_add(tms, tm);
+  json_object_object_add(o, "TrustedModules", tms);
   json_object *actions = json_object_new_object();
   json_object *reset = json_object_new_object();
   json_object_object_add(reset, "target",

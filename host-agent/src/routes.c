@@ -34,6 +34,17 @@ static const ha_route_t kRoutes[] = {
     {"/redfish/v1/TaskService/Tasks/{id}", RF, ha_get_task, NULL, 0, HA_BODY_NONE},
     {"/redfish/v1/TaskService/Tasks/{id}/Monitor", RF, ha_get_task_monitor, NULL, 0,
      HA_BODY_NONE},
+    {"/redfish/v1/ComponentIntegrity", RF, rf_get_integrity_collection, NULL, 0,
+     HA_BODY_NONE},
+    {"/redfish/v1/ComponentIntegrity/{id}", RF, rf_get_integrity, NULL, 0, HA_BODY_NONE},
+    /* A read-like attestation action: no operator certificate, either
+     * listener (it changes nothing; the nonce makes the answer fresh). */
+    {"/redfish/v1/ComponentIntegrity/TPM/Actions/ComponentIntegrity.TPMGetSignedMeasurements",
+     RF, NULL, rf_post_tpm_signed_measurements, 0, HA_BODY_JSON},
+    {"/redfish/v1/ComponentIntegrity/{id}/Certificates", RF, rf_get_integrity_certs, NULL,
+     0, HA_BODY_NONE},
+    {"/redfish/v1/ComponentIntegrity/{id}/Certificates/{id}", RF, rf_get_integrity_cert,
+     NULL, 0, HA_BODY_NONE},
     {"/healthz", NA, na_get_healthz, NULL, 0, HA_BODY_NONE},
     {"/metrics", NA, na_get_metrics, NULL, 0, HA_BODY_NONE},
     {"/v1/eventlog", NA, na_get_eventlog, NULL, 0, HA_BODY_NONE},

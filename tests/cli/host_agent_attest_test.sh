@@ -165,6 +165,130 @@ tail -c +62 "$T/endorse.statement" >>"$T/bad.statement"
 ! openssl dgst -sha384 -verify "$T/alias.pub" -signature "$T/endorse.sig" "$T/bad.statement" >/dev/null 2>&1 &&
   ok "the endorsement does not verify over a statement with another EK hash" || not_ok "tampered statement refused"
 
+# ---- Redfish ComponentIntegrity ----------------------------------------------------------
+CI=/redfish/v1/ComponentIntegrity
+req "$H/redfish/v1/"
+py 'd["ComponentIntegrity"]["@odata.id"]=="'$CI'"' && ok "the service root links ComponentIntegrity" ||
+  not_ok "service root ComponentIntegrity link" "$(show)"
+req "$H$CI"
+[ "$code" = 200 ] && py 'sorted(m["@odata.id"] for m in d["Members"])==["'$CI/RoT'","'$CI/TPM'"] and d["Members@odata.count"]==2' &&
+  ok "ComponentIntegrity: two members, TPM and RoT" || not_ok "ComponentIntegrity collection" "$(show)"
+req "$H$CI/TPM"
+[ "$code" = 200 ] && py 'd["ComponentIntegrityType"]=="TPM" and d["TargetComponentURI"]=="/redfish/v1/Systems/1#/TrustedModules/0" and d["Actions"]["#ComponentIntegrity.TPMGetSignedMeasurements"]["target"]=="'$CI'/TPM/Actions/ComponentIntegrity.TPMGetSignedMeasurements" and d["TPM"]["NonceSizeBytesMaximum"]==64' &&
+  ok "ComponentIntegrity/TPM: type TPM, the TPMGetSignedMeasurements action, the TPM in Systems/1" ||
+  not_ok "ComponentIntegrity/TPM" "$(show)"
+req "$H/redfish/v1/Systems/1"
+py 'd["TrustedModules"][0]["InterfaceType"]=="TPM2_0"' && ok "Systems/1 lists the TPM in TrustedModules" || not_ok "TrustedModules" "$(show)"
+req "$H$CI/RoT"
+[ "$code" = 200 ] && py 'd["ComponentIntegrityType"]=="OEM" and "SPDM" not in d and d["TargetComponentURI"].startswith("/redfish/v1/UpdateService/FirmwareInventory/rot-")' &&
+  ok "ComponentIntegrity/RoT: type OEM (no SPDM), target the active RoT firmware" || not_ok "ComponentIntegrity/RoT" "$(show)"
+certpem() { # MEMBER CERT FILE: the CertificateString of a Certificate resource
+  req "$H$CI/$1/Certificates/$2"
+  [ "$code" = 200 ] && py 'd["CertificateType"]=="PEM" and d["@odata.type"].startswith("#Certificate.")' &&
+    python3 -c "import json; open('$3','w').write(json.load(open('$T/body'))['CertificateString'])"
+}
+req "$H$CI/RoT/Certificates"
+if [ "$code" = 200 ] && py 'sorted(m["@odata.id"].rsplit("/",1)[1] for m in d["Members"])==["Alias","DeviceID"]' &&
+  certpem RoT DeviceID "$T/ci_devid.pem" && certpem RoT Alias "$T/ci_alias.pem" &&
+  openssl verify -CAfile "$S/keys/manufacturer/ca.pem" -untrusted "$T/ci_devid.pem" "$T/ci_alias.pem" >"$T/ov.out" 2>&1 &&
+  cmp -s "$T/ci_alias.pem" "$T/alias.pem"; then
+  ok "ComponentIntegrity/RoT/Certificates: DeviceID and Alias as PEM Certificate resources; the chain passes openssl verify"
+else
+  not_ok "RoT certificates" "$(show)" "$(cat "$T/ov.out" 2>/dev/null)"
+fi
+certpem TPM EK "$T/ci_ek.pem" && openssl x509 -in "$T/ci_ek.pem" -outform DER | cmp -s - "$T/ekcert.bin" &&
+  ok "ComponentIntegrity/TPM/Certificates/EK is the TPM's EK certificate" || not_ok "TPM EK certificate" "$(show)"
+req "$H$CI/TPM/Certificates/AK"
+[ "$code" = 200 ] && py 'd["Oem"]["RotStack"]["PublicKeyPEM"]==open("'"$T/ak_tools.pem"'").read() and "CertificateString" not in d and d["Oem"]["RotStack"]["Endorsement"]["signature"]' &&
+  ok "ComponentIntegrity/TPM/Certificates/AK names the AK (as tpm2_readpublic reads it) and the chip's endorsement, no made-up certificate" ||
+  not_ok "TPM AK resource" "$(show)"
+# TPMGetSignedMeasurements: PCRs 0,1,4,5,7 of the SHA-256 bank, ECDSA-SHA256.
+ACT="$CI/TPM/Actions/ComponentIntegrity.TPMGetSignedMeasurements"
+SEL=$(printf '\x00\x00\x00\x01\x00\x0b\x03\xb3\x00\x00' | base64)
+SCH=$(printf '\x00\x18\x00\x0b' | base64)
+AKREF='"Certificate": {"@odata.id": "'$CI'/TPM/Certificates/AK"}'
+post() { req -H 'Content-Type: application/json' -d "$2" "$1$ACT"; }
+# sm_check NONCE: an independent check of $T/body: SignedMeasurements is
+# TPM2B_ATTEST || TPMT_SIGNATURE; tpm2_checkquote checks the AK's signature
+# and the nonce; the quote's PCR digest is recomputed from what
+# tpm2_pcrread reads from the TPM.
+sm_check() {
+  python3 - "$T" <<'PY' || return 1
+import base64, json, struct, sys
+t = sys.argv[1]
+b = base64.b64decode(json.load(open(f"{t}/body"))["SignedMeasurements"], validate=True)
+n = struct.unpack(">H", b[:2])[0]
+open(f"{t}/sm.attest", "wb").write(b[2:2 + n])
+open(f"{t}/sm.sig", "wb").write(b[2 + n:])
+PY
+  tpm2_checkquote -u "$T/ak_tools.pem" -m "$T/sm.attest" -s "$T/sm.sig" -g sha256 -q "$1" >"$T/cq.out" 2>&1 || return 1
+  TPM2TOOLS_TCTI=$TCTI tpm2_pcrread sha256:0,1,4,5,7 -o "$T/pcrread.bin" >/dev/null 2>&1 || return 1
+  python3 - "$T" "$1" <<'PY'
+import hashlib, struct, sys
+t, nonce = sys.argv[1], bytes.fromhex(sys.argv[2])
+a = open(f"{t}/sm.attest", "rb").read()
+o = 6
+def tpm2b():
+    global o
+    n = struct.unpack(">H", a[o:o + 2])[0]
+    v = a[o + 2:o + 2 + n]
+    o += 2 + n
+    return v
+tpm2b()                       # qualifiedSigner
+extra = tpm2b()               # extraData
+o += 17 + 8                   # clockInfo, firmwareVersion
+count = struct.unpack(">I", a[o:o + 4])[0]
+o += 4
+sel = []
+for _ in range(count):
+    alg, size = struct.unpack(">HB", a[o:o + 3])
+    sel.append((alg, a[o + 3:o + 3 + size]))
+    o += 3 + size
+digest = tpm2b()
+want = hashlib.sha256(open(f"{t}/pcrread.bin", "rb").read()).digest()
+ok = extra == nonce and sel == [(0x000B, bytes([0xb3, 0, 0]))] and digest == want
+sys.exit(0 if ok else 1)
+PY
+}
+CN=$(nonce 32)
+post "$H" '{'"$AKREF"', "PCRSelection": "'"$SEL"'", "Scheme": "'"$SCH"'", "Nonce": "'"$CN"'"}'
+if [ "$code" = 200 ] && py 'd["Oem"]["RotStack"]["Nonce"]=="'"$CN"'"' && sm_check "$CN"; then
+  ok "TPMGetSignedMeasurements (plain listener): tpm2_checkquote accepts the AK's signature and the nonce; the PCR digest matches tpm2_pcrread"
+else
+  not_ok "TPMGetSignedMeasurements" "$(show)" "$(cat "$T/cq.out" 2>/dev/null)"
+fi
+cp "$T/body" "$T/sm.json"
+cp "$T/sm.json" "$T/body"
+! tpm2_checkquote -u "$T/ak_tools.pem" -m "$T/sm.attest" -s "$T/sm.sig" -g sha256 -q "$(nonce 32)" >/dev/null 2>&1 &&
+  ok "tpm2_checkquote refuses those signed measurements for another nonce" || not_ok "another nonce refused"
+req --cacert "$S/pki/tls-ca.crt" -H 'Content-Type: application/json' \
+  -d '{'"$AKREF"', "PCRSelection": "'"$SEL"'", "Scheme": "ABA="}' "https://127.0.0.1:$https$ACT"
+if [ "$code" = 200 ] && py 'len(d["Oem"]["RotStack"]["Nonce"])==64' &&
+  sm_check "$(python3 -c "import json; print(json.load(open('$T/body'))['Oem']['RotStack']['Nonce'])")"; then
+  ok "TPMGetSignedMeasurements over TLS without a client certificate, Scheme TPM_ALG_NULL, no Nonce: the agent draws 32 bytes and the quote checks"
+else
+  not_ok "TPMGetSignedMeasurements over TLS, service nonce" "$(show)" "$(cat "$T/cq.out" 2>/dev/null)"
+fi
+rfbad() { # NAME PARAM MSGID BODY
+  post "$H" "$4"
+  if [ "$code" = 400 ] && py 'd["error"]["@Message.ExtendedInfo"][0]["MessageId"].endswith(".'"$3"'") and ("'"$2"'"=="" or d["error"]["@Message.ExtendedInfo"][0]["RelatedProperties"]==["#/'"$2"'"])'; then
+    ok "TPMGetSignedMeasurements $1: 400 $3"
+  else
+    not_ok "TPMGetSignedMeasurements $1" "$(show)"
+  fi
+}
+rfbad "without PCRSelection" PCRSelection ActionParameterMissing '{'"$AKREF"', "Scheme": "'"$SCH"'"}'
+rfbad "without Certificate" Certificate ActionParameterMissing '{"PCRSelection": "'"$SEL"'", "Scheme": "'"$SCH"'"}'
+rfbad "with the EK as Certificate" Certificate ActionParameterValueNotInList '{"Certificate": {"@odata.id": "'$CI'/TPM/Certificates/EK"}, "PCRSelection": "'"$SEL"'", "Scheme": "'"$SCH"'"}'
+rfbad "with PCRSelection not base64" PCRSelection ActionParameterValueFormatError '{'"$AKREF"', "PCRSelection": "AAA*", "Scheme": "'"$SCH"'"}'
+rfbad "selecting PCR 31" PCRSelection ActionParameterValueFormatError '{'"$AKREF"', "PCRSelection": "'"$(printf '\x00\x00\x00\x01\x00\x0b\x04\x00\x00\x00\x80' | base64)"'", "Scheme": "'"$SCH"'"}'
+rfbad "with a trailing byte in PCRSelection" PCRSelection ActionParameterValueFormatError '{'"$AKREF"', "PCRSelection": "'"$(printf '\x00\x00\x00\x01\x00\x0b\x03\xb3\x00\x00\x00' | base64)"'", "Scheme": "'"$SCH"'"}'
+rfbad "with the SHA-1 bank (not active)" PCRSelection ActionParameterValueNotInList '{'"$AKREF"', "PCRSelection": "'"$(printf '\x00\x00\x00\x01\x00\x04\x03\xb3\x00\x00' | base64)"'", "Scheme": "'"$SCH"'"}'
+rfbad "with Scheme RSASSA" Scheme ActionParameterValueNotInList '{'"$AKREF"', "PCRSelection": "'"$SEL"'", "Scheme": "'"$(printf '\x00\x14\x00\x0b' | base64)"'"}'
+rfbad "with a nonce of 65 bytes" Nonce ActionParameterValueFormatError '{'"$AKREF"', "PCRSelection": "'"$SEL"'", "Scheme": "'"$SCH"'", "Nonce": "'"$(nonce 65)"'"}'
+rfbad "with an unknown parameter" Extra ActionParameterUnknown '{'"$AKREF"', "PCRSelection": "'"$SEL"'", "Scheme": "'"$SCH"'", "Extra": 1}'
+rfbad "with a body that is not JSON" "" MalformedJSON '{"PCRSelection": '
+
 # ---- Keylime quotes ------------------------------------------------------------------------
 # The AK as the TPM holds it (not as the agent says), for the independent
 # check of tests/tools/keylime_quote_check.py.

@@ -8,7 +8,9 @@
  * the rule it was accepted under: a nonce longer than 64 or not
  * alphanumeric, a mask or PCR list naming a PCR above 23 or none, a hex
  * nonce whose length disagrees with its text, a config key outside
- * [a-z0-9-], a listen port that does not read back.
+ * [a-z0-9-], a listen port that does not read back, base64 that does not
+ * re-encode to its text, a PCR selection or signature scheme that does
+ * not marshal back to the bytes it was read from.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -34,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   s[size - 1] = '\0';
   size_t slen = strlen(s);
 
-  switch (which % 8) {
+  switch (which % 11) {
     case 0: {
       char out[HA_NONCE_MAX + 1];
       if (ha_param_nonce(s, out) == ROT_OK) {
@@ -105,6 +107,60 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         /* The text ends with the port it parsed (leading zeros aside). */
         CHECK(strrchr(s, ':') != NULL);
         CHECK((uint32_t)atoi(strrchr(s, ':') + 1) == port);
+      }
+      break;
+    }
+    case 8: {
+      uint8_t out[96];
+      size_t n = 0;
+      if (ha_param_b64(s, out, sizeof(out), &n) == ROT_OK) {
+        /* Canonical: encoding the bytes gives the text back. */
+        static const char k[] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        char back[4 * (sizeof(out) / 3 + 1) + 1];
+        size_t o = 0;
+        for (size_t i = 0; i < n; i += 3) {
+          uint32_t w = (uint32_t)out[i] << 16;
+          w |= i + 1 < n ? (uint32_t)out[i + 1] << 8 : 0;
+          w |= i + 2 < n ? out[i + 2] : 0;
+          back[o++] = k[(w >> 18) & 63];
+          back[o++] = k[(w >> 12) & 63];
+          back[o++] = i + 1 < n ? k[(w >> 6) & 63] : '=';
+          back[o++] = i + 2 < n ? k[w & 63] : '=';
+        }
+        back[o] = '\0';
+        CHECK(n >= 1 && n <= sizeof(out) && strcmp(back, s) == 0);
+      }
+      break;
+    }
+    case 9: {
+      uint16_t banks[HA_PCR_SELECTION_MAX_BANKS];
+      size_t nb = 0;
+      uint32_t m = 0;
+      const uint8_t *b = data + 1;
+      size_t blen = size - 1;
+      if (ha_param_pcr_selection(b, blen, banks, HA_PCR_SELECTION_MAX_BANKS, &nb,
+                                 &m) == ROT_OK) {
+        CHECK(nb >= 1 && nb <= HA_PCR_SELECTION_MAX_BANKS);
+        CHECK(m != 0 && (m & ~HA_PCR_ALL_MASK) == 0);
+        /* Every byte was read: count, then (hash, size, select) each. */
+        size_t want = 4;
+        size_t off = 4;
+        for (size_t i = 0; i < nb; i++) {
+          CHECK(((uint16_t)((b[off] << 8) | b[off + 1])) == banks[i]);
+          want += 3u + b[off + 2];
+          off += 3u + b[off + 2];
+        }
+        CHECK(want == blen);
+      }
+      break;
+    }
+    case 10: {
+      uint16_t scheme = 0, hash = 0;
+      if (ha_param_sig_scheme(data + 1, size - 1, &scheme, &hash) == ROT_OK) {
+        CHECK((scheme == HA_TPM_ALG_NULL && size - 1 == 2) ||
+              (scheme != HA_TPM_ALG_NULL && size - 1 == 4 &&
+               hash == (uint16_t)((data[3] << 8) | data[4])));
       }
       break;
     }
