@@ -20,7 +20,10 @@ attest-lib-srcs := \
 attest-cflags = -Iattest/include $(JSONC_CFLAGS)
 ATTEST_LIBS = $(LINK_LIBS) $(JSONC_LIBS)
 
-attestctl-srcs := attest/tools/attestctl.c
+attestctl-srcs := attest/tools/attestctl.c attest/tools/attestctl_fetch.c
+
+# attestctl verify --url fetches evidence with libcurl.
+CURL_LIBS := $(shell pkg-config --libs libcurl)
 
 $(BUILD)/obj/attest/%.o $(BUILD)/san/attest/%.o: ALL_CFLAGS += $(attest-cflags)
 $(BUILD)/san/tests/unit/attest/%.o $(BUILD)/obj/tests/tools/attest_%.o: ALL_CFLAGS += $(attest-cflags)
@@ -40,7 +43,7 @@ ATTEST_SAN_STACK = $(BUILD)/san/libattest.a $(BUILD)/san/libbootchain.a $(ROT_SA
 
 $(BUILD)/bin/attestctl: $(patsubst %.c,$(BUILD)/obj/%.o,$(attestctl-srcs)) $(ATTEST_STACK)
 	@mkdir -p $(@D)
-	$(CC) $(OPT_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(ATTEST_LIBS)
+	$(CC) $(OPT_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(ATTEST_LIBS) $(CURL_LIBS)
 
 all: $(BUILD)/bin/attestctl
 

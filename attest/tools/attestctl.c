@@ -3,6 +3,7 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <sys/random.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,6 +17,7 @@
 #include "attest/refvals.h"
 #include "attest/tpms.h"
 #include "attest/verify.h"
+#include "attestctl_fetch.h"
 #include "rot_client/names.h"
 #include "rot/error.h"
 
@@ -40,6 +42,11 @@ static int usage(void) {
           "  refvals     --keys DIR IMAGE... (policy JSON on stdout)\n"
           "  verify      --policy FILE --trust DIR [--nonce HEX] [--state DIR]\n"
           "              [--json] EVIDENCE\n"
+          "  verify      --policy FILE --trust DIR --url URL [--pcrs LIST]\n"
+          "              [--cacert FILE] [--client-cert FILE --client-key FILE]\n"
+          "              [--save FILE] [--state DIR] [--json]\n"
+          "              (asks the host agent at URL for evidence on a fresh\n"
+          "              random nonce, GET /v1/attestation, then verifies it)\n"
           "  parts       --out DIR EVIDENCE (attest, sig, pcrs, ak.pem, eventlog.bin,\n"
           "              ek.der: the files tpm2_checkquote and tpm2_eventlog read)\n\n"
           "The AK lives at 0x%08x. The TCTI defaults to $ATTEST_TCTI, then\n"
@@ -157,7 +164,8 @@ static int parse_alg(const char *s, uint16_t *alg) {
 enum {
   O_TCTI = 1000, O_HANDLE, O_FORCE, O_PEM, O_PUBLIC, O_ALG, O_CERT,
   O_EKPUB, O_NAME, O_SECRET, O_OUT, O_IN, O_NONCE, O_PCRS, O_LOG, O_EK,
-  O_SOCKET, O_NOCHIP, O_OUTDIR, O_KEYS, O_POLICY, O_TRUST, O_STATE, O_JSON
+  O_SOCKET, O_NOCHIP, O_OUTDIR, O_KEYS, O_POLICY, O_TRUST, O_STATE, O_JSON,
+  O_URL, O_CACERT, O_CCERT, O_CKEY, O_SAVE
 };
 
 static const struct option opts[] = {
@@ -185,6 +193,11 @@ static const struct option opts[] = {
     {"trust", required_argument, NULL, O_TRUST},
     {"state", required_argument, NULL, O_STATE},
     {"json", no_argument, NULL, O_JSON},
+    {"url", required_argument, NULL, O_URL},
+    {"cacert", required_argument, NULL, O_CACERT},
+    {"client-cert", required_argument, NULL, O_CCERT},
+    {"client-key", required_argument, NULL, O_CKEY},
+    {"save", required_argument, NULL, O_SAVE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -194,6 +207,7 @@ typedef struct args {
   const char *tcti, *pem, *public_out, *cert, *ek_public, *name, *secret;
   const char *out, *in, *eventlog, *socket, *out_dir, *keys, *policy;
   const char *trust, *state;
+  const char *url, *cacert, *client_cert, *client_key, *save;
   uint32_t handle, pcr_mask;
   uint16_t alg;
   int force, no_chip, json;
@@ -243,6 +257,11 @@ static int parse_args(int argc, char **argv, args_t *a) {
     case O_TRUST: a->trust = optarg; break;
     case O_STATE: a->state = optarg; break;
     case O_JSON: a->json = 1; break;
+    case O_URL: a->url = optarg; break;
+    case O_CACERT: a->cacert = optarg; break;
+    case O_CCERT: a->client_cert = optarg; break;
+    case O_CKEY: a->client_key = optarg; break;
+    case O_SAVE: a->save = optarg; break;
     default: return -1;
     }
   }
@@ -583,10 +602,51 @@ static int load_evidence(const char *path, attest_evidence_t *ev) {
   return 0;
 }
 
+/* Evidence from the agent at a.url for a nonce drawn here (nonce, *nlen
+ * set), decoded into ev. */
+static int fetch_evidence(const args_t *a, uint32_t pcr_mask, uint8_t *nonce,
+                          size_t *nlen, attest_evidence_t *ev) {
+  *nlen = 32;
+  if (getrandom(nonce, *nlen, 0) != (ssize_t)*nlen) {
+    fprintf(stderr, "%s: no random nonce\n", prog);
+    return -1;
+  }
+  actl_fetch_t f = {.url = a->url, .cacert = a->cacert, .cert = a->client_cert,
+                    .key = a->client_key};
+  char *body = NULL;
+  size_t len = 0;
+  char why[1024];
+  if (actl_fetch_evidence(&f, nonce, *nlen, pcr_mask, ATTEST_MAX_JSON, &body, &len,
+                          why, sizeof(why)) != 0) {
+    fprintf(stderr, "%s: %s\n", prog, why);
+    return -1;
+  }
+  fprintf(stderr, "%s: evidence from %s for nonce ", prog, a->url);
+  for (size_t i = 0; i < *nlen; i++) {
+    fprintf(stderr, "%02x", nonce[i]);
+  }
+  fprintf(stderr, "\n");
+  if (a->save != NULL && write_file(a->save, body, len) != 0) {
+    free(body);
+    return -1;
+  }
+  char detail[256];
+  rot_error_t err = attest_evidence_decode(body, len, ev, detail, sizeof(detail));
+  free(body);
+  if (err != ROT_OK) {
+    fprintf(stderr, "%s: %s answered something that is not evidence: %s: %s\n", prog,
+            a->url, rot_error_str(err), detail);
+    return -1;
+  }
+  return 0;
+}
+
 static int cmd_verify(int argc, char **argv) {
   args_t a;
-  if (parse_args(argc, argv, &a) || optind != argc - 1 || a.policy == NULL ||
-      a.trust == NULL || a.nnonces > 1) {
+  if (parse_args(argc, argv, &a) || a.policy == NULL || a.trust == NULL ||
+      a.nnonces > 1 || (a.url == NULL && optind != argc - 1) ||
+      (a.url != NULL && (optind != argc || a.nnonces != 0)) ||
+      (a.client_key != NULL && a.client_cert == NULL)) {
     return usage();
   }
   uint8_t nonce[ATTEST_NONCE_MAX];
@@ -614,13 +674,16 @@ static int cmd_verify(int argc, char **argv) {
     return EXIT_USAGE;
   }
   attest_evidence_t ev;
-  if (load_evidence(argv[optind], &ev)) {
+  if (a.url != NULL
+          ? fetch_evidence(&a, a.pcr_mask != 0 ? a.pcr_mask : pol->pcr_mask, nonce,
+                           &nlen, &ev)
+          : load_evidence(argv[optind], &ev)) {
     free(pol);
     return EXIT_USAGE;
   }
   attest_verify_opts_t o = {.policy = pol,
                             .trust_dir = a.trust,
-                            .nonce = a.nnonces ? nonce : NULL,
+                            .nonce = a.nnonces || a.url != NULL ? nonce : NULL,
                             .nonce_len = nlen,
                             .state_dir = a.state};
   attest_result_t *r = malloc(sizeof(*r));

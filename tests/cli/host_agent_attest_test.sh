@@ -16,7 +16,9 @@ BIN=$ROOT/$BUILD/bin
 tap_tmpdir
 
 S=$T/stack
+EVIL_PID=
 cleanup() {
+  [ -n "$EVIL_PID" ] && kill "$EVIL_PID" 2>/dev/null && wait "$EVIL_PID" 2>/dev/null
   bash "$ROOT/scripts/stack.sh" stop "$S" >/dev/null 2>&1
 }
 
@@ -107,6 +109,71 @@ if [ "$code" = 200 ] && grep -q '^hostagent_quote_duration_seconds_count [1-9]' 
 else
   not_ok "metrics: quote series" "$(grep -E 'quote|tpm_errors' "$T/body")"
 fi
+
+# ---- attestctl verify --url: the verifier asks the agent itself ------------------------
+vurl() { (cd "$S" && "$BIN/attestctl" verify --policy refvals.json --trust trust "$@") >"$T/v.out" 2>&1; }
+if vurl --url "$H" && tail -1 "$T/v.out" | grep -qx TRUSTED && grep -q "^attestctl: evidence from $H for nonce [0-9a-f]\{64\}$" "$T/v.out"; then
+  ok "attestctl verify --url http://...: fresh nonce, evidence fetched, TRUSTED"
+else
+  not_ok "attestctl verify --url (http)" "$(cat "$T/v.out")"
+fi
+HS=https://127.0.0.1:$https
+vurl --url "$HS" --cacert pki/tls-ca.crt && tail -1 "$T/v.out" | grep -qx TRUSTED &&
+  vurl --url "$HS/v1/attestation" --cacert pki/tls-ca.crt --client-cert pki/operator.crt --client-key pki/operator.key &&
+  tail -1 "$T/v.out" | grep -qx TRUSTED &&
+  ok "attestctl verify --url https://... with --cacert, and with a client certificate: TRUSTED" ||
+  not_ok "attestctl verify --url (https)" "$(cat "$T/v.out")"
+vurl --url "$HS"
+[ $? = 2 ] && grep -q "cannot fetch evidence from $HS: .*certificate" "$T/v.out" &&
+  ok "https without the agent's CA: exit 2, the TLS failure named" || not_ok "https without --cacert" "$(cat "$T/v.out")"
+FREE=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1]); s.close()")
+vurl --url "http://127.0.0.1:$FREE"
+[ $? = 2 ] && grep -q "cannot fetch evidence from http://127.0.0.1:$FREE: Couldn't connect" "$T/v.out" &&
+  ok "an unreachable agent: exit 2, \"cannot fetch evidence ...: Couldn't connect\"" || not_ok "unreachable URL" "$(cat "$T/v.out")"
+vurl --url "ftp://127.0.0.1:$FREE"
+[ $? = 2 ] && grep -q "an http:// or https:// URL" "$T/v.out" && ok "a URL that is not http(s): exit 2" || not_ok "ftp URL" "$(cat "$T/v.out")"
+# A man in the middle on loopback: "replay" answers every request with the
+# evidence captured earlier; "tamper" forwards to the agent and changes
+# one byte of the quoted PCR digest in the answer.
+cat >"$T/mitm.py" <<'PY'
+import base64, http.server, json, sys, urllib.request
+mode, agent, saved, portfile = sys.argv[1:5]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if mode == "replay":
+            body = open(saved, "rb").read()
+        else:
+            d = json.load(urllib.request.urlopen(agent + self.path))
+            p = bytearray(base64.b64decode(d["quote"]["attest"]))
+            p[-5] ^= 1  # inside the quoted PCR digest
+            d["quote"]["attest"] = base64.b64encode(bytes(p)).decode()
+            body = json.dumps(d).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(portfile + ".tmp", "w").write(str(s.server_address[1]))
+import os; os.rename(portfile + ".tmp", portfile)
+s.serve_forever()
+PY
+mitm() { # MODE CHECK-NAME: run the verifier through the middle man
+  rm -f "$T/mitm.port"
+  python3 "$T/mitm.py" "$1" "$H" "$T/single.json" "$T/mitm.port" &
+  EVIL_PID=$!
+  for _ in $(seq 100); do [ -s "$T/mitm.port" ] && break; sleep 0.05; done
+  vurl --url "http://127.0.0.1:$(cat "$T/mitm.port" 2>/dev/null)"
+  local rc=$?
+  kill "$EVIL_PID" 2>/dev/null; wait "$EVIL_PID" 2>/dev/null; EVIL_PID=
+  [ $rc = 1 ] && tail -1 "$T/v.out" | grep -qx UNTRUSTED && grep -q "FAIL *$2" "$T/v.out"
+}
+mitm replay nonce && ok "a replayed answer (earlier evidence for another nonce): UNTRUSTED, nonce check fails" ||
+  not_ok "replayed evidence refused" "$(cat "$T/v.out")"
+mitm tamper signature && ok "an answer whose quoted PCR digest was changed on the way: UNTRUSTED, the AK signature check fails" ||
+  not_ok "tampered evidence refused" "$(cat "$T/v.out")"
 
 # ---- enrolment: /v1/identity -------------------------------------------------------------
 # What a Keylime registrar receives, checked against what tpm2-tools reads
