@@ -21,6 +21,7 @@ PKGS=(
   libmicrohttpd-dev libjson-c-dev libcurl4-openssl-dev curl
   libgnutls28-dev           # host agent: checks operator client certificates
   python3-sushy wrk         # host agent tests: Redfish client, load generator
+  redfishtool               # host agent tests: DMTF's Redfish command-line client
 )
 
 missing=()
