@@ -322,8 +322,21 @@ rot_error_t attest_produce_batch(attest_tpm_t *t, const attest_source_t *src,
   if (t == NULL || src == NULL || evs == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  rot_error_t err = attest_merkle_root(nonces, n, root);
+  /* Every path in one pass over the tree (a path per call would hash the
+   * whole tree once per nonce). */
+  uint8_t(*paths)[ATTEST_MERKLE_MAX_DEPTH][ATTEST_MERKLE_HASH_LEN] = NULL;
+  uint32_t *lens = NULL;
+  rot_error_t err = ROT_ERROR_ATTEST_BATCH;
+  if (n > 0 && n <= ATTEST_BATCH_MAX) {
+    paths = malloc(n * sizeof(*paths));
+    lens = malloc(n * sizeof(*lens));
+    err = paths != NULL && lens != NULL
+              ? attest_merkle_paths(nonces, n, paths, lens, root)
+              : ROT_ERROR_INTERNAL;
+  }
   if (err != ROT_OK) {
+    free(paths);
+    free(lens);
     say(detail, cap, "batch: 1..%u nonces of %u..%u bytes", ATTEST_BATCH_MAX,
         ATTEST_NONCE_MIN, ATTEST_NONCE_MAX);
     return err;
@@ -346,8 +359,9 @@ rot_error_t attest_produce_batch(attest_tpm_t *t, const attest_source_t *src,
     ev->batched = 1;
     ev->batch_index = (uint32_t)i;
     ev->batch_size = (uint32_t)n;
-    err = attest_merkle_path(nonces, n, i, ev->path, &ev->path_len);
-    err = err == ROT_OK ? copy_buf(&ev->attest, &q.attest) : err;
+    memcpy(ev->path, paths[i], sizeof(ev->path));
+    ev->path_len = lens[i];
+    err = copy_buf(&ev->attest, &q.attest);
     err = err == ROT_OK ? copy_buf(&ev->signature, &q.signature) : err;
     err = err == ROT_OK ? copy_buf(&ev->pcrs, &q.pcrs) : err;
     err = err == ROT_OK ? copy_buf(&ev->event_log, &base.event_log) : err;
@@ -362,6 +376,8 @@ rot_error_t attest_produce_batch(attest_tpm_t *t, const attest_source_t *src,
   }
   attest_quote_free(&q);
   attest_evidence_free(&base);
+  free(paths);
+  free(lens);
   if (err != ROT_OK) {
     for (size_t i = 0; i < n; i++) {
       attest_evidence_free(&evs[i]);
