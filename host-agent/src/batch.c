@@ -3,39 +3,47 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-typedef struct waiter {
-  struct waiter *next;
-  const uint8_t *nonce;
+struct ha_batch_job {
+  ha_batch_job_t *next;
+  uint8_t nonce[ATTEST_NONCE_MAX];
   size_t len;
-  attest_evidence_t *ev;
+  uint32_t mask;
+  ha_batch_done_fn done;
+  void *ctx;
+  struct timespec joined;
+  int answered;  /* the result below is set */
+  int abandoned; /* released while waiting: the worker frees it */
+  attest_evidence_t ev;
   rot_error_t err;
   unsigned size;
   char detail[256];
-  int done;
-} waiter_t;
-
-/* One open window: the requests that joined it, all asking one mask. */
-typedef struct window {
-  uint32_t mask;
-  waiter_t *head, **tail;
-  unsigned n;
-  int closed;
-} window_t;
+};
 
 struct ha_batch {
   pthread_mutex_t lock;
-  pthread_cond_t joined; /* a request joined (the leader may close early) */
-  pthread_cond_t done;   /* a window's evidence is ready */
+  pthread_cond_t wake; /* the worker: a job came, or a window filled up */
+  pthread_cond_t idle; /* drain: a window was answered */
   ha_tpm_t *tpm;
   attest_source_t src;
   unsigned window_us, max;
-  window_t *open; /* the window requests join now, or NULL */
+  ha_batch_job_t *head, **tail; /* waiting jobs, oldest first */
+  unsigned queued;
+  unsigned busy;  /* jobs taken into a window, not yet answered */
+  int draining;
+  int stop;
+  pthread_t worker;
+  /* The worker's: a window's done callbacks, called outside the lock. */
+  ha_batch_done_fn *fns;
+  void **ctxs;
 };
+
+static void *worker_main(void *arg);
 
 rot_error_t ha_batch_new(ha_batch_t **out, ha_tpm_t *t,
                          const attest_source_t *src, unsigned window_us,
@@ -52,8 +60,8 @@ rot_error_t ha_batch_new(ha_batch_t **out, ha_tpm_t *t,
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   if (pthread_mutex_init(&b->lock, NULL) != 0 ||
-      pthread_cond_init(&b->joined, &ca) != 0 ||
-      pthread_cond_init(&b->done, &ca) != 0) {
+      pthread_cond_init(&b->wake, &ca) != 0 ||
+      pthread_cond_init(&b->idle, &ca) != 0) {
     pthread_condattr_destroy(&ca);
     free(b);
     return ROT_ERROR_INTERNAL;
@@ -63,116 +71,306 @@ rot_error_t ha_batch_new(ha_batch_t **out, ha_tpm_t *t,
   b->src = *src;
   b->window_us = window_us;
   b->max = max;
+  b->tail = &b->head;
+  b->fns = calloc(max, sizeof(*b->fns));
+  b->ctxs = calloc(max, sizeof(*b->ctxs));
+  /* Signals are for the main thread: the worker starts with all blocked. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  int rc = b->fns != NULL && b->ctxs != NULL
+               ? pthread_create(&b->worker, NULL, worker_main, b)
+               : -1;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc != 0) {
+    free(b->fns);
+    free(b->ctxs);
+    pthread_mutex_destroy(&b->lock);
+    pthread_cond_destroy(&b->wake);
+    pthread_cond_destroy(&b->idle);
+    free(b);
+    return ROT_ERROR_INTERNAL;
+  }
   *out = b;
   return ROT_OK;
+}
+
+void ha_batch_drain(ha_batch_t *b) {
+  if (b == NULL) {
+    return;
+  }
+  pthread_mutex_lock(&b->lock);
+  b->draining = 1;
+  pthread_cond_signal(&b->wake);
+  while (b->head != NULL || b->busy != 0) {
+    pthread_cond_wait(&b->idle, &b->lock);
+  }
+  pthread_mutex_unlock(&b->lock);
 }
 
 void ha_batch_free(ha_batch_t *b) {
   if (b == NULL) {
     return;
   }
+  ha_batch_drain(b);
+  pthread_mutex_lock(&b->lock);
+  b->stop = 1;
+  pthread_cond_signal(&b->wake);
+  pthread_mutex_unlock(&b->lock);
+  pthread_join(b->worker, NULL);
   pthread_mutex_destroy(&b->lock);
-  pthread_cond_destroy(&b->joined);
-  pthread_cond_destroy(&b->done);
+  pthread_cond_destroy(&b->wake);
+  pthread_cond_destroy(&b->idle);
+  free(b->fns);
+  free(b->ctxs);
   free(b);
 }
 
-/* The leader's part, outside the lock: one quote for the whole window. */
-static void answer(ha_batch_t *b, window_t *w) {
-  attest_nonce_t *nonces = calloc(w->n, sizeof(*nonces));
-  attest_evidence_t *evs = calloc(w->n, sizeof(*evs));
+ha_batch_job_t *ha_batch_job_new(const uint8_t *nonce, size_t len,
+                                 uint32_t mask, ha_batch_done_fn done,
+                                 void *ctx) {
+  if (nonce == NULL || done == NULL || len < ATTEST_NONCE_MIN ||
+      len > ATTEST_NONCE_MAX) {
+    return NULL;
+  }
+  ha_batch_job_t *j = calloc(1, sizeof(*j));
+  if (j != NULL) {
+    memcpy(j->nonce, nonce, len);
+    j->len = len;
+    j->mask = mask;
+    j->done = done;
+    j->ctx = ctx;
+  }
+  return j;
+}
+
+void ha_batch_submit(ha_batch_t *b, ha_batch_job_t *j) {
+  pthread_mutex_lock(&b->lock);
+  if (b->draining) {
+    j->err = ROT_ERROR_INTERNAL;
+    snprintf(j->detail, sizeof(j->detail), "the agent is stopping");
+    j->answered = 1;
+    ha_batch_done_fn done = j->done;
+    void *ctx = j->ctx;
+    pthread_mutex_unlock(&b->lock);
+    done(ctx);
+    return;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &j->joined);
+  j->next = NULL;
+  *b->tail = j;
+  b->tail = &j->next;
+  b->queued++;
+  /* The worker waits for a first job, or for a window to fill up. */
+  if (b->queued == 1 || b->queued == b->max) {
+    pthread_cond_signal(&b->wake);
+  }
+  pthread_mutex_unlock(&b->lock);
+}
+
+rot_error_t ha_batch_job_result(ha_batch_job_t *j, attest_evidence_t *ev,
+                                unsigned *batch_size, char *detail,
+                                size_t cap) {
+  if (j == NULL || ev == NULL || batch_size == NULL || !j->answered) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  *batch_size = j->size;
+  if (j->err != ROT_OK) {
+    if (detail != NULL && cap > 0) {
+      snprintf(detail, cap, "%s", j->detail);
+    }
+    return j->err;
+  }
+  *ev = j->ev; /* ownership moves to the caller */
+  memset(&j->ev, 0, sizeof(j->ev));
+  return ROT_OK;
+}
+
+void ha_batch_job_release(ha_batch_t *b, ha_batch_job_t *j) {
+  if (j == NULL) {
+    return;
+  }
+  pthread_mutex_lock(&b->lock);
+  int mine = j->answered;
+  if (!mine) {
+    j->abandoned = 1;
+  }
+  pthread_mutex_unlock(&b->lock);
+  if (mine) {
+    attest_evidence_free(&j->ev);
+    free(j);
+  }
+}
+
+/* The worker's part of a window, outside the lock: one quote for all. */
+static void answer(ha_batch_t *b, ha_batch_job_t *w, unsigned n) {
+  attest_nonce_t *nonces = calloc(n, sizeof(*nonces));
+  attest_evidence_t *evs = calloc(n, sizeof(*evs));
   char detail[256] = "";
   rot_error_t err = ROT_ERROR_INTERNAL;
   if (nonces != NULL && evs != NULL) {
-    size_t i = 0;
-    for (waiter_t *x = w->head; x != NULL; x = x->next) {
+    unsigned i = 0;
+    for (ha_batch_job_t *x = w; x != NULL; x = x->next) {
       nonces[i].p = x->nonce;
       nonces[i].len = x->len;
       i++;
     }
     attest_source_t src = b->src;
     src.pcr_mask = w->mask;
-    err = ha_tpm_produce(b->tpm, &src, nonces, w->n, 1, evs, detail,
+    err = ha_tpm_produce(b->tpm, &src, nonces, n, 1, evs, detail,
                          sizeof(detail));
   } else {
     snprintf(detail, sizeof(detail), "out of memory");
   }
-  pthread_mutex_lock(&b->lock);
-  size_t i = 0;
-  for (waiter_t *x = w->head; x != NULL; x = x->next, i++) {
+  unsigned i = 0;
+  for (ha_batch_job_t *x = w; x != NULL; x = x->next, i++) {
     x->err = err;
-    x->size = w->n;
+    x->size = n;
     if (err == ROT_OK) {
-      *x->ev = evs[i]; /* ownership moves to the request */
+      x->ev = evs[i]; /* ownership moves to the job */
     } else {
       snprintf(x->detail, sizeof(x->detail), "%s", detail);
     }
-    x->done = 1;
   }
-  pthread_cond_broadcast(&b->done);
-  pthread_mutex_unlock(&b->lock);
   free(nonces);
   free(evs);
+}
+
+static int before(const struct timespec *a, const struct timespec *b) {
+  return a->tv_sec < b->tv_sec ||
+         (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Under the lock: take up to max waiting jobs asking the oldest one's
+ * PCRs, oldest first, into a list; *n gets how many. */
+static ha_batch_job_t *take_window(ha_batch_t *b, unsigned *n) {
+  uint32_t mask = b->head->mask;
+  ha_batch_job_t *w = NULL, **wt = &w;
+  ha_batch_job_t **pp = &b->head;
+  unsigned k = 0;
+  while (*pp != NULL && k < b->max) {
+    ha_batch_job_t *x = *pp;
+    if (x->mask != mask) {
+      pp = &x->next;
+      continue;
+    }
+    *pp = x->next;
+    x->next = NULL;
+    *wt = x;
+    wt = &x->next;
+    k++;
+  }
+  /* Re-point the tail at the last job left. */
+  b->tail = &b->head;
+  while (*b->tail != NULL) {
+    b->tail = &(*b->tail)->next;
+  }
+  b->queued -= k;
+  *n = k;
+  return w;
+}
+
+static void *worker_main(void *arg) {
+  ha_batch_t *b = arg;
+  ha_batch_done_fn *fns = b->fns;
+  void **ctxs = b->ctxs;
+  pthread_mutex_lock(&b->lock);
+  for (;;) {
+    while (b->head == NULL && !b->stop) {
+      pthread_cond_wait(&b->wake, &b->lock);
+    }
+    if (b->head == NULL) {
+      break; /* stopping, nothing left */
+    }
+    /* The window closes window_us after its first job joined, when max
+     * jobs wait, or at once when draining. */
+    struct timespec until = b->head->joined;
+    until.tv_nsec += (long)b->window_us * 1000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    for (;;) {
+      struct timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      if (b->queued >= b->max || b->draining || !before(&now, &until) ||
+          pthread_cond_timedwait(&b->wake, &b->lock, &until) == ETIMEDOUT) {
+        break;
+      }
+    }
+    unsigned n = 0;
+    ha_batch_job_t *w = take_window(b, &n);
+    b->busy += n;
+    pthread_mutex_unlock(&b->lock);
+    answer(b, w, n);
+    pthread_mutex_lock(&b->lock);
+    unsigned k = 0;
+    for (ha_batch_job_t *x = w, *next; x != NULL; x = next) {
+      next = x->next;
+      x->answered = 1;
+      if (x->abandoned) {
+        attest_evidence_free(&x->ev);
+        free(x);
+      } else {
+        fns[k] = x->done;
+        ctxs[k] = x->ctx;
+        k++;
+      }
+    }
+    pthread_mutex_unlock(&b->lock);
+    /* After the lock: a done callback may release its job at once. */
+    for (unsigned i = 0; i < k; i++) {
+      fns[i](ctxs[i]);
+    }
+    pthread_mutex_lock(&b->lock);
+    b->busy -= n;
+    pthread_cond_broadcast(&b->idle);
+  }
+  pthread_mutex_unlock(&b->lock);
+  return NULL;
+}
+
+/* ---- the blocking form ---------------------------------------------------- */
+
+typedef struct waiter {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int done;
+} waiter_t;
+
+static void wake_waiter(void *ctx) {
+  waiter_t *w = ctx;
+  pthread_mutex_lock(&w->lock);
+  w->done = 1;
+  pthread_cond_signal(&w->cond);
+  pthread_mutex_unlock(&w->lock);
 }
 
 rot_error_t ha_batch_join(ha_batch_t *b, const uint8_t *nonce, size_t len,
                           uint32_t mask, attest_evidence_t *ev,
                           unsigned *batch_size, char *detail, size_t cap) {
-  if (b == NULL || nonce == NULL || ev == NULL || batch_size == NULL ||
-      len < ATTEST_NONCE_MIN || len > ATTEST_NONCE_MAX) {
+  if (b == NULL || nonce == NULL || ev == NULL || batch_size == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  waiter_t me;
-  memset(&me, 0, sizeof(me));
-  me.nonce = nonce;
-  me.len = len;
-  me.ev = ev;
-  window_t mine;
-  int leader = 0;
-  pthread_mutex_lock(&b->lock);
-  /* A window asking other PCRs, or a full one, is left to finish first. */
-  while (b->open != NULL && (b->open->mask != mask || b->open->n >= b->max)) {
-    pthread_cond_wait(&b->done, &b->lock);
+  waiter_t w = {.done = 0};
+  if (pthread_mutex_init(&w.lock, NULL) != 0) {
+    return ROT_ERROR_INTERNAL;
   }
-  window_t *w = b->open;
-  if (w == NULL) {
-    memset(&mine, 0, sizeof(mine));
-    mine.mask = mask;
-    mine.tail = &mine.head;
-    w = &mine;
-    b->open = w;
-    leader = 1;
+  if (pthread_cond_init(&w.cond, NULL) != 0) {
+    pthread_mutex_destroy(&w.lock);
+    return ROT_ERROR_INTERNAL;
   }
-  *w->tail = &me;
-  w->tail = &me.next;
-  w->n++;
-  pthread_cond_signal(&b->joined);
-  if (leader) {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_nsec += (long)b->window_us * 1000L;
-    until.tv_sec += until.tv_nsec / 1000000000L;
-    until.tv_nsec %= 1000000000L;
-    while (w->n < b->max) {
-      if (pthread_cond_timedwait(&b->joined, &b->lock, &until) == ETIMEDOUT) {
-        break;
-      }
+  rot_error_t err = ROT_ERROR_INVALID_ARGUMENT;
+  ha_batch_job_t *j = ha_batch_job_new(nonce, len, mask, wake_waiter, &w);
+  if (j != NULL) {
+    ha_batch_submit(b, j);
+    pthread_mutex_lock(&w.lock);
+    while (!w.done) {
+      pthread_cond_wait(&w.cond, &w.lock);
     }
-    w->closed = 1;
-    b->open = NULL;
-    /* Requests waiting for a different window may open theirs now. */
-    pthread_cond_broadcast(&b->done);
-    pthread_mutex_unlock(&b->lock);
-    answer(b, w);
-    pthread_mutex_lock(&b->lock);
+    pthread_mutex_unlock(&w.lock);
+    err = ha_batch_job_result(j, ev, batch_size, detail, cap);
+    ha_batch_job_release(b, j);
   }
-  while (!me.done) {
-    pthread_cond_wait(&b->done, &b->lock);
-  }
-  pthread_mutex_unlock(&b->lock);
-  *batch_size = me.size;
-  if (me.err != ROT_OK && detail != NULL) {
-    snprintf(detail, cap, "%s", me.detail);
-  }
-  return me.err;
+  pthread_cond_destroy(&w.cond);
+  pthread_mutex_destroy(&w.lock);
+  return err;
 }
