@@ -314,12 +314,41 @@ static rot_error_t copy_str(char **dst, const char *src) {
   return *dst != NULL ? ROT_OK : ROT_ERROR_INTERNAL;
 }
 
+rot_error_t attest_produce_common(attest_tpm_t *t, const attest_source_t *src,
+                                  attest_evidence_t *base, char *detail,
+                                  size_t cap) {
+  if (t == NULL || src == NULL || base == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  memset(base, 0, sizeof(*base));
+  rot_error_t err = common_parts(t, src, base, detail, cap);
+  if (err != ROT_OK) {
+    attest_evidence_free(base);
+  }
+  return err;
+}
+
 rot_error_t attest_produce_batch(attest_tpm_t *t, const attest_source_t *src,
                                  const attest_nonce_t *nonces, size_t n,
                                  attest_evidence_t *evs, char *detail,
                                  size_t cap) {
+  attest_evidence_t base;
+  rot_error_t err = attest_produce_common(t, src, &base, detail, cap);
+  if (err == ROT_OK) {
+    err = attest_produce_batch_with(t, src, &base, nonces, n, evs, detail, cap);
+    attest_evidence_free(&base);
+  }
+  return err;
+}
+
+rot_error_t attest_produce_batch_with(attest_tpm_t *t,
+                                      const attest_source_t *src,
+                                      const attest_evidence_t *base,
+                                      const attest_nonce_t *nonces, size_t n,
+                                      attest_evidence_t *evs, char *detail,
+                                      size_t cap) {
   uint8_t root[ATTEST_MERKLE_HASH_LEN];
-  if (t == NULL || src == NULL || evs == NULL) {
+  if (t == NULL || src == NULL || base == NULL || evs == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   /* Every path in one pass over the tree (a path per call would hash the
@@ -342,20 +371,15 @@ rot_error_t attest_produce_batch(attest_tpm_t *t, const attest_source_t *src,
     return err;
   }
   memset(evs, 0, n * sizeof(*evs));
-  attest_evidence_t base;
-  memset(&base, 0, sizeof(base));
   attest_quote_t q;
   memset(&q, 0, sizeof(q));
-  err = common_parts(t, src, &base, detail, cap);
-  if (err == ROT_OK) {
-    err = quote_into(t, src, root, sizeof(root), &q, detail, cap);
-  }
+  err = quote_into(t, src, root, sizeof(root), &q, detail, cap);
   for (size_t i = 0; err == ROT_OK && i < n; i++) {
     attest_evidence_t *ev = &evs[i];
     ev->version = ATTEST_EVIDENCE_VERSION;
     memcpy(ev->nonce, nonces[i].p, nonces[i].len);
     ev->nonce_len = nonces[i].len;
-    ev->ek_alg = base.ek_alg;
+    ev->ek_alg = base->ek_alg;
     ev->batched = 1;
     ev->batch_index = (uint32_t)i;
     ev->batch_size = (uint32_t)n;
@@ -364,18 +388,17 @@ rot_error_t attest_produce_batch(attest_tpm_t *t, const attest_source_t *src,
     err = copy_buf(&ev->attest, &q.attest);
     err = err == ROT_OK ? copy_buf(&ev->signature, &q.signature) : err;
     err = err == ROT_OK ? copy_buf(&ev->pcrs, &q.pcrs) : err;
-    err = err == ROT_OK ? copy_buf(&ev->event_log, &base.event_log) : err;
-    err = err == ROT_OK ? copy_buf(&ev->ak_public, &base.ak_public) : err;
-    err = err == ROT_OK ? copy_buf(&ev->ek_cert, &base.ek_cert) : err;
-    err = err == ROT_OK ? copy_buf(&ev->dice_deviceid, &base.dice_deviceid) : err;
-    err = err == ROT_OK ? copy_buf(&ev->dice_alias, &base.dice_alias) : err;
-    err = err == ROT_OK ? copy_buf(&ev->ak_endorsement, &base.ak_endorsement) : err;
-    err = err == ROT_OK ? copy_str(&ev->ak_pem, base.ak_pem) : err;
-    err = err == ROT_OK ? copy_str(&ev->dice_unavailable, base.dice_unavailable) : err;
-    err = err == ROT_OK ? copy_str(&ev->inventory, base.inventory) : err;
+    err = err == ROT_OK ? copy_buf(&ev->event_log, &base->event_log) : err;
+    err = err == ROT_OK ? copy_buf(&ev->ak_public, &base->ak_public) : err;
+    err = err == ROT_OK ? copy_buf(&ev->ek_cert, &base->ek_cert) : err;
+    err = err == ROT_OK ? copy_buf(&ev->dice_deviceid, &base->dice_deviceid) : err;
+    err = err == ROT_OK ? copy_buf(&ev->dice_alias, &base->dice_alias) : err;
+    err = err == ROT_OK ? copy_buf(&ev->ak_endorsement, &base->ak_endorsement) : err;
+    err = err == ROT_OK ? copy_str(&ev->ak_pem, base->ak_pem) : err;
+    err = err == ROT_OK ? copy_str(&ev->dice_unavailable, base->dice_unavailable) : err;
+    err = err == ROT_OK ? copy_str(&ev->inventory, base->inventory) : err;
   }
   attest_quote_free(&q);
-  attest_evidence_free(&base);
   free(paths);
   free(lens);
   if (err != ROT_OK) {
