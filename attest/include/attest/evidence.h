@@ -94,6 +94,17 @@ ROT_WARN_UNUSED rot_error_t attest_evidence_decode(const char *json,
 ROT_WARN_UNUSED rot_error_t attest_evidence_encode(const attest_evidence_t *ev,
                                                    char **out);
 
+/**
+ * Encode the n evidences of one batch: out[i] (malloc'd) is the document
+ * attest_evidence_encode gives for evs[i]. The parts the batch shares
+ * (quote, event log, certificates) are built and base64-encoded once;
+ * an evidence that does not share them with evs[0] is encoded on its own.
+ * On error no out[i] is left allocated.
+ * Errors: those of attest_evidence_encode.
+ */
+ROT_WARN_UNUSED rot_error_t attest_evidence_encode_batch(
+    const attest_evidence_t *evs, size_t n, char **out);
+
 /** Free every field and zero *ev. NULL is a no-op. */
 void attest_evidence_free(attest_evidence_t *ev);
 

@@ -91,6 +91,44 @@ static void refused(const char *from, const char *to, const char *field,
   free(json);
 }
 
+/* A batch encoded at once: each document byte for byte what the single
+ * encoder gives, including nonces of other lengths, other path lengths,
+ * and a member that does not share the batch's parts. */
+static void evidence_test_encode_batch_matches_encode(void **state) {
+  (void)state;
+  static uint8_t other[] = {9, 9};
+  attest_evidence_t evs[5];
+  for (int i = 0; i < 5; i++) {
+    evs[i] = sample();
+    evs[i].batched = 1;
+    evs[i].batch_index = (uint32_t)i;
+    evs[i].batch_size = 5;
+    evs[i].nonce_len = 16 + 12 * (size_t)i;
+    evs[i].nonce[0] = (uint8_t)i;
+    evs[i].path_len = i == 4 ? 1 : 3;
+    memset(evs[i].path, 0x20 + i, sizeof(evs[i].path));
+  }
+  evs[3].signature = (attest_buf_t){other, sizeof(other)};
+  char *out[5];
+  assert_int_equal(attest_evidence_encode_batch(evs, 5, out), ROT_OK);
+  for (int i = 0; i < 5; i++) {
+    char *one = NULL;
+    assert_int_equal(attest_evidence_encode(&evs[i], &one), ROT_OK);
+    assert_string_equal(out[i], one);
+    free(one);
+    free(out[i]);
+  }
+  /* The same refusals as the single encoder; nothing left allocated. */
+  evs[2].ak_pem = NULL;
+  out[0] = (char *)"untouched";
+  assert_int_equal(attest_evidence_encode_batch(evs, 5, out),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(attest_evidence_encode_batch(evs, 0, out),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(attest_evidence_encode_batch(NULL, 1, out),
+                   ROT_ERROR_INVALID_ARGUMENT);
+}
+
 static void evidence_test_decode_hostile(void **state) {
   (void)state;
   refused("\"version\": 1", "\"version\": 2", "version", 0);
@@ -189,6 +227,7 @@ static void pcrfile_test_roundtrip_and_hostile(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(evidence_test_roundtrip),
+      cmocka_unit_test(evidence_test_encode_batch_matches_encode),
       cmocka_unit_test(evidence_test_decode_hostile),
       cmocka_unit_test(evidence_test_decode_bounds),
       cmocka_unit_test(pcrfile_test_roundtrip_and_hostile),
