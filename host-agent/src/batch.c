@@ -7,7 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+
+#include "rot_client/names.h"
+
+/* The nonce-independent parts of evidence (AK, EK certificate, event log,
+ * the chip's identity and endorsement) are asked of the TPM's NV and of
+ * rotd again at least this often, and whenever the event log file changes
+ * or a window failed; in between, windows only ask for their quote. */
+#define BASE_TTL_NS 1000000000LL
 
 struct ha_batch_job {
   ha_batch_job_t *next;
@@ -19,7 +28,8 @@ struct ha_batch_job {
   struct timespec joined;
   int answered;  /* the result below is set */
   int abandoned; /* released while waiting: the worker frees it */
-  attest_evidence_t ev;
+  char *json;    /* the evidence document */
+  uint32_t index;
   rot_error_t err;
   unsigned size;
   char detail[256];
@@ -41,6 +51,11 @@ struct ha_batch {
   /* The worker's: a window's done callbacks, called outside the lock. */
   ha_batch_done_fn *fns;
   void **ctxs;
+  /* The worker's: the nonce-independent parts, and when they were made. */
+  attest_evidence_t base;
+  int have_base;
+  struct timespec base_at;
+  struct stat log_st;
 };
 
 static void *worker_main(void *arg);
@@ -118,6 +133,7 @@ void ha_batch_free(ha_batch_t *b) {
   pthread_cond_signal(&b->wake);
   pthread_mutex_unlock(&b->lock);
   pthread_join(b->worker, NULL);
+  attest_evidence_free(&b->base);
   pthread_mutex_destroy(&b->lock);
   pthread_cond_destroy(&b->wake);
   pthread_cond_destroy(&b->idle);
@@ -168,21 +184,23 @@ void ha_batch_submit(ha_batch_t *b, ha_batch_job_t *j) {
   pthread_mutex_unlock(&b->lock);
 }
 
-rot_error_t ha_batch_job_result(ha_batch_job_t *j, attest_evidence_t *ev,
-                                unsigned *batch_size, char *detail,
-                                size_t cap) {
-  if (j == NULL || ev == NULL || batch_size == NULL || !j->answered) {
+rot_error_t ha_batch_job_result(ha_batch_job_t *j, char **json,
+                                uint32_t *index, unsigned *batch_size,
+                                char *detail, size_t cap) {
+  if (j == NULL || json == NULL || index == NULL || batch_size == NULL ||
+      !j->answered) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   *batch_size = j->size;
+  *index = j->index;
   if (j->err != ROT_OK) {
     if (detail != NULL && cap > 0) {
       snprintf(detail, cap, "%s", j->detail);
     }
     return j->err;
   }
-  *ev = j->ev; /* ownership moves to the caller */
-  memset(&j->ev, 0, sizeof(j->ev));
+  *json = j->json; /* ownership moves to the caller */
+  j->json = NULL;
   return ROT_OK;
 }
 
@@ -197,18 +215,81 @@ void ha_batch_job_release(ha_batch_t *b, ha_batch_job_t *j) {
   }
   pthread_mutex_unlock(&b->lock);
   if (mine) {
-    attest_evidence_free(&j->ev);
+    free(j->json);
     free(j);
   }
 }
 
-/* The worker's part of a window, outside the lock: one quote for all. */
+static int64_t ns_between(const struct timespec *a, const struct timespec *b) {
+  return (int64_t)(b->tv_sec - a->tv_sec) * 1000000000LL +
+         (b->tv_nsec - a->tv_nsec);
+}
+
+/* The event log as stat sees it (zeroed when absent). */
+static void log_stat(const ha_batch_t *b, struct stat *st) {
+  const char *log = b->src.event_log != NULL ? b->src.event_log
+                                             : ATTEST_DEFAULT_EVENT_LOG;
+  if (stat(log, st) != 0) {
+    memset(st, 0, sizeof(*st));
+  }
+}
+
+/* The kept parts are young enough and the event log is the one read. */
+static int base_fresh(const ha_batch_t *b) {
+  if (!b->have_base) {
+    return 0;
+  }
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  struct stat st;
+  log_stat(b, &st);
+  return ns_between(&b->base_at, &now) < BASE_TTL_NS &&
+         st.st_ino == b->log_st.st_ino && st.st_size == b->log_st.st_size &&
+         st.st_mtim.tv_sec == b->log_st.st_mtim.tv_sec &&
+         st.st_mtim.tv_nsec == b->log_st.st_mtim.tv_nsec;
+}
+
+static void drop_base(ha_batch_t *b) {
+  attest_evidence_free(&b->base);
+  memset(&b->base, 0, sizeof(b->base));
+  b->have_base = 0;
+}
+
+/* One quote for a window's nonces, with the kept parts (made again when
+ * stale), outside the lock. */
+static rot_error_t produce(ha_batch_t *b, const attest_source_t *src,
+                           const attest_nonce_t *nonces, unsigned n,
+                           attest_evidence_t *evs, char *detail, size_t cap) {
+  if (!base_fresh(b)) {
+    drop_base(b);
+    struct stat st;
+    log_stat(b, &st); /* before the read: a change during it shows next time */
+    rot_error_t err = ha_tpm_common(b->tpm, src, &b->base, detail, cap);
+    if (err != ROT_OK) {
+      return err;
+    }
+    b->have_base = 1;
+    b->log_st = st;
+    clock_gettime(CLOCK_MONOTONIC, &b->base_at);
+  }
+  rot_error_t err = ha_tpm_produce_with(b->tpm, src, &b->base, nonces, n, evs,
+                                        detail, cap);
+  if (err != ROT_OK) {
+    drop_base(b); /* the TPM may have changed under it: ask again */
+  }
+  return err;
+}
+
+/* The worker's part of a window, outside the lock: one quote for all,
+ * and every request's document, encoded together (the parts they share
+ * are built once). */
 static void answer(ha_batch_t *b, ha_batch_job_t *w, unsigned n) {
   attest_nonce_t *nonces = calloc(n, sizeof(*nonces));
   attest_evidence_t *evs = calloc(n, sizeof(*evs));
+  char **docs = calloc(n, sizeof(*docs));
   char detail[256] = "";
   rot_error_t err = ROT_ERROR_INTERNAL;
-  if (nonces != NULL && evs != NULL) {
+  if (nonces != NULL && evs != NULL && docs != NULL) {
     unsigned i = 0;
     for (ha_batch_job_t *x = w; x != NULL; x = x->next) {
       nonces[i].p = x->nonce;
@@ -217,8 +298,17 @@ static void answer(ha_batch_t *b, ha_batch_job_t *w, unsigned n) {
     }
     attest_source_t src = b->src;
     src.pcr_mask = w->mask;
-    err = ha_tpm_produce(b->tpm, &src, nonces, n, 1, evs, detail,
-                         sizeof(detail));
+    err = produce(b, &src, nonces, n, evs, detail, sizeof(detail));
+    if (err == ROT_OK) {
+      err = attest_evidence_encode_batch(evs, n, docs);
+      if (err != ROT_OK) {
+        snprintf(detail, sizeof(detail), "cannot encode the evidence: %s",
+                 rot_error_str(err));
+      }
+      for (i = 0; i < n; i++) {
+        attest_evidence_free(&evs[i]);
+      }
+    }
   } else {
     snprintf(detail, sizeof(detail), "out of memory");
   }
@@ -226,14 +316,16 @@ static void answer(ha_batch_t *b, ha_batch_job_t *w, unsigned n) {
   for (ha_batch_job_t *x = w; x != NULL; x = x->next, i++) {
     x->err = err;
     x->size = n;
+    x->index = i;
     if (err == ROT_OK) {
-      x->ev = evs[i]; /* ownership moves to the job */
+      x->json = docs[i]; /* ownership moves to the job */
     } else {
       snprintf(x->detail, sizeof(x->detail), "%s", detail);
     }
   }
   free(nonces);
   free(evs);
+  free(docs);
 }
 
 static int before(const struct timespec *a, const struct timespec *b) {
@@ -307,7 +399,7 @@ static void *worker_main(void *arg) {
       next = x->next;
       x->answered = 1;
       if (x->abandoned) {
-        attest_evidence_free(&x->ev);
+        free(x->json);
         free(x);
       } else {
         fns[k] = x->done;
@@ -326,51 +418,4 @@ static void *worker_main(void *arg) {
   }
   pthread_mutex_unlock(&b->lock);
   return NULL;
-}
-
-/* ---- the blocking form ---------------------------------------------------- */
-
-typedef struct waiter {
-  pthread_mutex_t lock;
-  pthread_cond_t cond;
-  int done;
-} waiter_t;
-
-static void wake_waiter(void *ctx) {
-  waiter_t *w = ctx;
-  pthread_mutex_lock(&w->lock);
-  w->done = 1;
-  pthread_cond_signal(&w->cond);
-  pthread_mutex_unlock(&w->lock);
-}
-
-rot_error_t ha_batch_join(ha_batch_t *b, const uint8_t *nonce, size_t len,
-                          uint32_t mask, attest_evidence_t *ev,
-                          unsigned *batch_size, char *detail, size_t cap) {
-  if (b == NULL || nonce == NULL || ev == NULL || batch_size == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  waiter_t w = {.done = 0};
-  if (pthread_mutex_init(&w.lock, NULL) != 0) {
-    return ROT_ERROR_INTERNAL;
-  }
-  if (pthread_cond_init(&w.cond, NULL) != 0) {
-    pthread_mutex_destroy(&w.lock);
-    return ROT_ERROR_INTERNAL;
-  }
-  rot_error_t err = ROT_ERROR_INVALID_ARGUMENT;
-  ha_batch_job_t *j = ha_batch_job_new(nonce, len, mask, wake_waiter, &w);
-  if (j != NULL) {
-    ha_batch_submit(b, j);
-    pthread_mutex_lock(&w.lock);
-    while (!w.done) {
-      pthread_cond_wait(&w.cond, &w.lock);
-    }
-    pthread_mutex_unlock(&w.lock);
-    err = ha_batch_job_result(j, ev, batch_size, detail, cap);
-    ha_batch_job_release(b, j);
-  }
-  pthread_cond_destroy(&w.cond);
-  pthread_mutex_destroy(&w.lock);
-  return err;
 }

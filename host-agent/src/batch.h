@@ -10,7 +10,8 @@
  *
  * Jobs are asynchronous, so a waiting request holds no server thread: the
  * HTTP layer suspends the connection, and the job's done callback resumes
- * it. ha_batch_join is the blocking form of the same.
+ * it. The worker also encodes every request's evidence document, the
+ * parts they share once.
  */
 #ifndef HOST_AGENT_BATCH_H
 #define HOST_AGENT_BATCH_H
@@ -55,12 +56,13 @@ ha_batch_job_t *ha_batch_job_new(const uint8_t *nonce, size_t len,
 void ha_batch_submit(ha_batch_t *b, ha_batch_job_t *job);
 
 /**
- * The answer of a done job: its evidence (moved to *ev, the caller frees
- * it) and how many requests its quote answered. detail gets the reason of
- * a failure. ROT_ERROR_INVALID_ARGUMENT when the job is not done.
+ * The answer of a done job: its evidence document (JSON, moved to *json,
+ * the caller frees it), its index in the batch and how many requests its
+ * quote answered. detail gets the reason of a failure.
+ * ROT_ERROR_INVALID_ARGUMENT when the job is not done.
  */
 ROT_WARN_UNUSED rot_error_t ha_batch_job_result(ha_batch_job_t *job,
-                                                attest_evidence_t *ev,
+                                                char **json, uint32_t *index,
                                                 unsigned *batch_size,
                                                 char *detail, size_t cap);
 
@@ -72,15 +74,5 @@ void ha_batch_job_release(ha_batch_t *b, ha_batch_job_t *job);
 
 /** Refuse new jobs and wait until every job handed in is answered. */
 void ha_batch_drain(ha_batch_t *b);
-
-/**
- * Blocking form: join a window with nonce and mask, wait for its quote.
- * *batch_size gets how many requests the quote answered.
- */
-ROT_WARN_UNUSED rot_error_t ha_batch_join(ha_batch_t *b, const uint8_t *nonce,
-                                          size_t len, uint32_t mask,
-                                          attest_evidence_t *ev,
-                                          unsigned *batch_size, char *detail,
-                                          size_t cap);
 
 #endif /* HOST_AGENT_BATCH_H */

@@ -451,19 +451,10 @@ void kl_payload_keys(ha_agent_t *a, ha_req_t *r) {
                  "by this agent");
 }
 
-/* Encode ev (consumed) as the answer; t0 is when the request began. */
-static void attestation_reply(ha_agent_t *a, ha_req_t *r, attest_evidence_t *ev,
-                              int batch, unsigned size,
-                              const struct timespec *t0) {
-  char *json = NULL;
-  uint32_t index = ev->batch_index;
-  rot_error_t err = attest_evidence_encode(ev, &json);
-  attest_evidence_free(ev);
-  if (err != ROT_OK) {
-    ha_reply_error(r, 500, NULL, NULL, "cannot encode the evidence: %s",
-                   rot_error_str(err));
-    return;
-  }
+/* Send the evidence document json (freed); t0 is when the request began. */
+static void attestation_send(ha_agent_t *a, ha_req_t *r, char *json, int batch,
+                             unsigned size, uint32_t index,
+                             const struct timespec *t0) {
   struct timespec t1;
   clock_gettime(CLOCK_MONOTONIC, &t1);
   /* The batch size is counted once per quote: by its first request. */
@@ -477,18 +468,18 @@ static void attestation_reply(ha_agent_t *a, ha_req_t *r, attest_evidence_t *ev,
 
 /* The second call of a batched request: its window has been answered. */
 static void attestation_batched(ha_agent_t *a, ha_req_t *r) {
-  attest_evidence_t ev;
-  memset(&ev, 0, sizeof(ev));
+  char *json = NULL;
   char detail[256] = "";
   unsigned size = 0;
-  rot_error_t err = ha_batch_job_result(r->batch_job, &ev, &size, detail,
-                                        sizeof(detail));
+  uint32_t index = 0;
+  rot_error_t err = ha_batch_job_result(r->batch_job, &json, &index, &size,
+                                        detail, sizeof(detail));
   if (err != ROT_OK) {
     ha_reply_error(r, 503, NULL, NULL, "no evidence: %s",
                    detail[0] != '\0' ? detail : rot_error_str(err));
     return;
   }
-  attestation_reply(a, r, &ev, 1, size, &r->t0);
+  attestation_send(a, r, json, 1, size, index, &r->t0);
 }
 
 void na_get_attestation(ha_agent_t *a, ha_req_t *r) {
@@ -553,5 +544,13 @@ void na_get_attestation(ha_agent_t *a, ha_req_t *r) {
                    detail[0] != '\0' ? detail : rot_error_str(err));
     return;
   }
-  attestation_reply(a, r, &ev, 0, 1, &t0);
+  char *json = NULL;
+  err = attest_evidence_encode(&ev, &json);
+  attest_evidence_free(&ev);
+  if (err != ROT_OK) {
+    ha_reply_error(r, 500, NULL, NULL, "cannot encode the evidence: %s",
+                   rot_error_str(err));
+    return;
+  }
+  attestation_send(a, r, json, 0, 1, 0, &t0);
 }

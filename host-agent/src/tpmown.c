@@ -94,6 +94,51 @@ rot_error_t ha_tpm_produce(ha_tpm_t *t, const attest_source_t *src,
   return err;
 }
 
+rot_error_t ha_tpm_common(ha_tpm_t *t, const attest_source_t *src,
+                          attest_evidence_t *base, char *detail, size_t cap) {
+  if (t == NULL || src == NULL || base == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  pthread_mutex_lock(&t->lock);
+  rot_error_t err = ensure(t);
+  if (err != ROT_OK) {
+    snprintf(detail, cap, "TPM: %s", t->last_error);
+  } else {
+    err = attest_produce_common(t->tpm, src, base, detail, cap);
+    if (err != ROT_OK) {
+      fail(t, detail);
+    }
+  }
+  pthread_mutex_unlock(&t->lock);
+  return err;
+}
+
+rot_error_t ha_tpm_produce_with(ha_tpm_t *t, const attest_source_t *src,
+                                const attest_evidence_t *base,
+                                const attest_nonce_t *nonces, size_t n,
+                                attest_evidence_t *evs, char *detail,
+                                size_t cap) {
+  if (t == NULL || src == NULL || base == NULL || nonces == NULL ||
+      evs == NULL || n == 0) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  pthread_mutex_lock(&t->lock);
+  rot_error_t err = ensure(t);
+  if (err != ROT_OK) {
+    snprintf(detail, cap, "TPM: %s", t->last_error);
+  } else {
+    err = attest_produce_batch_with(t->tpm, src, base, nonces, n, evs, detail,
+                                    cap);
+    if (err != ROT_OK) {
+      fail(t, detail);
+    } else {
+      t->last_error[0] = '\0';
+    }
+  }
+  pthread_mutex_unlock(&t->lock);
+  return err;
+}
+
 rot_error_t ha_tpm_quote(ha_tpm_t *t, uint32_t ak, const uint8_t *qual,
                          size_t qlen, uint32_t mask, uint16_t bank,
                          attest_quote_t *q, TPM2B_PUBLIC *ak_pub) {
