@@ -468,6 +468,70 @@ static int same_parts(const attest_evidence_t *a, const attest_evidence_t *b) {
          same_str(a->inventory, b->inventory);
 }
 
+/* Markers standing for a member's nonce and batch values in the shared
+ * document; '@' appears in no hex, base64 or number the parts carry. */
+#define NONCE_MARK "\"@@nonce@@\""
+#define BATCH_MARK "\"@@batch@@\""
+
+/* The one place mark occurs in doc, or NULL when it occurs 0 or 2+ times
+ * (the parts then carry the marker text; the caller falls back). */
+static const char *only(const char *doc, const char *mark) {
+  const char *p = strstr(doc, mark);
+  return p != NULL && strstr(p + 1, mark) == NULL ? p : NULL;
+}
+
+/* The shared document with ev's nonce and batch member in place of the
+ * markers at pn and pb (pn before pb): the same JSON value as
+ * attest_evidence_encode gives (the batch member without indentation). */
+static char *splice(const char *doc, size_t len, const char *pn,
+                    const char *pb, const attest_evidence_t *ev) {
+  char batch[96 + ATTEST_MERKLE_MAX_DEPTH * (2 * ATTEST_MERKLE_HASH_LEN + 4)];
+  int k = snprintf(batch, sizeof(batch),
+                   "{ \"index\": %u, \"size\": %u, \"path\": [ ",
+                   (unsigned)ev->batch_index, (unsigned)ev->batch_size);
+  size_t bl = (size_t)k;
+  for (uint32_t i = 0; i < ev->path_len && i < ATTEST_MERKLE_MAX_DEPTH; i++) {
+    static const char hx[] = "0123456789abcdef";
+    batch[bl++] = '"';
+    for (size_t j = 0; j < ATTEST_MERKLE_HASH_LEN; j++) {
+      batch[bl++] = hx[ev->path[i][j] >> 4];
+      batch[bl++] = hx[ev->path[i][j] & 15];
+    }
+    batch[bl++] = '"';
+    if (i + 1 < ev->path_len) {
+      batch[bl++] = ',';
+      batch[bl++] = ' ';
+    }
+  }
+  memcpy(batch + bl, " ] }", 4);
+  bl += 4;
+  size_t a = (size_t)(pn - doc), mid = (size_t)(pb - pn) - strlen(NONCE_MARK);
+  size_t tail = len - a - strlen(NONCE_MARK) - mid - strlen(BATCH_MARK);
+  size_t total = a + 2 + 2 * ev->nonce_len + mid + bl + tail;
+  char *out = malloc(total + 1);
+  if (out == NULL) {
+    return NULL;
+  }
+  char *o = out;
+  memcpy(o, doc, a);
+  o += a;
+  *o++ = '"';
+  static const char hx[] = "0123456789abcdef";
+  for (size_t j = 0; j < ev->nonce_len; j++) {
+    *o++ = hx[ev->nonce[j] >> 4];
+    *o++ = hx[ev->nonce[j] & 15];
+  }
+  *o++ = '"';
+  memcpy(o, pn + strlen(NONCE_MARK), mid);
+  o += mid;
+  memcpy(o, batch, bl);
+  o += bl;
+  memcpy(o, pb + strlen(BATCH_MARK), tail);
+  o += tail;
+  *o = '\0';
+  return out;
+}
+
 rot_error_t attest_evidence_encode_batch(const attest_evidence_t *evs,
                                          size_t n, char **out) {
   if (evs == NULL || out == NULL || n == 0) {
@@ -479,29 +543,35 @@ rot_error_t attest_evidence_encode_batch(const attest_evidence_t *evs,
       return ROT_ERROR_INVALID_ARGUMENT;
     }
   }
-  rot_error_t err = ROT_OK;
-  json_object *root = NULL;
-  for (size_t i = 0; i < n && err == ROT_OK; i++) {
-    const attest_evidence_t *ev = &evs[i];
-    if (i == 0 || !same_parts(&evs[0], ev)) {
-      /* Not shared with the first: a document of its own. */
-      err = attest_evidence_encode(ev, &out[i]);
-      continue;
-    }
-    if (root == NULL && (root = encode_root(ev)) == NULL) {
-      err = ROT_ERROR_INTERNAL;
-      break;
-    }
-    /* The shared document with this one's nonce and batch member. */
-    char *hex = attest_hex(ev->nonce, ev->nonce_len);
-    json_object *nonce = hex != NULL ? json_object_new_string(hex) : NULL;
-    free(hex);
-    if (nonce == NULL || json_object_object_add(root, "nonce", nonce) != 0 ||
-        add_batch(root, ev) != 0 || (out[i] = serialize(root)) == NULL) {
-      err = ROT_ERROR_INTERNAL;
-    }
+  /* The document the batch shares, serialised once, with markers where
+   * each member's nonce and batch member go. */
+  char *doc = NULL;
+  const char *pn = NULL, *pb = NULL;
+  json_object *root = evs[0].batched ? encode_root(&evs[0]) : NULL;
+  if (root != NULL &&
+      json_object_object_add(root, "nonce",
+                             json_object_new_string("@@nonce@@")) == 0 &&
+      json_object_object_add(root, "batch",
+                             json_object_new_string("@@batch@@")) == 0) {
+    doc = serialize(root);
   }
   json_object_put(root);
+  if (doc != NULL) {
+    pn = only(doc, NONCE_MARK);
+    pb = only(doc, BATCH_MARK);
+  }
+  size_t len = doc != NULL ? strlen(doc) : 0;
+  rot_error_t err = ROT_OK;
+  for (size_t i = 0; i < n && err == ROT_OK; i++) {
+    if (pn != NULL && pb != NULL && pn < pb && same_parts(&evs[0], &evs[i])) {
+      out[i] = splice(doc, len, pn, pb, &evs[i]);
+      err = out[i] != NULL ? ROT_OK : ROT_ERROR_INTERNAL;
+    } else {
+      /* Not shared with the first: a document of its own. */
+      err = attest_evidence_encode(&evs[i], &out[i]);
+    }
+  }
+  free(doc);
   if (err != ROT_OK) {
     for (size_t i = 0; i < n; i++) {
       free(out[i]);
