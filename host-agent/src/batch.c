@@ -56,6 +56,8 @@ struct ha_batch {
   int have_base;
   struct timespec base_at;
   struct stat log_st;
+  /* When the last window was answered (its requests come back from then). */
+  struct timespec answered_at;
 };
 
 static void *worker_main(void *arg);
@@ -374,9 +376,14 @@ static void *worker_main(void *arg) {
     if (b->head == NULL) {
       break; /* stopping, nothing left */
     }
-    /* The window closes window_us after its first job joined, when max
-     * jobs wait, or at once when draining. */
-    struct timespec until = b->head->joined;
+    /* The window closes window_us after its first job joined or after
+     * the last window was answered, whichever is later (requests answered
+     * then have that long to come back, so clients that ask again at once
+     * keep sharing quotes instead of splitting into windows that take
+     * turns at the TPM), when max jobs wait, or at once when draining. */
+    struct timespec until = before(&b->head->joined, &b->answered_at)
+                                ? b->answered_at
+                                : b->head->joined;
     until.tv_nsec += (long)b->window_us * 1000L;
     until.tv_sec += until.tv_nsec / 1000000000L;
     until.tv_nsec %= 1000000000L;
@@ -413,6 +420,7 @@ static void *worker_main(void *arg) {
       fns[i](ctxs[i]);
     }
     pthread_mutex_lock(&b->lock);
+    clock_gettime(CLOCK_MONOTONIC, &b->answered_at);
     b->busy -= n;
     pthread_cond_broadcast(&b->idle);
   }
