@@ -122,6 +122,10 @@ void ha_reply_json(ha_req_t *r, unsigned status, json_object *obj);
 void ha_reply_bytes(ha_req_t *r, unsigned status, const char *ctype,
                     const void *buf, size_t len);
 
+/** The same with buf (malloc'd) handed over: freed once sent. */
+void ha_reply_take(ha_req_t *r, unsigned status, const char *ctype, char *buf,
+                   size_t len);
+
 /**
  * Queue an error in the shape of the route's family. msgid names the
  * Redfish Base message ("ResourceNotFound", NULL: "GeneralError"); param

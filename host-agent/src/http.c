@@ -38,16 +38,9 @@ void ha_reply_header(ha_req_t *r, const char *name, const char *value) {
   }
 }
 
-void ha_reply_bytes(ha_req_t *r, unsigned status, const char *ctype,
-                    const void *buf, size_t len) {
-  if (r->status != 0) {
-    return; /* one answer per request */
-  }
-  struct MHD_Response *resp =
-      MHD_create_response_from_buffer(len, (void *)buf, MHD_RESPMEM_MUST_COPY);
-  if (resp == NULL) {
-    return;
-  }
+/* Queue resp (len bytes, taken) as the answer. */
+static void reply_resp(ha_req_t *r, unsigned status, const char *ctype,
+                       struct MHD_Response *resp, size_t len) {
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
   if (r->family == HA_FAM_REDFISH) {
@@ -68,6 +61,33 @@ void ha_reply_bytes(ha_req_t *r, unsigned status, const char *ctype,
   r->deferred = resp;
   r->status = status;
   r->resp_len = len;
+}
+
+void ha_reply_bytes(ha_req_t *r, unsigned status, const char *ctype,
+                    const void *buf, size_t len) {
+  if (r->status != 0) {
+    return; /* one answer per request */
+  }
+  struct MHD_Response *resp =
+      MHD_create_response_from_buffer(len, (void *)buf, MHD_RESPMEM_MUST_COPY);
+  if (resp != NULL) {
+    reply_resp(r, status, ctype, resp, len);
+  }
+}
+
+void ha_reply_take(ha_req_t *r, unsigned status, const char *ctype, char *buf,
+                   size_t len) {
+  if (r->status != 0) {
+    free(buf);
+    return; /* one answer per request */
+  }
+  struct MHD_Response *resp =
+      MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+  if (resp == NULL) {
+    free(buf);
+    return;
+  }
+  reply_resp(r, status, ctype, resp, len);
 }
 
 void ha_reply_json(ha_req_t *r, unsigned status, json_object *obj) {

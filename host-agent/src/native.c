@@ -462,8 +462,7 @@ static void attestation_send(ha_agent_t *a, ha_req_t *r, char *json, int batch,
                    (double)(t1.tv_sec - t0->tv_sec) +
                        (double)(t1.tv_nsec - t0->tv_nsec) / 1e9,
                    !batch || index == 0 ? size : 0);
-  ha_reply_bytes(r, 200, "application/json", json, strlen(json));
-  free(json);
+  ha_reply_take(r, 200, "application/json", json, strlen(json));
 }
 
 /* The second call of a batched request: its window has been answered. */
