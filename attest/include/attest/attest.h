@@ -91,4 +91,15 @@ ROT_WARN_UNUSED rot_error_t attest_produce_batch_with(
     const attest_nonce_t *nonces, size_t n, attest_evidence_t *evs,
     char *detail, size_t detail_cap);
 
+/**
+ * The same batch as attest_produce_batch_with, straight to its evidence
+ * documents: docs[i] (malloc'd, n of them) is what
+ * attest_evidence_encode_batch gives for member i; no member's parts are
+ * copied. On error no docs[i] is left allocated.
+ */
+ROT_WARN_UNUSED rot_error_t attest_produce_batch_docs(
+    attest_tpm_t *t, const attest_source_t *src, const attest_evidence_t *base,
+    const attest_nonce_t *nonces, size_t n, char **docs, char *detail,
+    size_t detail_cap);
+
 #endif /* ATTEST_ATTEST_H */
