@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "rot_client/names.h"
 
 /* The nonce-independent parts of evidence (AK, EK certificate, event log,
  * the chip's identity and endorsement) are asked of the TPM's NV and of
@@ -18,8 +17,14 @@
  * or a window failed; in between, windows only ask for their quote. */
 #define BASE_TTL_NS 1000000000LL
 
+/* The longest a window waits for the last one's answers to be taken by
+ * their requests (see worker_main); a parked request that never runs
+ * again must not stall the batcher. */
+#define DELIVERY_CAP_NS 1000000000LL
+
 struct ha_batch_job {
   ha_batch_job_t *next;
+  ha_batch_t *owner;
   uint8_t nonce[ATTEST_NONCE_MAX];
   size_t len;
   uint32_t mask;
@@ -28,6 +33,7 @@ struct ha_batch_job {
   struct timespec joined;
   int answered;  /* the result below is set */
   int abandoned; /* released while waiting: the worker frees it */
+  int counted;   /* answered, its answer not yet taken (owner->undelivered) */
   char *json;    /* the evidence document */
   uint32_t index;
   rot_error_t err;
@@ -56,8 +62,10 @@ struct ha_batch {
   int have_base;
   struct timespec base_at;
   struct stat log_st;
-  /* When the last window was answered (its requests come back from then). */
-  struct timespec answered_at;
+  /* Answers of the last window not yet taken by their requests, and when
+   * the last of them was: its clients ask again from then. */
+  unsigned undelivered;
+  struct timespec delivered_at;
 };
 
 static void *worker_main(void *arg);
@@ -175,6 +183,7 @@ void ha_batch_submit(ha_batch_t *b, ha_batch_job_t *j) {
     return;
   }
   clock_gettime(CLOCK_MONOTONIC, &j->joined);
+  j->owner = b;
   j->next = NULL;
   *b->tail = j;
   b->tail = &j->next;
@@ -186,6 +195,23 @@ void ha_batch_submit(ha_batch_t *b, ha_batch_job_t *j) {
   pthread_mutex_unlock(&b->lock);
 }
 
+/* j's answer has reached its request (or never will). */
+static void delivered(ha_batch_job_t *j) {
+  ha_batch_t *b = j->owner;
+  if (b == NULL) {
+    return;
+  }
+  pthread_mutex_lock(&b->lock);
+  if (j->counted) {
+    j->counted = 0;
+    if (--b->undelivered == 0) {
+      clock_gettime(CLOCK_MONOTONIC, &b->delivered_at);
+      pthread_cond_signal(&b->wake);
+    }
+  }
+  pthread_mutex_unlock(&b->lock);
+}
+
 rot_error_t ha_batch_job_result(ha_batch_job_t *j, char **json,
                                 uint32_t *index, unsigned *batch_size,
                                 char *detail, size_t cap) {
@@ -193,6 +219,7 @@ rot_error_t ha_batch_job_result(ha_batch_job_t *j, char **json,
       !j->answered) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
+  delivered(j);
   *batch_size = j->size;
   *index = j->index;
   if (j->err != ROT_OK) {
@@ -217,6 +244,7 @@ void ha_batch_job_release(ha_batch_t *b, ha_batch_job_t *j) {
   }
   pthread_mutex_unlock(&b->lock);
   if (mine) {
+    delivered(j);
     free(j->json);
     free(j);
   }
@@ -258,10 +286,10 @@ static void drop_base(ha_batch_t *b) {
 }
 
 /* One quote for a window's nonces, with the kept parts (made again when
- * stale), outside the lock. */
+ * stale), and its documents, outside the lock. */
 static rot_error_t produce(ha_batch_t *b, const attest_source_t *src,
                            const attest_nonce_t *nonces, unsigned n,
-                           attest_evidence_t *evs, char *detail, size_t cap) {
+                           char **docs, char *detail, size_t cap) {
   if (!base_fresh(b)) {
     drop_base(b);
     struct stat st;
@@ -274,7 +302,7 @@ static rot_error_t produce(ha_batch_t *b, const attest_source_t *src,
     b->log_st = st;
     clock_gettime(CLOCK_MONOTONIC, &b->base_at);
   }
-  rot_error_t err = ha_tpm_produce_with(b->tpm, src, &b->base, nonces, n, evs,
+  rot_error_t err = ha_tpm_produce_docs(b->tpm, src, &b->base, nonces, n, docs,
                                         detail, cap);
   if (err != ROT_OK) {
     drop_base(b); /* the TPM may have changed under it: ask again */
@@ -287,11 +315,10 @@ static rot_error_t produce(ha_batch_t *b, const attest_source_t *src,
  * are built once). */
 static void answer(ha_batch_t *b, ha_batch_job_t *w, unsigned n) {
   attest_nonce_t *nonces = calloc(n, sizeof(*nonces));
-  attest_evidence_t *evs = calloc(n, sizeof(*evs));
   char **docs = calloc(n, sizeof(*docs));
   char detail[256] = "";
   rot_error_t err = ROT_ERROR_INTERNAL;
-  if (nonces != NULL && evs != NULL && docs != NULL) {
+  if (nonces != NULL && docs != NULL) {
     unsigned i = 0;
     for (ha_batch_job_t *x = w; x != NULL; x = x->next) {
       nonces[i].p = x->nonce;
@@ -300,17 +327,7 @@ static void answer(ha_batch_t *b, ha_batch_job_t *w, unsigned n) {
     }
     attest_source_t src = b->src;
     src.pcr_mask = w->mask;
-    err = produce(b, &src, nonces, n, evs, detail, sizeof(detail));
-    if (err == ROT_OK) {
-      err = attest_evidence_encode_batch(evs, n, docs);
-      if (err != ROT_OK) {
-        snprintf(detail, sizeof(detail), "cannot encode the evidence: %s",
-                 rot_error_str(err));
-      }
-      for (i = 0; i < n; i++) {
-        attest_evidence_free(&evs[i]);
-      }
-    }
+    err = produce(b, &src, nonces, n, docs, detail, sizeof(detail));
   } else {
     snprintf(detail, sizeof(detail), "out of memory");
   }
@@ -326,7 +343,6 @@ static void answer(ha_batch_t *b, ha_batch_job_t *w, unsigned n) {
     }
   }
   free(nonces);
-  free(evs);
   free(docs);
 }
 
@@ -377,12 +393,25 @@ static void *worker_main(void *arg) {
       break; /* stopping, nothing left */
     }
     /* The window closes window_us after its first job joined or after
-     * the last window was answered, whichever is later (requests answered
-     * then have that long to come back, so clients that ask again at once
-     * keep sharing quotes instead of splitting into windows that take
-     * turns at the TPM), when max jobs wait, or at once when draining. */
-    struct timespec until = before(&b->head->joined, &b->answered_at)
-                                ? b->answered_at
+     * the last window's answers were all taken by their requests,
+     * whichever is later: clients that ask again at once then join it
+     * instead of splitting into groups that take turns at the TPM (a big
+     * window takes the server a while to send). It closes early when max
+     * jobs wait, and at once when draining. */
+    while (b->undelivered > 0 && !b->draining) {
+      struct timespec cap = b->delivered_at, now;
+      cap.tv_nsec += DELIVERY_CAP_NS % 1000000000LL;
+      cap.tv_sec += DELIVERY_CAP_NS / 1000000000LL + cap.tv_nsec / 1000000000L;
+      cap.tv_nsec %= 1000000000L;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      if (!before(&now, &cap) ||
+          pthread_cond_timedwait(&b->wake, &b->lock, &cap) == ETIMEDOUT) {
+        b->undelivered = 0; /* waited long enough; see DELIVERY_CAP_NS */
+        clock_gettime(CLOCK_MONOTONIC, &b->delivered_at);
+      }
+    }
+    struct timespec until = before(&b->head->joined, &b->delivered_at)
+                                ? b->delivered_at
                                 : b->head->joined;
     until.tv_nsec += (long)b->window_us * 1000L;
     until.tv_sec += until.tv_nsec / 1000000000L;
@@ -402,6 +431,9 @@ static void *worker_main(void *arg) {
     answer(b, w, n);
     pthread_mutex_lock(&b->lock);
     unsigned k = 0;
+    /* From now until their answers are taken, delivered_at is when
+     * this window was answered (the cap counts from it). */
+    clock_gettime(CLOCK_MONOTONIC, &b->delivered_at);
     for (ha_batch_job_t *x = w, *next; x != NULL; x = next) {
       next = x->next;
       x->answered = 1;
@@ -409,6 +441,8 @@ static void *worker_main(void *arg) {
         free(x->json);
         free(x);
       } else {
+        x->counted = 1;
+        b->undelivered++;
         fns[k] = x->done;
         ctxs[k] = x->ctx;
         k++;
@@ -420,7 +454,6 @@ static void *worker_main(void *arg) {
       fns[i](ctxs[i]);
     }
     pthread_mutex_lock(&b->lock);
-    clock_gettime(CLOCK_MONOTONIC, &b->answered_at);
     b->busy -= n;
     pthread_cond_broadcast(&b->idle);
   }

@@ -113,13 +113,12 @@ rot_error_t ha_tpm_common(ha_tpm_t *t, const attest_source_t *src,
   return err;
 }
 
-rot_error_t ha_tpm_produce_with(ha_tpm_t *t, const attest_source_t *src,
+rot_error_t ha_tpm_produce_docs(ha_tpm_t *t, const attest_source_t *src,
                                 const attest_evidence_t *base,
                                 const attest_nonce_t *nonces, size_t n,
-                                attest_evidence_t *evs, char *detail,
-                                size_t cap) {
+                                char **docs, char *detail, size_t cap) {
   if (t == NULL || src == NULL || base == NULL || nonces == NULL ||
-      evs == NULL || n == 0) {
+      docs == NULL || n == 0) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   pthread_mutex_lock(&t->lock);
@@ -127,7 +126,7 @@ rot_error_t ha_tpm_produce_with(ha_tpm_t *t, const attest_source_t *src,
   if (err != ROT_OK) {
     snprintf(detail, cap, "TPM: %s", t->last_error);
   } else {
-    err = attest_produce_batch_with(t->tpm, src, base, nonces, n, evs, detail,
+    err = attest_produce_batch_docs(t->tpm, src, base, nonces, n, docs, detail,
                                     cap);
     if (err != ROT_OK) {
       fail(t, detail);
