@@ -1,12 +1,13 @@
 /*
  * The batching window of /v1/attestation?batch=1. Requests join as jobs;
  * one worker thread owns the windows: a window opens with its first job,
- * closes window_us later (counted from the last window's answer when
- * that is later: its clients have that long to ask again and join) or as
- * soon as max jobs asking the same PCRs joined, and gets one quote over
- * the Merkle root of its nonces through the TPM owner; each job then
- * holds its evidence (the shared quote and its own inclusion path). Jobs
- * arriving while a quote is made wait for the next window.
+ * closes window_us later (counted from when the last window's answers
+ * were all taken by their requests, when that is later: its clients have
+ * that long to ask again and join) or as soon as max jobs asking the same
+ * PCRs joined, and gets one quote over the Merkle root of its nonces
+ * through the TPM owner; each job then holds its evidence document (the
+ * shared quote and its own inclusion path). Jobs arriving while a quote
+ * is made wait for the next window.
  *
  * Jobs are asynchronous, so a waiting request holds no server thread: the
  * HTTP layer suspends the connection, and the job's done callback resumes
