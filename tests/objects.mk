@@ -70,3 +70,16 @@ $(BUILD)/bin/bc_boot_probe: $(BUILD)/san/tests/tools/bc_boot_probe.o $(BUILD)/sa
 	@mkdir -p $(@D)
 	$(CC) $(SAN_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(LINK_LIBS)
 test: $(test-tools)
+
+# The agent section of make bench (tests/bench/agent.sh): a load client
+# that verifies sampled evidence (the attest stack), a slowed-TPM proxy,
+# and the chip firmware the dev stack installs, so evidence carries the
+# chip's DICE identity.
+$(BUILD)/obj/tests/bench/bench_load.o: ALL_CFLAGS += $(attest-cflags)
+$(BUILD)/bin/bench_load: $(BUILD)/obj/tests/bench/bench_load.o $(ATTEST_STACK)
+	@mkdir -p $(@D)
+	$(CC) $(OPT_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(ATTEST_LIBS)
+$(BUILD)/bin/bench_tpmslow: $(BUILD)/obj/tests/bench/bench_tpmslow.o
+	@mkdir -p $(@D)
+	$(CC) $(OPT_CFLAGS) -o $@ $^ -lpthread
+bench: $(BUILD)/bin/bench_load $(BUILD)/bin/bench_tpmslow $(BUILD)/riscv/rot_core.o

@@ -322,18 +322,20 @@ static int add_b64(json_object *obj, const char *key, const attest_buf_t *b) {
   return 0;
 }
 
-rot_error_t attest_evidence_encode(const attest_evidence_t *ev, char **out) {
-  if (ev == NULL || out == NULL || ev->attest.p == NULL ||
+static int encodable(const attest_evidence_t *ev) {
+  return !(ev == NULL || ev->attest.p == NULL ||
       ev->signature.p == NULL || ev->pcrs.p == NULL ||
       ev->event_log.p == NULL || ev->ak_public.p == NULL ||
       ev->ak_pem == NULL || ev->ek_cert.p == NULL || ev->nonce_len == 0 ||
       ev->nonce_len > ATTEST_NONCE_MAX ||
       (ev->dice_unavailable == NULL &&
        (ev->dice_deviceid.p == NULL || ev->dice_alias.p == NULL ||
-        ev->ak_endorsement.p == NULL))) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  *out = NULL;
+        ev->ak_endorsement.p == NULL)));
+}
+
+/* The document for ev without its "batch" member; NULL when out of
+ * memory or a part does not encode. */
+static json_object *encode_root(const attest_evidence_t *ev) {
   json_object *root = json_object_new_object();
   json_object *q = json_object_new_object();
   json_object *ak = json_object_new_object();
@@ -380,36 +382,201 @@ rot_error_t attest_evidence_encode(const attest_evidence_t *ev, char **out) {
         json_object_object_add(root, "inventory", inv);
       }
     }
-    if (ev->batched) {
-      json_object *b = json_object_new_object();
-      json_object *path = json_object_new_array();
-      json_object_object_add(b, "index", json_object_new_int64(ev->batch_index));
-      json_object_object_add(b, "size", json_object_new_int64(ev->batch_size));
-      for (uint32_t i = 0; i < ev->path_len && i < ATTEST_MERKLE_MAX_DEPTH;
-           i++) {
-        char *h = attest_hex(ev->path[i], ATTEST_MERKLE_HASH_LEN);
-        if (h == NULL) {
-          rc = -1;
-          break;
-        }
-        json_object_array_add(path, json_object_new_string(h));
-        free(h);
-      }
-      json_object_object_add(b, "path", path);
-      json_object_object_add(root, "batch", b);
-    }
-  }
-  if (rc == 0) {
-    const char *s = json_object_to_json_string_ext(
-        root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                  JSON_C_TO_STRING_NOSLASHESCAPE);
-    *out = s != NULL ? strdup(s) : NULL;
   }
   free(nonce);
   json_object_put(q);
   json_object_put(ak);
   json_object_put(ek);
   json_object_put(dice);
+  if (rc != 0) {
+    json_object_put(root);
+    return NULL;
+  }
+  return root;
+}
+
+/* ev's "batch" member (index, size, path), added to (or replacing that
+ * of) root; 0 on success. */
+static int add_batch(json_object *root, const attest_evidence_t *ev) {
+  int rc = 0;
+  json_object *b = json_object_new_object();
+  json_object *path = json_object_new_array();
+  if (b == NULL || path == NULL) {
+    json_object_put(b);
+    json_object_put(path);
+    return -1;
+  }
+  json_object_object_add(b, "index", json_object_new_int64(ev->batch_index));
+  json_object_object_add(b, "size", json_object_new_int64(ev->batch_size));
+  for (uint32_t i = 0; i < ev->path_len && i < ATTEST_MERKLE_MAX_DEPTH; i++) {
+    char *h = attest_hex(ev->path[i], ATTEST_MERKLE_HASH_LEN);
+    if (h == NULL) {
+      rc = -1;
+      break;
+    }
+    json_object_array_add(path, json_object_new_string(h));
+    free(h);
+  }
+  json_object_object_add(b, "path", path);
+  json_object_object_add(root, "batch", b);
+  return rc;
+}
+
+static char *serialize(json_object *root) {
+  const char *s = json_object_to_json_string_ext(
+      root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                JSON_C_TO_STRING_NOSLASHESCAPE);
+  return s != NULL ? strdup(s) : NULL;
+}
+
+rot_error_t attest_evidence_encode(const attest_evidence_t *ev, char **out) {
+  if (out == NULL || !encodable(ev)) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  *out = NULL;
+  json_object *root = encode_root(ev);
+  if (root != NULL && (!ev->batched || add_batch(root, ev) == 0)) {
+    *out = serialize(root);
+  }
   json_object_put(root);
   return *out != NULL ? ROT_OK : ROT_ERROR_INTERNAL;
+}
+
+static int same_buf(const attest_buf_t *a, const attest_buf_t *b) {
+  return a->len == b->len && (a->len == 0 || memcmp(a->p, b->p, a->len) == 0);
+}
+
+static int same_str(const char *a, const char *b) {
+  return (a == NULL && b == NULL) ||
+         (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Everything but the nonce and the batch member is the same. */
+static int same_parts(const attest_evidence_t *a, const attest_evidence_t *b) {
+  return a->batched && b->batched && a->ek_alg == b->ek_alg &&
+         same_buf(&a->attest, &b->attest) &&
+         same_buf(&a->signature, &b->signature) &&
+         same_buf(&a->pcrs, &b->pcrs) &&
+         same_buf(&a->event_log, &b->event_log) &&
+         same_buf(&a->ak_public, &b->ak_public) &&
+         same_buf(&a->ek_cert, &b->ek_cert) &&
+         same_buf(&a->dice_deviceid, &b->dice_deviceid) &&
+         same_buf(&a->dice_alias, &b->dice_alias) &&
+         same_buf(&a->ak_endorsement, &b->ak_endorsement) &&
+         same_str(a->ak_pem, b->ak_pem) &&
+         same_str(a->dice_unavailable, b->dice_unavailable) &&
+         same_str(a->inventory, b->inventory);
+}
+
+/* Markers standing for a member's nonce and batch values in the shared
+ * document; '@' appears in no hex, base64 or number the parts carry. */
+#define NONCE_MARK "\"@@nonce@@\""
+#define BATCH_MARK "\"@@batch@@\""
+
+/* The one place mark occurs in doc, or NULL when it occurs 0 or 2+ times
+ * (the parts then carry the marker text; the caller falls back). */
+static const char *only(const char *doc, const char *mark) {
+  const char *p = strstr(doc, mark);
+  return p != NULL && strstr(p + 1, mark) == NULL ? p : NULL;
+}
+
+/* The shared document with ev's nonce and batch member in place of the
+ * markers at pn and pb (pn before pb): the same JSON value as
+ * attest_evidence_encode gives (the batch member without indentation). */
+static char *splice(const char *doc, size_t len, const char *pn,
+                    const char *pb, const attest_evidence_t *ev) {
+  char batch[96 + ATTEST_MERKLE_MAX_DEPTH * (2 * ATTEST_MERKLE_HASH_LEN + 4)];
+  int k = snprintf(batch, sizeof(batch),
+                   "{ \"index\": %u, \"size\": %u, \"path\": [ ",
+                   (unsigned)ev->batch_index, (unsigned)ev->batch_size);
+  size_t bl = (size_t)k;
+  for (uint32_t i = 0; i < ev->path_len && i < ATTEST_MERKLE_MAX_DEPTH; i++) {
+    static const char hx[] = "0123456789abcdef";
+    batch[bl++] = '"';
+    for (size_t j = 0; j < ATTEST_MERKLE_HASH_LEN; j++) {
+      batch[bl++] = hx[ev->path[i][j] >> 4];
+      batch[bl++] = hx[ev->path[i][j] & 15];
+    }
+    batch[bl++] = '"';
+    if (i + 1 < ev->path_len) {
+      batch[bl++] = ',';
+      batch[bl++] = ' ';
+    }
+  }
+  memcpy(batch + bl, " ] }", 4);
+  bl += 4;
+  size_t a = (size_t)(pn - doc), mid = (size_t)(pb - pn) - strlen(NONCE_MARK);
+  size_t tail = len - a - strlen(NONCE_MARK) - mid - strlen(BATCH_MARK);
+  size_t total = a + 2 + 2 * ev->nonce_len + mid + bl + tail;
+  char *out = malloc(total + 1);
+  if (out == NULL) {
+    return NULL;
+  }
+  char *o = out;
+  memcpy(o, doc, a);
+  o += a;
+  *o++ = '"';
+  static const char hx[] = "0123456789abcdef";
+  for (size_t j = 0; j < ev->nonce_len; j++) {
+    *o++ = hx[ev->nonce[j] >> 4];
+    *o++ = hx[ev->nonce[j] & 15];
+  }
+  *o++ = '"';
+  memcpy(o, pn + strlen(NONCE_MARK), mid);
+  o += mid;
+  memcpy(o, batch, bl);
+  o += bl;
+  memcpy(o, pb + strlen(BATCH_MARK), tail);
+  o += tail;
+  *o = '\0';
+  return out;
+}
+
+rot_error_t attest_evidence_encode_batch(const attest_evidence_t *evs,
+                                         size_t n, char **out) {
+  if (evs == NULL || out == NULL || n == 0) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  for (size_t i = 0; i < n; i++) {
+    out[i] = NULL;
+    if (!encodable(&evs[i])) {
+      return ROT_ERROR_INVALID_ARGUMENT;
+    }
+  }
+  /* The document the batch shares, serialised once, with markers where
+   * each member's nonce and batch member go. */
+  char *doc = NULL;
+  const char *pn = NULL, *pb = NULL;
+  json_object *root = evs[0].batched ? encode_root(&evs[0]) : NULL;
+  if (root != NULL &&
+      json_object_object_add(root, "nonce",
+                             json_object_new_string("@@nonce@@")) == 0 &&
+      json_object_object_add(root, "batch",
+                             json_object_new_string("@@batch@@")) == 0) {
+    doc = serialize(root);
+  }
+  json_object_put(root);
+  if (doc != NULL) {
+    pn = only(doc, NONCE_MARK);
+    pb = only(doc, BATCH_MARK);
+  }
+  size_t len = doc != NULL ? strlen(doc) : 0;
+  rot_error_t err = ROT_OK;
+  for (size_t i = 0; i < n && err == ROT_OK; i++) {
+    if (pn != NULL && pb != NULL && pn < pb && same_parts(&evs[0], &evs[i])) {
+      out[i] = splice(doc, len, pn, pb, &evs[i]);
+      err = out[i] != NULL ? ROT_OK : ROT_ERROR_INTERNAL;
+    } else {
+      /* Not shared with the first: a document of its own. */
+      err = attest_evidence_encode(&evs[i], &out[i]);
+    }
+  }
+  free(doc);
+  if (err != ROT_OK) {
+    for (size_t i = 0; i < n; i++) {
+      free(out[i]);
+      out[i] = NULL;
+    }
+  }
+  return err;
 }

@@ -127,6 +127,45 @@ rot_error_t attest_merkle_path(const attest_nonce_t *nonces, size_t n,
   return ROT_OK;
 }
 
+/* The subtree over leaves[lo..lo+n) into out; each of its leaves gets the
+ * other side's hash appended at every level, so paths fill leaf-up. */
+static int all_paths(const uint8_t (*leaves)[H], size_t lo, size_t n,
+                     uint8_t (*paths)[ATTEST_MERKLE_MAX_DEPTH][H],
+                     uint32_t *lens, uint8_t out[H]) {
+  if (n == 1) {
+    memcpy(out, leaves[lo], H);
+    return 0;
+  }
+  size_t k = split(n);
+  uint8_t l[H], r[H];
+  if (all_paths(leaves, lo, k, paths, lens, l) ||
+      all_paths(leaves, lo + k, n - k, paths, lens, r)) {
+    return -1;
+  }
+  for (size_t i = lo; i < lo + n; i++) {
+    if (lens[i] >= ATTEST_MERKLE_MAX_DEPTH) {
+      return -1;
+    }
+    memcpy(paths[i][lens[i]++], i < lo + k ? r : l, H);
+  }
+  return node_hash(l, r, out);
+}
+
+rot_error_t attest_merkle_paths(const attest_nonce_t *nonces, size_t n,
+                                uint8_t (*paths)[ATTEST_MERKLE_MAX_DEPTH][H],
+                                uint32_t *path_lens, uint8_t root[H]) {
+  uint8_t(*leaves)[H] = NULL;
+  if (paths == NULL || path_lens == NULL || root == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  ROT_TRY(leaves_of(nonces, n, &leaves));
+  memset(path_lens, 0, n * sizeof(*path_lens));
+  int rc = all_paths((const uint8_t(*)[H])leaves, 0, n, paths, path_lens,
+                     root);
+  free(leaves);
+  return rc == 0 ? ROT_OK : ROT_ERROR_INTERNAL;
+}
+
 hardened_bool_t attest_merkle_check(const uint8_t *nonce, size_t nonce_len,
                                     uint32_t index, uint32_t size,
                                     const uint8_t path[][H], uint32_t path_len,

@@ -313,58 +313,158 @@ static rot_error_t copy_str(char **dst, const char *src) {
   return *dst != NULL ? ROT_OK : ROT_ERROR_INTERNAL;
 }
 
+rot_error_t attest_produce_common(attest_tpm_t *t, const attest_source_t *src,
+                                  attest_evidence_t *base, char *detail,
+                                  size_t cap) {
+  if (t == NULL || src == NULL || base == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  memset(base, 0, sizeof(*base));
+  rot_error_t err = common_parts(t, src, base, detail, cap);
+  if (err != ROT_OK) {
+    attest_evidence_free(base);
+  }
+  return err;
+}
+
 rot_error_t attest_produce_batch(attest_tpm_t *t, const attest_source_t *src,
                                  const attest_nonce_t *nonces, size_t n,
                                  attest_evidence_t *evs, char *detail,
                                  size_t cap) {
-  uint8_t root[ATTEST_MERKLE_HASH_LEN];
-  if (t == NULL || src == NULL || evs == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
+  attest_evidence_t base;
+  rot_error_t err = attest_produce_common(t, src, &base, detail, cap);
+  if (err == ROT_OK) {
+    err = attest_produce_batch_with(t, src, &base, nonces, n, evs, detail, cap);
+    attest_evidence_free(&base);
   }
-  rot_error_t err = attest_merkle_root(nonces, n, root);
+  return err;
+}
+
+/* The Merkle root of nonces quoted, and every nonce's path: *paths and
+ * *lens malloc'd (freed by the caller, also on error). */
+static rot_error_t batch_quote(
+    attest_tpm_t *t, const attest_source_t *src, const attest_nonce_t *nonces,
+    size_t n, attest_quote_t *q,
+    uint8_t (**paths)[ATTEST_MERKLE_MAX_DEPTH][ATTEST_MERKLE_HASH_LEN],
+    uint32_t **lens, char *detail, size_t cap) {
+  uint8_t root[ATTEST_MERKLE_HASH_LEN];
+  memset(q, 0, sizeof(*q));
+  *paths = NULL;
+  *lens = NULL;
+  /* Every path in one pass over the tree (a path per call would hash the
+   * whole tree once per nonce). */
+  rot_error_t err = ROT_ERROR_ATTEST_BATCH;
+  if (n > 0 && n <= ATTEST_BATCH_MAX) {
+    *paths = malloc(n * sizeof(**paths));
+    *lens = malloc(n * sizeof(**lens));
+    err = *paths != NULL && *lens != NULL
+              ? attest_merkle_paths(nonces, n, *paths, *lens, root)
+              : ROT_ERROR_INTERNAL;
+  }
   if (err != ROT_OK) {
     say(detail, cap, "batch: 1..%u nonces of %u..%u bytes", ATTEST_BATCH_MAX,
         ATTEST_NONCE_MIN, ATTEST_NONCE_MAX);
     return err;
   }
-  memset(evs, 0, n * sizeof(*evs));
-  attest_evidence_t base;
-  memset(&base, 0, sizeof(base));
-  attest_quote_t q;
-  memset(&q, 0, sizeof(q));
-  err = common_parts(t, src, &base, detail, cap);
-  if (err == ROT_OK) {
-    err = quote_into(t, src, root, sizeof(root), &q, detail, cap);
+  return quote_into(t, src, root, sizeof(root), q, detail, cap);
+}
+
+/* Member i's own fields (nonce, batch position, path). */
+static void member(attest_evidence_t *ev, const attest_nonce_t *nonce,
+                   size_t i, size_t n, const uint8_t path[][ATTEST_MERKLE_HASH_LEN],
+                   uint32_t path_len) {
+  ev->version = ATTEST_EVIDENCE_VERSION;
+  memcpy(ev->nonce, nonce->p, nonce->len);
+  ev->nonce_len = nonce->len;
+  ev->batched = 1;
+  ev->batch_index = (uint32_t)i;
+  ev->batch_size = (uint32_t)n;
+  memcpy(ev->path, path, sizeof(ev->path));
+  ev->path_len = path_len;
+}
+
+rot_error_t attest_produce_batch_with(attest_tpm_t *t,
+                                      const attest_source_t *src,
+                                      const attest_evidence_t *base,
+                                      const attest_nonce_t *nonces, size_t n,
+                                      attest_evidence_t *evs, char *detail,
+                                      size_t cap) {
+  if (t == NULL || src == NULL || base == NULL || evs == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
   }
+  if (n > 0 && n <= ATTEST_BATCH_MAX) {
+    memset(evs, 0, n * sizeof(*evs));
+  }
+  attest_quote_t q;
+  uint8_t(*paths)[ATTEST_MERKLE_MAX_DEPTH][ATTEST_MERKLE_HASH_LEN];
+  uint32_t *lens;
+  rot_error_t err = batch_quote(t, src, nonces, n, &q, &paths, &lens, detail,
+                                cap);
   for (size_t i = 0; err == ROT_OK && i < n; i++) {
     attest_evidence_t *ev = &evs[i];
-    ev->version = ATTEST_EVIDENCE_VERSION;
-    memcpy(ev->nonce, nonces[i].p, nonces[i].len);
-    ev->nonce_len = nonces[i].len;
-    ev->ek_alg = base.ek_alg;
-    ev->batched = 1;
-    ev->batch_index = (uint32_t)i;
-    ev->batch_size = (uint32_t)n;
-    err = attest_merkle_path(nonces, n, i, ev->path, &ev->path_len);
-    err = err == ROT_OK ? copy_buf(&ev->attest, &q.attest) : err;
+    member(ev, &nonces[i], i, n, (const uint8_t(*)[ATTEST_MERKLE_HASH_LEN])paths[i],
+           lens[i]);
+    ev->ek_alg = base->ek_alg;
+    err = copy_buf(&ev->attest, &q.attest);
     err = err == ROT_OK ? copy_buf(&ev->signature, &q.signature) : err;
     err = err == ROT_OK ? copy_buf(&ev->pcrs, &q.pcrs) : err;
-    err = err == ROT_OK ? copy_buf(&ev->event_log, &base.event_log) : err;
-    err = err == ROT_OK ? copy_buf(&ev->ak_public, &base.ak_public) : err;
-    err = err == ROT_OK ? copy_buf(&ev->ek_cert, &base.ek_cert) : err;
-    err = err == ROT_OK ? copy_buf(&ev->dice_deviceid, &base.dice_deviceid) : err;
-    err = err == ROT_OK ? copy_buf(&ev->dice_alias, &base.dice_alias) : err;
-    err = err == ROT_OK ? copy_buf(&ev->ak_endorsement, &base.ak_endorsement) : err;
-    err = err == ROT_OK ? copy_str(&ev->ak_pem, base.ak_pem) : err;
-    err = err == ROT_OK ? copy_str(&ev->dice_unavailable, base.dice_unavailable) : err;
-    err = err == ROT_OK ? copy_str(&ev->inventory, base.inventory) : err;
-  }
-  attest_quote_free(&q);
-  attest_evidence_free(&base);
-  if (err != ROT_OK) {
-    for (size_t i = 0; i < n; i++) {
-      attest_evidence_free(&evs[i]);
+    err = err == ROT_OK ? copy_buf(&ev->event_log, &base->event_log) : err;
+    err = err == ROT_OK ? copy_buf(&ev->ak_public, &base->ak_public) : err;
+    err = err == ROT_OK ? copy_buf(&ev->ek_cert, &base->ek_cert) : err;
+    err = err == ROT_OK ? copy_buf(&ev->dice_deviceid, &base->dice_deviceid) : err;
+    err = err == ROT_OK ? copy_buf(&ev->dice_alias, &base->dice_alias) : err;
+    err = err == ROT_OK ? copy_buf(&ev->ak_endorsement, &base->ak_endorsement) : err;
+    err = err == ROT_OK ? copy_str(&ev->ak_pem, base->ak_pem) : err;
+    err = err == ROT_OK ? copy_str(&ev->dice_unavailable, base->dice_unavailable) : err;
+    err = err == ROT_OK ? copy_str(&ev->inventory, base->inventory) : err;
+    if (err != ROT_OK) {
+      for (size_t k = 0; k <= i; k++) {
+        attest_evidence_free(&evs[k]);
+      }
     }
   }
+  attest_quote_free(&q);
+  free(paths);
+  free(lens);
+  return err;
+}
+
+rot_error_t attest_produce_batch_docs(attest_tpm_t *t,
+                                      const attest_source_t *src,
+                                      const attest_evidence_t *base,
+                                      const attest_nonce_t *nonces, size_t n,
+                                      char **docs, char *detail, size_t cap) {
+  if (t == NULL || src == NULL || base == NULL || docs == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  attest_quote_t q;
+  uint8_t(*paths)[ATTEST_MERKLE_MAX_DEPTH][ATTEST_MERKLE_HASH_LEN];
+  uint32_t *lens;
+  rot_error_t err = batch_quote(t, src, nonces, n, &q, &paths, &lens, detail,
+                                cap);
+  /* Views, not copies: each member borrows base's and the quote's buffers
+   * (and is never freed as evidence). */
+  attest_evidence_t *views = err == ROT_OK ? malloc(n * sizeof(*views)) : NULL;
+  if (err == ROT_OK && views == NULL) {
+    err = ROT_ERROR_INTERNAL;
+  }
+  for (size_t i = 0; err == ROT_OK && i < n; i++) {
+    views[i] = *base;
+    views[i].attest = q.attest;
+    views[i].signature = q.signature;
+    views[i].pcrs = q.pcrs;
+    member(&views[i], &nonces[i], i, n,
+           (const uint8_t(*)[ATTEST_MERKLE_HASH_LEN])paths[i], lens[i]);
+  }
+  if (err == ROT_OK) {
+    err = attest_evidence_encode_batch(views, n, docs);
+    if (err != ROT_OK) {
+      say(detail, cap, "cannot encode the evidence: %s", rot_error_name(err));
+    }
+  }
+  free(views);
+  attest_quote_free(&q);
+  free(paths);
+  free(lens);
   return err;
 }

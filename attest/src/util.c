@@ -64,9 +64,13 @@ rot_error_t attest_unhex(const char *s, uint8_t *out, size_t cap,
   return ROT_OK;
 }
 
+/* Table-driven: everything encoded here (evidence, quotes) is public, so
+ * it needs no constant-time encoder, and this one is several times faster
+ * than mbedTLS's, which the agent's batched answers spend their time in. */
 char *attest_b64(const uint8_t *p, size_t len) {
-  size_t olen = 0;
-  if (len > SIZE_MAX / 2) {
+  static const char tab[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  if (len > SIZE_MAX / 2 || (p == NULL && len != 0)) {
     return NULL;
   }
   size_t cap = 4 * ((len + 2) / 3) + 1;
@@ -74,11 +78,29 @@ char *attest_b64(const uint8_t *p, size_t len) {
   if (s == NULL) {
     return NULL;
   }
-  if (mbedtls_base64_encode((unsigned char *)s, cap, &olen, p, len) != 0) {
-    free(s);
-    return NULL;
+  char *o = s;
+  size_t i = 0;
+  for (; len - i >= 3; i += 3) {
+    uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+    *o++ = tab[v >> 18];
+    *o++ = tab[(v >> 12) & 63];
+    *o++ = tab[(v >> 6) & 63];
+    *o++ = tab[v & 63];
   }
-  s[olen] = '\0';
+  if (len - i == 1) {
+    uint32_t v = (uint32_t)p[i] << 16;
+    *o++ = tab[v >> 18];
+    *o++ = tab[(v >> 12) & 63];
+    *o++ = '=';
+    *o++ = '=';
+  } else if (len - i == 2) {
+    uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
+    *o++ = tab[v >> 18];
+    *o++ = tab[(v >> 12) & 63];
+    *o++ = tab[(v >> 6) & 63];
+    *o++ = '=';
+  }
+  *o = '\0';
   return s;
 }
 

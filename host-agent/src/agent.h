@@ -89,6 +89,10 @@ struct ha_req {
   int nhdr;                    /* headers for the reply (ha_reply_header) */
   char hdr_name[4][32];
   char hdr_val[4][256];
+  /* A batched attestation parked in the batching window: the connection
+   * is suspended until the job is answered (ha_req_wait_batch). */
+  ha_batch_job_t *batch_job;
+  int suspended;
 };
 
 struct ha_agent {
@@ -120,6 +124,10 @@ void ha_reply_json(ha_req_t *r, unsigned status, json_object *obj);
 void ha_reply_bytes(ha_req_t *r, unsigned status, const char *ctype,
                     const void *buf, size_t len);
 
+/** The same with buf (malloc'd) handed over: freed once sent. */
+void ha_reply_take(ha_req_t *r, unsigned status, const char *ctype, char *buf,
+                   size_t len);
+
 /**
  * Queue an error in the shape of the route's family. msgid names the
  * Redfish Base message ("ResourceNotFound", NULL: "GeneralError"); param
@@ -131,6 +139,15 @@ __attribute__((format(printf, 5, 6))) void ha_reply_error(
 
 /** Add a response header to the next reply (Location, Retry-After). */
 void ha_reply_header(ha_req_t *r, const char *name, const char *value);
+
+/**
+ * Park r in the batching window with nonce and mask: the connection is
+ * suspended (holding no server thread) until the window's quote is made,
+ * then the route's handler runs again with r->batch_job answered.
+ * 0 when no job could be made (out of memory).
+ */
+int ha_req_wait_batch(ha_agent_t *a, ha_req_t *r, const uint8_t *nonce,
+                      size_t len, uint32_t mask);
 
 /** Query parameter name, or NULL; duplicates were refused before. */
 const char *ha_query(ha_req_t *r, const char *name);

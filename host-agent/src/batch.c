@@ -3,39 +3,72 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
-typedef struct waiter {
-  struct waiter *next;
-  const uint8_t *nonce;
+
+/* The nonce-independent parts of evidence (AK, EK certificate, event log,
+ * the chip's identity and endorsement) are asked of the TPM's NV and of
+ * rotd again at least this often, and whenever the event log file changes
+ * or a window failed; in between, windows only ask for their quote. */
+#define BASE_TTL_NS 1000000000LL
+
+/* The longest a window waits for the last one's answers to be taken by
+ * their requests (see worker_main); a parked request that never runs
+ * again must not stall the batcher. */
+#define DELIVERY_CAP_NS 1000000000LL
+
+struct ha_batch_job {
+  ha_batch_job_t *next;
+  ha_batch_t *owner;
+  uint8_t nonce[ATTEST_NONCE_MAX];
   size_t len;
-  attest_evidence_t *ev;
+  uint32_t mask;
+  ha_batch_done_fn done;
+  void *ctx;
+  struct timespec joined;
+  int answered;  /* the result below is set */
+  int abandoned; /* released while waiting: the worker frees it */
+  int counted;   /* answered, its answer not yet taken (owner->undelivered) */
+  char *json;    /* the evidence document */
+  uint32_t index;
   rot_error_t err;
   unsigned size;
   char detail[256];
-  int done;
-} waiter_t;
-
-/* One open window: the requests that joined it, all asking one mask. */
-typedef struct window {
-  uint32_t mask;
-  waiter_t *head, **tail;
-  unsigned n;
-  int closed;
-} window_t;
+};
 
 struct ha_batch {
   pthread_mutex_t lock;
-  pthread_cond_t joined; /* a request joined (the leader may close early) */
-  pthread_cond_t done;   /* a window's evidence is ready */
+  pthread_cond_t wake; /* the worker: a job came, or a window filled up */
+  pthread_cond_t idle; /* drain: a window was answered */
   ha_tpm_t *tpm;
   attest_source_t src;
   unsigned window_us, max;
-  window_t *open; /* the window requests join now, or NULL */
+  ha_batch_job_t *head, **tail; /* waiting jobs, oldest first */
+  unsigned queued;
+  unsigned busy;  /* jobs taken into a window, not yet answered */
+  int draining;
+  int stop;
+  pthread_t worker;
+  /* The worker's: a window's done callbacks, called outside the lock. */
+  ha_batch_done_fn *fns;
+  void **ctxs;
+  /* The worker's: the nonce-independent parts, and when they were made. */
+  attest_evidence_t base;
+  int have_base;
+  struct timespec base_at;
+  struct stat log_st;
+  /* Answers of the last window not yet taken by their requests, and when
+   * the last of them was: its clients ask again from then. */
+  unsigned undelivered;
+  struct timespec delivered_at;
 };
+
+static void *worker_main(void *arg);
 
 rot_error_t ha_batch_new(ha_batch_t **out, ha_tpm_t *t,
                          const attest_source_t *src, unsigned window_us,
@@ -52,8 +85,8 @@ rot_error_t ha_batch_new(ha_batch_t **out, ha_tpm_t *t,
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   if (pthread_mutex_init(&b->lock, NULL) != 0 ||
-      pthread_cond_init(&b->joined, &ca) != 0 ||
-      pthread_cond_init(&b->done, &ca) != 0) {
+      pthread_cond_init(&b->wake, &ca) != 0 ||
+      pthread_cond_init(&b->idle, &ca) != 0) {
     pthread_condattr_destroy(&ca);
     free(b);
     return ROT_ERROR_INTERNAL;
@@ -63,116 +96,367 @@ rot_error_t ha_batch_new(ha_batch_t **out, ha_tpm_t *t,
   b->src = *src;
   b->window_us = window_us;
   b->max = max;
+  b->tail = &b->head;
+  b->fns = calloc(max, sizeof(*b->fns));
+  b->ctxs = calloc(max, sizeof(*b->ctxs));
+  /* Signals are for the main thread: the worker starts with all blocked. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  int rc = b->fns != NULL && b->ctxs != NULL
+               ? pthread_create(&b->worker, NULL, worker_main, b)
+               : -1;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc != 0) {
+    free(b->fns);
+    free(b->ctxs);
+    pthread_mutex_destroy(&b->lock);
+    pthread_cond_destroy(&b->wake);
+    pthread_cond_destroy(&b->idle);
+    free(b);
+    return ROT_ERROR_INTERNAL;
+  }
   *out = b;
   return ROT_OK;
+}
+
+void ha_batch_drain(ha_batch_t *b) {
+  if (b == NULL) {
+    return;
+  }
+  pthread_mutex_lock(&b->lock);
+  b->draining = 1;
+  pthread_cond_signal(&b->wake);
+  while (b->head != NULL || b->busy != 0) {
+    pthread_cond_wait(&b->idle, &b->lock);
+  }
+  pthread_mutex_unlock(&b->lock);
 }
 
 void ha_batch_free(ha_batch_t *b) {
   if (b == NULL) {
     return;
   }
+  ha_batch_drain(b);
+  pthread_mutex_lock(&b->lock);
+  b->stop = 1;
+  pthread_cond_signal(&b->wake);
+  pthread_mutex_unlock(&b->lock);
+  pthread_join(b->worker, NULL);
+  attest_evidence_free(&b->base);
   pthread_mutex_destroy(&b->lock);
-  pthread_cond_destroy(&b->joined);
-  pthread_cond_destroy(&b->done);
+  pthread_cond_destroy(&b->wake);
+  pthread_cond_destroy(&b->idle);
+  free(b->fns);
+  free(b->ctxs);
   free(b);
 }
 
-/* The leader's part, outside the lock: one quote for the whole window. */
-static void answer(ha_batch_t *b, window_t *w) {
-  attest_nonce_t *nonces = calloc(w->n, sizeof(*nonces));
-  attest_evidence_t *evs = calloc(w->n, sizeof(*evs));
+ha_batch_job_t *ha_batch_job_new(const uint8_t *nonce, size_t len,
+                                 uint32_t mask, ha_batch_done_fn done,
+                                 void *ctx) {
+  if (nonce == NULL || done == NULL || len < ATTEST_NONCE_MIN ||
+      len > ATTEST_NONCE_MAX) {
+    return NULL;
+  }
+  ha_batch_job_t *j = calloc(1, sizeof(*j));
+  if (j != NULL) {
+    memcpy(j->nonce, nonce, len);
+    j->len = len;
+    j->mask = mask;
+    j->done = done;
+    j->ctx = ctx;
+  }
+  return j;
+}
+
+void ha_batch_submit(ha_batch_t *b, ha_batch_job_t *j) {
+  pthread_mutex_lock(&b->lock);
+  if (b->draining) {
+    j->err = ROT_ERROR_INTERNAL;
+    snprintf(j->detail, sizeof(j->detail), "the agent is stopping");
+    j->answered = 1;
+    ha_batch_done_fn done = j->done;
+    void *ctx = j->ctx;
+    pthread_mutex_unlock(&b->lock);
+    done(ctx);
+    return;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &j->joined);
+  j->owner = b;
+  j->next = NULL;
+  *b->tail = j;
+  b->tail = &j->next;
+  b->queued++;
+  /* The worker waits for a first job, or for a window to fill up. */
+  if (b->queued == 1 || b->queued == b->max) {
+    pthread_cond_signal(&b->wake);
+  }
+  pthread_mutex_unlock(&b->lock);
+}
+
+/* j's answer has reached its request (or never will). */
+static void delivered(ha_batch_job_t *j) {
+  ha_batch_t *b = j->owner;
+  if (b == NULL) {
+    return;
+  }
+  pthread_mutex_lock(&b->lock);
+  if (j->counted) {
+    j->counted = 0;
+    if (--b->undelivered == 0) {
+      clock_gettime(CLOCK_MONOTONIC, &b->delivered_at);
+      pthread_cond_signal(&b->wake);
+    }
+  }
+  pthread_mutex_unlock(&b->lock);
+}
+
+rot_error_t ha_batch_job_result(ha_batch_job_t *j, char **json,
+                                uint32_t *index, unsigned *batch_size,
+                                char *detail, size_t cap) {
+  if (j == NULL || json == NULL || index == NULL || batch_size == NULL ||
+      !j->answered) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  delivered(j);
+  *batch_size = j->size;
+  *index = j->index;
+  if (j->err != ROT_OK) {
+    if (detail != NULL && cap > 0) {
+      snprintf(detail, cap, "%s", j->detail);
+    }
+    return j->err;
+  }
+  *json = j->json; /* ownership moves to the caller */
+  j->json = NULL;
+  return ROT_OK;
+}
+
+void ha_batch_job_release(ha_batch_t *b, ha_batch_job_t *j) {
+  if (j == NULL) {
+    return;
+  }
+  pthread_mutex_lock(&b->lock);
+  int mine = j->answered;
+  if (!mine) {
+    j->abandoned = 1;
+  }
+  pthread_mutex_unlock(&b->lock);
+  if (mine) {
+    delivered(j);
+    free(j->json);
+    free(j);
+  }
+}
+
+static int64_t ns_between(const struct timespec *a, const struct timespec *b) {
+  return (int64_t)(b->tv_sec - a->tv_sec) * 1000000000LL +
+         (b->tv_nsec - a->tv_nsec);
+}
+
+/* The event log as stat sees it (zeroed when absent). */
+static void log_stat(const ha_batch_t *b, struct stat *st) {
+  const char *log = b->src.event_log != NULL ? b->src.event_log
+                                             : ATTEST_DEFAULT_EVENT_LOG;
+  if (stat(log, st) != 0) {
+    memset(st, 0, sizeof(*st));
+  }
+}
+
+/* The kept parts are young enough and the event log is the one read. */
+static int base_fresh(const ha_batch_t *b) {
+  if (!b->have_base) {
+    return 0;
+  }
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  struct stat st;
+  log_stat(b, &st);
+  return ns_between(&b->base_at, &now) < BASE_TTL_NS &&
+         st.st_ino == b->log_st.st_ino && st.st_size == b->log_st.st_size &&
+         st.st_mtim.tv_sec == b->log_st.st_mtim.tv_sec &&
+         st.st_mtim.tv_nsec == b->log_st.st_mtim.tv_nsec;
+}
+
+static void drop_base(ha_batch_t *b) {
+  attest_evidence_free(&b->base);
+  memset(&b->base, 0, sizeof(b->base));
+  b->have_base = 0;
+}
+
+/* One quote for a window's nonces, with the kept parts (made again when
+ * stale), and its documents, outside the lock. */
+static rot_error_t produce(ha_batch_t *b, const attest_source_t *src,
+                           const attest_nonce_t *nonces, unsigned n,
+                           char **docs, char *detail, size_t cap) {
+  if (!base_fresh(b)) {
+    drop_base(b);
+    struct stat st;
+    log_stat(b, &st); /* before the read: a change during it shows next time */
+    rot_error_t err = ha_tpm_common(b->tpm, src, &b->base, detail, cap);
+    if (err != ROT_OK) {
+      return err;
+    }
+    b->have_base = 1;
+    b->log_st = st;
+    clock_gettime(CLOCK_MONOTONIC, &b->base_at);
+  }
+  rot_error_t err = ha_tpm_produce_docs(b->tpm, src, &b->base, nonces, n, docs,
+                                        detail, cap);
+  if (err != ROT_OK) {
+    drop_base(b); /* the TPM may have changed under it: ask again */
+  }
+  return err;
+}
+
+/* The worker's part of a window, outside the lock: one quote for all,
+ * and every request's document, encoded together (the parts they share
+ * are built once). */
+static void answer(ha_batch_t *b, ha_batch_job_t *w, unsigned n) {
+  attest_nonce_t *nonces = calloc(n, sizeof(*nonces));
+  char **docs = calloc(n, sizeof(*docs));
   char detail[256] = "";
   rot_error_t err = ROT_ERROR_INTERNAL;
-  if (nonces != NULL && evs != NULL) {
-    size_t i = 0;
-    for (waiter_t *x = w->head; x != NULL; x = x->next) {
+  if (nonces != NULL && docs != NULL) {
+    unsigned i = 0;
+    for (ha_batch_job_t *x = w; x != NULL; x = x->next) {
       nonces[i].p = x->nonce;
       nonces[i].len = x->len;
       i++;
     }
     attest_source_t src = b->src;
     src.pcr_mask = w->mask;
-    err = ha_tpm_produce(b->tpm, &src, nonces, w->n, 1, evs, detail,
-                         sizeof(detail));
+    err = produce(b, &src, nonces, n, docs, detail, sizeof(detail));
   } else {
     snprintf(detail, sizeof(detail), "out of memory");
   }
-  pthread_mutex_lock(&b->lock);
-  size_t i = 0;
-  for (waiter_t *x = w->head; x != NULL; x = x->next, i++) {
+  unsigned i = 0;
+  for (ha_batch_job_t *x = w; x != NULL; x = x->next, i++) {
     x->err = err;
-    x->size = w->n;
+    x->size = n;
+    x->index = i;
     if (err == ROT_OK) {
-      *x->ev = evs[i]; /* ownership moves to the request */
+      x->json = docs[i]; /* ownership moves to the job */
     } else {
       snprintf(x->detail, sizeof(x->detail), "%s", detail);
     }
-    x->done = 1;
   }
-  pthread_cond_broadcast(&b->done);
-  pthread_mutex_unlock(&b->lock);
   free(nonces);
-  free(evs);
+  free(docs);
 }
 
-rot_error_t ha_batch_join(ha_batch_t *b, const uint8_t *nonce, size_t len,
-                          uint32_t mask, attest_evidence_t *ev,
-                          unsigned *batch_size, char *detail, size_t cap) {
-  if (b == NULL || nonce == NULL || ev == NULL || batch_size == NULL ||
-      len < ATTEST_NONCE_MIN || len > ATTEST_NONCE_MAX) {
-    return ROT_ERROR_INVALID_ARGUMENT;
+static int before(const struct timespec *a, const struct timespec *b) {
+  return a->tv_sec < b->tv_sec ||
+         (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Under the lock: take up to max waiting jobs asking the oldest one's
+ * PCRs, oldest first, into a list; *n gets how many. */
+static ha_batch_job_t *take_window(ha_batch_t *b, unsigned *n) {
+  uint32_t mask = b->head->mask;
+  ha_batch_job_t *w = NULL, **wt = &w;
+  ha_batch_job_t **pp = &b->head;
+  unsigned k = 0;
+  while (*pp != NULL && k < b->max) {
+    ha_batch_job_t *x = *pp;
+    if (x->mask != mask) {
+      pp = &x->next;
+      continue;
+    }
+    *pp = x->next;
+    x->next = NULL;
+    *wt = x;
+    wt = &x->next;
+    k++;
   }
-  waiter_t me;
-  memset(&me, 0, sizeof(me));
-  me.nonce = nonce;
-  me.len = len;
-  me.ev = ev;
-  window_t mine;
-  int leader = 0;
+  /* Re-point the tail at the last job left. */
+  b->tail = &b->head;
+  while (*b->tail != NULL) {
+    b->tail = &(*b->tail)->next;
+  }
+  b->queued -= k;
+  *n = k;
+  return w;
+}
+
+static void *worker_main(void *arg) {
+  ha_batch_t *b = arg;
+  ha_batch_done_fn *fns = b->fns;
+  void **ctxs = b->ctxs;
   pthread_mutex_lock(&b->lock);
-  /* A window asking other PCRs, or a full one, is left to finish first. */
-  while (b->open != NULL && (b->open->mask != mask || b->open->n >= b->max)) {
-    pthread_cond_wait(&b->done, &b->lock);
-  }
-  window_t *w = b->open;
-  if (w == NULL) {
-    memset(&mine, 0, sizeof(mine));
-    mine.mask = mask;
-    mine.tail = &mine.head;
-    w = &mine;
-    b->open = w;
-    leader = 1;
-  }
-  *w->tail = &me;
-  w->tail = &me.next;
-  w->n++;
-  pthread_cond_signal(&b->joined);
-  if (leader) {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
+  for (;;) {
+    while (b->head == NULL && !b->stop) {
+      pthread_cond_wait(&b->wake, &b->lock);
+    }
+    if (b->head == NULL) {
+      break; /* stopping, nothing left */
+    }
+    /* The window closes window_us after its first job joined or after
+     * the last window's answers were all taken by their requests,
+     * whichever is later: clients that ask again at once then join it
+     * instead of splitting into groups that take turns at the TPM (a big
+     * window takes the server a while to send). It closes early when max
+     * jobs wait, and at once when draining. */
+    while (b->undelivered > 0 && !b->draining) {
+      struct timespec cap = b->delivered_at, now;
+      cap.tv_nsec += DELIVERY_CAP_NS % 1000000000LL;
+      cap.tv_sec += DELIVERY_CAP_NS / 1000000000LL + cap.tv_nsec / 1000000000L;
+      cap.tv_nsec %= 1000000000L;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      if (!before(&now, &cap) ||
+          pthread_cond_timedwait(&b->wake, &b->lock, &cap) == ETIMEDOUT) {
+        b->undelivered = 0; /* waited long enough; see DELIVERY_CAP_NS */
+        clock_gettime(CLOCK_MONOTONIC, &b->delivered_at);
+      }
+    }
+    struct timespec until = before(&b->head->joined, &b->delivered_at)
+                                ? b->delivered_at
+                                : b->head->joined;
     until.tv_nsec += (long)b->window_us * 1000L;
     until.tv_sec += until.tv_nsec / 1000000000L;
     until.tv_nsec %= 1000000000L;
-    while (w->n < b->max) {
-      if (pthread_cond_timedwait(&b->joined, &b->lock, &until) == ETIMEDOUT) {
+    for (;;) {
+      struct timespec now;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      if (b->queued >= b->max || b->draining || !before(&now, &until) ||
+          pthread_cond_timedwait(&b->wake, &b->lock, &until) == ETIMEDOUT) {
         break;
       }
     }
-    w->closed = 1;
-    b->open = NULL;
-    /* Requests waiting for a different window may open theirs now. */
-    pthread_cond_broadcast(&b->done);
+    unsigned n = 0;
+    ha_batch_job_t *w = take_window(b, &n);
+    b->busy += n;
     pthread_mutex_unlock(&b->lock);
-    answer(b, w);
+    answer(b, w, n);
     pthread_mutex_lock(&b->lock);
-  }
-  while (!me.done) {
-    pthread_cond_wait(&b->done, &b->lock);
+    unsigned k = 0;
+    /* From now until their answers are taken, delivered_at is when
+     * this window was answered (the cap counts from it). */
+    clock_gettime(CLOCK_MONOTONIC, &b->delivered_at);
+    for (ha_batch_job_t *x = w, *next; x != NULL; x = next) {
+      next = x->next;
+      x->answered = 1;
+      if (x->abandoned) {
+        free(x->json);
+        free(x);
+      } else {
+        x->counted = 1;
+        b->undelivered++;
+        fns[k] = x->done;
+        ctxs[k] = x->ctx;
+        k++;
+      }
+    }
+    pthread_mutex_unlock(&b->lock);
+    /* After the lock: a done callback may release its job at once. */
+    for (unsigned i = 0; i < k; i++) {
+      fns[i](ctxs[i]);
+    }
+    pthread_mutex_lock(&b->lock);
+    b->busy -= n;
+    pthread_cond_broadcast(&b->idle);
   }
   pthread_mutex_unlock(&b->lock);
-  *batch_size = me.size;
-  if (me.err != ROT_OK && detail != NULL) {
-    snprintf(detail, cap, "%s", me.detail);
-  }
-  return me.err;
+  return NULL;
 }

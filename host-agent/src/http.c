@@ -38,16 +38,9 @@ void ha_reply_header(ha_req_t *r, const char *name, const char *value) {
   }
 }
 
-void ha_reply_bytes(ha_req_t *r, unsigned status, const char *ctype,
-                    const void *buf, size_t len) {
-  if (r->status != 0) {
-    return; /* one answer per request */
-  }
-  struct MHD_Response *resp =
-      MHD_create_response_from_buffer(len, (void *)buf, MHD_RESPMEM_MUST_COPY);
-  if (resp == NULL) {
-    return;
-  }
+/* Queue resp (len bytes, taken) as the answer. */
+static void reply_resp(ha_req_t *r, unsigned status, const char *ctype,
+                       struct MHD_Response *resp, size_t len) {
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
   if (r->family == HA_FAM_REDFISH) {
@@ -68,6 +61,33 @@ void ha_reply_bytes(ha_req_t *r, unsigned status, const char *ctype,
   r->deferred = resp;
   r->status = status;
   r->resp_len = len;
+}
+
+void ha_reply_bytes(ha_req_t *r, unsigned status, const char *ctype,
+                    const void *buf, size_t len) {
+  if (r->status != 0) {
+    return; /* one answer per request */
+  }
+  struct MHD_Response *resp =
+      MHD_create_response_from_buffer(len, (void *)buf, MHD_RESPMEM_MUST_COPY);
+  if (resp != NULL) {
+    reply_resp(r, status, ctype, resp, len);
+  }
+}
+
+void ha_reply_take(ha_req_t *r, unsigned status, const char *ctype, char *buf,
+                   size_t len) {
+  if (r->status != 0) {
+    free(buf);
+    return; /* one answer per request */
+  }
+  struct MHD_Response *resp =
+      MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+  if (resp == NULL) {
+    free(buf);
+    return;
+  }
+  reply_resp(r, status, ctype, resp, len);
 }
 
 void ha_reply_json(ha_req_t *r, unsigned status, json_object *obj) {
@@ -156,6 +176,22 @@ void ha_reply_error(ha_req_t *r, unsigned status, const char *msgid,
     }
   }
   ha_reply_json(r, status, o);
+}
+
+static void resume_conn(void *conn) { MHD_resume_connection(conn); }
+
+int ha_req_wait_batch(ha_agent_t *a, ha_req_t *r, const uint8_t *nonce,
+                      size_t len, uint32_t mask) {
+  ha_batch_job_t *job = ha_batch_job_new(nonce, len, mask, resume_conn, r->conn);
+  if (job == NULL) {
+    return 0;
+  }
+  r->batch_job = job;
+  r->suspended = 1;
+  /* Suspended before the job is handed in: its answer resumes it. */
+  MHD_suspend_connection(r->conn);
+  ha_batch_submit(a->batch, job);
+  return 1;
 }
 
 const char *ha_query(ha_req_t *r, const char *name) {
@@ -440,7 +476,7 @@ static void dispatch(ha_agent_t *a, ha_req_t *r) {
   } else {
     r->route->post(a, r);
   }
-  if (r->status == 0) {
+  if (r->status == 0 && !r->suspended) {
     ha_reply_error(r, 500, "InternalError", NULL, "the handler gave no answer");
   }
 }
@@ -495,6 +531,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     return q;
   }
   if (r->status == 0) {
+    r->suspended = 0; /* called again: a parked request was resumed */
     dispatch(a, r);
   }
   return MHD_YES;
@@ -526,6 +563,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   *con_cls = NULL;
   if (r->upload != NULL) {
     ha_upload_release(a, r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+  }
+  if (r->batch_job != NULL) {
+    ha_batch_job_release(a->batch, r->batch_job);
+    r->batch_job = NULL;
   }
   if (r->deferred != NULL) {
     MHD_destroy_response(r->deferred);
@@ -588,8 +629,10 @@ static struct MHD_Daemon *start_one(ha_agent_t *a, listener_t *l,
                                     uint16_t *bound) {
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof(ss));
+  /* Suspend/resume: a batched attestation waits for its window's quote
+   * without holding a pool thread. */
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                   MHD_USE_ERROR_LOG;
+                   MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
   if (strchr(host, ':') != NULL) {
     struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
     s6->sin6_family = AF_INET6;
@@ -687,6 +730,8 @@ void ha_server_stop(ha_agent_t *a, unsigned grace_s) {
     }
     usleep(50000);
   }
+  /* Every parked request answered (and resumed) before the daemons go. */
+  ha_batch_drain(a->batch);
   if (a->http != NULL) {
     MHD_stop_daemon(a->http);
     a->http = NULL;

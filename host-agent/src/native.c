@@ -461,7 +461,41 @@ void kl_payload_keys(ha_agent_t *a, ha_req_t *r) {
                  "by this agent");
 }
 
+/* Send the evidence document json (freed); t0 is when the request began. */
+static void attestation_send(ha_agent_t *a, ha_req_t *r, char *json, int batch,
+                             unsigned size, uint32_t index,
+                             const struct timespec *t0) {
+  struct timespec t1;
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  /* The batch size is counted once per quote: by its first request. */
+  ha_metrics_quote(&a->metrics,
+                   (double)(t1.tv_sec - t0->tv_sec) +
+                       (double)(t1.tv_nsec - t0->tv_nsec) / 1e9,
+                   !batch || index == 0 ? size : 0);
+  ha_reply_take(r, 200, "application/json", json, strlen(json));
+}
+
+/* The second call of a batched request: its window has been answered. */
+static void attestation_batched(ha_agent_t *a, ha_req_t *r) {
+  char *json = NULL;
+  char detail[256] = "";
+  unsigned size = 0;
+  uint32_t index = 0;
+  rot_error_t err = ha_batch_job_result(r->batch_job, &json, &index, &size,
+                                        detail, sizeof(detail));
+  if (err != ROT_OK) {
+    ha_reply_error(r, 503, NULL, NULL, "no evidence: %s",
+                   detail[0] != '\0' ? detail : rot_error_str(err));
+    return;
+  }
+  attestation_send(a, r, json, 1, size, index, &r->t0);
+}
+
 void na_get_attestation(ha_agent_t *a, ha_req_t *r) {
+  if (r->batch_job != NULL) {
+    attestation_batched(a, r);
+    return;
+  }
   const char *s = ha_query(r, "nonce");
   uint8_t nonce[64];
   size_t nlen = 0;
@@ -497,30 +531,29 @@ void na_get_attestation(ha_agent_t *a, ha_req_t *r) {
   if (mask == 0) {
     mask = ATTEST_DEFAULT_PCRS;
   }
-  struct timespec t0, t1;
+  if (batch) {
+    /* Parked until the window's quote is made; answered on the next call. */
+    if (!ha_req_wait_batch(a, r, nonce, nlen, mask)) {
+      ha_reply_error(r, 503, NULL, NULL, "no evidence: out of memory");
+    }
+    return;
+  }
+  struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   attest_evidence_t ev;
   memset(&ev, 0, sizeof(ev));
   char detail[256] = "";
-  unsigned size = 1;
-  rot_error_t err;
-  if (batch) {
-    err = ha_batch_join(a->batch, nonce, nlen, mask, &ev, &size, detail,
-                        sizeof(detail));
-  } else {
-    attest_source_t src = a->src;
-    src.pcr_mask = mask;
-    attest_nonce_t one = {nonce, nlen};
-    err = ha_tpm_produce(&a->tpm, &src, &one, 1, 0, &ev, detail,
-                         sizeof(detail));
-  }
+  attest_source_t src = a->src;
+  src.pcr_mask = mask;
+  attest_nonce_t one = {nonce, nlen};
+  rot_error_t err = ha_tpm_produce(&a->tpm, &src, &one, 1, 0, &ev, detail,
+                                   sizeof(detail));
   if (err != ROT_OK) {
     ha_reply_error(r, 503, NULL, NULL, "no evidence: %s",
                    detail[0] != '\0' ? detail : rot_error_str(err));
     return;
   }
   char *json = NULL;
-  uint32_t index = ev.batch_index;
   err = attest_evidence_encode(&ev, &json);
   attest_evidence_free(&ev);
   if (err != ROT_OK) {
@@ -528,12 +561,5 @@ void na_get_attestation(ha_agent_t *a, ha_req_t *r) {
                    rot_error_str(err));
     return;
   }
-  clock_gettime(CLOCK_MONOTONIC, &t1);
-  /* The batch size is counted once per quote: by its first request. */
-  ha_metrics_quote(&a->metrics,
-                   (double)(t1.tv_sec - t0.tv_sec) +
-                       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
-                   !batch || index == 0 ? size : 0);
-  ha_reply_bytes(r, 200, "application/json", json, strlen(json));
-  free(json);
+  attestation_send(a, r, json, 0, 1, 0, &t0);
 }

@@ -113,6 +113,61 @@ rot_error_t ha_tpm_produce(ha_tpm_t *t, const attest_source_t *src,
   return err;
 }
 
+rot_error_t ha_tpm_common(ha_tpm_t *t, const attest_source_t *src,
+                          attest_evidence_t *base, char *detail, size_t cap) {
+  if (t == NULL || src == NULL || base == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  attest_source_t s = *src;
+  if (t->chip != NULL) {
+    s.no_chip = 1; /* asked below, once the TPM is free again */
+  }
+  pthread_mutex_lock(&t->lock);
+  rot_error_t err = ensure(t);
+  if (err != ROT_OK) {
+    snprintf(detail, cap, "TPM: %s", t->last_error);
+  } else {
+    err = attest_produce_common(t->tpm, &s, base, detail, cap);
+    if (err != ROT_OK) {
+      fail(t, detail);
+    }
+  }
+  pthread_mutex_unlock(&t->lock);
+  if (err == ROT_OK && t->chip != NULL && !src->no_chip) {
+    err = ha_chip_fill(t->chip, base, 1);
+    if (err != ROT_OK) {
+      snprintf(detail, cap, "out of memory");
+      attest_evidence_free(base);
+    }
+  }
+  return err;
+}
+
+rot_error_t ha_tpm_produce_docs(ha_tpm_t *t, const attest_source_t *src,
+                                const attest_evidence_t *base,
+                                const attest_nonce_t *nonces, size_t n,
+                                char **docs, char *detail, size_t cap) {
+  if (t == NULL || src == NULL || base == NULL || nonces == NULL ||
+      docs == NULL || n == 0) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  pthread_mutex_lock(&t->lock);
+  rot_error_t err = ensure(t);
+  if (err != ROT_OK) {
+    snprintf(detail, cap, "TPM: %s", t->last_error);
+  } else {
+    err = attest_produce_batch_docs(t->tpm, src, base, nonces, n, docs, detail,
+                                    cap);
+    if (err != ROT_OK) {
+      fail(t, detail);
+    } else {
+      t->last_error[0] = '\0';
+    }
+  }
+  pthread_mutex_unlock(&t->lock);
+  return err;
+}
+
 rot_error_t ha_tpm_quote(ha_tpm_t *t, uint32_t ak, const uint8_t *qual,
                          size_t qlen, uint32_t mask, uint16_t bank,
                          attest_quote_t *q, TPM2B_PUBLIC *ak_pub) {

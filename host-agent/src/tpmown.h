@@ -63,6 +63,21 @@ ROT_WARN_UNUSED rot_error_t ha_tpm_produce(ha_tpm_t *t,
                                            char *detail, size_t cap);
 
 /**
+ * The nonce-independent parts of evidence (attest_produce_common) into
+ * *base, and a batch's evidence documents made with them
+ * (attest_produce_batch_docs): the batching window asks the TPM's NV and
+ * the chip once for several quotes.
+ */
+ROT_WARN_UNUSED rot_error_t ha_tpm_common(ha_tpm_t *t,
+                                          const attest_source_t *src,
+                                          attest_evidence_t *base,
+                                          char *detail, size_t cap);
+ROT_WARN_UNUSED rot_error_t ha_tpm_produce_docs(
+    ha_tpm_t *t, const attest_source_t *src, const attest_evidence_t *base,
+    const attest_nonce_t *nonces, size_t n, char **docs, char *detail,
+    size_t cap);
+
+/**
  * One raw quote by the AK at ak over PCRs mask of one bank (qual is the
  * qualifying data, at most 64 bytes), with the AK's public area.
  */

@@ -44,10 +44,11 @@ stats3() {
 # build's default, which bench.sh passes in BENCH_BACKEND_DEFAULT).
 bench_backend() { echo "${ROT_CRYPTO:-${BENCH_BACKEND_DEFAULT:-openssl}}"; }
 
-# record NAME OURS_MS BOUND_MS RUNS MIN_MS MAX_MS: one figure for
+# record NAME OURS_MS BOUND_MS RUNS MIN_MS MAX_MS [EXTRA]: one figure for
 # results.json (bench.sh collects them); a no-op when a section runs alone.
+# EXTRA: more numeric members of the row, as "key=value key=value".
 record() {
   [ -n "${BENCH_ROWS:-}" ] || return 0
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$(bench_backend)" \
-    >>"$BENCH_ROWS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$(bench_backend)" \
+    "${7:-}" >>"$BENCH_ROWS"
 }

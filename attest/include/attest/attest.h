@@ -76,5 +76,39 @@ struct rot_mbox_inventory;
  * no_chip set).
  */
 char *attest_inventory_json(const struct rot_mbox_inventory *inv);
+/**
+ * The parts of evidence that do not depend on the nonce or the quote: AK
+ * public area and PEM, EK certificate, event log, and what the chip gives
+ * (inventory, DICE certificates, its endorsement of the AK), into *base
+ * (the caller frees it with attest_evidence_free). Lets a producer of many
+ * batches ask the TPM's NV and the chip once for several quotes.
+ * Errors: those of attest_produce.
+ */
+ROT_WARN_UNUSED rot_error_t attest_produce_common(attest_tpm_t *t,
+                                                  const attest_source_t *src,
+                                                  attest_evidence_t *base,
+                                                  char *detail,
+                                                  size_t detail_cap);
+
+/**
+ * attest_produce_batch with the nonce-independent parts taken from base
+ * (made by attest_produce_common, left untouched): only the quote is
+ * asked of the TPM.
+ */
+ROT_WARN_UNUSED rot_error_t attest_produce_batch_with(
+    attest_tpm_t *t, const attest_source_t *src, const attest_evidence_t *base,
+    const attest_nonce_t *nonces, size_t n, attest_evidence_t *evs,
+    char *detail, size_t detail_cap);
+
+/**
+ * The same batch as attest_produce_batch_with, straight to its evidence
+ * documents: docs[i] (malloc'd, n of them) is what
+ * attest_evidence_encode_batch gives for member i; no member's parts are
+ * copied. On error no docs[i] is left allocated.
+ */
+ROT_WARN_UNUSED rot_error_t attest_produce_batch_docs(
+    attest_tpm_t *t, const attest_source_t *src, const attest_evidence_t *base,
+    const attest_nonce_t *nonces, size_t n, char **docs, char *detail,
+    size_t detail_cap);
 
 #endif /* ATTEST_ATTEST_H */

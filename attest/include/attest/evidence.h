@@ -94,6 +94,19 @@ ROT_WARN_UNUSED rot_error_t attest_evidence_decode(const char *json,
 ROT_WARN_UNUSED rot_error_t attest_evidence_encode(const attest_evidence_t *ev,
                                                    char **out);
 
+/**
+ * Encode the n evidences of one batch: out[i] (malloc'd) is the same JSON
+ * value attest_evidence_encode gives for evs[i] (the batch member laid
+ * out on one line). The document the batch shares (quote, event log,
+ * certificates) is built and serialised once, each member's nonce and
+ * batch member written into a copy of it; an evidence that does not share
+ * the parts with evs[0] is encoded on its own.
+ * On error no out[i] is left allocated.
+ * Errors: those of attest_evidence_encode.
+ */
+ROT_WARN_UNUSED rot_error_t attest_evidence_encode_batch(
+    const attest_evidence_t *evs, size_t n, char **out);
+
 /** Free every field and zero *ev. NULL is a no-op. */
 void attest_evidence_free(attest_evidence_t *ev);
 

@@ -42,6 +42,18 @@ ROT_WARN_UNUSED rot_error_t attest_merkle_path(
     uint32_t *path_len);
 
 /**
+ * Every leaf's inclusion path at once, and the root: paths[i] and
+ * path_lens[i] as attest_merkle_path gives them for index i, in one pass
+ * over the tree (n leaf hashes, n - 1 node hashes) where n calls of
+ * attest_merkle_path would hash the whole tree n times.
+ * Errors: ROT_ERROR_ATTEST_BATCH, ROT_ERROR_INVALID_ARGUMENT.
+ */
+ROT_WARN_UNUSED rot_error_t attest_merkle_paths(
+    const attest_nonce_t *nonces, size_t n,
+    uint8_t (*paths)[ATTEST_MERKLE_MAX_DEPTH][ATTEST_MERKLE_HASH_LEN],
+    uint32_t *path_lens, uint8_t root[ATTEST_MERKLE_HASH_LEN]);
+
+/**
  * HARDENED_TRUE when nonce is leaf index of a size-leaf tree whose root is
  * root (the path length must be exactly the tree's for that index).
  */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <json-c/json.h>
 
 #include "attest/evidence.h"
 #include "attest/tpms.h"
@@ -89,6 +90,69 @@ static void refused(const char *from, const char *to, const char *field,
   }
   free(m);
   free(json);
+}
+
+/* A batch encoded at once: each document the same JSON value as the
+ * single encoder gives, and decoding to its member, including nonces of
+ * other lengths, other path lengths, and a member that does not share
+ * the batch's parts. */
+static void evidence_test_encode_batch_matches_encode(void **state) {
+  (void)state;
+  static uint8_t other[] = {9, 9};
+  attest_evidence_t evs[5];
+  for (int i = 0; i < 5; i++) {
+    evs[i] = sample();
+    evs[i].batched = 1;
+    evs[i].batch_index = (uint32_t)i;
+    evs[i].batch_size = 5;
+    evs[i].nonce_len = 16 + 12 * (size_t)i;
+    evs[i].nonce[0] = (uint8_t)i;
+    evs[i].path_len = i == 4 ? 1 : 3;
+    memset(evs[i].path, 0x20 + i, sizeof(evs[i].path));
+  }
+  evs[3].signature = (attest_buf_t){other, sizeof(other)};
+  char *out[5];
+  /* Second round: a part carrying the encoder's marker text. */
+  for (int round = 0; round < 2; round++) {
+    if (round == 1) {
+      for (int i = 0; i < 5; i++) {
+        evs[i].dice_unavailable = (char *)"@@nonce@@";
+      }
+    }
+    assert_int_equal(attest_evidence_encode_batch(evs, 5, out), ROT_OK);
+    for (int i = 0; i < 5; i++) {
+      char *one = NULL;
+      assert_int_equal(attest_evidence_encode(&evs[i], &one), ROT_OK);
+      json_object *x = json_tokener_parse(out[i]), *y = json_tokener_parse(one);
+      assert_non_null(x);
+      assert_non_null(y);
+      assert_true(json_object_equal(x, y));
+      json_object_put(x);
+      json_object_put(y);
+      /* And it decodes to this member. */
+      static attest_evidence_t back;
+      assert_int_equal(
+          attest_evidence_decode(out[i], strlen(out[i]), &back, NULL, 0),
+          ROT_OK);
+      assert_int_equal(back.nonce_len, evs[i].nonce_len);
+      assert_memory_equal(back.nonce, evs[i].nonce, evs[i].nonce_len);
+      assert_int_equal(back.batch_index, evs[i].batch_index);
+      assert_int_equal(back.path_len, evs[i].path_len);
+      assert_memory_equal(back.path, evs[i].path, evs[i].path_len * 32);
+      attest_evidence_free(&back);
+      free(one);
+      free(out[i]);
+    }
+  }
+  /* The same refusals as the single encoder; nothing left allocated. */
+  evs[2].ak_pem = NULL;
+  out[0] = (char *)"untouched";
+  assert_int_equal(attest_evidence_encode_batch(evs, 5, out),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(attest_evidence_encode_batch(evs, 0, out),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(attest_evidence_encode_batch(NULL, 1, out),
+                   ROT_ERROR_INVALID_ARGUMENT);
 }
 
 static void evidence_test_decode_hostile(void **state) {
@@ -189,6 +253,7 @@ static void pcrfile_test_roundtrip_and_hostile(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(evidence_test_roundtrip),
+      cmocka_unit_test(evidence_test_encode_batch_matches_encode),
       cmocka_unit_test(evidence_test_decode_hostile),
       cmocka_unit_test(evidence_test_decode_bounds),
       cmocka_unit_test(pcrfile_test_roundtrip_and_hostile),

@@ -104,6 +104,43 @@ static void merkle_test_node_cannot_pass_as_leaf(void **state) {
                    HARDENED_FALSE);
 }
 
+/* All paths at once: the same root and paths as one call per leaf. */
+static void merkle_test_paths_match_path_for_every_leaf(void **state) {
+  (void)state;
+  static uint8_t all[ATTEST_BATCH_MAX][ATTEST_MERKLE_MAX_DEPTH][32];
+  static uint32_t lens[ATTEST_BATCH_MAX];
+  static const size_t sizes[] = {1, 2, 3, 5, 8, 13, 33, 64, 100, ATTEST_BATCH_MAX};
+  fill(ATTEST_BATCH_MAX);
+  for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+    size_t n = sizes[s];
+    uint8_t root[32], root1[32];
+    assert_int_equal(attest_merkle_paths(nonces, n, all, lens, root), ROT_OK);
+    assert_int_equal(attest_merkle_root(nonces, n, root1), ROT_OK);
+    assert_memory_equal(root, root1, 32);
+    for (size_t i = 0; i < n; i += (n > 100 ? 37 : 1)) {
+      uint8_t path[ATTEST_MERKLE_MAX_DEPTH][32];
+      uint32_t len = 0;
+      assert_int_equal(attest_merkle_path(nonces, n, i, path, &len), ROT_OK);
+      assert_int_equal(lens[i], len);
+      assert_memory_equal(all[i], path, len * 32);
+      assert_int_equal(attest_merkle_check(bytes[i], 32, (uint32_t)i,
+                                           (uint32_t)n,
+                                           (const uint8_t(*)[32])all[i],
+                                           lens[i], root),
+                       HARDENED_TRUE);
+    }
+  }
+  /* The same bounds as the rest of the tree code. */
+  assert_int_equal(attest_merkle_paths(nonces, 0, all, lens, NULL),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  uint8_t root[32];
+  assert_int_equal(attest_merkle_paths(nonces, 0, all, lens, root),
+                   ROT_ERROR_ATTEST_BATCH);
+  assert_int_equal(attest_merkle_paths(nonces, ATTEST_BATCH_MAX + 1, all,
+                                       lens, root),
+                   ROT_ERROR_ATTEST_BATCH);
+}
+
 static void merkle_test_bounds(void **state) {
   (void)state;
   uint8_t root[32];
@@ -133,6 +170,7 @@ int main(void) {
       cmocka_unit_test(merkle_test_root_single_leaf_is_leaf_hash_not_nonce),
       cmocka_unit_test(merkle_test_node_cannot_pass_as_leaf),
       cmocka_unit_test(merkle_test_bounds),
+      cmocka_unit_test(merkle_test_paths_match_path_for_every_leaf),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
