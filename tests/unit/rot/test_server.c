@@ -418,7 +418,12 @@ static void server_test_reset_clears_locks_and_decisions(void **state) {
   assert_int_equal(s->f->up.state.types[HV].attempts_left, ROT_TRIAL_ATTEMPTS - 2u);
   /* An open session does not survive a reset. */
   assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_RESET, NULL, 0), ROT_OK);
+  /* Nor does a trial boot: confirm waits for the trial to boot again. */
+  assert_int_equal(call_type(s, &kOperator, ROT_MBOX_CMD_CONFIRM, HV),
+                   ROT_ERROR_UPDATE_NOT_TRIED);
+  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
   assert_int_equal(call_type(s, &kOperator, ROT_MBOX_CMD_CONFIRM, HV), ROT_OK);
+  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_RESET, NULL, 0), ROT_OK);
   assert_int_equal(call_begin(s, &kOperator, HV, 4096), ROT_OK);
   assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_RESET, NULL, 0), ROT_OK);
   assert_int_equal(s->f->up.session.open, HARDENED_FALSE);
