@@ -44,6 +44,18 @@ static void note(rot_update_t *u, uint32_t event, rot_error_t status,
   (void)err;
 }
 
+/* The boot decision's one record: what was booted, and every region the
+ * decision locked on its way (collected by the audit's gate hook). */
+static void note_boot(rot_update_t *u, rot_error_t status, uint32_t type,
+                      uint32_t region) {
+  if (u->audit == NULL) {
+    return;
+  }
+  rot_error_t err = rot_audit_append_ext(u->audit, ROT_AUDIT_BOOT, status, type,
+                                         region, rot_audit_locks_take(u->audit));
+  (void)err; /* as note(): a boot is not stopped by its record */
+}
+
 static uint64_t now_of(const rot_update_t *u) {
   return u->now != NULL ? u->now() : 0;
 }
@@ -972,7 +984,7 @@ rot_error_t rot_boot_decide(rot_update_t *u, uint32_t image_type,
         out->why = ROT_OK;
         u->trial_run[image_type] = HARDENED_TRUE;
         u->trial_slot[image_type] = ts.pending;
-        note(u, ROT_AUDIT_BOOT, ROT_OK, image_type, out->region);
+        note_boot(u, ROT_OK, image_type, out->region);
         return ROT_OK;
       }
     }
@@ -1008,12 +1020,12 @@ rot_error_t rot_boot_decide(rot_update_t *u, uint32_t image_type,
   if (out->region == ROT_RGN_COUNT) {
     rot_memset(&out->verified, 0, sizeof(out->verified));
     out->reason = ROT_BOOT_NONE;
-    note(u, ROT_AUDIT_BOOT, ROT_ERROR_BOOT_NO_IMAGE, image_type, ROT_RGN_COUNT);
+    note_boot(u, ROT_ERROR_BOOT_NO_IMAGE, image_type, ROT_RGN_COUNT);
     return ROT_ERROR_BOOT_NO_IMAGE;
   }
   /* Never hand out a region without a token from a completed verification. */
   ROT_TRY(rot_verified_check(&out->verified));
-  note(u, ROT_AUDIT_BOOT, ROT_OK, image_type, out->region);
+  note_boot(u, ROT_OK, image_type, out->region);
   return ROT_OK;
 }
 
