@@ -180,20 +180,14 @@ static rot_error_t recv_frame(rot_mbox_client_t *c, int64_t deadline,
   }
 }
 
-rot_error_t rot_mbox_call(rot_mbox_client_t *c, uint16_t command,
-                          const uint8_t *req, uint32_t req_len,
-                          rot_error_t *status, const uint8_t **reply,
-                          uint32_t *reply_len) {
-  if (c == NULL || c->fd < 0 || status == NULL || reply == NULL ||
-      reply_len == NULL || (req == NULL && req_len != 0)) {
+rot_error_t rot_mbox_send(rot_mbox_client_t *c, uint16_t command,
+                          const uint8_t *req, uint32_t req_len, uint32_t *seq) {
+  if (c == NULL || c->fd < 0 || seq == NULL || (req == NULL && req_len != 0)) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  *status = ROT_ERROR_INTERNAL;
-  *reply = NULL;
-  *reply_len = 0;
-  uint32_t seq = c->next_seq++;
+  *seq = c->next_seq++;
   size_t frame_len = 0;
-  ROT_TRY(rot_mbox_frame_encode(c->tx, ROT_MBOX_MAX_FRAME, command, 0, seq, 0,
+  ROT_TRY(rot_mbox_frame_encode(c->tx, ROT_MBOX_MAX_FRAME, command, 0, *seq, 0,
                                 req, req_len, &frame_len));
   for (;;) {
     ssize_t n = send(c->fd, c->tx, frame_len, MSG_NOSIGNAL);
@@ -208,8 +202,20 @@ rot_error_t rot_mbox_call(rot_mbox_client_t *c, uint16_t command,
     if ((size_t)n != frame_len) {
       return ROT_ERROR_IO_WRITE;
     }
-    break;
+    return ROT_OK;
   }
+}
+
+rot_error_t rot_mbox_receive(rot_mbox_client_t *c, uint16_t command,
+                             uint32_t seq, rot_error_t *status,
+                             const uint8_t **reply, uint32_t *reply_len) {
+  if (c == NULL || c->fd < 0 || status == NULL || reply == NULL ||
+      reply_len == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  *status = ROT_ERROR_INTERNAL;
+  *reply = NULL;
+  *reply_len = 0;
   int64_t deadline = now_ms() + c->timeout_ms;
   for (;;) {
     size_t len = 0;
@@ -218,7 +224,8 @@ rot_error_t rot_mbox_call(rot_mbox_client_t *c, uint16_t command,
     const uint8_t *payload = NULL;
     ROT_TRY(rot_mbox_frame_decode(c->rx, len, &h, &payload));
     if ((h.flags & ROT_MBOX_FLAG_RESPONSE) != 0 && h.seq != seq) {
-      continue; /* the late reply to a request that already timed out */
+      continue; /* the late reply to a request given up on (timed out, or
+                   in flight when an earlier one failed) */
     }
     ROT_TRY(rot_mbox_reply_check(&h, command, seq));
     *status = (rot_error_t)h.status;
@@ -282,4 +289,19 @@ const char *rot_mbox_default_socket(void) {
     }
   }
   return resolved;
+}
+
+rot_error_t rot_mbox_call(rot_mbox_client_t *c, uint16_t command,
+                          const uint8_t *req, uint32_t req_len,
+                          rot_error_t *status, const uint8_t **reply,
+                          uint32_t *reply_len) {
+  if (status == NULL || reply == NULL || reply_len == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  *status = ROT_ERROR_INTERNAL;
+  *reply = NULL;
+  *reply_len = 0;
+  uint32_t seq = 0;
+  ROT_TRY(rot_mbox_send(c, command, req, req_len, &seq));
+  return rot_mbox_receive(c, command, seq, status, reply, reply_len);
 }

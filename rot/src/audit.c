@@ -17,6 +17,7 @@
 #define OFF_ARG0 24u
 #define OFF_ARG1 28u
 #define OFF_RESERVED 32u
+#define OFF_EXT 32u /* format 2: the ext word, first of the reserved bytes */
 #define OFF_CHAIN 64u
 #define OFF_COMMIT 96u
 #define OFF_PAD 100u
@@ -161,6 +162,8 @@ rot_error_t rot_audit_init(rot_audit_t *a, rot_gate_t *g,
   a->now = now;
   a->next_index = 0;
   a->next_seq = 1;
+  a->collecting = 0;
+  a->locks = 0;
   rot_memset(a->last_chain, 0, sizeof(a->last_chain));
 
   geometry_t geo;
@@ -187,7 +190,8 @@ rot_error_t rot_audit_init(rot_audit_t *a, rot_gate_t *g,
 }
 
 static void encode(uint8_t rec[REC], uint32_t seq, uint64_t ts, uint32_t event,
-                   rot_error_t status, uint32_t arg0, uint32_t arg1) {
+                   rot_error_t status, uint32_t arg0, uint32_t arg1,
+                   uint32_t ext) {
   rot_memset(rec, 0xff, REC);
   rot_st32(rec + OFF_MAGIC, ROT_AUDIT_MAGIC);
   rot_st32(rec + OFF_SEQ, seq);
@@ -196,6 +200,7 @@ static void encode(uint8_t rec[REC], uint32_t seq, uint64_t ts, uint32_t event,
   rot_st32(rec + OFF_STATUS, (uint32_t)status);
   rot_st32(rec + OFF_ARG0, arg0);
   rot_st32(rec + OFF_ARG1, arg1);
+  rot_st32(rec + OFF_EXT, ext);
 }
 
 /* Find the slot the next record goes to: erased, block erased on entry. */
@@ -224,7 +229,7 @@ static rot_error_t claim_slot(rot_audit_t *a, const geometry_t *geo,
 
 static rot_error_t append_locked(rot_audit_t *a, uint32_t event,
                                  rot_error_t status, uint32_t arg0,
-                                 uint32_t arg1) {
+                                 uint32_t arg1, uint32_t ext) {
   geometry_t geo;
   ROT_TRY(get_geometry(a, &geo));
 
@@ -239,7 +244,8 @@ static rot_error_t append_locked(rot_audit_t *a, uint32_t event,
   } else {
     rot_memcpy(prev, a->last_chain, sizeof(prev));
   }
-  encode(rec, seq, a->now != NULL ? a->now() : 0u, event, status, arg0, arg1);
+  encode(rec, seq, a->now != NULL ? a->now() : 0u, event, status, arg0, arg1,
+         ext);
   ROT_TRY(chain_of(a->crypto, prev, rec, rec + OFF_CHAIN));
 
   uint32_t slot;
@@ -287,9 +293,9 @@ static rot_error_t append_locked(rot_audit_t *a, uint32_t event,
   return rot_memeq(back, rec, REC) ? ROT_OK : ROT_ERROR_FLASH_PROGRAM;
 }
 
-rot_error_t rot_audit_append(rot_audit_t *a, uint32_t event,
-                             rot_error_t status, uint32_t arg0,
-                             uint32_t arg1) {
+rot_error_t rot_audit_append_ext(rot_audit_t *a, uint32_t event,
+                                 rot_error_t status, uint32_t arg0,
+                                 uint32_t arg1, uint32_t ext) {
   if (a == NULL || a->gate == NULL || a->crypto == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
@@ -297,9 +303,43 @@ rot_error_t rot_audit_append(rot_audit_t *a, uint32_t event,
     return ROT_ERROR_INTERNAL; /* re-entered from inside the log */
   }
   a->busy = 1;
-  rot_error_t err = append_locked(a, event, status, arg0, arg1);
+  rot_error_t err = append_locked(a, event, status, arg0, arg1, ext);
   a->busy = 0;
   return err;
+}
+
+rot_error_t rot_audit_append(rot_audit_t *a, uint32_t event,
+                             rot_error_t status, uint32_t arg0,
+                             uint32_t arg1) {
+  return rot_audit_append_ext(a, event, status, arg0, arg1, ROT_AUDIT_EXT_NONE);
+}
+
+uint32_t rot_audit_record_ext(const rot_audit_record_t *r) {
+  return rot_ld32(r->reserved);
+}
+
+void rot_audit_locks_collect(rot_audit_t *a) {
+  if (a != NULL) {
+    a->collecting = 1;
+    a->locks = 0;
+  }
+}
+
+uint32_t rot_audit_locks_take(rot_audit_t *a) {
+  if (a == NULL) {
+    return 0;
+  }
+  uint32_t m = a->locks;
+  a->locks = 0;
+  return m;
+}
+
+uint32_t rot_audit_locks_end(rot_audit_t *a) {
+  if (a == NULL) {
+    return 0;
+  }
+  a->collecting = 0;
+  return rot_audit_locks_take(a);
 }
 
 void rot_audit_record_encode(const rot_audit_record_t *r,
@@ -452,6 +492,8 @@ void rot_audit_gate_hook(void *ctx, rot_gate_op_t op, rot_initiator_t who,
   if (verdict != ROT_OK) {
     err = rot_audit_append(a, ROT_AUDIT_GATE_DENY, verdict, (uint32_t)op,
                            region);
+  } else if (op == ROT_GATE_OP_LOCK && a->collecting != 0 && region < 32u) {
+    a->locks |= 1u << region; /* named by the boot decision's record */
   } else if (op == ROT_GATE_OP_LOCK) {
     err = rot_audit_append(a, ROT_AUDIT_GATE_LOCK, ROT_OK, 0, region);
   } else if (op == ROT_GATE_OP_WINDOW) {

@@ -426,9 +426,24 @@ static rot_error_t boot_decision(rot_server_t *s, uint32_t type,
   }
   rot_server_boot_t *b = &s->boot[type];
   if (b->taken != HARDENED_TRUE) {
-    ROT_TRY(lock_boot_regions(s));
-    b->err = rot_boot_decide(s->update, type, &b->dec);
-    b->taken = HARDENED_TRUE;
+    /* One durable record per decision: the locks are named by the
+     * decision's BOOT record, not written one by one. */
+    rot_audit_locks_collect(s->audit);
+    rot_error_t err = lock_boot_regions(s);
+    if (err == ROT_OK) {
+      b->err = rot_boot_decide(s->update, type, &b->dec);
+      b->taken = HARDENED_TRUE;
+    }
+    /* Locks no record named (the decision stopped before its record):
+     * recorded here, so none goes unrecorded. */
+    uint32_t unnamed = rot_audit_locks_end(s->audit);
+    if (unnamed != 0) {
+      rot_error_t rerr = rot_audit_append_ext(
+          s->audit, ROT_AUDIT_BOOT, err != ROT_OK ? err : b->err, type,
+          ROT_RGN_COUNT, unnamed);
+      (void)rerr;
+    }
+    ROT_TRY(err);
   }
   *out = b;
   return ROT_OK;

@@ -44,6 +44,18 @@ static void note(rot_update_t *u, uint32_t event, rot_error_t status,
   (void)err;
 }
 
+/* The boot decision's one record: what was booted, and every region the
+ * decision locked on its way (collected by the audit's gate hook). */
+static void note_boot(rot_update_t *u, rot_error_t status, uint32_t type,
+                      uint32_t region) {
+  if (u->audit == NULL) {
+    return;
+  }
+  rot_error_t err = rot_audit_append_ext(u->audit, ROT_AUDIT_BOOT, status, type,
+                                         region, rot_audit_locks_take(u->audit));
+  (void)err; /* as note(): a boot is not stopped by its record */
+}
+
 static uint64_t now_of(const rot_update_t *u) {
   return u->now != NULL ? u->now() : 0;
 }
@@ -393,6 +405,10 @@ rot_error_t rot_update_init(rot_update_t *u, rot_gate_t *g,
   u->scratch_len = scratch_len;
   u->session.open = HARDENED_FALSE;
   u->staged.valid = HARDENED_FALSE;
+  for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
+    u->trial_run[t] = HARDENED_FALSE;
+    u->trial_slot[t] = ROT_SLOT_NONE;
+  }
   /* A (re)start of the chip: nothing verified before it is trusted. */
   rot_image_cache_clear();
   if (sizeof(rot_update_state_t) > g->flash->erase_size) {
@@ -790,10 +806,26 @@ static rot_error_t activate_impl(rot_update_t *u, uint32_t image_type) {
   return ROT_OK;
 }
 
-/* Has a boot decision chosen the image on trial? Each choice spends an
- * attempt, durably and before the boot, so a full count means never. */
-static int trial_booted(const rot_type_state_t *ts) {
-  return ts->attempts_left < ROT_TRIAL_ATTEMPTS;
+/*
+ * Has the image on trial really been handed out for a boot? The spent
+ * attempt alone does not say so: it is made durable before the boot, so a
+ * power cut between the two leaves it spent with nothing booted. What
+ * does is a boot decision since this (re)start that chose the trial; a
+ * reset forgets it, so after one the trial must boot again (spending
+ * another attempt) before it can be confirmed.
+ */
+static int trial_booted(const rot_update_t *u, uint32_t type) {
+  const rot_type_state_t *ts = &u->state.types[type];
+  return ts->pending != ROT_SLOT_NONE &&
+         ts->attempts_left < ROT_TRIAL_ATTEMPTS &&
+         u->trial_run[type] == HARDENED_TRUE &&
+         u->trial_slot[type] == ts->pending;
+}
+
+/* A trial ends (confirmed, reverted, expired): what ran of it is moot. */
+static void trial_forget(rot_update_t *u, uint32_t type) {
+  u->trial_run[type] = HARDENED_FALSE;
+  u->trial_slot[type] = ROT_SLOT_NONE;
 }
 
 static rot_error_t confirm_impl(rot_update_t *u, uint32_t image_type,
@@ -810,7 +842,7 @@ static rot_error_t confirm_impl(rot_update_t *u, uint32_t image_type,
   /* The floor rises for good at confirm: never for an image that has not
    * been through a trial boot, unless the operator says so explicitly. */
   int override = (flags & ROT_CONFIRM_WITHOUT_TRIAL) != 0;
-  if (ROT_FIRST_CHECK(!trial_booted(ts) && !override)) {
+  if (ROT_FIRST_CHECK(!trial_booted(u, image_type) && !override)) {
     return ROT_ERROR_UPDATE_NOT_TRIED;
   }
   slot_token_t tok;
@@ -818,8 +850,8 @@ static rot_error_t confirm_impl(rot_update_t *u, uint32_t image_type,
   if (ROT_FIRST_CHECK(err != ROT_OK)) {
     return err;
   }
-  HARDENED_CHECK_EQ(trial_booted(ts) || override, 1);
-  int untried = !trial_booted(ts);
+  HARDENED_CHECK_EQ(trial_booted(u, image_type) || override, 1);
+  int untried = !trial_booted(u, image_type);
   rot_policy_t policy;
   ROT_TRY(rot_otp_policy(u->otp, &policy));
   /* Phase 1: the confirm is durable, and says which floor it owes. */
@@ -830,6 +862,7 @@ static rot_error_t confirm_impl(rot_update_t *u, uint32_t image_type,
   next.types[image_type].floor_pending =
       tok.v.svn > policy.svn_floor[image_type] ? tok.v.svn : 0;
   ROT_TRY(state_commit(u, &next, &tok));
+  trial_forget(u, image_type);
   *out = tok.v;
   note(u, ROT_AUDIT_CONFIRM, ROT_OK, image_type, out->svn);
   if (untried) {
@@ -867,6 +900,7 @@ static rot_error_t revert_impl(rot_update_t *u, uint32_t image_type) {
     proof = &tok;
   }
   ROT_TRY(state_commit(u, &next, proof));
+  trial_forget(u, image_type);
   note(u, ROT_AUDIT_REVERT, ROT_OK, image_type,
        u->state.types[image_type].active);
   return ROT_OK;
@@ -948,7 +982,9 @@ rot_error_t rot_boot_decide(rot_update_t *u, uint32_t image_type,
                      &why)) {
         out->reason = ROT_BOOT_TRIAL;
         out->why = ROT_OK;
-        note(u, ROT_AUDIT_BOOT, ROT_OK, image_type, out->region);
+        u->trial_run[image_type] = HARDENED_TRUE;
+        u->trial_slot[image_type] = ts.pending;
+        note_boot(u, ROT_OK, image_type, out->region);
         return ROT_OK;
       }
     }
@@ -957,6 +993,7 @@ rot_error_t rot_boot_decide(rot_update_t *u, uint32_t image_type,
     next.types[image_type].pending = ROT_SLOT_NONE;
     next.types[image_type].attempts_left = 0;
     ROT_TRY(state_commit(u, &next, NULL));
+    trial_forget(u, image_type);
     note(u, ROT_AUDIT_TRIAL_EXPIRED, why, image_type, ts.pending);
     ts = u->state.types[image_type];
   }
@@ -983,12 +1020,12 @@ rot_error_t rot_boot_decide(rot_update_t *u, uint32_t image_type,
   if (out->region == ROT_RGN_COUNT) {
     rot_memset(&out->verified, 0, sizeof(out->verified));
     out->reason = ROT_BOOT_NONE;
-    note(u, ROT_AUDIT_BOOT, ROT_ERROR_BOOT_NO_IMAGE, image_type, ROT_RGN_COUNT);
+    note_boot(u, ROT_ERROR_BOOT_NO_IMAGE, image_type, ROT_RGN_COUNT);
     return ROT_ERROR_BOOT_NO_IMAGE;
   }
   /* Never hand out a region without a token from a completed verification. */
   ROT_TRY(rot_verified_check(&out->verified));
-  note(u, ROT_AUDIT_BOOT, ROT_OK, image_type, out->region);
+  note_boot(u, ROT_OK, image_type, out->region);
   return ROT_OK;
 }
 

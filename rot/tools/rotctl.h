@@ -229,6 +229,14 @@ int rotctl_call(rotctl_t *c, uint16_t command, const uint8_t *req,
                 uint32_t req_len, const char *what, const uint8_t **reply,
                 uint32_t *reply_len);
 
+/** rotctl_call in two halves (rot_mbox_send, rot_mbox_receive), for
+ * requests kept in flight; same messages and exit codes. */
+int rotctl_send(rotctl_t *c, uint16_t command, const uint8_t *req,
+                uint32_t req_len, uint32_t *seq);
+int rotctl_receive(rotctl_t *c, uint16_t command, uint32_t seq,
+                   const char *what, const uint8_t **reply,
+                   uint32_t *reply_len);
+
 /* The reply arrived but does not decode: a protocol fault. */
 int rotctl_bad_reply(const rotctl_t *c, uint16_t command, rot_error_t err);
 

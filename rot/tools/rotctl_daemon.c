@@ -391,10 +391,28 @@ static void describe(const rot_audit_record_t *r, char *buf, size_t cap) {
     case ROT_AUDIT_STATE_REJECTED:
       snprintf(buf, cap, "copy=%u seq=%u", r->arg0, r->arg1);
       break;
-    case ROT_AUDIT_BOOT:
-      snprintf(buf, cap, "type=%s region=%s", type_name(r->arg0),
-               region_name(r->arg1));
+    case ROT_AUDIT_BOOT: {
+      int n = snprintf(buf, cap, "type=%s region=%s", type_name(r->arg0),
+                       region_name(r->arg1));
+      /* Format 2 names the regions the decision locked; a format-1
+       * record has no such word (its locks are gate-lock records). */
+      uint32_t locked = rot_audit_record_ext(r);
+      if (locked == ROT_AUDIT_EXT_NONE || n < 0 || (size_t)n >= cap) {
+        break;
+      }
+      n += snprintf(buf + n, cap - (size_t)n, " locked=");
+      const char *sep = "";
+      for (uint32_t i = 0; i < 32 && n >= 0 && (size_t)n < cap; i++) {
+        if (locked & (1u << i)) {
+          n += snprintf(buf + n, cap - (size_t)n, "%s%s", sep, region_name(i));
+          sep = ",";
+        }
+      }
+      if (n >= 0 && (size_t)n < cap && *sep == '\0') {
+        snprintf(buf + n, cap - (size_t)n, "none");
+      }
       break;
+    }
     case ROT_AUDIT_DAEMON_START:
       buf[0] = '\0';
       break;
@@ -490,7 +508,7 @@ static int cmd_audit(rotctl_t *c) {
     jw_open(&j, NULL, '{');
     jw_open(&j, "records", '[');
     for (size_t i = 0; i < n; i++) {
-      char d[96];
+      char d[256];
       describe(&recs[i], d, sizeof(d));
       jw_open(&j, NULL, '{');
       jw_u64(&j, "seq", recs[i].seq);
@@ -499,6 +517,9 @@ static int cmd_audit(rotctl_t *c) {
       jw_err(&j, "status", recs[i].status);
       jw_u64(&j, "arg0", recs[i].arg0);
       jw_u64(&j, "arg1", recs[i].arg1);
+      if (rot_audit_record_ext(&recs[i]) != ROT_AUDIT_EXT_NONE) {
+        jw_u64(&j, "ext", rot_audit_record_ext(&recs[i]));
+      }
       jw_str(&j, "detail", d);
       jw_close(&j, '}');
     }
@@ -520,7 +541,7 @@ static int cmd_audit(rotctl_t *c) {
            "detail");
     for (size_t i = 0; i < n; i++) {
       char t[40];
-      char d[96];
+      char d[256];
       format_time(recs[i].timestamp, t, sizeof(t));
       describe(&recs[i], d, sizeof(d));
       printf("%6u %-20s %-14s %-32s %s%s\n", recs[i].seq, t,

@@ -97,20 +97,30 @@ static const char *refusal_hint(rotctl_t *c, rot_error_t status, char *buf,
   return NULL;
 }
 
-int rotctl_call(rotctl_t *c, uint16_t command, const uint8_t *req,
-                uint32_t req_len, const char *what, const uint8_t **reply,
-                uint32_t *reply_len) {
+int rotctl_send(rotctl_t *c, uint16_t command, const uint8_t *req,
+                uint32_t req_len, uint32_t *seq) {
   if (!c->connected) {
     int rc = connect_rotd(c);
     if (rc != EXIT_OK) {
       return rc;
     }
   }
+  rot_error_t err = rot_mbox_send(&c->cl, command, req, req_len, seq);
+  if (err != ROT_OK) {
+    return fail(c->cmd->full, NULL, "%s: no answer from rotd at %s: %s (%s)",
+                rot_mbox_command_name(command), c->o.socket,
+                rot_error_name(err), rot_error_str(err));
+  }
+  return EXIT_OK;
+}
+
+int rotctl_receive(rotctl_t *c, uint16_t command, uint32_t seq,
+                   const char *what, const uint8_t **reply,
+                   uint32_t *reply_len) {
   rot_error_t status = ROT_ERROR_INTERNAL;
   const uint8_t *r = NULL;
   uint32_t rl = 0;
-  rot_error_t err = rot_mbox_call(&c->cl, command, req, req_len, &status, &r,
-                                  &rl);
+  rot_error_t err = rot_mbox_receive(&c->cl, command, seq, &status, &r, &rl);
   if (err != ROT_OK) {
     return fail(c->cmd->full, NULL, "%s: no answer from rotd at %s: %s (%s)",
                 rot_mbox_command_name(command), c->o.socket,
@@ -126,6 +136,17 @@ int rotctl_call(rotctl_t *c, uint16_t command, const uint8_t *req,
     *reply_len = rl;
   }
   return EXIT_OK;
+}
+
+int rotctl_call(rotctl_t *c, uint16_t command, const uint8_t *req,
+                uint32_t req_len, const char *what, const uint8_t **reply,
+                uint32_t *reply_len) {
+  uint32_t seq = 0;
+  int rc = rotctl_send(c, command, req, req_len, &seq);
+  if (rc != EXIT_OK) {
+    return rc;
+  }
+  return rotctl_receive(c, command, seq, what, reply, reply_len);
 }
 
 int rotctl_bad_reply(const rotctl_t *c, uint16_t command, rot_error_t err) {

@@ -11,6 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Chunk requests kept in flight by `update` (see the loop). */
+#define CHUNKS_IN_FLIGHT 4u
+
 #include "rot/error.h"
 #include "rot/flash.h"
 #include "rot/image.h"
@@ -115,25 +118,43 @@ static int cmd_update(rotctl_t *c) {
     goto out;
   }
   target = region_name(begin.region);
-  for (size_t off = 0; off < len;) {
-    size_t n = len - off < begin.chunk_max ? len - off : begin.chunk_max;
-    rot_mbox_chunk_req_t ch = {(uint32_t)off, (uint32_t)n, img + off};
-    uint8_t *p = rot_mbox_client_payload(&c->cl);
-    size_t pl = 0;
-    if (rot_mbox_chunk_req_encode(&ch, p, ROT_MBOX_MAX_PAYLOAD, &pl) != ROT_OK) {
-      abort_quietly(c);
-      goto out;
+  /* Chunks are pipelined: up to CHUNKS_IN_FLIGHT requests wait in the
+   * socket, so the chip never waits for this process between two chunks
+   * (the chip still handles them one at a time, in order, each programmed
+   * and read back before the next). The first refusal stops the sending;
+   * the replies to chunks still in flight are skipped by the ABORT call
+   * (the chip refuses them: the session ended with the refusal). */
+  uint32_t seqs[CHUNKS_IN_FLIGHT];
+  size_t sent = 0, done = 0;
+  unsigned head = 0, inflight = 0;
+  while (done < len) {
+    while (inflight < CHUNKS_IN_FLIGHT && sent < len) {
+      size_t n = len - sent < begin.chunk_max ? len - sent : begin.chunk_max;
+      rot_mbox_chunk_req_t ch = {(uint32_t)sent, (uint32_t)n, img + sent};
+      uint8_t *p = rot_mbox_client_payload(&c->cl);
+      size_t pl = 0;
+      if (rot_mbox_chunk_req_encode(&ch, p, ROT_MBOX_MAX_PAYLOAD, &pl) != ROT_OK ||
+          rotctl_send(c, ROT_MBOX_CMD_UPDATE_CHUNK, p, (uint32_t)pl,
+                      &seqs[(head + inflight) % CHUNKS_IN_FLIGHT]) != EXIT_OK) {
+        abort_quietly(c);
+        goto out;
+      }
+      sent += n;
+      inflight++;
     }
-    if (rotctl_call(c, ROT_MBOX_CMD_UPDATE_CHUNK, p, (uint32_t)pl, what, NULL, NULL) != EXIT_OK) {
+    if (rotctl_receive(c, ROT_MBOX_CMD_UPDATE_CHUNK, seqs[head], what, NULL,
+                       NULL) != EXIT_OK) {
       if (tty) {
         fputc('\n', stderr);
       }
       abort_quietly(c);
       goto out;
     }
-    off += n;
+    head = (head + 1u) % CHUNKS_IN_FLIGHT;
+    inflight--;
+    done += len - done < begin.chunk_max ? len - done : begin.chunk_max;
     if (tty) {
-      progress(target, off, len, &last_pct);
+      progress(target, done, len, &last_pct);
     }
   }
   if (tty) {

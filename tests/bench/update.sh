@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Firmware update through the chip beside its bound (not a test):
 #   ours   `rotctl update --activate` of a signed hypervisor image into
-#          rotd: begin (erase), 64 KiB chunks (program), finish (verify),
-#          activate (trial state committed). Wall time of the rotctl
-#          process.
+#          rotd: begin (erase), 64 KiB chunks, up to four in flight
+#          (program, read back, compare, hash), finish (verify), activate
+#          (trial state committed). Wall time of the rotctl process.
 #   bound  one SHA-384 pass over the payload at the backend's raw speed
 #          (in-process, bench_chain verify) + `cp` of the same image bytes
 #          followed by `sync FILE` (fsync of the copy) on the same
@@ -112,8 +112,9 @@ cat <<EOF
 Columns:
   ours        one rotctl process: read the image file, update begin (erase
               the blocks it needs), 64 KiB chunks over the SOCK_SEQPACKET
-              mailbox, finish (verify), activate (trial state committed,
-              audit records). rotd on a 128 MiB flash file in a temp dir.
+              mailbox (up to four in flight), finish (verify), activate
+              (trial state committed, audit records). rotd on a 128 MiB
+              flash file in a temp dir.
   SHA-384     raw SHA-384 of the payload on $backend, in-process (median).
   cp + sync   coreutils cp of the same bytes to a new file in the same
               directory, then \`sync FILE\` (fsync; one more process start).

@@ -124,6 +124,8 @@ const char *step_name(uint32_t kind) {
       return "stage-tampered";
     case ST_BEGIN_ABORT:
       return "begin-abort";
+    case ST_RESTART:
+      return "restart";
     default:
       return "?";
   }
@@ -289,6 +291,13 @@ rot_error_t exec_step(pf_dev_t *d, model_t *m, const step_t *s, int retry) {
         err = rot_update_confirm(&d->upd, type, &v);
         return err == s->expect ? ROT_OK : err == ROT_OK ? ROT_ERROR_INTERNAL : err;
       }
+      if (ts->pending != ROT_SLOT_NONE &&
+          d->upd.trial_run[type] != HARDENED_TRUE) {
+        /* Confirm takes a trial the host is running: after a power-on
+         * (the run's start, or a reboot after a cut) it boots first, a
+         * decision that spends an attempt (and may end the trial). */
+        ROT_TRY(decide(d, m, type, &dec));
+      }
       if (retry && tm->confirming.slot != NO_SLOT &&
           ts->active == tm->confirming.slot && ts->pending == ROT_SLOT_NONE) {
         err = ROT_OK;
@@ -354,6 +363,8 @@ rot_error_t exec_step(pf_dev_t *d, model_t *m, const step_t *s, int retry) {
         m->audit_seq = umax(m->audit_seq, d->audit.next_seq - 1u);
       }
       return ROT_OK;
+    case ST_RESTART:
+      return dev_boot(d);
     default:
       return ROT_ERROR_INVALID_ARGUMENT;
   }

@@ -109,6 +109,7 @@ typedef enum step_kind {
   ST_AUDIT,           /* arg = records to append */
   ST_STAGE_TAMPERED,  /* img with a flipped payload byte: finish refuses */
   ST_BEGIN_ABORT,     /* begin img, write arg bytes, abort */
+  ST_RESTART,         /* power cycle, no boot decision */
 } step_kind_t;
 
 typedef struct step {

@@ -383,5 +383,17 @@ void define_runs(void) {
     push(r, ST_CONFIRM, 0, 0, ROT_OK);
     push(r, ST_BOOT, 0, 0, ROT_OK);
   }
+
+  /* A trial's attempt is spent durably before its boot; a power cut after
+   * that leaves the count spent with nothing booted. Confirm then waits
+   * for a trial boot after the restart. */
+  r = add_run("trial-cut", S_PENDING_V2, 0, "boot,restart,confirm from=%s",
+              g_start[S_PENDING_V2].name);
+  push(r, ST_BOOT, 0, 0, ROT_OK);
+  push(r, ST_RESTART, 0, 0, ROT_OK);
+  push(r, ST_CONFIRM, 0, 0, ROT_ERROR_UPDATE_NOT_TRIED);
+  push(r, ST_BOOT, 0, 0, ROT_OK);
+  push(r, ST_CONFIRM, 0, 0, ROT_OK);
+  push(r, ST_BOOT, 0, 0, ROT_OK);
 }
 

@@ -9,6 +9,12 @@
  * as torn), never mistaken for tampering. When the region is full the
  * oldest erase block is erased and the log continues (a ring); the oldest
  * surviving record anchors the chain.
+ *
+ * Record format 2 gives bytes [32, 36) a meaning: the record's ext word,
+ * an event-specific value (ROT_AUDIT_EXT_NONE when the event defines
+ * none). Format 1 left them erased, so a format-1 record reads as ext
+ * ROT_AUDIT_EXT_NONE and every record ever written still decodes; the
+ * chain covers the word either way (it lies in bytes [0, 64)).
  */
 #ifndef ROT_AUDIT_H
 #define ROT_AUDIT_H
@@ -24,6 +30,8 @@
 #define ROT_AUDIT_MAGIC 0x4c415452u /* bytes "RTAL" */
 #define ROT_AUDIT_COMMITTED 0x00000000u
 #define ROT_AUDIT_UNCOMMITTED 0xffffffffu
+/* The ext word of a record that carries none (an erased word). */
+#define ROT_AUDIT_EXT_NONE 0xffffffffu
 
 /* Events. Values are persisted; append only. */
 typedef enum rot_audit_event {
@@ -38,7 +46,11 @@ typedef enum rot_audit_event {
   ROT_AUDIT_CONFIRM = 20,       /* arg0 = image type, arg1 = svn */
   ROT_AUDIT_REVERT = 21,        /* arg0 = image type, arg1 = slot now active */
   ROT_AUDIT_FLOOR_RAISED = 22,  /* arg0 = image type, arg1 = new floor */
-  ROT_AUDIT_BOOT = 23,          /* arg0 = image type, arg1 = region booted; status */
+  ROT_AUDIT_BOOT = 23,          /* arg0 = image type, arg1 = region booted; status;
+                                   ext = bit mask of the regions this decision
+                                   locked (format 2; ROT_AUDIT_EXT_NONE in
+                                   format 1, where each lock was a GATE_LOCK
+                                   record of its own) */
   ROT_AUDIT_TRIAL_EXPIRED = 24, /* arg0 = image type, arg1 = slot reverted from */
   ROT_AUDIT_STATE_REJECTED = 25, /* arg0 = state copy, arg1 = its claimed seq; status = why */
   ROT_AUDIT_FLOOR_REFUSED = 26,  /* arg0 = image type, arg1 = svn asked; status = why */
@@ -62,7 +74,7 @@ typedef struct rot_audit_record {
   uint32_t status;      /* rot_error_t of the decision (ROT_OK when allowed) */
   uint32_t arg0;
   uint32_t arg1;
-  uint8_t reserved[32]; /* 0xff (left erased) */
+  uint8_t reserved[32]; /* [0, 4): ext word (format 2); the rest 0xff */
   uint8_t chain[32];    /* SHA-256(prev chain || bytes [0, 64)) */
   uint32_t commit;      /* ROT_AUDIT_COMMITTED once complete */
   uint8_t pad[28];      /* 0xff */
@@ -94,6 +106,11 @@ typedef struct rot_audit {
   /* Non-zero while the log itself touches flash: a gate event raised by
    * the log's own access must not re-enter rot_audit_append. */
   uint32_t busy;
+  /* Non-zero while a boot decision takes its locks: the gate hook adds
+   * each lock to `locks` instead of writing a record of its own, and the
+   * decision's one BOOT record names them all (rot_audit_locks_take). */
+  uint32_t collecting;
+  uint32_t locks;
 } rot_audit_t;
 
 /**
@@ -115,6 +132,32 @@ ROT_WARN_UNUSED rot_error_t rot_audit_init(rot_audit_t *a, rot_gate_t *g,
 ROT_WARN_UNUSED rot_error_t rot_audit_append(rot_audit_t *a, uint32_t event,
                                              rot_error_t status, uint32_t arg0,
                                              uint32_t arg1);
+
+/** As rot_audit_append, with the record's ext word (format 2). */
+ROT_WARN_UNUSED rot_error_t rot_audit_append_ext(rot_audit_t *a,
+                                                 uint32_t event,
+                                                 rot_error_t status,
+                                                 uint32_t arg0, uint32_t arg1,
+                                                 uint32_t ext);
+
+/** A record's ext word (ROT_AUDIT_EXT_NONE for a format-1 record). */
+uint32_t rot_audit_record_ext(const rot_audit_record_t *r);
+
+/**
+ * Start collecting the region locks the gate reports (a may be NULL):
+ * until rot_audit_locks_end, a lock is noted, not written, for the boot
+ * decision's record to name (one durable record per decision instead of
+ * one per region).
+ */
+void rot_audit_locks_collect(rot_audit_t *a);
+
+/** The locks collected and not yet named by a record, and forget them
+ * (0 when none, or a is NULL). */
+uint32_t rot_audit_locks_take(rot_audit_t *a);
+
+/** Stop collecting; returns what no record named yet (the caller must
+ * record it). */
+uint32_t rot_audit_locks_end(rot_audit_t *a);
 
 /* Result of walking the log. */
 typedef struct rot_audit_report {

@@ -135,6 +135,14 @@ typedef struct rot_update {
    * secret is locked away), a fresh state, and every commit refused. */
   hardened_bool_t sealed;
   rot_staged_token_t staged;
+  /* Per type: HARDENED_TRUE once a boot decision since this (re)start
+   * handed out the image on trial, in slot trial_slot. Never persisted:
+   * the attempt count is durable before the boot, so after a reset it
+   * cannot tell a trial that ran from one cut off before it was handed
+   * out; only this can, and a reset (which ends the host's boot too)
+   * forgets it. Confirm requires it. */
+  hardened_bool_t trial_run[ROT_IMAGE_TYPE_SLOTS];
+  uint8_t trial_slot[ROT_IMAGE_TYPE_SLOTS];
 } rot_update_t;
 
 /** Derive the state key from the device secret (ROT_ERROR_OTP_NO_DEVICE_SECRET

@@ -139,6 +139,36 @@ static void ff_test_erase_of_written_blocks(void **state) {
   tmp_remove(&t);
 }
 
+/* A barrier reaches the disk only when a write came before it: the first
+ * after open always (an earlier process may have left dirty pages), then
+ * one per batch of programs or erases, none for an empty batch. */
+static void ff_test_barrier_only_after_writes(void **state) {
+  (void)state;
+  tmp_t t;
+  rot_flash_file_t f;
+  tmp_make(&t);
+  assert_int_equal(rot_flash_file_open(&f, t.path, SIZE, ERASE, 1), ROT_OK);
+  assert_int_equal(f.port.sync(&f.port), ROT_OK);
+  assert_int_equal(f.syncs, 1);
+  assert_int_equal(f.port.sync(&f.port), ROT_OK);
+  assert_int_equal(f.syncs, 1);
+  const uint8_t a[3] = {1, 2, 3};
+  assert_int_equal(f.port.read(&f.port, 0, g_buf, 16), ROT_OK);
+  assert_int_equal(f.port.sync(&f.port), ROT_OK);
+  assert_int_equal(f.syncs, 1); /* a read orders nothing */
+  assert_int_equal(f.port.program(&f.port, 100, a, sizeof(a)), ROT_OK);
+  assert_int_equal(f.port.program(&f.port, 200, a, sizeof(a)), ROT_OK);
+  assert_int_equal(f.port.sync(&f.port), ROT_OK);
+  assert_int_equal(f.syncs, 2);
+  assert_int_equal(f.port.erase(&f.port, 0), ROT_OK);
+  assert_int_equal(f.port.sync(&f.port), ROT_OK);
+  assert_int_equal(f.syncs, 3);
+  assert_int_equal(f.port.sync(&f.port), ROT_OK);
+  assert_int_equal(f.syncs, 3);
+  rot_flash_file_close(&f);
+  tmp_remove(&t);
+}
+
 static void ff_test_filled_file_still_works(void **state) {
   (void)state;
   tmp_t t;
@@ -188,6 +218,7 @@ int main(void) {
       cmocka_unit_test(ff_test_program_in_hole_keeps_neighbours_erased),
       cmocka_unit_test(ff_test_erase_of_written_blocks),
       cmocka_unit_test(ff_test_filled_file_still_works),
+      cmocka_unit_test(ff_test_barrier_only_after_writes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,6 +46,9 @@ static void reset(srv_t *s) {
   assert_int_equal(rot_audit_init(&s->audit, &s->f->gate, test_crypto(), audit_now),
                    ROT_OK);
   s->f->up.audit = &s->audit;
+  /* As rotd wires it: every gate event goes to the audit log. */
+  s->f->gate.on_event = rot_audit_gate_hook;
+  s->f->gate.event_ctx = &s->audit;
   assert_int_equal(rot_server_init(&s->server, &s->f->gate, &s->f->up, &s->audit,
                                    &s->f->otp_port, test_crypto(), 30),
                    ROT_OK);
@@ -289,6 +292,49 @@ static void server_test_boot_locks_before_handing_out(void **state) {
   assert_int_equal(call_begin(s, &kOperator, HV, 4096), ROT_ERROR_GATE_LOCKED);
 }
 
+/* One durable record per boot decision: the first names every region it
+ * locked, a later one (the locks already held) names none, and no lock
+ * gets a record of its own. */
+static void server_test_boot_one_record_names_its_locks(void **state) {
+  srv_t *s = *state;
+  install(s->f, 1);
+  uint32_t before = s->audit.next_seq;
+  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
+  assert_int_equal(s->audit.next_seq, before + 1u);
+  uint32_t want = 0;
+  for (uint32_t r = 0; r < ROT_RGN_COUNT; r++) {
+    const rot_flash_region_t *reg = &ram_layout_small.regions[r];
+    if (rot_flash_region_is_image(reg) && reg->image_type != ROT_IMAGE_TYPE_ROT) {
+      want |= 1u << r;
+    }
+  }
+  rot_audit_record_t rec;
+  assert_true(last_record(s, ROT_AUDIT_BOOT, &rec));
+  assert_int_equal(rec.status, ROT_OK);
+  assert_int_equal(rec.arg0, HV);
+  assert_int_equal(rec.arg1, ROT_RGN_HYPERVISOR_A);
+  assert_int_equal(rot_audit_record_ext(&rec), want);
+  assert_false(last_record(s, ROT_AUDIT_GATE_LOCK, &rec));
+  /* Another type's decision: its own record, no new lock to name. */
+  before = s->audit.next_seq;
+  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, ROT_IMAGE_TYPE_DTB),
+                   ROT_OK);
+  assert_int_equal(s->audit.next_seq, before + 1u);
+  assert_true(last_record(s, ROT_AUDIT_BOOT, &rec));
+  assert_int_equal(rec.arg0, ROT_IMAGE_TYPE_DTB);
+  assert_int_equal(rot_audit_record_ext(&rec), 0);
+  /* An explicit LOCK outside a boot decision keeps its own record. */
+  reset(s);
+  uint8_t lk[ROT_MBOX_LOCK_REQ_SIZE];
+  rot_st32(lk, ROT_RGN_DTB_A);
+  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_LOCK, lk, sizeof(lk)), ROT_OK);
+  assert_true(last_record(s, ROT_AUDIT_GATE_LOCK, &rec));
+  assert_int_equal(rec.arg1, ROT_RGN_DTB_A);
+  assert_int_equal(rot_audit_record_ext(&rec), ROT_AUDIT_EXT_NONE);
+  assert_int_equal(rot_audit_verify(&s->audit, NULL, NULL, &(rot_audit_report_t){0}),
+                   ROT_OK);
+}
+
 static void server_test_boot_refused_during_session(void **state) {
   srv_t *s = *state;
   install(s->f, 1);
@@ -418,7 +464,12 @@ static void server_test_reset_clears_locks_and_decisions(void **state) {
   assert_int_equal(s->f->up.state.types[HV].attempts_left, ROT_TRIAL_ATTEMPTS - 2u);
   /* An open session does not survive a reset. */
   assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_RESET, NULL, 0), ROT_OK);
+  /* Nor does a trial boot: confirm waits for the trial to boot again. */
+  assert_int_equal(call_type(s, &kOperator, ROT_MBOX_CMD_CONFIRM, HV),
+                   ROT_ERROR_UPDATE_NOT_TRIED);
+  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
   assert_int_equal(call_type(s, &kOperator, ROT_MBOX_CMD_CONFIRM, HV), ROT_OK);
+  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_RESET, NULL, 0), ROT_OK);
   assert_int_equal(call_begin(s, &kOperator, HV, 4096), ROT_OK);
   assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_RESET, NULL, 0), ROT_OK);
   assert_int_equal(s->f->up.session.open, HARDENED_FALSE);
@@ -591,6 +642,7 @@ int main(void) {
       T(server_test_handle_junk_gets_a_reply),
       T(server_test_boot_once_per_reset),
       T(server_test_boot_locks_before_handing_out),
+      T(server_test_boot_one_record_names_its_locks),
       T(server_test_boot_refused_during_session),
       T(server_test_inventory_verdicts_cached),
       T(server_test_session_belongs_to_its_connection),

@@ -550,13 +550,45 @@ static void update_test_confirm_untried_refused(void **state) {
   /* Still refused after a restart: the attempt count is the durable proof. */
   reboot(f);
   assert_int_equal(rot_update_confirm(&f->up, HV, &v), ROT_ERROR_UPDATE_NOT_TRIED);
-  /* One trial boot, and the confirm goes through, even after a restart. */
+  /* A trial boot, then the confirm goes through. */
   rot_boot_decision_t d;
   assert_int_equal(rot_boot_decide(&f->up, HV, &d), ROT_OK);
   assert_int_equal(d.reason, ROT_BOOT_TRIAL);
-  reboot(f);
   assert_int_equal(rot_update_confirm(&f->up, HV, &v), ROT_OK);
   assert_int_equal(floor_of(f, HV), 3);
+  free(img);
+}
+
+/* A power cut after the boot decision counted the attempt (durably, before
+ * the boot) and before the image was handed out leaves the count spent
+ * with nothing booted: the chip cannot tell that from a trial that ran, so
+ * after a restart confirm waits for a trial boot of its own. */
+static void update_test_confirm_refused_after_cut_between_count_and_boot(
+    void **state) {
+  fixture_t *f = *state;
+  size_t len;
+  uint8_t *img = make_image(HV, 3, &len);
+  assert_int_equal(send_image(f, HV, img, len), ROT_OK);
+  assert_int_equal(rot_update_activate(&f->up, HV), ROT_OK);
+  rot_boot_decision_t d;
+  assert_int_equal(rot_boot_decide(&f->up, HV, &d), ROT_OK);
+  assert_int_equal(f->up.state.types[HV].attempts_left, ROT_TRIAL_ATTEMPTS - 1u);
+  reboot(f); /* the cut: the attempt is durable, the boot never happened */
+  assert_int_equal(f->up.state.types[HV].attempts_left, ROT_TRIAL_ATTEMPTS - 1u);
+  rot_verified_image_t v;
+  assert_int_equal(rot_update_confirm(&f->up, HV, &v), ROT_ERROR_UPDATE_NOT_TRIED);
+  assert_int_equal(f->up.state.types[HV].pending, ROT_SLOT_A);
+  assert_int_equal(f->up.state.types[HV].active, ROT_SLOT_NONE);
+  assert_int_equal(floor_of(f, HV), 0);
+  /* The boot after the restart spends another attempt and runs it. */
+  assert_int_equal(rot_boot_decide(&f->up, HV, &d), ROT_OK);
+  assert_int_equal(d.reason, ROT_BOOT_TRIAL);
+  assert_int_equal(f->up.state.types[HV].attempts_left, ROT_TRIAL_ATTEMPTS - 2u);
+  assert_int_equal(rot_update_confirm(&f->up, HV, &v), ROT_OK);
+  assert_int_equal(f->up.state.types[HV].active, ROT_SLOT_A);
+  assert_int_equal(floor_of(f, HV), 3);
+  /* A confirmed image leaves nothing on trial behind it. */
+  assert_int_equal(f->up.trial_run[HV], HARDENED_FALSE);
   free(img);
 }
 
@@ -642,6 +674,7 @@ int main(void) {
       T(update_test_state_torn_copy_ignored),
       T(update_test_floor_raise_finished_at_next_start),
       T(update_test_confirm_untried_refused),
+      T(update_test_confirm_refused_after_cut_between_count_and_boot),
       T(update_test_confirm_without_trial_override),
       T(update_test_decommissioned_sealed),
   };

@@ -105,4 +105,21 @@ ROT_WARN_UNUSED rot_error_t rot_mbox_call(rot_mbox_client_t *c,
                                           const uint8_t **reply,
                                           uint32_t *reply_len);
 
+/**
+ * rot_mbox_call in two halves, so a caller can keep several requests in
+ * flight on one connection (the chip answers them in order): send returns
+ * the request's sequence number in *seq; receive waits for the reply to
+ * that sequence number, skipping replies to earlier ones. Same errors as
+ * rot_mbox_call. A caller that gives up on requests in flight may send
+ * the next request at once: their late replies are skipped.
+ */
+ROT_WARN_UNUSED rot_error_t rot_mbox_send(rot_mbox_client_t *c,
+                                          uint16_t command, const uint8_t *req,
+                                          uint32_t req_len, uint32_t *seq);
+ROT_WARN_UNUSED rot_error_t rot_mbox_receive(rot_mbox_client_t *c,
+                                             uint16_t command, uint32_t seq,
+                                             rot_error_t *status,
+                                             const uint8_t **reply,
+                                             uint32_t *reply_len);
+
 #endif /* ROT_CLIENT_MBOX_CLIENT_H */

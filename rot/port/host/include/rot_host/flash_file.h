@@ -16,6 +16,9 @@ typedef struct rot_flash_file {
   int fd;
   unsigned mode; /* permission bits found on open, also when refused */
   uint64_t reads, programs, erases;
+  uint64_t syncs; /* barriers that reached the disk (fdatasync) */
+  /* Non-zero when a write reached the file since the last barrier. */
+  int dirty;
 } rot_flash_file_t;
 
 /**
