@@ -39,6 +39,11 @@ export ROT_SOCKET=$tmp/rotd.sock
 "$BIN/rotd" --flash flash.bin --otp otp.bin --socket rotd.sock 2>rotd.log &
 ROTD_PID=$!
 for _ in $(seq 100); do [ -S rotd.sock ] && break; sleep 0.05; done
+# A chip without RoT firmware serves recovery commands only (untimed).
+ROTCTL=$BIN/rotctl
+# shellcheck source=tests/lib/rot_firmware.sh
+. "$ROOT/tests/lib/rot_firmware.sh"
+install_rot_firmware keys "" "$tmp" || { echo "attest bench: RoT firmware did not install" >&2; exit 1; }
 for i in opensbi uboot; do "$BIN/rotctl" update --activate $i.img >/dev/null; done
 "$BIN/rotctl" confirm --type opensbi >/dev/null
 "$BIN/rotctl" confirm --type hypervisor >/dev/null
@@ -51,7 +56,7 @@ $A quote --tcti "$TCTI" --nonce "$N" --eventlog boot/eventlog.bin --out ev.json
 args=()
 for _ in $(seq 16); do args+=(--nonce "$(head -c 32 /dev/urandom | od -An -tx1 -v | tr -d ' \n')"); done
 $A quote-batch --tcti "$TCTI" "${args[@]}" --eventlog boot/eventlog.bin --out-dir batch
-$A refvals --keys keys opensbi.img uboot.img >refvals.json
+$A refvals --keys keys rot-fw.img opensbi.img uboot.img >refvals.json
 mkdir -p trust parts
 cp tpm/ca/swtpm-localca-rootca-cert.pem trust/tpm-ca.pem
 cp tpm/ca/issuercert.pem trust/tpm-intermediate.pem

@@ -81,8 +81,9 @@ for v in "1 1.0.0" "2 1.1.0"; do
 done
 
 start_rotd || { not_ok "rotd starts" "$(cat "$T/rotd.log")"; exit 1; }
-expect_refused "no identity before a RoT firmware is measured" ROT_ERROR_IDENTITY_NO_FIRMWARE \
+expect_refused "no RoT firmware: recovery commands only, no identity" ROT_ERROR_BOOT_RECOVERY_ONLY \
   identity
+expect_refused "... nor a DeviceID CSR" ROT_ERROR_BOOT_RECOVERY_ONLY identity csr --out "$T/early.csr"
 expect_ok "the RoT firmware installs into a rot slot" "activated" update --activate "$T/rot-1.0.0.img"
 expect_ok "the chip resets" "reset" reset
 expect_ok "the ROM stage booted it on trial; confirm" "confirmed" confirm --type rot
