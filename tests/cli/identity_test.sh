@@ -252,6 +252,18 @@ else
   skip "PCR 0's S-CRTM events carry the RoT firmware" "OpenSBI or U-Boot package missing"
 fi
 
+# ---- production: the stored DeviceID certificate is the chip's for good -------------------
+expect_ok "a dev chip may store its DeviceID certificate again" "stored" identity store "$T/devid.der"
+expect_ok "lifecycle --to production" 'dev -> production' lifecycle --to production --confirm
+expect_refused "production: IDENTITY_STORE over a stored certificate is refused" \
+  ROT_ERROR_IDENTITY_ALREADY_PROVISIONED identity store "$T/devid.der"
+expect_ok "the refusal is in the audit log" 'command-refused +ROT_ERROR_IDENTITY_ALREADY_PROVISIONED' audit
+expect_ok "the chain still exports, DeviceID unchanged" "alias.der" identity --out "$T/id3"
+if cmp -s "$T/id1/deviceid.der" "$T/id3/deviceid.der"; then
+  ok "production: the DeviceID certificate is the one stored in dev"
+else
+  not_ok "production: the DeviceID certificate is the one stored in dev"
+fi
 expect_ok "the audit log still verifies" "chain OK" audit --verify
 stop_rotd
 if [ -n "${TPM_STARTED:-}" ]; then
