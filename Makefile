@@ -226,7 +226,7 @@ test: all layering $(BUILD)/riscv/rot_core.o $(unit-tests) $(addprefix $(BUILD)/
 demo: all $(BUILD)/riscv/rot_core.o
 	@bash scripts/demo.sh $(BUILD)
 
-bench: all $(bench-bins)
+bench: all $(BUILD)/riscv/rot_core.o $(bench-bins)
 	@BENCH_BACKEND_DEFAULT=$(CRYPTO) bash tests/bench/bench.sh $(BUILD)
 
 clean:

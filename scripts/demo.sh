@@ -150,6 +150,11 @@ say "flash.bin: $(( $(stat -c %s "$RUN/flash.bin") / 1048576 )) MiB, mode $(stat
 if flock -n "$RUN/flash.bin" true 2>/dev/null; then die "flash file is not locked"; fi
 say "  flock -n flash.bin -> refused (held by rotd)"
 
+step "No RoT firmware yet: the chip serves recovery commands only, even in dev"
+rotctl status
+grep -q '^rot firmware: *none' "$RUN/.out" || die "status does not say the chip runs no RoT firmware"
+expect_reject ROT_ERROR_BOOT_RECOVERY_ONLY update opensbi-1.2.0.img
+
 step "Install the chip's own firmware (the freestanding core build) as RoT firmware 1.0.0"
 ROTFW=$ROOT/$BUILD/riscv/rot_core.o
 [ -f "$ROTFW" ] || die "$ROTFW is missing (make freestanding)"
@@ -159,6 +164,8 @@ expect_ok update --activate rot-1.0.0.img
 say "the chip's boot ROM stage verifies and measures it at the next reset:"
 expect_ok reset
 expect_ok confirm --type rot
+rotctl status
+grep -q '^rot firmware: *rot-a 1.0.0 svn 1' "$RUN/.out" || die "status does not name the RoT firmware"
 
 step "Provision the chip's DICE identity: the chip signs a CSR, the manufacturer CA issues it"
 expect_ok identity csr --out deviceid.csr

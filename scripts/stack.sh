@@ -24,6 +24,8 @@ set -u
 prog=stack.sh
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
+# shellcheck source=tests/lib/rot_firmware.sh
+. "$ROOT/tests/lib/rot_firmware.sh"
 OPENSBI=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
 UBOOT=/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin
 
@@ -89,14 +91,15 @@ start_rotd() {
   [ -f "$D/flash.bin" ] || fresh=1
   "$BIN/rotd" --flash "$D/flash.bin" --otp "$D/otp.bin" --socket "$D/rotd.sock" \
     --daemon --pid "$D/rotd.pid" --log "$D/rotd.log" 2>>"$D/rotd.log" || die "rotd did not start (see $D/rotd.log)"
-  if [ "$fresh" = 1 ] && [ -f "$ROTFW" ]; then
-    # The chip's own firmware (the freestanding core build, `make
-    # freestanding`) as RoT firmware 1.0.0, and its DICE identity: the chip
-    # signs a CSR, the dev manufacturer CA issues the DeviceID certificate.
-    # Without it the chip has no identity and evidence says so.
-    cp "$ROTFW" "$D/rot_core.o" &&
-      (cd "$D" && "$BIN/rotctl" sign --keys keys --type rot --svn 1 --version 1.0.0 rot_core.o rot-1.0.0.img) >>"$D/install.log" 2>&1 &&
-      rotctl update --activate rot-1.0.0.img && rotctl reset && rotctl confirm --type rot &&
+  if [ "$fresh" = 1 ]; then
+    # A chip without RoT firmware serves recovery commands only: install
+    # the chip's own firmware (the freestanding core build, `make
+    # freestanding`) as RoT firmware 1.0.0 first (tests/lib/rot_firmware.sh),
+    # then its DICE identity: the chip signs a CSR, the dev manufacturer CA
+    # issues the DeviceID certificate.
+    [ -f "$ROTFW" ] || die "no RoT firmware at $ROTFW (make freestanding)"
+    ROTCTL=$BIN/rotctl ROT_SOCKET=$D/rotd.sock install_rot_firmware "$D/keys" "$ROTFW" "$D" \
+      2>>"$D/install.log" &&
       rotctl identity csr --out deviceid.csr &&
       (cd "$D" && bash "$ROOT/keys/issue-deviceid.sh" keys/manufacturer deviceid.csr deviceid-issued.der) >>"$D/install.log" 2>&1 &&
       rotctl identity store deviceid-issued.der ||
@@ -139,7 +142,7 @@ attestation() {
     cp "$D/keys/manufacturer/ca.pem" "$D/trust/dice-ca.pem" ||
     die "cannot copy the TPM and manufacturer CAs into $D/trust"
   [ -s "$D/refvals.json" ] ||
-    (cd "$D" && "$BIN/attestctl" refvals --keys keys $([ -f "$D/rot-1.0.0.img" ] && echo rot-1.0.0.img) opensbi-1.1.0.img payload.img >refvals.json.tmp &&
+    (cd "$D" && "$BIN/attestctl" refvals --keys keys rot-fw.img opensbi-1.1.0.img payload.img >refvals.json.tmp &&
       mv refvals.json.tmp refvals.json) 2>>"$D/install.log" ||
     die "attestctl refvals failed (see $D/install.log)"
 }

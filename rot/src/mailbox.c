@@ -517,10 +517,18 @@ rot_error_t rot_mbox_status_decode(const uint8_t *p, size_t len,
   out->session_declared = rd_u32(&r);
   out->session_written = rd_u32(&r);
   out->audit_next_seq = rd_u32(&r);
+  out->rom_reason = rd_u32(&r);
+  out->rom_region = rd_u32(&r);
+  out->rom_why = rd_u32(&r);
+  out->rom_svn = rd_u32(&r);
+  out->rom_ver_major = rd_u16(&r);
+  out->rom_ver_minor = rd_u16(&r);
+  out->rom_ver_patch = rd_u16(&r);
+  uint16_t rom_reserved = rd_u16(&r);
   out->type_count = rd_u32(&r);
   /* The count bounds the loop before anything else reads it. */
   if (r.bad || out->type_count > ROT_MBOX_MAX_TYPES ||
-      out->session_open > 1u ||
+      out->session_open > 1u || rom_reserved != 0u ||
       len != ROT_MBOX_STATUS_FIXED +
                  (size_t)out->type_count * ROT_MBOX_TYPE_STATE_SIZE) {
     rot_memset(out, 0, sizeof(*out));
@@ -549,6 +557,14 @@ rot_error_t rot_mbox_status_encode(const rot_mbox_status_t *in, uint8_t *out,
   wr_u32(&w, in->session_declared);
   wr_u32(&w, in->session_written);
   wr_u32(&w, in->audit_next_seq);
+  wr_u32(&w, in->rom_reason);
+  wr_u32(&w, in->rom_region);
+  wr_u32(&w, in->rom_why);
+  wr_u32(&w, in->rom_svn);
+  wr_u16(&w, in->rom_ver_major);
+  wr_u16(&w, in->rom_ver_minor);
+  wr_u16(&w, in->rom_ver_patch);
+  wr_u16(&w, 0);
   wr_u32(&w, in->type_count);
   for (uint32_t i = 0; i < in->type_count; i++) {
     wr_type_state(&w, &in->types[i]);

@@ -139,6 +139,7 @@ static rot_error_t h_status(rot_server_t *s, const rot_peer_t *p,
     st.session_written = s->update->session.written;
   }
   st.audit_next_seq = s->audit != NULL ? s->audit->next_seq : 0;
+  rot_server_rom_status(s, &st);
   for (uint32_t t = ROT_IMAGE_TYPE_MIN; t <= ROT_IMAGE_TYPE_MAX; t++) {
     type_state(s, &pol, t, &st.types[st.type_count++]);
   }

@@ -71,19 +71,49 @@ rot_error_t rot_server_h_identity_csr(rot_server_t *s, const rot_peer_t *p,
                           cap < ROT_CERT_MAX ? cap : ROT_CERT_MAX, out_len);
 }
 
+/* May IDENTITY_STORE write? In dev always (provisioning, re-provisioning
+ * on the bench); past dev only while no complete DeviceID record is
+ * stored. Anything unreadable refuses. scratch receives the stored
+ * certificate, if any. */
+static rot_error_t store_allowed(rot_server_t *s, uint8_t *scratch,
+                                 size_t cap) {
+  rot_policy_t pol;
+  ROT_TRY(rot_otp_policy(s->otp, &pol));
+  if (pol.lifecycle == ROT_LIFECYCLE_DEV) {
+    return ROT_OK;
+  }
+  size_t n = 0;
+  rot_error_t err = rot_identity_load(s->gate, s->crypto, scratch, cap, &n);
+  if (err == ROT_ERROR_IDENTITY_NOT_PROVISIONED) {
+    return ROT_OK;
+  }
+  return err == ROT_OK ? ROT_ERROR_IDENTITY_ALREADY_PROVISIONED : err;
+}
+
 rot_error_t rot_server_h_identity_store(rot_server_t *s, const rot_peer_t *p,
                                         const uint8_t *req, uint32_t req_len,
                                         uint8_t *out, size_t cap,
                                         size_t *out_len) {
-  (void)out;
-  (void)cap;
   if (s->cert == NULL) {
     return ROT_ERROR_UNSUPPORTED;
   }
+  /* Past dev, the DeviceID certificate the factory stored is the chip's
+   * for good: replacing it would let whoever holds an operator role swap
+   * in another CA's chain. */
+  rot_error_t allow = store_allowed(s, out, cap);
+  if (ROT_FIRST_CHECK(allow != ROT_OK)) {
+    if (s->audit != NULL) {
+      rot_error_t rec = rot_audit_append(s->audit, ROT_AUDIT_COMMAND_REFUSED,
+                                         allow, p->uid,
+                                         ROT_MBOX_CMD_IDENTITY_STORE);
+      (void)rec; /* the refusal stands whether or not it was recorded */
+    }
+    return allow;
+  }
+  HARDENED_CHECK_EQ(store_allowed(s, out, cap), ROT_OK);
   ROT_TRY(rot_identity_store(&s->id, s->gate, s->crypto, s->cert, req, req_len));
   /* The Alias certificate names the DeviceID as issuer; write it afresh. */
   s->id.alias_len = 0;
-  (void)p;
   *out_len = 0;
   return ROT_OK;
 }
@@ -108,37 +138,51 @@ static int for_rot_firmware(const rot_server_t *s, uint16_t cmd,
   }
 }
 
-rot_error_t rot_server_recovery_check(const rot_server_t *s, uint16_t cmd,
-                                      const uint8_t *req, uint32_t req_len) {
-  if (s->id.booted == HARDENED_TRUE) {
-    return ROT_OK;
-  }
-  /* A dev chip may run without measured firmware (bring-up, debugging):
-   * it serves everything but has no identity. From production on, the
-   * ROM stage's rule holds. */
-  if (s->id.lifecycle < ROT_LIFECYCLE_PROD) {
-    return ROT_OK;
-  }
-  /* A decommissioned chip never reads its device secret again, so it never
-   * has an identity, and the rule above would leave it unable to boot its
-   * recovery image. Its own layers already confine it: the update engine
-   * is sealed (UPDATE_SEALED), the verifier accepts only recovery images,
-   * no lifecycle step leaves the state, and the identity commands find no
-   * identity; they answer with those reasons. */
-  if (s->id.lifecycle == ROT_LIFECYCLE_DECOMMISSIONED) {
-    return ROT_OK;
-  }
+/* Is this request one of the recovery commands a chip without RoT
+ * firmware still serves? The list is docs/mailbox.md's, "Recovery
+ * commands": reads of the chip's state, the reset, the update session for
+ * the chip's own firmware, BOOT for type rot (the ROM stage's verdict; it
+ * decides nothing) and the one lifecycle step that retires the chip. */
+static int is_recovery_command(const rot_server_t *s, uint16_t cmd,
+                               const uint8_t *req, uint32_t req_len) {
   switch (cmd) {
     case ROT_MBOX_CMD_STATUS:
     case ROT_MBOX_CMD_INVENTORY:
     case ROT_MBOX_CMD_AUDIT_READ:
     case ROT_MBOX_CMD_AUDIT_VERIFY:
     case ROT_MBOX_CMD_RESET:
-      return ROT_OK;
+      return 1;
+    case ROT_MBOX_CMD_BOOT:
+      return req_len >= 4u && rot_ld32(req) == ROT_IMAGE_TYPE_ROT;
+    case ROT_MBOX_CMD_LIFECYCLE:
+      /* from, to, word: only the step to decommissioned, which needs no
+       * identity and leaves the chip booting its recovery image. */
+      return req_len >= 8u &&
+             rot_ld32(req + 4) == ROT_LIFECYCLE_DECOMMISSIONED;
     default:
-      return for_rot_firmware(s, cmd, req, req_len) ? ROT_OK
-                                                    : ROT_ERROR_BOOT_RECOVERY_ONLY;
+      return for_rot_firmware(s, cmd, req, req_len);
   }
+}
+
+rot_error_t rot_server_recovery_check(const rot_server_t *s, uint16_t cmd,
+                                      const uint8_t *req, uint32_t req_len) {
+  if (s->id.booted == HARDENED_TRUE) {
+    HARDENED_CHECK_EQ(s->id.status, ROT_OK);
+    return ROT_OK;
+  }
+  /* A decommissioned chip never reads its device secret again, so it never
+   * has an identity, and the rule below would leave it unable to boot its
+   * recovery image. It is exempt by design: its own layers already confine
+   * it (the update engine is sealed, UPDATE_SEALED; the verifier accepts
+   * only recovery images; no lifecycle step leaves the state; the identity
+   * commands find no identity), and they answer with those reasons. */
+  if (s->id.lifecycle == ROT_LIFECYCLE_DECOMMISSIONED) {
+    return ROT_OK;
+  }
+  /* Every other lifecycle, dev included: no RoT firmware, no service but
+   * recovery. A chip being brought up installs its firmware first. */
+  return is_recovery_command(s, cmd, req, req_len) ? ROT_OK
+                                                   : ROT_ERROR_BOOT_RECOVERY_ONLY;
 }
 
 rot_error_t rot_server_rom_verdict(rot_server_t *s, uint8_t *out, size_t cap,
@@ -158,4 +202,20 @@ rot_error_t rot_server_rom_verdict(rot_server_t *s, uint8_t *out, size_t cap,
     resp.info.region = ROT_MBOX_REGION_NONE;
   }
   return rot_mbox_boot_resp_encode(&resp, out, cap, out_len);
+}
+
+void rot_server_rom_status(const rot_server_t *s, rot_mbox_status_t *st) {
+  if (s->id.booted == HARDENED_TRUE) {
+    st->rom_reason = s->id.reason;
+    st->rom_region = s->id.region;
+    st->rom_why = (uint32_t)ROT_OK;
+    st->rom_svn = s->id.fw.svn;
+    st->rom_ver_major = s->id.fw.ver_major;
+    st->rom_ver_minor = s->id.fw.ver_minor;
+    st->rom_ver_patch = s->id.fw.ver_patch;
+  } else {
+    st->rom_reason = ROT_BOOT_NONE;
+    st->rom_region = ROT_MBOX_REGION_NONE;
+    st->rom_why = (uint32_t)s->id.status;
+  }
 }

@@ -31,9 +31,12 @@ void rot_server_info_from_verified(const rot_verified_image_t *v,
 rot_error_t rot_server_rom_verdict(rot_server_t *s, uint8_t *out, size_t cap,
                                    size_t *out_len);
 
+/** The ROM stage's verdict into a STATUS reply (the rom_* fields). */
+void rot_server_rom_status(const rot_server_t *s, rot_mbox_status_t *st);
+
 /**
  * The recovery-only rule of the boot ROM stage: with no measured RoT
- * firmware (and a lifecycle that enforces it), may this command run?
+ * firmware (in any lifecycle but decommissioned), may this command run?
  * ROT_OK, or ROT_ERROR_BOOT_RECOVERY_ONLY.
  */
 rot_error_t rot_server_recovery_check(const rot_server_t *s, uint16_t cmd,

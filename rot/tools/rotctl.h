@@ -60,6 +60,9 @@ enum {
   O_WITHOUT_TRIAL = 1u << 20,
   O_TO = 1u << 21,
   O_CONFIRM = 1u << 22,
+  O_PEM = 1u << 23,
+  O_EK_CERT_SHA384 = 1u << 24,
+  O_AK_PUBLIC = 1u << 25,
 };
 
 /* Every command talking to rotd takes these. */
@@ -100,6 +103,10 @@ typedef struct rotctl_opts {
   int has_to;
   uint32_t to; /* rot_lifecycle_t */
   int confirm;
+  int pem;
+  int has_ek_cert_sha384;
+  uint8_t ek_cert_sha384[48]; /* SHA-384 */
+  const char *ak_public;
   char **operands; /* exactly command_t.operands of them */
 } rotctl_opts_t;
 
@@ -135,6 +142,7 @@ extern const command_t rotctl_image_commands[];
 extern const command_t rotctl_otp_commands[];
 extern const command_t rotctl_update_commands[];
 extern const command_t rotctl_daemon_commands[];
+extern const command_t rotctl_identity_commands[];
 
 /**
  * Parse argv (argv[0] is the command's name) against cmd->opts and

@@ -73,6 +73,22 @@ static int cmd_status(rotctl_t *c) {
     }
     jw_close(&j, '}');
     jw_u64(&j, "audit_next_seq", st.audit_next_seq);
+    jw_open(&j, "rot_firmware", '{');
+    jw_bool(&j, "booted", st.rom_reason != ROT_BOOT_NONE);
+    jw_str(&j, "reason", rot_boot_reason_name(st.rom_reason));
+    if (st.rom_reason != ROT_BOOT_NONE) {
+      jw_str(&j, "region", region_name(st.rom_region));
+      char ver[24];
+      snprintf(ver, sizeof(ver), "%u.%u.%u", st.rom_ver_major,
+               st.rom_ver_minor, st.rom_ver_patch);
+      jw_str(&j, "version", ver);
+      jw_u64(&j, "svn", st.rom_svn);
+    } else {
+      jw_str(&j, "why", rot_error_name((rot_error_t)st.rom_why));
+    }
+    jw_bool(&j, "recovery_only", st.rom_reason == ROT_BOOT_NONE &&
+                                     st.lifecycle != ROT_LIFECYCLE_DECOMMISSIONED);
+    jw_close(&j, '}');
     jw_open(&j, "types", '[');
     for (uint32_t i = 0; i < st.type_count; i++) {
       jw_type_state(&j, NULL, &st.types[i]);
@@ -114,7 +130,18 @@ static int cmd_status(rotctl_t *c) {
   } else {
     printf("no session\n");
   }
-  printf("audit:         next record %u\n\n", st.audit_next_seq);
+  printf("audit:         next record %u\n", st.audit_next_seq);
+  printf("rot firmware:  ");
+  if (st.rom_reason != ROT_BOOT_NONE) {
+    printf("%s %u.%u.%u svn %u (booted at this reset: %s)\n\n",
+           region_name(st.rom_region), st.rom_ver_major, st.rom_ver_minor,
+           st.rom_ver_patch, st.rom_svn, rot_boot_reason_name(st.rom_reason));
+  } else if (st.lifecycle == ROT_LIFECYCLE_DECOMMISSIONED) {
+    printf("none (decommissioned: no identity, recovery boots only)\n\n");
+  } else {
+    printf("none (%s): recovery commands only\n\n",
+           rot_error_name((rot_error_t)st.rom_why));
+  }
   printf("%-11s %-7s %-8s %-7s %-7s %-6s\n", "type", "active", "pending",
          "staged", "trials", "floor");
   for (uint32_t i = 0; i < st.type_count; i++) {

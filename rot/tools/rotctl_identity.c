@@ -1,5 +1,5 @@
 /*
- * rotctl identity: the chip's DICE identity.
+ * rotctl identity: the chip's DICE identity (docs/mailbox.md, "Identity").
  *
  *   rotctl identity [--pem] [--out DIR]   IDENTITY: the DeviceID and Alias
  *                                         certificates (DIR/deviceid.der,
@@ -11,16 +11,12 @@
  *                                         ENDORSE: the Alias key's signature
  *                                         (DER) over the AK endorsement
  *
- * Every form takes --socket PATH (default: $ROT_SOCKET, else
- * run/rotd.sock). Exit status: 0 success, 1 refused or failed, 2 usage.
+ * A command family like the others (rotctl.h): its options go through the
+ * shared parser, its requests through rotctl_call.
  */
-#include "rotctl_identity.h"
-
 #include <errno.h>
-#include <getopt.h>
 #include <mbedtls/pem.h>
 #include <mbedtls/x509_crt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,150 +27,26 @@
 #include "rot/error.h"
 #include "rot/mailbox.h"
 #include "rot_host/file.h"
-#include "rot_client/mbox_client.h"
-#include "rot_client/names.h"
+#include "rotctl.h"
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
-enum { OPT_SOCKET = 256, OPT_PEM, OPT_OUT, OPT_EK, OPT_AK };
-
-static const char kUsage[] =
-    "usage: rotctl identity [--socket PATH] [--pem] [--out DIR]\n"
-    "       rotctl identity csr [--socket PATH] --out FILE\n"
-    "       rotctl identity store [--socket PATH] CERT\n"
-    "       rotctl identity endorse [--socket PATH] --ek-cert-sha384 HEX\n"
-    "                               --ak-public FILE [--out FILE]\n\n"
-    ROTCTL_IDENTITY_SUMMARY "\n\n"
-    "  (no word)  the chain: DeviceID certificate (issued by the manufacturer\n"
-    "             CA) and Alias certificate (issued by the DeviceID, carrying\n"
-    "             the RoT firmware's TCG DiceTcbInfo). Without --out, prints\n"
-    "             both subjects, or both PEM blocks with --pem.\n"
-    "  csr        the DeviceID certificate request the chip signs, for the\n"
-    "             manufacturer CA (keys/issue-deviceid.sh). Operators only.\n"
-    "  store      hand the issued DeviceID certificate to the chip; it keeps\n"
-    "             it only if it certifies its own DeviceID key. Operators only.\n"
-    "  endorse    the Alias key's signature over an AK (TPM2B_PUBLIC file)\n"
-    "             and an EK certificate hash (docs/mailbox.md). Operators and\n"
-    "             the boot path only.\n\n"
-    "options:\n"
-    "  --socket PATH   rotd's socket (default: $ROT_SOCKET, else run/rotd.sock)\n"
-    "  --pem           write PEM (deviceid.pem, alias.pem) besides DER\n"
-    "  --out DIR|FILE  where to write (a directory for the chain)\n";
-
-__attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...) {
-  va_list ap;
-  fputs("rotctl: identity: ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  return EXIT_FAIL;
-}
-
-static int usage(const char *what) {
-  fprintf(stderr, "rotctl: identity: %s (try 'rotctl identity --help')\n", what);
-  return EXIT_USAGE;
-}
-
-typedef struct opts {
-  const char *socket;
-  const char *out;
-  const char *ek_hex;
-  const char *ak_path;
-  int pem;
-  int nargs;
-  char **args;
-} opts_t;
-
-/* -1 to go on, else an exit status. */
-static int parse(int argc, char **argv, opts_t *o) {
-  static const struct option kOpts[] = {
-      {"socket", required_argument, NULL, OPT_SOCKET},
-      {"pem", no_argument, NULL, OPT_PEM},
-      {"out", required_argument, NULL, OPT_OUT},
-      {"ek-cert-sha384", required_argument, NULL, OPT_EK},
-      {"ak-public", required_argument, NULL, OPT_AK},
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0},
-  };
-  memset(o, 0, sizeof(*o));
-  o->socket = rot_mbox_default_socket();
-  optind = 0;
-  opterr = 0;
-  int c;
-  while ((c = getopt_long(argc, argv, ":h", kOpts, NULL)) != -1) {
-    switch (c) {
-      case 'h':
-        fputs(kUsage, stdout);
-        return EXIT_OK;
-      case OPT_SOCKET:
-        o->socket = optarg;
-        break;
-      case OPT_PEM:
-        o->pem = 1;
-        break;
-      case OPT_OUT:
-        o->out = optarg;
-        break;
-      case OPT_EK:
-        o->ek_hex = optarg;
-        break;
-      case OPT_AK:
-        o->ak_path = optarg;
-        break;
-      case ':':
-        return usage("an option needs a value");
-      default:
-        return usage("unknown option");
-    }
-  }
-  o->nargs = argc - optind;
-  o->args = argv + optind;
-  return -1;
-}
-
-/* One request; the reply payload in *r / *rl. */
-static int call(const opts_t *o, uint16_t cmd, const uint8_t *req, uint32_t len,
-                rot_mbox_client_t *cl, const uint8_t **r, uint32_t *rl) {
-  rot_error_t err = rot_mbox_client_connect(cl, o->socket, 0);
-  if (err != ROT_OK) {
-    return fail("cannot connect to rotd at %s: %s (%s)", o->socket,
-                rot_error_str(err), rot_error_name(err));
-  }
-  uint8_t *payload = rot_mbox_client_payload(cl);
-  if (len > 0) {
-    memcpy(payload, req, len);
-  }
-  rot_error_t status = ROT_ERROR_INTERNAL;
-  err = rot_mbox_call(cl, cmd, len > 0 ? payload : NULL, len, &status, r, rl);
-  if (err != ROT_OK) {
-    return fail("%s: no answer from rotd at %s: %s (%s)",
-                rot_mbox_command_name(cmd), o->socket, rot_error_name(err),
-                rot_error_str(err));
-  }
-  if (status != ROT_OK) {
-    return fail("refused: %s (%s)", rot_error_name(status), rot_error_str(status));
-  }
-  return EXIT_OK;
-}
-
-static int write_out(const char *path, const uint8_t *p, size_t n) {
+static int write_out(const rotctl_t *c, const char *path, const uint8_t *p,
+                     size_t n) {
   rot_error_t err = rot_file_write(path, p, n, 0644);
   if (err != ROT_OK) {
-    return fail("cannot write %s: %s (%s)", path, rot_error_str(err),
-                rot_error_name(err));
+    return fail_rot(c->cmd->full, path, "cannot write", err);
   }
   return EXIT_OK;
 }
 
-static int pem_of(const uint8_t *der, size_t n, const char *what, char *out,
-                  size_t cap) {
+static int pem_of(const rotctl_t *c, const uint8_t *der, size_t n,
+                  const char *what, char *out, size_t cap) {
   char head[64], foot[64];
   snprintf(head, sizeof(head), "-----BEGIN %s-----\n", what);
   snprintf(foot, sizeof(foot), "-----END %s-----\n", what);
   size_t olen = 0;
   if (mbedtls_pem_write_buffer(head, foot, der, n, (unsigned char *)out, cap,
                                &olen) != 0) {
-    return fail("cannot encode PEM");
+    return fail(c->cmd->full, NULL, "cannot encode %s as PEM", what);
   }
   return EXIT_OK;
 }
@@ -191,32 +63,29 @@ static void print_subject(const char *label, const uint8_t *der, size_t n) {
   mbedtls_x509_crt_free(&crt);
 }
 
-static int cmd_chain(const opts_t *o) {
-  if (o->nargs != 0) {
-    return usage("unexpected argument");
-  }
-  rot_mbox_client_t cl;
+static int cmd_chain(rotctl_t *c) {
+  const rotctl_opts_t *o = &c->o;
   const uint8_t *r = NULL;
   uint32_t rl = 0;
-  int rc = call(o, ROT_MBOX_CMD_IDENTITY, NULL, 0, &cl, &r, &rl);
+  int rc = rotctl_call(c, ROT_MBOX_CMD_IDENTITY, NULL, 0, NULL, &r, &rl);
   if (rc != EXIT_OK) {
-    rot_mbox_client_close(&cl);
     return rc;
   }
   /* u16 BE len || DeviceID || u16 BE len || Alias, nothing after. */
   size_t dl = rl >= 2 ? ((size_t)r[0] << 8 | r[1]) : 0;
   size_t al = rl >= 4 + dl ? ((size_t)r[2 + dl] << 8 | r[3 + dl]) : 0;
-  if (rl < 4 || dl == 0 || dl > rl - 4 || al == 0 || al != rl - 4 - dl) {
-    rot_mbox_client_close(&cl);
-    return fail("malformed identity reply from rotd (%u bytes)", (unsigned)rl);
+  if (rl < 4 || dl == 0 || dl > rl - 4 || al == 0 || al != rl - 4 - dl ||
+      dl > ROT_CERT_MAX || al > ROT_CERT_MAX) {
+    return rotctl_bad_reply(c, ROT_MBOX_CMD_IDENTITY,
+                            ROT_ERROR_MAILBOX_BAD_LENGTH);
   }
-  static uint8_t dev[ROT_CERT_MAX * 2], alias[ROT_CERT_MAX * 2];
+  static uint8_t dev[ROT_CERT_MAX], alias[ROT_CERT_MAX];
   memcpy(dev, r + 2, dl);
   memcpy(alias, r + 4 + dl, al);
-  rot_mbox_client_close(&cl);
-  static char pd[ROT_CERT_MAX * 3], pa[ROT_CERT_MAX * 3];
-  if (o->pem && (pem_of(dev, dl, "CERTIFICATE", pd, sizeof(pd)) != EXIT_OK ||
-                 pem_of(alias, al, "CERTIFICATE", pa, sizeof(pa)) != EXIT_OK)) {
+  static char pd[ROT_CERT_MAX * 2], pa[ROT_CERT_MAX * 2];
+  pd[0] = pa[0] = '\0';
+  if (o->pem && (pem_of(c, dev, dl, "CERTIFICATE", pd, sizeof(pd)) != EXIT_OK ||
+                 pem_of(c, alias, al, "CERTIFICATE", pa, sizeof(pa)) != EXIT_OK)) {
     return EXIT_FAIL;
   }
   if (o->out == NULL) {
@@ -230,7 +99,8 @@ static int cmd_chain(const opts_t *o) {
     return EXIT_OK;
   }
   if (mkdir(o->out, 0755) != 0 && errno != EEXIST) {
-    return fail("cannot create %s: %s", o->out, strerror(errno));
+    return fail(c->cmd->full, o->out, "cannot create the directory: %s",
+                strerror(errno));
   }
   char path[4096];
   struct {
@@ -244,9 +114,9 @@ static int cmd_chain(const opts_t *o) {
   for (int i = 0; i < (o->pem ? 4 : 2); i++) {
     if ((size_t)snprintf(path, sizeof(path), "%s/%s", o->out, files[i].name) >=
         sizeof(path)) {
-      return fail("%s: path too long", o->out);
+      return fail(c->cmd->full, o->out, "path too long");
     }
-    if ((rc = write_out(path, files[i].p, files[i].n)) != EXIT_OK) {
+    if ((rc = write_out(c, path, files[i].p, files[i].n)) != EXIT_OK) {
       return rc;
     }
     printf("wrote %s\n", path);
@@ -254,34 +124,29 @@ static int cmd_chain(const opts_t *o) {
   return EXIT_OK;
 }
 
-static int cmd_csr(const opts_t *o) {
-  if (o->nargs != 0 || o->out == NULL) {
-    return usage("csr needs --out FILE and no argument");
+static int cmd_csr(rotctl_t *c) {
+  if (c->o.out == NULL) {
+    return usage_error(c->cmd, "--out FILE is required");
   }
-  rot_mbox_client_t cl;
   const uint8_t *r = NULL;
   uint32_t rl = 0;
-  int rc = call(o, ROT_MBOX_CMD_IDENTITY_CSR, NULL, 0, &cl, &r, &rl);
+  int rc = rotctl_call(c, ROT_MBOX_CMD_IDENTITY_CSR, NULL, 0, NULL, &r, &rl);
   if (rc == EXIT_OK) {
-    rc = write_out(o->out, r, rl);
+    rc = write_out(c, c->o.out, r, rl);
     if (rc == EXIT_OK) {
-      printf("wrote %s (DeviceID CSR, %u bytes)\n", o->out, (unsigned)rl);
+      printf("wrote %s (DeviceID CSR, %u bytes)\n", c->o.out, (unsigned)rl);
     }
   }
-  rot_mbox_client_close(&cl);
   return rc;
 }
 
-static int cmd_store(const opts_t *o) {
-  if (o->nargs != 1) {
-    return usage("store needs one certificate file");
-  }
+static int cmd_store(rotctl_t *c) {
+  const char *file = c->o.operands[0];
   uint8_t *buf = NULL;
   size_t len = 0;
-  rot_error_t err = rot_file_read(o->args[0], 64 * 1024, &buf, &len);
+  rot_error_t err = rot_file_read(file, 64 * 1024, &buf, &len);
   if (err != ROT_OK) {
-    return fail("cannot read %s: %s (%s)", o->args[0], rot_error_str(err),
-                rot_error_name(err));
+    return fail_rot(c->cmd->full, file, "cannot read", err);
   }
   /* DER or PEM in; the chip gets the DER of exactly one certificate. */
   mbedtls_x509_crt crt;
@@ -297,14 +162,10 @@ static int cmd_store(const opts_t *o) {
   free(buf);
   if (prc != 0 || crt.next != NULL || crt.raw.len > ROT_CERT_MAX) {
     mbedtls_x509_crt_free(&crt);
-    return fail("%s: not one X.509 certificate (DER or PEM)", o->args[0]);
+    return fail(c->cmd->full, file, "not one X.509 certificate (DER or PEM)");
   }
-  rot_mbox_client_t cl;
-  const uint8_t *r = NULL;
-  uint32_t rl = 0;
-  int rc = call(o, ROT_MBOX_CMD_IDENTITY_STORE, crt.raw.p, (uint32_t)crt.raw.len,
-                &cl, &r, &rl);
-  rot_mbox_client_close(&cl);
+  int rc = rotctl_call(c, ROT_MBOX_CMD_IDENTITY_STORE, crt.raw.p,
+                       (uint32_t)crt.raw.len, NULL, NULL, NULL);
   mbedtls_x509_crt_free(&crt);
   if (rc == EXIT_OK) {
     printf("DeviceID certificate stored in the chip\n");
@@ -312,80 +173,96 @@ static int cmd_store(const opts_t *o) {
   return rc;
 }
 
-static int hex_nibble(char c) {
-  return c >= '0' && c <= '9'   ? c - '0'
-         : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                : -1;
-}
-
-static int cmd_endorse(const opts_t *o) {
-  if (o->nargs != 0 || o->ek_hex == NULL || o->ak_path == NULL) {
-    return usage("endorse needs --ek-cert-sha384 HEX and --ak-public FILE");
+static int cmd_endorse(rotctl_t *c) {
+  const rotctl_opts_t *o = &c->o;
+  if (!o->has_ek_cert_sha384) {
+    return usage_error(c->cmd, "--ek-cert-sha384 HEX is required");
+  }
+  if (o->ak_public == NULL) {
+    return usage_error(c->cmd, "--ak-public FILE is required");
   }
   uint8_t req[ROT_DICE_ENDORSE_REQ_MAX];
-  if (strlen(o->ek_hex) != 2 * ROT_SHA384_LEN) {
-    return usage("--ek-cert-sha384 takes 96 hex digits");
-  }
-  for (size_t i = 0; i < ROT_SHA384_LEN; i++) {
-    int hi = hex_nibble(o->ek_hex[2 * i]), lo = hex_nibble(o->ek_hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) {
-      return usage("--ek-cert-sha384 takes 96 hex digits");
-    }
-    req[i] = (uint8_t)(hi << 4 | lo);
-  }
+  memcpy(req, o->ek_cert_sha384, ROT_SHA384_LEN);
   uint8_t *ak = NULL;
   size_t ak_len = 0;
-  rot_error_t err = rot_file_read(o->ak_path, ROT_DICE_AK_PUBLIC_MAX, &ak, &ak_len);
+  rot_error_t err =
+      rot_file_read(o->ak_public, ROT_DICE_AK_PUBLIC_MAX, &ak, &ak_len);
   if (err != ROT_OK) {
-    return fail("cannot read %s: %s (%s)", o->ak_path, rot_error_str(err),
-                rot_error_name(err));
+    return fail_rot(c->cmd->full, o->ak_public, "cannot read", err);
   }
   memcpy(req + ROT_SHA384_LEN, ak, ak_len);
   free(ak);
-  rot_mbox_client_t cl;
   const uint8_t *r = NULL;
   uint32_t rl = 0;
-  int rc = call(o, ROT_MBOX_CMD_ENDORSE, req,
-                (uint32_t)(ROT_SHA384_LEN + ak_len), &cl, &r, &rl);
-  if (rc == EXIT_OK) {
-    size_t sl = rl >= 2 ? ((size_t)r[0] << 8 | r[1]) : 0;
-    if (rl < 2 || sl == 0 || sl != rl - 2u) {
-      rc = fail("malformed endorse reply from rotd");
-    } else if (o->out != NULL) {
-      rc = write_out(o->out, r + 2, sl);
-      if (rc == EXIT_OK) {
-        printf("wrote %s (endorsement signature, %zu bytes)\n", o->out, sl);
-      }
-    } else {
-      for (size_t i = 0; i < sl; i++) {
-        printf("%02x", r[2 + i]);
-      }
-      putchar('\n');
-    }
-  }
-  rot_mbox_client_close(&cl);
-  return rc;
-}
-
-int rotctl_cmd_identity(int argc, char **argv) {
-  const char *word = argc >= 2 && argv[1][0] != '-' ? argv[1] : NULL;
-  opts_t o;
-  int rc = word != NULL ? parse(argc - 1, argv + 1, &o) : parse(argc, argv, &o);
-  if (rc >= 0) {
+  int rc = rotctl_call(c, ROT_MBOX_CMD_ENDORSE, req,
+                       (uint32_t)(ROT_SHA384_LEN + ak_len), NULL, &r, &rl);
+  if (rc != EXIT_OK) {
     return rc;
   }
-  if (word == NULL) {
-    return cmd_chain(&o);
+  size_t sl = rl >= 2 ? ((size_t)r[0] << 8 | r[1]) : 0;
+  if (rl < 2 || sl == 0 || sl != rl - 2u) {
+    return rotctl_bad_reply(c, ROT_MBOX_CMD_ENDORSE,
+                            ROT_ERROR_MAILBOX_BAD_LENGTH);
   }
-  if (strcmp(word, "csr") == 0) {
-    return cmd_csr(&o);
+  if (o->out != NULL) {
+    rc = write_out(c, o->out, r + 2, sl);
+    if (rc == EXIT_OK) {
+      printf("wrote %s (endorsement signature, %zu bytes)\n", o->out, sl);
+    }
+    return rc;
   }
-  if (strcmp(word, "store") == 0) {
-    return cmd_store(&o);
-  }
-  if (strcmp(word, "endorse") == 0) {
-    return cmd_endorse(&o);
-  }
-  return usage("unknown word (csr, store, endorse, or none)");
+  put_hex(stdout, r + 2, sl);
+  putchar('\n');
+  return EXIT_OK;
 }
+
+/* ---- the family ------------------------------------------------------------------ */
+
+static const command_t kIdentityCommands[] = {
+    {"csr", cmd_csr, "--out FILE",
+     "The DeviceID certificate request (DER), signed by the chip.",
+     "\nFor the manufacturer CA (keys/issue-deviceid.sh). Operators only.\n"
+     "\noptions:\n"
+     "  --out FILE      where to write the CSR (DER)\n"
+     "  --socket PATH   rotd's socket (default: $ROT_SOCKET, else run/rotd.sock)\n",
+     O_DAEMON | O_OUT, 0, NULL, NULL, "identity csr"},
+    {"store", cmd_store, "CERT",
+     "Store the issued DeviceID certificate (DER or PEM) in the chip.",
+     "\nThe chip keeps it only if it certifies its own DeviceID key, and past\n"
+     "the dev lifecycle only while none is stored yet\n"
+     "(ROT_ERROR_IDENTITY_ALREADY_PROVISIONED). Operators only.\n"
+     "\noptions:\n"
+     "  --socket PATH   rotd's socket (default: $ROT_SOCKET, else run/rotd.sock)\n",
+     O_DAEMON, 1, "one certificate file CERT", NULL, "identity store"},
+    {"endorse", cmd_endorse, "--ek-cert-sha384 HEX --ak-public FILE [--out FILE]",
+     "The Alias key's endorsement of a TPM attestation key.",
+     "\nA signature over the AK's TPM2B_PUBLIC and the EK certificate's hash\n"
+     "(docs/mailbox.md). Operators and the boot path only.\n"
+     "\noptions:\n"
+     "  --ek-cert-sha384 HEX  SHA-384 of the EK certificate (96 hex digits)\n"
+     "  --ak-public FILE      the AK's TPM2B_PUBLIC, as TPM2 marshals it\n"
+     "  --out FILE            write the DER signature (default: hex on stdout)\n"
+     "  --socket PATH         rotd's socket (default: $ROT_SOCKET, else "
+     "run/rotd.sock)\n",
+     O_DAEMON | O_OUT | O_EK_CERT_SHA384 | O_AK_PUBLIC, 0, NULL, NULL,
+     "identity endorse"},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
+};
+
+/* A group that also runs on its own: with no sub-command (the next word an
+ * option, or nothing), 'rotctl identity' exports the chain. */
+const command_t rotctl_identity_commands[] = {
+    {"identity", cmd_chain, "[--pem] [--out DIR] | csr | store | endorse",
+     "Export the chip's DeviceID/Alias certificate chain; provision the "
+     "DeviceID.",
+     "\nWith no command: the chain, the DeviceID certificate (issued by the\n"
+     "manufacturer CA) and the Alias certificate (issued by the DeviceID,\n"
+     "carrying the RoT firmware's TCG DiceTcbInfo). Without --out, prints\n"
+     "both subjects, or both PEM blocks with --pem.\n"
+     "\noptions:\n"
+     "  --pem           PEM too (deviceid.pem, alias.pem), or PEM on stdout\n"
+     "  --out DIR       write DIR/deviceid.der and DIR/alias.der\n"
+     "  --socket PATH   rotd's socket (default: $ROT_SOCKET, else run/rotd.sock)\n",
+     O_DAEMON | O_PEM | O_OUT, 0, NULL, kIdentityCommands, "identity"},
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL},
+};

@@ -12,7 +12,6 @@
 
 #include "rot/image.h"
 #include "rotctl.h"
-#include "rotctl_identity.h"
 
 #define ROTCTL_VERSION "0.1.0"
 
@@ -22,6 +21,7 @@ static const command_t *const kFamilies[] = {
     rotctl_otp_commands,
     rotctl_update_commands,
     rotctl_daemon_commands,
+    rotctl_identity_commands,
     NULL,
 };
 
@@ -43,8 +43,9 @@ static int run(const command_t *cmd, int argc, char **argv) {
   return rc;
 }
 
-/* A group row (subs set, no run) takes its sub-command from the next
- * word. */
+/* A group row (subs set) takes its sub-command from the next word; a
+ * group that also has run runs itself when no word follows (nothing, or
+ * an option next). */
 static int dispatch(const command_t *const *tables, const command_t *group,
                     int argc, char **argv) {
   const char *prefix = group != NULL ? group->full : NULL;
@@ -53,7 +54,8 @@ static int dispatch(const command_t *const *tables, const command_t *group,
       if (strcmp(argv[0], cmd->name) != 0) {
         continue;
       }
-      if (cmd->subs == NULL) {
+      if (cmd->subs == NULL ||
+          (cmd->run != NULL && (argc < 2 || argv[1][0] == '-'))) {
         return run(cmd, argc, argv);
       }
       if (argc < 2) {
@@ -90,7 +92,6 @@ static void main_help(FILE *f) {
       }
     }
   }
-  fprintf(f, "  %-10s %s\n", "identity", ROTCTL_IDENTITY_ARGS);
   fputs("\nenvironment:\n"
         "  ROT_SOCKET      rotd's socket when --socket is not given (default\n"
         "                  run/rotd.sock; a relative path is made absolute\n"
@@ -135,9 +136,6 @@ int main(int argc, char **argv) {
     fprintf(stderr, "rotctl: unknown option '%s' (try 'rotctl --help')\n",
             argv[1]);
     return EXIT_USAGE;
-  } else if (strcmp(argv[1], "identity") == 0) {
-    /* Parses its own options (rotctl_identity.c). */
-    rc = rotctl_cmd_identity(argc - 1, argv + 1);
   } else {
     rc = dispatch(kFamilies, NULL, argc - 1, argv + 1);
   }

@@ -98,6 +98,28 @@ static int parse_version(const char *s, uint16_t v[3]) {
   return 0;
 }
 
+static int hex_nibble(char c) {
+  return c >= '0' && c <= '9'   ? c - '0'
+         : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                : -1;
+}
+
+/* Exactly 2 * n hex digits into out; 0, or -1 for anything else. */
+static int parse_hex(const char *s, uint8_t *out, size_t n) {
+  if (strlen(s) != 2 * n) {
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    int hi = hex_nibble(s[2 * i]), lo = hex_nibble(s[2 * i + 1]);
+    if (hi < 0 || lo < 0) {
+      return -1;
+    }
+    out[i] = (uint8_t)(hi << 4 | lo);
+  }
+  return 0;
+}
+
 /* An explicit --socket, made absolute as the default is (see
  * rot_mbox_socket_absolute); one per process, kept as given when the
  * absolute form does not fit a socket address. */
@@ -114,11 +136,12 @@ enum {
   B_JSON, B_SOCKET, B_TYPE, B_ACTIVATE, B_VERIFY, B_REGION, B_BOOT, B_OFFSET,
   B_LENGTH, B_OUT, B_FORCE, B_KEYS, B_OTP, B_SVN, B_MIN_SVN, B_VERSION,
   B_LOAD_ADDR, B_ENTRY, B_KEY_INDEX, B_DEV_ONLY, B_WITHOUT_TRIAL, B_TO,
-  B_CONFIRM, B_COUNT
+  B_CONFIRM, B_PEM, B_EK_CERT_SHA384, B_AK_PUBLIC, B_COUNT
 };
 _Static_assert(O_DEV_ONLY == 1u << B_DEV_ONLY, "O_* and B_* agree");
 _Static_assert(O_SOCKET == 1u << B_SOCKET, "O_* and B_* agree");
 _Static_assert(O_CONFIRM == 1u << B_CONFIRM, "O_* and B_* agree");
+_Static_assert(O_AK_PUBLIC == 1u << B_AK_PUBLIC, "O_* and B_* agree");
 
 static const struct option kOpts[] = {
     {"json", no_argument, NULL, OPT(B_JSON)},
@@ -144,6 +167,9 @@ static const struct option kOpts[] = {
     {"without-trial", no_argument, NULL, OPT(B_WITHOUT_TRIAL)},
     {"to", required_argument, NULL, OPT(B_TO)},
     {"confirm", no_argument, NULL, OPT(B_CONFIRM)},
+    {"pem", no_argument, NULL, OPT(B_PEM)},
+    {"ek-cert-sha384", required_argument, NULL, OPT(B_EK_CERT_SHA384)},
+    {"ak-public", required_argument, NULL, OPT(B_AK_PUBLIC)},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -261,6 +287,23 @@ static int take(const command_t *cmd, int bit, const char *arg,
       return EXIT_OK;
     case B_CONFIRM:
       o->confirm = 1;
+      return EXIT_OK;
+    case B_PEM:
+      o->pem = 1;
+      return EXIT_OK;
+    case B_EK_CERT_SHA384:
+      if (parse_hex(arg, o->ek_cert_sha384, sizeof(o->ek_cert_sha384)) != 0) {
+        return usage_error(cmd, "--ek-cert-sha384: expected %zu hex digits, "
+                                "got '%s'",
+                           2 * sizeof(o->ek_cert_sha384), arg);
+      }
+      o->has_ek_cert_sha384 = 1;
+      return EXIT_OK;
+    case B_AK_PUBLIC:
+      if (arg[0] == '\0') {
+        return usage_error(cmd, "--ak-public: empty path");
+      }
+      o->ak_public = arg;
       return EXIT_OK;
     default:
       return usage_error(cmd, "unknown option");

@@ -69,11 +69,12 @@ static double verify_rate(const attest_verify_opts_t *o,
     if (attest_verify(o, ev, &r) != ROT_OK) {
       die("attest_verify");
     }
-    /* Every check but the chip identity ones (the bench's chip has none)
-     * must pass. */
+    /* Every check but the chip identity ones must pass: the bench's chip
+     * runs RoT firmware but has no DeviceID certificate, so no chain, no
+     * Alias certificate to carry DiceTcbInfo, no endorsement. */
     for (int i = 0; i < ATTEST_CHECK_COUNT; i++) {
       if (i != ATTEST_CHECK_AK_ENDORSED && i != ATTEST_CHECK_DICE_CHAIN &&
-          r.checks[i].status == ATTEST_FAIL) {
+          i != ATTEST_CHECK_DICE_TCB && r.checks[i].status == ATTEST_FAIL) {
         fprintf(stderr, "check %s: %s\n", attest_check_name(i),
                 r.checks[i].reason);
         die("a verify check");

@@ -71,6 +71,11 @@ ROTD_PID=$!
 for _ in $(seq 200); do [ -S rotd.sock ] && break; sleep 0.05; done
 [ -S rotd.sock ] || bench_die "rotd did not start: $(tail -3 rotd.log)"
 export ROT_SOCKET=$tmp/rotd.sock
+# A chip without RoT firmware serves recovery commands only (untimed).
+ROTCTL=$BIN/rotctl
+# shellcheck source=tests/lib/rot_firmware.sh
+. "$ROOT/tests/lib/rot_firmware.sh"
+install_rot_firmware keys "" "$tmp" || bench_die "RoT firmware did not install"
 for img in opensbi.img uboot.img; do
   "$BIN/rotctl" update --activate "$img" >/dev/null
 done

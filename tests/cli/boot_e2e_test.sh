@@ -62,6 +62,10 @@ export ROT_SOCKET=$T/rotd.sock
   "$BIN/rotctl" sign --keys keys --type hypervisor --svn 5 --version 2023.1.0 "$UBOOT" uboot.img >/dev/null ||
   { not_ok "keys, OTP and signed images"; exit 1; }
 start_rotd || { not_ok "rotd starts"; exit 1; }
+ROTCTL=$BIN/rotctl
+# shellcheck source=tests/lib/rot_firmware.sh
+. "$ROOT/tests/lib/rot_firmware.sh"
+install_rot_firmware keys || { not_ok "RoT firmware installs"; exit 1; }
 for img in opensbi uboot; do
   "$BIN/rotctl" update --activate $img.img >/dev/null || not_ok "install $img"
 done

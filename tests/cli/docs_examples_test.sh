@@ -12,8 +12,9 @@
 #
 # The example directory holds what the README's session makes: keys/dev,
 # otp.bin, opensbi.img (OpenSBI 1.1.0, svn 1) and payload.img (U-Boot
-# 2023.1.0, svn 1), rotd serving run/rotd.sock with both installed and on
-# trial, a swtpm at run/tpm, and run/boot from `bootchain measure`.
+# 2023.1.0, svn 1), rotd serving run/rotd.sock with the RoT firmware
+# (build/riscv/rot_core.o, 1.0.0 svn 1) confirmed and both images installed
+# and on trial, a swtpm at run/tpm, and run/boot from `bootchain measure`.
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/../.."
@@ -25,6 +26,9 @@ UBOOT=/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin
 
 # shellcheck source=tests/lib/tap.sh
 . tests/lib/tap.sh
+ROTCTL=$BIN/rotctl
+# shellcheck source=tests/lib/rot_firmware.sh
+. tests/lib/rot_firmware.sh
 tap_tmpdir /tmp/docs-examples.XXXXXX
 E=$T/ex
 # shellcheck disable=SC2317 # called through the EXIT trap
@@ -47,6 +51,7 @@ if rotctl keygen --out keys/dev >/dev/null &&
   rotctl sign --keys keys/dev --type hypervisor --svn 1 --version 2023.1.0 "$UBOOT" payload.img >/dev/null &&
   rotd --flash flash.bin --otp otp.bin --socket run/rotd.sock --daemon \
     --pid run/rotd.pid --log run/rotd.log 2>"$T/rotd.err" &&
+  install_rot_firmware keys/dev "$ROOT/$BUILD/riscv/rot_core.o" "$E" 2>"$T/rotd.err" &&
   rotctl update --activate opensbi.img >/dev/null &&
   rotctl update --activate payload.img >/dev/null &&
   bash "$SWTPM" start run/tpm >/dev/null &&

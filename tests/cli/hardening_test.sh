@@ -57,6 +57,7 @@ open(t + "/rec2-tampered.img", "wb").write(b)
 EOF
 
 start_rotd || { not_ok "rotd starts" "$(cat "$T/rotd.log")"; tap_exit; }
+install_rot_firmware "$T/keys" || { not_ok "RoT firmware installs"; tap_exit; }
 # Each image through its trial boot before the confirm; the reset after
 # the boot lifts the boot lock for the next update.
 run update --activate "$T/hv1.img" && run boot --type hypervisor &&

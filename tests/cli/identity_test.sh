@@ -81,8 +81,9 @@ for v in "1 1.0.0" "2 1.1.0"; do
 done
 
 start_rotd || { not_ok "rotd starts" "$(cat "$T/rotd.log")"; exit 1; }
-expect_refused "no identity before a RoT firmware is measured" ROT_ERROR_IDENTITY_NO_FIRMWARE \
+expect_refused "no RoT firmware: recovery commands only, no identity" ROT_ERROR_BOOT_RECOVERY_ONLY \
   identity
+expect_refused "... nor a DeviceID CSR" ROT_ERROR_BOOT_RECOVERY_ONLY identity csr --out "$T/early.csr"
 expect_ok "the RoT firmware installs into a rot slot" "activated" update --activate "$T/rot-1.0.0.img"
 expect_ok "the chip resets" "reset" reset
 expect_ok "the ROM stage booted it on trial; confirm" "confirmed" confirm --type rot
@@ -251,6 +252,18 @@ else
   skip "PCR 0's S-CRTM events carry the RoT firmware" "OpenSBI or U-Boot package missing"
 fi
 
+# ---- production: the stored DeviceID certificate is the chip's for good -------------------
+expect_ok "a dev chip may store its DeviceID certificate again" "stored" identity store "$T/devid.der"
+expect_ok "lifecycle --to production" 'dev -> production' lifecycle --to production --confirm
+expect_refused "production: IDENTITY_STORE over a stored certificate is refused" \
+  ROT_ERROR_IDENTITY_ALREADY_PROVISIONED identity store "$T/devid.der"
+expect_ok "the refusal is in the audit log" 'command-refused +ROT_ERROR_IDENTITY_ALREADY_PROVISIONED' audit
+expect_ok "the chain still exports, DeviceID unchanged" "alias.der" identity --out "$T/id3"
+if cmp -s "$T/id1/deviceid.der" "$T/id3/deviceid.der"; then
+  ok "production: the DeviceID certificate is the one stored in dev"
+else
+  not_ok "production: the DeviceID certificate is the one stored in dev"
+fi
 expect_ok "the audit log still verifies" "chain OK" audit --verify
 stop_rotd
 if [ -n "${TPM_STARTED:-}" ]; then

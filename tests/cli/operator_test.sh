@@ -99,6 +99,7 @@ else
 fi
 
 start_rotd || { not_ok "rotd starts" "$(cat "$T/rotd.log")"; tap_exit; }
+install_rot_firmware "$T/keys" || { not_ok "RoT firmware installs"; tap_exit; }
 
 run verify --otp "$OTP" "$T/missing.img"
 if [ "$rc" -eq 1 ] && grep -q 'No such file or directory' "$T/err" && ! grep -q IO_LOCKED "$T/err"; then
@@ -155,13 +156,6 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d.get
 run reset
 
 # ---- lifecycle: one way, confirmed, audited ---------------------------------------------
-# From production on, a chip without RoT firmware serves recovery commands
-# only: install and confirm one first (the ROM stage boots it at reset).
-"$ROTCTL" sign --keys "$T/keys" --type rot --svn 1 --version 1.0.0 "$B/riscv/rot_core.o" \
-  "$T/rot.img" >/dev/null 2>"$T/err" || not_ok "sign the RoT firmware" "$(cat "$T/err")"
-expect_ok "RoT firmware staged and activated" 'activated' update --activate "$T/rot.img"
-run reset
-expect_ok "RoT firmware booted at reset; confirm" 'confirmed' confirm --type rot
 expect_refused "lifecycle without --confirm is refused, naming the flag" \
   'ROT_ERROR_POLICY_NOT_CONFIRMED' lifecycle --to production
 grep -q -- '--confirm' "$T/err" && ok "the refusal names --confirm" ||

@@ -347,7 +347,8 @@ fi
 
 # ---- command line ----------------------------------------------------------
 helps=0
-for c in keygen sign verify inspect otp "otp provision" "otp show" "otp revoke" "otp set-floor"; do
+for c in keygen sign verify inspect otp "otp provision" "otp show" "otp revoke" "otp set-floor" \
+  identity "identity csr" "identity store" "identity endorse"; do
   # shellcheck disable=SC2086
   run $c --help
   if [ "$rc" -ne 0 ] || ! grep -q "^usage: rotctl $c" "$T/out" || [ -s "$T/err" ]; then
@@ -407,6 +408,17 @@ bad_args=(
   "otp revoke --otp $O --key-index 32"
   "otp set-floor --otp $O --type opensbi"
   "otp set-floor --otp $O --type opensbi --svn 300"
+  "identity --bogus"
+  "identity --pem extra"
+  "identity frobnicate"
+  "identity csr"
+  "identity csr --pem --out $T/x.csr"
+  "identity store"
+  "identity store a b"
+  "identity endorse --ak-public $T/payload.bin"
+  "identity endorse --ek-cert-sha384 abc --ak-public $T/payload.bin"
+  "identity endorse --ek-cert-sha384 $(printf 'g%.0s' $(seq 96)) --ak-public $T/payload.bin"
+  "identity endorse --ek-cert-sha384 $(printf 'a%.0s' $(seq 96))"
 )
 usage_bad=0
 for a in "${bad_args[@]}"; do

@@ -118,6 +118,7 @@ if ! start_rotd; then
   not_ok "rotd starts" "$(cat "$T/rotd.log")"
   exit 1
 fi
+install_rot_firmware "$T/keys" || { not_ok "RoT firmware installs"; exit 1; }
 sign 1 || { not_ok "sign image 1" "$(cat "$T/err")"; exit 1; }
 if cycle 1; then
   ok "a fault-free cycle installs and confirms image 1"

@@ -88,6 +88,24 @@ if [ "$(stat -c %a "$SOCK")" = 600 ] && [ "$(stat -c %a "$FLASH")" = 600 ]; then
 else
   not_ok "socket and flash file are mode 0600" "$(stat -c '%a %n' "$SOCK" "$FLASH")"
 fi
+# ---- no RoT firmware yet: recovery commands only, in every lifecycle --------------
+expect_ok "a fresh chip runs no RoT firmware: status says recovery only" \
+  '^rot firmware: +none \(ROT_ERROR_BOOT_RECOVERY_ONLY\): recovery commands only' status
+expect_ok "status --json: rot_firmware.recovery_only" '"recovery_only": true' status --json
+expect_refused "a dev chip without RoT firmware refuses a host update" \
+  ROT_ERROR_BOOT_RECOVERY_ONLY update "$T/hv1.img"
+expect_refused "... and a boot decision" ROT_ERROR_BOOT_RECOVERY_ONLY boot --type hypervisor
+expect_ok "... but serves the inventory" 'rot-a ' inventory
+expect_ok "... and the audit log, which records the refusals" 'command-refused' audit
+if install_rot_firmware "$T/keys" 2>"$T/err"; then
+  ok "the RoT firmware installs, boots at reset and is confirmed (recovery commands only)"
+else
+  not_ok "the RoT firmware installs, boots at reset and is confirmed (recovery commands only)" "$(cat "$T/err")"
+  exit 1
+fi
+expect_ok "status names the RoT firmware the ROM stage booted" \
+  '^rot firmware: +rot-a 1\.0\.0 svn 1 \(booted at this reset: trial\)' status
+expect_ok "status --json: rot_firmware.region" '"region": "rot-a"' status --json
 expect_ok "status answers" '^lifecycle: +dev' status
 expect_ok "status --json" '"lifecycle": "dev"' status --json
 if ROT_SOCKET=/nonexistent "$ROTCTL" --socket "$SOCK" status >"$T/out" 2>"$T/err" &&

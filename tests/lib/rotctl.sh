@@ -13,6 +13,11 @@
 #                                   background ($ROTD; pid in $PID, stderr
 #                                   appended to $T/rotd.log); returns once
 #                                   it answers, 1 if it dies or never does
+#   install_rot_firmware KEYS [FW [DIR]]
+#                                   tests/lib/rot_firmware.sh (sourced here)
+
+# shellcheck source=tests/lib/rot_firmware.sh
+. "$(dirname "${BASH_SOURCE[0]}")/rot_firmware.sh"
 
 run() {
   "$ROTCTL" "$@" >"$T/out" 2>"$T/err"
@@ -54,3 +59,4 @@ start_rotd() {
   done
   return 1
 }
+

@@ -174,6 +174,7 @@
   X(ROT_ERROR_IDENTITY_NO_FIRMWARE, ROT_MOD_IDENTITY, 2, "identity: no RoT firmware verified and measured at this reset") \
   X(ROT_ERROR_IDENTITY_CERT_MISMATCH, ROT_MOD_IDENTITY, 3, "identity: certificate does not certify this chip's DeviceID key") \
   X(ROT_ERROR_IDENTITY_BAD_CERT, ROT_MOD_IDENTITY, 4, "identity: malformed certificate or not a P-384 key") \
+  X(ROT_ERROR_IDENTITY_ALREADY_PROVISIONED, ROT_MOD_IDENTITY, 5, "identity: a DeviceID certificate is already stored and the device is past dev: it cannot be replaced") \
   X(ROT_ERROR_BOOT_RECOVERY_ONLY, ROT_MOD_BOOT, 4, "no valid RoT firmware: the chip serves recovery commands only (install one with rotctl update --type rot)") \
   X(ROT_ERROR_UPDATE_NOT_TRIED, ROT_MOD_UPDATE, 16, "confirm refused: the image on trial has not booted yet (boot it, then confirm)") \
   X(ROT_ERROR_UPDATE_SEALED, ROT_MOD_UPDATE, 17, "device decommissioned: no updates, only recovery boots") \

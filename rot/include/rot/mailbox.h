@@ -236,7 +236,7 @@ typedef struct rot_mbox_type_state {
 } rot_mbox_type_state_t;
 #define ROT_MBOX_TYPE_STATE_SIZE 16u
 
-/* STATUS reply: 92 fixed bytes, then type_count type states. */
+/* STATUS reply: 116 fixed bytes, then type_count type states. */
 typedef struct rot_mbox_status {
   uint32_t lifecycle;
   uint32_t revoked_keys;
@@ -249,10 +249,16 @@ typedef struct rot_mbox_status {
   uint32_t session_declared;
   uint32_t session_written;
   uint32_t audit_next_seq;
+  /* The boot ROM stage's verdict at this reset: which RoT firmware runs. */
+  uint32_t rom_reason; /* rot_boot_reason_t; ROT_BOOT_NONE: recovery only */
+  uint32_t rom_region; /* rot-a / rot-b, or ROT_MBOX_REGION_NONE */
+  uint32_t rom_why;    /* ROT_OK when booted, else why nothing booted */
+  uint32_t rom_svn;
+  uint16_t rom_ver_major, rom_ver_minor, rom_ver_patch; /* then u16 0 */
   uint32_t type_count; /* <= ROT_MBOX_MAX_TYPES */
   rot_mbox_type_state_t types[ROT_MBOX_MAX_TYPES];
 } rot_mbox_status_t;
-#define ROT_MBOX_STATUS_FIXED 92u
+#define ROT_MBOX_STATUS_FIXED 116u
 
 /* Inventory entry flags. */
 #define ROT_MBOX_INV_ACTIVE 0x01u

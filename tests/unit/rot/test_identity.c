@@ -21,81 +21,10 @@
 #include "rot/util.h"
 #include "rot_host/cert_mbedtls.h"
 #include "test_keys.h"
+#include "server_fixture.h"
 #include "update_fixture.h"
 
 #define ROT ROT_IMAGE_TYPE_ROT
-
-typedef struct srv {
-  fixture_t *f;
-  rot_audit_t audit;
-  rot_server_t server;
-  uint8_t req[ROT_MBOX_MAX_FRAME];
-  uint8_t rep[ROT_MBOX_MAX_FRAME];
-  rot_mbox_header_t h;
-  const uint8_t *payload;
-} srv_t;
-
-static const rot_peer_t kOperator = {1, 1000, 11, ROT_ROLE_READER | ROT_ROLE_OPERATOR};
-static const rot_peer_t kBootPath = {3, 1002, 13, ROT_ROLE_READER | ROT_ROLE_BOOT};
-static const rot_peer_t kReader = {4, 1003, 14, ROT_ROLE_READER};
-
-static uint64_t audit_now(void) { return 1; }
-
-static void reset(srv_t *s) {
-  reboot(s->f);
-  assert_int_equal(rot_audit_init(&s->audit, &s->f->gate, test_crypto(), audit_now),
-                   ROT_OK);
-  s->f->up.audit = &s->audit;
-  assert_int_equal(rot_server_init(&s->server, &s->f->gate, &s->f->up, &s->audit,
-                                   &s->f->otp_port, test_crypto(), 30),
-                   ROT_OK);
-  rot_server_set_cert(&s->server, rot_host_cert());
-}
-
-static int srv_setup(void **state) {
-  srv_t *s = calloc(1, sizeof(*s));
-  assert_non_null(s);
-  void *fs = NULL;
-  assert_int_equal(setup(&fs), 0);
-  s->f = fs;
-  reset(s);
-  *state = s;
-  return 0;
-}
-
-static int srv_teardown(void **state) {
-  srv_t *s = *state;
-  void *fs = s->f;
-  teardown(&fs);
-  free(s);
-  return 0;
-}
-
-static rot_error_t call(srv_t *s, const rot_peer_t *p, uint16_t cmd,
-                        const uint8_t *payload, size_t len) {
-  size_t n = 0;
-  assert_int_equal(rot_mbox_frame_encode(s->req, sizeof(s->req), cmd, 0, 9, 0,
-                                         payload, (uint32_t)len, &n),
-                   ROT_OK);
-  size_t m = rot_server_handle(&s->server, p, s->req, n, s->rep, sizeof(s->rep));
-  assert_true(m >= ROT_MBOX_HEADER_SIZE);
-  assert_int_equal(rot_mbox_frame_decode(s->rep, m, &s->h, &s->payload), ROT_OK);
-  return (rot_error_t)s->h.status;
-}
-
-static rot_error_t call_type(srv_t *s, const rot_peer_t *p, uint16_t cmd,
-                             uint32_t type) {
-  uint8_t b[4];
-  rot_st32(b, type);
-  return call(s, p, cmd, b, sizeof(b));
-}
-
-/* Install a RoT firmware of svn (and version svn.0.0), then reset. */
-static void install_rot(srv_t *s, uint32_t svn) {
-  install_type(s->f, ROT, svn);
-  reset(s);
-  assert_int_equal(rot_identity_check(&s->server.id), ROT_OK);
-}
 
 static void uds_of_fixture(uint8_t uds[ROT_OTP_UDS_LEN]) { memset(uds, 0x3c, ROT_OTP_UDS_LEN); }
 
@@ -136,12 +65,12 @@ static size_t issue_devid(srv_t *s, const uint8_t *subject_pub, uint8_t *out,
 static void provision(srv_t *s) {
   uint8_t cert[ROT_CERT_MAX];
   size_t n = issue_devid(s, s->server.id.devid_pub, cert, sizeof(cert));
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_IDENTITY_STORE, cert, n), ROT_OK);
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_IDENTITY_STORE, cert, n), ROT_OK);
 }
 
 /* IDENTITY reply: the Alias certificate's bytes. */
 static size_t get_alias(srv_t *s, uint8_t *out) {
-  assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_IDENTITY, NULL, 0), ROT_OK);
+  assert_int_equal(srv_call(s, &kReader, ROT_MBOX_CMD_IDENTITY, NULL, 0), ROT_OK);
   const uint8_t *p = s->payload;
   size_t dl = (size_t)p[0] << 8 | p[1];
   size_t al = (size_t)p[2 + dl] << 8 | p[3 + dl];
@@ -152,29 +81,140 @@ static size_t get_alias(srv_t *s, uint8_t *out) {
 
 /* ---- the ROM stage ----------------------------------------------------------- */
 
+/* The recovery-only rule in the lifecycle the chip is in now. */
+static void expect_refusals_now(srv_t *s) {
+  assert_int_equal(s->server.id.booted, HARDENED_FALSE);
+  assert_int_equal(srv_call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, ROT_IMAGE_TYPE_OPENSBI),
+                   ROT_ERROR_BOOT_RECOVERY_ONLY);
+  assert_int_equal(srv_call(s, &kReader, ROT_MBOX_CMD_IDENTITY, NULL, 0),
+                   ROT_ERROR_BOOT_RECOVERY_ONLY);
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_IDENTITY_CSR, NULL, 0),
+                   ROT_ERROR_BOOT_RECOVERY_ONLY);
+  uint8_t begin[8];
+  rot_st32(begin, ROT_IMAGE_TYPE_OPENSBI);
+  rot_st32(begin + 4, 4096);
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_UPDATE_BEGIN, begin, 8),
+                   ROT_ERROR_BOOT_RECOVERY_ONLY);
+  uint8_t region[12] = {0};
+  rot_st32(region, ROT_RGN_OPENSBI_A);
+  rot_st32(region + 8, 16);
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_READ_REGION, region, 12),
+                   ROT_ERROR_BOOT_RECOVERY_ONLY);
+  uint8_t lock[4];
+  rot_st32(lock, ROT_MBOX_LOCK_BOOT);
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_LOCK, lock, 4),
+                   ROT_ERROR_BOOT_RECOVERY_ONLY);
+  /* The recovery commands. */
+  assert_int_equal(srv_call(s, &kReader, ROT_MBOX_CMD_STATUS, NULL, 0), ROT_OK);
+  rot_mbox_status_t st;
+  assert_int_equal(rot_mbox_status_decode(s->payload, s->h.payload_len, &st), ROT_OK);
+  assert_int_equal(st.rom_reason, ROT_BOOT_NONE);
+  assert_int_equal(st.rom_region, ROT_MBOX_REGION_NONE);
+  assert_int_equal(st.rom_why, s->server.id.status);
+  assert_int_equal(srv_call(s, &kReader, ROT_MBOX_CMD_INVENTORY, NULL, 0), ROT_OK);
+  assert_int_equal(srv_call(s, &kReader, ROT_MBOX_CMD_AUDIT_VERIFY, NULL, 0), ROT_OK);
+  uint8_t ar[8];
+  rot_st32(ar, 1);
+  rot_st32(ar + 4, 1);
+  assert_int_equal(srv_call(s, &kReader, ROT_MBOX_CMD_AUDIT_READ, ar, 8), ROT_OK);
+  assert_int_equal(srv_call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, ROT), ROT_OK);
+  /* The refusals above are in the audit log (the last one: LOCK). */
+  rot_audit_record_t r;
+  assert_true(srv_last_record(s, ROT_AUDIT_COMMAND_REFUSED, &r));
+  assert_int_equal(r.status, ROT_ERROR_BOOT_RECOVERY_ONLY);
+  assert_int_equal(r.arg1, ROT_MBOX_CMD_LOCK);
+  /* A new RoT firmware may still be installed. */
+  rot_st32(begin, ROT);
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_UPDATE_BEGIN, begin, 8), ROT_OK);
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_UPDATE_ABORT, NULL, 0), ROT_OK);
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_RESET, NULL, 0), ROT_OK);
+}
+
+/* No RoT firmware: recovery commands only, in dev and in production. */
+static void expect_recovery_only(srv_t *s) {
+  expect_refusals_now(s);
+  assert_int_equal(rot_otp_set_lifecycle(&s->f->otp.port, ROT_LIFECYCLE_PROD), ROT_OK);
+  srv_reset(s);
+  expect_refusals_now(s);
+}
+
 static void identity_test_boot_no_firmware(void **state) {
   srv_t *s = *state;
   assert_int_equal(s->server.id.booted, HARDENED_FALSE);
   assert_int_equal(s->server.id.status, ROT_ERROR_BOOT_RECOVERY_ONLY);
-  assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_IDENTITY, NULL, 0),
-                   ROT_ERROR_IDENTITY_NO_FIRMWARE);
-  /* A dev chip keeps serving while it is brought up. */
-  assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_STATUS, NULL, 0), ROT_OK);
-  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, ROT), ROT_OK);
+  /* Even a dev chip serves recovery commands only without RoT firmware. */
+  assert_int_equal(srv_call(s, &kReader, ROT_MBOX_CMD_IDENTITY, NULL, 0),
+                   ROT_ERROR_BOOT_RECOVERY_ONLY);
+  rot_audit_record_t r;
+  assert_true(srv_last_record(s, ROT_AUDIT_COMMAND_REFUSED, &r));
+  assert_int_equal(r.status, ROT_ERROR_BOOT_RECOVERY_ONLY);
+  assert_int_equal(r.arg0, kReader.uid);
+  assert_int_equal(r.arg1, ROT_MBOX_CMD_IDENTITY);
+  assert_int_equal(srv_call(s, &kReader, ROT_MBOX_CMD_STATUS, NULL, 0), ROT_OK);
+  assert_int_equal(srv_call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, ROT), ROT_OK);
   rot_mbox_boot_resp_t b;
   assert_int_equal(rot_mbox_boot_resp_decode(s->payload, s->h.payload_len, &b), ROT_OK);
   assert_int_equal(b.reason, ROT_BOOT_NONE);
+  expect_recovery_only(s);
+}
+
+/* STATUS carries the ROM stage's verdict: which rot slot, which firmware. */
+static void identity_test_status_reports_rom_verdict(void **state) {
+  srv_t *s = *state;
+  srv_install_rot(s, 1);
+  srv_install_rot(s, 2);
+  assert_int_equal(srv_call(s, &kReader, ROT_MBOX_CMD_STATUS, NULL, 0), ROT_OK);
+  rot_mbox_status_t st;
+  assert_int_equal(rot_mbox_status_decode(s->payload, s->h.payload_len, &st), ROT_OK);
+  assert_int_equal(st.rom_reason, ROT_BOOT_ACTIVE);
+  assert_int_equal(st.rom_region, ROT_RGN_ROT_B);
+  assert_int_equal(st.rom_why, ROT_OK);
+  assert_int_equal(st.rom_svn, 2);
+  assert_int_equal(st.rom_ver_major, s->server.id.fw.ver_major);
+  assert_int_equal(st.rom_ver_minor, s->server.id.fw.ver_minor);
+  assert_int_equal(st.rom_ver_patch, s->server.id.fw.ver_patch);
+}
+
+/* A decommissioned chip has no identity but is exempt from the rule: it
+ * must still boot its recovery image. */
+static void identity_test_decommissioned_exempt(void **state) {
+  srv_t *s = *state;
+  assert_int_equal(rot_otp_set_lifecycle(&s->f->otp.port, ROT_LIFECYCLE_PROD), ROT_OK);
+  srv_reset(s);
+  /* Without firmware the one lifecycle step still open is retirement. */
+  uint8_t lc[12];
+  rot_st32(lc, ROT_LIFECYCLE_DEV);
+  rot_st32(lc + 4, ROT_LIFECYCLE_PROD);
+  rot_st32(lc + 8, ROT_MBOX_LIFECYCLE_CONFIRM);
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_LIFECYCLE, lc, 12),
+                   ROT_ERROR_BOOT_RECOVERY_ONLY);
+  rot_st32(lc, ROT_LIFECYCLE_PROD);
+  rot_st32(lc + 4, ROT_LIFECYCLE_DECOMMISSIONED);
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_LIFECYCLE, lc, 12), ROT_OK);
+  assert_int_equal(s->server.id.booted, HARDENED_FALSE);
+  assert_int_equal(s->server.id.lifecycle, ROT_LIFECYCLE_DECOMMISSIONED);
+  /* Its own layers answer: a boot decision (nothing to boot here), no
+   * identity, a sealed update engine. */
+  assert_int_equal(srv_call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, ROT_IMAGE_TYPE_RECOVERY),
+                   ROT_OK);
+  assert_int_equal(srv_call(s, &kReader, ROT_MBOX_CMD_IDENTITY, NULL, 0),
+                   ROT_ERROR_IDENTITY_NO_FIRMWARE);
+  uint8_t begin[8];
+  rot_st32(begin, ROT_IMAGE_TYPE_RECOVERY);
+  rot_st32(begin + 4, 4096);
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_UPDATE_BEGIN, begin, 8),
+                   ROT_ERROR_UPDATE_SEALED);
 }
 
 static void identity_test_boot_measures_installed_firmware(void **state) {
   srv_t *s = *state;
-  install_rot(s, 1);
+  srv_install_rot(s, 1);
   const rot_identity_t *id = &s->server.id;
   assert_int_equal(id->region, ROT_RGN_ROT_A);
   assert_int_equal(id->fw.svn, 1);
   /* The code input is what the signature covered. */
   assert_memory_equal(id->inputs.code, id->fw.signed_digest, ROT_SHA384_LEN);
-  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, ROT), ROT_OK);
+  assert_int_equal(srv_call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, ROT), ROT_OK);
   rot_mbox_boot_resp_t b;
   assert_int_equal(rot_mbox_boot_resp_decode(s->payload, s->h.payload_len, &b), ROT_OK);
   assert_int_equal(b.reason, ROT_BOOT_ACTIVE);
@@ -193,29 +233,29 @@ static void identity_test_trial_counted_once_per_reset(void **state) {
   assert_int_equal(rot_update_activate(&s->f->up, ROT), ROT_OK);
   free(img);
   uint8_t before = s->f->up.state.types[ROT].attempts_left;
-  reset(s);
+  srv_reset(s);
   assert_int_equal(s->server.id.reason, ROT_BOOT_TRIAL);
   uint8_t after = s->server.update->state.types[ROT].attempts_left;
   assert_int_equal(after, before - 1);
   for (int i = 0; i < 3; i++) {
-    assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, ROT), ROT_OK);
+    assert_int_equal(srv_call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, ROT), ROT_OK);
   }
   assert_int_equal(s->server.update->state.types[ROT].attempts_left, after);
-  assert_int_equal(call_type(s, &kOperator, ROT_MBOX_CMD_CONFIRM, ROT), ROT_OK);
+  assert_int_equal(srv_call_type(s, &kOperator, ROT_MBOX_CMD_CONFIRM, ROT), ROT_OK);
 }
 
 /* ---- determinism ------------------------------------------------------------- */
 
 static void identity_test_keys_deterministic_across_resets(void **state) {
   srv_t *s = *state;
-  install_rot(s, 1);
+  srv_install_rot(s, 1);
   provision(s);
   uint8_t devid[ROT_P384_PUBKEY_LEN], alias[ROT_P384_PUBKEY_LEN];
   memcpy(devid, s->server.id.devid_pub, sizeof(devid));
   memcpy(alias, s->server.id.alias_pub, sizeof(alias));
   static uint8_t c1[ROT_CERT_MAX], c2[ROT_CERT_MAX];
   size_t n1 = get_alias(s, c1);
-  reset(s);
+  srv_reset(s);
   assert_memory_equal(devid, s->server.id.devid_pub, sizeof(devid));
   assert_memory_equal(alias, s->server.id.alias_pub, sizeof(alias));
   size_t n2 = get_alias(s, c2);
@@ -225,11 +265,11 @@ static void identity_test_keys_deterministic_across_resets(void **state) {
 
 static void identity_test_new_firmware_new_alias_same_devid(void **state) {
   srv_t *s = *state;
-  install_rot(s, 1);
+  srv_install_rot(s, 1);
   uint8_t devid[ROT_P384_PUBKEY_LEN], alias[ROT_P384_PUBKEY_LEN];
   memcpy(devid, s->server.id.devid_pub, sizeof(devid));
   memcpy(alias, s->server.id.alias_pub, sizeof(alias));
-  install_rot(s, 2);
+  srv_install_rot(s, 2);
   assert_int_equal(s->server.id.fw.svn, 2);
   assert_memory_equal(devid, s->server.id.devid_pub, sizeof(devid));
   assert_memory_not_equal(alias, s->server.id.alias_pub, sizeof(alias));
@@ -237,7 +277,7 @@ static void identity_test_new_firmware_new_alias_same_devid(void **state) {
 
 static void identity_test_devid_follows_uds(void **state) {
   srv_t *s = *state;
-  install_rot(s, 1);
+  srv_install_rot(s, 1);
   uint8_t uds[ROT_OTP_UDS_LEN], priv[ROT_P384_SCALAR_LEN], pub[ROT_P384_PUBKEY_LEN];
   uds_of_fixture(uds);
   assert_int_equal(rot_dice_derive_key(test_crypto(), uds, sizeof(uds), priv, pub), ROT_OK);
@@ -251,7 +291,7 @@ static void identity_test_devid_follows_uds(void **state) {
 
 static void identity_test_mode_from_lifecycle(void **state) {
   srv_t *s = *state;
-  install_rot(s, 1);
+  srv_install_rot(s, 1);
   provision(s);
   static uint8_t cert[ROT_CERT_MAX];
   assert_int_equal(s->server.id.inputs.mode, ROT_DICE_MODE_DEBUG);
@@ -262,7 +302,7 @@ static void identity_test_mode_from_lifecycle(void **state) {
   memcpy(alias_dev, s->server.id.alias_pub, sizeof(alias_dev));
 
   assert_int_equal(rot_otp_set_lifecycle(&s->f->otp.port, ROT_LIFECYCLE_PROD), ROT_OK);
-  reset(s);
+  srv_reset(s);
   assert_int_equal(rot_identity_check(&s->server.id), ROT_OK);
   assert_int_equal(s->server.id.inputs.mode, ROT_DICE_MODE_NORMAL);
   n = get_alias(s, cert);
@@ -277,7 +317,7 @@ static void identity_test_mode_from_lifecycle(void **state) {
 
 static void identity_test_secrets_not_kept_or_sent(void **state) {
   srv_t *s = *state;
-  install_rot(s, 1);
+  srv_install_rot(s, 1);
   provision(s);
   uint8_t uds[ROT_OTP_UDS_LEN], cdi[ROT_DICE_CDI_LEN];
   uds_of_fixture(uds);
@@ -291,7 +331,7 @@ static void identity_test_secrets_not_kept_or_sent(void **state) {
   const uint16_t cmds[] = {ROT_MBOX_CMD_IDENTITY, ROT_MBOX_CMD_IDENTITY_CSR,
                            ROT_MBOX_CMD_STATUS, ROT_MBOX_CMD_INVENTORY};
   for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-    assert_int_equal(call(s, &kOperator, cmds[i], NULL, 0), ROT_OK);
+    assert_int_equal(srv_call(s, &kOperator, cmds[i], NULL, 0), ROT_OK);
     assert_false(contains(s->rep, sizeof(s->rep), uds, 16));
     assert_false(contains(s->rep, sizeof(s->rep), cdi, 16));
     assert_false(contains(s->rep, sizeof(s->rep), s->server.id.alias_priv, 16));
@@ -306,7 +346,7 @@ static void identity_test_secrets_not_kept_or_sent(void **state) {
 static void two_slots(srv_t *s, uint32_t svn_a, uint32_t svn_b) {
   install_type(s->f, ROT, svn_a);
   install_type(s->f, ROT, svn_b);
-  reset(s);
+  srv_reset(s);
   assert_int_equal(s->server.id.region, ROT_RGN_ROT_B);
   assert_int_equal(s->server.id.reason, ROT_BOOT_ACTIVE);
 }
@@ -316,44 +356,17 @@ static void tamper(srv_t *s, uint32_t region) {
   p[ROT_IMAGE_HEADER_SIZE + 400] ^= 0x01; /* a manifest or payload byte */
 }
 
-static void expect_recovery_only(srv_t *s) {
-  assert_int_equal(s->server.id.booted, HARDENED_FALSE);
-  assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_IDENTITY, NULL, 0),
-                   ROT_ERROR_IDENTITY_NO_FIRMWARE);
-  assert_int_equal(rot_otp_set_lifecycle(&s->f->otp.port, ROT_LIFECYCLE_PROD), ROT_OK);
-  reset(s);
-  assert_int_equal(s->server.id.booted, HARDENED_FALSE);
-  /* Production: recovery commands only. */
-  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, ROT_IMAGE_TYPE_OPENSBI),
-                   ROT_ERROR_BOOT_RECOVERY_ONLY);
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_IDENTITY_CSR, NULL, 0),
-                   ROT_ERROR_BOOT_RECOVERY_ONLY);
-  uint8_t begin[8];
-  rot_st32(begin, ROT_IMAGE_TYPE_OPENSBI);
-  rot_st32(begin + 4, 4096);
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_UPDATE_BEGIN, begin, 8),
-                   ROT_ERROR_BOOT_RECOVERY_ONLY);
-  assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_STATUS, NULL, 0), ROT_OK);
-  assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_INVENTORY, NULL, 0), ROT_OK);
-  assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_AUDIT_VERIFY, NULL, 0), ROT_OK);
-  /* A new RoT firmware may still be installed. */
-  rot_st32(begin, ROT);
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_UPDATE_BEGIN, begin, 8), ROT_OK);
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_UPDATE_ABORT, NULL, 0), ROT_OK);
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_RESET, NULL, 0), ROT_OK);
-}
-
 static void identity_test_rom_tampered_falls_back_then_recovery(void **state) {
   srv_t *s = *state;
   two_slots(s, 1, 1);
   tamper(s, ROT_RGN_ROT_B);
-  reset(s);
+  srv_reset(s);
   assert_int_equal(rot_identity_check(&s->server.id), ROT_OK);
   assert_int_equal(s->server.id.region, ROT_RGN_ROT_A);
   assert_int_equal(s->server.id.reason, ROT_BOOT_FALLBACK_OTHER);
   assert_int_equal(s->server.id.fw.svn, 1);
   tamper(s, ROT_RGN_ROT_A);
-  reset(s);
+  srv_reset(s);
   expect_recovery_only(s);
 }
 
@@ -363,15 +376,15 @@ static void identity_test_rom_unsigned_refused(void **state) {
   /* Overwrite the image with bytes no key signed (a flash programmer). */
   uint8_t *p = ram_flash_region(&s->f->flash, &ram_layout_small, ROT_RGN_ROT_A);
   memset(p, 0x00, 4096);
-  reset(s);
+  srv_reset(s);
   expect_recovery_only(s);
 }
 
 static void identity_test_rom_revoked_refused(void **state) {
   srv_t *s = *state;
-  install_rot(s, 1);
+  srv_install_rot(s, 1);
   assert_int_equal(rot_otp_revoke_key(&s->f->otp.port, TEST_KEY_INDEX_ALL), ROT_OK);
-  reset(s);
+  srv_reset(s);
   expect_recovery_only(s);
 }
 
@@ -380,7 +393,7 @@ static void identity_test_rom_below_floor_falls_back(void **state) {
   two_slots(s, 1, 2);
   /* Floor above both: neither may run. */
   assert_int_equal(rot_otp_raise_floor(&s->f->otp.port, ROT, 3), ROT_OK);
-  reset(s);
+  srv_reset(s);
   expect_recovery_only(s);
 }
 
@@ -388,33 +401,76 @@ static void identity_test_rom_below_floor_falls_back(void **state) {
 
 static void identity_test_store_checks_the_key(void **state) {
   srv_t *s = *state;
-  install_rot(s, 1);
-  assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_IDENTITY, NULL, 0),
+  srv_install_rot(s, 1);
+  assert_int_equal(srv_call(s, &kReader, ROT_MBOX_CMD_IDENTITY, NULL, 0),
                    ROT_ERROR_IDENTITY_NOT_PROVISIONED);
   uint8_t cert[ROT_CERT_MAX];
   size_t n = issue_devid(s, s->server.id.alias_pub, cert, sizeof(cert));
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_IDENTITY_STORE, cert, n),
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_IDENTITY_STORE, cert, n),
                    ROT_ERROR_IDENTITY_CERT_MISMATCH);
   uint8_t junk[64];
   memset(junk, 0x30, sizeof(junk));
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_IDENTITY_STORE, junk, sizeof(junk)),
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_IDENTITY_STORE, junk, sizeof(junk)),
                    ROT_ERROR_IDENTITY_BAD_CERT);
   n = issue_devid(s, s->server.id.devid_pub, cert, sizeof(cert));
   /* Trailing bytes after the certificate are refused. */
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_IDENTITY_STORE, cert, n + 1),
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_IDENTITY_STORE, cert, n + 1),
                    ROT_ERROR_IDENTITY_BAD_CERT);
-  assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_IDENTITY_STORE, cert, n),
+  assert_int_equal(srv_call(s, &kReader, ROT_MBOX_CMD_IDENTITY_STORE, cert, n),
                    ROT_ERROR_MAILBOX_UNAUTHORIZED);
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_IDENTITY_STORE, cert, n), ROT_OK);
-  assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_IDENTITY, NULL, 0), ROT_OK);
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_IDENTITY_STORE, cert, n), ROT_OK);
+  assert_int_equal(srv_call(s, &kReader, ROT_MBOX_CMD_IDENTITY, NULL, 0), ROT_OK);
   assert_int_equal((size_t)s->payload[0] << 8 | s->payload[1], n);
   assert_memory_equal(s->payload + 2, cert, n);
   /* A damaged record reads as not provisioned. */
   uint8_t *nv = ram_flash_region(&s->f->flash, &ram_layout_small, ROT_RGN_NVCFG);
   nv[ROT_IDENTITY_STORE_HEAD + 10] &= 0x7f;
   nv[ROT_IDENTITY_STORE_HEAD + 11] &= 0x7e;
-  assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_IDENTITY, NULL, 0),
+  assert_int_equal(srv_call(s, &kReader, ROT_MBOX_CMD_IDENTITY, NULL, 0),
                    ROT_ERROR_IDENTITY_NOT_PROVISIONED);
+}
+
+/* Past dev, the stored DeviceID certificate is the chip's for good. */
+static void identity_test_store_refused_once_provisioned_in_production(void **state) {
+  srv_t *s = *state;
+  srv_install_rot(s, 1);
+  uint8_t cert[ROT_CERT_MAX];
+  size_t n = issue_devid(s, s->server.id.devid_pub, cert, sizeof(cert));
+  /* Dev: stored, and stored again (re-provisioning on the bench). */
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_IDENTITY_STORE, cert, n), ROT_OK);
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_IDENTITY_STORE, cert, n), ROT_OK);
+  assert_int_equal(rot_otp_set_lifecycle(&s->f->otp.port, ROT_LIFECYCLE_PROD), ROT_OK);
+  srv_reset(s);
+  uint8_t *nv = ram_flash_region(&s->f->flash, &ram_layout_small, ROT_RGN_NVCFG);
+  static uint8_t before[ROT_IDENTITY_STORE_HEAD + ROT_CERT_MAX];
+  memcpy(before, nv, sizeof(before));
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_IDENTITY_STORE, cert, n),
+                   ROT_ERROR_IDENTITY_ALREADY_PROVISIONED);
+  assert_memory_equal(nv, before, sizeof(before));
+  rot_audit_record_t r;
+  assert_true(srv_last_record(s, ROT_AUDIT_COMMAND_REFUSED, &r));
+  assert_int_equal(r.status, ROT_ERROR_IDENTITY_ALREADY_PROVISIONED);
+  assert_int_equal(r.arg0, kOperator.uid);
+  assert_int_equal(r.arg1, ROT_MBOX_CMD_IDENTITY_STORE);
+  /* The chain still exports. */
+  assert_int_equal(srv_call(s, &kReader, ROT_MBOX_CMD_IDENTITY, NULL, 0), ROT_OK);
+  /* A damaged record is no certificate: the factory may store one again. */
+  nv[ROT_IDENTITY_STORE_HEAD + 10] ^= 0x01;
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_IDENTITY_STORE, cert, n), ROT_OK);
+  assert_int_equal(srv_call(s, &kReader, ROT_MBOX_CMD_IDENTITY, NULL, 0), ROT_OK);
+}
+
+/* A production chip never provisioned takes its first certificate. */
+static void identity_test_store_first_in_production(void **state) {
+  srv_t *s = *state;
+  srv_install_rot(s, 1);
+  assert_int_equal(rot_otp_set_lifecycle(&s->f->otp.port, ROT_LIFECYCLE_PROD), ROT_OK);
+  srv_reset(s);
+  uint8_t cert[ROT_CERT_MAX];
+  size_t n = issue_devid(s, s->server.id.devid_pub, cert, sizeof(cert));
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_IDENTITY_STORE, cert, n), ROT_OK);
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_IDENTITY_STORE, cert, n),
+                   ROT_ERROR_IDENTITY_ALREADY_PROVISIONED);
 }
 
 /* A power cut at every flash operation of IDENTITY_STORE (and a torn
@@ -422,7 +478,7 @@ static void identity_test_store_checks_the_key(void **state) {
  * and a second store succeeds. */
 static void identity_test_store_power_cut_anywhere(void **state) {
   srv_t *s = *state;
-  install_rot(s, 1);
+  srv_install_rot(s, 1);
   static uint8_t cert[ROT_CERT_MAX];
   size_t n = issue_devid(s, s->server.id.devid_pub, cert, sizeof(cert));
   uint32_t done_ok = 0;
@@ -433,25 +489,25 @@ static void identity_test_store_power_cut_anywhere(void **state) {
       memset(nv, 0xff, ram_layout_small.regions[ROT_RGN_NVCFG].size);
       s->f->flash.cut_at = s->f->flash.ops + cut;
       s->f->flash.tear = tear;
-      rot_error_t err = call(s, &kOperator, ROT_MBOX_CMD_IDENTITY_STORE, cert, n);
+      rot_error_t err = srv_call(s, &kOperator, ROT_MBOX_CMD_IDENTITY_STORE, cert, n);
       int cut_hit = s->f->flash.dead;
       s->f->flash.cut_at = 0;
       s->f->flash.tear = 0;
       s->f->flash.dead = 0;
-      reset(s);
+      srv_reset(s);
       if (!cut_hit) {
         assert_int_equal(err, ROT_OK); /* the cut came after the last operation */
         done_ok = 1;
       }
-      rot_error_t got = call(s, &kReader, ROT_MBOX_CMD_IDENTITY, NULL, 0);
+      rot_error_t got = srv_call(s, &kReader, ROT_MBOX_CMD_IDENTITY, NULL, 0);
       if (got == ROT_OK) {
         assert_int_equal((size_t)s->payload[0] << 8 | s->payload[1], n);
         assert_memory_equal(s->payload + 2, cert, n);
       } else {
         assert_int_equal(got, ROT_ERROR_IDENTITY_NOT_PROVISIONED);
-        assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_IDENTITY_STORE, cert, n),
+        assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_IDENTITY_STORE, cert, n),
                          ROT_OK);
-        assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_IDENTITY, NULL, 0), ROT_OK);
+        assert_int_equal(srv_call(s, &kReader, ROT_MBOX_CMD_IDENTITY, NULL, 0), ROT_OK);
       }
     }
   }
@@ -494,12 +550,12 @@ static void der_to_raw(const uint8_t *d, size_t n, uint8_t raw[ROT_P384_SIG_LEN]
 
 static void identity_test_endorse_signs_the_statement(void **state) {
   srv_t *s = *state;
-  install_rot(s, 1);
+  srv_install_rot(s, 1);
   uint8_t req[ROT_DICE_ENDORSE_REQ_MAX];
   size_t n = endorse_req(req, 280);
-  assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_ENDORSE, req, n),
+  assert_int_equal(srv_call(s, &kReader, ROT_MBOX_CMD_ENDORSE, req, n),
                    ROT_ERROR_MAILBOX_UNAUTHORIZED);
-  assert_int_equal(call(s, &kBootPath, ROT_MBOX_CMD_ENDORSE, req, n), ROT_OK);
+  assert_int_equal(srv_call(s, &kBootPath, ROT_MBOX_CMD_ENDORSE, req, n), ROT_OK);
   size_t sl = (size_t)s->payload[0] << 8 | s->payload[1];
   assert_int_equal(sl + 2, s->h.payload_len);
   uint8_t raw[ROT_P384_SIG_LEN];
@@ -530,27 +586,27 @@ static void identity_test_endorse_signs_the_statement(void **state) {
 
 static void identity_test_endorse_hostile_requests(void **state) {
   srv_t *s = *state;
-  install_rot(s, 1);
+  srv_install_rot(s, 1);
   uint8_t req[ROT_DICE_ENDORSE_REQ_MAX + 8];
   size_t n = endorse_req(req, 100);
   /* TPM2B size says more, or less, than follows. */
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_ENDORSE, req, n - 1),
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_ENDORSE, req, n - 1),
                    ROT_ERROR_MAILBOX_BAD_ARGS);
   req[49]--;
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_ENDORSE, req, n),
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_ENDORSE, req, n),
                    ROT_ERROR_MAILBOX_BAD_ARGS);
   /* Empty TPM2B. */
   n = endorse_req(req, 0);
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_ENDORSE, req, n),
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_ENDORSE, req, n),
                    ROT_ERROR_MAILBOX_BAD_ARGS);
   /* Only the EK hash. */
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_ENDORSE, req, 48),
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_ENDORSE, req, 48),
                    ROT_ERROR_MAILBOX_BAD_ARGS);
   /* The largest AK is accepted, one byte more is not. */
   n = endorse_req(req, ROT_DICE_AK_PUBLIC_MAX - 2);
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_ENDORSE, req, n), ROT_OK);
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_ENDORSE, req, n), ROT_OK);
   n = endorse_req(req, ROT_DICE_AK_PUBLIC_MAX - 1);
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_ENDORSE, req, n),
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_ENDORSE, req, n),
                    ROT_ERROR_MAILBOX_TOO_LARGE);
 }
 
@@ -558,7 +614,14 @@ static void identity_test_endorse_needs_firmware(void **state) {
   srv_t *s = *state;
   uint8_t req[ROT_DICE_ENDORSE_REQ_MAX];
   size_t n = endorse_req(req, 64);
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_ENDORSE, req, n),
+  /* Without RoT firmware the recovery-only rule answers first; in a
+   * decommissioned chip (exempt from it) the handler finds no identity. */
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_ENDORSE, req, n),
+                   ROT_ERROR_BOOT_RECOVERY_ONLY);
+  assert_int_equal(rot_otp_set_lifecycle(&s->f->otp.port, ROT_LIFECYCLE_DECOMMISSIONED),
+                   ROT_OK);
+  srv_reset(s);
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_ENDORSE, req, n),
                    ROT_ERROR_IDENTITY_NO_FIRMWARE);
 }
 
@@ -609,11 +672,13 @@ static void dice_test_mode_of_lifecycle(void **state) {
   assert_int_equal(rot_dice_mode(ROT_LIFECYCLE_DECOMMISSIONED), ROT_DICE_MODE_NOT_CONFIGURED);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, srv_setup, srv_teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, srv_setup_bare, srv_teardown)
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       T(identity_test_boot_no_firmware),
+      T(identity_test_status_reports_rom_verdict),
+      T(identity_test_decommissioned_exempt),
       T(identity_test_boot_measures_installed_firmware),
       T(identity_test_trial_counted_once_per_reset),
       T(identity_test_keys_deterministic_across_resets),
@@ -626,6 +691,8 @@ int main(void) {
       T(identity_test_rom_revoked_refused),
       T(identity_test_rom_below_floor_falls_back),
       T(identity_test_store_checks_the_key),
+      T(identity_test_store_refused_once_provisioned_in_production),
+      T(identity_test_store_first_in_production),
       T(identity_test_store_power_cut_anywhere),
       T(identity_test_endorse_signs_the_statement),
       T(identity_test_endorse_hostile_requests),

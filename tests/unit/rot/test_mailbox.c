@@ -830,15 +830,42 @@ static void mailbox_test_status_too_many_types(void **state) {
   rot_mbox_status_t in = sample_status(ROT_MBOX_MAX_TYPES), out;
   size_t n;
   assert_int_equal(rot_mbox_status_encode(&in, g_payload, 1024, &n), ROT_OK);
-  rot_st32(g_payload + 88, ROT_MBOX_MAX_TYPES + 1u);
+  /* type_count: the last u32 of the fixed part. */
+  rot_st32(g_payload + ROT_MBOX_STATUS_FIXED - 4u, ROT_MBOX_MAX_TYPES + 1u);
   assert_int_equal(rot_mbox_status_decode(g_payload, n, &out),
                    ROT_ERROR_MAILBOX_BAD_ARGS);
-  rot_st32(g_payload + 88, 0xffffffffu);
+  rot_st32(g_payload + ROT_MBOX_STATUS_FIXED - 4u, 0xffffffffu);
   assert_int_equal(rot_mbox_status_decode(g_payload, n, &out),
                    ROT_ERROR_MAILBOX_BAD_ARGS);
   in.type_count = ROT_MBOX_MAX_TYPES + 1u;
   assert_int_equal(rot_mbox_status_encode(&in, g_payload, 1024, &n),
                    ROT_ERROR_INVALID_ARGUMENT);
+}
+
+/* The ROM verdict's reserved u16 (offset 110) must be zero. */
+static void mailbox_test_status_rom_reserved(void **state) {
+  (void)state;
+  rot_mbox_status_t in = sample_status(1), out;
+  in.rom_reason = ROT_BOOT_TRIAL;
+  in.rom_region = ROT_RGN_ROT_B;
+  in.rom_why = ROT_OK;
+  in.rom_svn = 7;
+  in.rom_ver_major = 1;
+  in.rom_ver_minor = 2;
+  in.rom_ver_patch = 3;
+  size_t n;
+  assert_int_equal(rot_mbox_status_encode(&in, g_payload, 1024, &n), ROT_OK);
+  assert_int_equal(rot_ld32(g_payload + 88), ROT_BOOT_TRIAL);
+  assert_int_equal(rot_ld32(g_payload + 92), ROT_RGN_ROT_B);
+  assert_int_equal(rot_ld32(g_payload + 100), 7);
+  assert_int_equal(g_payload[104], 1);
+  assert_int_equal(g_payload[108], 3);
+  assert_int_equal(rot_mbox_status_decode(g_payload, n, &out), ROT_OK);
+  assert_int_equal(out.rom_svn, 7);
+  assert_int_equal(out.rom_ver_minor, 2);
+  g_payload[110] = 1;
+  assert_int_equal(rot_mbox_status_decode(g_payload, n, &out),
+                   ROT_ERROR_MAILBOX_BAD_ARGS);
 }
 
 static void mailbox_test_status_session_flag(void **state) {
@@ -1110,6 +1137,7 @@ int main(void) {
       cmocka_unit_test(mailbox_test_status_round_trip),
       cmocka_unit_test(mailbox_test_status_too_many_types),
       cmocka_unit_test(mailbox_test_status_session_flag),
+      cmocka_unit_test(mailbox_test_status_rom_reserved),
       cmocka_unit_test(mailbox_test_inventory_round_trip),
       cmocka_unit_test(mailbox_test_inventory_count_too_large),
       cmocka_unit_test(mailbox_test_inventory_reserved_nonzero),

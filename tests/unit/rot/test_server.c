@@ -20,81 +20,8 @@
 #include "rot_client/mbox_requests.h"
 #include "test_keys.h"
 #include "trap_hook.h"
+#include "server_fixture.h"
 #include "update_fixture.h"
-
-typedef struct srv {
-  fixture_t *f;
-  rot_audit_t audit;
-  rot_server_t server;
-  uint8_t req[ROT_MBOX_MAX_FRAME];
-  uint8_t rep[ROT_MBOX_MAX_FRAME];
-  rot_mbox_header_t h;       /* the last reply's header */
-  const uint8_t *payload;    /* and payload */
-} srv_t;
-
-static const rot_peer_t kOperator = {1, 1000, 11, ROT_ROLE_READER | ROT_ROLE_OPERATOR};
-static const rot_peer_t kOperator2 = {2, 1001, 12, ROT_ROLE_READER | ROT_ROLE_OPERATOR};
-static const rot_peer_t kBootPath = {3, 1002, 13, ROT_ROLE_READER | ROT_ROLE_BOOT};
-static const rot_peer_t kReader = {4, 1003, 14, ROT_ROLE_READER};
-static const rot_peer_t kNobody = {5, 1004, 15, 0};
-
-static uint64_t audit_now(void) { return 1; }
-
-/* A chip reset: gate, audit, engine and server start again. */
-static void reset(srv_t *s) {
-  reboot(s->f);
-  assert_int_equal(rot_audit_init(&s->audit, &s->f->gate, test_crypto(), audit_now),
-                   ROT_OK);
-  s->f->up.audit = &s->audit;
-  /* As rotd wires it: every gate event goes to the audit log. */
-  s->f->gate.on_event = rot_audit_gate_hook;
-  s->f->gate.event_ctx = &s->audit;
-  assert_int_equal(rot_server_init(&s->server, &s->f->gate, &s->f->up, &s->audit,
-                                   &s->f->otp_port, test_crypto(), 30),
-                   ROT_OK);
-}
-
-static int srv_setup(void **state) {
-  srv_t *s = calloc(1, sizeof(*s));
-  assert_non_null(s);
-  void *fs = NULL;
-  assert_int_equal(setup(&fs), 0);
-  s->f = fs;
-  reset(s);
-  *state = s;
-  return 0;
-}
-
-static int srv_teardown(void **state) {
-  srv_t *s = *state;
-  void *fs = s->f;
-  teardown(&fs);
-  free(s);
-  return 0;
-}
-
-/* Send one request; returns the reply status. */
-static rot_error_t call(srv_t *s, const rot_peer_t *p, uint16_t cmd,
-                        const uint8_t *payload, size_t len) {
-  size_t n = 0;
-  assert_int_equal(rot_mbox_frame_encode(s->req, sizeof(s->req), cmd, 0, 7, 0,
-                                         payload, (uint32_t)len, &n),
-                   ROT_OK);
-  size_t m = rot_server_handle(&s->server, p, s->req, n, s->rep, sizeof(s->rep));
-  assert_true(m >= ROT_MBOX_HEADER_SIZE);
-  assert_int_equal(rot_mbox_frame_decode(s->rep, m, &s->h, &s->payload), ROT_OK);
-  assert_int_equal(rot_mbox_reply_check(&s->h, cmd, 7), ROT_OK);
-  return (rot_error_t)s->h.status;
-}
-
-static rot_error_t call_type(srv_t *s, const rot_peer_t *p, uint16_t cmd,
-                             uint32_t type) {
-  uint8_t b[ROT_MBOX_TYPE_REQ_SIZE];
-  size_t n = 0;
-  rot_mbox_type_req_t t = {type};
-  assert_int_equal(rot_mbox_type_req_encode(&t, b, sizeof(b), &n), ROT_OK);
-  return call(s, p, cmd, b, n);
-}
 
 static rot_error_t call_confirm(srv_t *s, const rot_peer_t *p, uint32_t type,
                                 uint32_t flags) {
@@ -102,7 +29,7 @@ static rot_error_t call_confirm(srv_t *s, const rot_peer_t *p, uint32_t type,
   size_t n = 0;
   rot_mbox_confirm_req_t r = {type, flags};
   assert_int_equal(rot_mbox_confirm_req_encode(&r, b, sizeof(b), &n), ROT_OK);
-  return call(s, p, ROT_MBOX_CMD_CONFIRM, b, n);
+  return srv_call(s, p, ROT_MBOX_CMD_CONFIRM, b, n);
 }
 
 static rot_error_t call_lifecycle(srv_t *s, const rot_peer_t *p, uint32_t from,
@@ -111,28 +38,7 @@ static rot_error_t call_lifecycle(srv_t *s, const rot_peer_t *p, uint32_t from,
   size_t n = 0;
   rot_mbox_lifecycle_req_t r = {from, to, confirm};
   assert_int_equal(rot_mbox_lifecycle_req_encode(&r, b, sizeof(b), &n), ROT_OK);
-  return call(s, p, ROT_MBOX_CMD_LIFECYCLE, b, n);
-}
-
-/* The last audit record of event (read back with AUDIT_READ), or 0. */
-static int last_record(srv_t *s, uint32_t event, rot_audit_record_t *out) {
-  int found = 0;
-  uint8_t b[ROT_MBOX_AUDIT_READ_REQ_SIZE];
-  for (uint32_t seq = 1; seq < s->audit.next_seq; seq++) {
-    rot_st32(b, seq);
-    rot_st32(b + 4, 1);
-    if (call(s, &kReader, ROT_MBOX_CMD_AUDIT_READ, b, sizeof(b)) != ROT_OK ||
-        s->h.payload_len < 8u + ROT_AUDIT_RECORD_SIZE) {
-      continue;
-    }
-    rot_audit_record_t r;
-    rot_mbox_audit_record_decode(s->payload + 8, &r);
-    if (r.event == event) {
-      *out = r;
-      found = 1;
-    }
-  }
-  return found;
+  return srv_call(s, p, ROT_MBOX_CMD_LIFECYCLE, b, n);
 }
 
 static rot_error_t call_begin(srv_t *s, const rot_peer_t *p, uint32_t type,
@@ -141,7 +47,7 @@ static rot_error_t call_begin(srv_t *s, const rot_peer_t *p, uint32_t type,
   size_t n = 0;
   rot_mbox_begin_req_t r = {type, len};
   assert_int_equal(rot_mbox_begin_req_encode(&r, b, sizeof(b), &n), ROT_OK);
-  return call(s, p, ROT_MBOX_CMD_UPDATE_BEGIN, b, n);
+  return srv_call(s, p, ROT_MBOX_CMD_UPDATE_BEGIN, b, n);
 }
 
 static rot_error_t call_chunk(srv_t *s, const rot_peer_t *p, uint32_t off,
@@ -150,7 +56,7 @@ static rot_error_t call_chunk(srv_t *s, const rot_peer_t *p, uint32_t off,
   size_t n = 0;
   rot_mbox_chunk_req_t r = {off, len, data};
   assert_int_equal(rot_mbox_chunk_req_encode(&r, b, sizeof(b), &n), ROT_OK);
-  return call(s, p, ROT_MBOX_CMD_UPDATE_CHUNK, b, n);
+  return srv_call(s, p, ROT_MBOX_CMD_UPDATE_CHUNK, b, n);
 }
 
 /* Update through the mailbox, as an operator's client does. */
@@ -161,7 +67,7 @@ static rot_error_t mbox_update(srv_t *s, const rot_peer_t *p, uint32_t type,
     size_t n = len - off < CHUNK ? len - off : CHUNK;
     ROT_TRY(call_chunk(s, p, (uint32_t)off, img + off, (uint32_t)n));
   }
-  return call(s, p, ROT_MBOX_CMD_UPDATE_FINISH, NULL, 0);
+  return srv_call(s, p, ROT_MBOX_CMD_UPDATE_FINISH, NULL, 0);
 }
 
 static void install_and_trial(srv_t *s, uint32_t svn_confirmed, uint32_t svn_trial) {
@@ -170,7 +76,7 @@ static void install_and_trial(srv_t *s, uint32_t svn_confirmed, uint32_t svn_tri
   uint8_t *img = make_image(HV, svn_trial, &len);
   assert_int_equal(mbox_update(s, &kOperator, HV, img, len), ROT_OK);
   free(img);
-  assert_int_equal(call_type(s, &kOperator, ROT_MBOX_CMD_ACTIVATE, HV), ROT_OK);
+  assert_int_equal(srv_call_type(s, &kOperator, ROT_MBOX_CMD_ACTIVATE, HV), ROT_OK);
 }
 
 /* ---- the authorisation table ---------------------------------------------------- */
@@ -178,22 +84,22 @@ static void install_and_trial(srv_t *s, uint32_t svn_confirmed, uint32_t svn_tri
 static void server_test_handle_roles_per_command(void **state) {
   srv_t *s = *state;
   /* Everyone with a role reads. */
-  assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_STATUS, NULL, 0), ROT_OK);
-  assert_int_equal(call(s, &kBootPath, ROT_MBOX_CMD_AUDIT_VERIFY, NULL, 0), ROT_OK);
+  assert_int_equal(srv_call(s, &kReader, ROT_MBOX_CMD_STATUS, NULL, 0), ROT_OK);
+  assert_int_equal(srv_call(s, &kBootPath, ROT_MBOX_CMD_AUDIT_VERIFY, NULL, 0), ROT_OK);
   /* A reader cannot update, lock or boot. */
   assert_int_equal(call_begin(s, &kReader, HV, 4096), ROT_ERROR_MAILBOX_UNAUTHORIZED);
-  assert_int_equal(call_type(s, &kReader, ROT_MBOX_CMD_BOOT, HV),
+  assert_int_equal(srv_call_type(s, &kReader, ROT_MBOX_CMD_BOOT, HV),
                    ROT_ERROR_MAILBOX_UNAUTHORIZED);
   uint8_t lock[4];
   rot_st32(lock, ROT_MBOX_LOCK_BOOT);
-  assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_LOCK, lock, 4),
+  assert_int_equal(srv_call(s, &kReader, ROT_MBOX_CMD_LOCK, lock, 4),
                    ROT_ERROR_MAILBOX_UNAUTHORIZED);
   /* The boot path boots, but does not update or confirm. */
   assert_int_equal(call_begin(s, &kBootPath, HV, 4096), ROT_ERROR_MAILBOX_UNAUTHORIZED);
-  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_CONFIRM, HV),
+  assert_int_equal(srv_call_type(s, &kBootPath, ROT_MBOX_CMD_CONFIRM, HV),
                    ROT_ERROR_MAILBOX_UNAUTHORIZED);
   /* An operator updates, but a boot decision is the boot path's. */
-  assert_int_equal(call_type(s, &kOperator, ROT_MBOX_CMD_BOOT, HV),
+  assert_int_equal(srv_call_type(s, &kOperator, ROT_MBOX_CMD_BOOT, HV),
                    ROT_ERROR_MAILBOX_UNAUTHORIZED);
   assert_int_equal(call_begin(s, &kOperator, HV, 4096), ROT_OK);
   /* Nothing was locked or decided by the refused requests. */
@@ -212,7 +118,7 @@ static void server_test_handle_refusal_recorded(void **state) {
   assert_int_equal(rot_server_admit(&s->server, &kNobody, 0, 0),
                    ROT_ERROR_MAILBOX_UNAUTHORIZED);
   assert_int_equal(s->audit.next_seq, before + 2u);
-  assert_int_equal(call(s, &kNobody, ROT_MBOX_CMD_STATUS, NULL, 0),
+  assert_int_equal(srv_call(s, &kNobody, ROT_MBOX_CMD_STATUS, NULL, 0),
                    ROT_ERROR_MAILBOX_UNAUTHORIZED);
 }
 
@@ -259,7 +165,7 @@ static void server_test_boot_once_per_reset(void **state) {
   assert_int_equal(s->f->up.state.types[HV].attempts_left, ROT_TRIAL_ATTEMPTS);
   rot_mbox_boot_resp_t first;
   for (int i = 0; i < 10; i++) {
-    assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
+    assert_int_equal(srv_call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
     rot_mbox_boot_resp_t r;
     assert_int_equal(rot_mbox_boot_resp_decode(s->payload, s->h.payload_len, &r),
                      ROT_OK);
@@ -272,15 +178,15 @@ static void server_test_boot_once_per_reset(void **state) {
   /* Ten requests, one attempt. */
   assert_int_equal(s->f->up.state.types[HV].attempts_left, ROT_TRIAL_ATTEMPTS - 1u);
   /* A reset takes a new decision, and spends the next attempt. */
-  reset(s);
-  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
+  srv_reset(s);
+  assert_int_equal(srv_call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
   assert_int_equal(s->f->up.state.types[HV].attempts_left, ROT_TRIAL_ATTEMPTS - 2u);
 }
 
 static void server_test_boot_locks_before_handing_out(void **state) {
   srv_t *s = *state;
   install(s->f, 1);
-  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
+  assert_int_equal(srv_call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
   for (uint32_t r = 0; r < ROT_RGN_COUNT; r++) {
     const rot_flash_region_t *reg = &ram_layout_small.regions[r];
     int boot_region = rot_flash_region_is_image(reg) &&
@@ -299,7 +205,7 @@ static void server_test_boot_one_record_names_its_locks(void **state) {
   srv_t *s = *state;
   install(s->f, 1);
   uint32_t before = s->audit.next_seq;
-  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
+  assert_int_equal(srv_call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
   assert_int_equal(s->audit.next_seq, before + 1u);
   uint32_t want = 0;
   for (uint32_t r = 0; r < ROT_RGN_COUNT; r++) {
@@ -309,26 +215,26 @@ static void server_test_boot_one_record_names_its_locks(void **state) {
     }
   }
   rot_audit_record_t rec;
-  assert_true(last_record(s, ROT_AUDIT_BOOT, &rec));
+  assert_true(srv_last_record(s, ROT_AUDIT_BOOT, &rec));
   assert_int_equal(rec.status, ROT_OK);
   assert_int_equal(rec.arg0, HV);
   assert_int_equal(rec.arg1, ROT_RGN_HYPERVISOR_A);
   assert_int_equal(rot_audit_record_ext(&rec), want);
-  assert_false(last_record(s, ROT_AUDIT_GATE_LOCK, &rec));
+  assert_false(srv_last_record(s, ROT_AUDIT_GATE_LOCK, &rec));
   /* Another type's decision: its own record, no new lock to name. */
   before = s->audit.next_seq;
-  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, ROT_IMAGE_TYPE_DTB),
+  assert_int_equal(srv_call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, ROT_IMAGE_TYPE_DTB),
                    ROT_OK);
   assert_int_equal(s->audit.next_seq, before + 1u);
-  assert_true(last_record(s, ROT_AUDIT_BOOT, &rec));
+  assert_true(srv_last_record(s, ROT_AUDIT_BOOT, &rec));
   assert_int_equal(rec.arg0, ROT_IMAGE_TYPE_DTB);
   assert_int_equal(rot_audit_record_ext(&rec), 0);
   /* An explicit LOCK outside a boot decision keeps its own record. */
-  reset(s);
+  srv_reset(s);
   uint8_t lk[ROT_MBOX_LOCK_REQ_SIZE];
   rot_st32(lk, ROT_RGN_DTB_A);
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_LOCK, lk, sizeof(lk)), ROT_OK);
-  assert_true(last_record(s, ROT_AUDIT_GATE_LOCK, &rec));
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_LOCK, lk, sizeof(lk)), ROT_OK);
+  assert_true(srv_last_record(s, ROT_AUDIT_GATE_LOCK, &rec));
   assert_int_equal(rec.arg1, ROT_RGN_DTB_A);
   assert_int_equal(rot_audit_record_ext(&rec), ROT_AUDIT_EXT_NONE);
   assert_int_equal(rot_audit_verify(&s->audit, NULL, NULL, &(rot_audit_report_t){0}),
@@ -339,15 +245,15 @@ static void server_test_boot_refused_during_session(void **state) {
   srv_t *s = *state;
   install(s->f, 1);
   assert_int_equal(call_begin(s, &kOperator, HV, 4096), ROT_OK);
-  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV),
+  assert_int_equal(srv_call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV),
                    ROT_ERROR_UPDATE_BUSY);
   /* All or nothing: no region locked, no decision taken. */
   for (uint32_t r = 0; r < ROT_RGN_COUNT; r++) {
     assert_int_equal(rot_gate_is_locked(&s->f->gate, r), HARDENED_FALSE);
   }
   assert_int_equal(s->server.boot[HV].taken, HARDENED_FALSE);
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_UPDATE_ABORT, NULL, 0), ROT_OK);
-  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_UPDATE_ABORT, NULL, 0), ROT_OK);
+  assert_int_equal(srv_call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
 }
 
 /* ---- INVENTORY: cached verdicts ------------------------------------------------------ */
@@ -355,11 +261,11 @@ static void server_test_boot_refused_during_session(void **state) {
 static void server_test_inventory_verdicts_cached(void **state) {
   srv_t *s = *state;
   install(s->f, 1);
-  assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_INVENTORY, NULL, 0), ROT_OK);
+  assert_int_equal(srv_call(s, &kReader, ROT_MBOX_CMD_INVENTORY, NULL, 0), ROT_OK);
   uint32_t first = s->server.verifications;
   assert_true(first > 0);
   for (int i = 0; i < 5; i++) {
-    assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_INVENTORY, NULL, 0), ROT_OK);
+    assert_int_equal(srv_call(s, &kReader, ROT_MBOX_CMD_INVENTORY, NULL, 0), ROT_OK);
   }
   assert_int_equal(s->server.verifications, first); /* nothing re-hashed */
   /* A write to one region (an update into it) re-verifies that region
@@ -368,7 +274,7 @@ static void server_test_inventory_verdicts_cached(void **state) {
   uint8_t *img = make_image(HV, 2, &len);
   assert_int_equal(mbox_update(s, &kOperator, HV, img, len), ROT_OK);
   free(img);
-  assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_INVENTORY, NULL, 0), ROT_OK);
+  assert_int_equal(srv_call(s, &kReader, ROT_MBOX_CMD_INVENTORY, NULL, 0), ROT_OK);
   assert_int_equal(s->server.verifications, first + 1u);
   rot_mbox_inventory_t inv;
   assert_int_equal(rot_mbox_inventory_decode(s->payload, s->h.payload_len, &inv),
@@ -383,9 +289,9 @@ static void server_test_inventory_verdicts_cached(void **state) {
   }
   assert_true(seen);
   /* A new floor changes every verdict: all recomputed. */
-  assert_int_equal(call_type(s, &kOperator, ROT_MBOX_CMD_ACTIVATE, HV), ROT_OK);
+  assert_int_equal(srv_call_type(s, &kOperator, ROT_MBOX_CMD_ACTIVATE, HV), ROT_OK);
   assert_int_equal(call_confirm(s, &kOperator, HV, ROT_CONFIRM_WITHOUT_TRIAL), ROT_OK);
-  assert_int_equal(call(s, &kReader, ROT_MBOX_CMD_INVENTORY, NULL, 0), ROT_OK);
+  assert_int_equal(srv_call(s, &kReader, ROT_MBOX_CMD_INVENTORY, NULL, 0), ROT_OK);
   assert_int_equal(s->server.verifications, first + 1u + first);
 }
 
@@ -398,7 +304,7 @@ static void server_test_session_belongs_to_its_connection(void **state) {
   uint8_t data[16] = {0};
   assert_int_equal(call_chunk(s, &kOperator2, 0, data, sizeof(data)),
                    ROT_ERROR_UPDATE_BUSY);
-  assert_int_equal(call(s, &kOperator2, ROT_MBOX_CMD_UPDATE_ABORT, NULL, 0),
+  assert_int_equal(srv_call(s, &kOperator2, ROT_MBOX_CMD_UPDATE_ABORT, NULL, 0),
                    ROT_ERROR_UPDATE_BUSY);
   rot_server_disconnect(&s->server, kOperator2.conn); /* not the owner */
   assert_int_equal(s->f->up.session.open, HARDENED_TRUE);
@@ -440,7 +346,7 @@ static void server_test_lock_chip_region_refused(void **state) {
   srv_t *s = *state;
   uint8_t b[4];
   rot_st32(b, ROT_RGN_AUDIT);
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_LOCK, b, 4),
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_LOCK, b, 4),
                    ROT_ERROR_GATE_NOT_LOCKABLE);
   assert_int_equal(rot_gate_is_locked(&s->f->gate, ROT_RGN_AUDIT), HARDENED_FALSE);
 }
@@ -449,29 +355,29 @@ static void server_test_lock_chip_region_refused(void **state) {
 static void server_test_reset_clears_locks_and_decisions(void **state) {
   srv_t *s = *state;
   install_and_trial(s, 1, 2);
-  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
+  assert_int_equal(srv_call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
   assert_int_equal(rot_gate_is_locked(&s->f->gate, ROT_RGN_HYPERVISOR_A), HARDENED_TRUE);
-  assert_int_equal(call(s, &kBootPath, ROT_MBOX_CMD_RESET, NULL, 0),
+  assert_int_equal(srv_call(s, &kBootPath, ROT_MBOX_CMD_RESET, NULL, 0),
                    ROT_ERROR_MAILBOX_UNAUTHORIZED);
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_RESET, NULL, 0), ROT_OK);
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_RESET, NULL, 0), ROT_OK);
   for (uint32_t r = 0; r < ROT_RGN_COUNT; r++) {
     assert_int_equal(rot_gate_is_locked(&s->f->gate, r), HARDENED_FALSE);
   }
   assert_int_equal(s->server.boot[HV].taken, HARDENED_FALSE);
   /* The trial continues where the state says: one attempt spent. */
   assert_int_equal(s->f->up.state.types[HV].attempts_left, ROT_TRIAL_ATTEMPTS - 1u);
-  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
+  assert_int_equal(srv_call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
   assert_int_equal(s->f->up.state.types[HV].attempts_left, ROT_TRIAL_ATTEMPTS - 2u);
   /* An open session does not survive a reset. */
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_RESET, NULL, 0), ROT_OK);
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_RESET, NULL, 0), ROT_OK);
   /* Nor does a trial boot: confirm waits for the trial to boot again. */
-  assert_int_equal(call_type(s, &kOperator, ROT_MBOX_CMD_CONFIRM, HV),
+  assert_int_equal(srv_call_type(s, &kOperator, ROT_MBOX_CMD_CONFIRM, HV),
                    ROT_ERROR_UPDATE_NOT_TRIED);
-  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
-  assert_int_equal(call_type(s, &kOperator, ROT_MBOX_CMD_CONFIRM, HV), ROT_OK);
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_RESET, NULL, 0), ROT_OK);
+  assert_int_equal(srv_call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
+  assert_int_equal(srv_call_type(s, &kOperator, ROT_MBOX_CMD_CONFIRM, HV), ROT_OK);
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_RESET, NULL, 0), ROT_OK);
   assert_int_equal(call_begin(s, &kOperator, HV, 4096), ROT_OK);
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_RESET, NULL, 0), ROT_OK);
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_RESET, NULL, 0), ROT_OK);
   assert_int_equal(s->f->up.session.open, HARDENED_FALSE);
   assert_int_equal(rot_audit_verify(&s->audit, NULL, NULL, &(rot_audit_report_t){0}),
                    ROT_OK);
@@ -482,19 +388,19 @@ static void server_test_reset_clears_locks_and_decisions(void **state) {
 static void server_test_confirm_needs_trial_boot(void **state) {
   srv_t *s = *state;
   install_and_trial(s, 1, 2);
-  assert_int_equal(call_type(s, &kOperator, ROT_MBOX_CMD_CONFIRM, HV),
+  assert_int_equal(srv_call_type(s, &kOperator, ROT_MBOX_CMD_CONFIRM, HV),
                    ROT_ERROR_UPDATE_NOT_TRIED);
   rot_audit_record_t r;
-  assert_true(last_record(s, ROT_AUDIT_CONFIRM, &r));
+  assert_true(srv_last_record(s, ROT_AUDIT_CONFIRM, &r));
   assert_int_equal(r.status, ROT_ERROR_UPDATE_NOT_TRIED);
   /* Unknown flags and odd lengths are malformed, not ignored. */
   assert_int_equal(call_confirm(s, &kOperator, HV, 0x80u), ROT_ERROR_MAILBOX_BAD_ARGS);
   uint8_t six[6] = {3, 0, 0, 0, 0, 0};
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_CONFIRM, six, sizeof(six)),
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_CONFIRM, six, sizeof(six)),
                    ROT_ERROR_MAILBOX_BAD_ARGS);
-  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
+  assert_int_equal(srv_call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
   assert_int_equal(call_confirm(s, &kOperator, HV, 0), ROT_OK);
-  assert_false(last_record(s, ROT_AUDIT_CONFIRM_UNTRIED, &r));
+  assert_false(srv_last_record(s, ROT_AUDIT_CONFIRM_UNTRIED, &r));
 }
 
 static void server_test_confirm_without_trial_is_audited(void **state) {
@@ -506,7 +412,7 @@ static void server_test_confirm_without_trial_is_audited(void **state) {
                    ROT_OK);
   assert_int_equal(st.svn_floor, 3);
   rot_audit_record_t r;
-  assert_true(last_record(s, ROT_AUDIT_CONFIRM_UNTRIED, &r));
+  assert_true(srv_last_record(s, ROT_AUDIT_CONFIRM_UNTRIED, &r));
   assert_int_equal(r.status, ROT_OK);
   assert_int_equal(r.arg0, HV);
   assert_int_equal(r.arg1, 3);
@@ -522,7 +428,7 @@ static void server_test_finish_refusal_records_svn(void **state) {
                    ROT_ERROR_POLICY_SVN_BELOW_FLOOR);
   free(img);
   rot_audit_record_t r;
-  assert_true(last_record(s, ROT_AUDIT_UPDATE_FINISH, &r));
+  assert_true(srv_last_record(s, ROT_AUDIT_UPDATE_FINISH, &r));
   assert_int_equal(r.status, ROT_ERROR_POLICY_SVN_BELOW_FLOOR);
   assert_int_equal(r.arg0, HV);
   assert_int_equal(r.arg1, 4);
@@ -542,14 +448,14 @@ static void server_test_lifecycle_needs_confirmation(void **state) {
                    ROT_ERROR_POLICY_NOT_CONFIRMED);
   assert_int_equal(lifecycle_of(s), ROT_LIFECYCLE_DEV);
   rot_audit_record_t r;
-  assert_true(last_record(s, ROT_AUDIT_LIFECYCLE, &r));
+  assert_true(srv_last_record(s, ROT_AUDIT_LIFECYCLE, &r));
   assert_int_equal(r.status, ROT_ERROR_POLICY_NOT_CONFIRMED);
-  assert_false(last_record(s, ROT_AUDIT_LIFECYCLE_REQUEST, &r));
+  assert_false(srv_last_record(s, ROT_AUDIT_LIFECYCLE_REQUEST, &r));
   /* Operators only. */
   assert_int_equal(call_lifecycle(s, &kBootPath, ROT_LIFECYCLE_DEV, ROT_LIFECYCLE_PROD,
                                   ROT_MBOX_LIFECYCLE_CONFIRM),
                    ROT_ERROR_MAILBOX_UNAUTHORIZED);
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_LIFECYCLE, NULL, 0),
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_LIFECYCLE, NULL, 0),
                    ROT_ERROR_MAILBOX_BAD_ARGS);
   assert_int_equal(lifecycle_of(s), ROT_LIFECYCLE_DEV);
 }
@@ -560,7 +466,7 @@ static void server_test_lifecycle_one_way(void **state) {
   /* From production on a chip without RoT firmware serves recovery
    * commands only: boot one first, as a production chip does. */
   install_type(s->f, ROT_IMAGE_TYPE_ROT, 1);
-  reset(s);
+  srv_reset(s);
   /* No skipping, no going back, no starting from a state it is not in. */
   assert_int_equal(call_lifecycle(s, &kOperator, ROT_LIFECYCLE_DEV,
                                   ROT_LIFECYCLE_DECOMMISSIONED, C),
@@ -576,10 +482,10 @@ static void server_test_lifecycle_one_way(void **state) {
   assert_int_equal(lc, ROT_LIFECYCLE_PROD);
   assert_int_equal(lifecycle_of(s), ROT_LIFECYCLE_PROD);
   rot_audit_record_t r;
-  assert_true(last_record(s, ROT_AUDIT_LIFECYCLE_REQUEST, &r));
+  assert_true(srv_last_record(s, ROT_AUDIT_LIFECYCLE_REQUEST, &r));
   assert_int_equal(r.arg0, ROT_LIFECYCLE_DEV);
   assert_int_equal(r.arg1, ROT_LIFECYCLE_PROD);
-  assert_true(last_record(s, ROT_AUDIT_LIFECYCLE, &r));
+  assert_true(srv_last_record(s, ROT_AUDIT_LIFECYCLE, &r));
   assert_int_equal(r.status, ROT_OK);
   assert_int_equal(call_lifecycle(s, &kOperator, ROT_LIFECYCLE_PROD, ROT_LIFECYCLE_DEV, C),
                    ROT_ERROR_POLICY_LIFECYCLE_STEP);
@@ -599,7 +505,7 @@ static void server_test_lifecycle_decommissioned_boots_recovery(void **state) {
   /* From production on a chip without RoT firmware serves recovery
    * commands only: boot one first, as a production chip does. */
   install_type(s->f, ROT_IMAGE_TYPE_ROT, 1);
-  reset(s);
+  srv_reset(s);
   install_type(s->f, ROT_IMAGE_TYPE_RECOVERY, 1);
   install_and_trial(s, 1, 2);
   assert_int_equal(call_lifecycle(s, &kOperator, ROT_LIFECYCLE_DEV, ROT_LIFECYCLE_PROD, C),
@@ -609,20 +515,20 @@ static void server_test_lifecycle_decommissioned_boots_recovery(void **state) {
   assert_int_equal(call_lifecycle(s, &kOperator, ROT_LIFECYCLE_PROD,
                                   ROT_LIFECYCLE_DECOMMISSIONED, C),
                    ROT_ERROR_UPDATE_BUSY);
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_UPDATE_ABORT, NULL, 0), ROT_OK);
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_UPDATE_ABORT, NULL, 0), ROT_OK);
   assert_int_equal(call_lifecycle(s, &kOperator, ROT_LIFECYCLE_PROD,
                                   ROT_LIFECYCLE_DECOMMISSIONED, C),
                    ROT_OK);
   assert_int_equal(lifecycle_of(s), ROT_LIFECYCLE_DECOMMISSIONED);
   assert_int_equal(s->f->up.sealed, HARDENED_TRUE);
-  assert_int_equal(call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
+  assert_int_equal(srv_call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, HV), ROT_OK);
   rot_mbox_boot_resp_t b;
   assert_int_equal(rot_mbox_boot_resp_decode(s->payload, s->h.payload_len, &b), ROT_OK);
   assert_int_equal(b.reason, ROT_BOOT_RECOVERY);
   assert_int_equal(b.info.image_type, ROT_IMAGE_TYPE_RECOVERY);
-  assert_int_equal(call(s, &kOperator, ROT_MBOX_CMD_RESET, NULL, 0), ROT_OK);
+  assert_int_equal(srv_call(s, &kOperator, ROT_MBOX_CMD_RESET, NULL, 0), ROT_OK);
   assert_int_equal(call_begin(s, &kOperator, HV, 4096), ROT_ERROR_UPDATE_SEALED);
-  assert_int_equal(call_type(s, &kOperator, ROT_MBOX_CMD_ACTIVATE, HV),
+  assert_int_equal(srv_call_type(s, &kOperator, ROT_MBOX_CMD_ACTIVATE, HV),
                    ROT_ERROR_UPDATE_NOT_STAGED);
   assert_int_equal(call_lifecycle(s, &kOperator, ROT_LIFECYCLE_DECOMMISSIONED,
                                   ROT_LIFECYCLE_PROD, C),
