@@ -125,6 +125,24 @@ static void crypto_backends_test_hash_bad_args(void **state) {
     assert_int_equal(c->hash_update(c, &ctx, NULL, 1), ROT_ERROR_INVALID_ARGUMENT);
     /* Too small an output: refused, and the context is wiped anyway. */
     assert_int_equal(c->hash_finish(c, &ctx, out, 47), ROT_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(ctx.alg, 0);
+    /* A wiped context, or one whose start was refused, takes no data and
+     * gives no digest, even an empty update. */
+    assert_int_equal(c->hash_update(c, &ctx, out, 1), ROT_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(c->hash_update(c, &ctx, NULL, 0), ROT_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(c->hash_start(c, &ctx, (rot_hash_alg_t)0x99),
+                     ROT_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(c->hash_update(c, &ctx, out, 1), ROT_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(c->hash_finish(c, &ctx, out, sizeof(out)),
+                     ROT_ERROR_INVALID_ARGUMENT);
+    /* NULL arguments, and a NULL output still wipes the context. */
+    assert_int_equal(c->hash_update(c, NULL, out, 1), ROT_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(c->hash_finish(c, NULL, out, sizeof(out)),
+                     ROT_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(c->hash_start(c, &ctx, ROT_HASH_SHA256), ROT_OK);
+    assert_int_equal(c->hash_finish(c, &ctx, NULL, sizeof(out)),
+                     ROT_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(ctx.alg, 0);
   }
 }
 
