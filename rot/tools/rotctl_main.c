@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rot/image.h"
+#include "rot_host/crypto_host.h"
 #include "rotctl.h"
 #include "rotctl_identity.h"
 
@@ -25,6 +26,21 @@ static const command_t *const kFamilies[] = {
     NULL,
 };
 
+/* A ROT_CRYPTO that names no backend (or a backend that cannot start)
+ * stops a command before it does anything: no key, fuse or file half
+ * written with the error found half way. */
+static int crypto_ready(const char *what) {
+  rot_error_t err = rot_host_crypto_get(NULL);
+  if (err == ROT_OK) {
+    return EXIT_OK;
+  }
+  char ctx[96];
+  const char *env = getenv("ROT_CRYPTO");
+  snprintf(ctx, sizeof(ctx), "ROT_CRYPTO='%.64s'", env != NULL ? env : "");
+  int rc = fail_rot(what, NULL, ctx, err);
+  return err == ROT_ERROR_CRYPTO_UNKNOWN_BACKEND ? EXIT_USAGE : rc;
+}
+
 /* Parse the command's options, run it, drop rotd if it connected. */
 static int run(const command_t *cmd, int argc, char **argv) {
   static rotctl_t c; /* the mailbox client's buffers are large */
@@ -34,7 +50,10 @@ static int run(const command_t *cmd, int argc, char **argv) {
   if (rc >= 0) {
     return rc;
   }
-  rc = cmd->run(&c);
+  rc = crypto_ready(cmd->full);
+  if (rc == EXIT_OK) {
+    rc = cmd->run(&c);
+  }
   rotctl_disconnect(&c);
   /* --json: exactly one document on stdout, success or failure. */
   if (rc != EXIT_OK && c.o.json) {
@@ -97,6 +116,8 @@ static void main_help(FILE *f) {
         "                  at start-up)\n"
         "  ROT_DAEMON_UID  rotd's uid when rotd runs as neither root nor you;\n"
         "                  a socket served by anyone else is refused\n"
+        "  ROT_CRYPTO      crypto backend: mbedtls or openssl (default: the\n"
+        "                  build's); any other value stops every command\n"
         "\nexit status: 0 success, 1 verification or I/O failure, "
         "2 usage error\n",
         f);
@@ -137,7 +158,12 @@ int main(int argc, char **argv) {
     return EXIT_USAGE;
   } else if (strcmp(argv[1], "identity") == 0) {
     /* Parses its own options (rotctl_identity.c). */
-    rc = rotctl_cmd_identity(argc - 1, argv + 1);
+    int help = argc >= 3 && (strcmp(argv[2], "--help") == 0 ||
+                             strcmp(argv[2], "-h") == 0);
+    rc = help ? EXIT_OK : crypto_ready("identity");
+    if (rc == EXIT_OK) {
+      rc = rotctl_cmd_identity(argc - 1, argv + 1);
+    }
   } else {
     rc = dispatch(kFamilies, NULL, argc - 1, argv + 1);
   }

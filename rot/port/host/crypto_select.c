@@ -34,15 +34,36 @@ const char *rot_host_crypto_name(void) {
   return NULL;
 }
 
-const rot_crypto_t *rot_host_crypto(void) {
+rot_error_t rot_host_crypto_get(const rot_crypto_t **out) {
   const char *name = rot_host_crypto_name();
+  const rot_crypto_t *c = NULL;
+  if (out != NULL) {
+    *out = NULL;
+  }
   if (name == NULL) {
+    return ROT_ERROR_CRYPTO_UNKNOWN_BACKEND;
+  }
+  c = strcmp(name, "mbedtls") == 0 ? rot_host_crypto_mbedtls()
+                                   : rot_host_crypto_openssl();
+  if (c == NULL) {
+    return ROT_ERROR_CRYPTO_RNG;
+  }
+  if (out != NULL) {
+    *out = c;
+  }
+  return ROT_OK;
+}
+
+const rot_crypto_t *rot_host_crypto(void) {
+  static int warned;
+  const rot_crypto_t *c = NULL;
+  if (rot_host_crypto_get(&c) == ROT_ERROR_CRYPTO_UNKNOWN_BACKEND &&
+      !warned) {
+    warned = 1;
     fprintf(stderr, "ROT_CRYPTO='%s' names no crypto backend (mbedtls or openssl)\n",
             getenv("ROT_CRYPTO"));
-    return NULL;
   }
-  return strcmp(name, "mbedtls") == 0 ? rot_host_crypto_mbedtls()
-                                      : rot_host_crypto_openssl();
+  return c;
 }
 
 /* ---- the shared streaming-hash front ------------------------------------ */

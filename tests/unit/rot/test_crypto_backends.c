@@ -378,9 +378,16 @@ static void crypto_backends_test_select(void **state) {
   assert_string_equal(rot_host_crypto_name(), "mbedtls");
   assert_int_equal(setenv("ROT_CRYPTO", "openssl", 1), 0);
   assert_ptr_equal(rot_host_crypto(), rot_host_crypto_openssl());
+  const rot_crypto_t *got = rot_host_crypto_openssl();
+  assert_int_equal(rot_host_crypto_get(&got), ROT_OK);
+  assert_ptr_equal(got, rot_host_crypto_openssl());
   assert_int_equal(setenv("ROT_CRYPTO", "no-such", 1), 0);
   assert_null(rot_host_crypto());
   assert_null(rot_host_crypto_name());
+  /* Named as what it is, not as a failing RNG. */
+  assert_int_equal(rot_host_crypto_get(&got), ROT_ERROR_CRYPTO_UNKNOWN_BACKEND);
+  assert_null(got);
+  assert_int_equal(rot_host_crypto_get(NULL), ROT_ERROR_CRYPTO_UNKNOWN_BACKEND);
   assert_int_equal(unsetenv("ROT_CRYPTO"), 0);
   assert_non_null(rot_host_crypto());
   if (copy != NULL) {
