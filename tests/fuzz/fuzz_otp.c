@@ -105,6 +105,11 @@ static rot_error_t model_decode(const uint8_t *raw, rot_policy_t *p,
   }
   int corrupt = !model_lifecycle(le32(raw + ROT_OTP_OFF_LIFECYCLE),
                                  &p->lifecycle);
+  if (!corrupt && p->lifecycle == ROT_LIFECYCLE_BLANK) {
+    /* The magic over a blank lifecycle: no state provisioning leaves. */
+    memset(p, 0, sizeof(*p));
+    return *alt = ROT_ERROR_OTP_LIFECYCLE_BLANK;
+  }
   for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
     corrupt |= !model_thermo(raw + ROT_OTP_OFF_FLOORS + t * ROT_OTP_FLOOR_BYTES,
                              ROT_OTP_FLOOR_BYTES, &p->svn_floor[t]);
@@ -149,7 +154,8 @@ static void check_decode(const uint8_t raw[ROT_OTP_SIZE],
   CHECK(err == expect || err == alt);
   if (err == ROT_OK) {
     CHECK(policy_eq(&got, &want));
-    CHECK(got.lifecycle <= ROT_LIFECYCLE_DECOMMISSIONED);
+    CHECK(got.lifecycle >= ROT_LIFECYCLE_DEV &&
+          got.lifecycle <= ROT_LIFECYCLE_DECOMMISSIONED);
     CHECK(!zero(got.root_key_hash, ROT_SHA384_LEN));
     for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
       CHECK(got.svn_floor[t] <= FLOOR_MAX && got.svn_floor[t] <= ROT_SVN_MAX);
