@@ -48,6 +48,10 @@ static int run(const command_t *cmd, int argc, char **argv) {
   c.cmd = cmd;
   int rc = rotctl_parse(cmd, argc, argv, &c.o);
   if (rc >= 0) {
+    /* --json: the document is owed for a wrong command line too. */
+    if (rc == EXIT_USAGE && rotctl_argv_wants_json(cmd, argc, argv)) {
+      rotctl_json_failure(cmd);
+    }
     return rc;
   }
   rc = crypto_ready(cmd->full);

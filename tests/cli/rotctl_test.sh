@@ -420,6 +420,30 @@ done
 [ $usage_bad -eq 0 ] && ok "bad arguments: exit 2 with one line (${#bad_args[@]} cases)"
 if [ ! -e "$T/b.img" ]; then ok "bad arguments write nothing"; else not_ok "bad arguments write nothing"; fi
 
+# With --json a wrong command line still owes its JSON document on stdout
+# (the shape of every rotctl JSON failure), besides the stderr line.
+json_usage_bad=0
+for a in "verify --json --bogus $IMG" "verify --json --keys $K" "inspect --jso" \
+  "verify --json $IMG" "otp show --json"; do
+  # shellcheck disable=SC2086
+  run $a
+  if [ "$rc" -ne 2 ] || [ "$(err_lines)" -ne 1 ] || ! json_valid "$T/out" ||
+    ! python3 - "$T/out" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert sorted(d) == ["command", "error", "ok", "reason"], d
+assert d["ok"] is False and d["error"] == "ROT_ERROR_INVALID_ARGUMENT", d
+assert "--help" in d["reason"], d
+EOF
+  then
+    not_ok "--json usage error: rotctl $a" "$(show)"
+    json_usage_bad=1
+  fi
+done
+[ $json_usage_bad -eq 0 ] && ok "--json usage errors: exit 2, one stderr line and the JSON error document"
+run verify --bogus "$IMG"
+if [ "$rc" -eq 2 ] && [ ! -s "$T/out" ]; then ok "without --json a usage error prints nothing on stdout"; else not_ok "without --json a usage error prints nothing on stdout" "$(show)"; fi
+
 "$ROTCTL" inspect "$IMG" >/dev/full 2>"$T/err"
 rc=$?
 if [ "$rc" -eq 1 ] && [ "$(err_lines)" -eq 1 ]; then ok "a failed stdout write is an error"; else not_ok "a failed stdout write is an error" "$(show)"; fi
