@@ -9,6 +9,7 @@
 #include "attest/verify.h"
 #include "rot_client/names.h"
 #include "bootchain/eventlog.h"
+#include "bootchain/measure.h"
 #include "rot/policy.h"
 #include "rot_host/crypto_mbedtls.h"
 
@@ -44,6 +45,7 @@ typedef struct appraisal {
   char svn_why[256];
   int svn_bad;
   uint32_t pcr0_contents; /* 1: PCR 0 carries the RoT firmware's contents */
+  const char *crtm_version; /* the accepted S-CRTM version the log names */
 } appraisal_t;
 
 static rot_error_t fail(appraisal_t *a, const bc_log_event_t *ev,
@@ -59,6 +61,21 @@ static rot_error_t fail(appraisal_t *a, const bc_log_event_t *ev,
   snprintf(a->why, sizeof(a->why), "event %u (PCR %u, %s): %s", ev->index,
            ev->pcr, tn != NULL ? tn : "unknown type", msg);
   return ROT_ERROR_EVENTLOG_BAD_EVENT;
+}
+
+/* Is the event's data s as UCS-2LE with a terminating NUL? */
+static int ucs2_is(const bc_log_event_t *ev, const char *s) {
+  size_t n = strlen(s);
+  if (ev->data_len != 2 * n + 2) {
+    return 0;
+  }
+  for (size_t i = 0; i <= n; i++) {
+    char ch = i < n ? s[i] : '\0';
+    if (ev->data[2 * i] != (uint8_t)ch || ev->data[2 * i + 1] != 0) {
+      return 0;
+    }
+  }
+  return 1;
 }
 
 static uint32_t le32(const uint8_t *p) {
@@ -213,15 +230,19 @@ static rot_error_t visit(void *ctx, const bc_log_header_t *h,
   }
   switch (ev->type) {
   case BC_EV_S_CRTM_VERSION: {
-    size_t n = strlen(a->p->rot_firmware);
-    int same = ev->data_len == 2 * n + 2;
-    for (size_t i = 0; same && i <= n; i++) {
-      char ch = i < n ? a->p->rot_firmware[i] : '\0';
-      same = ev->data[2 * i] == (uint8_t)ch && ev->data[2 * i + 1] == 0;
+    uint32_t n = a->p->nrot_firmware < ATTEST_REF_MAX_IMAGES
+                     ? a->p->nrot_firmware
+                     : ATTEST_REF_MAX_IMAGES;
+    for (uint32_t i = 0; i < n && a->crtm_version == NULL; i++) {
+      if (ucs2_is(ev, a->p->rot_firmware[i])) {
+        a->crtm_version = a->p->rot_firmware[i];
+      }
     }
-    if (!same) {
-      return fail(a, ev, "RoT firmware version is not \"%s\"",
-                  a->p->rot_firmware);
+    if (a->crtm_version == NULL) {
+      return fail(a, ev, "RoT firmware version is none of the %u the policy "
+                         "accepts (rot_firmware%s%s%s)",
+                  n, n > 0 ? ": \"" : "", n > 0 ? a->p->rot_firmware[0] : "",
+                  n > 1 ? "\", ..." : n > 0 ? "\"" : "");
     }
     break;
   }
@@ -284,6 +305,21 @@ void attest_appraise_log(const attest_policy_t *p, const uint8_t *log,
                  pcr, a.seen[pcr], want);
         err = ROT_ERROR_EVENTLOG_BAD_EVENT;
       }
+    }
+  }
+  /* With several accepted RoT firmware versions, the S-CRTM version and
+   * the measured contents must name the same one. */
+  const attest_ref_image_t *rfw = a.booted[ROT_IMAGE_TYPE_ROT];
+  if (err == ROT_OK && rfw != NULL) {
+    char want[sizeof(p->rot_firmware[0])];
+    snprintf(want, sizeof(want), BC_RTM_ROT_VERSION_FMT,
+             rfw->ver_major, rfw->ver_minor, rfw->ver_patch, rfw->svn);
+    if (a.crtm_version == NULL || strcmp(a.crtm_version, want) != 0) {
+      snprintf(a.why, sizeof(a.why),
+               "PCR 0: the S-CRTM version \"%s\" is not the measured RoT "
+               "firmware's (\"%s\")",
+               a.crtm_version != NULL ? a.crtm_version : "?", want);
+      err = ROT_ERROR_EVENTLOG_BAD_EVENT;
     }
   }
   /* Cross-checks: the signer of each booted image, and no revoked key. */
