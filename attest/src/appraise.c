@@ -83,14 +83,25 @@ static uint32_t le32(const uint8_t *p) {
          (uint32_t)p[3] << 24;
 }
 
-/* The allowed image of type whose payload digests are this record's. */
+/* The S-CRTM version a chip that booted RoT firmware r measures. */
+static int is_rot_version(const attest_ref_image_t *r, const char *version) {
+  char want[sizeof(((attest_policy_t *)0)->rot_firmware[0])];
+  snprintf(want, sizeof(want), BC_RTM_ROT_VERSION_FMT, r->ver_major,
+           r->ver_minor, r->ver_patch, r->svn);
+  return version != NULL && strcmp(want, version) == 0;
+}
+
+/* The allowed image of type whose payload digests are this record's (and,
+ * given a version, whose S-CRTM version it is: two RoT firmware images
+ * may carry the same payload under different versions). */
 static const attest_ref_image_t *match_image(const appraisal_t *a,
                                              const bc_log_header_t *h,
                                              const bc_log_event_t *ev,
-                                             uint32_t type) {
+                                             uint32_t type,
+                                             const char *version) {
   for (uint32_t i = 0; i < a->p->nimages; i++) {
     const attest_ref_image_t *r = &a->p->images[i];
-    if (r->type != type) {
+    if (r->type != type || (version != NULL && !is_rot_version(r, version))) {
       continue;
     }
     int all = h->bank_count > 0;
@@ -205,9 +216,18 @@ static rot_error_t visit(void *ctx, const bc_log_header_t *h,
   /* PCR 0 may carry the RoT firmware's contents right after the S-CRTM
    * version (a chip that booted RoT firmware measures it there). */
   if (ev->pcr == 0 && pos == 1 && ev->type == BC_EV_S_CRTM_CONTENTS) {
-    const attest_ref_image_t *r = match_image(a, h, ev, ROT_IMAGE_TYPE_ROT);
-    if (r == NULL) {
+    if (match_image(a, h, ev, ROT_IMAGE_TYPE_ROT, NULL) == NULL) {
       return fail(a, ev, "RoT firmware digest matches no reference image");
+    }
+    /* With several accepted RoT firmware versions, the S-CRTM version
+     * (the event before) and these contents must name the same image. */
+    const attest_ref_image_t *r =
+        match_image(a, h, ev, ROT_IMAGE_TYPE_ROT, a->crtm_version);
+    if (r == NULL) {
+      return fail(a, ev, "the S-CRTM version \"%s\" is not this RoT "
+                         "firmware's (its digest is a reference image of "
+                         "another version)",
+                  a->crtm_version != NULL ? a->crtm_version : "?");
     }
     a->booted[ROT_IMAGE_TYPE_ROT] = r;
     a->pcr0_contents = 1;
@@ -251,7 +271,7 @@ static rot_error_t visit(void *ctx, const bc_log_header_t *h,
     uint32_t t = ev->type == BC_EV_EFI_PLATFORM_FIRMWARE_BLOB
                      ? ROT_IMAGE_TYPE_OPENSBI
                      : ROT_IMAGE_TYPE_HYPERVISOR;
-    const attest_ref_image_t *r = match_image(a, h, ev, t);
+    const attest_ref_image_t *r = match_image(a, h, ev, t, NULL);
     if (r == NULL) {
       return fail(a, ev, "%s digest matches no reference image",
                   rot_image_type_name(t));
@@ -305,21 +325,6 @@ void attest_appraise_log(const attest_policy_t *p, const uint8_t *log,
                  pcr, a.seen[pcr], want);
         err = ROT_ERROR_EVENTLOG_BAD_EVENT;
       }
-    }
-  }
-  /* With several accepted RoT firmware versions, the S-CRTM version and
-   * the measured contents must name the same one. */
-  const attest_ref_image_t *rfw = a.booted[ROT_IMAGE_TYPE_ROT];
-  if (err == ROT_OK && rfw != NULL) {
-    char want[sizeof(p->rot_firmware[0])];
-    snprintf(want, sizeof(want), BC_RTM_ROT_VERSION_FMT,
-             rfw->ver_major, rfw->ver_minor, rfw->ver_patch, rfw->svn);
-    if (a.crtm_version == NULL || strcmp(a.crtm_version, want) != 0) {
-      snprintf(a.why, sizeof(a.why),
-               "PCR 0: the S-CRTM version \"%s\" is not the measured RoT "
-               "firmware's (\"%s\")",
-               a.crtm_version != NULL ? a.crtm_version : "?", want);
-      err = ROT_ERROR_EVENTLOG_BAD_EVENT;
     }
   }
   /* Cross-checks: the signer of each booted image, and no revoked key. */
