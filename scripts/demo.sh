@@ -329,10 +329,11 @@ tpm2_checkquote -u "$RUN/parts/ak.pem" -m "$RUN/parts/attest" -s "$RUN/parts/sig
 echo "   ${G}-> tpm2_checkquote accepts the evidence's quote parts as they are${N}"
 
 step "Reference values derived from the signed images, not copied from this machine"
-echo "${D}\$ attestctl refvals --keys keys rot-1.1.0.img opensbi-1.2.0.img payload.img > refvals.json${N}"
-(cd "$RUN" && "$ATTESTCTL" refvals --keys keys rot-1.1.0.img opensbi-1.2.0.img payload.img) >"$RUN/refvals.json" 2>"$RUN/.err" ||
+echo "${D}\$ attestctl refvals --keys keys rot-1.0.0.img rot-1.1.0.img opensbi-1.2.0.img payload.img > refvals.json${N}"
+(cd "$RUN" && "$ATTESTCTL" refvals --keys keys rot-1.0.0.img rot-1.1.0.img opensbi-1.2.0.img payload.img) >"$RUN/refvals.json" 2>"$RUN/.err" ||
   die "refvals failed: $(cat "$RUN/.err")"
-say "refvals.json: expected digests per stage and bank, signer keys, SVN floors"
+say "refvals.json: expected digests per stage and bank, signer keys, SVN floors,"
+say "              and both RoT firmware versions of the rollout (rot_firmware, dice_tcb)"
 mkdir -p "$RUN/trust"
 cp "$TPM_DIR/ca/swtpm-localca-rootca-cert.pem" "$RUN/trust/tpm-ca.pem" &&
   cp "$TPM_DIR/ca/issuercert.pem" "$RUN/trust/tpm-intermediate.pem" || die "cannot copy the TPM CA"

@@ -142,7 +142,7 @@ attestation() {
     cp "$D/keys/manufacturer/ca.pem" "$D/trust/dice-ca.pem" ||
     die "cannot copy the TPM and manufacturer CAs into $D/trust"
   [ -s "$D/refvals.json" ] ||
-    (cd "$D" && "$BIN/attestctl" refvals --keys keys rot-fw.img opensbi-1.1.0.img payload.img >refvals.json.tmp &&
+    (cd "$D" && "$BIN/attestctl" refvals --keys keys $(ls rot-*.img 2>/dev/null) opensbi-1.1.0.img payload.img >refvals.json.tmp &&
       mv refvals.json.tmp refvals.json) 2>>"$D/install.log" ||
     die "attestctl refvals failed (see $D/install.log)"
 }

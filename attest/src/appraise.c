@@ -9,6 +9,7 @@
 #include "attest/verify.h"
 #include "rot_client/names.h"
 #include "bootchain/eventlog.h"
+#include "bootchain/measure.h"
 #include "rot/policy.h"
 #include "rot_host/crypto_mbedtls.h"
 
@@ -44,6 +45,7 @@ typedef struct appraisal {
   char svn_why[256];
   int svn_bad;
   uint32_t pcr0_contents; /* 1: PCR 0 carries the RoT firmware's contents */
+  const char *crtm_version; /* the accepted S-CRTM version the log names */
 } appraisal_t;
 
 static rot_error_t fail(appraisal_t *a, const bc_log_event_t *ev,
@@ -61,19 +63,45 @@ static rot_error_t fail(appraisal_t *a, const bc_log_event_t *ev,
   return ROT_ERROR_EVENTLOG_BAD_EVENT;
 }
 
+/* Is the event's data s as UCS-2LE with a terminating NUL? */
+static int ucs2_is(const bc_log_event_t *ev, const char *s) {
+  size_t n = strlen(s);
+  if (ev->data_len != 2 * n + 2) {
+    return 0;
+  }
+  for (size_t i = 0; i <= n; i++) {
+    char ch = i < n ? s[i] : '\0';
+    if (ev->data[2 * i] != (uint8_t)ch || ev->data[2 * i + 1] != 0) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
 static uint32_t le32(const uint8_t *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
          (uint32_t)p[3] << 24;
 }
 
-/* The allowed image of type whose payload digests are this record's. */
+/* The S-CRTM version a chip that booted RoT firmware r measures. */
+static int is_rot_version(const attest_ref_image_t *r, const char *version) {
+  char want[sizeof(((attest_policy_t *)0)->rot_firmware[0])];
+  snprintf(want, sizeof(want), BC_RTM_ROT_VERSION_FMT, r->ver_major,
+           r->ver_minor, r->ver_patch, r->svn);
+  return version != NULL && strcmp(want, version) == 0;
+}
+
+/* The allowed image of type whose payload digests are this record's (and,
+ * given a version, whose S-CRTM version it is: two RoT firmware images
+ * may carry the same payload under different versions). */
 static const attest_ref_image_t *match_image(const appraisal_t *a,
                                              const bc_log_header_t *h,
                                              const bc_log_event_t *ev,
-                                             uint32_t type) {
+                                             uint32_t type,
+                                             const char *version) {
   for (uint32_t i = 0; i < a->p->nimages; i++) {
     const attest_ref_image_t *r = &a->p->images[i];
-    if (r->type != type) {
+    if (r->type != type || (version != NULL && !is_rot_version(r, version))) {
       continue;
     }
     int all = h->bank_count > 0;
@@ -188,9 +216,18 @@ static rot_error_t visit(void *ctx, const bc_log_header_t *h,
   /* PCR 0 may carry the RoT firmware's contents right after the S-CRTM
    * version (a chip that booted RoT firmware measures it there). */
   if (ev->pcr == 0 && pos == 1 && ev->type == BC_EV_S_CRTM_CONTENTS) {
-    const attest_ref_image_t *r = match_image(a, h, ev, ROT_IMAGE_TYPE_ROT);
-    if (r == NULL) {
+    if (match_image(a, h, ev, ROT_IMAGE_TYPE_ROT, NULL) == NULL) {
       return fail(a, ev, "RoT firmware digest matches no reference image");
+    }
+    /* With several accepted RoT firmware versions, the S-CRTM version
+     * (the event before) and these contents must name the same image. */
+    const attest_ref_image_t *r =
+        match_image(a, h, ev, ROT_IMAGE_TYPE_ROT, a->crtm_version);
+    if (r == NULL) {
+      return fail(a, ev, "the S-CRTM version \"%s\" is not this RoT "
+                         "firmware's (its digest is a reference image of "
+                         "another version)",
+                  a->crtm_version != NULL ? a->crtm_version : "?");
     }
     a->booted[ROT_IMAGE_TYPE_ROT] = r;
     a->pcr0_contents = 1;
@@ -213,15 +250,19 @@ static rot_error_t visit(void *ctx, const bc_log_header_t *h,
   }
   switch (ev->type) {
   case BC_EV_S_CRTM_VERSION: {
-    size_t n = strlen(a->p->rot_firmware);
-    int same = ev->data_len == 2 * n + 2;
-    for (size_t i = 0; same && i <= n; i++) {
-      char ch = i < n ? a->p->rot_firmware[i] : '\0';
-      same = ev->data[2 * i] == (uint8_t)ch && ev->data[2 * i + 1] == 0;
+    uint32_t n = a->p->nrot_firmware < ATTEST_REF_MAX_IMAGES
+                     ? a->p->nrot_firmware
+                     : ATTEST_REF_MAX_IMAGES;
+    for (uint32_t i = 0; i < n && a->crtm_version == NULL; i++) {
+      if (ucs2_is(ev, a->p->rot_firmware[i])) {
+        a->crtm_version = a->p->rot_firmware[i];
+      }
     }
-    if (!same) {
-      return fail(a, ev, "RoT firmware version is not \"%s\"",
-                  a->p->rot_firmware);
+    if (a->crtm_version == NULL) {
+      return fail(a, ev, "RoT firmware version is none of the %u the policy "
+                         "accepts (rot_firmware%s%s%s)",
+                  n, n > 0 ? ": \"" : "", n > 0 ? a->p->rot_firmware[0] : "",
+                  n > 1 ? "\", ..." : n > 0 ? "\"" : "");
     }
     break;
   }
@@ -230,7 +271,7 @@ static rot_error_t visit(void *ctx, const bc_log_header_t *h,
     uint32_t t = ev->type == BC_EV_EFI_PLATFORM_FIRMWARE_BLOB
                      ? ROT_IMAGE_TYPE_OPENSBI
                      : ROT_IMAGE_TYPE_HYPERVISOR;
-    const attest_ref_image_t *r = match_image(a, h, ev, t);
+    const attest_ref_image_t *r = match_image(a, h, ev, t, NULL);
     if (r == NULL) {
       return fail(a, ev, "%s digest matches no reference image",
                   rot_image_type_name(t));

@@ -33,6 +33,20 @@ static rot_error_t badp(char *d, size_t cap, const char *fmt, ...) {
 
 static const uint16_t default_banks[2] = {0x000b, 0x000c};
 
+/* Add an accepted S-CRTM version once (the image count bounds the list). */
+static void add_rot_firmware(attest_policy_t *p, const char *version) {
+  for (uint32_t i = 0; i < p->nrot_firmware; i++) {
+    if (strcmp(p->rot_firmware[i], version) == 0) {
+      return;
+    }
+  }
+  if (p->nrot_firmware < ATTEST_REF_MAX_IMAGES) {
+    snprintf(p->rot_firmware[p->nrot_firmware], sizeof(p->rot_firmware[0]),
+             "%s", version);
+    p->nrot_firmware++;
+  }
+}
+
 rot_error_t attest_refvals_derive(const char *keys_dir,
                                   const char *const *images, size_t nimages,
                                   attest_policy_t *out, char *detail,
@@ -60,8 +74,6 @@ rot_error_t attest_refvals_derive(const char *keys_dir,
   out->pcr_mask = 0xb3u;
   out->nbanks = 2;
   memcpy(out->banks, default_banks, sizeof(default_banks));
-  snprintf(out->rot_firmware, sizeof(out->rot_firmware), "%s",
-           BC_RTM_VERSION);
   memcpy(out->root_key_sha384, kd->policy.root_key_hash, ROT_SHA384_LEN);
   out->lifecycles = (1u << ROT_LIFECYCLE_DEV) | (1u << ROT_LIFECYCLE_PROD);
   for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
@@ -103,9 +115,12 @@ rot_error_t attest_refvals_derive(const char *keys_dir,
     /* A chip that booted RoT firmware names it in PCR 0's S-CRTM version
      * (docs/pcr-plan.md). */
     if (v.image_type == ROT_IMAGE_TYPE_ROT) {
-      snprintf(out->rot_firmware, sizeof(out->rot_firmware),
-               "rot-stack rot %u.%u.%u svn %u", v.ver_major, v.ver_minor,
-               v.ver_patch, v.svn);
+      /* Every RoT firmware given is accepted (a fleet mid-rollout runs
+       * several), not only the last one. */
+      char ver[sizeof(out->rot_firmware[0])];
+      snprintf(ver, sizeof(ver), BC_RTM_ROT_VERSION_FMT, v.ver_major,
+               v.ver_minor, v.ver_patch, v.svn);
+      add_rot_firmware(out, ver);
       /* The chip's Alias certificate names the RoT firmware it booted in
        * its DiceTcbInfo: fwid is the payload's SHA-384 (the header's
        * payload_digest, rot/src/identity.c), version and svn the header's. */
@@ -128,6 +143,11 @@ rot_error_t attest_refvals_derive(const char *keys_dir,
     if (out->svn_floor[t] == UINT32_MAX) {
       out->svn_floor[t] = 0;
     }
+  }
+  /* No RoT firmware given: a chip that booted none names the stack's own
+   * version (dev bring-up; such a chip has no DICE identity either). */
+  if (out->nrot_firmware == 0) {
+    add_rot_firmware(out, BC_RTM_VERSION);
   }
   /* Dev chips run in DICE debug mode (rot_dice_mode); the policy admits
    * them, so it admits debug mode. Dropping "dev" from the lifecycles
@@ -171,8 +191,11 @@ rot_error_t attest_refvals_encode(const attest_policy_t *p, char **out) {
     json_object_array_add(banks, json_object_new_string(n ? n : "unknown"));
   }
   json_object_object_add(root, "banks", banks);
-  json_object_object_add(root, "rot_firmware",
-                         json_object_new_string(p->rot_firmware));
+  json_object *rfw = json_object_new_array();
+  for (uint32_t i = 0; i < p->nrot_firmware && i < ATTEST_REF_MAX_IMAGES; i++) {
+    json_object_array_add(rfw, json_object_new_string(p->rot_firmware[i]));
+  }
+  json_object_object_add(root, "rot_firmware", rfw);
   json_object_object_add(root, "root_key_sha384",
                          hexobj(p->root_key_sha384, ROT_SHA384_LEN));
   json_object *lcs = json_object_new_array();
@@ -332,14 +355,36 @@ static rot_error_t decode_obj(json_object *root, attest_policy_t *p, char *d,
     }
     p->banks[p->nbanks++] = alg;
   }
+  /* An array of accepted S-CRTM versions, or (files written before the
+   * list) a single string. */
   v = field(root, "rot_firmware");
-  if (v == NULL || !json_object_is_type(v, json_type_string) ||
-      json_object_get_string_len(v) == 0 ||
-      (size_t)json_object_get_string_len(v) >= sizeof(p->rot_firmware)) {
-    return badp(d, cap, "rot_firmware: not a string of 1..63 chars");
+  size_t nfw = v != NULL && json_object_is_type(v, json_type_array)
+                   ? json_object_array_length(v)
+                   : 1;
+  if (v == NULL || nfw == 0 || nfw > ATTEST_REF_MAX_IMAGES) {
+    return badp(d, cap, "rot_firmware: not 1..%u S-CRTM version strings",
+                ATTEST_REF_MAX_IMAGES);
   }
-  snprintf(p->rot_firmware, sizeof(p->rot_firmware), "%s",
-           json_object_get_string(v));
+  for (size_t i = 0; i < nfw; i++) {
+    json_object *e =
+        json_object_is_type(v, json_type_array) ? json_object_array_get_idx(v, i)
+                                                : v;
+    if (e == NULL || !json_object_is_type(e, json_type_string) ||
+        json_object_get_string_len(e) == 0 ||
+        (size_t)json_object_get_string_len(e) >= sizeof(p->rot_firmware[0]) ||
+        strlen(json_object_get_string(e)) !=
+            (size_t)json_object_get_string_len(e)) {
+      return badp(d, cap, "rot_firmware[%zu]: not a string of 1..63 chars", i);
+    }
+    for (uint32_t k = 0; k < p->nrot_firmware; k++) {
+      if (strcmp(p->rot_firmware[k], json_object_get_string(e)) == 0) {
+        return badp(d, cap, "rot_firmware[%zu]: repeated", i);
+      }
+    }
+    snprintf(p->rot_firmware[p->nrot_firmware], sizeof(p->rot_firmware[0]),
+             "%s", json_object_get_string(e));
+    p->nrot_firmware++;
+  }
   if (!hex_exact(field(root, "root_key_sha384"), p->root_key_sha384,
                  ROT_SHA384_LEN)) {
     return badp(d, cap, "root_key_sha384: not 48 bytes of hex");

@@ -176,48 +176,31 @@ rot_error_t attest_pcrfile_encode(const TPML_PCR_SELECTION *sel,
   return ROT_OK;
 }
 
-rot_error_t attest_tpms_attest_decode(const uint8_t *p, size_t len,
-                                      TPMS_ATTEST *out) {
-  size_t off = 0;
-  if (p == NULL || out == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
+/*
+ * The one decoding path for the TPM structures evidence carries: tpm2-tss's
+ * unmarshalling, which bounds every length, and no byte left over. On a
+ * failure the output is all zero, never half decoded. The prototypes in
+ * attest/tpms.h pin each decoder's types.
+ */
+#define TPMS_EXACT_DECODER(fn_, type_)                                  \
+  rot_error_t fn_(const uint8_t *p, size_t len, type_ *out) {          \
+    size_t off = 0;                                                    \
+    if (p == NULL || out == NULL) {                                    \
+      return ROT_ERROR_INVALID_ARGUMENT;                               \
+    }                                                                  \
+    memset(out, 0, sizeof(*out));                                      \
+    if (Tss2_MU_##type_##_Unmarshal(p, len, &off, out) !=              \
+            TSS2_RC_SUCCESS ||                                         \
+        off != len) {                                                  \
+      memset(out, 0, sizeof(*out));                                    \
+      return ROT_ERROR_ATTEST_BAD_EVIDENCE;                            \
+    }                                                                  \
+    return ROT_OK;                                                     \
   }
-  memset(out, 0, sizeof(*out));
-  if (Tss2_MU_TPMS_ATTEST_Unmarshal(p, len, &off, out) != TSS2_RC_SUCCESS ||
-      off != len) {
-    return ROT_ERROR_ATTEST_BAD_EVIDENCE;
-  }
-  return ROT_OK;
-}
 
-rot_error_t attest_tpmt_signature_decode(const uint8_t *p, size_t len,
-                                         TPMT_SIGNATURE *out) {
-  size_t off = 0;
-  if (p == NULL || out == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  memset(out, 0, sizeof(*out));
-  if (Tss2_MU_TPMT_SIGNATURE_Unmarshal(p, len, &off, out) !=
-          TSS2_RC_SUCCESS ||
-      off != len) {
-    return ROT_ERROR_ATTEST_BAD_EVIDENCE;
-  }
-  return ROT_OK;
-}
-
-rot_error_t attest_tpm2b_public_decode(const uint8_t *p, size_t len,
-                                       TPM2B_PUBLIC *out) {
-  size_t off = 0;
-  if (p == NULL || out == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  memset(out, 0, sizeof(*out));
-  if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(p, len, &off, out) != TSS2_RC_SUCCESS ||
-      off != len) {
-    return ROT_ERROR_ATTEST_BAD_EVIDENCE;
-  }
-  return ROT_OK;
-}
+TPMS_EXACT_DECODER(attest_tpms_attest_decode, TPMS_ATTEST)
+TPMS_EXACT_DECODER(attest_tpmt_signature_decode, TPMT_SIGNATURE)
+TPMS_EXACT_DECODER(attest_tpm2b_public_decode, TPM2B_PUBLIC)
 
 rot_error_t attest_tpm_name(const TPMT_PUBLIC *pub, uint8_t *name,
                             size_t name_cap, size_t *name_len) {

@@ -376,9 +376,12 @@ static void check_dice(const attest_trust_t *trust,
  * accepts, at or above the SVN floor, in an accepted DICE mode. */
 static void check_dice_tcb(const attest_policy_t *pol,
                            const attest_evidence_t *ev, attest_result_t *r) {
+  /* Fail closed: a policy with no accepted RoT firmware has nothing to
+   * appraise the chip's firmware against, and passing would trust any. */
   if (pol->ndice == 0) {
-    pass(r, ATTEST_CHECK_DICE_TCB,
-         "the policy names no RoT firmware (no DiceTcbInfo reference values)");
+    set(r, ATTEST_CHECK_DICE_TCB, ATTEST_FAIL,
+        "not appraised: the policy names no RoT firmware (dice_tcb is "
+        "empty; derive the reference values with the RoT firmware images)");
     return;
   }
   if (ev->dice_unavailable != NULL) {

@@ -394,6 +394,22 @@ static rot_error_t check_typed_data(uint32_t mode, uint32_t type,
       return n < need || (strict && n != need) ? ROT_ERROR_EVENTLOG_BAD_EVENT
                                                : ROT_OK;
     }
+    case BC_EV_POST_CODE: {
+      /* A UEFI_PLATFORM_FIRMWARE_BLOB or a short description, never empty
+       * and never more than a description needs. */
+      if (n == 0 || n > BC_EV_POST_CODE_MAX) {
+        return ROT_ERROR_EVENTLOG_BAD_EVENT;
+      }
+      if (!strict || n == BC_EV_BLOB_LEN) {
+        return ROT_OK;
+      }
+      for (size_t i = 0; i < n; i++) {
+        if (d[i] < 0x20u || d[i] > 0x7eu) {
+          return ROT_ERROR_EVENTLOG_BAD_EVENT;
+        }
+      }
+      return ROT_OK;
+    }
     case BC_EV_EFI_BOOT_SERVICES_APPLICATION:
     case BC_EV_EFI_BOOT_SERVICES_DRIVER:
     case BC_EV_EFI_RUNTIME_SERVICES_DRIVER: {

@@ -64,6 +64,16 @@ static void sb_text(sbuf_t *b, const uint8_t *p, size_t n) {
   sb_printf(b, "\"%s", n > 256u ? "..." : "");
 }
 
+/* All n bytes printable ASCII. */
+static int printable(const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (p[i] < 0x20u || p[i] > 0x7eu) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
 /* A UCS-2LE string with a final NUL, all printable ASCII. */
 static int ucs2_ascii(const uint8_t *p, size_t n) {
   if (n < 2 || n % 2 != 0 || rot_ld16(p + n - 2) != 0) {
@@ -244,10 +254,18 @@ void bc_log_describe_event(const bc_log_event_t *ev, char *dst, size_t cap) {
     case BC_EV_EFI_VARIABLE_BOOT:
       describe_variable(&b, ev);
       return;
+    case BC_EV_POST_CODE:
+      if (n == BC_EV_BLOB_LEN && !printable(d, n)) {
+        sb_printf(&b, "POST code blob: base 0x%" PRIx64 ", length %" PRIu64,
+                  rot_ld64(d), rot_ld64(d + 8));
+        return;
+      }
+      sb_printf(&b, "text ");
+      sb_text(&b, d, n);
+      return;
     case BC_EV_EFI_ACTION:
     case BC_EV_ACTION:
     case BC_EV_IPL:
-    case BC_EV_POST_CODE:
       sb_printf(&b, "text ");
       sb_text(&b, d, n);
       return;

@@ -382,7 +382,7 @@ static rot_error_t st_crtm_version(bc_ctx_t *ctx, const bc_stage_t *st) {
   char version[64] = BC_RTM_VERSION;
   const rot_mbox_image_info_t *i = &ctx->m->rot.info;
   if (i->region != ROT_MBOX_REGION_NONE) {
-    snprintf(version, sizeof(version), "rot-stack rot %u.%u.%u svn %u",
+    snprintf(version, sizeof(version), BC_RTM_ROT_VERSION_FMT,
              i->ver_major, i->ver_minor, i->ver_patch, i->svn);
   }
   rot_error_t err = bc_log_s_crtm_version(&ctx->log, ctx->crypto, version, &d);

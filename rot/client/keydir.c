@@ -126,11 +126,9 @@ rot_error_t rot_keydir_generate(const char *dir, int force) {
   if (!force && rot_keydir_existing(dir) != NULL) {
     return ROT_ERROR_IO_WRITE;
   }
+  const rot_crypto_t *c = NULL;
+  ROT_TRY(rot_host_crypto_get(&c));
   ROT_TRY(make_dirs(dir));
-  const rot_crypto_t *c = rot_host_crypto();
-  if (c == NULL) {
-    return ROT_ERROR_CRYPTO_RNG;
-  }
   uint8_t root_priv[ROT_P384_SCALAR_LEN];
   uint8_t sign_priv[ROT_P384_SCALAR_LEN];
   rot_error_t err = write_hierarchy(dir, c, root_priv, sign_priv);
@@ -208,11 +206,12 @@ rot_error_t rot_keydir_load_public(const char *dir, rot_keydir_t *out) {
   if (dir == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  const rot_crypto_t *c = rot_host_crypto();
-  if (c == NULL) {
-    return ROT_ERROR_CRYPTO_RNG;
+  const rot_crypto_t *c = NULL;
+  rot_error_t err = rot_host_crypto_get(&c);
+  if (err != ROT_OK) {
+    return err;
   }
-  rot_error_t err = load_public(dir, c, out);
+  err = load_public(dir, c, out);
   return err == ROT_OK ? ROT_OK : fail(out, err);
 }
 

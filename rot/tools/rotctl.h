@@ -179,9 +179,15 @@ int fail_keydir(const char *what, const char *obj, const char *dir,
  * ({"command", "ok": false, "error", "reason"}) from the last failure. */
 void rotctl_json_failure(const command_t *cmd);
 
-/* A wrong command line: one line pointing at --help, EXIT_USAGE. */
+/* A wrong command line: one line pointing at --help, EXIT_USAGE. The
+ * message is kept for the --json failure document (error
+ * ROT_ERROR_INVALID_ARGUMENT). */
 __attribute__((format(printf, 2, 3))) int usage_error(const command_t *cmd,
                                                       const char *fmt, ...);
+
+/* Whether the command line asks cmd for --json (or an abbreviation
+ * getopt_long would take), even when parsing it failed. */
+int rotctl_argv_wants_json(const command_t *cmd, int argc, char **argv);
 
 /* ---- the output writer ---------------------------------------------------
  * Human output is plain printf to stdout; --json output is built with

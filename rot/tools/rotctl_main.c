@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rot/image.h"
+#include "rot_host/crypto_host.h"
 #include "rotctl.h"
 
 #define ROTCTL_VERSION "0.1.0"
@@ -25,6 +26,21 @@ static const command_t *const kFamilies[] = {
     NULL,
 };
 
+/* A ROT_CRYPTO that names no backend (or a backend that cannot start)
+ * stops a command before it does anything: no key, fuse or file half
+ * written with the error found half way. */
+static int crypto_ready(const char *what) {
+  rot_error_t err = rot_host_crypto_get(NULL);
+  if (err == ROT_OK) {
+    return EXIT_OK;
+  }
+  char ctx[96];
+  const char *env = getenv("ROT_CRYPTO");
+  snprintf(ctx, sizeof(ctx), "ROT_CRYPTO='%.64s'", env != NULL ? env : "");
+  int rc = fail_rot(what, NULL, ctx, err);
+  return err == ROT_ERROR_CRYPTO_UNKNOWN_BACKEND ? EXIT_USAGE : rc;
+}
+
 /* Parse the command's options, run it, drop rotd if it connected. */
 static int run(const command_t *cmd, int argc, char **argv) {
   static rotctl_t c; /* the mailbox client's buffers are large */
@@ -32,9 +48,16 @@ static int run(const command_t *cmd, int argc, char **argv) {
   c.cmd = cmd;
   int rc = rotctl_parse(cmd, argc, argv, &c.o);
   if (rc >= 0) {
+    /* --json: the document is owed for a wrong command line too. */
+    if (rc == EXIT_USAGE && rotctl_argv_wants_json(cmd, argc, argv)) {
+      rotctl_json_failure(cmd);
+    }
     return rc;
   }
-  rc = cmd->run(&c);
+  rc = crypto_ready(cmd->full);
+  if (rc == EXIT_OK) {
+    rc = cmd->run(&c);
+  }
   rotctl_disconnect(&c);
   /* --json: exactly one document on stdout, success or failure. */
   if (rc != EXIT_OK && c.o.json) {
@@ -98,6 +121,8 @@ static void main_help(FILE *f) {
         "                  at start-up)\n"
         "  ROT_DAEMON_UID  rotd's uid when rotd runs as neither root nor you;\n"
         "                  a socket served by anyone else is refused\n"
+        "  ROT_CRYPTO      crypto backend: mbedtls or openssl (default: the\n"
+        "                  build's); any other value stops every command\n"
         "\nexit status: 0 success, 1 verification or I/O failure, "
         "2 usage error\n",
         f);

@@ -310,6 +310,23 @@ static int take(const command_t *cmd, int bit, const char *arg,
   }
 }
 
+int rotctl_argv_wants_json(const command_t *cmd, int argc, char **argv) {
+  if ((cmd->opts & O_JSON) == 0) {
+    return 0;
+  }
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0) {
+      return 0;
+    }
+    /* getopt_long takes any unambiguous prefix: --j, --js, --jso. */
+    size_t n = strlen(argv[i]);
+    if (n >= 3 && strncmp(argv[i], "--json", n) == 0) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
 int rotctl_parse(const command_t *cmd, int argc, char **argv,
                  rotctl_opts_t *o) {
   memset(o, 0, sizeof(*o));

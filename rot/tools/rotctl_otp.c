@@ -129,9 +129,11 @@ static int cmd_otp_provision(rotctl_t *c) {
     /* The device's own secret, for the DICE identity: random, fused
      * once, never printed. */
     uint8_t uds[ROT_OTP_UDS_LEN];
-    const rot_crypto_t *crypto = rot_host_crypto();
-    err = crypto == NULL ? ROT_ERROR_CRYPTO_RNG
-                         : crypto->rng(crypto, uds, sizeof(uds));
+    const rot_crypto_t *crypto = NULL;
+    err = rot_host_crypto_get(&crypto);
+    if (err == ROT_OK) {
+      err = crypto->rng(crypto, uds, sizeof(uds));
+    }
     if (err == ROT_OK) {
       err = rot_otp_write_uds(&otp.port, uds);
     }

@@ -73,11 +73,14 @@ void rotctl_json_failure(const command_t *cmd) {
 
 int usage_error(const command_t *cmd, const char *fmt, ...) {
   va_list ap;
-  fprintf(stderr, "rotctl: %s: ", cmd->full);
+  char msg[sizeof(g_fail_text) - 64];
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
-  fprintf(stderr, " (try 'rotctl %s --help')\n", cmd->full);
+  snprintf(g_fail_text, sizeof(g_fail_text), "%s (try 'rotctl %s --help')",
+           msg, cmd->full);
+  g_fail_err = ROT_ERROR_INVALID_ARGUMENT;
+  fprintf(stderr, "rotctl: %s: %s\n", cmd->full, g_fail_text);
   return EXIT_USAGE;
 }
 

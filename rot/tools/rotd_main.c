@@ -20,7 +20,9 @@
 #include <unistd.h>
 
 #include "rot/error.h"
+#include "rot_client/names.h"
 #include "rot_client/parse.h"
+#include "rot_host/crypto_host.h"
 #include "rotd.h"
 
 static volatile sig_atomic_t g_stop;
@@ -240,6 +242,14 @@ int main(int argc, char **argv) {
   }
   if (!daemonize && pid_path != NULL) {
     return usage_error("--pid goes with --daemon", NULL);
+  }
+  /* A bad ROT_CRYPTO stops rotd before it opens flash, OTP or socket. */
+  rot_error_t cerr = rot_host_crypto_get(NULL);
+  if (cerr != ROT_OK) {
+    fprintf(stderr, "rotd: ROT_CRYPTO='%s': %s (%s)\n",
+            getenv("ROT_CRYPTO") != NULL ? getenv("ROT_CRYPTO") : "",
+            rot_error_name(cerr), rot_error_str(cerr));
+    return cerr == ROT_ERROR_CRYPTO_UNKNOWN_BACKEND ? EXIT_USAGE : EXIT_FAIL;
   }
 
   struct sigaction sa;

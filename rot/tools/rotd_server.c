@@ -140,9 +140,10 @@ int rotd_start_chip(rotd_t *d, const char *flash_path, const char *otp_path) {
   if (err != ROT_OK) {
     return fail_start("flash", flash_path, err, NULL);
   }
-  const rot_crypto_t *crypto = rot_host_crypto();
-  if (crypto == NULL) {
-    return fail_start("crypto", "backend", ROT_ERROR_CRYPTO_RNG, NULL);
+  const rot_crypto_t *crypto = NULL;
+  err = rot_host_crypto_get(&crypto);
+  if (err != ROT_OK) {
+    return fail_start("crypto", "backend", err, NULL);
   }
   err = rot_gate_init(&d->gate, &d->flash.port, d->layout, rot_audit_gate_hook,
                       &d->audit);

@@ -139,10 +139,8 @@ $A quote --nonce "$N" --pcrs 0,1,4,5,7 --eventlog boot/eventlog.bin --out ev.jso
   { not_ok "attestctl quote" "$(cat q.err)"; tap_exit; }
 $A refvals --keys keys rot-fw.img opensbi.img uboot.img >refvals.json 2>r.err ||
   not_ok "attestctl refvals" "$(cat r.err)"
-# The DICE chains built below by openssl carry no DiceTcbInfo: they are
-# checked against the same reference values without the RoT firmware's
-# TCB entries (the chip's own chain is checked with them: identity_test,
-# the demo).
+# The same reference values without the RoT firmware's TCB entries: a
+# policy that names no RoT firmware, which dice-tcb-info refuses.
 python3 -c 'import json; p = json.load(open("refvals.json")); p["dice_tcb"] = []; json.dump(p, open("refvals-notcb.json", "w"))' ||
   not_ok "reference values without DiceTcbInfo entries"
 python3 -c 'import json,sys; e=json.load(open("ev.json")); assert e["inventory"]["regions"]' 2>/dev/null &&
@@ -302,10 +300,11 @@ PY
 if dice_certs dice "Test Manufacturer CA" && dice_certs other "Another Root"; then
   mkdir -p trust-dice && cp trust/* trust-dice/ && cp dice/ca.pem trust-dice/dice-ca.pem
   endorse dice parts/ak.pub parts/ek.der good.sig &&
-    $MUT evidence ev.json dice-good.json dice dice/devid.der dice/alias.der good.sig &&
-    $A verify --policy refvals-notcb.json --trust trust-dice --nonce "$N" dice-good.json >v.out 2>&1 &&
-    ok "with a DICE chain and endorsement that check out, the evidence is TRUSTED" ||
-    not_ok "composite evidence with a valid DICE chain is TRUSTED" "$(cat v.out)"
+    $MUT evidence ev.json dice-good.json dice dice/devid.der dice/alias.der good.sig ||
+    not_ok "composite evidence with a test DICE chain prepared"
+  # A policy naming no RoT firmware has nothing to appraise the chip's
+  # firmware against: dice-tcb-info fails closed, the verdict UNTRUSTED.
+  POLICY=refvals-notcb.json verify_expect "a policy without dice_tcb entries fails dice-tcb-info closed ('not appraised')" 1 dice-tcb-info "not appraised" dice-good.json --trust trust-dice --nonce "$N"
   endorse other parts/ak.pub parts/ek.der other.sig &&
     $MUT evidence ev.json dice-other.json dice other/devid.der other/alias.der other.sig &&
     verify_expect "a DICE chain from another root is refused" 1 dice-chain "another root" dice-other.json --trust trust-dice
@@ -361,11 +360,17 @@ PY
     tcb_alias tcb-normal 1.1.0 2 "$FWA" normal && tcb_alias tcb-trunc 1.1.0 2 "$FWA" debug trunc; then
     openssl x509 -inform der -in tcb-good.der -noout -text 2>/dev/null | grep -q "2.23.133.5.4.1" &&
       ok "openssl reads the test Alias certificate's DiceTcbInfo extension" || not_ok "openssl reads the DiceTcbInfo"
-    # The rest of the evidence booted no RoT firmware, so the verdict is
+    # The rest of the evidence booted other RoT firmware, so the verdict is
     # UNTRUSTED anyway (log-events); dice-tcb-info is judged on its own.
     POLICY=rv-rot.json verify_expect "an Alias certificate naming the accepted RoT firmware passes dice-tcb-info" 1 dice-tcb-info pass tcb-good.json --trust trust-dice
     POLICY=rv-rot.json verify_expect "normal mode passes dice-tcb-info too" 1 dice-tcb-info pass tcb-normal.json --trust trust-dice
     POLICY=rv-rotb.json verify_expect "a policy from another RoT firmware version refuses it (dice-tcb-info)" 1 dice-tcb-info "is not one the policy accepts" tcb-good.json --trust trust-dice
+    # Both RoT firmware versions given (a fleet mid-rollout): both accepted.
+    $A refvals --keys keys rot-a.img rot-b.img opensbi.img uboot.img >rv-rotab.json 2>r.err &&
+      python3 -c 'import json,sys; p=json.load(open("rv-rotab.json")); sys.exit(0 if p["rot_firmware"] == ["rot-stack rot 1.1.0 svn 2", "rot-stack rot 1.2.0 svn 3"] and [d["version"] for d in p["dice_tcb"]] == ["1.1.0", "1.2.0"] else 1)' &&
+      ok "refvals with two RoT firmware images lists both versions (rot_firmware, dice_tcb)" ||
+      not_ok "refvals lists every RoT firmware version" "$(cat r.err rv-rotab.json)"
+    POLICY=rv-rotab.json verify_expect "a policy listing two RoT firmware versions accepts the older one (dice-tcb-info)" 1 dice-tcb-info pass tcb-good.json --trust trust-dice
     POLICY=rv-rot.json verify_expect "a tampered fwid is refused (dice-tcb-info)" 1 dice-tcb-info "is not one the policy accepts" tcb-fwid.json --trust trust-dice
     POLICY=rv-rot.json verify_expect "an Alias certificate without DiceTcbInfo fails closed" 1 dice-tcb-info "lacks a DiceTcbInfo" dice-good.json --trust trust-dice
     POLICY=rv-rot.json verify_expect "a truncated DiceTcbInfo is refused as malformed" 1 dice-tcb-info "malformed" tcb-trunc.json --trust trust-dice
@@ -374,6 +379,14 @@ PY
     POLICY=rv-nodebug.json verify_expect "normal mode passes a policy without dice_debug_ok" 1 dice-tcb-info pass tcb-normal.json --trust trust-dice
     python3 -c 'import json; p=json.load(open("rv-rot.json")); p["svn_floors"]["rot"]=3; json.dump(p, open("rv-rotfloor.json","w"))'
     POLICY=rv-rotfloor.json verify_expect "RoT firmware below the rot SVN floor is refused (dice-tcb-info)" 1 dice-tcb-info "below the floor" tcb-good.json --trust trust-dice
+    # The composite, whole: this boot's log (the RoT firmware the chip
+    # booted, in refvals.json) with a test Alias certificate naming other
+    # accepted RoT firmware (rv-rot.json's DiceTcbInfo). A verifier-only
+    # mix: a real chip's Alias names the firmware it booted.
+    python3 -c 'import json; p=json.load(open("refvals.json")); r=json.load(open("rv-rot.json")); p["dice_tcb"]=r["dice_tcb"]; json.dump(p, open("rv-composite.json","w"))'
+    $A verify --policy rv-composite.json --trust trust-dice --nonce "$N" tcb-good.json >v.out 2>&1 &&
+      ok "with a DICE chain, an endorsement and a DiceTcbInfo that check out, the evidence is TRUSTED" ||
+      not_ok "composite evidence with a valid DICE chain is TRUSTED" "$(cat v.out)"
   else
     not_ok "test Alias certificates with a DiceTcbInfo made with openssl"
   fi
@@ -425,17 +438,17 @@ $MUT evidence batch/evidence-0.json cross.json batch-quote-from batch2/evidence-
 mkdir -p state
 cp trust-dice/* trust/ 2>/dev/null
 run_state() { # EVIDENCE NONCE -> exit status
-  $A verify --policy refvals-notcb.json --trust trust-dice --state state --json --nonce "$2" "$1" >v.json 2>v.err
+  $A verify --policy rv-composite.json --trust trust-dice --state state --json --nonce "$2" "$1" >v.json 2>v.err
 }
 N1=$(nonce 32)
 $MUT evidence ev.json s0.json splice parts/attest parts/sig - >/dev/null
 $A quote --nonce "$N1" --eventlog boot/eventlog.bin --out s1.json >/dev/null 2>&1 &&
   endorse dice parts/ak.pub parts/ek.der good.sig &&
-  $MUT evidence s1.json s1d.json dice dice/devid.der dice/alias.der good.sig && run_state s1d.json "$N1" &&
+  $MUT evidence s1.json s1d.json dice dice/devid.der tcb-good.der good.sig && run_state s1d.json "$N1" &&
   ok "--state: first attestation of a host is recorded" || not_ok "--state first attestation" "$(cat v.err v.json | head -40)"
 N2=$(nonce 32)
 $A quote --nonce "$N2" --eventlog boot/eventlog.bin --out s2.json >/dev/null 2>&1 &&
-  $MUT evidence s2.json s2d.json dice dice/devid.der dice/alias.der good.sig && run_state s2d.json "$N2" &&
+  $MUT evidence s2.json s2d.json dice dice/devid.der tcb-good.der good.sig && run_state s2d.json "$N2" &&
   ok "--state: a later attestation with the clock moving forward is TRUSTED" || not_ok "--state later attestation" "$(cat v.json | head -40)"
 run_state s1d.json "$N1"
 [ $? -eq 1 ] && grep -q "did not move forward" v.json && ok "--state: an older quote replayed after a newer one is refused" ||
@@ -444,7 +457,7 @@ bash "$SWTPM" stop "$T/tpm" >/dev/null && TCTI=$(bash "$SWTPM" start "$T/tpm") &
   "$BIN/bootchain" measure --out boot2 --tcti "$TCTI" >boot2.out 2>&1 || not_ok "TPM reset and measured again" "$(tail -3 boot2.out)"
 N3=$(nonce 32)
 $A quote --nonce "$N3" --eventlog boot2/eventlog.bin --out s3.json >/dev/null 2>&1 &&
-  $MUT evidence s3.json s3d.json dice dice/devid.der dice/alias.der good.sig
+  $MUT evidence s3.json s3d.json dice dice/devid.der tcb-good.der good.sig
 run_state s3d.json "$N3"
 [ $? -eq 1 ] && grep -q "TPM reset since the last attestation" v.json && ok "--state: a TPM reset between two attestations is refused" ||
   not_ok "--state: TPM reset between attestations" "$(grep -B2 '"fail"' v.json)"

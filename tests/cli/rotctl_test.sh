@@ -432,9 +432,72 @@ done
 [ $usage_bad -eq 0 ] && ok "bad arguments: exit 2 with one line (${#bad_args[@]} cases)"
 if [ ! -e "$T/b.img" ]; then ok "bad arguments write nothing"; else not_ok "bad arguments write nothing"; fi
 
+# With --json a wrong command line still owes its JSON document on stdout
+# (the shape of every rotctl JSON failure), besides the stderr line.
+json_usage_bad=0
+for a in "verify --json --bogus $IMG" "verify --json --keys $K" "inspect --jso" \
+  "verify --json $IMG" "otp show --json"; do
+  # shellcheck disable=SC2086
+  run $a
+  if [ "$rc" -ne 2 ] || [ "$(err_lines)" -ne 1 ] || ! json_valid "$T/out" ||
+    ! python3 - "$T/out" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert sorted(d) == ["command", "error", "ok", "reason"], d
+assert d["ok"] is False and d["error"] == "ROT_ERROR_INVALID_ARGUMENT", d
+assert "--help" in d["reason"], d
+EOF
+  then
+    not_ok "--json usage error: rotctl $a" "$(show)"
+    json_usage_bad=1
+  fi
+done
+[ $json_usage_bad -eq 0 ] && ok "--json usage errors: exit 2, one stderr line and the JSON error document"
+run verify --bogus "$IMG"
+if [ "$rc" -eq 2 ] && [ ! -s "$T/out" ]; then ok "without --json a usage error prints nothing on stdout"; else not_ok "without --json a usage error prints nothing on stdout" "$(show)"; fi
+
 "$ROTCTL" inspect "$IMG" >/dev/full 2>"$T/err"
 rc=$?
 if [ "$rc" -eq 1 ] && [ "$(err_lines)" -eq 1 ]; then ok "a failed stdout write is an error"; else not_ok "a failed stdout write is an error" "$(show)"; fi
+
+# ---- an unknown crypto backend ----------------------------------------------------
+# ROT_CRYPTO naming no backend stops every command before it does anything:
+# exit 2, one line naming the error, no key directory, no fuse burnt.
+crypto_bad=0
+cp "$T/blank.otp" "$T/bogus.otp"
+for a in "keygen --out $T/bogus-keys" "otp provision --keys $K --otp $T/bogus.otp" \
+  "verify --keys $K $IMG" "identity csr --out $T/bogus.csr"; do
+  # shellcheck disable=SC2086
+  ROT_CRYPTO=bogus "$ROTCTL" $a >"$T/out" 2>"$T/err"
+  rc=$?
+  if [ "$rc" -ne 2 ] || [ "$(err_lines)" -ne 1 ] ||
+    ! grep -q "ROT_ERROR_CRYPTO_UNKNOWN_BACKEND" "$T/err" || [ -s "$T/out" ]; then
+    not_ok "ROT_CRYPTO=bogus: rotctl $a" "$(show)"
+    crypto_bad=1
+  fi
+done
+if [ $crypto_bad -eq 0 ] && [ ! -e "$T/bogus-keys" ] && cmp -s "$T/blank.otp" "$T/bogus.otp"; then
+  ok "ROT_CRYPTO=bogus: exit 2 naming the unknown backend, nothing written"
+else
+  not_ok "ROT_CRYPTO=bogus: exit 2 naming the unknown backend, nothing written"
+fi
+ROT_CRYPTO=bogus "$ROTCTL" verify --json --keys "$K" "$IMG" >"$T/out" 2>"$T/err"
+rc=$?
+if [ "$rc" -eq 2 ] && json_valid "$T/out" &&
+  grep -q '"error": "ROT_ERROR_CRYPTO_UNKNOWN_BACKEND"' "$T/out"; then
+  ok "ROT_CRYPTO=bogus with --json: the JSON error document too"
+else
+  not_ok "ROT_CRYPTO=bogus with --json: the JSON error document too" "$(show)"
+fi
+ROT_CRYPTO=bogus "$PWD/$BUILD/bin/rotd" --flash "$T/bogus.flash" --otp "$T/bogus.otp" \
+  --socket "$T/bogus.sock" >"$T/out" 2>"$T/err"
+rc=$?
+if [ "$rc" -eq 2 ] && grep -q "ROT_ERROR_CRYPTO_UNKNOWN_BACKEND" "$T/err" &&
+  [ ! -e "$T/bogus.flash" ] && [ ! -e "$T/bogus.sock" ]; then
+  ok "ROT_CRYPTO=bogus: rotd refuses to start, creates nothing"
+else
+  not_ok "ROT_CRYPTO=bogus: rotd refuses to start, creates nothing" "$(show)"
+fi
 
 # ---- bit flips ----------------------------------------------------------------
 # One flipped bit in every byte of a signed image (the bit position rotates

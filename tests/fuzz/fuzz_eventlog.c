@@ -65,6 +65,9 @@ static rot_error_t visit(void *ctx, const bc_log_header_t *h,
     }
   }
   CHECK(present == ev->digest_count);
+  /* Typed data the parser bounds: EV_POST_CODE never empty, never long. */
+  CHECK(ev->type != BC_EV_POST_CODE ||
+        (ev->data_len >= 1 && ev->data_len <= BC_EV_POST_CODE_MAX));
   for (uint32_t j = 0; j < ev->data_len; j++) {
     w->sink += ev->data[j];
   }

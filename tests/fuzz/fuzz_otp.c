@@ -105,6 +105,11 @@ static rot_error_t model_decode(const uint8_t *raw, rot_policy_t *p,
   }
   int corrupt = !model_lifecycle(le32(raw + ROT_OTP_OFF_LIFECYCLE),
                                  &p->lifecycle);
+  if (!corrupt && p->lifecycle == ROT_LIFECYCLE_BLANK) {
+    /* The magic over a blank lifecycle: no state provisioning leaves. */
+    memset(p, 0, sizeof(*p));
+    return *alt = ROT_ERROR_OTP_LIFECYCLE_BLANK;
+  }
   for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
     corrupt |= !model_thermo(raw + ROT_OTP_OFF_FLOORS + t * ROT_OTP_FLOOR_BYTES,
                              ROT_OTP_FLOOR_BYTES, &p->svn_floor[t]);
@@ -149,7 +154,8 @@ static void check_decode(const uint8_t raw[ROT_OTP_SIZE],
   CHECK(err == expect || err == alt);
   if (err == ROT_OK) {
     CHECK(policy_eq(&got, &want));
-    CHECK(got.lifecycle <= ROT_LIFECYCLE_DECOMMISSIONED);
+    CHECK(got.lifecycle >= ROT_LIFECYCLE_DEV &&
+          got.lifecycle <= ROT_LIFECYCLE_DECOMMISSIONED);
     CHECK(!zero(got.root_key_hash, ROT_SHA384_LEN));
     for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
       CHECK(got.svn_floor[t] <= FLOOR_MAX && got.svn_floor[t] <= ROT_SVN_MAX);
@@ -254,9 +260,18 @@ static void apply(const rot_otp_port_t *port, const uint8_t *op,
       }
       err = rot_otp_write_uds(port, secret);
       CHECK(port->read(port, 0, now, ROT_OTP_SIZE) == ROT_OK);
+      /* A burn a cut interrupted (only bits of this very secret, no
+       * complete marker) is completed; anything else is refused. */
+      int resumable = 1;
+      for (uint32_t k = 0; k < ROT_OTP_UDS_LEN; k++) {
+        resumable &= (old[ROT_OTP_OFF_UDS + k] & (uint8_t)~secret[k]) == 0;
+      }
+      uint32_t mark = le32(old + ROT_OTP_OFF_UDS_WRITTEN);
+      resumable &= (mark & ~ROT_OTP_UDS_WRITTEN) == 0 &&
+                   mark != ROT_OTP_UDS_WRITTEN;
       if (zero(secret, ROT_OTP_UDS_LEN)) {
         CHECK(err == ROT_ERROR_INVALID_ARGUMENT);
-      } else if (!zero(old + field.off, field.len)) {
+      } else if (!resumable) {
         CHECK(err == ROT_ERROR_OTP_ALREADY_SET);
       } else {
         CHECK(err == ROT_OK);
@@ -275,9 +290,25 @@ static void apply(const rot_otp_port_t *port, const uint8_t *op,
       }
       err = rot_otp_provision(port, secret);
       CHECK(port->read(port, 0, now, ROT_OTP_SIZE) == ROT_OK);
+      /* A provisioning a cut interrupted (only bits of this very one,
+       * magic not complete) is completed; anything else is refused. */
+      uint8_t want[ROT_OTP_OFF_REVOKED];
+      memset(want, 0, sizeof(want));
+      want[ROT_OTP_OFF_MAGIC] = (uint8_t)ROT_OTP_MAGIC;
+      want[ROT_OTP_OFF_MAGIC + 1] = (uint8_t)(ROT_OTP_MAGIC >> 8);
+      want[ROT_OTP_OFF_MAGIC + 2] = (uint8_t)(ROT_OTP_MAGIC >> 16);
+      want[ROT_OTP_OFF_MAGIC + 3] = (uint8_t)(ROT_OTP_MAGIC >> 24);
+      want[ROT_OTP_OFF_VERSION] = (uint8_t)ROT_OTP_VERSION;
+      want[ROT_OTP_OFF_VERSION + 1] = (uint8_t)(ROT_OTP_VERSION >> 8);
+      want[ROT_OTP_OFF_LIFECYCLE] = (uint8_t)ROT_OTP_LC_RAW_DEV;
+      memcpy(want + ROT_OTP_OFF_ROOT_HASH, secret, ROT_SHA384_LEN);
+      int resumable = memcmp(old, want, 8) != 0;
+      for (uint32_t k = 0; k < sizeof(want); k++) {
+        resumable &= (old[k] & (uint8_t)~want[k]) == 0;
+      }
       if (zero(secret, ROT_SHA384_LEN)) {
         CHECK(err == ROT_ERROR_INVALID_ARGUMENT);
-      } else if (!zero(old, field.len)) {
+      } else if (!resumable) {
         CHECK(err == ROT_ERROR_OTP_ALREADY_SET);
       } else {
         rot_policy_t p;

@@ -22,6 +22,8 @@
  *   F4 lifecycle a transition (dev -> production, production ->
  *               decommissioned) reads as the old or the new state, never
  *               corrupt; decommissioned, the device secret reads as locked
+ *   F5 order    no cut leaves the magic fused over a blank lifecycle (the
+ *               state rot_otp_decode refuses as inconsistent)
  *
  * Every write is explored with every partial landing of its bits, lowest
  * first, highest first and scattered. Provisioning and the device-secret
@@ -42,6 +44,7 @@
 
 #include "rot/otp.h"
 #include "rot/update.h"
+#include "rot/util.h"
 #include "rot_client/names.h"
 #include "sim.h"
 
@@ -239,6 +242,13 @@ static void check(ctx_t *x, pf_sim_t *s, const obs_t *before,
        (o.pol.lifecycle != fc->arg && o.pol.lifecycle != fc->arg2))) {
     violation(x, "F4 lifecycle", "reads %s (lifecycle %u), not %u or %u",
               rot_error_name(o.perr), o.pol.lifecycle, fc->arg, fc->arg2);
+  }
+
+  /* F5: the lifecycle is fused before the magic, whatever the cut. */
+  if (rot_ld32(s->fuse + ROT_OTP_OFF_MAGIC) == ROT_OTP_MAGIC &&
+      rot_ld32(s->fuse + ROT_OTP_OFF_LIFECYCLE) == ROT_OTP_LC_RAW_BLANK) {
+    violation(x, "F5 order", "magic fused over a blank lifecycle (reads %s)",
+              rot_error_name(o.perr));
   }
 
   /* F3: exactly before or after, and the write can be completed. */

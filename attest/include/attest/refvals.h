@@ -41,7 +41,10 @@ typedef struct attest_policy {
   uint32_t pcr_mask;   /* PCRs the quote must cover, exactly */
   uint32_t nbanks;
   uint16_t banks[4];   /* banks the quote must cover, exactly, in order */
-  char rot_firmware[64]; /* expected S-CRTM version (PCR 0) */
+  /* Accepted S-CRTM versions (PCR 0), one per accepted RoT firmware:
+   * JSON "rot_firmware", an array (a single string still reads). */
+  uint32_t nrot_firmware;
+  char rot_firmware[ATTEST_REF_MAX_IMAGES][64];
   uint8_t root_key_sha384[ROT_SHA384_LEN];
   uint32_t lifecycles; /* bit l: lifecycle l allowed */
   uint32_t signers[ROT_IMAGE_TYPE_SLOTS];   /* bit k: key k may sign type */
@@ -58,7 +61,8 @@ typedef struct attest_policy {
  * signed images that must verify against its root. PCRs 0,1,4,5,7 in
  * banks SHA-256 and SHA-384; signers and SVN floors (the lowest SVN
  * given) per type from the images; lifecycles dev and production; one
- * DiceTcbInfo entry per RoT firmware image, and dice_debug_ok set since
+ * accepted S-CRTM version and one DiceTcbInfo entry per RoT firmware image
+ * (the stack's own version when none is given), and dice_debug_ok set since
  * the dev lifecycle (whose chips run in DICE debug mode) is allowed.
  * detail names the file at fault. Errors: ROT_ERROR_IO_*, the image
  * verifier's errors, ROT_ERROR_ATTEST_BAD_POLICY (too many images).

@@ -104,7 +104,10 @@ extern const uint8_t bc_log_spec_id_signature[BC_LOG_SPEC_ID_SIGNATURE_LEN];
  * Both modes refuse typed event data shorter than its structure
  * (UEFI_VARIABLE_DATA, UEFI_PLATFORM_FIRMWARE_BLOB[2], UEFI_IMAGE_LOAD_EVENT),
  * with ROT_ERROR_EVENTLOG_BAD_EVENT; the strict mode also refuses bytes the
- * structure does not account for.
+ * structure does not account for. EV_POST_CODE data (a
+ * UEFI_PLATFORM_FIRMWARE_BLOB or a short description such as "POST CODE" or
+ * "SMM CODE") must hold 1 to BC_EV_POST_CODE_MAX bytes in both modes; in
+ * strict mode it is the 16-byte blob or printable ASCII.
  */
 #define BC_LOG_STRICT 0u
 #define BC_LOG_FIRMWARE 1u
@@ -405,6 +408,10 @@ int bc_log_type_is_pfp_data_bound(uint32_t type);
  * EV_EFI_PLATFORM_FIRMWARE_BLOB (OpenSBI) and EV_TABLE_OF_DEVICES (DTB).
  */
 #define BC_EV_BLOB_LEN 16u
+
+/* The longest EV_POST_CODE data accepted: the PFP's descriptions ("POST
+ * CODE", "Embedded UEFI Driver", ...) are far shorter, the blob 16 bytes. */
+#define BC_EV_POST_CODE_MAX 64u
 void bc_ev_blob_encode(uint8_t out[BC_EV_BLOB_LEN], uint64_t base,
                        uint64_t length);
 

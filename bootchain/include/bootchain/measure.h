@@ -32,6 +32,9 @@
 
 /* The S-CRTM version measured first into PCR 0: the RoT firmware's. */
 #define BC_RTM_VERSION "rot-stack 0.1.0"
+/* ... and with RoT firmware booted, its version and SVN (major, minor,
+ * patch, svn): what verifiers' reference values list (rot_firmware). */
+#define BC_RTM_ROT_VERSION_FMT "rot-stack rot %u.%u.%u svn %u"
 
 typedef struct bc_config {
   const char *socket;   /* rotd socket; NULL: $ROT_SOCKET, else run/rotd.sock */

@@ -86,7 +86,11 @@ ROT_WARN_UNUSED rot_error_t rot_otp_thermo_decode(const uint8_t *p, size_t len,
 ROT_WARN_UNUSED rot_error_t rot_otp_policy(const rot_otp_port_t *p,
                                            rot_policy_t *out);
 
-/** Decode a raw fuse image (ROT_OTP_SIZE bytes) into a policy. */
+/**
+ * Decode a raw fuse image (ROT_OTP_SIZE bytes) into a policy. A set magic
+ * over a blank lifecycle (never written by provisioning, which fuses the
+ * lifecycle first) is ROT_ERROR_OTP_LIFECYCLE_BLANK.
+ */
 ROT_WARN_UNUSED rot_error_t rot_otp_decode(const uint8_t raw[ROT_OTP_SIZE],
                                            rot_policy_t *out);
 

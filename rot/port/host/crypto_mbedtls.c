@@ -18,6 +18,8 @@
 #include <mbedtls/sha256.h>
 #include <mbedtls/sha512.h>
 
+#include "hash_front.h"
+
 typedef struct mbed_state {
   int ready;
   mbedtls_ecp_group grp;
@@ -35,77 +37,41 @@ _Static_assert(sizeof(mbed_hash_t) <= sizeof(((rot_hash_ctx_t *)0)->opaque),
 
 static mbed_state_t g_state;
 
-static mbed_hash_t *hash_of(rot_hash_ctx_t *ctx) {
-  return (mbed_hash_t *)(void *)ctx->opaque;
+/* The primitive steps under the shared front (hash_front.h), which has
+ * checked the context, the algorithm and the lengths already. */
+static int mbed_start(void *p, rot_hash_alg_t alg) {
+  mbed_hash_t *h = p;
+  if (alg == ROT_HASH_SHA256) {
+    mbedtls_sha256_init(&h->sha256);
+    return mbedtls_sha256_starts_ret(&h->sha256, 0);
+  }
+  mbedtls_sha512_init(&h->sha512);
+  return mbedtls_sha512_starts_ret(&h->sha512, 1);
 }
 
-static rot_error_t mbed_hash_start(const rot_crypto_t *c, rot_hash_ctx_t *ctx,
-                                   rot_hash_alg_t alg) {
-  (void)c;
-  if (ctx == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  ctx->alg = alg;
-  mbed_hash_t *h = hash_of(ctx);
-  switch (alg) {
-    case ROT_HASH_SHA256:
-      mbedtls_sha256_init(&h->sha256);
-      return mbedtls_sha256_starts_ret(&h->sha256, 0) == 0 ? ROT_OK
-                                                           : ROT_ERROR_CRYPTO_FAILED;
-    case ROT_HASH_SHA384:
-      mbedtls_sha512_init(&h->sha512);
-      return mbedtls_sha512_starts_ret(&h->sha512, 1) == 0 ? ROT_OK
-                                                           : ROT_ERROR_CRYPTO_FAILED;
-  }
-  return ROT_ERROR_INVALID_ARGUMENT;
+static int mbed_update(void *p, rot_hash_alg_t alg, const void *data,
+                       size_t len) {
+  mbed_hash_t *h = p;
+  return alg == ROT_HASH_SHA256 ? mbedtls_sha256_update_ret(&h->sha256, data, len)
+                                : mbedtls_sha512_update_ret(&h->sha512, data, len);
 }
 
-static rot_error_t mbed_hash_update(const rot_crypto_t *c, rot_hash_ctx_t *ctx,
-                                    const void *data, size_t len) {
-  (void)c;
-  if (ctx == NULL || (data == NULL && len != 0)) {
-    return ROT_ERROR_INVALID_ARGUMENT;
+static int mbed_finish(void *p, rot_hash_alg_t alg, uint8_t *out) {
+  mbed_hash_t *h = p;
+  if (alg == ROT_HASH_SHA256) {
+    return mbedtls_sha256_finish_ret(&h->sha256, out);
   }
-  if (len == 0) {
-    return ROT_OK;
-  }
-  mbed_hash_t *h = hash_of(ctx);
-  int rc;
-  switch ((rot_hash_alg_t)ctx->alg) {
-    case ROT_HASH_SHA256:
-      rc = mbedtls_sha256_update_ret(&h->sha256, data, len);
-      break;
-    case ROT_HASH_SHA384:
-      rc = mbedtls_sha512_update_ret(&h->sha512, data, len);
-      break;
-    default:
-      return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  return rc == 0 ? ROT_OK : ROT_ERROR_CRYPTO_FAILED;
+  uint8_t full[64];
+  int rc = mbedtls_sha512_finish_ret(&h->sha512, full);
+  memcpy(out, full, ROT_SHA384_LEN);
+  mbedtls_platform_zeroize(full, sizeof(full));
+  return rc;
 }
 
-static rot_error_t mbed_hash_finish(const rot_crypto_t *c, rot_hash_ctx_t *ctx,
-                                    uint8_t *out, size_t out_len) {
-  (void)c;
-  if (ctx == NULL || out == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  rot_hash_alg_t alg = (rot_hash_alg_t)ctx->alg;
-  mbed_hash_t *h = hash_of(ctx);
-  int rc = -1;
-  if (out_len >= rot_hash_len(alg) && rot_hash_len(alg) != 0) {
-    if (alg == ROT_HASH_SHA256) {
-      rc = mbedtls_sha256_finish_ret(&h->sha256, out);
-    } else {
-      uint8_t full[64];
-      rc = mbedtls_sha512_finish_ret(&h->sha512, full);
-      memcpy(out, full, ROT_SHA384_LEN);
-      mbedtls_platform_zeroize(full, sizeof(full));
-    }
-  }
-  mbedtls_platform_zeroize(ctx, sizeof(*ctx));
-  return rc == 0 ? ROT_OK : ROT_ERROR_INVALID_ARGUMENT;
-}
+static const rot_host_hash_ops_t kMbedHash = {mbed_start, mbed_update,
+                                              mbed_finish};
+
+ROT_HOST_HASH_ENTRIES(mbed, kMbedHash)
 
 static const mbedtls_md_info_t *md_of(rot_hash_alg_t alg) {
   switch (alg) {

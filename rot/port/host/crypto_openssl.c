@@ -35,6 +35,8 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "hash_front.h"
+
 typedef union ossl_hash {
   SHA256_CTX sha256;
   SHA512_CTX sha512;
@@ -50,67 +52,35 @@ typedef struct ossl_state {
 
 static ossl_state_t g_state;
 
-static ossl_hash_t *hash_of(rot_hash_ctx_t *ctx) {
-  return (ossl_hash_t *)(void *)ctx->opaque;
+/* The primitive steps under the shared front (hash_front.h), which has
+ * checked the context, the algorithm and the lengths already. libcrypto's
+ * low-level calls return 1 on success. */
+static int ossl_start(void *p, rot_hash_alg_t alg) {
+  ossl_hash_t *h = p;
+  int rc = alg == ROT_HASH_SHA256 ? SHA256_Init(&h->sha256)
+                                  : SHA384_Init(&h->sha512);
+  return rc == 1 ? 0 : -1;
 }
 
-static rot_error_t ossl_hash_start(const rot_crypto_t *c, rot_hash_ctx_t *ctx,
-                                   rot_hash_alg_t alg) {
-  (void)c;
-  if (ctx == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  ctx->alg = alg;
-  ossl_hash_t *h = hash_of(ctx);
-  switch (alg) {
-    case ROT_HASH_SHA256:
-      return SHA256_Init(&h->sha256) == 1 ? ROT_OK : ROT_ERROR_CRYPTO_FAILED;
-    case ROT_HASH_SHA384:
-      return SHA384_Init(&h->sha512) == 1 ? ROT_OK : ROT_ERROR_CRYPTO_FAILED;
-  }
-  return ROT_ERROR_INVALID_ARGUMENT;
+static int ossl_update(void *p, rot_hash_alg_t alg, const void *data,
+                       size_t len) {
+  ossl_hash_t *h = p;
+  int rc = alg == ROT_HASH_SHA256 ? SHA256_Update(&h->sha256, data, len)
+                                  : SHA384_Update(&h->sha512, data, len);
+  return rc == 1 ? 0 : -1;
 }
 
-static rot_error_t ossl_hash_update(const rot_crypto_t *c, rot_hash_ctx_t *ctx,
-                                    const void *data, size_t len) {
-  (void)c;
-  if (ctx == NULL || (data == NULL && len != 0)) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  if (len == 0) {
-    return ROT_OK;
-  }
-  ossl_hash_t *h = hash_of(ctx);
-  int rc;
-  switch ((rot_hash_alg_t)ctx->alg) {
-    case ROT_HASH_SHA256:
-      rc = SHA256_Update(&h->sha256, data, len);
-      break;
-    case ROT_HASH_SHA384:
-      rc = SHA384_Update(&h->sha512, data, len);
-      break;
-    default:
-      return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  return rc == 1 ? ROT_OK : ROT_ERROR_CRYPTO_FAILED;
+static int ossl_finish(void *p, rot_hash_alg_t alg, uint8_t *out) {
+  ossl_hash_t *h = p;
+  int rc = alg == ROT_HASH_SHA256 ? SHA256_Final(out, &h->sha256)
+                                  : SHA384_Final(out, &h->sha512);
+  return rc == 1 ? 0 : -1;
 }
 
-static rot_error_t ossl_hash_finish(const rot_crypto_t *c, rot_hash_ctx_t *ctx,
-                                    uint8_t *out, size_t out_len) {
-  (void)c;
-  if (ctx == NULL || out == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  rot_hash_alg_t alg = (rot_hash_alg_t)ctx->alg;
-  ossl_hash_t *h = hash_of(ctx);
-  int rc = 0;
-  if (out_len >= rot_hash_len(alg) && rot_hash_len(alg) != 0) {
-    rc = alg == ROT_HASH_SHA256 ? SHA256_Final(out, &h->sha256)
-                                : SHA384_Final(out, &h->sha512);
-  }
-  OPENSSL_cleanse(ctx, sizeof(*ctx));
-  return rc == 1 ? ROT_OK : ROT_ERROR_INVALID_ARGUMENT;
-}
+static const rot_host_hash_ops_t kOsslHash = {ossl_start, ossl_update,
+                                              ossl_finish};
+
+ROT_HOST_HASH_ENTRIES(ossl, kOsslHash)
 
 static const EVP_MD *md_of(rot_hash_alg_t alg) {
   switch (alg) {

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 #include <json-c/json.h>
+#include <tss2/tss2_mu.h>
 
 #include "attest/evidence.h"
 #include "attest/tpms.h"
@@ -250,6 +251,75 @@ static void pcrfile_test_roundtrip_and_hostile(void **state) {
   free(p);
 }
 
+/* The TPM structure decoders: exactly len bytes, or refused and zeroed. */
+static void tpms_test_decoders_exact(void **state) {
+  (void)state;
+  uint8_t buf[sizeof(TPMS_ATTEST) + 16];
+  size_t len = 0;
+
+  TPMT_SIGNATURE sig, sig2;
+  memset(&sig, 0, sizeof(sig));
+  sig.sigAlg = TPM2_ALG_ECDSA;
+  sig.signature.ecdsa.hash = TPM2_ALG_SHA256;
+  sig.signature.ecdsa.signatureR.size = 32;
+  sig.signature.ecdsa.signatureS.size = 32;
+  memset(sig.signature.ecdsa.signatureR.buffer, 0x11, 32);
+  memset(sig.signature.ecdsa.signatureS.buffer, 0x22, 32);
+  assert_int_equal(Tss2_MU_TPMT_SIGNATURE_Marshal(&sig, buf, sizeof(buf), &len),
+                   TSS2_RC_SUCCESS);
+  assert_int_equal(attest_tpmt_signature_decode(buf, len, &sig2), ROT_OK);
+  assert_memory_equal(sig2.signature.ecdsa.signatureS.buffer,
+                      sig.signature.ecdsa.signatureS.buffer, 32);
+  buf[len] = 0;
+  assert_int_equal(attest_tpmt_signature_decode(buf, len + 1, &sig2),
+                   ROT_ERROR_ATTEST_BAD_EVIDENCE);
+  assert_int_equal(sig2.sigAlg, 0); /* zeroed, not half decoded */
+  assert_int_equal(attest_tpmt_signature_decode(buf, len - 1, &sig2),
+                   ROT_ERROR_ATTEST_BAD_EVIDENCE);
+  assert_int_equal(attest_tpmt_signature_decode(NULL, len, &sig2),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(attest_tpmt_signature_decode(buf, len, NULL),
+                   ROT_ERROR_INVALID_ARGUMENT);
+
+  TPM2B_PUBLIC pub, pub2;
+  memset(&pub, 0, sizeof(pub));
+  pub.publicArea.type = TPM2_ALG_ECC;
+  pub.publicArea.nameAlg = TPM2_ALG_SHA256;
+  pub.publicArea.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;
+  pub.publicArea.parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
+  pub.publicArea.parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
+  pub.publicArea.parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
+  pub.publicArea.unique.ecc.x.size = 32;
+  pub.publicArea.unique.ecc.y.size = 32;
+  len = 0;
+  assert_int_equal(Tss2_MU_TPM2B_PUBLIC_Marshal(&pub, buf, sizeof(buf), &len),
+                   TSS2_RC_SUCCESS);
+  assert_int_equal(attest_tpm2b_public_decode(buf, len, &pub2), ROT_OK);
+  assert_int_equal(pub2.publicArea.unique.ecc.y.size, 32);
+  assert_int_equal(attest_tpm2b_public_decode(buf, len + 1, &pub2),
+                   ROT_ERROR_ATTEST_BAD_EVIDENCE);
+  assert_int_equal(pub2.publicArea.type, 0);
+  assert_int_equal(attest_tpm2b_public_decode(buf, len - 1, &pub2),
+                   ROT_ERROR_ATTEST_BAD_EVIDENCE);
+
+  TPMS_ATTEST at, at2;
+  memset(&at, 0, sizeof(at));
+  at.magic = TPM2_GENERATED_VALUE;
+  at.type = TPM2_ST_ATTEST_QUOTE;
+  at.extraData.size = 4;
+  memcpy(at.extraData.buffer, "abcd", 4);
+  len = 0;
+  assert_int_equal(Tss2_MU_TPMS_ATTEST_Marshal(&at, buf, sizeof(buf), &len),
+                   TSS2_RC_SUCCESS);
+  assert_int_equal(attest_tpms_attest_decode(buf, len, &at2), ROT_OK);
+  assert_memory_equal(at2.extraData.buffer, "abcd", 4);
+  assert_int_equal(attest_tpms_attest_decode(buf, len + 1, &at2),
+                   ROT_ERROR_ATTEST_BAD_EVIDENCE);
+  assert_int_equal(at2.magic, 0);
+  assert_int_equal(attest_tpms_attest_decode(buf, len - 1, &at2),
+                   ROT_ERROR_ATTEST_BAD_EVIDENCE);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(evidence_test_roundtrip),
@@ -257,6 +327,7 @@ int main(void) {
       cmocka_unit_test(evidence_test_decode_hostile),
       cmocka_unit_test(evidence_test_decode_bounds),
       cmocka_unit_test(pcrfile_test_roundtrip_and_hostile),
+      cmocka_unit_test(tpms_test_decoders_exact),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -77,7 +77,7 @@ static size_t one_event_log(uint8_t *buf, size_t cap, size_t dlen) {
   assert_int_equal(bc_log_init(&w, buf, cap, kTwo, 2), ROT_OK);
   uint8_t data[64] = {0};
   assert_true(dlen <= sizeof(data));
-  assert_int_equal(bc_log_measure(&w, crypto(), 4, BC_EV_POST_CODE, "img", 3,
+  assert_int_equal(bc_log_measure(&w, crypto(), 4, BC_EV_IPL, "img", 3,
                                   data, dlen, NULL),
                    ROT_OK);
   assert_int_equal(w.len, HDR_LEN + REC_FIXED + dlen);
@@ -206,11 +206,11 @@ static void eventlog_test_append_digests_null(void **state) {
   assert_int_equal(bc_log_init(&w, buf, sizeof(buf), kTwo, 2), ROT_OK);
   assert_int_equal(bc_log_append_digests(NULL, 0, 1, &d, NULL, 0),
                    ROT_ERROR_INVALID_ARGUMENT);
-  assert_int_equal(bc_log_append_digests(&w, 0, 1, NULL, NULL, 0),
+  assert_int_equal(bc_log_append_digests(&w, 0, BC_EV_IPL, NULL, NULL, 0),
                    ROT_ERROR_INVALID_ARGUMENT);
-  assert_int_equal(bc_log_append_digests(&w, 0, 1, &d, NULL, 4),
+  assert_int_equal(bc_log_append_digests(&w, 0, BC_EV_IPL, &d, NULL, 4),
                    ROT_ERROR_INVALID_ARGUMENT);
-  assert_int_equal(bc_log_append_digests(&w, 0, 1, &d, NULL, 0), ROT_OK);
+  assert_int_equal(bc_log_append_digests(&w, 0, BC_EV_IPL, &d, NULL, 0), ROT_OK);
 }
 
 static void eventlog_test_append_digests_bad_pcr(void **state) {
@@ -221,11 +221,11 @@ static void eventlog_test_append_digests_bad_pcr(void **state) {
   assert_int_equal(bc_log_init(&w, buf, sizeof(buf), kTwo, 2), ROT_OK);
   const uint32_t bad[] = {24, 32, 0xffffffffu};
   for (size_t i = 0; i < ROT_ARRAY_SIZE(bad); i++) {
-    assert_int_equal(bc_log_append_digests(&w, bad[i], 1, &d, NULL, 0),
+    assert_int_equal(bc_log_append_digests(&w, bad[i], BC_EV_IPL, &d, NULL, 0),
                      ROT_ERROR_INVALID_ARGUMENT);
   }
   assert_int_equal(w.len, HDR_LEN);
-  assert_int_equal(bc_log_append_digests(&w, 23, 1, &d, NULL, 0), ROT_OK);
+  assert_int_equal(bc_log_append_digests(&w, 23, BC_EV_IPL, &d, NULL, 0), ROT_OK);
 }
 
 static void eventlog_test_append_digests_no_action(void **state) {
@@ -247,17 +247,17 @@ static void eventlog_test_append_digests_full(void **state) {
   memset(buf, 0xee, sizeof(buf));
   assert_int_equal(bc_log_init(&w, buf, sizeof(buf), kTwo, 2), ROT_OK);
   /* One byte too many: nothing is written, the log stays valid. */
-  assert_int_equal(bc_log_append_digests(&w, 0, 1, &d, "01234567890", 11),
+  assert_int_equal(bc_log_append_digests(&w, 0, BC_EV_IPL, &d, "01234567890", 11),
                    ROT_ERROR_EVENTLOG_FULL);
   assert_int_equal(w.len, HDR_LEN);
   assert_int_equal(w.event_count, 0);
   assert_int_equal(buf[HDR_LEN], 0xee);
   assert_int_equal(parse(buf, w.len), ROT_OK);
   /* Exactly full is fine; after that even an empty event does not fit. */
-  assert_int_equal(bc_log_append_digests(&w, 0, 1, &d, "0123456789", 10),
+  assert_int_equal(bc_log_append_digests(&w, 0, BC_EV_IPL, &d, "0123456789", 10),
                    ROT_OK);
   assert_int_equal(w.len, sizeof(buf));
-  assert_int_equal(bc_log_append_digests(&w, 0, 1, &d, NULL, 0),
+  assert_int_equal(bc_log_append_digests(&w, 0, BC_EV_IPL, &d, NULL, 0),
                    ROT_ERROR_EVENTLOG_FULL);
   assert_int_equal(parse(buf, w.len), ROT_OK);
 }
@@ -269,9 +269,9 @@ static void eventlog_test_append_digests_huge_data(void **state) {
   bc_log_digests_t d = {{{0}}};
   assert_int_equal(bc_log_init(&w, buf, sizeof(buf), kTwo, 2), ROT_OK);
   /* A length that would wrap the record size must not get through. */
-  assert_int_equal(bc_log_append_digests(&w, 0, 1, &d, buf, SIZE_MAX),
+  assert_int_equal(bc_log_append_digests(&w, 0, BC_EV_IPL, &d, buf, SIZE_MAX),
                    ROT_ERROR_EVENTLOG_FULL);
-  assert_int_equal(bc_log_append_digests(&w, 0, 1, &d, buf, SIZE_MAX - 50),
+  assert_int_equal(bc_log_append_digests(&w, 0, BC_EV_IPL, &d, buf, SIZE_MAX - 50),
                    ROT_ERROR_EVENTLOG_FULL);
   assert_int_equal(w.len, HDR_LEN);
 }
@@ -285,10 +285,10 @@ static void eventlog_test_append_digests_event_cap(void **state) {
   bc_log_digests_t d = {{{0}}};
   assert_int_equal(bc_log_init(&w, buf, cap, kTwo, 2), ROT_OK);
   for (uint32_t i = 0; i < BC_LOG_MAX_EVENTS; i++) {
-    assert_int_equal(bc_log_append_digests(&w, i % 24, 1, &d, NULL, 0),
+    assert_int_equal(bc_log_append_digests(&w, i % 24, BC_EV_IPL, &d, NULL, 0),
                      ROT_OK);
   }
-  assert_int_equal(bc_log_append_digests(&w, 0, 1, &d, NULL, 0),
+  assert_int_equal(bc_log_append_digests(&w, 0, BC_EV_IPL, &d, NULL, 0),
                    ROT_ERROR_EVENTLOG_FULL);
   bc_log_header_t h;
   assert_int_equal(bc_log_parse(buf, w.len, &h, NULL, NULL), ROT_OK);
@@ -309,7 +309,7 @@ static void eventlog_test_measure_digests(void **state) {
   bc_log_writer_t w;
   bc_log_digests_t d;
   assert_int_equal(bc_log_init(&w, buf, sizeof(buf), kTwo, 2), ROT_OK);
-  assert_int_equal(bc_log_measure(&w, c, 4, BC_EV_POST_CODE, "measured", 8,
+  assert_int_equal(bc_log_measure(&w, c, 4, BC_EV_IPL, "measured", 8,
                                   "desc", 4, &d),
                    ROT_OK);
   uint8_t h256[32], h384[48];
@@ -329,9 +329,9 @@ static void eventlog_test_measure_null(void **state) {
   uint8_t buf[512];
   bc_log_writer_t w;
   assert_int_equal(bc_log_init(&w, buf, sizeof(buf), kTwo, 2), ROT_OK);
-  assert_int_equal(bc_log_measure(&w, NULL, 0, 1, "m", 1, NULL, 0, NULL),
+  assert_int_equal(bc_log_measure(&w, NULL, 0, BC_EV_IPL, "m", 1, NULL, 0, NULL),
                    ROT_ERROR_INVALID_ARGUMENT);
-  assert_int_equal(bc_log_measure(&w, crypto(), 0, 1, NULL, 1, NULL, 0, NULL),
+  assert_int_equal(bc_log_measure(&w, crypto(), 0, BC_EV_IPL, NULL, 1, NULL, 0, NULL),
                    ROT_ERROR_INVALID_ARGUMENT);
   assert_int_equal(w.len, HDR_LEN);
 }
@@ -343,7 +343,7 @@ static void eventlog_test_measure_unsupported_bank(void **state) {
   assert_int_equal(bc_log_init(&w, buf, sizeof(buf), kFour, 4), ROT_OK);
   size_t before = w.len;
   /* The crypto port has no SHA-1 / SHA-512: refuse rather than log zeros. */
-  assert_int_equal(bc_log_measure(&w, crypto(), 0, 1, "m", 1, NULL, 0, NULL),
+  assert_int_equal(bc_log_measure(&w, crypto(), 0, BC_EV_IPL, "m", 1, NULL, 0, NULL),
                    ROT_ERROR_UNSUPPORTED);
   assert_int_equal(w.len, before);
   assert_int_equal(w.event_count, 0);
@@ -487,7 +487,7 @@ static void eventlog_test_parse_four_banks(void **state) {
     memset(d.value[b], (int)(0x10 * (b + 1)), BC_LOG_MAX_DIGEST);
   }
   assert_int_equal(bc_log_init(&w, buf, sizeof(buf), kFour, 4), ROT_OK);
-  assert_int_equal(bc_log_append_digests(&w, 2, BC_EV_POST_CODE, &d, "x", 1),
+  assert_int_equal(bc_log_append_digests(&w, 2, BC_EV_IPL, &d, "x", 1),
                    ROT_OK);
   collect_t col = {0};
   bc_log_header_t h;
@@ -534,7 +534,7 @@ static void eventlog_test_parse_over_64k(void **state) {
   uint32_t n = 0;
   while (w.len < 150u * 1024u) {
     d.value[0][0] = (uint8_t)n;
-    assert_int_equal(bc_log_append_digests(&w, n % 8, BC_EV_POST_CODE, &d,
+    assert_int_equal(bc_log_append_digests(&w, n % 8, BC_EV_IPL, &d,
                                            data, sizeof(data)),
                      ROT_OK);
     n++;
@@ -560,7 +560,7 @@ static void eventlog_test_parse_at_size_cap(void **state) {
   size_t dlen = BC_LOG_MAX_SIZE - HDR_LEN - REC_FIXED;
   /* The data source is the (zeroed) tail of the buffer the record lands
    * in: same bytes, so the overlap is harmless and saves 16 MiB. */
-  assert_int_equal(bc_log_append_digests(&w, 0, BC_EV_POST_CODE, &d,
+  assert_int_equal(bc_log_append_digests(&w, 0, BC_EV_IPL, &d,
                                          buf + BC_LOG_MAX_SIZE - dlen, dlen),
                    ROT_OK);
   assert_int_equal(w.len, BC_LOG_MAX_SIZE);
@@ -865,7 +865,7 @@ static void eventlog_test_replay_four_banks(void **state) {
   bc_log_digests_t d;
   memset(&d, 0x42, sizeof(d));
   assert_int_equal(bc_log_init(&w, buf, sizeof(buf), kFour, 4), ROT_OK);
-  assert_int_equal(bc_log_append_digests(&w, 9, BC_EV_POST_CODE, &d, NULL, 0),
+  assert_int_equal(bc_log_append_digests(&w, 9, BC_EV_IPL, &d, NULL, 0),
                    ROT_OK);
   static bc_log_replay_t r;
   assert_int_equal(bc_log_replay(buf, w.len, crypto(), &r), ROT_OK);
@@ -1537,6 +1537,61 @@ static void eventlog_test_parse_typed_data_too_short(void **state) {
   assert_int_equal(parse(buf, len), ROT_ERROR_EVENTLOG_BAD_EVENT);
 }
 
+/* EV_POST_CODE: a firmware blob or a short description, bounded in both
+ * modes; the plan's logs carry only the blob or printable text. */
+static void eventlog_test_parse_post_code_bounded(void **state) {
+  (void)state;
+  uint8_t buf[1024];
+  uint8_t data[BC_EV_POST_CODE_MAX + 1];
+  memset(data, 'A', sizeof(data));
+  static const struct {
+    size_t len;
+    uint8_t fill; /* 0: text ('A'), else every byte */
+    rot_error_t strict, firmware;
+  } kCases[] = {
+      {0, 0, ROT_ERROR_EVENTLOG_BAD_EVENT, ROT_ERROR_EVENTLOG_BAD_EVENT},
+      {BC_EV_POST_CODE_MAX + 1, 0, ROT_ERROR_EVENTLOG_BAD_EVENT,
+       ROT_ERROR_EVENTLOG_BAD_EVENT},
+      {BC_EV_POST_CODE_MAX, 0, ROT_OK, ROT_OK},
+      {1, 0, ROT_OK, ROT_OK},
+      {BC_EV_BLOB_LEN, 0x80, ROT_OK, ROT_OK},         /* the blob */
+      {20, 0x01, ROT_ERROR_EVENTLOG_BAD_EVENT, ROT_OK}, /* binary, not a blob */
+  };
+  for (size_t i = 0; i < sizeof(kCases) / sizeof(kCases[0]); i++) {
+    memset(data, kCases[i].fill != 0 ? kCases[i].fill : 'A', sizeof(data));
+    size_t len = put_ev2(buf, agile_header(buf, sizeof(buf)), 0,
+                         BC_EV_POST_CODE, kTwo, 2, NULL, 0, data,
+                         (uint32_t)kCases[i].len);
+    if (parse(buf, len) != kCases[i].strict ||
+        bc_log_parse_mode(buf, len, BC_LOG_FIRMWARE, NULL, NULL, NULL) !=
+            kCases[i].firmware) {
+      fail_msg("EV_POST_CODE case %zu (%zu bytes)", i, kCases[i].len);
+    }
+  }
+  /* A data length far past the bound, in a log that holds it all. */
+  static uint8_t big[70000], text[65536];
+  memset(text, 'A', sizeof(text));
+  size_t off = agile_header(big, sizeof(big));
+  size_t len = put_ev2(big, off, 0, BC_EV_POST_CODE, kTwo, 2, NULL, 0, text,
+                       sizeof(text));
+  assert_int_equal(parse(big, len), ROT_ERROR_EVENTLOG_BAD_EVENT);
+  /* The describer names the blob and the description. */
+  bc_log_event_t ev;
+  memset(&ev, 0, sizeof(ev));
+  uint8_t blob[BC_EV_BLOB_LEN];
+  bc_ev_blob_encode(blob, 0x80000000u, 0x1000u);
+  ev.type = BC_EV_POST_CODE;
+  ev.data = blob;
+  ev.data_len = sizeof(blob);
+  char desc[256];
+  bc_log_describe_event(&ev, desc, sizeof(desc));
+  assert_string_equal(desc, "POST code blob: base 0x80000000, length 4096");
+  ev.data = (const uint8_t *)"SMM CODE";
+  ev.data_len = 8;
+  bc_log_describe_event(&ev, desc, sizeof(desc));
+  assert_string_equal(desc, "text \"SMM CODE\"");
+}
+
 static void eventlog_test_parse_mode_bad(void **state) {
   (void)state;
   uint8_t buf[256];
@@ -1615,6 +1670,7 @@ int main(void) {
       cmocka_unit_test(eventlog_test_firmware_sha1_log),
       cmocka_unit_test(eventlog_test_check_unhashable_bank_not_checked),
       cmocka_unit_test(eventlog_test_parse_typed_data_too_short),
+      cmocka_unit_test(eventlog_test_parse_post_code_bounded),
       cmocka_unit_test(eventlog_test_parse_mode_bad),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -125,6 +125,24 @@ static void crypto_backends_test_hash_bad_args(void **state) {
     assert_int_equal(c->hash_update(c, &ctx, NULL, 1), ROT_ERROR_INVALID_ARGUMENT);
     /* Too small an output: refused, and the context is wiped anyway. */
     assert_int_equal(c->hash_finish(c, &ctx, out, 47), ROT_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(ctx.alg, 0);
+    /* A wiped context, or one whose start was refused, takes no data and
+     * gives no digest, even an empty update. */
+    assert_int_equal(c->hash_update(c, &ctx, out, 1), ROT_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(c->hash_update(c, &ctx, NULL, 0), ROT_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(c->hash_start(c, &ctx, (rot_hash_alg_t)0x99),
+                     ROT_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(c->hash_update(c, &ctx, out, 1), ROT_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(c->hash_finish(c, &ctx, out, sizeof(out)),
+                     ROT_ERROR_INVALID_ARGUMENT);
+    /* NULL arguments, and a NULL output still wipes the context. */
+    assert_int_equal(c->hash_update(c, NULL, out, 1), ROT_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(c->hash_finish(c, NULL, out, sizeof(out)),
+                     ROT_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(c->hash_start(c, &ctx, ROT_HASH_SHA256), ROT_OK);
+    assert_int_equal(c->hash_finish(c, &ctx, NULL, sizeof(out)),
+                     ROT_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(ctx.alg, 0);
   }
 }
 
@@ -360,9 +378,16 @@ static void crypto_backends_test_select(void **state) {
   assert_string_equal(rot_host_crypto_name(), "mbedtls");
   assert_int_equal(setenv("ROT_CRYPTO", "openssl", 1), 0);
   assert_ptr_equal(rot_host_crypto(), rot_host_crypto_openssl());
+  const rot_crypto_t *got = rot_host_crypto_openssl();
+  assert_int_equal(rot_host_crypto_get(&got), ROT_OK);
+  assert_ptr_equal(got, rot_host_crypto_openssl());
   assert_int_equal(setenv("ROT_CRYPTO", "no-such", 1), 0);
   assert_null(rot_host_crypto());
   assert_null(rot_host_crypto_name());
+  /* Named as what it is, not as a failing RNG. */
+  assert_int_equal(rot_host_crypto_get(&got), ROT_ERROR_CRYPTO_UNKNOWN_BACKEND);
+  assert_null(got);
+  assert_int_equal(rot_host_crypto_get(NULL), ROT_ERROR_CRYPTO_UNKNOWN_BACKEND);
   assert_int_equal(unsetenv("ROT_CRYPTO"), 0);
   assert_non_null(rot_host_crypto());
   if (copy != NULL) {

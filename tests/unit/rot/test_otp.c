@@ -22,6 +22,7 @@
 #include "rot/util.h"
 #include "rot_host/file.h"
 #include "test_keys.h"
+#include "trap_hook.h"
 
 /* ---- fake fuse array ---------------------------------------------------- */
 
@@ -31,6 +32,8 @@ typedef struct fake_otp {
   uint8_t drop_mask;   /* bits that never take when programmed */
   int fail_reads;      /* read() reports an I/O error */
   unsigned programs;   /* program() calls seen */
+  int cut;             /* power lost: programs from cut_at on never land */
+  unsigned cut_at;
 } fake_otp_t;
 
 static rot_error_t fake_read(const rot_otp_port_t *p, uint32_t off, void *buf,
@@ -51,6 +54,9 @@ static rot_error_t fake_program(const rot_otp_port_t *p, uint32_t off,
   fake_otp_t *f = p->state;
   if (buf == NULL || off > ROT_OTP_SIZE || len > ROT_OTP_SIZE - off) {
     return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  if (f->cut && f->programs >= f->cut_at) {
+    return ROT_ERROR_OTP_WRITE_FAILED;
   }
   const uint8_t *in = buf;
   for (uint32_t i = 0; i < len; i++) {
@@ -220,13 +226,67 @@ static void otp_test_decode_bad_lifecycle_pattern(void **state) {
 static void otp_test_decode_every_lifecycle(void **state) {
   (void)state;
   static const uint32_t kRaw[] = {0x0, 0x1, 0x3, 0x7};
-  for (uint32_t lc = 0; lc < ROT_ARRAY_SIZE(kRaw); lc++) {
+  for (uint32_t lc = ROT_LIFECYCLE_DEV; lc < ROT_ARRAY_SIZE(kRaw); lc++) {
     fake_otp_t f;
     rot_policy_t p;
     fake_provisioned(&f);
     rot_st32(f.fuses + ROT_OTP_OFF_LIFECYCLE, kRaw[lc]);
     assert_int_equal(rot_otp_decode(f.fuses, &p), ROT_OK);
     assert_int_equal(p.lifecycle, lc);
+  }
+}
+
+/* The magic fused over a blank lifecycle: no state provisioning writes
+ * (it fuses the lifecycle first), so a programmer's; refused, zeroed. */
+static void otp_test_decode_magic_over_blank_lifecycle(void **state) {
+  (void)state;
+  fake_otp_t f;
+  rot_policy_t p, zero;
+  fake_init(&f);
+  uint8_t h[ROT_SHA384_LEN];
+  hash_fill(h, 0x40);
+  memcpy(f.fuses + ROT_OTP_OFF_ROOT_HASH, h, sizeof(h));
+  rot_st32(f.fuses + ROT_OTP_OFF_MAGIC, ROT_OTP_MAGIC);
+  rot_st16(f.fuses + ROT_OTP_OFF_VERSION, ROT_OTP_VERSION);
+  memset(&p, 0xa5, sizeof(p));
+  memset(&zero, 0, sizeof(zero));
+  assert_int_equal(rot_otp_decode(f.fuses, &p), ROT_ERROR_OTP_LIFECYCLE_BLANK);
+  assert_memory_equal(&p, &zero, sizeof(p));
+  assert_int_equal(rot_otp_policy(&f.port, &p), ROT_ERROR_OTP_LIFECYCLE_BLANK);
+  /* Provisioning does not "complete" it either: the magic is already set. */
+  assert_int_equal(rot_otp_provision(&f.port, h), ROT_ERROR_OTP_ALREADY_SET);
+  assert_int_equal(rot_otp_decode(f.fuses, &p), ROT_ERROR_OTP_LIFECYCLE_BLANK);
+  /* A glitch past the first check meets the second. */
+  rot_error_t err = ROT_OK;
+  EXPECT_TRAP(err = rot_otp_decode(f.fuses, &p));
+  (void)err;
+}
+
+/* Provisioning never leaves that state: cut before each of its programs,
+ * the fuses read as blank (a retry completes them) or as provisioned. */
+static void otp_test_provision_never_magic_over_blank(void **state) {
+  (void)state;
+  uint8_t h[ROT_SHA384_LEN];
+  hash_fill(h, 0x40);
+  fake_otp_t f;
+  fake_init(&f);
+  assert_int_equal(rot_otp_provision(&f.port, h), ROT_OK);
+  const unsigned programs = f.programs;
+  assert_true(programs >= 3);
+  for (unsigned cut = 0; cut < programs; cut++) {
+    fake_init(&f);
+    f.cut = 1;
+    f.cut_at = cut;
+    assert_int_not_equal(rot_otp_provision(&f.port, h), ROT_OK);
+    int magic = rot_ld32(f.fuses + ROT_OTP_OFF_MAGIC) != 0;
+    assert_false(magic && rot_ld32(f.fuses + ROT_OTP_OFF_LIFECYCLE) ==
+                              ROT_OTP_LC_RAW_BLANK);
+    rot_policy_t p;
+    assert_int_equal(rot_otp_decode(f.fuses, &p), ROT_ERROR_OTP_NOT_PROVISIONED);
+    f.cut = 0;
+    assert_int_equal(rot_otp_provision(&f.port, h), ROT_OK);
+    assert_int_equal(rot_otp_decode(f.fuses, &p), ROT_OK);
+    assert_int_equal(p.lifecycle, ROT_LIFECYCLE_DEV);
   }
 }
 
@@ -909,6 +969,8 @@ int main(void) {
       cmocka_unit_test(otp_test_decode_bad_version),
       cmocka_unit_test(otp_test_decode_bad_lifecycle_pattern),
       cmocka_unit_test(otp_test_decode_every_lifecycle),
+      cmocka_unit_test(otp_test_decode_magic_over_blank_lifecycle),
+      cmocka_unit_test(otp_test_provision_never_magic_over_blank),
       cmocka_unit_test(otp_test_decode_zero_root_hash),
       cmocka_unit_test(otp_test_decode_floor_gap_corrupt),
       cmocka_unit_test(otp_test_decode_failure_leaves_policy_zeroed),

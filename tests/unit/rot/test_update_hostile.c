@@ -145,14 +145,13 @@ static void update_test_forged_state_burns_no_fuse(void **state) {
                    ROT_ERROR_UPDATE_STATE_FORGED);
 }
 
-/* Even an authentic record (a chip bug, a leaked key) cannot raise a floor
- * above what a verified image in that type's slots carries. */
-static void update_test_floor_never_above_verified_image(void **state) {
-  fixture_t *f = *state;
-  install(f, 3);
+/* What a chip bug or a leaked state key would write: an authentic record,
+ * next in sequence, asking for the hypervisor floor `floor`, in the copy
+ * the next boot reads first. */
+static void write_authentic_floor(fixture_t *f, uint32_t floor) {
   rot_update_state_t s = f->up.state;
   s.seq++;
-  s.types[HV].floor_pending = 200;
+  s.types[HV].floor_pending = floor;
   uint8_t buf[ROT_UPDATE_STATE_SIZE];
   assert_int_equal(rot_update_state_encode(test_crypto(), f->up.state_key, &s,
                                            buf, sizeof(buf)),
@@ -160,19 +159,19 @@ static void update_test_floor_never_above_verified_image(void **state) {
   uint8_t *b = state_copy(f, f->up.state_copy ^ 1u);
   memset(b, 0xff, ram_layout_small.erase_size);
   memcpy(b, buf, sizeof(buf));
+}
+
+/* Even an authentic record (a chip bug, a leaked key) cannot raise a floor
+ * above what a verified image in that type's slots carries. */
+static void update_test_floor_never_above_verified_image(void **state) {
+  fixture_t *f = *state;
+  install(f, 3);
+  write_authentic_floor(f, 200);
   reboot(f);
   assert_int_equal(floor_of(f, HV), 3);
   assert_int_equal(f->up.state.types[HV].floor_pending, 0); /* dropped */
   /* A floor an image does justify is still finished. */
-  s = f->up.state;
-  s.seq++;
-  s.types[HV].floor_pending = 3;
-  assert_int_equal(rot_update_state_encode(test_crypto(), f->up.state_key, &s,
-                                           buf, sizeof(buf)),
-                   ROT_OK);
-  b = state_copy(f, f->up.state_copy ^ 1u);
-  memset(b, 0xff, ram_layout_small.erase_size);
-  memcpy(b, buf, sizeof(buf));
+  write_authentic_floor(f, 3);
   reboot(f);
   assert_int_equal(floor_of(f, HV), 3);
 }
@@ -387,42 +386,37 @@ static void update_test_refusals_leave_no_trace(void **state) {
 
 /* ---- the second check stops what a skipped first check let through --------- */
 
-static void update_test_glitch_activate_corrupted_traps(void **state) {
-  fixture_t *f = *state;
-  prepare(f, P_BROKEN);
+/* Run one hypervisor command with every first check skipped: the second
+ * check must trap, and the refusal must leave flash, OTP and state as they
+ * were. */
+static void expect_glitch_trap(fixture_t *f, cmd_t cmd, const char *what) {
+  const refusal_t r = {what, P_NONE, cmd, HV, 0, ROT_OK};
   snapshot_t before;
   snap(f, &before);
   rot_error_t err = ROT_OK;
-  EXPECT_TRAP(err = rot_update_activate(&f->up, HV));
+  EXPECT_TRAP(err = run_cmd(f, &r));
   (void)err;
-  assert_unchanged(f, &before, "glitched activate");
+  assert_unchanged(f, &before, what);
   free(before.flash);
+}
+
+static void update_test_glitch_activate_corrupted_traps(void **state) {
+  fixture_t *f = *state;
+  prepare(f, P_BROKEN);
+  expect_glitch_trap(f, C_ACTIVATE, "glitched activate");
 }
 
 static void update_test_glitch_confirm_corrupted_traps(void **state) {
   fixture_t *f = *state;
   prepare(f, P_TRIAL);
   ram_flash_region(&f->flash, &ram_layout_small, ROT_RGN_HYPERVISOR_B)[400] ^= 1;
-  snapshot_t before;
-  snap(f, &before);
-  rot_verified_image_t v;
-  rot_error_t err = ROT_OK;
-  EXPECT_TRAP(err = rot_update_confirm(&f->up, HV, &v));
-  (void)err;
-  assert_unchanged(f, &before, "glitched confirm");
-  free(before.flash);
+  expect_glitch_trap(f, C_CONFIRM, "glitched confirm");
 }
 
 static void update_test_glitch_revert_invalid_traps(void **state) {
   fixture_t *f = *state;
   prepare(f, P_BROKEN);
-  snapshot_t before;
-  snap(f, &before);
-  rot_error_t err = ROT_OK;
-  EXPECT_TRAP(err = rot_update_revert(&f->up, HV));
-  (void)err;
-  assert_unchanged(f, &before, "glitched revert");
-  free(before.flash);
+  expect_glitch_trap(f, C_REVERT, "glitched revert");
 }
 
 static void update_test_glitch_finish_bad_image_traps(void **state) {
@@ -466,16 +460,7 @@ static void update_test_glitch_forged_state_traps(void **state) {
 static void update_test_glitch_unjustified_floor_traps(void **state) {
   fixture_t *f = *state;
   install(f, 3);
-  rot_update_state_t s = f->up.state;
-  s.seq++;
-  s.types[HV].floor_pending = 200;
-  uint8_t buf[ROT_UPDATE_STATE_SIZE];
-  assert_int_equal(rot_update_state_encode(test_crypto(), f->up.state_key, &s,
-                                           buf, sizeof(buf)),
-                   ROT_OK);
-  uint8_t *b = state_copy(f, f->up.state_copy ^ 1u);
-  memset(b, 0xff, ram_layout_small.erase_size);
-  memcpy(b, buf, sizeof(buf));
+  write_authentic_floor(f, 200);
   assert_int_equal(rot_gate_init(&f->gate, &f->flash.port, &ram_layout_small,
                                  NULL, NULL),
                    ROT_OK);

@@ -13,10 +13,20 @@
 
 /**
  * The selected backend. NULL if it cannot start (mbedTLS: DRBG seeding
- * failed) or ROT_CRYPTO names no backend (a message says so on stderr).
+ * failed) or ROT_CRYPTO names no backend (a message says so on stderr, once
+ * a process; rot_host_crypto_get() tells the two apart).
  * Not thread-safe: one thread of a process uses it.
  */
 const rot_crypto_t *rot_host_crypto(void);
+
+/**
+ * The selected backend in *out, or why there is none:
+ * ROT_ERROR_CRYPTO_UNKNOWN_BACKEND when ROT_CRYPTO names no backend,
+ * ROT_ERROR_CRYPTO_RNG when the backend cannot start (mbedTLS: DRBG
+ * seeding failed). Prints nothing. out may be NULL: tools check this first,
+ * so a bad ROT_CRYPTO stops them before they do anything.
+ */
+ROT_WARN_UNUSED rot_error_t rot_host_crypto_get(const rot_crypto_t **out);
 
 /** The name of the backend rot_host_crypto() returns: "mbedtls" or
  * "openssl" (NULL when ROT_CRYPTO names no backend). */
