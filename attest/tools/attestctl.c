@@ -19,6 +19,7 @@
 #include "attest/verify.h"
 #include "attestctl_fetch.h"
 #include "rot_client/names.h"
+#include "rot_host/crypto_host.h"
 #include "rot/error.h"
 
 #define EXIT_UNTRUSTED 1
@@ -774,6 +775,15 @@ int main(int argc, char **argv) {
   if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
     usage();
     return argc < 2 ? EXIT_USAGE : 0;
+  }
+  /* A ROT_CRYPTO naming no backend stops attestctl before it asks a TPM
+   * or writes a file. */
+  rot_error_t cerr = rot_host_crypto_get(NULL);
+  if (cerr != ROT_OK) {
+    const char *want = getenv("ROT_CRYPTO");
+    fprintf(stderr, "%s: ROT_CRYPTO='%s': %s (%s)\n", prog,
+            want != NULL ? want : "", rot_error_name(cerr), rot_error_str(cerr));
+    return EXIT_USAGE; /* an error, never a verdict */
   }
   const char *cmd = argv[1];
   if (strcmp(cmd, "ak") == 0) {

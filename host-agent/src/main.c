@@ -18,6 +18,7 @@
 
 #include "agent.h"
 #include "rot_client/names.h"
+#include "rot_host/crypto_host.h"
 #include "update.h"
 
 #define PEM_MAX (256u * 1024u)
@@ -118,6 +119,14 @@ int main(int argc, char **argv) {
   }
   if (rc != HA_CONFIG_OK) {
     return 2;
+  }
+  /* A ROT_CRYPTO naming no backend stops the agent before it listens. */
+  rot_error_t cerr = rot_host_crypto_get(NULL);
+  if (cerr != ROT_OK) {
+    const char *want = getenv("ROT_CRYPTO");
+    fprintf(stderr, "host-agent: ROT_CRYPTO='%s': %s (%s)\n",
+            want != NULL ? want : "", rot_error_name(cerr), rot_error_str(cerr));
+    return cerr == ROT_ERROR_CRYPTO_UNKNOWN_BACKEND ? 2 : 1;
   }
   if (a->cfg.tls_cert != NULL) {
     a->tls_cert = load_pem("--tls-cert", a->cfg.tls_cert);

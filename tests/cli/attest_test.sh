@@ -38,6 +38,13 @@ export ROT_SOCKET=$T/rotd.sock
 A=$BIN/attestctl
 nonce() { head -c "${1:-32}" /dev/urandom | od -An -tx1 -v | tr -d ' \n'; }
 
+# A ROT_CRYPTO naming no backend: an error (exit 2) naming it, before any
+# file is read or written.
+ROT_CRYPTO=bogus "$A" refvals --keys keys >bogus.out 2>bogus.err
+[ $? -eq 2 ] && grep -q "ROT_ERROR_CRYPTO_UNKNOWN_BACKEND" bogus.err && [ ! -s bogus.out ] &&
+  ok "ROT_CRYPTO=bogus: attestctl stops with exit 2 naming the unknown backend" ||
+  not_ok "ROT_CRYPTO=bogus: attestctl stops" "$(cat bogus.err)"
+
 # ---- a provisioned chip, installed images, a TPM, a measured boot ----------
 "$BIN/rotctl" keygen --out keys >/dev/null &&
   "$BIN/rotctl" otp provision --keys keys --otp otp.bin >/dev/null &&

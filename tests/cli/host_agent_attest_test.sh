@@ -441,7 +441,7 @@ else
 fi
 ALIAS0=$(python3 -c "import json; print(json.load(open('$T/id.json'))['dice']['alias'])")
 rc() { (cd "$S" && "$BIN/rotctl" --socket "$S/rotd.sock" "$@") >>"$T/rotctl.out" 2>&1; }
-if rc sign --keys keys --type rot --svn 1 --version 1.1.0 rot_core.o "$T/rot-1.1.0.img" &&
+if rc sign --keys keys --type rot --svn 1 --version 1.1.0 "$ROOT/$BUILD/riscv/rot_core.o" "$T/rot-1.1.0.img" &&
   rc update --activate "$T/rot-1.1.0.img" && rc reset && rc confirm --type rot &&
   (cd "$S" && "$BIN/attestctl" refvals --keys keys "$T/rot-1.1.0.img" opensbi-1.1.0.img payload.img) >"$T/refvals2.json" 2>>"$T/rotctl.out"; then
   ok "RoT firmware 1.1.0 installed (update, reset by rotctl, confirm) and its reference values derived"

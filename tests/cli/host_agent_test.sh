@@ -59,6 +59,9 @@ printf 'threads = 4\nbogus-key = 1\n' >"$T/bad.conf"
 "$BIN/host-agent" --config "$T/bad.conf" >/dev/null 2>"$T/err"
 [ $? -eq 2 ] && grep -q "bad.conf:2: unknown key 'bogus-key'" "$T/err" &&
   ok "a config file error names file, line and key" || not_ok "config file error" "$(cat "$T/err")"
+ROT_CRYPTO=bogus timeout 20 "$BIN/host-agent" --http 127.0.0.1:0 >/dev/null 2>"$T/err"
+[ $? -eq 2 ] && grep -q "ROT_ERROR_CRYPTO_UNKNOWN_BACKEND" "$T/err" &&
+  ok "ROT_CRYPTO naming no backend stops the agent before it listens" || not_ok "ROT_CRYPTO=bogus" "$(cat "$T/err")"
 grep -q "^http=[0-9]*$" "$S/ports" && grep -q "^https=[0-9]*$" "$S/ports" && [ "$http" != 0 ] &&
   ok "ports chosen free and written to the ports file" || not_ok "ports file" "$(cat "$S/ports")"
 
