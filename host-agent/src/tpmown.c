@@ -75,16 +75,41 @@ rot_error_t ha_tpm_banks(ha_tpm_t *t, uint16_t *algs, size_t *n) {
   return err;
 }
 
+/* The source the TPM's side of evidence is made from: with the agent's
+ * chip link, the chip is asked later (chip_fill), once the TPM is free. */
+static attest_source_t tpm_side(const ha_tpm_t *t, const attest_source_t *src) {
+  attest_source_t s = *src;
+  if (t->chip != NULL) {
+    s.no_chip = 1;
+  }
+  return s;
+}
+
+/* The chip's parts of n evidences made from tpm_side(src), outside the TPM
+ * lock (through the chip cache); on failure the evidences are freed. */
+static rot_error_t chip_fill(ha_tpm_t *t, const attest_source_t *src,
+                             attest_evidence_t *evs, size_t n, char *detail,
+                             size_t cap) {
+  if (t->chip == NULL || src->no_chip) {
+    return ROT_OK;
+  }
+  rot_error_t err = ha_chip_fill(t->chip, evs, n);
+  if (err != ROT_OK) {
+    snprintf(detail, cap, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+      attest_evidence_free(&evs[i]);
+    }
+  }
+  return err;
+}
+
 rot_error_t ha_tpm_produce(ha_tpm_t *t, const attest_source_t *src,
                            const attest_nonce_t *nonces, size_t n, int batched,
                            attest_evidence_t *evs, char *detail, size_t cap) {
   if (t == NULL || src == NULL || nonces == NULL || evs == NULL || n == 0) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  attest_source_t s = *src;
-  if (t->chip != NULL) {
-    s.no_chip = 1; /* asked below, once the TPM is free again */
-  }
+  attest_source_t s = tpm_side(t, src);
   pthread_mutex_lock(&t->lock);
   rot_error_t err = ensure(t);
   if (err != ROT_OK) {
@@ -101,16 +126,7 @@ rot_error_t ha_tpm_produce(ha_tpm_t *t, const attest_source_t *src,
     t->last_error[0] = '\0';
   }
   pthread_mutex_unlock(&t->lock);
-  if (err == ROT_OK && t->chip != NULL && !src->no_chip) {
-    err = ha_chip_fill(t->chip, evs, n);
-    if (err != ROT_OK) {
-      snprintf(detail, cap, "out of memory");
-      for (size_t i = 0; i < n; i++) {
-        attest_evidence_free(&evs[i]);
-      }
-    }
-  }
-  return err;
+  return err == ROT_OK ? chip_fill(t, src, evs, n, detail, cap) : err;
 }
 
 rot_error_t ha_tpm_common(ha_tpm_t *t, const attest_source_t *src,
@@ -118,10 +134,7 @@ rot_error_t ha_tpm_common(ha_tpm_t *t, const attest_source_t *src,
   if (t == NULL || src == NULL || base == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  attest_source_t s = *src;
-  if (t->chip != NULL) {
-    s.no_chip = 1; /* asked below, once the TPM is free again */
-  }
+  attest_source_t s = tpm_side(t, src);
   pthread_mutex_lock(&t->lock);
   rot_error_t err = ensure(t);
   if (err != ROT_OK) {
@@ -133,14 +146,7 @@ rot_error_t ha_tpm_common(ha_tpm_t *t, const attest_source_t *src,
     }
   }
   pthread_mutex_unlock(&t->lock);
-  if (err == ROT_OK && t->chip != NULL && !src->no_chip) {
-    err = ha_chip_fill(t->chip, base, 1);
-    if (err != ROT_OK) {
-      snprintf(detail, cap, "out of memory");
-      attest_evidence_free(base);
-    }
-  }
-  return err;
+  return err == ROT_OK ? chip_fill(t, src, base, 1, detail, cap) : err;
 }
 
 rot_error_t ha_tpm_produce_docs(ha_tpm_t *t, const attest_source_t *src,

@@ -16,14 +16,9 @@ if ! command -v wrk >/dev/null; then
   not_ok "wrk is installed" "run scripts/deps.sh"
   tap_exit
 fi
-S=$T/stack
-cleanup() { bash "$ROOT/scripts/stack.sh" stop "$S" >/dev/null 2>&1; }
-if ! bash scripts/stack.sh start "$S" "$BUILD" >"$T/stack.out" 2>&1; then
-  not_ok "stack starts" "$(cat "$T/stack.out")"
-  tap_exit
-fi
-# shellcheck disable=SC1091
-. "$S/ports"
+# shellcheck source=tests/lib/stack.sh
+. tests/lib/stack.sh
+stack_up
 PID=$(cat "$S/agent.pid")
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$PID/status"; }
 

@@ -18,19 +18,9 @@ if ! command -v redfishtool >/dev/null; then
   not_ok "redfishtool is installed" "run scripts/deps.sh"
   tap_exit
 fi
-if [ ! -f "$BUILD/riscv/rot_core.o" ]; then
-  not_ok "the RoT firmware is built" "missing $BUILD/riscv/rot_core.o (run make freestanding)"
-  tap_exit
-fi
-
-S=$T/stack
-cleanup() { bash "$ROOT/scripts/stack.sh" stop "$S" >/dev/null 2>&1; }
-if ! bash scripts/stack.sh start "$S" "$BUILD" >"$T/stack.out" 2>&1; then
-  not_ok "stack starts" "$(cat "$T/stack.out")"
-  tap_exit
-fi
-# shellcheck disable=SC1091
-. "$S/ports"
+# shellcheck source=tests/lib/stack.sh
+. tests/lib/stack.sh
+stack_up
 # redfishtool runs Debian's python3 (its #! line); -S Never: plain HTTP.
 rt() { timeout 30 redfishtool -r "127.0.0.1:$http" -S Never "$@" >"$T/out" 2>"$T/err"; }
 py() { python3 -c "import json,sys; d=json.load(open('$T/out')); sys.exit(0 if ($1) else 1)" 2>/dev/null; }

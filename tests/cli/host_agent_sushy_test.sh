@@ -18,14 +18,9 @@ if ! /usr/bin/python3 -c "import sushy" 2>/dev/null; then
   tap_exit
 fi
 
-S=$T/stack
-cleanup() { bash "$ROOT/scripts/stack.sh" stop "$S" >/dev/null 2>&1; }
-if ! bash scripts/stack.sh start "$S" "$BUILD" >"$T/stack.out" 2>&1; then
-  not_ok "stack starts" "$(cat "$T/stack.out")"
-  tap_exit
-fi
-# shellcheck disable=SC1091
-. "$S/ports"
+# shellcheck source=tests/lib/stack.sh
+. tests/lib/stack.sh
+stack_up
 
 /usr/bin/python3 - "https://127.0.0.1:$https" "$S" <<'EOF'
 import sys
