@@ -28,13 +28,6 @@ export ROT_SOCKET=$SOCK
 # shellcheck source=tests/lib/rotctl.sh
 . tests/lib/rotctl.sh
 
-stop_rotd() {
-  if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-    kill -TERM "$PID"
-    wait "$PID" 2>/dev/null
-  fi
-  PID=
-}
 
 "$ROTCTL" keygen --out "$T/keys" >/dev/null 2>&1 &&
   "$ROTCTL" otp provision --keys "$T/keys" --otp "$OTP" >/dev/null 2>&1 ||

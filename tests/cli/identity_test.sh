@@ -49,11 +49,6 @@ export ROT_SOCKET=$SOCK
 # shellcheck source=tests/lib/rotctl.sh
 . tests/lib/rotctl.sh
 
-stop_rotd() {
-  kill -TERM "$PID" 2>/dev/null
-  wait "$PID" 2>/dev/null
-  PID=
-}
 
 # ---- keys, fuses, firmware --------------------------------------------------------
 if ROTCTL=$ROTCTL bash keys/dev-hierarchy.sh "$T/keys" >"$T/out" 2>"$T/err" &&

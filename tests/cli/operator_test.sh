@@ -30,13 +30,6 @@ export ROT_SOCKET=$SOCK
 # shellcheck source=tests/lib/rotctl.sh
 . tests/lib/rotctl.sh
 
-stop_rotd() {
-  if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-    kill -TERM "$PID"
-    wait "$PID" 2>/dev/null
-  fi
-  PID=
-}
 
 # one_json: stdout ($T/out) is exactly one JSON document.
 one_json() {

@@ -13,6 +13,7 @@
 #                                   background ($ROTD; pid in $PID, stderr
 #                                   appended to $T/rotd.log); returns once
 #                                   it answers, 1 if it dies or never does
+#   stop_rotd                       TERM to $PID, waits for it, clears $PID
 #   install_rot_firmware KEYS [FW [DIR]]
 #                                   tests/lib/rot_firmware.sh (sourced here)
 
@@ -58,5 +59,15 @@ start_rotd() {
     sleep 0.025
   done
   return 1
+}
+
+# Stops the rotd start_rotd started (TERM, then waits for it); a no-op when
+# none runs.
+stop_rotd() {
+  if [ -n "${PID:-}" ] && kill -0 "$PID" 2>/dev/null; then
+    kill -TERM "$PID"
+    wait "$PID" 2>/dev/null
+  fi
+  PID=
 }
 
