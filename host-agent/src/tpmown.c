@@ -46,6 +46,16 @@ static void fail(ha_tpm_t *t, const char *what) {
   t->tpm = NULL;
 }
 
+/* The end of a TPM exchange: a failure drops the context (reopened on the
+ * next use) naming why, a success clears the last error. */
+static void settle(ha_tpm_t *t, rot_error_t err, const char *why) {
+  if (err != ROT_OK) {
+    fail(t, why);
+  } else {
+    t->last_error[0] = '\0';
+  }
+}
+
 static rot_error_t ensure(ha_tpm_t *t) {
   if (t->tpm != NULL) {
     return ROT_OK;
@@ -65,10 +75,8 @@ rot_error_t ha_tpm_banks(ha_tpm_t *t, uint16_t *algs, size_t *n) {
   rot_error_t err = ensure(t);
   if (err == ROT_OK) {
     err = attest_tpm_banks(t->tpm, algs, n);
-    if (err != ROT_OK && err != ROT_ERROR_BUFFER_TOO_SMALL) {
-      fail(t, attest_tpm_strerror(t->tpm));
-    } else if (err == ROT_OK) {
-      t->last_error[0] = '\0';
+    if (err != ROT_ERROR_BUFFER_TOO_SMALL) { /* the caller's buffer, not the TPM */
+      settle(t, err, attest_tpm_strerror(t->tpm));
     }
   }
   pthread_mutex_unlock(&t->lock);
@@ -164,11 +172,7 @@ rot_error_t ha_tpm_produce_docs(ha_tpm_t *t, const attest_source_t *src,
   } else {
     err = attest_produce_batch_docs(t->tpm, src, base, nonces, n, docs, detail,
                                     cap);
-    if (err != ROT_OK) {
-      fail(t, detail);
-    } else {
-      t->last_error[0] = '\0';
-    }
+    settle(t, err, detail);
   }
   pthread_mutex_unlock(&t->lock);
   return err;
@@ -196,11 +200,7 @@ rot_error_t ha_tpm_quote_banks(ha_tpm_t *t, uint32_t ak, const uint8_t *qual,
     if (err == ROT_OK) {
       err = attest_tpm_quote(t->tpm, ak, qual, qlen, mask, banks, nb, q);
     }
-    if (err != ROT_OK) {
-      fail(t, attest_tpm_strerror(t->tpm));
-    } else {
-      t->last_error[0] = '\0';
-    }
+    settle(t, err, attest_tpm_strerror(t->tpm));
   }
   pthread_mutex_unlock(&t->lock);
   return err;
@@ -220,11 +220,7 @@ rot_error_t ha_tpm_identity(ha_tpm_t *t, uint32_t ak, uint16_t ek_alg,
     if (err == ROT_OK) {
       err = attest_ek_read(t->tpm, ek_alg, ek_pub, ek_cert);
     }
-    if (err != ROT_OK) {
-      fail(t, attest_tpm_strerror(t->tpm));
-    } else {
-      t->last_error[0] = '\0';
-    }
+    settle(t, err, attest_tpm_strerror(t->tpm));
   }
   pthread_mutex_unlock(&t->lock);
   return err;
