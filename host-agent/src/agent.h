@@ -117,6 +117,13 @@ struct ha_agent {
 
 /* ---- replies (http.c) ---------------------------------------------------- */
 
+/**
+ * The len bytes at p parsed as one JSON object (nesting at most 8 deep,
+ * nothing after it), for the caller to put; NULL when p is NULL or is not
+ * exactly that.
+ */
+json_object *ha_json_object_body(const char *p, size_t len);
+
 /** Queue obj (consumed) as the JSON answer with status. */
 void ha_reply_json(ha_req_t *r, unsigned status, json_object *obj);
 

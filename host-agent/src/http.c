@@ -6,6 +6,7 @@
  * certificates; and the error shapes of the three API families.
  */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <arpa/inet.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -88,6 +89,25 @@ void ha_reply_take(ha_req_t *r, unsigned status, const char *ctype, char *buf,
     return;
   }
   reply_resp(r, status, ctype, resp, len);
+}
+
+json_object *ha_json_object_body(const char *p, size_t len) {
+  if (p == NULL || len > INT_MAX) {
+    return NULL;
+  }
+  json_tokener *tok = json_tokener_new_ex(8);
+  if (tok == NULL) {
+    return NULL;
+  }
+  json_object *o = json_tokener_parse_ex(tok, p, (int)len);
+  int whole = json_tokener_get_error(tok) == json_tokener_success &&
+              json_tokener_get_parse_end(tok) == len;
+  json_tokener_free(tok);
+  if (o == NULL || !whole || !json_object_is_type(o, json_type_object)) {
+    json_object_put(o);
+    return NULL;
+  }
+  return o;
 }
 
 void ha_reply_json(ha_req_t *r, unsigned status, json_object *obj) {

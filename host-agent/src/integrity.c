@@ -359,17 +359,8 @@ static int str_param(ha_req_t *r, json_object *body, const char *name, int requi
 }
 
 void rf_post_tpm_signed_measurements(ha_agent_t *a, ha_req_t *r) {
-  json_tokener *tok = json_tokener_new_ex(8);
-  json_object *body = NULL;
-  int complete = 0;
-  if (tok != NULL && r->body != NULL) {
-    body = json_tokener_parse_ex(tok, r->body, (int)r->body_len);
-    complete = json_tokener_get_error(tok) == json_tokener_success &&
-               json_tokener_get_parse_end(tok) == r->body_len;
-  }
-  json_tokener_free(tok);
-  if (body == NULL || !complete || !json_object_is_type(body, json_type_object)) {
-    json_object_put(body);
+  json_object *body = ha_json_object_body(r->body, r->body_len);
+  if (body == NULL) {
     ha_reply_error(r, 400, "MalformedJSON", NULL,
                    "the body must be a JSON object with Certificate, PCRSelection "
                    "and Scheme (Nonce optional)");

@@ -163,17 +163,8 @@ void rf_get_system(ha_agent_t *a, ha_req_t *r) {
 }
 
 void rf_post_reset(ha_agent_t *a, ha_req_t *r) {
-  json_tokener *tok = json_tokener_new_ex(8);
-  json_object *o = NULL;
-  int complete = 0;
-  if (tok != NULL && r->body != NULL) {
-    o = json_tokener_parse_ex(tok, r->body, (int)r->body_len);
-    complete = json_tokener_get_error(tok) == json_tokener_success &&
-               json_tokener_get_parse_end(tok) == r->body_len;
-  }
-  json_tokener_free(tok);
-  if (o == NULL || !complete || !json_object_is_type(o, json_type_object)) {
-    json_object_put(o);
+  json_object *o = ha_json_object_body(r->body, r->body_len);
+  if (o == NULL) {
     ha_reply_error(r, 400, "MalformedJSON", NULL,
                    "the body must be a JSON object with ResetType");
     return;

@@ -413,13 +413,8 @@ static int parse_params(ha_req_t *r, ha_upload_t *u, int *activate) {
   if (u->params_len == 0) {
     return 1;
   }
-  json_tokener *tok = json_tokener_new_ex(8);
-  json_object *o = tok != NULL ? json_tokener_parse_ex(tok, u->params, (int)u->params_len) : NULL;
-  int complete = tok != NULL && json_tokener_get_error(tok) == json_tokener_success &&
-                 json_tokener_get_parse_end(tok) == u->params_len;
-  json_tokener_free(tok);
-  if (o == NULL || !complete || !json_object_is_type(o, json_type_object)) {
-    json_object_put(o);
+  json_object *o = ha_json_object_body(u->params, u->params_len);
+  if (o == NULL) {
     ha_reply_error(r, 400, "MalformedJSON", "UpdateParameters",
                    "UpdateParameters is not a JSON object");
     return 0;
