@@ -279,32 +279,13 @@ rot_error_t attest_evidence_decode(const char *json, size_t len,
   if (memchr(json, '\0', len) != NULL) {
     return bad(&d, "evidence contains a NUL byte");
   }
-  json_tokener *tok = json_tokener_new_ex(MAX_DEPTH);
-  if (tok == NULL) {
+  json_object *root = NULL;
+  char why[128];
+  int got = attest_json_strict(json, len, MAX_DEPTH, &root, why, sizeof(why));
+  if (got < 0) {
     return ROT_ERROR_INTERNAL;
   }
-  json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-  json_object *root = json_tokener_parse_ex(tok, json, (int)len);
-  enum json_tokener_error jerr = json_tokener_get_error(tok);
-  size_t used = json_tokener_get_parse_end(tok);
-  json_tokener_free(tok);
-  rot_error_t err;
-  if (root == NULL || jerr != json_tokener_success) {
-    err = bad(&d, "not JSON: %s", json_tokener_error_desc(jerr));
-  } else {
-    /* Only whitespace may follow the object. */
-    err = ROT_OK;
-    for (size_t i = used; i < len; i++) {
-      if (json[i] != ' ' && json[i] != '\n' && json[i] != '\r' &&
-          json[i] != '\t') {
-        err = bad(&d, "bytes after the JSON object");
-        break;
-      }
-    }
-    if (err == ROT_OK) {
-      err = decode_obj(&d, root, ev);
-    }
-  }
+  rot_error_t err = got == 0 ? decode_obj(&d, root, ev) : bad(&d, "%s", why);
   json_object_put(root);
   if (err != ROT_OK) {
     attest_evidence_free(ev);

@@ -37,6 +37,14 @@ static inline void attest_put_be16(uint8_t *p, uint16_t v) {
   p[1] = (uint8_t)v;
 }
 
+/* A document the verifier reads (evidence, reference values): json, len
+ * bytes, parsed with json-c's strict mode, nesting at most depth deep, only
+ * whitespace after it. 0 with *root set (the caller puts it); 1 when it is
+ * not that, why saying how; -1 out of memory. */
+struct json_object;
+int attest_json_strict(const char *json, size_t len, int depth,
+                       struct json_object **root, char *why, size_t cap);
+
 /* Trust anchors (x509.c). */
 #include <mbedtls/x509_crt.h>
 #include "attest/verify.h"

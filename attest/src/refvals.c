@@ -538,28 +538,14 @@ rot_error_t attest_refvals_decode(const char *json, size_t len,
     return badp(detail, cap, "empty, over %u bytes, or a NUL byte",
                 ATTEST_REF_MAX_JSON);
   }
-  json_tokener *tok = json_tokener_new_ex(6);
-  if (tok == NULL) {
+  json_object *root = NULL;
+  char why[128];
+  int got = attest_json_strict(json, len, 6, &root, why, sizeof(why));
+  if (got < 0) {
     return ROT_ERROR_INTERNAL;
   }
-  json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-  json_object *root = json_tokener_parse_ex(tok, json, (int)len);
-  enum json_tokener_error jerr = json_tokener_get_error(tok);
-  size_t used = json_tokener_get_parse_end(tok);
-  json_tokener_free(tok);
-  rot_error_t err = ROT_OK;
-  if (root == NULL || jerr != json_tokener_success) {
-    err = badp(detail, cap, "not JSON: %s", json_tokener_error_desc(jerr));
-  }
-  for (size_t i = used; err == ROT_OK && i < len; i++) {
-    if (json[i] != ' ' && json[i] != '\n' && json[i] != '\r' &&
-        json[i] != '\t') {
-      err = badp(detail, cap, "bytes after the JSON object");
-    }
-  }
-  if (err == ROT_OK) {
-    err = decode_obj(root, out, detail, cap);
-  }
+  rot_error_t err = got == 0 ? decode_obj(root, out, detail, cap)
+                             : badp(detail, cap, "%s", why);
   json_object_put(root);
   if (err != ROT_OK) {
     memset(out, 0, sizeof(*out));

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
 #include <mbedtls/base64.h>
 
 char *attest_hex(const uint8_t *p, size_t len) {
@@ -205,4 +206,32 @@ void attest_buf_free(attest_buf_t *b) {
     b->p = NULL;
     b->len = 0;
   }
+}
+
+int attest_json_strict(const char *json, size_t len, int depth,
+                       json_object **root, char *why, size_t cap) {
+  *root = NULL;
+  json_tokener *tok = json_tokener_new_ex(depth);
+  if (tok == NULL) {
+    return -1;
+  }
+  json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+  json_object *o = json_tokener_parse_ex(tok, json, (int)len);
+  enum json_tokener_error jerr = json_tokener_get_error(tok);
+  size_t used = json_tokener_get_parse_end(tok);
+  json_tokener_free(tok);
+  if (o == NULL || jerr != json_tokener_success) {
+    json_object_put(o);
+    snprintf(why, cap, "not JSON: %s", json_tokener_error_desc(jerr));
+    return 1;
+  }
+  for (size_t i = used; i < len; i++) {
+    if (json[i] != ' ' && json[i] != '\n' && json[i] != '\r' && json[i] != '\t') {
+      json_object_put(o);
+      snprintf(why, cap, "bytes after the JSON object");
+      return 1;
+    }
+  }
+  *root = o;
+  return 0;
 }
