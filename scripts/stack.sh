@@ -184,8 +184,14 @@ cmd_start() {
   done
   make_keys
   make_images
+  # A swtpm that was not running starts with its PCRs cleared (startup
+  # clear): the host rebooted, so the boot is measured again; an event log
+  # kept from an earlier start would no longer match the PCRs.
+  local tpm_fresh=0
+  bash "$ROOT/scripts/swtpm.sh" status "$D/tpm" >/dev/null 2>&1 || tpm_fresh=1
   TCTI=$(bash "$ROOT/scripts/swtpm.sh" start "$D/tpm") || die "swtpm did not start"
   start_rotd
+  [ "$tpm_fresh" = 0 ] || rm -f "$D/boot/eventlog.bin"
   measure
   attestation
   start_agent

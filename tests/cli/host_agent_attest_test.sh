@@ -485,4 +485,20 @@ fi
 req "$H/healthz"
 [ "$code" = 200 ] && ok "the agent is still up" || not_ok "the agent is still up" "$(show)"
 
+# ---- the stack stopped and started again: a new boot, measured again ------------------
+# swtpm restarts with cleared PCRs; the event log served must be the new
+# boot's, so the evidence still verifies.
+if bash scripts/stack.sh stop "$S" >"$T/restart.out" 2>&1 &&
+  bash scripts/stack.sh start "$S" "$BUILD" >>"$T/restart.out" 2>&1; then
+  # shellcheck disable=SC1091
+  . "$S/ports"
+  H=http://127.0.0.1:$http
+  (cd "$S" && "$BIN/attestctl" verify --policy "$T/refvals2.json" --trust trust --url "$H") >"$T/v.out" 2>&1 &&
+    tail -1 "$T/v.out" | grep -qx TRUSTED &&
+    ok "stack stop and start: the new boot's event log matches the reset PCRs, TRUSTED" ||
+    not_ok "evidence after a stack restart" "$(cat "$T/v.out")"
+else
+  not_ok "stack stop and start" "$(cat "$T/restart.out")"
+fi
+
 tap_exit
