@@ -424,8 +424,10 @@ kill -0 "$AGENT_PID" 2>/dev/null && ok "the agent is still up after the hostile 
 
 mark "rotd and the TPM"
 # ---- rotd and the TPM go away and come back --------------------------------------
-kill -TERM "$(cat "$S/rotd.pid")"
-for _ in $(seq 100); do kill -0 "$(cat "$S/rotd.pid")" 2>/dev/null || break; sleep 0.05; done
+# rotd removes its pid file as it exits: read it once.
+ROTD_PID=$(cat "$S/rotd.pid")
+kill -TERM "$ROTD_PID"
+for _ in $(seq 100); do kill -0 "$ROTD_PID" 2>/dev/null || break; sleep 0.05; done
 req GET "$H/redfish/v1/UpdateService/FirmwareInventory"
 expect "rotd down: inventory 503" 503 '"rotd" in d["error"]["message"]'
 req GET "$H/healthz"
