@@ -30,13 +30,14 @@ rot-port-srcs := \
 	rot/port/host/cert_mbedtls.c
 
 # Host library for tools (rot_client/*.h): names of the chip's codes, the
-# image signer, mailbox request builders, reply decoders and client, key directories,
-# number parsing. Never in the chip.
+# image signer, mailbox request builders, reply decoders and client, fuse
+# provisioning, key directories, number parsing. Never in the chip.
 rot-client-srcs := \
 	rot/client/names.c \
 	rot/client/image_sign.c \
 	rot/client/mbox_requests.c \
 	rot/client/mbox_replies.c \
+	rot/client/otp_provision.c \
 	rot/client/mbox_client.c \
 	rot/client/keydir.c \
 	rot/client/parse.c
