@@ -669,8 +669,8 @@ static rot_error_t h_lifecycle(rot_server_t *s, const rot_peer_t *p,
  * Everything a peer may do is here. */
 typedef struct command_row {
   uint16_t command;
-  uint32_t roles;
-  uint32_t min_len;
+  uint8_t roles;   /* ROT_ROLE_* */
+  uint8_t min_len; /* every fixed request part is under 256 bytes */
   uint32_t max_len;
   handler_fn run;
 } command_row_t;
