@@ -176,10 +176,12 @@ $(BUILD)/riscv/rot_core_nocrypto.o: $(fs-nocrypto-objs)
 	$(CROSS)gcc $(FS_CFLAGS) -r -o $@ $^ $(FS_LIBGCC)
 
 # The whole chip (verifier, gate, update engine, audit log, mailbox server,
-# boot ROM stage and DICE identity) must fit this much code; the build
-# fails over it. Host-only code (reply decoders, request builders, names,
-# the signer, fuse provisioning) is in rot/client, not here.
-FS_TEXT_BUDGET ?= 40960
+# boot ROM stage and DICE identity, the crypto glue, libgcc's save/restore
+# millicode) must fit this much code; the build fails over it. 33.6 KB
+# today, 1.2 KB of headroom: host-only code (reply decoders, request
+# builders, names, the signer, fuse provisioning) is in rot/client, never
+# here. The goal below is printed, met or not, with the gap.
+FS_TEXT_BUDGET ?= 34816
 FS_NOCRYPTO_GOAL ?= 24576
 # The verify path whose stack depth is printed: the BOOT command from the
 # mailbox down to the last signature check (the handler is called through
