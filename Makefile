@@ -144,34 +144,58 @@ layering:
 # ---- freestanding core (the chip build) -----------------------------------
 # Proves the core needs nothing from a hosted environment: compiled for
 # RISC-V with -ffreestanding -nostdlib, partially linked, sizes printed.
+# -msave-restore: prologues and epilogues call libgcc's shared register
+# save/restore millicode (__riscv_save_N, __riscv_restore_N) instead of
+# spelling the stores out in every function, as size-built rv32 firmware
+# does; that millicode is linked in from libgcc below, so it is counted.
+# -fstack-usage: a frame size per function, for the stack figure.
 FS_CFLAGS := -std=c11 -Os -ffreestanding -nostdlib -fno-builtin \
-	-fno-tree-loop-distribute-patterns -march=rv32imc -mabi=ilp32 $(WARN) -Irot/include
+	-fno-tree-loop-distribute-patterns -march=rv32imc -mabi=ilp32 -msave-restore \
+	-fstack-usage $(WARN) -Irot/include
 # Symbols a freestanding C compiler may call on its own (struct copies).
 FS_ALLOWED_UNDEF := memcpy memset memmove memcmp
+# libgcc of the same multilib: only the members the core calls are pulled
+# in (the save/restore millicode). Recursive: the cross compiler may not
+# be installed before deps.sh ran.
+FS_LIBGCC = $(shell $(CROSS)gcc -march=rv32imc -mabi=ilp32 -print-libgcc-file-name)
 
-$(BUILD)/riscv/%.o: %.c | $(DEPS_STAMP)
+# (The Makefile is a prerequisite: a change of FS_CFLAGS rebuilds them.)
+$(BUILD)/riscv/%.o: %.c Makefile | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CROSS)gcc $(FS_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/riscv/rot_core.o: $(patsubst %.c,$(BUILD)/riscv/%.o,$(rot-core-srcs))
-	$(CROSS)gcc $(FS_CFLAGS) -r -o $@ $^
+fs-core-objs = $(patsubst %.c,$(BUILD)/riscv/%.o,$(rot-core-srcs))
+fs-nocrypto-objs = $(patsubst %.c,$(BUILD)/riscv/%.o,$(filter-out rot/src/crypto.c,$(rot-core-srcs)))
+
+$(BUILD)/riscv/rot_core.o: $(fs-core-objs)
+	$(CROSS)gcc $(FS_CFLAGS) -r -o $@ $^ $(FS_LIBGCC)
 
 # Everything but the crypto glue (rot/src/crypto.c), sized against the
-# goal for a chip whose crypto is a hardware block (printed, not enforced).
-$(BUILD)/riscv/rot_core_nocrypto.o: $(patsubst %.c,$(BUILD)/riscv/%.o,$(filter-out rot/src/crypto.c,$(rot-core-srcs)))
-	$(CROSS)gcc $(FS_CFLAGS) -r -o $@ $^
+# goal for a chip whose crypto is a hardware block.
+$(BUILD)/riscv/rot_core_nocrypto.o: $(fs-nocrypto-objs)
+	$(CROSS)gcc $(FS_CFLAGS) -r -o $@ $^ $(FS_LIBGCC)
 
-# The whole chip (verifier, gate, update engine, audit log, mailbox server)
-# must fit this much code; the build fails over it. About 28.7 KB today,
-# host-only code (names, signer, request builders) being out of it; the
-# boot ROM stage and the DICE identity (rot/src/dice.c, identity.c,
-# server_identity.c) add about 7 KB.
-FS_TEXT_BUDGET ?= 40960
+# The whole chip (verifier, gate, update engine, audit log, mailbox server,
+# boot ROM stage and DICE identity, the crypto glue, libgcc's save/restore
+# millicode) must fit this much code; the build fails over it. 33.6 KB
+# today, 1.2 KB of headroom: host-only code (reply decoders, request
+# builders, names, the signer, fuse provisioning) is in rot/client, never
+# here. The goal below is printed, met or not, with the gap.
+FS_TEXT_BUDGET ?= 34816
 FS_NOCRYPTO_GOAL ?= 24576
+# The verify path whose stack depth is printed: the BOOT command from the
+# mailbox down to the last signature check (the handler is called through
+# the authorisation table, so that edge is named), and the ROM stage.
+FS_STACK_ROOTS := rot_server_handle rot_identity_boot
+FS_STACK_EDGES := dispatch:h_boot rot_server_handle:h_boot
 
 freestanding: $(BUILD)/riscv/rot_core.o $(BUILD)/riscv/rot_core_nocrypto.o
 	@echo "rot core (riscv32, -ffreestanding -nostdlib, -Os):"
 	@$(CROSS)size $<
+	@echo "freestanding: per object (text, rodata included):"
+	@for o in $(fs-core-objs); do \
+	  printf '  %6d  %s\n' "$$($(CROSS)size $$o | awk 'NR==2 {print $$1}')" "$${o#$(BUILD)/riscv/}"; \
+	done | sort -rn
 	@text=$$($(CROSS)size $(BUILD)/riscv/rot_core_nocrypto.o | awk 'NR==2 {print $$1}'); \
 	echo "freestanding: core without crypto: text $$text of a $(FS_NOCRYPTO_GOAL)-byte goal ($$( [ "$$text" -le $(FS_NOCRYPTO_GOAL) ] && echo met || echo "not met: $$((text - $(FS_NOCRYPTO_GOAL))) over"))"
 	@text=$$($(CROSS)size $< | awk 'NR==2 {print $$1}'); \
@@ -181,6 +205,9 @@ freestanding: $(BUILD)/riscv/rot_core.o $(BUILD)/riscv/rot_core_nocrypto.o
 	@undef=$$($(CROSS)nm -u $< | awk '{print $$2}' | grep -vxE '$(subst $(space),|,$(FS_ALLOWED_UNDEF))' || true); \
 	if [ -n "$$undef" ]; then echo "freestanding: core needs symbols a chip does not have: $$undef"; exit 1; fi; \
 	echo "freestanding: no undefined symbols outside {$(FS_ALLOWED_UNDEF)}"
+	@for r in $(FS_STACK_ROOTS); do \
+	  bash scripts/fs_stack.sh $(CROSS)objdump $< $(BUILD)/riscv/rot/src $$r $(FS_STACK_EDGES) || exit 1; \
+	done
 
 space := $(subst ,, )
 

@@ -2,6 +2,7 @@
 # Portable core: freestanding C11, no libc, no malloc, no OS calls.
 rot-core-srcs := \
 	rot/src/util.c \
+	rot/src/wire.c \
 	rot/src/crypto.c \
 	rot/src/policy.c \
 	rot/src/image.c \
@@ -29,12 +30,14 @@ rot-port-srcs := \
 	rot/port/host/cert_mbedtls.c
 
 # Host library for tools (rot_client/*.h): names of the chip's codes, the
-# image signer, mailbox request builders and client, key directories,
-# number parsing. Never in the chip.
+# image signer, mailbox request builders, reply decoders and client, fuse
+# provisioning, key directories, number parsing. Never in the chip.
 rot-client-srcs := \
 	rot/client/names.c \
 	rot/client/image_sign.c \
 	rot/client/mbox_requests.c \
+	rot/client/mbox_replies.c \
+	rot/client/otp_provision.c \
 	rot/client/mbox_client.c \
 	rot/client/keydir.c \
 	rot/client/parse.c

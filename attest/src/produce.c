@@ -17,6 +17,7 @@
 #include "internal.h"
 #include "rot_client/names.h"
 #include "rot/mailbox.h"
+#include "rot_client/mbox_replies.h"
 #include "rot/policy.h"
 #include "rot_client/mbox_client.h"
 #include "rot_host/crypto_mbedtls.h"

@@ -32,6 +32,7 @@
 #include "rot_host/crypto_mbedtls.h"
 #include "rot_host/file.h"
 #include "rot_client/mbox_client.h"
+#include "rot_client/mbox_replies.h"
 
 #define LOG_CAP (64u * 1024u)
 #define DTB_MAX (1024u * 1024u)

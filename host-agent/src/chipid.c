@@ -8,6 +8,7 @@
 #include "attest/attest.h"
 #include "rot/crypto.h"
 #include "rot/mailbox.h"
+#include "rot_client/mbox_replies.h"
 #include "rot_client/names.h"
 #include "rot_host/crypto_mbedtls.h"
 

@@ -27,6 +27,7 @@
 #include "identity.h"
 #include "params.h"
 #include "rot/mailbox.h"
+#include "rot_client/mbox_replies.h"
 
 #define CI "/redfish/v1/ComponentIntegrity"
 #define CI_TYPE "#ComponentIntegrity.v1_2_0.ComponentIntegrity"

@@ -12,6 +12,7 @@
 
 #include "handlers.h"
 #include "rot/mailbox.h"
+#include "rot_client/mbox_replies.h"
 #include "rot_client/names.h"
 
 #define REDFISH_VERSION "1.17.0"

@@ -9,6 +9,7 @@
 
 #include "rot/image.h"
 #include "rot/mailbox.h"
+#include "rot_client/mbox_replies.h"
 #include "rot_client/mbox_requests.h"
 #include "rot_client/names.h"
 #include "tasks.h"

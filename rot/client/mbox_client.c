@@ -15,6 +15,7 @@
 
 #include "rot/hardened.h"
 #include "rot_client/parse.h"
+#include "rot_client/mbox_replies.h"
 
 _Static_assert(sizeof(((struct sockaddr_un *)0)->sun_path) ==
                    ROT_MBOX_SOCKET_PATH_MAX,

@@ -1,60 +1,28 @@
-/* Request builders of the mailbox protocol (rot_client/mbox_requests.h). */
+/*
+ * Request builders of the mailbox protocol (rot_client/mbox_requests.h),
+ * on the layouts the chip decodes with (rot/mbox_layout.h).
+ */
 #include "rot_client/mbox_requests.h"
 
-#include <string.h>
-
+#include "rot/mbox_layout.h"
 #include "rot/util.h"
-
-/* Every request is little-endian 32-bit words, a chunk then its bytes. */
-static rot_error_t put(const uint32_t *words, size_t n, const uint8_t *tail,
-                       size_t tail_len, uint8_t *out, size_t cap,
-                       size_t *out_len) {
-  if (out_len == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  *out_len = 0;
-  size_t need = 4u * n;
-  if (out == NULL || tail_len > cap || need > cap - tail_len) {
-    return ROT_ERROR_BUFFER_TOO_SMALL;
-  }
-  for (size_t i = 0; i < n; i++) {
-    rot_st32(out + 4u * i, words[i]);
-  }
-  if (tail_len != 0) {
-    memcpy(out + need, tail, tail_len);
-  }
-  *out_len = need + tail_len;
-  return ROT_OK;
-}
 
 rot_error_t rot_mbox_type_req_encode(const rot_mbox_type_req_t *in,
                                      uint8_t *out, size_t cap,
                                      size_t *out_len) {
-  if (in == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  const uint32_t w[] = {in->image_type};
-  return put(w, 1, NULL, 0, out, cap, out_len);
+  return rot_wire_encode(rot_mbox_type_req_fields, in, out, cap, out_len);
 }
 
 rot_error_t rot_mbox_read_req_encode(const rot_mbox_read_req_t *in,
                                      uint8_t *out, size_t cap,
                                      size_t *out_len) {
-  if (in == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  const uint32_t w[] = {in->region, in->offset, in->length};
-  return put(w, 3, NULL, 0, out, cap, out_len);
+  return rot_wire_encode(rot_mbox_read_req_fields, in, out, cap, out_len);
 }
 
 rot_error_t rot_mbox_begin_req_encode(const rot_mbox_begin_req_t *in,
                                       uint8_t *out, size_t cap,
                                       size_t *out_len) {
-  if (in == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  const uint32_t w[] = {in->image_type, in->total_len};
-  return put(w, 2, NULL, 0, out, cap, out_len);
+  return rot_wire_encode(rot_mbox_begin_req_fields, in, out, cap, out_len);
 }
 
 rot_error_t rot_mbox_chunk_req_encode(const rot_mbox_chunk_req_t *in,
@@ -66,46 +34,36 @@ rot_error_t rot_mbox_chunk_req_encode(const rot_mbox_chunk_req_t *in,
   if (in->length > ROT_MBOX_CHUNK_DATA_MAX) {
     return ROT_ERROR_MAILBOX_TOO_LARGE;
   }
-  const uint32_t w[] = {in->offset, in->length};
-  return put(w, 2, in->data, in->length, out, cap, out_len);
+  /* offset and length, then exactly length bytes of data. */
+  rot_cursor_t w = rot_cursor_writer(out, cap);
+  rot_cursor_put(&w, rot_mbox_chunk_head_fields, in);
+  uint8_t *data = rot_cursor_take(&w, in->length);
+  if (data != NULL && in->length != 0) {
+    rot_memcpy(data, in->data, in->length);
+  }
+  return rot_cursor_write_done(&w, out_len);
 }
 
 rot_error_t rot_mbox_audit_read_req_encode(const rot_mbox_audit_read_req_t *in,
                                            uint8_t *out, size_t cap,
                                            size_t *out_len) {
-  if (in == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  const uint32_t w[] = {in->start_seq, in->count};
-  return put(w, 2, NULL, 0, out, cap, out_len);
+  return rot_wire_encode(rot_mbox_audit_read_req_fields, in, out, cap, out_len);
 }
 
 rot_error_t rot_mbox_lock_req_encode(const rot_mbox_lock_req_t *in,
                                      uint8_t *out, size_t cap,
                                      size_t *out_len) {
-  if (in == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  const uint32_t w[] = {in->region};
-  return put(w, 1, NULL, 0, out, cap, out_len);
+  return rot_wire_encode(rot_mbox_u32_fields, in, out, cap, out_len);
 }
 
 rot_error_t rot_mbox_confirm_req_encode(const rot_mbox_confirm_req_t *in,
                                         uint8_t *out, size_t cap,
                                         size_t *out_len) {
-  if (in == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  const uint32_t w[] = {in->image_type, in->flags};
-  return put(w, 2, NULL, 0, out, cap, out_len);
+  return rot_wire_encode(rot_mbox_confirm_req_fields, in, out, cap, out_len);
 }
 
 rot_error_t rot_mbox_lifecycle_req_encode(const rot_mbox_lifecycle_req_t *in,
                                           uint8_t *out, size_t cap,
                                           size_t *out_len) {
-  if (in == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  const uint32_t w[] = {in->from, in->to, in->confirm};
-  return put(w, 3, NULL, 0, out, cap, out_len);
+  return rot_wire_encode(rot_mbox_lifecycle_req_fields, in, out, cap, out_len);
 }

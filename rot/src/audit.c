@@ -7,6 +7,7 @@
 #include "rot/audit.h"
 
 #include "rot/util.h"
+#include "rot/wire.h"
 
 #define REC ROT_AUDIT_RECORD_SIZE
 #define OFF_MAGIC 0u
@@ -342,34 +343,32 @@ uint32_t rot_audit_locks_end(rot_audit_t *a) {
   return rot_audit_locks_take(a);
 }
 
+/* The persisted layout, field by field (rot/wire.h). */
+static const rot_field_t kRecordFields[] = {
+    ROT_FIELD_INT(rot_audit_record_t, magic),
+    ROT_FIELD_INT(rot_audit_record_t, seq),
+    ROT_FIELD_INT(rot_audit_record_t, timestamp),
+    ROT_FIELD_INT(rot_audit_record_t, event),
+    ROT_FIELD_INT(rot_audit_record_t, status),
+    ROT_FIELD_INT(rot_audit_record_t, arg0),
+    ROT_FIELD_INT(rot_audit_record_t, arg1),
+    ROT_FIELD_BYTES(rot_audit_record_t, reserved),
+    ROT_FIELD_BYTES(rot_audit_record_t, chain),
+    ROT_FIELD_INT(rot_audit_record_t, commit),
+    ROT_FIELD_BYTES(rot_audit_record_t, pad),
+    ROT_FIELD_END,
+};
+
 void rot_audit_record_encode(const rot_audit_record_t *r,
                              uint8_t rec[ROT_AUDIT_RECORD_SIZE]) {
-  rot_st32(rec + OFF_MAGIC, r->magic);
-  rot_st32(rec + OFF_SEQ, r->seq);
-  rot_st64(rec + OFF_TIME, r->timestamp);
-  rot_st32(rec + OFF_EVENT, r->event);
-  rot_st32(rec + OFF_STATUS, r->status);
-  rot_st32(rec + OFF_ARG0, r->arg0);
-  rot_st32(rec + OFF_ARG1, r->arg1);
-  rot_memcpy(rec + OFF_RESERVED, r->reserved, sizeof(r->reserved));
-  rot_memcpy(rec + OFF_CHAIN, r->chain, sizeof(r->chain));
-  rot_st32(rec + OFF_COMMIT, r->commit);
-  rot_memcpy(rec + OFF_PAD, r->pad, sizeof(r->pad));
+  rot_cursor_t w = rot_cursor_writer(rec, REC);
+  rot_cursor_put(&w, kRecordFields, r);
 }
 
 void rot_audit_record_decode(const uint8_t rec[ROT_AUDIT_RECORD_SIZE],
                              rot_audit_record_t *r) {
-  r->magic = rot_ld32(rec + OFF_MAGIC);
-  r->seq = rot_ld32(rec + OFF_SEQ);
-  r->timestamp = rot_ld64(rec + OFF_TIME);
-  r->event = rot_ld32(rec + OFF_EVENT);
-  r->status = rot_ld32(rec + OFF_STATUS);
-  r->arg0 = rot_ld32(rec + OFF_ARG0);
-  r->arg1 = rot_ld32(rec + OFF_ARG1);
-  rot_memcpy(r->reserved, rec + OFF_RESERVED, sizeof(r->reserved));
-  rot_memcpy(r->chain, rec + OFF_CHAIN, sizeof(r->chain));
-  r->commit = rot_ld32(rec + OFF_COMMIT);
-  rot_memcpy(r->pad, rec + OFF_PAD, sizeof(r->pad));
+  rot_cursor_t c = rot_cursor_reader(rec, REC);
+  rot_cursor_get(&c, kRecordFields, r);
 }
 
 static void note_failure(rot_audit_report_t *rep, rot_error_t link,

@@ -126,42 +126,63 @@ rot_error_t rot_dice_key_id(const rot_crypto_t *c,
   return ROT_OK;
 }
 
-/* ---- a bounded DER writer ---------------------------------------------- */
+/* ---- a bounded DER writer ----------------------------------------------
+ * It writes backwards from the end of the buffer, so a constructed value's
+ * length is known (everything written since its mark) when its tag and
+ * length go in front, and nothing is computed twice. The finished
+ * encoding is then moved to the front of the buffer. */
 
 typedef struct der {
   uint8_t *p;
-  size_t cap;
-  size_t len;
+  size_t pos; /* bytes [pos, cap) are written */
   int overflow;
 } der_t;
 
 static void put(der_t *d, const void *src, size_t n) {
-  if (d->overflow || n > d->cap - d->len) {
+  if (d->overflow || n > d->pos) {
     d->overflow = 1;
     return;
   }
-  rot_memcpy(d->p + d->len, src, n);
-  d->len += n;
+  d->pos -= n;
+  rot_memcpy(d->p + d->pos, src, n);
 }
 
 static void put_byte(der_t *d, uint8_t b) { put(d, &b, 1); }
 
-/* Tag and length for a body of n bytes (n < 65536). */
-static void put_head(der_t *d, uint8_t tag, size_t n) {
-  put_byte(d, tag);
-  if (n < 0x80u) {
+/* Tag and length in front of everything written since mark (< 65536). */
+static void put_head(der_t *d, uint8_t tag, size_t mark) {
+  size_t n = mark - d->pos;
+  if (n >= 0x80u) {
     put_byte(d, (uint8_t)n);
-  } else if (n < 0x100u) {
-    put_byte(d, 0x81);
-    put_byte(d, (uint8_t)n);
+    if (n >= 0x100u) {
+      put_byte(d, (uint8_t)(n >> 8));
+    }
+    put_byte(d, n >= 0x100u ? 0x82 : 0x81);
   } else {
-    put_byte(d, 0x82);
-    put_byte(d, (uint8_t)(n >> 8));
     put_byte(d, (uint8_t)n);
   }
+  put_byte(d, tag);
 }
 
-static size_t head_len(size_t n) { return n < 0x80u ? 2u : n < 0x100u ? 3u : 4u; }
+/* A primitive value: its n bytes, then its tag and length in front. */
+static void put_tlv(der_t *d, uint8_t tag, const void *src, size_t n) {
+  size_t mark = d->pos;
+  put(d, src, n);
+  put_head(d, tag, mark);
+}
+
+/* Move the encoding (at the end of the cap-byte buffer) to its front. */
+static rot_error_t der_finish(const der_t *d, size_t cap, size_t *out_len) {
+  if (d->overflow) {
+    return ROT_ERROR_BUFFER_TOO_SMALL;
+  }
+  size_t n = cap - d->pos;
+  for (size_t i = 0; i < n; i++) {
+    d->p[i] = d->p[d->pos + i]; /* downwards: never overwrites a byte to read */
+  }
+  *out_len = n;
+  return ROT_OK;
+}
 
 /* An unsigned integer as a DER INTEGER body: minimal, a leading 0x00 when
  * the top bit is set. Writes at most 5 bytes; returns the length. */
@@ -222,38 +243,22 @@ rot_error_t rot_dice_tcbinfo_encode(const rot_dice_tcb_t *t, uint8_t *out,
     flags[1] = 0x80;
     flags_len = 2;
   }
-  const size_t vendor_len = sizeof(ROT_DICE_VENDOR) - 1u;
-  const size_t model_len = sizeof(ROT_DICE_MODEL) - 1u;
-  const size_t fwid_body = sizeof(kSha384Oid) + 2u + ROT_SHA384_LEN;
-  const size_t fwid_len = head_len(fwid_body) + fwid_body;
-  size_t body = head_len(vendor_len) + vendor_len + head_len(model_len) +
-                model_len + 2u + vl + 2u + svn_len + 3u /* layer 0 */ +
-                head_len(fwid_len) + fwid_len + 2u + flags_len;
-  der_t d = {out, cap, 0, 0};
-  put_head(&d, 0x30, body);
-  put_head(&d, 0x80, vendor_len); /* vendor [0] UTF8String */
-  put(&d, ROT_DICE_VENDOR, vendor_len);
-  put_head(&d, 0x81, model_len); /* model [1] */
-  put(&d, ROT_DICE_MODEL, model_len);
-  put_head(&d, 0x82, vl); /* version [2] */
-  put(&d, ver, vl);
-  put_head(&d, 0x83, svn_len); /* svn [3] INTEGER */
-  put(&d, svn, svn_len);
-  put_head(&d, 0x84, 1); /* layer [4]: the first mutable stage */
-  put_byte(&d, 0);
-  put_head(&d, 0xa6, fwid_len); /* fwids [6] SEQUENCE OF FWID */
-  put_head(&d, 0x30, fwid_body);
+  static const uint8_t kLayer0 = 0; /* layer [4]: the first mutable stage */
+  der_t d = {out, cap, 0};
+  /* Last field first. */
+  put_tlv(&d, 0x87, flags, flags_len); /* flags [7] OperationalFlags */
+  size_t fwids = d.pos;                /* fwids [6] SEQUENCE OF FWID */
+  put_tlv(&d, 0x04, t->fwid, ROT_SHA384_LEN);
   put(&d, kSha384Oid, sizeof(kSha384Oid));
-  put_head(&d, 0x04, ROT_SHA384_LEN);
-  put(&d, t->fwid, ROT_SHA384_LEN);
-  put_head(&d, 0x87, flags_len); /* flags [7] OperationalFlags */
-  put(&d, flags, flags_len);
-  if (d.overflow) {
-    return ROT_ERROR_BUFFER_TOO_SMALL;
-  }
-  HARDENED_CHECK_EQ(d.len, head_len(body) + body);
-  *out_len = d.len;
-  return ROT_OK;
+  put_head(&d, 0x30, fwids);
+  put_head(&d, 0xa6, fwids);
+  put_tlv(&d, 0x84, &kLayer0, 1);
+  put_tlv(&d, 0x83, svn, svn_len); /* svn [3] INTEGER */
+  put_tlv(&d, 0x82, ver, vl);      /* version [2] */
+  put_tlv(&d, 0x81, ROT_DICE_MODEL, sizeof(ROT_DICE_MODEL) - 1u);   /* model [1] */
+  put_tlv(&d, 0x80, ROT_DICE_VENDOR, sizeof(ROT_DICE_VENDOR) - 1u); /* vendor [0] */
+  put_head(&d, 0x30, cap);
+  return der_finish(&d, cap, out_len);
 }
 
 /* ---- ENDORSE --------------------------------------------------------------- */
@@ -297,27 +302,19 @@ rot_error_t rot_dice_endorse_statement(const rot_crypto_t *c,
                   ROT_SHA384_LEN);
 }
 
-/* One 48-byte big-endian scalar as a DER INTEGER. */
+/* One 48-byte big-endian scalar as a DER INTEGER: minimal, with a 0x00
+ * in front when its top bit is set. */
 static void put_scalar(der_t *d, const uint8_t *s) {
   size_t i = 0;
   while (i + 1u < ROT_P384_SCALAR_LEN && s[i] == 0) {
     i++;
   }
-  size_t n = ROT_P384_SCALAR_LEN - i;
-  int pad = (s[i] & 0x80u) != 0;
-  put_head(d, 0x02, n + (size_t)pad);
-  if (pad) {
+  size_t mark = d->pos;
+  put(d, s + i, ROT_P384_SCALAR_LEN - i);
+  if ((s[i] & 0x80u) != 0) {
     put_byte(d, 0);
   }
-  put(d, s + i, n);
-}
-
-static size_t scalar_len(const uint8_t *s) {
-  size_t i = 0;
-  while (i + 1u < ROT_P384_SCALAR_LEN && s[i] == 0) {
-    i++;
-  }
-  return 2u + (ROT_P384_SCALAR_LEN - i) + ((s[i] & 0x80u) != 0);
+  put_head(d, 0x02, mark);
 }
 
 rot_error_t rot_dice_sig_der(const uint8_t sig[ROT_P384_SIG_LEN], uint8_t *out,
@@ -325,14 +322,9 @@ rot_error_t rot_dice_sig_der(const uint8_t sig[ROT_P384_SIG_LEN], uint8_t *out,
   if (sig == NULL || out == NULL || out_len == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  size_t body = scalar_len(sig) + scalar_len(sig + ROT_P384_SCALAR_LEN);
-  der_t d = {out, cap, 0, 0};
-  put_head(&d, 0x30, body);
+  der_t d = {out, cap, 0};
+  put_scalar(&d, sig + ROT_P384_SCALAR_LEN); /* s, then r in front */
   put_scalar(&d, sig);
-  put_scalar(&d, sig + ROT_P384_SCALAR_LEN);
-  if (d.overflow) {
-    return ROT_ERROR_BUFFER_TOO_SMALL;
-  }
-  *out_len = d.len;
-  return ROT_OK;
+  put_head(&d, 0x30, cap);
+  return der_finish(&d, cap, out_len);
 }

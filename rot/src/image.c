@@ -11,29 +11,38 @@
 
 #include "rot/hardened.h"
 #include "rot/util.h"
+#include "rot/wire.h"
 
 /* Bits of allowed_types that name a real image type. */
 #define ROT_TYPE_MASK_KNOWN \
   ((((uint32_t)1u << (ROT_IMAGE_TYPE_MAX + 1u)) - 1u) & ~(uint32_t)1u)
 
+/* The header's wire layout (little-endian, docs/image-format.md). */
+static const rot_field_t kHeaderFields[] = {
+    ROT_FIELD_INT(rot_image_header_t, magic),
+    ROT_FIELD_INT(rot_image_header_t, format_version),
+    ROT_FIELD_INT(rot_image_header_t, header_size),
+    ROT_FIELD_INT(rot_image_header_t, image_type),
+    ROT_FIELD_INT(rot_image_header_t, flags),
+    ROT_FIELD_INT(rot_image_header_t, ver_major),
+    ROT_FIELD_INT(rot_image_header_t, ver_minor),
+    ROT_FIELD_INT(rot_image_header_t, ver_patch),
+    ROT_FIELD_INT(rot_image_header_t, reserved0),
+    ROT_FIELD_INT(rot_image_header_t, svn),
+    ROT_FIELD_INT(rot_image_header_t, key_index),
+    ROT_FIELD_INT(rot_image_header_t, load_addr),
+    ROT_FIELD_INT(rot_image_header_t, entry_point),
+    ROT_FIELD_INT(rot_image_header_t, payload_len),
+    ROT_FIELD_INT(rot_image_header_t, manifest_len),
+    ROT_FIELD_BYTES(rot_image_header_t, payload_digest),
+    ROT_FIELD_BYTES(rot_image_header_t, reserved1),
+    ROT_FIELD_END,
+};
+
+/* b holds at least ROT_IMAGE_HEADER_SIZE bytes (checked by the caller). */
 static void header_decode(const uint8_t *b, rot_image_header_t *h) {
-  h->magic = rot_ld32(b + 0);
-  h->format_version = rot_ld16(b + 4);
-  h->header_size = rot_ld16(b + 6);
-  h->image_type = rot_ld32(b + 8);
-  h->flags = rot_ld32(b + 12);
-  h->ver_major = rot_ld16(b + 16);
-  h->ver_minor = rot_ld16(b + 18);
-  h->ver_patch = rot_ld16(b + 20);
-  h->reserved0 = rot_ld16(b + 22);
-  h->svn = rot_ld32(b + 24);
-  h->key_index = rot_ld32(b + 28);
-  h->load_addr = rot_ld64(b + 32);
-  h->entry_point = rot_ld64(b + 40);
-  h->payload_len = rot_ld32(b + 48);
-  h->manifest_len = rot_ld32(b + 52);
-  rot_memcpy(h->payload_digest, b + 56, ROT_SHA384_LEN);
-  rot_memcpy(h->reserved1, b + 104, sizeof(h->reserved1));
+  rot_cursor_t c = rot_cursor_reader(b, ROT_IMAGE_HEADER_SIZE);
+  rot_cursor_get(&c, kHeaderFields, h);
 }
 
 size_t rot_image_expected_len(const rot_image_header_t *h) {
@@ -127,6 +136,21 @@ rot_error_t rot_image_header_parse(const uint8_t *buf, size_t len,
   return ROT_OK;
 }
 
+/* The manifest's head and key entries (little-endian). */
+static const rot_field_t kManifestHeadFields[] = {
+    ROT_FIELD_INT(rot_manifest_head_t, magic),
+    ROT_FIELD_INT(rot_manifest_head_t, version),
+    ROT_FIELD_INT(rot_manifest_head_t, key_count),
+    ROT_FIELD_BYTES(rot_manifest_head_t, root_pub),
+    ROT_FIELD_END,
+};
+static const rot_field_t kManifestEntryFields[] = {
+    ROT_FIELD_INT(rot_manifest_entry_t, key_index),
+    ROT_FIELD_INT(rot_manifest_entry_t, allowed_types),
+    ROT_FIELD_BYTES(rot_manifest_entry_t, pub),
+    ROT_FIELD_END,
+};
+
 rot_error_t rot_manifest_parse(const uint8_t *buf, size_t len,
                                rot_manifest_t *out) {
   if (buf == NULL || out == NULL) {
@@ -136,9 +160,8 @@ rot_error_t rot_manifest_parse(const uint8_t *buf, size_t len,
     return ROT_ERROR_MANIFEST_BAD_LENGTH;
   }
   rot_manifest_t m;
-  m.head.magic = rot_ld32(buf);
-  m.head.version = rot_ld16(buf + 4);
-  m.head.key_count = rot_ld16(buf + 6);
+  rot_cursor_t c = rot_cursor_reader(buf, len);
+  rot_cursor_get(&c, kManifestHeadFields, &m.head);
   if (m.head.magic != ROT_MANIFEST_MAGIC) {
     return ROT_ERROR_MANIFEST_BAD_MAGIC;
   }
@@ -151,14 +174,10 @@ rot_error_t rot_manifest_parse(const uint8_t *buf, size_t len,
   if (len != ROT_MANIFEST_SIZE((size_t)m.head.key_count)) {
     return ROT_ERROR_MANIFEST_BAD_LENGTH;
   }
-  rot_memcpy(m.head.root_pub, buf + 8, ROT_P384_PUBKEY_LEN);
   uint32_t seen = 0;
   for (size_t i = 0; i < m.head.key_count; i++) {
-    const uint8_t *e = buf + ROT_MANIFEST_HEAD_SIZE + i * ROT_MANIFEST_ENTRY_SIZE;
     rot_manifest_entry_t *k = &m.keys[i];
-    k->key_index = rot_ld32(e);
-    k->allowed_types = rot_ld32(e + 4);
-    rot_memcpy(k->pub, e + 8, ROT_P384_PUBKEY_LEN);
+    rot_cursor_get(&c, kManifestEntryFields, k);
     if (k->key_index >= ROT_MAX_KEY_INDEX) {
       return ROT_ERROR_MANIFEST_BAD_KEY_INDEX;
     }

@@ -18,8 +18,8 @@ typedef rot_error_t (*handler_fn)(rot_server_t *s, const rot_peer_t *peer,
                                   const uint8_t *req, uint32_t req_len,
                                   uint8_t *out, size_t cap, size_t *out_len);
 
-static void record(rot_server_t *s, uint32_t event, rot_error_t status,
-                   uint32_t arg0, uint32_t arg1) {
+void rot_server_record(rot_server_t *s, uint32_t event, rot_error_t status,
+                       uint32_t arg0, uint32_t arg1) {
   if (s->audit == NULL) {
     return;
   }
@@ -603,7 +603,7 @@ static rot_error_t chip_reset(rot_server_t *s, const rot_peer_t *p) {
   const rot_cert_port_t *cert = s->cert;
   ROT_TRY(rot_server_init(s, g, u, a, s->otp, s->crypto, s->session_timeout));
   rot_server_set_cert(s, cert);
-  record(s, ROT_AUDIT_RESET, ROT_OK, p->uid, 0);
+  rot_server_record(s, ROT_AUDIT_RESET, ROT_OK, p->uid, 0);
   return ROT_OK;
 }
 
@@ -647,11 +647,12 @@ static rot_error_t h_lifecycle(rot_server_t *s, const rot_peer_t *p,
     err = ROT_ERROR_UPDATE_BUSY;
   }
   if (err == ROT_OK) {
-    record(s, ROT_AUDIT_LIFECYCLE_REQUEST, ROT_OK, q.from, q.to);
+    rot_server_record(s, ROT_AUDIT_LIFECYCLE_REQUEST, ROT_OK, q.from,
+                      q.to);
     HARDENED_CHECK_EQ(q.confirm, ROT_MBOX_LIFECYCLE_CONFIRM);
     err = rot_otp_lifecycle_transition(s->otp, q.from, q.to);
   }
-  record(s, ROT_AUDIT_LIFECYCLE, err, q.from, q.to);
+  rot_server_record(s, ROT_AUDIT_LIFECYCLE, err, q.from, q.to);
   ROT_TRY(err);
   ROT_TRY(chip_reset(s, p));
   rot_policy_t pol;
@@ -669,8 +670,8 @@ static rot_error_t h_lifecycle(rot_server_t *s, const rot_peer_t *p,
  * Everything a peer may do is here. */
 typedef struct command_row {
   uint16_t command;
-  uint32_t roles;
-  uint32_t min_len;
+  uint8_t roles;   /* ROT_ROLE_* */
+  uint8_t min_len; /* every fixed request part is under 256 bytes */
   uint32_t max_len;
   handler_fn run;
 } command_row_t;
@@ -772,8 +773,8 @@ rot_error_t rot_server_admit(rot_server_t *s, const rot_peer_t *peer,
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   if ((peer->roles & ROT_ROLE_ALL) == 0) {
-    record(s, ROT_AUDIT_PEER_REFUSED, ROT_ERROR_MAILBOX_UNAUTHORIZED, peer->uid,
-           peer->pid);
+    rot_server_record(s, ROT_AUDIT_PEER_REFUSED, ROT_ERROR_MAILBOX_UNAUTHORIZED,
+                      peer->uid, peer->pid);
     return ROT_ERROR_MAILBOX_UNAUTHORIZED;
   }
   /* The last slot is the boot path's: a host must be able to boot however
@@ -796,8 +797,8 @@ static rot_error_t dispatch(rot_server_t *s, const rot_peer_t *p,
     return ROT_ERROR_MAILBOX_UNKNOWN_COMMAND;
   }
   if (ROT_FIRST_CHECK(may_send(row, p) != HARDENED_TRUE)) {
-    record(s, ROT_AUDIT_COMMAND_REFUSED, ROT_ERROR_MAILBOX_UNAUTHORIZED, p->uid,
-           h->command);
+    rot_server_record(s, ROT_AUDIT_COMMAND_REFUSED,
+                      ROT_ERROR_MAILBOX_UNAUTHORIZED, p->uid, h->command);
     return ROT_ERROR_MAILBOX_UNAUTHORIZED;
   }
   if (h->payload_len > row->max_len) {
@@ -810,7 +811,7 @@ static rot_error_t dispatch(rot_server_t *s, const rot_peer_t *p,
   rot_error_t rec = rot_server_recovery_check(s, h->command, payload,
                                               h->payload_len);
   if (ROT_FIRST_CHECK(rec != ROT_OK)) {
-    record(s, ROT_AUDIT_COMMAND_REFUSED, rec, p->uid, h->command);
+    rot_server_record(s, ROT_AUDIT_COMMAND_REFUSED, rec, p->uid, h->command);
     return rec;
   }
   /* Second look, right before the command runs. */

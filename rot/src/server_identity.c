@@ -102,12 +102,8 @@ rot_error_t rot_server_h_identity_store(rot_server_t *s, const rot_peer_t *p,
    * in another CA's chain. */
   rot_error_t allow = store_allowed(s, out, cap);
   if (ROT_FIRST_CHECK(allow != ROT_OK)) {
-    if (s->audit != NULL) {
-      rot_error_t rec = rot_audit_append(s->audit, ROT_AUDIT_COMMAND_REFUSED,
-                                         allow, p->uid,
-                                         ROT_MBOX_CMD_IDENTITY_STORE);
-      (void)rec; /* the refusal stands whether or not it was recorded */
-    }
+    rot_server_record(s, ROT_AUDIT_COMMAND_REFUSED, allow, p->uid,
+                      ROT_MBOX_CMD_IDENTITY_STORE);
     return allow;
   }
   HARDENED_CHECK_EQ(store_allowed(s, out, cap), ROT_OK);

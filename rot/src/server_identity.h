@@ -19,6 +19,13 @@ rot_error_t rot_server_h_identity_store(rot_server_t *s, const rot_peer_t *p,
                                         uint8_t *out, size_t cap,
                                         size_t *out_len);
 
+/**
+ * Append an audit record when the server has a log; a refusal stands
+ * whether or not it could be recorded (server.c).
+ */
+void rot_server_record(rot_server_t *s, uint32_t event, rot_error_t status,
+                       uint32_t arg0, uint32_t arg1);
+
 /** The image info of a verified image, as replies carry it (server.c). */
 void rot_server_info_from_verified(const rot_verified_image_t *v,
                                    uint32_t region, uint32_t image_len,

@@ -12,6 +12,7 @@
 #include "rot/error.h"
 #include "rot/image.h"
 #include "rot/otp.h"
+#include "rot_client/otp_provision.h"
 #include "rot/policy.h"
 #include "rot/util.h"
 #include "rot_client/names.h"

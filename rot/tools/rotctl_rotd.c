@@ -9,6 +9,7 @@
 
 #include "rot/flash.h"
 #include "rot/mailbox.h"
+#include "rot_client/mbox_replies.h"
 #include "rot_client/names.h"
 #include "rot_client/parse.h"
 #include "rotctl.h"

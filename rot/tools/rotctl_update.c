@@ -18,6 +18,7 @@
 #include "rot/flash.h"
 #include "rot/image.h"
 #include "rot/mailbox.h"
+#include "rot_client/mbox_replies.h"
 #include "rot/update.h"
 #include "rot_client/names.h"
 #include "rot_client/mbox_requests.h"

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "rot/mailbox.h"
+#include "rot_client/mbox_replies.h"
 #include "rot/util.h"
 #include "rot_client/names.h"
 #include "rot_client/mbox_requests.h"

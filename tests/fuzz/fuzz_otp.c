@@ -31,6 +31,7 @@
 
 #include "ram_flash.h"
 #include "rot/otp.h"
+#include "rot_client/otp_provision.h"
 #include "rot/policy.h"
 #include "rot_host/file.h"
 #include "fuzz.h"

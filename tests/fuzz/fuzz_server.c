@@ -28,6 +28,8 @@
 #include "rot/util.h"
 #include "rot_client/image_sign.h"
 #include "rot_host/crypto_mbedtls.h"
+#include "rot_client/mbox_replies.h"
+#include "rot_client/otp_provision.h"
 #include "fuzz.h"
 
 #define HV ROT_IMAGE_TYPE_HYPERVISOR

@@ -18,6 +18,7 @@
 #include "rot/audit.h"
 #include "rot/gate.h"
 #include "rot/otp.h"
+#include "rot_client/otp_provision.h"
 #include "rot/util.h"
 #include "rot_host/crypto_mbedtls.h"
 

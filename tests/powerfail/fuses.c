@@ -43,6 +43,7 @@
 #include <time.h>
 
 #include "rot/otp.h"
+#include "rot_client/otp_provision.h"
 #include "rot/update.h"
 #include "rot/util.h"
 #include "rot_client/names.h"

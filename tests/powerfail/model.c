@@ -8,6 +8,7 @@
 
 #include "pf.h"
 #include "rot_client/names.h"
+#include "rot_client/otp_provision.h"
 
 pf_fixture_t g_fx;
 pf_sim_t g_sim;

@@ -119,15 +119,6 @@ ROT_WARN_UNUSED rot_error_t rot_mbox_frame_decode(const uint8_t *frame,
 ROT_WARN_UNUSED rot_error_t rot_mbox_request_check(const rot_mbox_header_t *h);
 
 /**
- * What a reply to (command, seq) must satisfy: response flag set, same
- * command and seq (BAD_FRAME), and an empty payload unless the status is
- * ROT_OK (BAD_LENGTH).
- */
-ROT_WARN_UNUSED rot_error_t rot_mbox_reply_check(const rot_mbox_header_t *h,
-                                                 uint16_t command,
-                                                 uint32_t seq);
-
-/**
  * Write a frame: header, then payload_len bytes of payload. payload may
  * already sit at out + ROT_MBOX_HEADER_SIZE (it is then left in place).
  * Errors: INVALID_ARGUMENT, MAILBOX_TOO_LARGE (payload over the limit),
@@ -154,6 +145,10 @@ int rot_mbox_command_known(uint32_t cmd);
  * *out_len bytes; BUFFER_TOO_SMALL when cap is short). Empty payloads
  * (STATUS, INVENTORY, UPDATE_FINISH, UPDATE_ABORT and AUDIT_VERIFY
  * requests; the UPDATE_ABORT reply) have no codec: their length is 0.
+ * Only what the chip runs is declared here (request decoders, reply
+ * encoders); the host's reply decoders are rot_client/mbox_replies.h and
+ * its request builders rot_client/mbox_requests.h, on the same layouts
+ * (rot/mbox_layout.h).
  */
 
 /* ACTIVATE, CONFIRM, REVERT, BOOT request. */
@@ -346,53 +341,35 @@ ROT_WARN_UNUSED rot_error_t rot_mbox_read_req_decode(const uint8_t *p, size_t le
 ROT_WARN_UNUSED rot_error_t rot_mbox_begin_req_decode(const uint8_t *p, size_t len,
                                                       rot_mbox_begin_req_t *out);
 
-ROT_WARN_UNUSED rot_error_t rot_mbox_begin_resp_decode(
-    const uint8_t *p, size_t len, rot_mbox_begin_resp_t *out);
 ROT_WARN_UNUSED rot_error_t rot_mbox_begin_resp_encode(
     const rot_mbox_begin_resp_t *in, uint8_t *out, size_t cap, size_t *out_len);
 
 ROT_WARN_UNUSED rot_error_t rot_mbox_chunk_req_decode(const uint8_t *p, size_t len,
                                                       rot_mbox_chunk_req_t *out);
 
-ROT_WARN_UNUSED rot_error_t rot_mbox_chunk_resp_decode(
-    const uint8_t *p, size_t len, rot_mbox_chunk_resp_t *out);
 ROT_WARN_UNUSED rot_error_t rot_mbox_chunk_resp_encode(
     const rot_mbox_chunk_resp_t *in, uint8_t *out, size_t cap, size_t *out_len);
 
 /* UPDATE_FINISH reply. */
-ROT_WARN_UNUSED rot_error_t rot_mbox_image_info_decode(
-    const uint8_t *p, size_t len, rot_mbox_image_info_t *out);
 ROT_WARN_UNUSED rot_error_t rot_mbox_image_info_encode(
     const rot_mbox_image_info_t *in, uint8_t *out, size_t cap, size_t *out_len);
 
-ROT_WARN_UNUSED rot_error_t rot_mbox_type_state_decode(
-    const uint8_t *p, size_t len, rot_mbox_type_state_t *out);
 ROT_WARN_UNUSED rot_error_t rot_mbox_type_state_encode(
     const rot_mbox_type_state_t *in, uint8_t *out, size_t cap, size_t *out_len);
 
-ROT_WARN_UNUSED rot_error_t rot_mbox_status_decode(const uint8_t *p, size_t len,
-                                                   rot_mbox_status_t *out);
 ROT_WARN_UNUSED rot_error_t rot_mbox_status_encode(const rot_mbox_status_t *in,
                                                    uint8_t *out, size_t cap,
                                                    size_t *out_len);
 
-ROT_WARN_UNUSED rot_error_t rot_mbox_inventory_decode(const uint8_t *p,
-                                                      size_t len,
-                                                      rot_mbox_inventory_t *out);
 ROT_WARN_UNUSED rot_error_t rot_mbox_inventory_encode(
     const rot_mbox_inventory_t *in, uint8_t *out, size_t cap, size_t *out_len);
 
-ROT_WARN_UNUSED rot_error_t rot_mbox_boot_resp_decode(const uint8_t *p,
-                                                      size_t len,
-                                                      rot_mbox_boot_resp_t *out);
 ROT_WARN_UNUSED rot_error_t rot_mbox_boot_resp_encode(
     const rot_mbox_boot_resp_t *in, uint8_t *out, size_t cap, size_t *out_len);
 
 ROT_WARN_UNUSED rot_error_t rot_mbox_audit_read_req_decode(
     const uint8_t *p, size_t len, rot_mbox_audit_read_req_t *out);
 
-ROT_WARN_UNUSED rot_error_t rot_mbox_audit_read_resp_decode(
-    const uint8_t *p, size_t len, rot_mbox_audit_read_resp_t *out);
 /* Writes the 8-byte head; the caller appends count records after it. */
 ROT_WARN_UNUSED rot_error_t rot_mbox_audit_read_resp_encode(
     const rot_mbox_audit_read_resp_t *in, uint8_t *out, size_t cap,
@@ -401,21 +378,14 @@ ROT_WARN_UNUSED rot_error_t rot_mbox_audit_read_resp_encode(
 /** A persisted audit record <-> its 128 raw bytes (layout in audit.h). */
 void rot_mbox_audit_record_encode(const rot_audit_record_t *r,
                                   uint8_t out[ROT_AUDIT_RECORD_SIZE]);
-void rot_mbox_audit_record_decode(const uint8_t in[ROT_AUDIT_RECORD_SIZE],
-                                  rot_audit_record_t *r);
 
 /* AUDIT_VERIFY reply. The verdict is any rot_error_t value. */
-ROT_WARN_UNUSED rot_error_t rot_mbox_audit_report_decode(
-    const uint8_t *p, size_t len, rot_audit_report_t *out);
 ROT_WARN_UNUSED rot_error_t rot_mbox_audit_report_encode(
     const rot_audit_report_t *in, uint8_t *out, size_t cap, size_t *out_len);
 
 ROT_WARN_UNUSED rot_error_t rot_mbox_lock_req_decode(const uint8_t *p, size_t len,
                                                      rot_mbox_lock_req_t *out);
 
-ROT_WARN_UNUSED rot_error_t rot_mbox_lock_resp_decode(const uint8_t *p,
-                                                      size_t len,
-                                                      rot_mbox_lock_resp_t *out);
 ROT_WARN_UNUSED rot_error_t rot_mbox_lock_resp_encode(
     const rot_mbox_lock_resp_t *in, uint8_t *out, size_t cap, size_t *out_len);
 
@@ -451,9 +421,6 @@ ROT_WARN_UNUSED rot_error_t rot_mbox_confirm_req_decode(
 ROT_WARN_UNUSED rot_error_t rot_mbox_lifecycle_req_decode(
     const uint8_t *p, size_t len, rot_mbox_lifecycle_req_t *out);
 
-ROT_WARN_UNUSED rot_error_t rot_mbox_lifecycle_resp_decode(const uint8_t *p,
-                                                           size_t len,
-                                                           uint32_t *lifecycle);
 ROT_WARN_UNUSED rot_error_t rot_mbox_lifecycle_resp_encode(uint32_t lifecycle,
                                                            uint8_t *out,
                                                            size_t cap,

@@ -95,20 +95,17 @@ ROT_WARN_UNUSED rot_error_t rot_otp_decode(const uint8_t raw[ROT_OTP_SIZE],
                                            rot_policy_t *out);
 
 /**
- * Provision a blank device: magic, version, root key hash, lifecycle dev.
- * ROT_ERROR_OTP_ALREADY_SET when any of it is already programmed.
+ * Program len (at most 48) bytes of fuses at off, then read them back:
+ * every bit asked must now be set, else ROT_ERROR_OTP_WRITE_FAILED.
  */
-ROT_WARN_UNUSED rot_error_t rot_otp_provision(
-    const rot_otp_port_t *p, const uint8_t root_key_hash[ROT_SHA384_LEN]);
+ROT_WARN_UNUSED rot_error_t rot_otp_program_checked(const rot_otp_port_t *p,
+                                                    uint32_t off,
+                                                    const uint8_t *buf,
+                                                    uint32_t len);
 
-/**
- * Fuse the unique device secret (the DICE UDS), once: the secret first,
- * then the marker, so a device cut in between reads as "not written" and
- * the secret is never half-trusted. ROT_ERROR_OTP_ALREADY_SET when any
- * UDS bit or the marker is already blown.
- */
-ROT_WARN_UNUSED rot_error_t rot_otp_write_uds(
-    const rot_otp_port_t *p, const uint8_t uds[ROT_OTP_UDS_LEN]);
+/** The lifecycle the fuses hold (ROT_ERROR_OTP_CORRUPT: no known pattern). */
+ROT_WARN_UNUSED rot_error_t rot_otp_lifecycle_read(const rot_otp_port_t *p,
+                                                   uint32_t *lifecycle);
 
 /**
  * Read the unique device secret into out (the caller wipes it after use).
@@ -118,10 +115,6 @@ ROT_WARN_UNUSED rot_error_t rot_otp_write_uds(
  */
 ROT_WARN_UNUSED rot_error_t rot_otp_read_uds(const rot_otp_port_t *p,
                                              uint8_t out[ROT_OTP_UDS_LEN]);
-
-/** Revoke a key index (idempotent). */
-ROT_WARN_UNUSED rot_error_t rot_otp_revoke_key(const rot_otp_port_t *p,
-                                               uint32_t key_index);
 
 /**
  * Raise the SVN floor of a type to svn (never lowers: a lower or equal
@@ -143,8 +136,7 @@ ROT_WARN_UNUSED rot_error_t rot_otp_raise_floor(const rot_otp_port_t *p,
 ROT_WARN_UNUSED rot_error_t rot_otp_lifecycle_transition(
     const rot_otp_port_t *p, uint32_t from, uint32_t to);
 
-/** Advance the lifecycle (only forward; test and factory use). */
-ROT_WARN_UNUSED rot_error_t rot_otp_set_lifecycle(const rot_otp_port_t *p,
-                                                  uint32_t lifecycle);
+/* Factory provisioning (root key, device secret, revocation) is host code:
+ * rot_client/otp_provision.h. */
 
 #endif /* ROT_OTP_H */

@@ -19,6 +19,7 @@
 #include "bootchain/measure.h"
 #include "rot/image.h"
 #include "rot/mailbox.h"
+#include "rot_client/mbox_replies.h"
 #include "rot/policy.h"
 #include "rot/update.h"
 #include "test_keys.h"

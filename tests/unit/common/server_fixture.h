@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "rot/mailbox.h"
+#include "rot_client/mbox_replies.h"
 #include "rot/server.h"
 #include "update_fixture.h"
 

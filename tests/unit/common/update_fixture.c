@@ -10,6 +10,7 @@
 
 #include "test_keys.h"
 #include "update_fixture.h"
+#include "rot_client/otp_provision.h"
 
 uint64_t g_now;
 static uint64_t fake_now(void) { return g_now; }

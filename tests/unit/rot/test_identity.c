@@ -20,6 +20,7 @@
 #include "rot/server.h"
 #include "rot/util.h"
 #include "rot_host/cert_mbedtls.h"
+#include "rot_client/otp_provision.h"
 #include "test_keys.h"
 #include "server_fixture.h"
 #include "update_fixture.h"

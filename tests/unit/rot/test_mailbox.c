@@ -15,6 +15,7 @@
 
 #include "rot/flash.h"
 #include "rot/mailbox.h"
+#include "rot_client/mbox_replies.h"
 #include "rot/update.h"
 #include "rot/util.h"
 #include "rot_client/names.h"

@@ -19,6 +19,7 @@
 
 #include "rot/image.h"
 #include "rot/otp.h"
+#include "rot_client/otp_provision.h"
 #include "rot/util.h"
 #include "rot_host/file.h"
 #include "test_keys.h"

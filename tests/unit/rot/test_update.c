@@ -14,6 +14,7 @@
 
 #include "ram_flash.h"
 #include "rot/update.h"
+#include "rot_client/otp_provision.h"
 #include "test_keys.h"
 #include "update_fixture.h"
 

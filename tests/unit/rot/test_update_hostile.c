@@ -17,6 +17,7 @@
 #include "rot/update.h"
 #include "rot/util.h"
 #include "rot_client/names.h"
+#include "rot_client/otp_provision.h"
 #include "test_keys.h"
 #include "trap_hook.h"
 #include "update_fixture.h"
