@@ -7,15 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-
-
-/* The nonce-independent parts of evidence (AK, EK certificate, event log,
- * the chip's identity and endorsement) are asked of the TPM's NV and of
- * rotd again at least this often, and whenever the event log file changes
- * or a window failed; in between, windows only ask for their quote. */
-#define BASE_TTL_NS 1000000000LL
 
 /* The longest a window waits for the last one's answers to be taken by
  * their requests (see worker_main); a parked request that never runs
@@ -57,11 +49,6 @@ struct ha_batch {
   /* The worker's: a window's done callbacks, called outside the lock. */
   ha_batch_done_fn *fns;
   void **ctxs;
-  /* The worker's: the nonce-independent parts, and when they were made. */
-  attest_evidence_t base;
-  int have_base;
-  struct timespec base_at;
-  struct stat log_st;
   /* Answers of the last window not yet taken by their requests, and when
    * the last of them was: its clients ask again from then. */
   unsigned undelivered;
@@ -143,7 +130,6 @@ void ha_batch_free(ha_batch_t *b) {
   pthread_cond_signal(&b->wake);
   pthread_mutex_unlock(&b->lock);
   pthread_join(b->worker, NULL);
-  attest_evidence_free(&b->base);
   pthread_mutex_destroy(&b->lock);
   pthread_cond_destroy(&b->wake);
   pthread_cond_destroy(&b->idle);
@@ -250,66 +236,6 @@ void ha_batch_job_release(ha_batch_t *b, ha_batch_job_t *j) {
   }
 }
 
-static int64_t ns_between(const struct timespec *a, const struct timespec *b) {
-  return (int64_t)(b->tv_sec - a->tv_sec) * 1000000000LL +
-         (b->tv_nsec - a->tv_nsec);
-}
-
-/* The event log as stat sees it (zeroed when absent). */
-static void log_stat(const ha_batch_t *b, struct stat *st) {
-  const char *log = b->src.event_log != NULL ? b->src.event_log
-                                             : ATTEST_DEFAULT_EVENT_LOG;
-  if (stat(log, st) != 0) {
-    memset(st, 0, sizeof(*st));
-  }
-}
-
-/* The kept parts are young enough and the event log is the one read. */
-static int base_fresh(const ha_batch_t *b) {
-  if (!b->have_base) {
-    return 0;
-  }
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  struct stat st;
-  log_stat(b, &st);
-  return ns_between(&b->base_at, &now) < BASE_TTL_NS &&
-         st.st_ino == b->log_st.st_ino && st.st_size == b->log_st.st_size &&
-         st.st_mtim.tv_sec == b->log_st.st_mtim.tv_sec &&
-         st.st_mtim.tv_nsec == b->log_st.st_mtim.tv_nsec;
-}
-
-static void drop_base(ha_batch_t *b) {
-  attest_evidence_free(&b->base);
-  memset(&b->base, 0, sizeof(b->base));
-  b->have_base = 0;
-}
-
-/* One quote for a window's nonces, with the kept parts (made again when
- * stale), and its documents, outside the lock. */
-static rot_error_t produce(ha_batch_t *b, const attest_source_t *src,
-                           const attest_nonce_t *nonces, unsigned n,
-                           char **docs, char *detail, size_t cap) {
-  if (!base_fresh(b)) {
-    drop_base(b);
-    struct stat st;
-    log_stat(b, &st); /* before the read: a change during it shows next time */
-    rot_error_t err = ha_tpm_common(b->tpm, src, &b->base, detail, cap);
-    if (err != ROT_OK) {
-      return err;
-    }
-    b->have_base = 1;
-    b->log_st = st;
-    clock_gettime(CLOCK_MONOTONIC, &b->base_at);
-  }
-  rot_error_t err = ha_tpm_produce_docs(b->tpm, src, &b->base, nonces, n, docs,
-                                        detail, cap);
-  if (err != ROT_OK) {
-    drop_base(b); /* the TPM may have changed under it: ask again */
-  }
-  return err;
-}
-
 /* The worker's part of a window, outside the lock: one quote for all,
  * and every request's document, encoded together (the parts they share
  * are built once). */
@@ -327,7 +253,8 @@ static void answer(ha_batch_t *b, ha_batch_job_t *w, unsigned n) {
     }
     attest_source_t src = b->src;
     src.pcr_mask = w->mask;
-    err = produce(b, &src, nonces, n, docs, detail, sizeof(detail));
+    err = ha_tpm_attest_batch(b->tpm, &src, nonces, n, docs, detail,
+                              sizeof(detail));
   } else {
     snprintf(detail, sizeof(detail), "out of memory");
   }

@@ -540,25 +540,15 @@ void na_get_attestation(ha_agent_t *a, ha_req_t *r) {
   }
   struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  attest_evidence_t ev;
-  memset(&ev, 0, sizeof(ev));
   char detail[256] = "";
   attest_source_t src = a->src;
   src.pcr_mask = mask;
-  attest_nonce_t one = {nonce, nlen};
-  rot_error_t err = ha_tpm_produce(&a->tpm, &src, &one, 1, 0, &ev, detail,
-                                   sizeof(detail));
+  char *json = NULL;
+  rot_error_t err = ha_tpm_attest_single(&a->tpm, &src, nonce, nlen, &json,
+                                         detail, sizeof(detail));
   if (err != ROT_OK) {
     ha_reply_error(r, 503, NULL, NULL, "no evidence: %s",
                    detail[0] != '\0' ? detail : rot_error_str(err));
-    return;
-  }
-  char *json = NULL;
-  err = attest_evidence_encode(&ev, &json);
-  attest_evidence_free(&ev);
-  if (err != ROT_OK) {
-    ha_reply_error(r, 500, NULL, NULL, "cannot encode the evidence: %s",
-                   rot_error_str(err));
     return;
   }
   attestation_send(a, r, json, 0, 1, 0, &t0);

@@ -4,6 +4,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "rot_client/names.h"
+
+/* The kept parts of evidence (AK, EK certificate, event log, the chip's
+ * certificates and endorsement, the active banks) are made again at least
+ * this often, whenever the event log file changes, after any failed TPM
+ * exchange and when a quote was signed by another key than theirs; in
+ * between, a request asks the TPM for its quote only. */
+#define KEPT_TTL_NS 1000000000LL
+
+struct ha_kept {
+  unsigned refs; /* under kept_lock: the owner's reference and each user's */
+  attest_kept_t k;
+  struct timespec at;
+  struct stat log_st;
+};
 
 rot_error_t ha_tpm_init(ha_tpm_t *t, const char *tcti) {
   if (t == NULL) {
@@ -19,7 +37,36 @@ rot_error_t ha_tpm_init(ha_tpm_t *t, const char *tcti) {
   if (pthread_mutex_init(&t->lock, NULL) != 0) {
     return ROT_ERROR_INTERNAL;
   }
+  if (pthread_mutex_init(&t->kept_lock, NULL) != 0) {
+    pthread_mutex_destroy(&t->lock);
+    return ROT_ERROR_INTERNAL;
+  }
   return ROT_OK;
+}
+
+/* Under kept_lock: one reference to k less (freed with the last). */
+static void kept_unref_locked(ha_kept_t *k) {
+  if (k != NULL && --k->refs == 0) {
+    attest_kept_free(&k->k);
+    free(k);
+  }
+}
+
+static void kept_put(ha_tpm_t *t, ha_kept_t *k) {
+  pthread_mutex_lock(&t->kept_lock);
+  kept_unref_locked(k);
+  pthread_mutex_unlock(&t->kept_lock);
+}
+
+/* Stop handing out k (when it is still the current one). */
+static void kept_drop(ha_tpm_t *t, ha_kept_t *k) {
+  pthread_mutex_lock(&t->kept_lock);
+  if (k == NULL || t->kept == k) {
+    ha_kept_t *old = t->kept;
+    t->kept = NULL;
+    kept_unref_locked(old);
+  }
+  pthread_mutex_unlock(&t->kept_lock);
 }
 
 void ha_tpm_set_chip(ha_tpm_t *t, ha_chip_t *chip) {
@@ -36,6 +83,7 @@ void ha_tpm_close(ha_tpm_t *t) {
   attest_tpm_close(t->tpm);
   t->tpm = NULL;
   pthread_mutex_unlock(&t->lock);
+  kept_drop(t, NULL);
 }
 
 /* Under the lock. */
@@ -44,6 +92,7 @@ static void fail(ha_tpm_t *t, const char *what) {
   t->errors++;
   attest_tpm_close(t->tpm);
   t->tpm = NULL;
+  kept_drop(t, NULL); /* the TPM may have changed under them */
 }
 
 /* The end of a TPM exchange: a failure drops the context (reopened on the
@@ -111,70 +160,183 @@ static rot_error_t chip_fill(ha_tpm_t *t, const attest_source_t *src,
   return err;
 }
 
-rot_error_t ha_tpm_produce(ha_tpm_t *t, const attest_source_t *src,
-                           const attest_nonce_t *nonces, size_t n, int batched,
-                           attest_evidence_t *evs, char *detail, size_t cap) {
-  if (t == NULL || src == NULL || nonces == NULL || evs == NULL || n == 0) {
-    return ROT_ERROR_INVALID_ARGUMENT;
+/* The event log as stat sees it (zeroed when absent). */
+static void log_stat(const attest_source_t *src, struct stat *st) {
+  const char *log = src->event_log != NULL ? src->event_log
+                                           : ATTEST_DEFAULT_EVENT_LOG;
+  if (stat(log, st) != 0) {
+    memset(st, 0, sizeof(*st));
   }
+}
+
+/* k is young enough and the event log is still the one it read. */
+static int kept_fresh(const ha_kept_t *k, const attest_source_t *src) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  struct stat st;
+  log_stat(src, &st);
+  int64_t age = (int64_t)(now.tv_sec - k->at.tv_sec) * 1000000000LL +
+                (now.tv_nsec - k->at.tv_nsec);
+  return age < KEPT_TTL_NS && st.st_ino == k->log_st.st_ino &&
+         st.st_dev == k->log_st.st_dev && st.st_size == k->log_st.st_size &&
+         st.st_mtim.tv_sec == k->log_st.st_mtim.tv_sec &&
+         st.st_mtim.tv_nsec == k->log_st.st_mtim.tv_nsec;
+}
+
+/* A reference to the kept parts for src, made again when stale: the
+ * TPM's under the TPM lock, the chip's after it (through the chip
+ * cache). The caller puts it back with kept_put. */
+static rot_error_t kept_get(ha_tpm_t *t, const attest_source_t *src,
+                            ha_kept_t **out, char *detail, size_t cap) {
+  pthread_mutex_lock(&t->kept_lock);
+  ha_kept_t *k = t->kept;
+  if (k != NULL && kept_fresh(k, src)) {
+    k->refs++;
+    pthread_mutex_unlock(&t->kept_lock);
+    *out = k;
+    return ROT_OK;
+  }
+  pthread_mutex_unlock(&t->kept_lock);
+  k = calloc(1, sizeof(*k));
+  if (k == NULL) {
+    snprintf(detail, cap, "out of memory");
+    return ROT_ERROR_INTERNAL;
+  }
+  log_stat(src, &k->log_st); /* before the read: a change during it shows next time */
+  clock_gettime(CLOCK_MONOTONIC, &k->at);
   attest_source_t s = tpm_side(t, src);
   pthread_mutex_lock(&t->lock);
   rot_error_t err = ensure(t);
   if (err != ROT_OK) {
     snprintf(detail, cap, "TPM: %s", t->last_error);
-  } else if (n == 1 && !batched) {
-    err = attest_produce(t->tpm, &s, nonces[0].p, nonces[0].len, &evs[0],
-                         detail, cap);
   } else {
-    err = attest_produce_batch(t->tpm, &s, nonces, n, evs, detail, cap);
-  }
-  if (err != ROT_OK && t->tpm != NULL) {
-    fail(t, detail);
-  } else if (err == ROT_OK) {
-    t->last_error[0] = '\0';
-  }
-  pthread_mutex_unlock(&t->lock);
-  return err == ROT_OK ? chip_fill(t, src, evs, n, detail, cap) : err;
-}
-
-rot_error_t ha_tpm_common(ha_tpm_t *t, const attest_source_t *src,
-                          attest_evidence_t *base, char *detail, size_t cap) {
-  if (t == NULL || src == NULL || base == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  attest_source_t s = tpm_side(t, src);
-  pthread_mutex_lock(&t->lock);
-  rot_error_t err = ensure(t);
-  if (err != ROT_OK) {
-    snprintf(detail, cap, "TPM: %s", t->last_error);
-  } else {
-    err = attest_produce_common(t->tpm, &s, base, detail, cap);
-    if (err != ROT_OK) {
-      fail(t, detail);
-    }
-  }
-  pthread_mutex_unlock(&t->lock);
-  return err == ROT_OK ? chip_fill(t, src, base, 1, detail, cap) : err;
-}
-
-rot_error_t ha_tpm_produce_docs(ha_tpm_t *t, const attest_source_t *src,
-                                const attest_evidence_t *base,
-                                const attest_nonce_t *nonces, size_t n,
-                                char **docs, char *detail, size_t cap) {
-  if (t == NULL || src == NULL || base == NULL || nonces == NULL ||
-      docs == NULL || n == 0) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  pthread_mutex_lock(&t->lock);
-  rot_error_t err = ensure(t);
-  if (err != ROT_OK) {
-    snprintf(detail, cap, "TPM: %s", t->last_error);
-  } else {
-    err = attest_produce_batch_docs(t->tpm, src, base, nonces, n, docs, detail,
-                                    cap);
+    err = attest_kept_make(t->tpm, &s, &k->k, detail, cap);
     settle(t, err, detail);
   }
   pthread_mutex_unlock(&t->lock);
+  if (err == ROT_OK) {
+    err = chip_fill(t, src, &k->k.base, 1, detail, cap);
+  }
+  if (err != ROT_OK) {
+    free(k); /* chip_fill and attest_kept_make free what they made */
+    return err;
+  }
+  attest_kept_ready(&k->k);
+  k->refs = 2; /* the owner's and the caller's */
+  pthread_mutex_lock(&t->kept_lock);
+  ha_kept_t *old = t->kept;
+  t->kept = k;
+  kept_unref_locked(old);
+  pthread_mutex_unlock(&t->kept_lock);
+  *out = k;
+  return ROT_OK;
+}
+
+/* One quote with k's parts under the TPM lock. */
+static rot_error_t kept_quote(ha_tpm_t *t, const attest_source_t *src,
+                              const ha_kept_t *k, const uint8_t *qual,
+                              size_t qlen, attest_quote_t *q, int *stale,
+                              char *detail, size_t cap) {
+  pthread_mutex_lock(&t->lock);
+  rot_error_t err = ensure(t);
+  if (err != ROT_OK) {
+    snprintf(detail, cap, "TPM: %s", t->last_error);
+  } else {
+    err = attest_kept_quote(t->tpm, src, &k->k, qual, qlen, q, stale, detail,
+                            cap);
+    settle(t, err, detail);
+  }
+  pthread_mutex_unlock(&t->lock);
+  return err;
+}
+
+/* Kept parts made again this many times for one request at most (the
+ * key at the AK's handle changing under it). */
+#define KEPT_ROUNDS 2
+
+rot_error_t ha_tpm_attest_single(ha_tpm_t *t, const attest_source_t *src,
+                                 const uint8_t *nonce, size_t len, char **doc,
+                                 char *detail, size_t cap) {
+  if (t == NULL || src == NULL || nonce == NULL || doc == NULL ||
+      len < ATTEST_NONCE_MIN || len > ATTEST_NONCE_MAX) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  for (int round = 0; round < KEPT_ROUNDS; round++) {
+    ha_kept_t *k = NULL;
+    ROT_TRY(kept_get(t, src, &k, detail, cap));
+    attest_quote_t q;
+    int stale = 0;
+    rot_error_t err = kept_quote(t, src, k, nonce, len, &q, &stale, detail, cap);
+    if (err == ROT_OK && !stale) {
+      /* Outside the TPM lock: the next request's quote runs meanwhile. */
+      err = attest_kept_single_doc(&k->k, nonce, len, &q, doc);
+      attest_quote_free(&q);
+      if (err != ROT_OK) {
+        snprintf(detail, cap, "cannot encode the evidence: %s",
+                 rot_error_name(err));
+      }
+    }
+    if (stale) {
+      kept_drop(t, k);
+    }
+    kept_put(t, k);
+    if (!stale) {
+      return err;
+    }
+  }
+  snprintf(detail, cap, "the key at the AK's handle keeps changing");
+  return ROT_ERROR_TPM_COMMAND;
+}
+
+rot_error_t ha_tpm_attest_batch(ha_tpm_t *t, const attest_source_t *src,
+                                const attest_nonce_t *nonces, size_t n,
+                                char **docs, char *detail, size_t cap) {
+  if (t == NULL || src == NULL || nonces == NULL || docs == NULL || n == 0 ||
+      n > ATTEST_BATCH_MAX) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  uint8_t root[ATTEST_MERKLE_HASH_LEN];
+  uint8_t(*paths)[ATTEST_MERKLE_MAX_DEPTH][ATTEST_MERKLE_HASH_LEN] =
+      malloc(n * sizeof(*paths));
+  uint32_t *lens = malloc(n * sizeof(*lens));
+  rot_error_t err = paths != NULL && lens != NULL
+                        ? attest_merkle_paths(nonces, n, paths, lens, root)
+                        : ROT_ERROR_INTERNAL;
+  if (err != ROT_OK) {
+    snprintf(detail, cap, "batch: 1..%u nonces of %u..%u bytes",
+             ATTEST_BATCH_MAX, ATTEST_NONCE_MIN, ATTEST_NONCE_MAX);
+  }
+  int stale = 1;
+  for (int round = 0; err == ROT_OK && stale && round < KEPT_ROUNDS; round++) {
+    ha_kept_t *k = NULL;
+    err = kept_get(t, src, &k, detail, cap);
+    if (err != ROT_OK) {
+      break;
+    }
+    attest_quote_t q;
+    err = kept_quote(t, src, k, root, sizeof(root), &q, &stale, detail, cap);
+    if (err == ROT_OK && !stale) {
+      err = attest_kept_batch_docs(
+          &k->k, nonces, n, &q,
+          (const uint8_t(*)[ATTEST_MERKLE_MAX_DEPTH][ATTEST_MERKLE_HASH_LEN])paths,
+          lens, docs);
+      attest_quote_free(&q);
+      if (err != ROT_OK) {
+        snprintf(detail, cap, "cannot encode the evidence: %s",
+                 rot_error_name(err));
+      }
+    }
+    if (stale) {
+      kept_drop(t, k);
+    }
+    kept_put(t, k);
+  }
+  if (err == ROT_OK && stale) {
+    snprintf(detail, cap, "the key at the AK's handle keeps changing");
+    err = ROT_ERROR_TPM_COMMAND;
+  }
+  free(paths);
+  free(lens);
   return err;
 }
 
