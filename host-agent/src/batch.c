@@ -319,12 +319,12 @@ static void *worker_main(void *arg) {
     if (b->head == NULL) {
       break; /* stopping, nothing left */
     }
-    /* The window closes window_us after its first job joined or after
-     * the last window's answers were all taken by their requests,
-     * whichever is later: clients that ask again at once then join it
-     * instead of splitting into groups that take turns at the TPM (a big
-     * window takes the server a while to send). It closes early when max
-     * jobs wait, and at once when draining. */
+    /* Group commit: quote once the last window's answers were all taken
+     * by their requests (clients that ask again at once then join this
+     * one instead of splitting into groups that take turns at the TPM; a
+     * big window takes the server a while to send), plus window_us (0 by
+     * default) after that or after the first job joined, whichever is
+     * later. Early when max jobs wait, at once when draining. */
     while (b->undelivered > 0 && !b->draining) {
       struct timespec cap = b->delivered_at, now;
       cap.tv_nsec += DELIVERY_CAP_NS % 1000000000LL;
