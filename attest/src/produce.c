@@ -732,3 +732,88 @@ rot_error_t attest_kept_batch_docs(
   free(views);
   return err;
 }
+
+rot_error_t attest_kept_batch_shared(const attest_kept_t *k,
+                                     const attest_quote_t *q,
+                                     attest_batch_shared_t *out) {
+  if (k == NULL || q == NULL || out == NULL || q->attest.p == NULL ||
+      q->signature.p == NULL || q->pcrs.p == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  memset(out, 0, sizeof(*out));
+  uint8_t nonce[MARK_NONCE_LEN];
+  memset(nonce, MARK_NONCE_BYTE, sizeof(nonce));
+  attest_evidence_t v = single_view(k, nonce, sizeof(nonce), q);
+  char *doc = NULL;
+  ROT_TRY(attest_evidence_encode(&v, &doc));
+  char hex[2 * MARK_NONCE_LEN + 1];
+  hexstr(hex, nonce, sizeof(nonce));
+  long at = once(doc, hex);
+  size_t len = strlen(doc);
+  /* The batch member goes after the last member's value, before the
+   * closing brace (and the whitespace in front of it). */
+  size_t end = len;
+  while (end > 0 && doc[end - 1] != '}') {
+    end--;
+  }
+  size_t close = end > 0 ? end - 1 : 0;
+  while (close > 0 && (doc[close - 1] == ' ' || doc[close - 1] == '\n')) {
+    close--;
+  }
+  if (at < 0 || end == 0 || close <= (size_t)at + 2 + 2 * MARK_NONCE_LEN) {
+    free(doc);
+    return ROT_ERROR_INTERNAL; /* the parts carry the marker: not shared */
+  }
+  out->doc = doc;
+  out->len = len;
+  out->nonce_at = (size_t)at;
+  out->nonce_end = (size_t)at + 2 + 2 * MARK_NONCE_LEN;
+  out->batch_at = close;
+  return ROT_OK;
+}
+
+void attest_batch_shared_free(attest_batch_shared_t *s) {
+  if (s != NULL) {
+    free(s->doc);
+    memset(s, 0, sizeof(*s));
+  }
+}
+
+rot_error_t attest_batch_member_text(
+    const attest_nonce_t *nonce, uint32_t index, uint32_t size,
+    const uint8_t path[][ATTEST_MERKLE_HASH_LEN], uint32_t path_len,
+    char *buf, size_t cap, size_t *nonce_len, size_t *total) {
+  if (nonce == NULL || nonce->p == NULL || nonce->len < ATTEST_NONCE_MIN ||
+      nonce->len > ATTEST_NONCE_MAX || path_len > ATTEST_MERKLE_MAX_DEPTH ||
+      (path == NULL && path_len > 0) || buf == NULL || nonce_len == NULL ||
+      total == NULL || cap < ATTEST_BATCH_MEMBER_TEXT_MAX) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  static const char hx[] = "0123456789abcdef";
+  char *o = buf;
+  *o++ = '"';
+  for (size_t j = 0; j < nonce->len; j++) {
+    *o++ = hx[nonce->p[j] >> 4];
+    *o++ = hx[nonce->p[j] & 15];
+  }
+  *o++ = '"';
+  *nonce_len = (size_t)(o - buf);
+  o += snprintf(o, 96, ",\n  \"batch\": { \"index\": %u, \"size\": %u, \"path\": [ ",
+                (unsigned)index, (unsigned)size);
+  for (uint32_t i = 0; i < path_len; i++) {
+    *o++ = '"';
+    for (size_t j = 0; j < ATTEST_MERKLE_HASH_LEN; j++) {
+      *o++ = hx[path[i][j] >> 4];
+      *o++ = hx[path[i][j] & 15];
+    }
+    *o++ = '"';
+    if (i + 1 < path_len) {
+      *o++ = ',';
+      *o++ = ' ';
+    }
+  }
+  memcpy(o, " ] }", 4);
+  o += 4;
+  *total = (size_t)(o - buf);
+  return ROT_OK;
+}

@@ -26,7 +26,7 @@ struct ha_batch_job {
   int answered;  /* the result below is set */
   int abandoned; /* released while waiting: the worker frees it */
   int counted;   /* answered, its answer not yet taken (owner->undelivered) */
-  char *json;    /* the evidence document */
+  ha_evpiece_t *doc; /* the evidence document */
   uint32_t index;
   rot_error_t err;
   unsigned size;
@@ -53,6 +53,9 @@ struct ha_batch {
    * the last of them was: its clients ask again from then. */
   unsigned undelivered;
   struct timespec delivered_at;
+  int64_t quote_ns;  /* how long the last window's quote took */
+  unsigned last_n;   /* how many requests it answered */
+  unsigned waiting_for; /* the worker waits for this many jobs (0: not) */
 };
 
 static void *worker_main(void *arg);
@@ -174,8 +177,9 @@ void ha_batch_submit(ha_batch_t *b, ha_batch_job_t *j) {
   *b->tail = j;
   b->tail = &j->next;
   b->queued++;
-  /* The worker waits for a first job, or for a window to fill up. */
-  if (b->queued == 1 || b->queued == b->max) {
+  /* The worker waits for a first job, for as many as the last window
+   * answered, or for a window to fill up. */
+  if (b->queued == 1 || b->queued == b->max || b->queued == b->waiting_for) {
     pthread_cond_signal(&b->wake);
   }
   pthread_mutex_unlock(&b->lock);
@@ -198,10 +202,10 @@ static void delivered(ha_batch_job_t *j) {
   pthread_mutex_unlock(&b->lock);
 }
 
-rot_error_t ha_batch_job_result(ha_batch_job_t *j, char **json,
+rot_error_t ha_batch_job_result(ha_batch_job_t *j, ha_evpiece_t **doc,
                                 uint32_t *index, unsigned *batch_size,
                                 char *detail, size_t cap) {
-  if (j == NULL || json == NULL || index == NULL || batch_size == NULL ||
+  if (j == NULL || doc == NULL || index == NULL || batch_size == NULL ||
       !j->answered) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
@@ -214,8 +218,8 @@ rot_error_t ha_batch_job_result(ha_batch_job_t *j, char **json,
     }
     return j->err;
   }
-  *json = j->json; /* ownership moves to the caller */
-  j->json = NULL;
+  *doc = j->doc; /* ownership moves to the caller */
+  j->doc = NULL;
   return ROT_OK;
 }
 
@@ -231,7 +235,7 @@ void ha_batch_job_release(ha_batch_t *b, ha_batch_job_t *j) {
   pthread_mutex_unlock(&b->lock);
   if (mine) {
     delivered(j);
-    free(j->json);
+    ha_evpiece_free(j->doc);
     free(j);
   }
 }
@@ -241,7 +245,7 @@ void ha_batch_job_release(ha_batch_t *b, ha_batch_job_t *j) {
  * are built once). */
 static void answer(ha_batch_t *b, ha_batch_job_t *w, unsigned n) {
   attest_nonce_t *nonces = calloc(n, sizeof(*nonces));
-  char **docs = calloc(n, sizeof(*docs));
+  ha_evpiece_t **docs = calloc(n, sizeof(*docs));
   char detail[256] = "";
   rot_error_t err = ROT_ERROR_INTERNAL;
   if (nonces != NULL && docs != NULL) {
@@ -264,13 +268,25 @@ static void answer(ha_batch_t *b, ha_batch_job_t *w, unsigned n) {
     x->size = n;
     x->index = i;
     if (err == ROT_OK) {
-      x->json = docs[i]; /* ownership moves to the job */
+      x->doc = docs[i]; /* ownership moves to the job */
     } else {
       snprintf(x->detail, sizeof(x->detail), "%s", detail);
     }
   }
   free(nonces);
   free(docs);
+}
+
+/* t + ns. */
+static struct timespec after_ns(const struct timespec *t, int64_t ns) {
+  struct timespec r = *t;
+  r.tv_sec += (time_t)(ns / 1000000000LL);
+  r.tv_nsec += (long)(ns % 1000000000LL);
+  if (r.tv_nsec >= 1000000000L) {
+    r.tv_sec++;
+    r.tv_nsec -= 1000000000L;
+  }
+  return r;
 }
 
 static int before(const struct timespec *a, const struct timespec *b) {
@@ -320,16 +336,17 @@ static void *worker_main(void *arg) {
       break; /* stopping, nothing left */
     }
     /* Group commit: quote once the last window's answers were all taken
-     * by their requests (clients that ask again at once then join this
-     * one instead of splitting into groups that take turns at the TPM; a
-     * big window takes the server a while to send), plus window_us (0 by
-     * default) after that or after the first job joined, whichever is
-     * later. Early when max jobs wait, at once when draining. */
-    while (b->undelivered > 0 && !b->draining) {
-      struct timespec cap = b->delivered_at, now;
-      cap.tv_nsec += DELIVERY_CAP_NS % 1000000000LL;
-      cap.tv_sec += DELIVERY_CAP_NS / 1000000000LL + cap.tv_nsec / 1000000000L;
-      cap.tv_nsec %= 1000000000L;
+     * by their requests and as many requests wait as that window
+     * answered (its clients asking again at once then share this quote
+     * instead of splitting into groups that take turns at the TPM), or
+     * half the last quote's time after the answers went out when fewer
+     * come back (nothing on a fast TPM, 50 ms on one taking 100 ms per
+     * quote). With window_us set (0 by default): window_us after that or
+     * after the first job joined, whichever is later, instead. At once
+     * when max jobs wait (then without waiting for the last answers
+     * either) or when draining. */
+    while (b->undelivered > 0 && !b->draining && b->queued < b->max) {
+      struct timespec cap = after_ns(&b->delivered_at, DELIVERY_CAP_NS), now;
       clock_gettime(CLOCK_MONOTONIC, &now);
       if (!before(&now, &cap) ||
           pthread_cond_timedwait(&b->wake, &b->lock, &cap) == ETIMEDOUT) {
@@ -337,26 +354,37 @@ static void *worker_main(void *arg) {
         clock_gettime(CLOCK_MONOTONIC, &b->delivered_at);
       }
     }
-    struct timespec until = before(&b->head->joined, &b->delivered_at)
-                                ? b->delivered_at
-                                : b->head->joined;
-    until.tv_nsec += (long)b->window_us * 1000L;
-    until.tv_sec += until.tv_nsec / 1000000000L;
-    until.tv_nsec %= 1000000000L;
     for (;;) {
+      const struct timespec *from = before(&b->head->joined, &b->delivered_at)
+                                        ? &b->delivered_at
+                                        : &b->head->joined;
+      /* A window set: exactly that long. */
+      struct timespec until =
+          b->window_us > 0 ? after_ns(from, (int64_t)b->window_us * 1000)
+                           : after_ns(from, b->quote_ns / 2);
+      int enough = b->window_us == 0 && b->queued >= b->last_n;
       struct timespec now;
       clock_gettime(CLOCK_MONOTONIC, &now);
-      if (b->queued >= b->max || b->draining || !before(&now, &until) ||
-          pthread_cond_timedwait(&b->wake, &b->lock, &until) == ETIMEDOUT) {
+      if (b->queued >= b->max || b->draining || enough ||
+          !before(&now, &until)) {
         break;
       }
+      b->waiting_for = b->last_n;
+      pthread_cond_timedwait(&b->wake, &b->lock, &until);
+      b->waiting_for = 0;
     }
     unsigned n = 0;
     ha_batch_job_t *w = take_window(b, &n);
     b->busy += n;
     pthread_mutex_unlock(&b->lock);
+    struct timespec q0, q1;
+    clock_gettime(CLOCK_MONOTONIC, &q0);
     answer(b, w, n);
+    clock_gettime(CLOCK_MONOTONIC, &q1);
     pthread_mutex_lock(&b->lock);
+    b->quote_ns = (int64_t)(q1.tv_sec - q0.tv_sec) * 1000000000LL +
+                  (q1.tv_nsec - q0.tv_nsec);
+    b->last_n = n;
     unsigned k = 0;
     /* From now until their answers are taken, delivered_at is when
      * this window was answered (the cap counts from it). */
@@ -365,7 +393,7 @@ static void *worker_main(void *arg) {
       next = x->next;
       x->answered = 1;
       if (x->abandoned) {
-        free(x->json);
+        ha_evpiece_free(x->doc);
         free(x);
       } else {
         x->counted = 1;

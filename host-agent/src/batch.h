@@ -15,8 +15,9 @@
  *
  * Jobs are asynchronous, so a waiting request holds no server thread: the
  * HTTP layer suspends the connection, and the job's done callback resumes
- * it. The worker also encodes every request's evidence document, the
- * parts they share once.
+ * it. The worker also writes every request's evidence document: the
+ * batch's document once, and each request's own nonce and inclusion path
+ * beside it (sent as pieces, never copied whole per request).
  */
 #ifndef HOST_AGENT_BATCH_H
 #define HOST_AGENT_BATCH_H
@@ -61,13 +62,14 @@ ha_batch_job_t *ha_batch_job_new(const uint8_t *nonce, size_t len,
 void ha_batch_submit(ha_batch_t *b, ha_batch_job_t *job);
 
 /**
- * The answer of a done job: its evidence document (JSON, moved to *json,
- * the caller frees it), its index in the batch and how many requests its
+ * The answer of a done job: its evidence document (JSON as pieces sharing
+ * the batch's document, moved to *doc; ha_evpiece_free), its index in the batch and how many requests its
  * quote answered. detail gets the reason of a failure.
  * ROT_ERROR_INVALID_ARGUMENT when the job is not done.
  */
 ROT_WARN_UNUSED rot_error_t ha_batch_job_result(ha_batch_job_t *job,
-                                                char **json, uint32_t *index,
+                                                ha_evpiece_t **doc,
+                                                uint32_t *index,
                                                 unsigned *batch_size,
                                                 char *detail, size_t cap);
 

@@ -222,6 +222,13 @@ static rot_error_t kept_get(ha_tpm_t *t, const attest_source_t *src,
     return err;
   }
   attest_kept_ready(&k->k);
+  if (k->k.base.dice_unavailable != NULL) {
+    /* The chip did not answer: this request says so, and the next one
+     * asks again instead of serving that for a second. */
+    k->refs = 1;
+    *out = k;
+    return ROT_OK;
+  }
   k->refs = 2; /* the owner's and the caller's */
   pthread_mutex_lock(&t->kept_lock);
   ha_kept_t *old = t->kept;
@@ -288,9 +295,125 @@ rot_error_t ha_tpm_attest_single(ha_tpm_t *t, const attest_source_t *src,
   return ROT_ERROR_TPM_COMMAND;
 }
 
+/* A batch's shared document (attest_batch_shared_t), counted. */
+typedef struct shared_doc {
+  unsigned refs; /* atomic: members not yet freed */
+  attest_batch_shared_t s;
+} shared_doc_t;
+
+struct ha_evpiece {
+  shared_doc_t *shared;
+  size_t nonce_len, text_len;
+  char text[ATTEST_BATCH_MEMBER_TEXT_MAX];
+};
+
+size_t ha_evpiece_parts(const ha_evpiece_t *e, const char *p[5],
+                        size_t len[5]) {
+  const attest_batch_shared_t *s = &e->shared->s;
+  p[0] = s->doc;
+  len[0] = s->nonce_at;
+  p[1] = e->text;
+  len[1] = e->nonce_len;
+  p[2] = s->doc + s->nonce_end;
+  len[2] = s->batch_at - s->nonce_end;
+  p[3] = e->text + e->nonce_len;
+  len[3] = e->text_len - e->nonce_len;
+  p[4] = s->doc + s->batch_at;
+  len[4] = s->len - s->batch_at;
+  return len[0] + len[1] + len[2] + len[3] + len[4];
+}
+
+static void shared_put(shared_doc_t *d) {
+  if (d != NULL && __atomic_sub_fetch(&d->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+    attest_batch_shared_free(&d->s);
+    free(d);
+  }
+}
+
+void ha_evpiece_free(ha_evpiece_t *e) {
+  if (e != NULL) {
+    shared_put(e->shared);
+    free(e);
+  }
+}
+
+/* A member that is a whole document of its own (doc taken). */
+static ha_evpiece_t *whole(char *doc) {
+  shared_doc_t *d = calloc(1, sizeof(*d));
+  ha_evpiece_t *e = calloc(1, sizeof(*e));
+  if (d == NULL || e == NULL) {
+    free(d);
+    free(e);
+    free(doc);
+    return NULL;
+  }
+  d->refs = 1;
+  d->s.doc = doc;
+  d->s.len = d->s.nonce_at = d->s.nonce_end = d->s.batch_at = strlen(doc);
+  e->shared = d;
+  return e;
+}
+
+/* The n members' documents from k and q (outside the TPM lock). */
+static rot_error_t batch_pieces(
+    const ha_kept_t *k, const attest_nonce_t *nonces, size_t n,
+    const attest_quote_t *q,
+    const uint8_t (*paths)[ATTEST_MERKLE_MAX_DEPTH][ATTEST_MERKLE_HASH_LEN],
+    const uint32_t *lens, ha_evpiece_t **docs) {
+  memset(docs, 0, n * sizeof(*docs));
+  shared_doc_t *d = calloc(1, sizeof(*d));
+  if (d == NULL) {
+    return ROT_ERROR_INTERNAL;
+  }
+  rot_error_t err = ROT_OK;
+  if (attest_kept_batch_shared(&k->k, q, &d->s) != ROT_OK) {
+    /* The parts carry the stand-in: each member encoded whole. */
+    free(d);
+    char **whole_docs = calloc(n, sizeof(*whole_docs));
+    err = whole_docs != NULL
+              ? attest_kept_batch_docs(&k->k, nonces, n, q, paths, lens,
+                                       whole_docs)
+              : ROT_ERROR_INTERNAL;
+    for (size_t i = 0; err == ROT_OK && i < n; i++) {
+      docs[i] = whole(whole_docs[i]);
+      whole_docs[i] = NULL;
+      err = docs[i] != NULL ? ROT_OK : ROT_ERROR_INTERNAL;
+    }
+    for (size_t i = 0; whole_docs != NULL && i < n; i++) {
+      free(whole_docs[i]);
+    }
+    free(whole_docs);
+  } else {
+    d->refs = 1; /* this function's, dropped below */
+    for (size_t i = 0; err == ROT_OK && i < n; i++) {
+      ha_evpiece_t *e = malloc(sizeof(*e));
+      err = e != NULL ? attest_batch_member_text(
+                            &nonces[i], (uint32_t)i, (uint32_t)n, paths[i],
+                            lens[i], e->text, sizeof(e->text), &e->nonce_len,
+                            &e->text_len)
+                      : ROT_ERROR_INTERNAL;
+      if (err != ROT_OK) {
+        free(e);
+        break;
+      }
+      __atomic_add_fetch(&d->refs, 1, __ATOMIC_RELAXED);
+      e->shared = d;
+      docs[i] = e;
+    }
+    shared_put(d);
+  }
+  if (err != ROT_OK) {
+    for (size_t i = 0; i < n; i++) {
+      ha_evpiece_free(docs[i]);
+      docs[i] = NULL;
+    }
+  }
+  return err;
+}
+
 rot_error_t ha_tpm_attest_batch(ha_tpm_t *t, const attest_source_t *src,
                                 const attest_nonce_t *nonces, size_t n,
-                                char **docs, char *detail, size_t cap) {
+                                ha_evpiece_t **docs, char *detail, size_t cap) {
   if (t == NULL || src == NULL || nonces == NULL || docs == NULL || n == 0 ||
       n > ATTEST_BATCH_MAX) {
     return ROT_ERROR_INVALID_ARGUMENT;
@@ -316,8 +439,8 @@ rot_error_t ha_tpm_attest_batch(ha_tpm_t *t, const attest_source_t *src,
     attest_quote_t q;
     err = kept_quote(t, src, k, root, sizeof(root), &q, &stale, detail, cap);
     if (err == ROT_OK && !stale) {
-      err = attest_kept_batch_docs(
-          &k->k, nonces, n, &q,
+      err = batch_pieces(
+          k, nonces, n, &q,
           (const uint8_t(*)[ATTEST_MERKLE_MAX_DEPTH][ATTEST_MERKLE_HASH_LEN])paths,
           lens, docs);
       attest_quote_free(&q);

@@ -72,15 +72,29 @@ ROT_WARN_UNUSED rot_error_t ha_tpm_attest_single(ha_tpm_t *t,
                                                  char *detail, size_t cap);
 
 /**
+ * One batched evidence document as pieces: the batch's document, shared
+ * by all its members and counted, and the member's own nonce and batch
+ * member (so a batch of n costs one document, not n copies of it).
+ */
+typedef struct ha_evpiece ha_evpiece_t;
+
+/** The pieces of e in order (5, some maybe empty); returns the length. */
+size_t ha_evpiece_parts(const ha_evpiece_t *e, const char *p[5],
+                        size_t len[5]);
+
+/** Drop e (the shared document with its last member); any thread. */
+void ha_evpiece_free(ha_evpiece_t *e);
+
+/**
  * The batched form for nonces[0..n): one quote over their Merkle root
- * with the kept parts (as ha_tpm_attest_single), docs[i] (malloc'd) the
- * document of nonce i with its inclusion path. On error no docs[i] is
- * left allocated. Errors: those of attest_produce_batch.
+ * with the kept parts (as ha_tpm_attest_single), docs[i] (n of them) the
+ * document of nonce i with its inclusion path, as pieces. On error no
+ * docs[i] is left allocated. Errors: those of attest_produce_batch.
  */
 ROT_WARN_UNUSED rot_error_t ha_tpm_attest_batch(ha_tpm_t *t,
                                                 const attest_source_t *src,
                                                 const attest_nonce_t *nonces,
-                                                size_t n, char **docs,
+                                                size_t n, ha_evpiece_t **docs,
                                                 char *detail, size_t cap);
 
 /**

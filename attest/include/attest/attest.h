@@ -187,4 +187,46 @@ ROT_WARN_UNUSED rot_error_t attest_kept_batch_docs(
     const uint8_t (*paths)[ATTEST_MERKLE_MAX_DEPTH][ATTEST_MERKLE_HASH_LEN],
     const uint32_t *lens, char **docs);
 
+/**
+ * A batch's document shared by all its members, for writers that send
+ * each member's evidence as pieces instead of a copy of it: member i's
+ * document is doc[0, nonce_at) + its quoted nonce + doc[nonce_end,
+ * batch_at) + its batch member + doc[batch_at, len), the pieces
+ * attest_batch_member_text writes. The same JSON value as
+ * attest_evidence_encode gives for the member.
+ */
+typedef struct attest_batch_shared {
+  char *doc;
+  size_t len;
+  size_t nonce_at, nonce_end; /* the stand-in nonce string, quotes included */
+  size_t batch_at;            /* after the last member's value */
+} attest_batch_shared_t;
+
+/* Room attest_batch_member_text needs. */
+#define ATTEST_BATCH_MEMBER_TEXT_MAX \
+  (2u + 2u * ATTEST_NONCE_MAX + 96u + \
+   ATTEST_MERKLE_MAX_DEPTH * (2u * ATTEST_MERKLE_HASH_LEN + 4u) + 4u)
+
+/**
+ * The shared document of a batch quoted by q with k's parts into *out
+ * (doc malloc'd; attest_batch_shared_free). Errors:
+ * ROT_ERROR_INVALID_ARGUMENT, ROT_ERROR_INTERNAL (memory, or k's parts
+ * carry the stand-in nonce's text: use attest_kept_batch_docs then).
+ */
+ROT_WARN_UNUSED rot_error_t attest_kept_batch_shared(
+    const attest_kept_t *k, const attest_quote_t *q,
+    attest_batch_shared_t *out);
+void attest_batch_shared_free(attest_batch_shared_t *s);
+
+/**
+ * A member's own pieces into buf (cap >= ATTEST_BATCH_MEMBER_TEXT_MAX):
+ * its nonce as a JSON string (the first *nonce_len bytes), then its batch
+ * member (index, batch size, inclusion path), *total bytes in all, no NUL.
+ * Errors: ROT_ERROR_INVALID_ARGUMENT.
+ */
+ROT_WARN_UNUSED rot_error_t attest_batch_member_text(
+    const attest_nonce_t *nonce, uint32_t index, uint32_t size,
+    const uint8_t path[][ATTEST_MERKLE_HASH_LEN], uint32_t path_len,
+    char *buf, size_t cap, size_t *nonce_len, size_t *total);
+
 #endif /* ATTEST_ATTEST_H */

@@ -3,8 +3,9 @@
  * document written into the kept template is byte for byte what
  * attest_evidence_encode gives, with and without the chip's parts, for
  * every nonce length; parts that carry a stand-in's text make the
- * template unusable and the documents are encoded whole; bad arguments
- * are refused. No TPM: the parts and quotes are made up.
+ * template unusable and the documents are encoded whole; a batch member
+ * put together from the shared document and its own pieces is the same
+ * JSON value attest_evidence_encode gives; bad arguments are refused. No TPM: the parts and quotes are made up.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <json-c/json.h>
 
 #include "attest/attest.h"
 
@@ -159,11 +161,92 @@ static void produce_test_kept_single_doc_bad_arguments(void **state) {
   attest_kept_ready(NULL);
 }
 
+static void produce_test_kept_batch_pieces_match_encode(void **state) {
+  (void)state;
+  attest_kept_t k;
+  kept_sample(&k, 1, "{\"regions\": []}");
+  attest_kept_ready(&k);
+  attest_quote_t q = quote_sample(145);
+  attest_batch_shared_t sh;
+  assert_int_equal(attest_kept_batch_shared(&k, &q, &sh), ROT_OK);
+  enum { N = 5 };
+  uint8_t raw[N][40];
+  attest_nonce_t nonces[N];
+  for (size_t i = 0; i < N; i++) {
+    memset(raw[i], (int)(0x30 + i), sizeof(raw[i]));
+    nonces[i].p = raw[i];
+    nonces[i].len = 16 + 6 * i; /* 16..40 bytes */
+  }
+  uint8_t paths[N][ATTEST_MERKLE_MAX_DEPTH][ATTEST_MERKLE_HASH_LEN];
+  uint32_t lens[N];
+  uint8_t root[ATTEST_MERKLE_HASH_LEN];
+  assert_int_equal(attest_merkle_paths(nonces, N, paths, lens, root), ROT_OK);
+  for (size_t i = 0; i < N; i++) {
+    char text[ATTEST_BATCH_MEMBER_TEXT_MAX];
+    size_t nl = 0, tl = 0;
+    assert_int_equal(attest_batch_member_text(&nonces[i], (uint32_t)i, N,
+                                              (const uint8_t(*)[ATTEST_MERKLE_HASH_LEN])paths[i],
+                                              lens[i], text, sizeof(text), &nl,
+                                              &tl),
+                     ROT_OK);
+    char *doc = malloc(sh.len + tl + 1);
+    assert_non_null(doc);
+    size_t o = 0;
+    memcpy(doc + o, sh.doc, sh.nonce_at), o += sh.nonce_at;
+    memcpy(doc + o, text, nl), o += nl;
+    memcpy(doc + o, sh.doc + sh.nonce_end, sh.batch_at - sh.nonce_end);
+    o += sh.batch_at - sh.nonce_end;
+    memcpy(doc + o, text + nl, tl - nl), o += tl - nl;
+    memcpy(doc + o, sh.doc + sh.batch_at, sh.len - sh.batch_at);
+    o += sh.len - sh.batch_at;
+    doc[o] = '\0';
+    attest_evidence_t v = k.base;
+    v.version = ATTEST_EVIDENCE_VERSION;
+    memcpy(v.nonce, nonces[i].p, nonces[i].len);
+    v.nonce_len = nonces[i].len;
+    v.attest = q.attest;
+    v.signature = q.signature;
+    v.pcrs = q.pcrs;
+    v.batched = 1;
+    v.batch_index = (uint32_t)i;
+    v.batch_size = N;
+    v.path_len = lens[i];
+    memcpy(v.path, paths[i], sizeof(v.path));
+    char *want = NULL;
+    assert_int_equal(attest_evidence_encode(&v, &want), ROT_OK);
+    json_object *a = json_tokener_parse(doc), *b = json_tokener_parse(want);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_true(json_object_equal(a, b));
+    /* And it decodes as the batched evidence of that nonce. */
+    attest_evidence_t back;
+    char why[128];
+    assert_int_equal(attest_evidence_decode(doc, o, &back, why, sizeof(why)),
+                     ROT_OK);
+    assert_int_equal(back.batch_index, i);
+    assert_int_equal(back.nonce_len, nonces[i].len);
+    attest_evidence_free(&back);
+    json_object_put(a);
+    json_object_put(b);
+    free(doc);
+    free(want);
+  }
+  char small[8];
+  size_t nl, tl;
+  assert_int_equal(attest_batch_member_text(&nonces[0], 0, N, NULL, 0, small,
+                                            sizeof(small), &nl, &tl),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  attest_batch_shared_free(&sh);
+  attest_quote_free(&q);
+  attest_kept_free(&k);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(produce_test_kept_single_doc_matches_encode),
       cmocka_unit_test(produce_test_kept_single_doc_marker_in_parts),
       cmocka_unit_test(produce_test_kept_single_doc_bad_arguments),
+      cmocka_unit_test(produce_test_kept_batch_pieces_match_encode),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
