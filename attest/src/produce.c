@@ -531,7 +531,7 @@ static void make_template(attest_kept_t *k) {
   long at[4] = {once(doc, nonce_hex), once(doc, kMarkB64[0]),
                 once(doc, kMarkB64[1]), once(doc, kMarkB64[2])};
   size_t mlen[4] = {2 + 2 * MARK_NONCE_LEN, 26, 26, 26};
-  /* Markers in document order (json-c keeps insertion order). */
+  /* Markers sorted into document order. */
   int ok = 1;
   for (int i = 0; i < 4; i++) {
     ok &= at[i] >= 0;
