@@ -161,7 +161,7 @@ little() { awk -v c="$1" -v m=$SLOW_MAX -v ms=$SLOW_MS 'BEGIN { printf "%.0f", (
 for c in $SLOW_CONFIGS; do
   IFS=: read -r name conns batch <<<"$c"
   row "agent batched, TPM ${SLOW_MS} ms/quote" "$name" "$conns" "$slow_bound"
-  printf '%-34s | %7d | %9d | %17s | %8d | %8s | %6d | %7.2fx\n' "  Little's law: min(C, $SLOW_MAX) / ${SLOW_MS} ms" "$conns" "$(little "$conns")" "" "$SLOW_MS" "-" \
+  printf '%-34s | %7d | %9d | %17s | %8d | %8s | %6d | %7.2fx\n' "  Little's law min(C,$SLOW_MAX)/${SLOW_MS}ms" "$conns" "$(little "$conns")" "" "$SLOW_MS" "-" \
     "$(( conns < SLOW_MAX ? conns : SLOW_MAX ))" "$(awk -v l="$(little "$conns")" -v b="$slow_bound" 'BEGIN { print l / b }')"
 done
 printf '%-34s | %7s | %9.1f | %8.1f..%-8.1f | %8.3f | %8s | %6s | %7.2fx\n' "bound: ESAPI quote (in-process)" 1 "$bound_s" "$bound_lo" "$bound_hi" \
