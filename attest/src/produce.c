@@ -469,3 +469,352 @@ rot_error_t attest_produce_batch_docs(attest_tpm_t *t,
   free(lens);
   return err;
 }
+
+/* ---- kept parts: evidence for many requests, one quote each ---------------- */
+
+/* Stand-ins for a request's own values in the kept single-form document:
+ * the quote parts' base64 is exactly these strings (24 characters, no
+ * padding), the nonce's hex is 32 times "a5"; each must occur once in
+ * the document or the template is not used. */
+static const char *const kMarkB64[3] = {"rotstack0quote0attest000",
+                                        "rotstack0quote0signature",
+                                        "rotstack0quote0pcrs00000"};
+#define MARK_NONCE_BYTE 0xa5u
+#define MARK_NONCE_LEN 32u
+
+/* The bytes whose base64 is mark (24 characters: 18 bytes). */
+static void unb64_mark(const char *mark, uint8_t out[18]) {
+  static const char al[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (size_t i = 0; i < 24; i += 4) {
+    uint32_t v = 0;
+    for (size_t j = 0; j < 4; j++) {
+      v = v << 6 | (uint32_t)(strchr(al, mark[i + j]) - al);
+    }
+    out[i / 4 * 3] = (uint8_t)(v >> 16);
+    out[i / 4 * 3 + 1] = (uint8_t)(v >> 8);
+    out[i / 4 * 3 + 2] = (uint8_t)v;
+  }
+}
+
+/* The one place of "text" (quoted) in doc, or -1 when it occurs 0 or 2+
+ * times. */
+static long once(const char *doc, const char *text) {
+  char q[80];
+  snprintf(q, sizeof(q), "\"%s\"", text);
+  const char *p = strstr(doc, q);
+  return p != NULL && strstr(p + 1, q) == NULL ? (long)(p - doc) : -1;
+}
+
+/* The single-form document with markers for the nonce and the quote
+ * parts, and where they are; left unset (k->doc NULL) when the parts
+ * happen to carry a marker's text. */
+static void make_template(attest_kept_t *k) {
+  attest_evidence_t v = k->base;
+  uint8_t raw[3][18];
+  for (int i = 0; i < 3; i++) {
+    unb64_mark(kMarkB64[i], raw[i]);
+  }
+  v.version = ATTEST_EVIDENCE_VERSION;
+  memset(v.nonce, MARK_NONCE_BYTE, MARK_NONCE_LEN);
+  v.nonce_len = MARK_NONCE_LEN;
+  v.attest = (attest_buf_t){raw[0], 18};
+  v.signature = (attest_buf_t){raw[1], 18};
+  v.pcrs = (attest_buf_t){raw[2], 18};
+  v.batched = 0;
+  char *doc = NULL;
+  if (attest_evidence_encode(&v, &doc) != ROT_OK) {
+    return;
+  }
+  char nonce_hex[2 * MARK_NONCE_LEN + 1];
+  memset(nonce_hex, 0, sizeof(nonce_hex));
+  hexstr(nonce_hex, v.nonce, MARK_NONCE_LEN);
+  long at[4] = {once(doc, nonce_hex), once(doc, kMarkB64[0]),
+                once(doc, kMarkB64[1]), once(doc, kMarkB64[2])};
+  size_t mlen[4] = {2 + 2 * MARK_NONCE_LEN, 26, 26, 26};
+  /* Markers sorted into document order. */
+  int ok = 1;
+  for (int i = 0; i < 4; i++) {
+    ok &= at[i] >= 0;
+    k->mark_kind[i] = i;
+  }
+  for (int i = 0; ok && i < 4; i++) {
+    for (int j = i + 1; j < 4; j++) {
+      if (at[k->mark_kind[j]] < at[k->mark_kind[i]]) {
+        int x = k->mark_kind[i];
+        k->mark_kind[i] = k->mark_kind[j];
+        k->mark_kind[j] = x;
+      }
+    }
+  }
+  for (int i = 0; ok && i < 4; i++) {
+    k->mark_at[i] = (size_t)at[k->mark_kind[i]];
+    k->mark_len[i] = mlen[k->mark_kind[i]];
+    ok &= i == 0 || k->mark_at[i] >= k->mark_at[i - 1] + k->mark_len[i - 1];
+  }
+  if (!ok) {
+    free(doc);
+    return;
+  }
+  k->doc = doc;
+  k->doc_len = strlen(doc);
+}
+
+void attest_kept_free(attest_kept_t *k) {
+  if (k != NULL) {
+    attest_evidence_free(&k->base);
+    free(k->doc);
+    memset(k, 0, sizeof(*k));
+  }
+}
+
+rot_error_t attest_kept_make(attest_tpm_t *t, const attest_source_t *src,
+                             attest_kept_t *k, char *detail, size_t cap) {
+  if (t == NULL || src == NULL || k == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  memset(k, 0, sizeof(*k));
+  rot_error_t err = common_parts(t, src, &k->base, detail, cap);
+  TPM2B_PUBLIC ak;
+  uint32_t akh = src->ak_handle != 0 ? src->ak_handle : ATTEST_AK_HANDLE;
+  if (err == ROT_OK) {
+    err = attest_ak_read_named(t, akh, &ak, NULL, &k->ak_qname);
+    if (err != ROT_OK) {
+      say(detail, cap, "AK at 0x%08x: %s", akh, attest_tpm_strerror(t));
+    }
+  }
+  if (err == ROT_OK) {
+    k->nbanks = sizeof(k->banks) / sizeof(k->banks[0]);
+    err = attest_tpm_banks(t, k->banks, &k->nbanks);
+    if (err == ROT_OK && k->nbanks == 0) {
+      err = ROT_ERROR_TPM_BANKS;
+    }
+    if (err != ROT_OK) {
+      say(detail, cap, "PCR banks: %s", attest_tpm_strerror(t));
+    }
+  }
+  if (err != ROT_OK) {
+    attest_kept_free(k);
+  }
+  return err;
+}
+
+void attest_kept_ready(attest_kept_t *k) {
+  if (k != NULL && k->doc == NULL) {
+    make_template(k);
+  }
+}
+
+/* 1 when q was signed by the key k was made with (its qualifiedSigner is
+ * the AK's qualified name read then). */
+static int signed_by_kept(const attest_kept_t *k, const attest_quote_t *q) {
+  TPMS_ATTEST at;
+  return attest_tpms_attest_decode(q->attest.p, q->attest.len, &at) == ROT_OK &&
+         at.qualifiedSigner.size == k->ak_qname.size &&
+         memcmp(at.qualifiedSigner.name, k->ak_qname.name,
+                k->ak_qname.size) == 0;
+}
+
+rot_error_t attest_kept_quote(attest_tpm_t *t, const attest_source_t *src,
+                              const attest_kept_t *k, const uint8_t *qual,
+                              size_t qlen, attest_quote_t *q, int *stale,
+                              char *detail, size_t cap) {
+  if (t == NULL || src == NULL || k == NULL || q == NULL || stale == NULL ||
+      k->nbanks == 0) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  *stale = 0;
+  rot_error_t err = attest_tpm_quote(
+      t, src->ak_handle != 0 ? src->ak_handle : ATTEST_AK_HANDLE, qual, qlen,
+      src->pcr_mask != 0 ? src->pcr_mask : ATTEST_DEFAULT_PCRS, k->banks,
+      k->nbanks, q);
+  if (err != ROT_OK) {
+    say(detail, cap, "quote: %s", attest_tpm_strerror(t));
+    return err;
+  }
+  if (!signed_by_kept(k, q)) {
+    /* Another key lives at the AK's handle now: the kept AK would not
+     * verify this quote. */
+    attest_quote_free(q);
+    *stale = 1;
+  }
+  return ROT_OK;
+}
+
+/* The view of single evidence for nonce made of k's parts and q. */
+static attest_evidence_t single_view(const attest_kept_t *k,
+                                     const uint8_t *nonce, size_t len,
+                                     const attest_quote_t *q) {
+  attest_evidence_t v = k->base;
+  v.version = ATTEST_EVIDENCE_VERSION;
+  memcpy(v.nonce, nonce, len);
+  v.nonce_len = len;
+  v.attest = q->attest;
+  v.signature = q->signature;
+  v.pcrs = q->pcrs;
+  v.batched = 0;
+  return v;
+}
+
+rot_error_t attest_kept_single_doc(const attest_kept_t *k, const uint8_t *nonce,
+                                   size_t len, const attest_quote_t *q,
+                                   char **doc) {
+  if (k == NULL || nonce == NULL || q == NULL || doc == NULL ||
+      len < ATTEST_NONCE_MIN || len > ATTEST_NONCE_MAX || q->attest.p == NULL ||
+      q->signature.p == NULL || q->pcrs.p == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  *doc = NULL;
+  if (k->doc == NULL) {
+    attest_evidence_t v = single_view(k, nonce, len, q);
+    return attest_evidence_encode(&v, doc);
+  }
+  /* The kept document with this request's values in place of the
+   * markers: the same bytes attest_evidence_encode gives. */
+  char *val[4] = {NULL, attest_b64(q->attest.p, q->attest.len),
+                  attest_b64(q->signature.p, q->signature.len),
+                  attest_b64(q->pcrs.p, q->pcrs.len)};
+  char hex[2 * ATTEST_NONCE_MAX + 1];
+  hexstr(hex, nonce, len);
+  val[0] = hex;
+  size_t total = k->doc_len;
+  int ok = val[1] != NULL && val[2] != NULL && val[3] != NULL;
+  for (int i = 0; ok && i < 4; i++) {
+    total += 2 + strlen(val[k->mark_kind[i]]) - k->mark_len[i];
+  }
+  char *out = ok ? malloc(total + 1) : NULL;
+  if (out != NULL) {
+    char *o = out;
+    size_t from = 0;
+    for (int i = 0; i < 4; i++) {
+      const char *s = val[k->mark_kind[i]];
+      size_t n = strlen(s);
+      memcpy(o, k->doc + from, k->mark_at[i] - from);
+      o += k->mark_at[i] - from;
+      *o++ = '"';
+      memcpy(o, s, n);
+      o += n;
+      *o++ = '"';
+      from = k->mark_at[i] + k->mark_len[i];
+    }
+    memcpy(o, k->doc + from, k->doc_len - from);
+    o += k->doc_len - from;
+    *o = '\0';
+  }
+  for (int i = 1; i < 4; i++) {
+    free(val[i]);
+  }
+  *doc = out;
+  return out != NULL ? ROT_OK : ROT_ERROR_INTERNAL;
+}
+
+rot_error_t attest_kept_batch_docs(
+    const attest_kept_t *k, const attest_nonce_t *nonces, size_t n,
+    const attest_quote_t *q,
+    const uint8_t (*paths)[ATTEST_MERKLE_MAX_DEPTH][ATTEST_MERKLE_HASH_LEN],
+    const uint32_t *lens, char **docs) {
+  if (k == NULL || nonces == NULL || q == NULL || paths == NULL ||
+      lens == NULL || docs == NULL || n == 0 || n > ATTEST_BATCH_MAX) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  /* Views, not copies: each member borrows k's and the quote's buffers. */
+  attest_evidence_t *views = malloc(n * sizeof(*views));
+  if (views == NULL) {
+    return ROT_ERROR_INTERNAL;
+  }
+  for (size_t i = 0; i < n; i++) {
+    views[i] = k->base;
+    views[i].attest = q->attest;
+    views[i].signature = q->signature;
+    views[i].pcrs = q->pcrs;
+    member(&views[i], &nonces[i], i, n, paths[i], lens[i]);
+  }
+  rot_error_t err = attest_evidence_encode_batch(views, n, docs);
+  free(views);
+  return err;
+}
+
+rot_error_t attest_kept_batch_shared(const attest_kept_t *k,
+                                     const attest_quote_t *q,
+                                     attest_batch_shared_t *out) {
+  if (k == NULL || q == NULL || out == NULL || q->attest.p == NULL ||
+      q->signature.p == NULL || q->pcrs.p == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  memset(out, 0, sizeof(*out));
+  uint8_t nonce[MARK_NONCE_LEN];
+  memset(nonce, MARK_NONCE_BYTE, sizeof(nonce));
+  attest_evidence_t v = single_view(k, nonce, sizeof(nonce), q);
+  char *doc = NULL;
+  ROT_TRY(attest_evidence_encode(&v, &doc));
+  char hex[2 * MARK_NONCE_LEN + 1];
+  hexstr(hex, nonce, sizeof(nonce));
+  long at = once(doc, hex);
+  size_t len = strlen(doc);
+  /* The batch member goes after the last member's value, before the
+   * closing brace (and the whitespace in front of it). */
+  size_t end = len;
+  while (end > 0 && doc[end - 1] != '}') {
+    end--;
+  }
+  size_t close = end > 0 ? end - 1 : 0;
+  while (close > 0 && (doc[close - 1] == ' ' || doc[close - 1] == '\n')) {
+    close--;
+  }
+  if (at < 0 || end == 0 || close <= (size_t)at + 2 + 2 * MARK_NONCE_LEN) {
+    free(doc);
+    return ROT_ERROR_INTERNAL; /* the parts carry the marker: not shared */
+  }
+  out->doc = doc;
+  out->len = len;
+  out->nonce_at = (size_t)at;
+  out->nonce_end = (size_t)at + 2 + 2 * MARK_NONCE_LEN;
+  out->batch_at = close;
+  return ROT_OK;
+}
+
+void attest_batch_shared_free(attest_batch_shared_t *s) {
+  if (s != NULL) {
+    free(s->doc);
+    memset(s, 0, sizeof(*s));
+  }
+}
+
+rot_error_t attest_batch_member_text(
+    const attest_nonce_t *nonce, uint32_t index, uint32_t size,
+    const uint8_t path[][ATTEST_MERKLE_HASH_LEN], uint32_t path_len,
+    char *buf, size_t cap, size_t *nonce_len, size_t *total) {
+  if (nonce == NULL || nonce->p == NULL || nonce->len < ATTEST_NONCE_MIN ||
+      nonce->len > ATTEST_NONCE_MAX || path_len > ATTEST_MERKLE_MAX_DEPTH ||
+      (path == NULL && path_len > 0) || buf == NULL || nonce_len == NULL ||
+      total == NULL || cap < ATTEST_BATCH_MEMBER_TEXT_MAX) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  static const char hx[] = "0123456789abcdef";
+  char *o = buf;
+  *o++ = '"';
+  for (size_t j = 0; j < nonce->len; j++) {
+    *o++ = hx[nonce->p[j] >> 4];
+    *o++ = hx[nonce->p[j] & 15];
+  }
+  *o++ = '"';
+  *nonce_len = (size_t)(o - buf);
+  o += snprintf(o, 96, ",\n  \"batch\": { \"index\": %u, \"size\": %u, \"path\": [ ",
+                (unsigned)index, (unsigned)size);
+  for (uint32_t i = 0; i < path_len; i++) {
+    *o++ = '"';
+    for (size_t j = 0; j < ATTEST_MERKLE_HASH_LEN; j++) {
+      *o++ = hx[path[i][j] >> 4];
+      *o++ = hx[path[i][j] & 15];
+    }
+    *o++ = '"';
+    if (i + 1 < path_len) {
+      *o++ = ',';
+      *o++ = ' ';
+    }
+  }
+  memcpy(o, " ] }", 4);
+  o += 4;
+  *total = (size_t)(o - buf);
+  return ROT_OK;
+}

@@ -14,6 +14,10 @@
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 
+#include <mbedtls/sha1.h>
+#include <mbedtls/sha256.h>
+#include <mbedtls/sha512.h>
+
 #include "attest/tpms.h"
 #include "internal.h"
 
@@ -21,11 +25,47 @@
 #define QUOTE_ATTEMPTS 3
 #define NV_CHUNK 512u
 
+/* PCR values as last read, per bank and index: a quote's pcrDigest is
+ * checked against them, and they are read again only when it does not
+ * match (see attest_tpm_quote). */
+typedef struct pcr_bank {
+  uint16_t alg;     /* 0: slot free */
+  uint32_t have;    /* PCRs with a value below */
+  uint16_t size[24];
+  uint8_t val[24][64];
+} pcr_bank_t;
+
 struct attest_tpm {
   TSS2_TCTI_CONTEXT *tcti;
   ESYS_CONTEXT *esys;
   char err[ERR_MAX];
+  /* The key quotes were last made with: its handle and ESYS_TR, kept
+   * open between quotes (ESAPI hands the same ESYS_TR to every lookup of
+   * that handle, so the other users release it through put_tr). */
+  uint32_t quote_key;
+  ESYS_TR quote_tr;
+  pcr_bank_t pcr[TPM2_NUM_PCR_BANKS];
+  TPML_DIGEST lists[ATTEST_PCRFILE_MAX_LISTS];
 };
+
+/* Release a persistent object's ESYS_TR, unless it is the one quotes
+ * keep open. */
+static void put_tr(attest_tpm_t *t, ESYS_TR *tr) {
+  if (*tr != ESYS_TR_NONE && *tr == t->quote_tr) {
+    *tr = ESYS_TR_NONE;
+    return;
+  }
+  Esys_TR_Close(t->esys, tr);
+}
+
+/* Forget the key quotes keep open (it was evicted, or failed). */
+static void drop_quote_key(attest_tpm_t *t) {
+  if (t->quote_tr != ESYS_TR_NONE) {
+    Esys_TR_Close(t->esys, &t->quote_tr);
+  }
+  t->quote_tr = ESYS_TR_NONE;
+  t->quote_key = 0;
+}
 
 static _Thread_local char open_err[ERR_MAX];
 
@@ -86,6 +126,7 @@ rot_error_t attest_tpm_open(attest_tpm_t **out, const char *tcti) {
     set_err(NULL, "out of memory");
     return ROT_ERROR_INTERNAL;
   }
+  t->quote_tr = ESYS_TR_NONE;
   TSS2_RC rc = Tss2_TctiLdr_Initialize(conf, &t->tcti);
   if (rc != TSS2_RC_SUCCESS) {
     t->tcti = NULL;
@@ -155,6 +196,7 @@ rot_error_t attest_ak_create(attest_tpm_t *t, uint32_t handle, int force) {
   if (t == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
+  drop_quote_key(t); /* the key at handle may be replaced */
   ESYS_TR old = ESYS_TR_NONE;
   int absent = 0;
   rot_error_t err = persistent_tr(t, handle, &old, &absent);
@@ -204,7 +246,7 @@ rot_error_t attest_ak_create(attest_tpm_t *t, uint32_t handle, int force) {
 
 static rot_error_t read_public(attest_tpm_t *t, uint32_t handle,
                                TPM2B_PUBLIC *pub, attest_buf_t *marshalled,
-                               rot_error_t absent_err) {
+                               TPM2B_NAME *qualified, rot_error_t absent_err) {
   ESYS_TR tr;
   int absent = 0;
   rot_error_t err = persistent_tr(t, handle, &tr, &absent);
@@ -212,14 +254,20 @@ static rot_error_t read_public(attest_tpm_t *t, uint32_t handle,
     return absent ? absent_err : err;
   }
   TPM2B_PUBLIC *out = NULL;
+  TPM2B_NAME *qn = NULL;
   TSS2_RC rc = Esys_ReadPublic(t->esys, tr, ESYS_TR_NONE, ESYS_TR_NONE,
-                               ESYS_TR_NONE, &out, NULL, NULL);
-  Esys_TR_Close(t->esys, &tr);
+                               ESYS_TR_NONE, &out, NULL,
+                               qualified != NULL ? &qn : NULL);
+  put_tr(t, &tr);
   if (rc != TSS2_RC_SUCCESS) {
     return fail_rc(t, "ReadPublic", rc);
   }
   *pub = *out;
   Esys_Free(out);
+  if (qualified != NULL) {
+    *qualified = *qn;
+    Esys_Free(qn);
+  }
   if (marshalled != NULL) {
     uint8_t buf[sizeof(TPM2B_PUBLIC)];
     size_t off = 0;
@@ -238,7 +286,17 @@ rot_error_t attest_ak_read(attest_tpm_t *t, uint32_t handle, TPM2B_PUBLIC *pub,
   if (t == NULL || pub == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  return read_public(t, handle, pub, marshalled, ROT_ERROR_ATTEST_NO_AK);
+  return read_public(t, handle, pub, marshalled, NULL, ROT_ERROR_ATTEST_NO_AK);
+}
+
+rot_error_t attest_ak_read_named(attest_tpm_t *t, uint32_t handle,
+                                 TPM2B_PUBLIC *pub, attest_buf_t *marshalled,
+                                 TPM2B_NAME *qualified) {
+  if (t == NULL || pub == NULL || qualified == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  return read_public(t, handle, pub, marshalled, qualified,
+                     ROT_ERROR_ATTEST_NO_AK);
 }
 
 static rot_error_t nv_read_all(attest_tpm_t *t, uint32_t index,
@@ -304,7 +362,7 @@ rot_error_t attest_ek_read(attest_tpm_t *t, uint16_t alg, TPM2B_PUBLIC *pub,
                                    : ATTEST_EK_ECC_HANDLE;
   uint32_t nv = alg == TPM2_ALG_RSA ? ATTEST_EK_RSA_CERT_NV
                                     : ATTEST_EK_ECC_CERT_NV;
-  ROT_TRY(read_public(t, h, pub, NULL, ROT_ERROR_TPM_COMMAND));
+  ROT_TRY(read_public(t, h, pub, NULL, NULL, ROT_ERROR_TPM_COMMAND));
   return nv_read_all(t, nv, cert);
 }
 
@@ -445,6 +503,178 @@ void attest_quote_free(attest_quote_t *q) {
   }
 }
 
+/* The kept value slot of bank alg (a free one taken when absent; NULL
+ * when all are used by other banks). */
+static pcr_bank_t *pcr_slot(attest_tpm_t *t, uint16_t alg) {
+  pcr_bank_t *free_slot = NULL;
+  for (size_t i = 0; i < TPM2_NUM_PCR_BANKS; i++) {
+    if (t->pcr[i].alg == alg) {
+      return &t->pcr[i];
+    }
+    if (t->pcr[i].alg == 0 && free_slot == NULL) {
+      free_slot = &t->pcr[i];
+    }
+  }
+  if (free_slot != NULL) {
+    memset(free_slot, 0, sizeof(*free_slot));
+    free_slot->alg = alg;
+  }
+  return free_slot;
+}
+
+/* The kept values of sel into lists (selection order, 8 a list); 0 when
+ * one of them was never read. */
+static int kept_lists(attest_tpm_t *t, const TPML_PCR_SELECTION *sel,
+                      TPML_DIGEST *lists, uint32_t *nlists) {
+  memset(lists, 0, sizeof(TPML_DIGEST) * ATTEST_PCRFILE_MAX_LISTS);
+  uint32_t total = 0;
+  for (uint32_t b = 0; b < sel->count; b++) {
+    const TPMS_PCR_SELECTION *s = &sel->pcrSelections[b];
+    uint32_t want = (uint32_t)s->pcrSelect[0] | (uint32_t)s->pcrSelect[1] << 8 |
+                    (uint32_t)s->pcrSelect[2] << 16;
+    const pcr_bank_t *k = NULL;
+    for (size_t i = 0; i < TPM2_NUM_PCR_BANKS && k == NULL; i++) {
+      k = t->pcr[i].alg == s->hash ? &t->pcr[i] : NULL;
+    }
+    if (k == NULL || (k->have & want) != want) {
+      return 0;
+    }
+    for (uint32_t pcr = 0; pcr < 24; pcr++) {
+      if (!((want >> pcr) & 1u)) {
+        continue;
+      }
+      if (total / 8 >= ATTEST_PCRFILE_MAX_LISTS) {
+        return 0;
+      }
+      TPM2B_DIGEST *d = &lists[total / 8].digests[total % 8];
+      d->size = k->size[pcr];
+      memcpy(d->buffer, k->val[pcr], k->size[pcr]);
+      lists[total / 8].count++;
+      total++;
+    }
+  }
+  *nlists = (total + 7) / 8;
+  return total > 0;
+}
+
+/* Keep the values of sel just read (lists, selection order). */
+static void keep_lists(attest_tpm_t *t, const TPML_PCR_SELECTION *sel,
+                       const TPML_DIGEST *lists) {
+  uint32_t total = 0;
+  for (uint32_t b = 0; b < sel->count; b++) {
+    const TPMS_PCR_SELECTION *s = &sel->pcrSelections[b];
+    uint32_t want = (uint32_t)s->pcrSelect[0] | (uint32_t)s->pcrSelect[1] << 8 |
+                    (uint32_t)s->pcrSelect[2] << 16;
+    pcr_bank_t *k = pcr_slot(t, s->hash);
+    for (uint32_t pcr = 0; pcr < 24; pcr++) {
+      if (!((want >> pcr) & 1u)) {
+        continue;
+      }
+      const TPM2B_DIGEST *d = &lists[total / 8].digests[total % 8];
+      total++;
+      if (k != NULL && d->size <= sizeof(k->val[0])) {
+        k->size[pcr] = d->size;
+        memcpy(k->val[pcr], d->buffer, d->size);
+        k->have |= 1u << pcr;
+      }
+    }
+  }
+}
+
+/* H_alg over the values of lists in order, what TPM2_Quote puts in
+ * pcrDigest; 0 when alg is not a hash this code computes. */
+static int pcr_digest(uint16_t alg, const TPML_DIGEST *lists, uint32_t nlists,
+                      uint8_t *out, size_t *len) {
+  mbedtls_sha1_context c1;
+  mbedtls_sha256_context c256;
+  mbedtls_sha512_context c512;
+  int ok = 1;
+  switch (alg) {
+    case TPM2_ALG_SHA1:
+      mbedtls_sha1_init(&c1);
+      ok = mbedtls_sha1_starts_ret(&c1) == 0;
+      *len = 20;
+      break;
+    case TPM2_ALG_SHA256:
+      mbedtls_sha256_init(&c256);
+      ok = mbedtls_sha256_starts_ret(&c256, 0) == 0;
+      *len = 32;
+      break;
+    case TPM2_ALG_SHA384:
+    case TPM2_ALG_SHA512:
+      mbedtls_sha512_init(&c512);
+      ok = mbedtls_sha512_starts_ret(&c512, alg == TPM2_ALG_SHA384) == 0;
+      *len = alg == TPM2_ALG_SHA384 ? 48 : 64;
+      break;
+    default:
+      return 0;
+  }
+  for (uint32_t l = 0; ok && l < nlists; l++) {
+    for (uint32_t i = 0; ok && i < lists[l].count && i < 8; i++) {
+      const TPM2B_DIGEST *d = &lists[l].digests[i];
+      ok = (alg == TPM2_ALG_SHA1     ? mbedtls_sha1_update_ret(&c1, d->buffer, d->size)
+            : alg == TPM2_ALG_SHA256 ? mbedtls_sha256_update_ret(&c256, d->buffer, d->size)
+                                     : mbedtls_sha512_update_ret(&c512, d->buffer, d->size)) == 0;
+    }
+  }
+  if (ok) {
+    ok = (alg == TPM2_ALG_SHA1     ? mbedtls_sha1_finish_ret(&c1, out)
+          : alg == TPM2_ALG_SHA256 ? mbedtls_sha256_finish_ret(&c256, out)
+                                   : mbedtls_sha512_finish_ret(&c512, out)) == 0;
+  }
+  if (alg == TPM2_ALG_SHA1) {
+    mbedtls_sha1_free(&c1);
+  } else if (alg == TPM2_ALG_SHA256) {
+    mbedtls_sha256_free(&c256);
+  } else {
+    mbedtls_sha512_free(&c512);
+  }
+  return ok;
+}
+
+/* The hash of a signature's scheme: the one TPM2_Quote digests the PCRs
+ * with. 0 for a scheme without one. */
+static uint16_t sig_hash(const TPMT_SIGNATURE *sig) {
+  switch (sig->sigAlg) {
+    case TPM2_ALG_ECDSA:
+    case TPM2_ALG_ECDAA:
+    case TPM2_ALG_SM2:
+    case TPM2_ALG_ECSCHNORR:
+      return sig->signature.ecdsa.hash;
+    case TPM2_ALG_RSASSA:
+    case TPM2_ALG_RSAPSS:
+      return sig->signature.rsassa.hash;
+    case TPM2_ALG_HMAC:
+      return sig->signature.hmac.hashAlg;
+    default:
+      return 0;
+  }
+}
+
+/* 1 when values (lists) are what attest's pcrDigest covers. */
+static int digest_matches(uint16_t alg, const TPML_DIGEST *lists,
+                          uint32_t nlists, const TPM2B_DIGEST *quoted) {
+  uint8_t d[64];
+  size_t len = 0;
+  return pcr_digest(alg, lists, nlists, d, &len) && quoted->size == len &&
+         memcmp(d, quoted->buffer, len) == 0;
+}
+
+/* The AK's ESYS_TR for a quote: the one kept open, else looked up (and
+ * kept). */
+static rot_error_t quote_key(attest_tpm_t *t, uint32_t ak, ESYS_TR *key) {
+  if (t->quote_tr != ESYS_TR_NONE && t->quote_key == ak) {
+    *key = t->quote_tr;
+    return ROT_OK;
+  }
+  drop_quote_key(t);
+  int absent = 0;
+  ROT_TRY(persistent_tr(t, ak, key, &absent));
+  t->quote_tr = *key;
+  t->quote_key = ak;
+  return ROT_OK;
+}
+
 rot_error_t attest_tpm_quote(attest_tpm_t *t, uint32_t ak, const uint8_t *qual,
                              size_t qlen, uint32_t pcr_mask,
                              const uint16_t *banks, size_t nbanks,
@@ -456,8 +686,8 @@ rot_error_t attest_tpm_quote(attest_tpm_t *t, uint32_t ak, const uint8_t *qual,
   }
   memset(out, 0, sizeof(*out));
   ESYS_TR key;
-  int absent = 0;
-  ROT_TRY(persistent_tr(t, ak, &key, &absent));
+  int kept = t->quote_tr != ESYS_TR_NONE && t->quote_key == ak;
+  ROT_TRY(quote_key(t, ak, &key));
   TPML_PCR_SELECTION sel;
   make_selection(&sel, pcr_mask, banks, nbanks);
   TPM2B_DATA q = {.size = (UINT16)qlen};
@@ -465,29 +695,59 @@ rot_error_t attest_tpm_quote(attest_tpm_t *t, uint32_t ak, const uint8_t *qual,
     memcpy(q.buffer, qual, qlen);
   }
   TPMT_SIG_SCHEME scheme = {.scheme = TPM2_ALG_NULL};
-  static TPML_DIGEST before[ATTEST_PCRFILE_MAX_LISTS];
-  static TPML_DIGEST after[ATTEST_PCRFILE_MAX_LISTS];
+  TPML_DIGEST *lists = t->lists;
   rot_error_t err = ROT_ERROR_TPM_PCR_MISMATCH;
+  /* One TPM2_Quote; the values served beside it are those whose digest
+   * it carries: the kept ones when they still match, else read again
+   * (and kept). When the PCRs change between the quote and the read, the
+   * quote is made again. */
   for (int attempt = 0; attempt < QUOTE_ATTEMPTS; attempt++) {
-    uint32_t n1 = 0, n2 = 0;
-    err = read_pcrs(t, &sel, before, &n1);
-    if (err != ROT_OK) {
-      break;
-    }
     TPM2B_ATTEST *quoted = NULL;
     TPMT_SIGNATURE *sig = NULL;
     TSS2_RC rc = Esys_Quote(t->esys, key, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                             ESYS_TR_NONE, &q, &scheme, &sel, &quoted, &sig);
+    if (rc != TSS2_RC_SUCCESS && kept) {
+      /* The kept key may be gone (evicted, replaced): look it up again. */
+      kept = 0;
+      drop_quote_key(t);
+      err = quote_key(t, ak, &key);
+      if (err != ROT_OK) {
+        break;
+      }
+      attempt--;
+      continue;
+    }
     if (rc != TSS2_RC_SUCCESS) {
+      drop_quote_key(t);
       err = fail_rc(t, "Quote", rc);
       break;
     }
-    err = read_pcrs(t, &sel, after, &n2);
-    if (err == ROT_OK && (n1 != n2 || memcmp(before, after,
-                                             sizeof(before)) != 0)) {
-      err = ROT_ERROR_TPM_PCR_MISMATCH; /* extended meanwhile: again */
-      set_err(t, "PCRs changed while quoting");
-    } else if (err == ROT_OK) {
+    TPMS_ATTEST at;
+    uint16_t alg = sig_hash(sig);
+    uint32_t n = 0;
+    err = attest_tpms_attest_decode(quoted->attestationData, quoted->size, &at);
+    if (err != ROT_OK || at.type != TPM2_ST_ATTEST_QUOTE) {
+      set_err(t, "Quote: the TPM's attestation structure is not a quote");
+      err = ROT_ERROR_TPM_COMMAND;
+    } else if (alg != TPM2_ALG_SHA1 && alg != TPM2_ALG_SHA256 &&
+               alg != TPM2_ALG_SHA384 && alg != TPM2_ALG_SHA512) {
+      set_err(t, "Quote: signing scheme 0x%04x digests the PCRs with a "
+                 "hash this code does not compute (0x%04x)", sig->sigAlg, alg);
+      err = ROT_ERROR_UNSUPPORTED;
+    } else if (kept_lists(t, &sel, lists, &n) &&
+               digest_matches(alg, lists, n, &at.attested.quote.pcrDigest)) {
+      err = ROT_OK;
+    } else {
+      err = read_pcrs(t, &sel, lists, &n);
+      if (err == ROT_OK) {
+        keep_lists(t, &sel, lists);
+        if (!digest_matches(alg, lists, n, &at.attested.quote.pcrDigest)) {
+          err = ROT_ERROR_TPM_PCR_MISMATCH; /* extended meanwhile: again */
+          set_err(t, "PCRs changed while quoting");
+        }
+      }
+    }
+    if (err == ROT_OK) {
       uint8_t sbuf[sizeof(TPMT_SIGNATURE)];
       size_t soff = 0;
       if (Tss2_MU_TPMT_SIGNATURE_Marshal(sig, sbuf, sizeof(sbuf), &soff) !=
@@ -500,18 +760,17 @@ rot_error_t attest_tpm_quote(attest_tpm_t *t, uint32_t ak, const uint8_t *qual,
           err = attest_buf_set(&out->signature, sbuf, soff);
         }
         if (err == ROT_OK) {
-          err = attest_pcrfile_encode(&sel, before, n1, &out->pcrs.p,
+          err = attest_pcrfile_encode(&sel, lists, n, &out->pcrs.p,
                                       &out->pcrs.len);
         }
       }
-      Esys_Free(quoted);
-      Esys_Free(sig);
-      break;
     }
     Esys_Free(quoted);
     Esys_Free(sig);
+    if (err != ROT_ERROR_TPM_PCR_MISMATCH) {
+      break;
+    }
   }
-  Esys_TR_Close(t->esys, &key);
   if (err != ROT_OK) {
     attest_quote_free(out);
   }
@@ -560,13 +819,13 @@ rot_error_t attest_tpm_activate(attest_tpm_t *t, uint32_t ak, uint16_t ek_alg,
   TPM2B_PUBLIC ekpub;
   uint32_t ekh = ek_alg == TPM2_ALG_RSA ? ATTEST_EK_RSA_HANDLE
                                         : ATTEST_EK_ECC_HANDLE;
-  ROT_TRY(read_public(t, ekh, &ekpub, NULL, ROT_ERROR_TPM_COMMAND));
+  ROT_TRY(read_public(t, ekh, &ekpub, NULL, NULL, ROT_ERROR_TPM_COMMAND));
   ESYS_TR akh, ekt;
   int absent = 0;
   ROT_TRY(persistent_tr(t, ak, &akh, &absent));
   rot_error_t err = persistent_tr(t, ekh, &ekt, &absent);
   if (err != ROT_OK) {
-    Esys_TR_Close(t->esys, &akh);
+    put_tr(t, &akh);
     return err;
   }
   TPMT_SYM_DEF sym = {.algorithm = TPM2_ALG_NULL};
@@ -621,7 +880,7 @@ out:
   if (session != ESYS_TR_NONE) {
     (void)Esys_FlushContext(t->esys, session);
   }
-  Esys_TR_Close(t->esys, &akh);
-  Esys_TR_Close(t->esys, &ekt);
+  put_tr(t, &akh);
+  put_tr(t, &ekt);
   return err;
 }

@@ -136,6 +136,13 @@ void ha_reply_take(ha_req_t *r, unsigned status, const char *ctype, char *buf,
                    size_t len);
 
 /**
+ * The same with a batched evidence document given as pieces (taken):
+ * sent from the batch's shared document without copying it.
+ */
+void ha_reply_pieces(ha_req_t *r, unsigned status, const char *ctype,
+                     ha_evpiece_t *doc);
+
+/**
  * Queue an error in the shape of the route's family. msgid names the
  * Redfish Base message ("ResourceNotFound", NULL: "GeneralError"); param
  * names the offending parameter (may be NULL).

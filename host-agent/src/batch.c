@@ -7,15 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-
-
-/* The nonce-independent parts of evidence (AK, EK certificate, event log,
- * the chip's identity and endorsement) are asked of the TPM's NV and of
- * rotd again at least this often, and whenever the event log file changes
- * or a window failed; in between, windows only ask for their quote. */
-#define BASE_TTL_NS 1000000000LL
 
 /* The longest a window waits for the last one's answers to be taken by
  * their requests (see worker_main); a parked request that never runs
@@ -34,7 +26,7 @@ struct ha_batch_job {
   int answered;  /* the result below is set */
   int abandoned; /* released while waiting: the worker frees it */
   int counted;   /* answered, its answer not yet taken (owner->undelivered) */
-  char *json;    /* the evidence document */
+  ha_evpiece_t *doc; /* the evidence document */
   uint32_t index;
   rot_error_t err;
   unsigned size;
@@ -57,15 +49,13 @@ struct ha_batch {
   /* The worker's: a window's done callbacks, called outside the lock. */
   ha_batch_done_fn *fns;
   void **ctxs;
-  /* The worker's: the nonce-independent parts, and when they were made. */
-  attest_evidence_t base;
-  int have_base;
-  struct timespec base_at;
-  struct stat log_st;
   /* Answers of the last window not yet taken by their requests, and when
    * the last of them was: its clients ask again from then. */
   unsigned undelivered;
   struct timespec delivered_at;
+  int64_t quote_ns;  /* how long the last window's quote took */
+  unsigned last_n;   /* how many requests it answered */
+  unsigned waiting_for; /* the worker waits for this many jobs (0: not) */
 };
 
 static void *worker_main(void *arg);
@@ -143,7 +133,6 @@ void ha_batch_free(ha_batch_t *b) {
   pthread_cond_signal(&b->wake);
   pthread_mutex_unlock(&b->lock);
   pthread_join(b->worker, NULL);
-  attest_evidence_free(&b->base);
   pthread_mutex_destroy(&b->lock);
   pthread_cond_destroy(&b->wake);
   pthread_cond_destroy(&b->idle);
@@ -188,8 +177,9 @@ void ha_batch_submit(ha_batch_t *b, ha_batch_job_t *j) {
   *b->tail = j;
   b->tail = &j->next;
   b->queued++;
-  /* The worker waits for a first job, or for a window to fill up. */
-  if (b->queued == 1 || b->queued == b->max) {
+  /* The worker waits for a first job, for as many as the last window
+   * answered, or for a window to fill up. */
+  if (b->queued == 1 || b->queued == b->max || b->queued == b->waiting_for) {
     pthread_cond_signal(&b->wake);
   }
   pthread_mutex_unlock(&b->lock);
@@ -212,10 +202,10 @@ static void delivered(ha_batch_job_t *j) {
   pthread_mutex_unlock(&b->lock);
 }
 
-rot_error_t ha_batch_job_result(ha_batch_job_t *j, char **json,
+rot_error_t ha_batch_job_result(ha_batch_job_t *j, ha_evpiece_t **doc,
                                 uint32_t *index, unsigned *batch_size,
                                 char *detail, size_t cap) {
-  if (j == NULL || json == NULL || index == NULL || batch_size == NULL ||
+  if (j == NULL || doc == NULL || index == NULL || batch_size == NULL ||
       !j->answered) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
@@ -228,8 +218,8 @@ rot_error_t ha_batch_job_result(ha_batch_job_t *j, char **json,
     }
     return j->err;
   }
-  *json = j->json; /* ownership moves to the caller */
-  j->json = NULL;
+  *doc = j->doc; /* ownership moves to the caller */
+  j->doc = NULL;
   return ROT_OK;
 }
 
@@ -245,69 +235,9 @@ void ha_batch_job_release(ha_batch_t *b, ha_batch_job_t *j) {
   pthread_mutex_unlock(&b->lock);
   if (mine) {
     delivered(j);
-    free(j->json);
+    ha_evpiece_free(j->doc);
     free(j);
   }
-}
-
-static int64_t ns_between(const struct timespec *a, const struct timespec *b) {
-  return (int64_t)(b->tv_sec - a->tv_sec) * 1000000000LL +
-         (b->tv_nsec - a->tv_nsec);
-}
-
-/* The event log as stat sees it (zeroed when absent). */
-static void log_stat(const ha_batch_t *b, struct stat *st) {
-  const char *log = b->src.event_log != NULL ? b->src.event_log
-                                             : ATTEST_DEFAULT_EVENT_LOG;
-  if (stat(log, st) != 0) {
-    memset(st, 0, sizeof(*st));
-  }
-}
-
-/* The kept parts are young enough and the event log is the one read. */
-static int base_fresh(const ha_batch_t *b) {
-  if (!b->have_base) {
-    return 0;
-  }
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  struct stat st;
-  log_stat(b, &st);
-  return ns_between(&b->base_at, &now) < BASE_TTL_NS &&
-         st.st_ino == b->log_st.st_ino && st.st_size == b->log_st.st_size &&
-         st.st_mtim.tv_sec == b->log_st.st_mtim.tv_sec &&
-         st.st_mtim.tv_nsec == b->log_st.st_mtim.tv_nsec;
-}
-
-static void drop_base(ha_batch_t *b) {
-  attest_evidence_free(&b->base);
-  memset(&b->base, 0, sizeof(b->base));
-  b->have_base = 0;
-}
-
-/* One quote for a window's nonces, with the kept parts (made again when
- * stale), and its documents, outside the lock. */
-static rot_error_t produce(ha_batch_t *b, const attest_source_t *src,
-                           const attest_nonce_t *nonces, unsigned n,
-                           char **docs, char *detail, size_t cap) {
-  if (!base_fresh(b)) {
-    drop_base(b);
-    struct stat st;
-    log_stat(b, &st); /* before the read: a change during it shows next time */
-    rot_error_t err = ha_tpm_common(b->tpm, src, &b->base, detail, cap);
-    if (err != ROT_OK) {
-      return err;
-    }
-    b->have_base = 1;
-    b->log_st = st;
-    clock_gettime(CLOCK_MONOTONIC, &b->base_at);
-  }
-  rot_error_t err = ha_tpm_produce_docs(b->tpm, src, &b->base, nonces, n, docs,
-                                        detail, cap);
-  if (err != ROT_OK) {
-    drop_base(b); /* the TPM may have changed under it: ask again */
-  }
-  return err;
 }
 
 /* The worker's part of a window, outside the lock: one quote for all,
@@ -315,7 +245,7 @@ static rot_error_t produce(ha_batch_t *b, const attest_source_t *src,
  * are built once). */
 static void answer(ha_batch_t *b, ha_batch_job_t *w, unsigned n) {
   attest_nonce_t *nonces = calloc(n, sizeof(*nonces));
-  char **docs = calloc(n, sizeof(*docs));
+  ha_evpiece_t **docs = calloc(n, sizeof(*docs));
   char detail[256] = "";
   rot_error_t err = ROT_ERROR_INTERNAL;
   if (nonces != NULL && docs != NULL) {
@@ -327,7 +257,8 @@ static void answer(ha_batch_t *b, ha_batch_job_t *w, unsigned n) {
     }
     attest_source_t src = b->src;
     src.pcr_mask = w->mask;
-    err = produce(b, &src, nonces, n, docs, detail, sizeof(detail));
+    err = ha_tpm_attest_batch(b->tpm, &src, nonces, n, docs, detail,
+                              sizeof(detail));
   } else {
     snprintf(detail, sizeof(detail), "out of memory");
   }
@@ -337,13 +268,25 @@ static void answer(ha_batch_t *b, ha_batch_job_t *w, unsigned n) {
     x->size = n;
     x->index = i;
     if (err == ROT_OK) {
-      x->json = docs[i]; /* ownership moves to the job */
+      x->doc = docs[i]; /* ownership moves to the job */
     } else {
       snprintf(x->detail, sizeof(x->detail), "%s", detail);
     }
   }
   free(nonces);
   free(docs);
+}
+
+/* t + ns. */
+static struct timespec after_ns(const struct timespec *t, int64_t ns) {
+  struct timespec r = *t;
+  r.tv_sec += (time_t)(ns / 1000000000LL);
+  r.tv_nsec += (long)(ns % 1000000000LL);
+  if (r.tv_nsec >= 1000000000L) {
+    r.tv_sec++;
+    r.tv_nsec -= 1000000000L;
+  }
+  return r;
 }
 
 static int before(const struct timespec *a, const struct timespec *b) {
@@ -392,17 +335,18 @@ static void *worker_main(void *arg) {
     if (b->head == NULL) {
       break; /* stopping, nothing left */
     }
-    /* The window closes window_us after its first job joined or after
-     * the last window's answers were all taken by their requests,
-     * whichever is later: clients that ask again at once then join it
-     * instead of splitting into groups that take turns at the TPM (a big
-     * window takes the server a while to send). It closes early when max
-     * jobs wait, and at once when draining. */
-    while (b->undelivered > 0 && !b->draining) {
-      struct timespec cap = b->delivered_at, now;
-      cap.tv_nsec += DELIVERY_CAP_NS % 1000000000LL;
-      cap.tv_sec += DELIVERY_CAP_NS / 1000000000LL + cap.tv_nsec / 1000000000L;
-      cap.tv_nsec %= 1000000000L;
+    /* Group commit: quote once the last window's answers were all taken
+     * by their requests and as many requests wait as that window
+     * answered (its clients asking again at once then share this quote
+     * instead of splitting into groups that take turns at the TPM), or
+     * half the last quote's time after the answers went out when fewer
+     * come back (nothing on a fast TPM, 50 ms on one taking 100 ms per
+     * quote). With window_us set (0 by default): window_us after that or
+     * after the first job joined, whichever is later, instead. At once
+     * when max jobs wait (then without waiting for the last answers
+     * either) or when draining. */
+    while (b->undelivered > 0 && !b->draining && b->queued < b->max) {
+      struct timespec cap = after_ns(&b->delivered_at, DELIVERY_CAP_NS), now;
       clock_gettime(CLOCK_MONOTONIC, &now);
       if (!before(&now, &cap) ||
           pthread_cond_timedwait(&b->wake, &b->lock, &cap) == ETIMEDOUT) {
@@ -410,26 +354,37 @@ static void *worker_main(void *arg) {
         clock_gettime(CLOCK_MONOTONIC, &b->delivered_at);
       }
     }
-    struct timespec until = before(&b->head->joined, &b->delivered_at)
-                                ? b->delivered_at
-                                : b->head->joined;
-    until.tv_nsec += (long)b->window_us * 1000L;
-    until.tv_sec += until.tv_nsec / 1000000000L;
-    until.tv_nsec %= 1000000000L;
     for (;;) {
+      const struct timespec *from = before(&b->head->joined, &b->delivered_at)
+                                        ? &b->delivered_at
+                                        : &b->head->joined;
+      /* A window set: exactly that long. */
+      struct timespec until =
+          b->window_us > 0 ? after_ns(from, (int64_t)b->window_us * 1000)
+                           : after_ns(from, b->quote_ns / 2);
+      int enough = b->window_us == 0 && b->queued >= b->last_n;
       struct timespec now;
       clock_gettime(CLOCK_MONOTONIC, &now);
-      if (b->queued >= b->max || b->draining || !before(&now, &until) ||
-          pthread_cond_timedwait(&b->wake, &b->lock, &until) == ETIMEDOUT) {
+      if (b->queued >= b->max || b->draining || enough ||
+          !before(&now, &until)) {
         break;
       }
+      b->waiting_for = b->last_n;
+      pthread_cond_timedwait(&b->wake, &b->lock, &until);
+      b->waiting_for = 0;
     }
     unsigned n = 0;
     ha_batch_job_t *w = take_window(b, &n);
     b->busy += n;
     pthread_mutex_unlock(&b->lock);
+    struct timespec q0, q1;
+    clock_gettime(CLOCK_MONOTONIC, &q0);
     answer(b, w, n);
+    clock_gettime(CLOCK_MONOTONIC, &q1);
     pthread_mutex_lock(&b->lock);
+    b->quote_ns = (int64_t)(q1.tv_sec - q0.tv_sec) * 1000000000LL +
+                  (q1.tv_nsec - q0.tv_nsec);
+    b->last_n = n;
     unsigned k = 0;
     /* From now until their answers are taken, delivered_at is when
      * this window was answered (the cap counts from it). */
@@ -438,7 +393,7 @@ static void *worker_main(void *arg) {
       next = x->next;
       x->answered = 1;
       if (x->abandoned) {
-        free(x->json);
+        ha_evpiece_free(x->doc);
         free(x);
       } else {
         x->counted = 1;

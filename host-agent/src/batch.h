@@ -1,18 +1,23 @@
 /*
- * The batching window of /v1/attestation?batch=1. Requests join as jobs;
- * one worker thread owns the windows: a window opens with its first job,
- * closes window_us later (counted from when the last window's answers
- * were all taken by their requests, when that is later: its clients have
- * that long to ask again and join) or as soon as max jobs asking the same
- * PCRs joined, and gets one quote over the Merkle root of its nonces
- * through the TPM owner; each job then holds its evidence document (the
- * shared quote and its own inclusion path). Jobs arriving while a quote
- * is made wait for the next window.
+ * The batching of /v1/attestation?batch=1 (group commit). Requests join
+ * as jobs; one worker thread owns the TPM's quotes for them: as soon as
+ * the TPM is free and the answers of the last quote have all been taken
+ * by their requests (so that clients asking again at once share the next
+ * quote instead of splitting into groups that take turns at the TPM),
+ * every job waiting that asks the same PCRs as the oldest one, up to max,
+ * gets one quote over the Merkle root of their nonces through the TPM
+ * owner; each job then holds its evidence document (the shared quote and
+ * its own inclusion path). Jobs arriving while a quote is made wait for
+ * the next one. window_us (0 by default) makes the first job of a batch
+ * wait that much longer for others, counted from when it joined or from
+ * when the last answers were all taken, whichever is later; max jobs
+ * close it early.
  *
  * Jobs are asynchronous, so a waiting request holds no server thread: the
  * HTTP layer suspends the connection, and the job's done callback resumes
- * it. The worker also encodes every request's evidence document, the
- * parts they share once.
+ * it. The worker also writes every request's evidence document: the
+ * batch's document once, and each request's own nonce and inclusion path
+ * beside it (sent as pieces, never copied whole per request).
  */
 #ifndef HOST_AGENT_BATCH_H
 #define HOST_AGENT_BATCH_H
@@ -57,13 +62,14 @@ ha_batch_job_t *ha_batch_job_new(const uint8_t *nonce, size_t len,
 void ha_batch_submit(ha_batch_t *b, ha_batch_job_t *job);
 
 /**
- * The answer of a done job: its evidence document (JSON, moved to *json,
- * the caller frees it), its index in the batch and how many requests its
+ * The answer of a done job: its evidence document (JSON as pieces sharing
+ * the batch's document, moved to *doc; ha_evpiece_free), its index in the batch and how many requests its
  * quote answered. detail gets the reason of a failure.
  * ROT_ERROR_INVALID_ARGUMENT when the job is not done.
  */
 ROT_WARN_UNUSED rot_error_t ha_batch_job_result(ha_batch_job_t *job,
-                                                char **json, uint32_t *index,
+                                                ha_evpiece_t **doc,
+                                                uint32_t *index,
                                                 unsigned *batch_size,
                                                 char *detail, size_t cap);
 

@@ -8,7 +8,8 @@
  * a new EK certificate or a new chip identity (a RoT firmware update, a
  * lifecycle step, a new DeviceID certificate) asks the chip again. The
  * certificates themselves are re-read on every use (IDENTITY is a copy of
- * what the chip holds since its last reset), because a chip reset ordered
+ * what the chip holds since its last reset; the agent's kept evidence
+ * parts use it at least every second), because a chip reset ordered
  * by another client (rotctl reset) does not reach the agent's connection:
  * comparing them is how the cache learns that the identity changed, be
  * it after a reset, a rotd restart or a reconnect. The same certificates

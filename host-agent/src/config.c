@@ -47,8 +47,9 @@ static const char kUsage[] =
     "  --uuid UUID          agent id for Keylime (default from\n"
     "                       /etc/machine-id)\n"
     "  --threads N          worker threads per listener (1..64, default 4)\n"
-    "  --batch-window MS    how long /v1/attestation?batch=1 gathers nonces\n"
-    "                       for one quote (0..2000 ms, default 5)\n"
+    "  --batch-window MS    how long /v1/attestation?batch=1 waits for more\n"
+    "                       nonces before its quote (0..2000 ms, default 0:\n"
+    "                       quote as soon as the TPM is free)\n"
     "  --batch-max N        at most N nonces per quote (1..1024, default 256)\n"
     "  --max-image BYTES    largest firmware image accepted (default 32 MiB)\n"
     "  --conn-timeout SECS  close a connection idle this long (default 10)\n"
@@ -282,7 +283,7 @@ int ha_config_parse(ha_config_t *c, int argc, char **argv) {
   strcpy(c->https_host, "127.0.0.1");
   c->http_enabled = 1;
   c->threads = DEFAULT_THREADS;
-  c->batch_window_ms = 5;
+  c->batch_window_ms = 0;
   c->batch_max = 256;
   c->max_image = DEFAULT_MAX_IMAGE;
   c->conn_timeout_s = DEFAULT_CONN_TIMEOUT;

@@ -91,6 +91,36 @@ void ha_reply_take(ha_req_t *r, unsigned status, const char *ctype, char *buf,
   reply_resp(r, status, ctype, resp, len);
 }
 
+static void pieces_sent(void *doc) { ha_evpiece_free(doc); }
+
+void ha_reply_pieces(ha_req_t *r, unsigned status, const char *ctype,
+                     ha_evpiece_t *doc) {
+  if (r->status != 0) {
+    ha_evpiece_free(doc);
+    return; /* one answer per request */
+  }
+  const char *p[5];
+  size_t len[5];
+  size_t total = ha_evpiece_parts(doc, p, len);
+  struct MHD_IoVec iov[5];
+  unsigned n = 0;
+  for (unsigned i = 0; i < 5; i++) {
+    if (len[i] > 0) {
+      iov[n].iov_base = p[i];
+      iov[n].iov_len = len[i];
+      n++;
+    }
+  }
+  /* MHD keeps the pieces (not a copy) until the answer is sent. */
+  struct MHD_Response *resp =
+      MHD_create_response_from_iovec(iov, n, pieces_sent, doc);
+  if (resp == NULL) {
+    ha_evpiece_free(doc);
+    return;
+  }
+  reply_resp(r, status, ctype, resp, total);
+}
+
 json_object *ha_json_object_body(const char *p, size_t len) {
   if (p == NULL || len > INT_MAX) {
     return NULL;

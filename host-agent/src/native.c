@@ -461,10 +461,9 @@ void kl_payload_keys(ha_agent_t *a, ha_req_t *r) {
                  "by this agent");
 }
 
-/* Send the evidence document json (freed); t0 is when the request began. */
-static void attestation_send(ha_agent_t *a, ha_req_t *r, char *json, int batch,
-                             unsigned size, uint32_t index,
-                             const struct timespec *t0) {
+/* Count a quote's answer; t0 is when the request began. */
+static void attestation_metrics(ha_agent_t *a, int batch, unsigned size,
+                                uint32_t index, const struct timespec *t0) {
   struct timespec t1;
   clock_gettime(CLOCK_MONOTONIC, &t1);
   /* The batch size is counted once per quote: by its first request. */
@@ -472,23 +471,23 @@ static void attestation_send(ha_agent_t *a, ha_req_t *r, char *json, int batch,
                    (double)(t1.tv_sec - t0->tv_sec) +
                        (double)(t1.tv_nsec - t0->tv_nsec) / 1e9,
                    !batch || index == 0 ? size : 0);
-  ha_reply_take(r, 200, "application/json", json, strlen(json));
 }
 
 /* The second call of a batched request: its window has been answered. */
 static void attestation_batched(ha_agent_t *a, ha_req_t *r) {
-  char *json = NULL;
+  ha_evpiece_t *doc = NULL;
   char detail[256] = "";
   unsigned size = 0;
   uint32_t index = 0;
-  rot_error_t err = ha_batch_job_result(r->batch_job, &json, &index, &size,
+  rot_error_t err = ha_batch_job_result(r->batch_job, &doc, &index, &size,
                                         detail, sizeof(detail));
   if (err != ROT_OK) {
     ha_reply_error(r, 503, NULL, NULL, "no evidence: %s",
                    detail[0] != '\0' ? detail : rot_error_str(err));
     return;
   }
-  attestation_send(a, r, json, 1, size, index, &r->t0);
+  attestation_metrics(a, 1, size, index, &r->t0);
+  ha_reply_pieces(r, 200, "application/json", doc);
 }
 
 void na_get_attestation(ha_agent_t *a, ha_req_t *r) {
@@ -540,26 +539,17 @@ void na_get_attestation(ha_agent_t *a, ha_req_t *r) {
   }
   struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  attest_evidence_t ev;
-  memset(&ev, 0, sizeof(ev));
   char detail[256] = "";
   attest_source_t src = a->src;
   src.pcr_mask = mask;
-  attest_nonce_t one = {nonce, nlen};
-  rot_error_t err = ha_tpm_produce(&a->tpm, &src, &one, 1, 0, &ev, detail,
-                                   sizeof(detail));
+  char *json = NULL;
+  rot_error_t err = ha_tpm_attest_single(&a->tpm, &src, nonce, nlen, &json,
+                                         detail, sizeof(detail));
   if (err != ROT_OK) {
     ha_reply_error(r, 503, NULL, NULL, "no evidence: %s",
                    detail[0] != '\0' ? detail : rot_error_str(err));
     return;
   }
-  char *json = NULL;
-  err = attest_evidence_encode(&ev, &json);
-  attest_evidence_free(&ev);
-  if (err != ROT_OK) {
-    ha_reply_error(r, 500, NULL, NULL, "cannot encode the evidence: %s",
-                   rot_error_str(err));
-    return;
-  }
-  attestation_send(a, r, json, 0, 1, 0, &t0);
+  attestation_metrics(a, 0, 1, 0, &t0);
+  ha_reply_take(r, 200, "application/json", json, strlen(json));
 }

@@ -17,6 +17,8 @@
 #include "chipid.h"
 #include "rot/error.h"
 
+typedef struct ha_kept ha_kept_t;
+
 typedef struct ha_tpm {
   pthread_mutex_t lock;
   attest_tpm_t *tpm;  /* NULL while closed */
@@ -24,6 +26,10 @@ typedef struct ha_tpm {
   char last_error[256];
   uint64_t errors;    /* failed TPM operations since start (metrics) */
   ha_chip_t *chip;    /* where the chip's parts of evidence come from */
+  /* The nonce-independent parts of evidence both forms share (see
+   * ha_tpm_attest_single); lock order: lock, then kept_lock. */
+  pthread_mutex_t kept_lock;
+  ha_kept_t *kept;    /* NULL: made at the next request */
 } ha_tpm_t;
 
 /** Remember the TCTI (NULL or "": tpm2-tss's default); opens nothing. */
@@ -48,34 +54,48 @@ ROT_WARN_UNUSED rot_error_t ha_tpm_banks(ha_tpm_t *t, uint16_t *algs,
                                          size_t *n);
 
 /**
- * Evidence for n nonces (docs/evidence.md): n == 1 and !batched gives the
- * single form (the nonce is the quote's qualifying data); otherwise one
- * quote over the nonces' Merkle root and each evs[i] carries its
- * inclusion path. detail gets the reason of a failure. Only the TPM work
- * (AK and EK reads, the quote) and the event log read run under the TPM
- * lock; the chip is asked afterwards (ha_tpm_set_chip).
+ * The single-form evidence document (docs/evidence.md) for nonce (the
+ * quote's qualifying data) over src's PCRs, JSON in *doc (malloc'd).
+ * The parts that do not depend on the nonce are kept between requests
+ * and shared with the batched form: made again at least every second,
+ * when the event log file changes, after a failed TPM exchange, and when
+ * a quote turns out signed by another key than the kept AK. In between a
+ * request costs one TPM2_Quote (the PCR values beside it are those whose
+ * digest the quote carries: attest_tpm_quote) under the TPM lock, and
+ * its document is written outside it. detail gets the reason of a
+ * failure. Errors: those of attest_produce.
  */
-ROT_WARN_UNUSED rot_error_t ha_tpm_produce(ha_tpm_t *t,
-                                           const attest_source_t *src,
-                                           const attest_nonce_t *nonces,
-                                           size_t n, int batched,
-                                           attest_evidence_t *evs,
-                                           char *detail, size_t cap);
+ROT_WARN_UNUSED rot_error_t ha_tpm_attest_single(ha_tpm_t *t,
+                                                 const attest_source_t *src,
+                                                 const uint8_t *nonce,
+                                                 size_t len, char **doc,
+                                                 char *detail, size_t cap);
 
 /**
- * The nonce-independent parts of evidence (attest_produce_common) into
- * *base, and a batch's evidence documents made with them
- * (attest_produce_batch_docs): the batching window asks the TPM's NV and
- * the chip once for several quotes.
+ * One batched evidence document as pieces: the batch's document, shared
+ * by all its members and counted, and the member's own nonce and batch
+ * member (so a batch of n costs one document, not n copies of it).
  */
-ROT_WARN_UNUSED rot_error_t ha_tpm_common(ha_tpm_t *t,
-                                          const attest_source_t *src,
-                                          attest_evidence_t *base,
-                                          char *detail, size_t cap);
-ROT_WARN_UNUSED rot_error_t ha_tpm_produce_docs(
-    ha_tpm_t *t, const attest_source_t *src, const attest_evidence_t *base,
-    const attest_nonce_t *nonces, size_t n, char **docs, char *detail,
-    size_t cap);
+typedef struct ha_evpiece ha_evpiece_t;
+
+/** The pieces of e in order (5, some maybe empty); returns the length. */
+size_t ha_evpiece_parts(const ha_evpiece_t *e, const char *p[5],
+                        size_t len[5]);
+
+/** Drop e (the shared document with its last member); any thread. */
+void ha_evpiece_free(ha_evpiece_t *e);
+
+/**
+ * The batched form for nonces[0..n): one quote over their Merkle root
+ * with the kept parts (as ha_tpm_attest_single), docs[i] (n of them) the
+ * document of nonce i with its inclusion path, as pieces. On error no
+ * docs[i] is left allocated. Errors: those of attest_produce_batch.
+ */
+ROT_WARN_UNUSED rot_error_t ha_tpm_attest_batch(ha_tpm_t *t,
+                                                const attest_source_t *src,
+                                                const attest_nonce_t *nonces,
+                                                size_t n, ha_evpiece_t **docs,
+                                                char *detail, size_t cap);
 
 /**
  * One raw quote by the AK at ak over PCRs mask of one bank (qual is the

@@ -61,6 +61,17 @@ ROT_WARN_UNUSED rot_error_t attest_ak_read(attest_tpm_t *t, uint32_t handle,
                                            TPM2B_PUBLIC *pub,
                                            attest_buf_t *marshalled);
 
+/**
+ * attest_ak_read, and the AK's qualified name as the TPM computes it
+ * (TPM2_ReadPublic): what every quote that key signs carries as
+ * qualifiedSigner.
+ */
+ROT_WARN_UNUSED rot_error_t attest_ak_read_named(attest_tpm_t *t,
+                                                 uint32_t handle,
+                                                 TPM2B_PUBLIC *pub,
+                                                 attest_buf_t *marshalled,
+                                                 TPM2B_NAME *qualified);
+
 /** SubjectPublicKeyInfo PEM of an ECC P-256 public area (malloc'd).
  * Errors: ROT_ERROR_UNSUPPORTED (another key type), ROT_ERROR_INTERNAL. */
 ROT_WARN_UNUSED rot_error_t attest_ak_pem(const TPMT_PUBLIC *pub, char **out);
@@ -83,8 +94,14 @@ typedef struct attest_quote {
 /**
  * TPM2_Quote with the AK over pcr_mask (bits 0..23) in every bank in
  * banks[0..nbanks), qualifying data qual[0..qlen) (at most 64 bytes), and
- * the PCR values of the same selection (read before and after the quote,
- * retried if they changed in between).
+ * the PCR values of the same selection: exactly the values whose digest
+ * the quote carries (pcrDigest, under the signing scheme's hash). The
+ * context keeps the values it last read and the AK's ESYS_TR, so a quote
+ * is one TPM command while the PCRs stay as they were; a digest that
+ * does not match the kept values has them read again, and a quote whose
+ * PCRs changed before that read is made again.
+ * Errors: ROT_ERROR_ATTEST_NO_AK, ROT_ERROR_TPM_*, ROT_ERROR_UNSUPPORTED
+ * (a signing scheme whose hash this code does not compute).
  */
 ROT_WARN_UNUSED rot_error_t attest_tpm_quote(attest_tpm_t *t, uint32_t ak,
                                              const uint8_t *qual, size_t qlen,
