@@ -9,14 +9,11 @@
 #define _GNU_SOURCE
 #include "bootchain/measure.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -950,81 +947,6 @@ void bc_measured_qemu_spec(const bc_measured_t *m, bc_qemu_spec_t *spec) {
   spec->dtb.fd = m->dtb.fd;
   spec->event_log.fd = m->log.fd;
   spec->event_log_addr = m->log_addr;
-}
-
-static rot_error_t write_sealed(const char *dir, const char *name,
-                                const bc_sealed_t *s) {
-  char path[PATH_MAX];
-  if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path)) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  return rot_file_write(path, s->data, s->len, 0644);
-}
-
-static void hex(char *dst, const uint8_t *p, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    sprintf(dst + 2 * i, "%02x", p[i]);
-  }
-}
-
-static void json_image(FILE *f, const char *key, const bc_boot_image_t *img) {
-  char h256[2 * ROT_SHA256_LEN + 1], h384[2 * ROT_SHA384_LEN + 1];
-  /* The digests measured (taken once from the sealed bytes). */
-  hex(h256, img->sha256, sizeof(img->sha256));
-  hex(h384, img->sha384, sizeof(img->sha384));
-  fprintf(f,
-          "  \"%s\": {\"type\": \"%s\", \"region\": \"%s\", \"decision\": \"%s\", "
-          "\"version\": \"%u.%u.%u\", \"svn\": %u, \"key_index\": %u, "
-          "\"load_addr\": \"0x%llx\", \"length\": %zu, \"sha256\": \"%s\", "
-          "\"sha384\": \"%s\"},\n",
-          key, rot_image_type_name(img->image_type), img->region,
-          rot_boot_reason_name(img->reason), img->info.ver_major,
-          img->info.ver_minor, img->info.ver_patch, img->info.svn,
-          img->info.key_index, (unsigned long long)img->load_addr,
-          img->payload.len, h256, h384);
-}
-
-rot_error_t bc_measured_write(const bc_measured_t *m, const char *dir) {
-  if (m == NULL || dir == NULL || m->log.fd < 0) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-    return ROT_ERROR_IO_WRITE;
-  }
-  ROT_TRY(write_sealed(dir, "eventlog.bin", &m->log));
-  ROT_TRY(write_sealed(dir, "handoff.dtb", &m->dtb));
-  ROT_TRY(write_sealed(dir, "opensbi.bin", &m->firmware.payload));
-  ROT_TRY(write_sealed(dir, "payload.bin", &m->payload.payload));
-  char path[PATH_MAX];
-  if (snprintf(path, sizeof(path), "%s/measurements.json", dir) >= (int)sizeof(path)) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  char *text = NULL;
-  size_t text_len = 0;
-  FILE *f = open_memstream(&text, &text_len);
-  if (f == NULL) {
-    return ROT_ERROR_IO_WRITE;
-  }
-  fprintf(f, "{\n");
-  json_image(f, "firmware", &m->firmware);
-  json_image(f, "payload", &m->payload);
-  fprintf(f, "  \"banks\": [");
-  for (uint32_t i = 0; i < m->bank_count; i++) {
-    fprintf(f, "%s\"%s\"", i ? ", " : "", bc_tpm_alg_name(m->banks[i]));
-  }
-  fprintf(f,
-          "],\n  \"events\": %u,\n  \"event_log\": {\"addr\": \"0x%llx\", "
-          "\"length\": %zu},\n  \"dtb_length\": %zu,\n  \"lifecycle\": \"%s\",\n"
-          "  \"locked_mask\": \"0x%08x\",\n  \"rtm_version\": \"%s\"\n}\n",
-          m->events, (unsigned long long)m->log_addr, m->log.len, m->dtb.len,
-          rot_lifecycle_name(m->lifecycle), m->locked_mask, BC_RTM_VERSION);
-  if (fclose(f) != 0) {
-    free(text);
-    return ROT_ERROR_IO_WRITE;
-  }
-  rot_error_t err = rot_file_write(path, text, text_len, 0644);
-  free(text);
-  return err;
 }
 
 const char *bc_default_base_dtb(void) {
