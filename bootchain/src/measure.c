@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -126,12 +127,21 @@ static rot_error_t record(bc_ctx_t *ctx, const bc_stage_t *st,
 
 /* ---- the chip: boot decisions and image reads --------------------------- */
 
-static rot_error_t call(bc_ctx_t *ctx, uint16_t cmd, const uint8_t *req,
-                        uint32_t req_len, const uint8_t **reply,
-                        uint32_t *reply_len) {
+static rot_error_t send_req(bc_ctx_t *ctx, uint16_t cmd, const uint8_t *req,
+                            uint32_t req_len, uint32_t *seq) {
+  rot_error_t err = rot_mbox_send(&ctx->mbox, cmd, req, req_len, seq);
+  if (err != ROT_OK) {
+    return fail(ctx, err, "rotd %s: %s", rot_mbox_command_name(cmd),
+                rot_error_str(err));
+  }
+  return ROT_OK;
+}
+
+static rot_error_t recv_reply(bc_ctx_t *ctx, uint16_t cmd, uint32_t seq,
+                              const uint8_t **reply, uint32_t *reply_len) {
   rot_error_t status = ROT_OK;
   rot_error_t err =
-      rot_mbox_call(&ctx->mbox, cmd, req, req_len, &status, reply, reply_len);
+      rot_mbox_receive(&ctx->mbox, cmd, seq, &status, reply, reply_len);
   if (err != ROT_OK) {
     return fail(ctx, err, "rotd %s: %s", rot_mbox_command_name(cmd),
                 rot_error_str(err));
@@ -142,6 +152,14 @@ static rot_error_t call(bc_ctx_t *ctx, uint16_t cmd, const uint8_t *req,
                 rot_error_str(status));
   }
   return ROT_OK;
+}
+
+static rot_error_t call(bc_ctx_t *ctx, uint16_t cmd, const uint8_t *req,
+                        uint32_t req_len, const uint8_t **reply,
+                        uint32_t *reply_len) {
+  uint32_t seq = 0;
+  ROT_TRY(send_req(ctx, cmd, req, req_len, &seq));
+  return recv_reply(ctx, cmd, seq, reply, reply_len);
 }
 
 static rot_error_t read_status(bc_ctx_t *ctx) {
@@ -243,6 +261,72 @@ rot_error_t bc_check_read_image_digest(const rot_crypto_t *c,
 }
 
 /*
+ * READ_REGION requests kept in flight at once. The chip answers in order,
+ * so while this side copies one reply the chip already reads the next
+ * chunk, instead of both sides taking turns to wait. rotd never blocks on
+ * a client: one whose replies do not fit in the socket's send buffer is
+ * dropped. With two in flight at most one unread 64 KiB reply sits in
+ * that buffer when the next is sent, so two are kept only when this
+ * socket's send buffer (the kernel sizes rotd's the same way) holds two
+ * whole frames with room to spare; otherwise one at a time.
+ */
+#define READ_WINDOW 2u
+
+static uint32_t read_window(const bc_ctx_t *ctx) {
+  int sndbuf = 0;
+  socklen_t sl = sizeof(sndbuf);
+  if (getsockopt(ctx->mbox.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl) != 0 ||
+      sndbuf < 0 ||
+      (size_t)sndbuf < READ_WINDOW * ((size_t)ROT_MBOX_MAX_FRAME + 4096u)) {
+    return 1;
+  }
+  return READ_WINDOW;
+}
+
+static rot_error_t send_read(bc_ctx_t *ctx, uint32_t region, uint32_t off,
+                             uint32_t n, uint32_t *seq) {
+  uint8_t *req = rot_mbox_client_payload(&ctx->mbox);
+  size_t req_len = 0;
+  rot_mbox_read_req_t rr = {.region = region, .offset = off, .length = n};
+  ROT_TRY(rot_mbox_read_req_encode(&rr, req, ROT_MBOX_READ_REQ_SIZE, &req_len));
+  return send_req(ctx, ROT_MBOX_CMD_READ_REGION, req, (uint32_t)req_len, seq);
+}
+
+/* Read len bytes of a region from offset 0 into img, in READ_REGION
+ * chunks of at most ROT_MBOX_READ_MAX, each reply exactly as long as
+ * asked. */
+static rot_error_t read_image(bc_ctx_t *ctx, uint32_t region, uint8_t *img,
+                              uint32_t len) {
+  uint32_t seqs[READ_WINDOW];
+  uint32_t lens[READ_WINDOW];
+  uint32_t window = read_window(ctx);
+  uint32_t sent = 0, done = 0, first = 0, in_flight = 0;
+  while (done < len) {
+    while (in_flight < window && sent < len) {
+      uint32_t slot = (first + in_flight) % READ_WINDOW;
+      uint32_t n = len - sent;
+      n = n > ROT_MBOX_READ_MAX ? ROT_MBOX_READ_MAX : n;
+      ROT_TRY(send_read(ctx, region, sent, n, &seqs[slot]));
+      lens[slot] = n;
+      sent += n;
+      in_flight++;
+    }
+    const uint8_t *reply = NULL;
+    uint32_t got = 0;
+    ROT_TRY(recv_reply(ctx, ROT_MBOX_CMD_READ_REGION, seqs[first], &reply, &got));
+    if (got != lens[first]) {
+      return fail(ctx, ROT_ERROR_HOST_PROTOCOL, "rotd read-region: %u of %u bytes",
+                  got, lens[first]);
+    }
+    memcpy(img + done, reply, got);
+    done += got;
+    first = (first + 1) % READ_WINDOW;
+    in_flight--;
+  }
+  return ROT_OK;
+}
+
+/*
  * Ask the chip which image of a type boots, read it once, check it is the
  * image the chip verified, and seal its payload.
  */
@@ -281,25 +365,10 @@ static rot_error_t fetch(bc_ctx_t *ctx, uint32_t type, bc_boot_image_t *out) {
   if (img == NULL) {
     return fail(ctx, ROT_ERROR_IO_READ, "out of memory");
   }
-  for (uint32_t off = 0; off < boot.info.image_len;) {
-    uint32_t n = boot.info.image_len - off;
-    n = n > ROT_MBOX_READ_MAX ? ROT_MBOX_READ_MAX : n;
-    rot_mbox_read_req_t rr = {.region = boot.info.region, .offset = off, .length = n};
-    err = rot_mbox_read_req_encode(&rr, req, ROT_MBOX_READ_REQ_SIZE, &req_len);
-    if (err == ROT_OK) {
-      err = call(ctx, ROT_MBOX_CMD_READ_REGION, req, (uint32_t)req_len, &reply,
-                 &len);
-    }
-    if (err == ROT_OK && len != n) {
-      err = fail(ctx, ROT_ERROR_HOST_PROTOCOL, "rotd read-region: %u of %u bytes",
-                 len, n);
-    }
-    if (err != ROT_OK) {
-      free(img);
-      return err;
-    }
-    memcpy(img + off, reply, n);
-    off += n;
+  err = read_image(ctx, boot.info.region, img, boot.info.image_len);
+  if (err != ROT_OK) {
+    free(img);
+    return err;
   }
 
   /* Seal first, then hash the sealed copy once per bank: its SHA-384 is
