@@ -5,7 +5,7 @@ bootchain-lib-srcs :=
 bootchain-lib-srcs += bootchain/src/tpm.c
 bootchain-lib-srcs += bootchain/src/handoff.c bootchain/src/seal.c bootchain/src/qemu.c
 bootchain-lib-srcs += bootchain/src/eventlog.c bootchain/src/logprint.c
-bootchain-lib-srcs += bootchain/src/measure.c
+bootchain-lib-srcs += bootchain/src/measure.c bootchain/src/outputs.c
 
 bootchain-cflags := -Ibootchain/include
 

@@ -9,14 +9,13 @@
 #define _GNU_SOURCE
 #include "bootchain/measure.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -130,12 +129,21 @@ static rot_error_t record(bc_ctx_t *ctx, const bc_stage_t *st,
 
 /* ---- the chip: boot decisions and image reads --------------------------- */
 
-static rot_error_t call(bc_ctx_t *ctx, uint16_t cmd, const uint8_t *req,
-                        uint32_t req_len, const uint8_t **reply,
-                        uint32_t *reply_len) {
+static rot_error_t send_req(bc_ctx_t *ctx, uint16_t cmd, const uint8_t *req,
+                            uint32_t req_len, uint32_t *seq) {
+  rot_error_t err = rot_mbox_send(&ctx->mbox, cmd, req, req_len, seq);
+  if (err != ROT_OK) {
+    return fail(ctx, err, "rotd %s: %s", rot_mbox_command_name(cmd),
+                rot_error_str(err));
+  }
+  return ROT_OK;
+}
+
+static rot_error_t recv_reply(bc_ctx_t *ctx, uint16_t cmd, uint32_t seq,
+                              const uint8_t **reply, uint32_t *reply_len) {
   rot_error_t status = ROT_OK;
   rot_error_t err =
-      rot_mbox_call(&ctx->mbox, cmd, req, req_len, &status, reply, reply_len);
+      rot_mbox_receive(&ctx->mbox, cmd, seq, &status, reply, reply_len);
   if (err != ROT_OK) {
     return fail(ctx, err, "rotd %s: %s", rot_mbox_command_name(cmd),
                 rot_error_str(err));
@@ -148,10 +156,19 @@ static rot_error_t call(bc_ctx_t *ctx, uint16_t cmd, const uint8_t *req,
   return ROT_OK;
 }
 
-static rot_error_t read_status(bc_ctx_t *ctx) {
+static rot_error_t call(bc_ctx_t *ctx, uint16_t cmd, const uint8_t *req,
+                        uint32_t req_len, const uint8_t **reply,
+                        uint32_t *reply_len) {
+  uint32_t seq = 0;
+  ROT_TRY(send_req(ctx, cmd, req, req_len, &seq));
+  return recv_reply(ctx, cmd, seq, reply, reply_len);
+}
+
+/* The reply to a STATUS request already sent (seq). */
+static rot_error_t read_status(bc_ctx_t *ctx, uint32_t seq) {
   const uint8_t *reply;
   uint32_t len;
-  ROT_TRY(call(ctx, ROT_MBOX_CMD_STATUS, NULL, 0, &reply, &len));
+  ROT_TRY(recv_reply(ctx, ROT_MBOX_CMD_STATUS, seq, &reply, &len));
   rot_error_t err = rot_mbox_status_decode(reply, len, &ctx->status);
   return err == ROT_OK ? ROT_OK
                        : fail(ctx, err, "rotd status: malformed reply");
@@ -247,6 +264,99 @@ rot_error_t bc_check_read_image_digest(const rot_crypto_t *c,
 }
 
 /*
+ * READ_REGION requests kept in flight at once. The chip answers in order,
+ * so while this side copies one reply the chip already reads the next
+ * chunk, instead of both sides taking turns to wait. rotd never blocks on
+ * a client: one whose replies do not fit in the socket's send buffer is
+ * dropped. With two in flight at most one unread 64 KiB reply sits in
+ * that buffer when the next is sent, so two are kept only when this
+ * socket's send buffer (the kernel sizes rotd's the same way) holds two
+ * whole frames with room to spare; otherwise one at a time.
+ */
+#define READ_WINDOW 2u
+
+static uint32_t read_window(const bc_ctx_t *ctx) {
+  int sndbuf = 0;
+  socklen_t sl = sizeof(sndbuf);
+  if (getsockopt(ctx->mbox.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl) != 0 ||
+      sndbuf < 0 ||
+      (size_t)sndbuf < READ_WINDOW * ((size_t)ROT_MBOX_MAX_FRAME + 4096u)) {
+    return 1;
+  }
+  return READ_WINDOW;
+}
+
+static rot_error_t send_read(bc_ctx_t *ctx, uint32_t region, uint32_t off,
+                             uint32_t n, uint32_t *seq) {
+  uint8_t *req = rot_mbox_client_payload(&ctx->mbox);
+  size_t req_len = 0;
+  rot_mbox_read_req_t rr = {.region = region, .offset = off, .length = n};
+  ROT_TRY(rot_mbox_read_req_encode(&rr, req, ROT_MBOX_READ_REQ_SIZE, &req_len));
+  return send_req(ctx, ROT_MBOX_CMD_READ_REGION, req, (uint32_t)req_len, seq);
+}
+
+/* Read len bytes of a region from offset 0 into img, in READ_REGION
+ * chunks of at most ROT_MBOX_READ_MAX, each reply exactly as long as
+ * asked. */
+static rot_error_t read_image(bc_ctx_t *ctx, uint32_t region, uint8_t *img,
+                              uint32_t len) {
+  uint32_t seqs[READ_WINDOW];
+  uint32_t lens[READ_WINDOW];
+  uint32_t window = read_window(ctx);
+  uint32_t sent = 0, done = 0, first = 0, in_flight = 0;
+  while (done < len) {
+    while (in_flight < window && sent < len) {
+      uint32_t slot = (first + in_flight) % READ_WINDOW;
+      uint32_t n = len - sent;
+      n = n > ROT_MBOX_READ_MAX ? ROT_MBOX_READ_MAX : n;
+      ROT_TRY(send_read(ctx, region, sent, n, &seqs[slot]));
+      lens[slot] = n;
+      sent += n;
+      in_flight++;
+    }
+    const uint8_t *reply = NULL;
+    uint32_t got = 0;
+    ROT_TRY(recv_reply(ctx, ROT_MBOX_CMD_READ_REGION, seqs[first], &reply, &got));
+    if (got != lens[first]) {
+      return fail(ctx, ROT_ERROR_HOST_PROTOCOL, "rotd read-region: %u of %u bytes",
+                  got, lens[first]);
+    }
+    memcpy(img + done, reply, got);
+    done += got;
+    first = (first + 1) % READ_WINDOW;
+    in_flight--;
+  }
+  return ROT_OK;
+}
+
+/*
+ * The buffer an image is read into, its pages allocated in one call
+ * (MADV_POPULATE_WRITE) rather than one page fault per 4 KiB as the reads
+ * fill it: the U-Boot image is some 160 faults, which on a virtual machine
+ * cost more than the copying. It stays a malloc'd buffer, so a small image
+ * comes from and goes back to the heap without a mapping of its own (an
+ * munmap, with its TLB flush, costs more than it saves there). A kernel
+ * without MADV_POPULATE_WRITE (before 5.14) just takes the faults.
+ */
+static uint8_t *image_buffer(size_t len) {
+  uint8_t *p = malloc(len);
+  long page = sysconf(_SC_PAGESIZE);
+  if (p != NULL && page > 0) {
+    uintptr_t mask = (uintptr_t)page - 1u;
+    uintptr_t start = ((uintptr_t)p + mask) & ~mask;
+    uintptr_t end = ((uintptr_t)p + len) & ~mask;
+    if (end > start) {
+      (void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+    }
+  }
+  return p;
+}
+
+static void image_buffer_free(uint8_t *p) {
+  free(p);
+}
+
+/*
  * Ask the chip which image of a type boots, read it once, check it is the
  * image the chip verified, and seal its payload.
  */
@@ -281,29 +391,14 @@ static rot_error_t fetch(bc_ctx_t *ctx, uint32_t type, bc_boot_image_t *out) {
                 boot.info.image_len);
   }
 
-  uint8_t *img = malloc(boot.info.image_len);
+  uint8_t *img = image_buffer(boot.info.image_len);
   if (img == NULL) {
     return fail(ctx, ROT_ERROR_IO_READ, "out of memory");
   }
-  for (uint32_t off = 0; off < boot.info.image_len;) {
-    uint32_t n = boot.info.image_len - off;
-    n = n > ROT_MBOX_READ_MAX ? ROT_MBOX_READ_MAX : n;
-    rot_mbox_read_req_t rr = {.region = boot.info.region, .offset = off, .length = n};
-    err = rot_mbox_read_req_encode(&rr, req, ROT_MBOX_READ_REQ_SIZE, &req_len);
-    if (err == ROT_OK) {
-      err = call(ctx, ROT_MBOX_CMD_READ_REGION, req, (uint32_t)req_len, &reply,
-                 &len);
-    }
-    if (err == ROT_OK && len != n) {
-      err = fail(ctx, ROT_ERROR_HOST_PROTOCOL, "rotd read-region: %u of %u bytes",
-                 len, n);
-    }
-    if (err != ROT_OK) {
-      free(img);
-      return err;
-    }
-    memcpy(img + off, reply, n);
-    off += n;
+  err = read_image(ctx, boot.info.region, img, boot.info.image_len);
+  if (err != ROT_OK) {
+    image_buffer_free(img);
+    return err;
   }
 
   /* Seal first, then hash the sealed copy once per bank: its SHA-384 is
@@ -313,7 +408,7 @@ static rot_error_t fetch(bc_ctx_t *ctx, uint32_t type, bc_boot_image_t *out) {
   rot_image_view_t v;
   err = rot_image_parse(img, boot.info.image_len, &v);
   if (err != ROT_OK) {
-    free(img);
+    image_buffer_free(img);
     return fail(ctx, err, "%s image read from %s: not a well-formed image (%s)",
                 rot_image_type_name(type), out->region, rot_error_name(err));
   }
@@ -321,7 +416,7 @@ static rot_error_t fetch(bc_ctx_t *ctx, uint32_t type, bc_boot_image_t *out) {
   snprintf(name, sizeof(name), "bootchain-%s", rot_image_type_name(type));
   err = bc_seal_create(name, v.payload, v.header.payload_len, &out->payload);
   if (err != ROT_OK) {
-    free(img);
+    image_buffer_free(img);
     return fail(ctx, err, "sealing %s: %s", name, rot_error_str(err));
   }
   err = rot_hash(ctx->crypto, ROT_HASH_SHA256, out->payload.data,
@@ -336,7 +431,7 @@ static rot_error_t fetch(bc_ctx_t *ctx, uint32_t type, bc_boot_image_t *out) {
                                      boot.info.image_len, &boot.info,
                                      out->sha384, &v, &what);
   }
-  free(img);
+  image_buffer_free(img);
   if (err != ROT_OK) {
     bc_seal_close(&out->payload);
     return fail(ctx, err, "%s image read from %s: %s (%s)",
@@ -815,18 +910,29 @@ static rot_error_t load_base_dtb(bc_ctx_t *ctx) {
   return ROT_OK;
 }
 
+/*
+ * LOCK, then STATUS, both sent before either answer is awaited: the chip
+ * answers in order, so the status reflects the lock, and the chain waits
+ * for one round trip instead of two. A refused LOCK fails the boot before
+ * the status is looked at.
+ */
 static rot_error_t lock_boot_regions(bc_ctx_t *ctx) {
+  uint32_t lock_seq = 0, status_seq = 0;
   if (!ctx->cfg->no_lock) {
     uint8_t *req = rot_mbox_client_payload(&ctx->mbox);
     size_t req_len = 0;
     rot_mbox_lock_req_t lr = {.region = ROT_MBOX_LOCK_BOOT};
+    ROT_TRY(rot_mbox_lock_req_encode(&lr, req, ROT_MBOX_LOCK_REQ_SIZE, &req_len));
+    ROT_TRY(send_req(ctx, ROT_MBOX_CMD_LOCK, req, (uint32_t)req_len, &lock_seq));
+  }
+  ROT_TRY(send_req(ctx, ROT_MBOX_CMD_STATUS, NULL, 0, &status_seq));
+  if (!ctx->cfg->no_lock) {
     const uint8_t *reply;
     uint32_t len;
-    ROT_TRY(rot_mbox_lock_req_encode(&lr, req, ROT_MBOX_LOCK_REQ_SIZE, &req_len));
-    ROT_TRY(call(ctx, ROT_MBOX_CMD_LOCK, req, (uint32_t)req_len, &reply, &len));
+    ROT_TRY(recv_reply(ctx, ROT_MBOX_CMD_LOCK, lock_seq, &reply, &len));
   }
   /* Measured as the chip reports it, not as we believe we asked. */
-  ROT_TRY(read_status(ctx));
+  ROT_TRY(read_status(ctx, status_seq));
   ctx->m->locked_mask = ctx->status.locked_mask;
   ctx->m->lifecycle = ctx->status.lifecycle;
   return ROT_OK;
@@ -951,81 +1057,6 @@ void bc_measured_qemu_spec(const bc_measured_t *m, bc_qemu_spec_t *spec) {
   spec->dtb.fd = m->dtb.fd;
   spec->event_log.fd = m->log.fd;
   spec->event_log_addr = m->log_addr;
-}
-
-static rot_error_t write_sealed(const char *dir, const char *name,
-                                const bc_sealed_t *s) {
-  char path[PATH_MAX];
-  if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path)) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  return rot_file_write(path, s->data, s->len, 0644);
-}
-
-static void hex(char *dst, const uint8_t *p, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    sprintf(dst + 2 * i, "%02x", p[i]);
-  }
-}
-
-static void json_image(FILE *f, const char *key, const bc_boot_image_t *img) {
-  char h256[2 * ROT_SHA256_LEN + 1], h384[2 * ROT_SHA384_LEN + 1];
-  /* The digests measured (taken once from the sealed bytes). */
-  hex(h256, img->sha256, sizeof(img->sha256));
-  hex(h384, img->sha384, sizeof(img->sha384));
-  fprintf(f,
-          "  \"%s\": {\"type\": \"%s\", \"region\": \"%s\", \"decision\": \"%s\", "
-          "\"version\": \"%u.%u.%u\", \"svn\": %u, \"key_index\": %u, "
-          "\"load_addr\": \"0x%llx\", \"length\": %zu, \"sha256\": \"%s\", "
-          "\"sha384\": \"%s\"},\n",
-          key, rot_image_type_name(img->image_type), img->region,
-          rot_boot_reason_name(img->reason), img->info.ver_major,
-          img->info.ver_minor, img->info.ver_patch, img->info.svn,
-          img->info.key_index, (unsigned long long)img->load_addr,
-          img->payload.len, h256, h384);
-}
-
-rot_error_t bc_measured_write(const bc_measured_t *m, const char *dir) {
-  if (m == NULL || dir == NULL || m->log.fd < 0) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-    return ROT_ERROR_IO_WRITE;
-  }
-  ROT_TRY(write_sealed(dir, "eventlog.bin", &m->log));
-  ROT_TRY(write_sealed(dir, "handoff.dtb", &m->dtb));
-  ROT_TRY(write_sealed(dir, "opensbi.bin", &m->firmware.payload));
-  ROT_TRY(write_sealed(dir, "payload.bin", &m->payload.payload));
-  char path[PATH_MAX];
-  if (snprintf(path, sizeof(path), "%s/measurements.json", dir) >= (int)sizeof(path)) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  char *text = NULL;
-  size_t text_len = 0;
-  FILE *f = open_memstream(&text, &text_len);
-  if (f == NULL) {
-    return ROT_ERROR_IO_WRITE;
-  }
-  fprintf(f, "{\n");
-  json_image(f, "firmware", &m->firmware);
-  json_image(f, "payload", &m->payload);
-  fprintf(f, "  \"banks\": [");
-  for (uint32_t i = 0; i < m->bank_count; i++) {
-    fprintf(f, "%s\"%s\"", i ? ", " : "", bc_tpm_alg_name(m->banks[i]));
-  }
-  fprintf(f,
-          "],\n  \"events\": %u,\n  \"event_log\": {\"addr\": \"0x%llx\", "
-          "\"length\": %zu},\n  \"dtb_length\": %zu,\n  \"lifecycle\": \"%s\",\n"
-          "  \"locked_mask\": \"0x%08x\",\n  \"rtm_version\": \"%s\"\n}\n",
-          m->events, (unsigned long long)m->log_addr, m->log.len, m->dtb.len,
-          rot_lifecycle_name(m->lifecycle), m->locked_mask, BC_RTM_VERSION);
-  if (fclose(f) != 0) {
-    free(text);
-    return ROT_ERROR_IO_WRITE;
-  }
-  rot_error_t err = rot_file_write(path, text, text_len, 0644);
-  free(text);
-  return err;
 }
 
 const char *bc_default_base_dtb(void) {

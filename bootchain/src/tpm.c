@@ -178,6 +178,37 @@ static void free_tpm(bc_tpm_t *tpm) {
   free(tpm);
 }
 
+/*
+ * "NAME:CONF" with a short TCTI name (swtpm, device, mssim, tabrmd) as
+ * "libtss2-tcti-NAME.so.0:CONF". The TCTI loader tries a short name first
+ * as a library file called NAME, which the dynamic linker looks for in
+ * every directory of its search path (a dozen failed opens) before the
+ * loader tries the library's real name; naming the library directly skips
+ * that search, about half a millisecond of every boot. 0 when conf is not
+ * of that form; the caller then uses conf as given, as it does when
+ * loading by the library name fails.
+ */
+#define TCTI_LIB_CONF_MAX 512
+
+static int tcti_lib_conf(const char *conf, char *out, size_t cap) {
+  if (conf == NULL) {
+    return 0;
+  }
+  size_t name_len = strcspn(conf, ":");
+  if (name_len == 0 || name_len > 32) {
+    return 0;
+  }
+  for (size_t i = 0; i < name_len; i++) {
+    char c = conf[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+      return 0; /* a path or a library file name: the loader's business */
+    }
+  }
+  int n = snprintf(out, cap, "libtss2-tcti-%.*s.so.0%s", (int)name_len, conf,
+                   conf + name_len);
+  return n > 0 && (size_t)n < cap;
+}
+
 rot_error_t bc_tpm_open(bc_tpm_t **out, const char *tcti_conf) {
   open_err[0] = '\0';
   if (out == NULL) {
@@ -210,7 +241,16 @@ rot_error_t bc_tpm_open(bc_tpm_t **out, const char *tcti_conf) {
 
   pipe_guard_t g;
   pipe_guard_begin(&g);
-  TSS2_RC rc = Tss2_TctiLdr_Initialize(tpm->conf, &tpm->tcti);
+  char lib_conf[TCTI_LIB_CONF_MAX];
+  TSS2_RC rc = TSS2_TCTI_RC_NOT_SUPPORTED;
+  if (tcti_lib_conf(tpm->conf, lib_conf, sizeof(lib_conf))) {
+    rc = Tss2_TctiLdr_Initialize(lib_conf, &tpm->tcti);
+  }
+  if (rc != TSS2_RC_SUCCESS) {
+    /* As given: the loader's own search, its own result and message. */
+    tpm->tcti = NULL;
+    rc = Tss2_TctiLdr_Initialize(tpm->conf, &tpm->tcti);
+  }
   pipe_guard_end(&g);
   if (rc != TSS2_RC_SUCCESS) {
     tpm->tcti = NULL;

@@ -149,7 +149,11 @@ ROT_WARN_UNUSED rot_error_t bc_check_pcrs(bc_tpm_t *tpm, const rot_crypto_t *c,
 
 /**
  * Write the measured outputs into dir (created): eventlog.bin,
- * handoff.dtb, opensbi.bin, payload.bin, measurements.json.
+ * handoff.dtb, opensbi.bin, payload.bin, measurements.json, mode 0644.
+ * Each file appears whole or not at all (a temporary file beside it,
+ * renamed over it), but none is synced to disk: they describe one boot of
+ * one TPM power cycle, which a power loss ends too (see outputs.c).
+ * Errors: ROT_ERROR_INVALID_ARGUMENT, ROT_ERROR_IO_OPEN, ROT_ERROR_IO_WRITE.
  */
 ROT_WARN_UNUSED rot_error_t bc_measured_write(const bc_measured_t *m,
                                               const char *dir);

@@ -56,8 +56,30 @@ static const char fake_script[] =
     "  stubborn) trap '' TERM; echo READY; while read -r x; do :; done ;;\n"
     "esac\n";
 
+/*
+ * A stand-in that reports the signal mask it was started with, before any
+ * shell could change it (dash clears its mask as it runs commands).
+ */
+static const char mask_script[] =
+    "#!/usr/bin/perl\n"
+    "open(my $f, '<', '/proc/self/status') or exit 1;\n"
+    "while (<$f>) { print if /^SigBlk:/ }\n";
+
 static char dir[64];
 static char fake[128];
+static char mask_fake[128];
+
+static int write_script(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  if (f == NULL) {
+    return -1;
+  }
+  (void)fputs(text, f);
+  if (fclose(f) != 0) {
+    return -1;
+  }
+  return chmod(path, 0755);
+}
 
 static int group_setup(void **state) {
   (void)state;
@@ -66,14 +88,12 @@ static int group_setup(void **state) {
     return -1;
   }
   (void)snprintf(fake, sizeof(fake), "%s/fake-qemu", dir);
-  FILE *f = fopen(fake, "w");
-  if (f == NULL) {
-    return -1;
-  }
-  (void)fputs(fake_script, f);
-  (void)fclose(f);
+  (void)snprintf(mask_fake, sizeof(mask_fake), "%s/mask-qemu", dir);
   (void)setenv("FAKE_QEMU_LEAK", "9999", 1);
-  return chmod(fake, 0755);
+  return write_script(fake, fake_script) != 0 ||
+                 write_script(mask_fake, mask_script) != 0
+             ? -1
+             : 0;
 }
 
 static int group_teardown(void **state) {
@@ -345,6 +365,26 @@ static void qemu_test_start_passes_only_image_fds(void **state) {
   assert_int_equal(child_has_fd(f, f->dtb.fd), 1);
 }
 
+/* The launcher's blocked signals are QEMU's business no more: the child
+ * starts with an empty mask, and the launcher gets its own mask back. */
+static void qemu_test_start_signal_mask(void **state) {
+  fixture_t *f = *state;
+  sigset_t usr1, old, now;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  assert_int_equal(pthread_sigmask(SIG_BLOCK, &usr1, &old), 0);
+  f->spec.qemu = mask_fake;
+  assert_int_equal(bc_qemu_start(&f->spec, &f->q), ROT_OK);
+  int code;
+  assert_int_equal(bc_qemu_wait(&f->q, 5000, &code), ROT_OK);
+  assert_int_equal(pthread_sigmask(SIG_SETMASK, NULL, &now), 0);
+  assert_int_equal(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+  assert_int_equal(code, 0);
+  assert_non_null(memmem(f->q.buf, f->q.len, "SigBlk:\t0000000000000000", 24));
+  assert_true(sigismember(&now, SIGUSR1));
+  assert_false(sigismember(&now, SIGTERM));
+}
+
 static void qemu_test_send_and_expect_echo(void **state) {
   fixture_t *f = *state;
   start(f, "echo");
@@ -612,6 +652,7 @@ int main(void) {
       cmocka_unit_test(qemu_test_argv_store_overflow),
       cmocka_unit_test_setup_teardown(qemu_test_start_inherits_sealed_fd, setup, teardown),
       cmocka_unit_test_setup_teardown(qemu_test_start_passes_only_image_fds, setup, teardown),
+      cmocka_unit_test_setup_teardown(qemu_test_start_signal_mask, setup, teardown),
       cmocka_unit_test_setup_teardown(qemu_test_send_and_expect_echo, setup, teardown),
       cmocka_unit_test_setup_teardown(qemu_test_expect_echoes_to_fd, setup, teardown),
       cmocka_unit_test_setup_teardown(qemu_test_expect_timeout_then_stop_reaps, setup, teardown),
