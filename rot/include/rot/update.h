@@ -98,6 +98,14 @@ typedef struct rot_update_session {
   uint32_t payload_end; /* payload_off + payload_len */
 } rot_update_session_t;
 
+/* What a completed verification proves about one slot: the token, and
+ * which type and slot it was taken from. */
+typedef struct rot_slot_token {
+  rot_verified_image_t v;
+  uint32_t type;
+  uint32_t slot;
+} rot_slot_token_t;
+
 /*
  * The last full verification of the image in one slot (finish's of the
  * staged image, or the one that chose the slot an update writes).
@@ -107,12 +115,6 @@ typedef struct rot_update_session {
  * same OTP policy. A reset forgets it; boot, confirm and revert always
  * verify in full.
  */
-typedef struct rot_slot_token {
-  rot_verified_image_t v;
-  uint32_t type; /* the type and slot it was taken from */
-  uint32_t slot;
-} rot_slot_token_t;
-
 typedef struct rot_staged_token {
   hardened_bool_t valid;
   uint32_t region;
