@@ -20,7 +20,7 @@ static rot_error_t put(const uint32_t *words, size_t n, const uint8_t *tail,
   for (size_t i = 0; i < n; i++) {
     rot_st32(out + 4u * i, words[i]);
   }
-  if (tail_len != 0) {
+  if (tail_len != 0 && tail != out + need) { /* else already in place */
     memcpy(out + need, tail, tail_len);
   }
   *out_len = need + tail_len;
