@@ -245,6 +245,30 @@ static rot_error_t program_file(rot_flash_file_t *f, uint32_t off,
 }
 
 /*
+ * A slot being written is mostly large runs of whole blocks: once a run of
+ * WRITEBACK_STEP bytes has been written, ask the kernel to start writing
+ * it to the disk (SYNC_FILE_RANGE_WRITE: no wait, no ordering), so the
+ * next barrier finds most of it already there instead of writing it all
+ * while the caller waits. The barrier is still what makes it durable.
+ */
+#define WRITEBACK_STEP (1024u * 1024u)
+
+static void start_writeback(rot_flash_file_t *f, uint32_t off, uint32_t n) {
+  if (f->wb_len != 0 && off == f->wb_off + f->wb_len) {
+    f->wb_len += n;
+  } else {
+    f->wb_off = off;
+    f->wb_len = n;
+  }
+  if (f->wb_len >= WRITEBACK_STEP) {
+    /* Advice only: a failure changes nothing the barrier does not cover. */
+    (void)sync_file_range(f->fd, f->wb_off, f->wb_len, SYNC_FILE_RANGE_WRITE);
+    f->wb_off += f->wb_len;
+    f->wb_len = 0;
+  }
+}
+
+/*
  * Program [pos, stop) (inside the program [off, off + len)) where every
  * block is kept erased in memory: each block is written once, whole, as
  * the data with the erased bytes around it. Blocks the data covers
@@ -272,6 +296,7 @@ static rot_error_t program_erased(rot_flash_file_t *f, uint32_t off,
     if (pwrite_all(f->fd, out, n, first) != 0) {
       return ROT_ERROR_FLASH_PROGRAM; /* the blocks stay erased in memory */
     }
+    start_writeback(f, first, n);
     for (uint32_t b = first / es; b < (first + n) / es; b++) {
       set_pending(f, b, 0);
     }
