@@ -50,6 +50,30 @@ static int is_pending(const rot_flash_file_t *f, uint32_t block) {
          (f->pending[block / 8u] >> (block % 8u) & 1u) != 0;
 }
 
+/* Blocks this port wrote whole since open: no hole left in them (holes
+ * are never made again), so reading them needs no hole lookup. */
+static int is_solid(const rot_flash_file_t *f, uint32_t block) {
+  return block < ROT_FLASH_FILE_MAX_BLOCKS &&
+         (f->solid[block / 8u] >> (block % 8u) & 1u) != 0;
+}
+
+static void set_solid(rot_flash_file_t *f, uint32_t first, uint32_t end) {
+  for (uint32_t b = first; b < end && b < ROT_FLASH_FILE_MAX_BLOCKS; b++) {
+    f->solid[b / 8u] |= (uint8_t)(1u << (b % 8u));
+  }
+}
+
+/* [off, off + len) lies in solid blocks only. */
+static int range_solid(const rot_flash_file_t *f, uint32_t off, uint32_t len) {
+  uint32_t es = f->port.erase_size;
+  for (uint32_t b = off / es; len != 0 && b <= (off + len - 1u) / es; b++) {
+    if (!is_solid(f, b)) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
 static void set_pending(rot_flash_file_t *f, uint32_t block, int on) {
   if (block >= ROT_FLASH_FILE_MAX_BLOCKS || is_pending(f, block) == (on != 0)) {
     return;
@@ -176,7 +200,9 @@ static rot_error_t ff_read(const rot_flash_port_t *p, uint32_t off, void *buf,
     uint32_t stop = f->npending == 0 ? end : pending_run(p, pos, end, pending);
     if (pending) {
       memset(b + (pos - off), 0xff, stop - pos); /* erased, not yet written */
-    } else if (read_erased_holes(f->fd, b + (pos - off), pos, stop - pos) != 0) {
+    } else if (range_solid(f, pos, stop - pos)
+                   ? pread_all(f->fd, b + (pos - off), stop - pos, pos) != 0
+                   : read_erased_holes(f->fd, b + (pos - off), pos, stop - pos) != 0) {
       return ROT_ERROR_FLASH_READ;
     }
     pos = stop;
@@ -221,7 +247,8 @@ static rot_error_t program_file(rot_flash_file_t *f, uint32_t off,
     if (wb > stop) {
       wb = stop;
     }
-    int64_t d = next_data(f->fd, wa, wb);
+    int solid = range_solid(f, wa, wb - wa);
+    int64_t d = solid ? (int64_t)wa : next_data(f->fd, wa, wb);
     const uint8_t *out = tmp + (wa - pos);
     if (d == (int64_t)wb && wa == a && wb == b) {
       out = in + (a - off); /* erased whole blocks take the data as is */
@@ -230,7 +257,8 @@ static rot_error_t program_file(rot_flash_file_t *f, uint32_t off,
       memset(tmp + (wa - pos), 0xff, wb - wa);
       memcpy(tmp + (a - pos), in + (a - off), b - a);
     } else {
-      if (d < 0 || read_erased_holes(f->fd, tmp + (wa - pos), wa, wb - wa) != 0) {
+      if (d < 0 || (solid ? pread_all(f->fd, tmp + (wa - pos), wb - wa, wa)
+                          : read_erased_holes(f->fd, tmp + (wa - pos), wa, wb - wa)) != 0) {
         return ROT_ERROR_FLASH_PROGRAM;
       }
       and_into(tmp + (a - pos), in + (a - off), b - a); /* NOR: only clears bits */
@@ -239,6 +267,8 @@ static rot_error_t program_file(rot_flash_file_t *f, uint32_t off,
     if (pwrite_all(f->fd, out, wb - wa, wa) != 0) {
       return ROT_ERROR_FLASH_PROGRAM;
     }
+    uint32_t es = f->port.erase_size;
+    set_solid(f, (wa + es - 1u) / es, wb / es); /* the blocks written whole */
     pos = stop;
   }
   return ROT_OK;
@@ -300,6 +330,7 @@ static rot_error_t program_erased(rot_flash_file_t *f, uint32_t off,
     for (uint32_t b = first / es; b < (first + n) / es; b++) {
       set_pending(f, b, 0);
     }
+    set_solid(f, first / es, (first + n) / es);
     pos = next;
   }
   return ROT_OK;
@@ -341,6 +372,7 @@ static rot_error_t flush_erases(rot_flash_file_t *f) {
       return ROT_ERROR_FLASH_ERASE;
     }
     set_pending(f, blkno, 0);
+    set_solid(f, blkno, blkno + 1u);
   }
   return ROT_OK;
 }
@@ -359,7 +391,7 @@ static rot_error_t ff_erase(const rot_flash_port_t *p, uint32_t off) {
     return ROT_OK; /* already erased, in memory */
   }
   uint32_t end = off + p->erase_size;
-  int64_t d = next_data(f->fd, off, end);
+  int64_t d = is_solid(f, blkno) ? (int64_t)off : next_data(f->fd, off, end);
   if (d == (int64_t)end) {
     return ROT_OK; /* all hole: already erased */
   }
@@ -373,9 +405,11 @@ static rot_error_t ff_erase(const rot_flash_port_t *p, uint32_t off) {
   /* No room to keep it: write the erased bytes now. */
   memset(f->block, 0xff, p->erase_size);
   f->dirty = 1;
-  return pwrite_all(f->fd, f->block, p->erase_size, off) == 0
-             ? ROT_OK
-             : ROT_ERROR_FLASH_ERASE;
+  if (pwrite_all(f->fd, f->block, p->erase_size, off) != 0) {
+    return ROT_ERROR_FLASH_ERASE;
+  }
+  set_solid(f, blkno, blkno + 1u);
+  return ROT_OK;
 }
 
 /*

@@ -31,6 +31,8 @@ typedef struct rot_flash_file {
   int defer; /* 0: erases are written at once (device too large) */
   uint32_t npending;
   uint8_t pending[ROT_FLASH_FILE_MAX_BLOCKS / 8u];
+  /* Blocks written whole since open (no holes in them): read directly. */
+  uint8_t solid[ROT_FLASH_FILE_MAX_BLOCKS / 8u];
   uint8_t block[ROT_FLASH_FILE_BLOCK_MAX]; /* one erase block, built here */
   uint32_t wb_off, wb_len; /* written, writeback not yet started */
 } rot_flash_file_t;
