@@ -784,7 +784,7 @@ static rot_error_t activate_impl(rot_update_t *u, uint32_t image_type) {
   if (ts->staged == ROT_SLOT_NONE) {
     return ROT_ERROR_UPDATE_NOT_STAGED;
   }
-  const slot_token_t *tok;
+  const slot_token_t *tok = NULL; /* a glitched check commits with none: traps */
   rot_error_t err = slot_verdict(u, image_type, ts->staged, &tok);
   if (ROT_FIRST_CHECK(err != ROT_OK)) {
     return err;

@@ -395,18 +395,22 @@ static rot_error_t ff_erase(const rot_flash_port_t *p, uint32_t off) {
   if (d == (int64_t)end) {
     return ROT_OK; /* all hole: already erased */
   }
-  if (d < 0) {
-    return ROT_ERROR_FLASH_ERASE;
-  }
+  /* Data, or holes we cannot see (d < 0): erase it as written bytes. */
   if (f->defer) {
     set_pending(f, blkno, 1); /* written by the next program or barrier */
     return ROT_OK;
   }
-  /* No room to keep it: write the erased bytes now. */
-  memset(f->block, 0xff, p->erase_size);
+  /* No room to keep it (blocks larger than f->block): write the erased
+   * bytes now, a buffer at a time. */
+  memset(f->block, 0xff, sizeof(f->block));
   f->dirty = 1;
-  if (pwrite_all(f->fd, f->block, p->erase_size, off) != 0) {
-    return ROT_ERROR_FLASH_ERASE;
+  for (uint32_t done = 0; done < p->erase_size;) {
+    uint32_t n = p->erase_size - done < sizeof(f->block) ? p->erase_size - done
+                                                         : (uint32_t)sizeof(f->block);
+    if (pwrite_all(f->fd, f->block, n, off + done) != 0) {
+      return ROT_ERROR_FLASH_ERASE;
+    }
+    done += n;
   }
   set_solid(f, blkno, blkno + 1u);
   return ROT_OK;

@@ -288,6 +288,31 @@ static void ff_test_erase_kept_until_program_or_barrier(void **state) {
   tmp_remove(&t);
 }
 
+/* Erase blocks larger than the port keeps in memory (here 128 KiB) are
+ * erased by writing 0xFF at once, and still read back erased. */
+static void ff_test_large_erase_blocks_written_at_once(void **state) {
+  (void)state;
+  tmp_t t;
+  rot_flash_file_t f;
+  tmp_make(&t);
+  const uint32_t big = 2u * ERASE;
+  assert_int_equal(rot_flash_file_open(&f, t.path, SIZE, big, 1), ROT_OK);
+  assert_int_equal(f.defer, 0);
+  static uint8_t zeros[SIZE], back[SIZE];
+  memset(zeros, 0, sizeof(zeros));
+  assert_int_equal(f.port.program(&f.port, 0, zeros, SIZE), ROT_OK);
+  assert_int_equal(f.port.erase(&f.port, big), ROT_OK);
+  assert_int_equal(f.npending, 0);
+  file_bytes(t.path, 0, back, SIZE);
+  assert_true(all_bytes(back, big, 0x00));
+  assert_true(all_bytes(back + big, big, 0xff));
+  assert_true(all_bytes(back + 2u * big, SIZE - 2u * big, 0x00));
+  assert_int_equal(f.port.read(&f.port, 0, back, SIZE), ROT_OK);
+  assert_true(all_bytes(back + big, big, 0xff));
+  rot_flash_file_close(&f);
+  tmp_remove(&t);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   const struct CMUnitTest tests[] = {
@@ -297,6 +322,7 @@ int main(void) {
       cmocka_unit_test(ff_test_filled_file_still_works),
       cmocka_unit_test(ff_test_barrier_only_after_writes),
       cmocka_unit_test(ff_test_erase_kept_until_program_or_barrier),
+      cmocka_unit_test(ff_test_large_erase_blocks_written_at_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
