@@ -38,7 +38,8 @@ rot_error_t rot_mbox_chunk_req_encode(const rot_mbox_chunk_req_t *in,
   rot_cursor_t w = rot_cursor_writer(out, cap);
   rot_cursor_put(&w, rot_mbox_chunk_head_fields, in);
   uint8_t *data = rot_cursor_take(&w, in->length);
-  if (data != NULL && in->length != 0) {
+  /* A caller that read the bytes straight into the frame needs no copy. */
+  if (data != NULL && in->length != 0 && data != in->data) {
     rot_memcpy(data, in->data, in->length);
   }
   return rot_cursor_write_done(&w, out_len);

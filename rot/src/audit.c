@@ -165,6 +165,7 @@ rot_error_t rot_audit_init(rot_audit_t *a, rot_gate_t *g,
   a->next_seq = 1;
   a->collecting = 0;
   a->locks = 0;
+  a->window = ROT_AUDIT_EXT_NONE;
   rot_memset(a->last_chain, 0, sizeof(a->last_chain));
 
   geometry_t geo;
@@ -304,7 +305,27 @@ rot_error_t rot_audit_append_ext(rot_audit_t *a, uint32_t event,
     return ROT_ERROR_INTERNAL; /* re-entered from inside the log */
   }
   a->busy = 1;
-  rot_error_t err = append_locked(a, event, status, arg0, arg1, ext);
+  rot_error_t err = ROT_OK;
+  uint32_t w = a->window;
+  a->window = ROT_AUDIT_EXT_NONE;
+  if (w != ROT_AUDIT_EXT_NONE && event >= ROT_AUDIT_UPDATE_BEGIN &&
+      event <= ROT_AUDIT_UPDATE_ABORT && ext == ROT_AUDIT_EXT_NONE) {
+    ext = w; /* folded: the update record says which window moved */
+    w = ROT_AUDIT_EXT_NONE;
+  }
+  /* Otherwise the held window gets its own records first, in order. */
+  for (uint32_t f = ROT_AUDIT_WINDOW_OPENED;
+       w != ROT_AUDIT_EXT_NONE && f <= ROT_AUDIT_WINDOW_CLOSED && err == ROT_OK;
+       f <<= 1) {
+    if ((w & f) != 0) {
+      err = append_locked(a, ROT_AUDIT_GATE_WINDOW, ROT_OK,
+                          f == ROT_AUDIT_WINDOW_OPENED,
+                          w & ROT_AUDIT_WINDOW_REGION_MASK, ROT_AUDIT_EXT_NONE);
+    }
+  }
+  if (err == ROT_OK) {
+    err = append_locked(a, event, status, arg0, arg1, ext);
+  }
   a->busy = 0;
   return err;
 }
@@ -497,10 +518,17 @@ void rot_audit_gate_hook(void *ctx, rot_gate_op_t op, rot_initiator_t who,
     err = rot_audit_append(a, ROT_AUDIT_GATE_LOCK, ROT_OK, 0, region);
   } else if (op == ROT_GATE_OP_WINDOW) {
     /* The gate reports after the change, so its state tells open from
-     * close. */
+     * close. Held for the update record that follows (see a->window): an
+     * opening, or an opening then the closing of that window. Anything
+     * else is recorded now, after whatever is held. */
     uint32_t open = a->gate->window_open == HARDENED_TRUE &&
                     a->gate->window == region;
-    err = rot_audit_append(a, ROT_AUDIT_GATE_WINDOW, ROT_OK, open, region);
+    uint32_t w = a->window == ROT_AUDIT_EXT_NONE ? region : a->window;
+    if (w == region || (!open && w == (region | ROT_AUDIT_WINDOW_OPENED))) {
+      a->window = w | (open ? ROT_AUDIT_WINDOW_OPENED : ROT_AUDIT_WINDOW_CLOSED);
+    } else {
+      err = rot_audit_append(a, ROT_AUDIT_GATE_WINDOW, ROT_OK, open, region);
+    }
   }
   /* A hook cannot fail its caller; a lost record shows as a gap or torn
    * slot to the next verify. */

@@ -22,16 +22,9 @@ _Static_assert(sizeof(rot_update_state_t) == ROT_UPDATE_STATE_SIZE, "size");
  * device secret independent of each other. */
 static const char kStateKeyInfo[] = "rot-stack update state v1";
 
-/*
- * What a completed verification proves about one slot: the token, and
- * which type and slot it was taken from. A state commit that names a slot
- * anew (staged, pending or active) must carry one.
- */
-typedef struct slot_token {
-  rot_verified_image_t v;
-  uint32_t type;
-  uint32_t slot;
-} slot_token_t;
+/* A state commit that names a slot anew (staged, pending or active) must
+ * carry the token of the verification that covered that slot. */
+typedef rot_slot_token_t slot_token_t;
 
 static void note(rot_update_t *u, uint32_t event, rot_error_t status,
                  uint32_t arg0, uint32_t arg1) {
@@ -323,6 +316,53 @@ static rot_error_t verify_slot(rot_update_t *u, uint32_t type, uint32_t slot,
 }
 
 /*
+ * The kept token of a slot's last full verification (finish's, or the one
+ * that chose the slot an update writes) still holds while the slot has not
+ * been written through the gate since and the policy is the same (a
+ * revocation or a floor raise in between means a full verification again).
+ */
+static int known_holds(const rot_update_t *u, uint32_t type, uint32_t slot,
+                       const rot_policy_t *now) {
+  const rot_staged_token_t *t = &u->known[slot & 1u];
+  return t->valid == HARDENED_TRUE && t->tok.type == type &&
+         t->tok.slot == slot && t->region < ROT_RGN_COUNT &&
+         u->gate->writes[t->region] == t->writes &&
+         rot_memeq(&t->policy, now, sizeof(*now)) &&
+         rot_verified_check(&t->tok.v) == ROT_OK && t->tok.v.image_type == type;
+}
+
+static void keep_token(rot_update_t *u, const slot_token_t *tok,
+                       uint32_t region, const rot_policy_t *policy) {
+  rot_staged_token_t *t = &u->known[tok->slot & 1u];
+  t->tok = *tok;
+  t->region = region;
+  t->writes = u->gate->writes[region];
+  t->policy = *policy;
+  t->valid = HARDENED_TRUE;
+}
+
+/*
+ * Does the image in a type's slot verify? The kept token while it holds,
+ * else a full verification whose token is kept. Only for activate and for
+ * the choice of the slot an update writes: boot, confirm and revert always
+ * verify in full.
+ */
+static rot_error_t slot_verdict(rot_update_t *u, uint32_t type, uint32_t slot,
+                                const slot_token_t **tok) {
+  rot_policy_t now; /* no padding: compared as bytes */
+  ROT_TRY(rot_otp_policy(u->otp, &now));
+  if (!known_holds(u, type, slot, &now)) {
+    slot_token_t fresh;
+    ROT_TRY(verify_slot(u, type, slot, &fresh, NULL));
+    keep_token(u, &fresh, slot_region(u, type, slot), &now);
+  }
+  /* Second look: whichever way, a token that holds now. */
+  HARDENED_CHECK_NE(known_holds(u, type, slot, &now), 0);
+  *tok = &u->known[slot & 1u].tok;
+  return ROT_OK;
+}
+
+/*
  * Is a floor raise to svn for type justified? Only by a verified image of
  * that type in one of its slots carrying at least that SVN; known is a
  * token the caller already holds (the confirm's), so the common path does
@@ -404,7 +444,6 @@ rot_error_t rot_update_init(rot_update_t *u, rot_gate_t *g,
   u->scratch = scratch;
   u->scratch_len = scratch_len;
   u->session.open = HARDENED_FALSE;
-  u->staged.valid = HARDENED_FALSE;
   for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
     u->trial_run[t] = HARDENED_FALSE;
     u->trial_slot[t] = ROT_SLOT_NONE;
@@ -446,11 +485,11 @@ static uint32_t target_slot(rot_update_t *u, uint32_t type) {
   if (ts->staged != ROT_SLOT_NONE && type != ROT_IMAGE_TYPE_RECOVERY) {
     return ts->staged; /* replacing what was staged is the normal path */
   }
-  slot_token_t tok;
-  if (verify_slot(u, type, ROT_SLOT_A, &tok, NULL) != ROT_OK) {
+  const slot_token_t *tok;
+  if (slot_verdict(u, type, ROT_SLOT_A, &tok) != ROT_OK) {
     return ROT_SLOT_A;
   }
-  if (verify_slot(u, type, ROT_SLOT_B, &tok, NULL) != ROT_OK) {
+  if (slot_verdict(u, type, ROT_SLOT_B, &tok) != ROT_OK) {
     return ROT_SLOT_B;
   }
   /* Both hold images: replace the one nobody staged (an interrupted
@@ -487,12 +526,9 @@ static rot_error_t begin_impl(rot_update_t *u, uint32_t image_type,
       len > u->scratch_len) {
     return ROT_ERROR_UPDATE_TOO_LARGE;
   }
+  /* The capacity is the smaller slot's size: len fits either slot. */
   uint32_t slot = target_slot(u, image_type);
   uint32_t region = slot_region(u, image_type, slot);
-  const rot_flash_region_t *r = &u->gate->layout->regions[region];
-  if (len > r->size || len > u->scratch_len) {
-    return ROT_ERROR_UPDATE_TOO_LARGE;
-  }
   ROT_TRY(u->crypto->hash_start(u->crypto, &u->session.payload_hash,
                                  ROT_HASH_SHA384));
   /* The gate's refusals (locked region, another window open) come before
@@ -502,7 +538,6 @@ static rot_error_t begin_impl(rot_update_t *u, uint32_t image_type,
     rot_wipe(&u->session.payload_hash, sizeof(u->session.payload_hash));
     return werr;
   }
-  u->staged.valid = HARDENED_FALSE;
   if (ts->staged == slot) {
     /* The staged image is about to be overwritten: forget it first. */
     rot_update_state_t next = u->state;
@@ -662,7 +697,6 @@ static rot_error_t verify_staged(rot_update_t *u, uint32_t type, uint32_t slot,
                         s->payload_off));
   ROT_TRY(rot_gate_read(u->gate, ROT_INIT_CHIP, region, s->payload_end, sig,
                         sizeof(sig)));
-  rot_memset(policy, 0, sizeof(*policy));
   ROT_TRY(rot_otp_policy(u->otp, policy));
   return rot_image_verify_digest(u->crypto, policy, u->scratch, s->payload_off,
                                  sig, digest, type, &tok->v);
@@ -698,13 +732,7 @@ rot_error_t rot_update_finish(rot_update_t *u, rot_verified_image_t *out) {
   if (err == ROT_OK) {
     *out = tok.v;
     /* Kept for activate: bound to the slot's write count and the policy. */
-    u->staged.image_type = type;
-    u->staged.slot = slot;
-    u->staged.region = region;
-    u->staged.writes = u->gate->writes[region];
-    u->staged.policy = policy;
-    u->staged.v = tok.v;
-    u->staged.valid = HARDENED_TRUE;
+    keep_token(u, &tok, region, &policy);
   }
   note(u, ROT_AUDIT_UPDATE_FINISH, err, type,
        err == ROT_OK ? out->svn : claimed_svn(u, region));
@@ -747,38 +775,6 @@ static rot_error_t slot_type_check(const rot_update_t *u, uint32_t type) {
   return ROT_OK;
 }
 
-/* Does finish's verification of the staged image still hold? Only for the
- * same type and slot, no write to the slot through the gate since, and the
- * policy unchanged (a revocation or a floor raise in between means a full
- * verification again). */
-static int staged_token_holds(const rot_update_t *u, uint32_t type,
-                              uint32_t slot, const rot_policy_t *now) {
-  const rot_staged_token_t *t = &u->staged;
-  return t->valid == HARDENED_TRUE && t->image_type == type &&
-         t->slot == slot && t->region == slot_region(u, type, slot) &&
-         t->region < ROT_RGN_COUNT && u->gate->writes[t->region] == t->writes &&
-         rot_memeq(&t->policy, now, sizeof(*now)) &&
-         rot_verified_check(&t->v) == ROT_OK && t->v.image_type == type;
-}
-
-static rot_error_t staged_token(rot_update_t *u, uint32_t type, uint32_t slot,
-                                slot_token_t *tok) {
-  rot_memset(tok, 0, sizeof(*tok));
-  rot_policy_t now;
-  rot_memset(&now, 0, sizeof(now));
-  ROT_TRY(rot_otp_policy(u->otp, &now));
-  if (ROT_FIRST_CHECK(!staged_token_holds(u, type, slot, &now))) {
-    return ROT_ERROR_BOOT_NOT_VERIFIED;
-  }
-  HARDENED_CHECK_EQ(u->staged.valid, HARDENED_TRUE);
-  HARDENED_CHECK_EQ(u->gate->writes[u->staged.region], u->staged.writes);
-  HARDENED_CHECK_NE(staged_token_holds(u, type, slot, &now), 0);
-  tok->v = u->staged.v;
-  tok->type = type;
-  tok->slot = slot;
-  return ROT_OK;
-}
-
 static rot_error_t activate_impl(rot_update_t *u, uint32_t image_type) {
   ROT_TRY(slot_type_check(u, image_type));
   rot_type_state_t *ts = &u->state.types[image_type];
@@ -788,11 +784,8 @@ static rot_error_t activate_impl(rot_update_t *u, uint32_t image_type) {
   if (ts->staged == ROT_SLOT_NONE) {
     return ROT_ERROR_UPDATE_NOT_STAGED;
   }
-  slot_token_t tok;
-  rot_error_t err = staged_token(u, image_type, ts->staged, &tok);
-  if (err != ROT_OK) {
-    err = verify_slot(u, image_type, ts->staged, &tok, NULL);
-  }
+  const slot_token_t *tok = NULL; /* a glitched check commits with none: traps */
+  rot_error_t err = slot_verdict(u, image_type, ts->staged, &tok);
   if (ROT_FIRST_CHECK(err != ROT_OK)) {
     return err;
   }
@@ -800,7 +793,7 @@ static rot_error_t activate_impl(rot_update_t *u, uint32_t image_type) {
   next.types[image_type].pending = ts->staged;
   next.types[image_type].staged = ROT_SLOT_NONE;
   next.types[image_type].attempts_left = ROT_TRIAL_ATTEMPTS;
-  ROT_TRY(state_commit(u, &next, &tok));
+  ROT_TRY(state_commit(u, &next, tok));
   note(u, ROT_AUDIT_ACTIVATE, ROT_OK, image_type,
        u->state.types[image_type].pending);
   return ROT_OK;

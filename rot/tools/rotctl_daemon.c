@@ -393,14 +393,25 @@ static void describe(const rot_audit_record_t *r, char *buf, size_t cap) {
       snprintf(buf, cap, "region=%s len=%u", region_name(r->arg1), r->arg0);
       break;
     case ROT_AUDIT_UPDATE_BEGIN:
-      snprintf(buf, cap, "type=%s len=%u", type_name(r->arg0), r->arg1);
-      break;
     case ROT_AUDIT_UPDATE_FINISH:
-      snprintf(buf, cap, "type=%s svn=%u", type_name(r->arg0), r->arg1);
+    case ROT_AUDIT_UPDATE_ABORT: {
+      const char *what = r->event == ROT_AUDIT_UPDATE_BEGIN    ? "len"
+                         : r->event == ROT_AUDIT_UPDATE_FINISH ? "svn"
+                                                               : "written";
+      int n = snprintf(buf, cap, "type=%s %s=%u", type_name(r->arg0), what,
+                       r->arg1);
+      /* The window the record's step opened or closed (format 2). */
+      uint32_t w = rot_audit_record_ext(r);
+      const char *region = region_name(w & ROT_AUDIT_WINDOW_REGION_MASK);
+      if (w != ROT_AUDIT_EXT_NONE && n >= 0 && (size_t)n < cap) {
+        snprintf(buf + n, cap - (size_t)n, "%s%s%s%s",
+                 (w & ROT_AUDIT_WINDOW_OPENED) ? " opened=" : "",
+                 (w & ROT_AUDIT_WINDOW_OPENED) ? region : "",
+                 (w & ROT_AUDIT_WINDOW_CLOSED) ? " closed=" : "",
+                 (w & ROT_AUDIT_WINDOW_CLOSED) ? region : "");
+      }
       break;
-    case ROT_AUDIT_UPDATE_ABORT:
-      snprintf(buf, cap, "type=%s written=%u", type_name(r->arg0), r->arg1);
-      break;
+    }
     case ROT_AUDIT_ACTIVATE:
     case ROT_AUDIT_REVERT:
     case ROT_AUDIT_TRIAL_EXPIRED:

@@ -66,21 +66,35 @@ static void abort_quietly(rotctl_t *c) {
 static int activate_type(rotctl_t *c, uint32_t type,
                          rot_mbox_type_state_t *out);
 
+/*
+ * The image is streamed from the file, never held whole: each chunk is
+ * read straight into the request frame being built, so a 16 MiB image
+ * costs one copy out of the page cache (as cp does) rather than a fresh
+ * 16 MiB buffer (its page faults are most of the cost on some hosts), a
+ * second copy into the frame, and a pass to find its type.
+ */
 static int cmd_update(rotctl_t *c) {
   int rc = EXIT_OK;
   const char *path = c->o.operands[0];
-  uint8_t *img = NULL;
+  int fd = -1;
   size_t len = 0;
-  rot_error_t err = rot_file_read(path, MAX_IMAGE_FILE, &img, &len);
+  rot_error_t err = rot_file_open_read(path, MAX_IMAGE_FILE, &fd, &len);
   if (err != ROT_OK) {
     return fail_rot("update", path, "cannot read", err);
   }
   uint32_t type = c->o.type;
   if (!c->o.has_type) {
+    uint8_t hb[ROT_IMAGE_HEADER_SIZE];
+    size_t hn = len < sizeof(hb) ? len : sizeof(hb);
     rot_image_header_t h;
-    err = rot_image_header_parse(img, len, &h);
+    err = rot_file_pread(fd, hb, hn, 0);
     if (err != ROT_OK) {
-      free(img);
+      close(fd);
+      return fail_rot("update", path, "cannot read", err);
+    }
+    err = rot_image_header_parse(hb, hn, &h);
+    if (err != ROT_OK) {
+      close(fd);
       return fail("update", NULL, "%s: not a signed image: %s (%s)", path,
                   rot_error_name(err), rot_error_str(err));
     }
@@ -131,8 +145,23 @@ static int cmd_update(rotctl_t *c) {
   while (done < len) {
     while (inflight < CHUNKS_IN_FLIGHT && sent < len) {
       size_t n = len - sent < begin.chunk_max ? len - sent : begin.chunk_max;
-      rot_mbox_chunk_req_t ch = {(uint32_t)sent, (uint32_t)n, img + sent};
       uint8_t *p = rot_mbox_client_payload(&c->cl);
+      if (p == NULL || n > ROT_MBOX_MAX_PAYLOAD - ROT_MBOX_CHUNK_REQ_FIXED) {
+        abort_quietly(c);
+        goto out;
+      }
+      /* Read where the request carries it: encoding copies nothing. */
+      rot_mbox_chunk_req_t ch = {(uint32_t)sent, (uint32_t)n,
+                                 p + ROT_MBOX_CHUNK_REQ_FIXED};
+      err = rot_file_pread(fd, p + ROT_MBOX_CHUNK_REQ_FIXED, n, sent);
+      if (err != ROT_OK) {
+        if (tty) {
+          fputc('\n', stderr);
+        }
+        fail_rot("update", path, "cannot read", err);
+        abort_quietly(c);
+        goto out;
+      }
       size_t pl = 0;
       if (rot_mbox_chunk_req_encode(&ch, p, ROT_MBOX_MAX_PAYLOAD, &pl) != ROT_OK ||
           rotctl_send(c, ROT_MBOX_CMD_UPDATE_CHUNK, p, (uint32_t)pl,
@@ -195,7 +224,7 @@ static int cmd_update(rotctl_t *c) {
            c->o.activate ? ", activated for a trial boot" : "");
   }
 out:
-  free(img);
+  close(fd);
   return rc;
 }
 

@@ -164,7 +164,7 @@ expect_refused "read-region of the chip-private state region is denied" \
 expect_refused "update signed with a lower SVN is refused at finish" \
   ROT_ERROR_POLICY_SVN_BELOW_FLOOR update "$T/hv1b.img"
 expect_ok "the refused image's audit record names the SVN it was signed with" \
-  'update-finish +ROT_ERROR_POLICY_SVN_BELOW_FLOOR +type=hypervisor svn=1$' audit
+  'update-finish +ROT_ERROR_POLICY_SVN_BELOW_FLOOR +type=hypervisor svn=1 closed=hypervisor-[ab]$' audit
 expect_refused "revert to the other slot is refused below the floor" \
   ROT_ERROR_UPDATE_REVERT_BELOW_FLOOR revert --type hypervisor
 expect_refused "an image with a tampered payload byte is refused" \
@@ -423,7 +423,7 @@ for step in daemon-start 'update-begin .*type=hypervisor' 'update-finish +ok .*s
   'update-abort +ROT_ERROR_POLICY_TYPE_MISMATCH' 'update-abort +ROT_ERROR_MAILBOX_CLOSED' \
   'update-abort +ROT_ERROR_UPDATE_TIMEOUT' 'update-abort +ok' 'revert +ok' \
   'gate-deny +ROT_ERROR_GATE_DENIED .*op=read region=state' 'gate-lock +ok .*region=recovery' \
-  'gate-window +ok +open region=hypervisor-a' \
+  'update-begin +ok .*opened=hypervisor-a' 'update-finish +ok .*closed=hypervisor-' \
   'audit: chain OK'; do
   grep -qE "$step" "$T/out" || { audit_ok=0; not_ok "audit --verify shows: $step" "$(show)"; }
 done

@@ -32,6 +32,11 @@
 #define ROT_AUDIT_UNCOMMITTED 0xffffffffu
 /* The ext word of a record that carries none (an erased word). */
 #define ROT_AUDIT_EXT_NONE 0xffffffffu
+/* The ext word of an update record: the window's region in bits 0..7, and
+ * whether it was opened and/or closed since the record before. */
+#define ROT_AUDIT_WINDOW_REGION_MASK 0xffu
+#define ROT_AUDIT_WINDOW_OPENED 0x100u
+#define ROT_AUDIT_WINDOW_CLOSED 0x200u
 
 /* Events. Values are persisted; append only. */
 typedef enum rot_audit_event {
@@ -39,6 +44,9 @@ typedef enum rot_audit_event {
   ROT_AUDIT_GATE_LOCK = 2,      /* arg1 = region */
   ROT_AUDIT_GATE_WINDOW = 3,    /* arg0 = 1 open / 0 close, arg1 = region */
   ROT_AUDIT_HOST_READ = 4,      /* arg0 = length, arg1 = region */
+  /* The three update records carry, in ext, the gate window the engine
+   * opened or closed just before them (ROT_AUDIT_WINDOW_*; format 2):
+   * the window's own GATE_WINDOW records are folded into them. */
   ROT_AUDIT_UPDATE_BEGIN = 16,  /* arg0 = image type, arg1 = declared size */
   ROT_AUDIT_UPDATE_FINISH = 17, /* arg0 = image type, arg1 = svn; status */
   ROT_AUDIT_UPDATE_ABORT = 18,  /* arg0 = image type; status = reason */
@@ -111,6 +119,11 @@ typedef struct rot_audit {
    * decision's one BOOT record names them all (rot_audit_locks_take). */
   uint32_t collecting;
   uint32_t locks;
+  /* A window opened or closed and not yet recorded (ROT_AUDIT_EXT_NONE:
+   * none): the next update record carries it in its ext word; any other
+   * record is preceded by its own GATE_WINDOW record(s). One durable
+   * append fewer per window change. */
+  uint32_t window;
 } rot_audit_t;
 
 /**

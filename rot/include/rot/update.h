@@ -98,21 +98,29 @@ typedef struct rot_update_session {
   uint32_t payload_end; /* payload_off + payload_len */
 } rot_update_session_t;
 
+/* What a completed verification proves about one slot: the token, and
+ * which type and slot it was taken from. */
+typedef struct rot_slot_token {
+  rot_verified_image_t v;
+  uint32_t type;
+  uint32_t slot;
+} rot_slot_token_t;
+
 /*
- * The verification finish made of the staged image. Activate takes it in
- * place of a second full verification while it still holds: same type and
- * slot, the slot not written through the gate since (gate write count),
- * and the same OTP policy. A reset forgets it; boot always verifies in
- * full.
+ * The last full verification of the image in one slot (finish's of the
+ * staged image, or the one that chose the slot an update writes).
+ * Activate, and the choice of the slot an update writes, take it in place
+ * of a second full verification while it still holds: same type and slot,
+ * the slot not written through the gate since (gate write count), and the
+ * same OTP policy. A reset forgets it; boot, confirm and revert always
+ * verify in full.
  */
 typedef struct rot_staged_token {
   hardened_bool_t valid;
-  uint32_t image_type;
-  uint32_t slot;
   uint32_t region;
   uint32_t writes; /* gate->writes[region] when verified */
   rot_policy_t policy;
-  rot_verified_image_t v;
+  rot_slot_token_t tok;
 } rot_staged_token_t;
 
 /* The engine: everything it touches is passed in; no globals. */
@@ -134,7 +142,7 @@ typedef struct rot_update {
   /* HARDENED_TRUE on a decommissioned device: no state key (the device
    * secret is locked away), a fresh state, and every commit refused. */
   hardened_bool_t sealed;
-  rot_staged_token_t staged;
+  rot_staged_token_t known[2]; /* by slot: ROT_SLOT_A, ROT_SLOT_B */
   /* Per type: HARDENED_TRUE once a boot decision since this (re)start
    * handed out the image on trial, in slot trial_slot. Never persisted:
    * the attempt count is durable before the boot, so after a reset it

@@ -42,13 +42,13 @@ static int fstat_regular(int fd, struct stat *st) {
   return 0;
 }
 
-rot_error_t rot_file_read(const char *path, size_t max_len, uint8_t **out,
-                          size_t *out_len) {
-  if (path == NULL || out == NULL || out_len == NULL) {
+rot_error_t rot_file_open_read(const char *path, size_t max_len, int *fd_out,
+                               size_t *len_out) {
+  if (path == NULL || fd_out == NULL || len_out == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  *out = NULL;
-  *out_len = 0;
+  *fd_out = -1;
+  *len_out = 0;
   g_last_errno = 0;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -56,34 +56,60 @@ rot_error_t rot_file_read(const char *path, size_t max_len, uint8_t **out,
   }
   struct stat st;
   if (fstat_regular(fd, &st) != 0) {
+    rot_error_t err = os_fail(ROT_ERROR_IO_OPEN);
     close(fd);
-    return os_fail(ROT_ERROR_IO_OPEN);
+    return err;
   }
   if ((uint64_t)st.st_size > max_len) {
     close(fd);
     return ROT_ERROR_IO_TOO_LARGE;
   }
-  size_t len = (size_t)st.st_size;
+  *fd_out = fd;
+  *len_out = (size_t)st.st_size;
+  return ROT_OK;
+}
+
+rot_error_t rot_file_pread(int fd, void *buf, size_t len, uint64_t off) {
+  uint8_t *b = buf;
+  while (len > 0) {
+    ssize_t n = pread(fd, b, len, (off_t)off);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      if (n == 0) {
+        errno = EIO; /* the file is shorter than it was */
+      }
+      return os_fail(ROT_ERROR_IO_READ);
+    }
+    b += n;
+    off += (uint64_t)n;
+    len -= (size_t)n;
+  }
+  return ROT_OK;
+}
+
+rot_error_t rot_file_read(const char *path, size_t max_len, uint8_t **out,
+                          size_t *out_len) {
+  if (path == NULL || out == NULL || out_len == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  *out = NULL;
+  *out_len = 0;
+  int fd;
+  size_t len;
+  ROT_TRY(rot_file_open_read(path, max_len, &fd, &len));
   uint8_t *buf = malloc(len ? len : 1);
   if (buf == NULL) {
     close(fd);
     return ROT_ERROR_IO_READ;
   }
-  size_t got = 0;
-  while (got < len) {
-    ssize_t n = read(fd, buf + got, len - got);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      rot_error_t err = os_fail(ROT_ERROR_IO_READ);
-      free(buf);
-      close(fd);
-      return err;
-    }
-    got += (size_t)n;
-  }
+  rot_error_t err = rot_file_pread(fd, buf, len, 0);
   close(fd);
+  if (err != ROT_OK) {
+    free(buf);
+    return err;
+  }
   *out = buf;
   *out_len = len;
   return ROT_OK;

@@ -725,6 +725,75 @@ static void audit_test_gate_hook_lock_and_window(void **state) {
   assert_int_equal(rot_ld32(p3 + 28), ROT_RGN_DTB_A);
 }
 
+/* A window the update engine moves is named by the update record that
+ * follows (its ext word) instead of a record of its own: one durable
+ * append fewer per change. An opening and then the closing of the same
+ * window fold together; a change that cannot fold (another window, or an
+ * opening after a closing) is recorded first, in order. */
+static void audit_test_gate_hook_window_folds_into_update_record(void **state) {
+  (void)state;
+  boot(1);
+  assert_int_equal(rot_gate_open_window(&g_fx.gate, ROT_RGN_DTB_B), ROT_OK);
+  assert_int_equal(rot_audit_append(&g_fx.audit, ROT_AUDIT_UPDATE_BEGIN, ROT_OK, 6, 100),
+                   ROT_OK);
+  rot_gate_close_window(&g_fx.gate);
+  assert_int_equal(rot_audit_append(&g_fx.audit, ROT_AUDIT_UPDATE_FINISH, ROT_OK, 6, 1),
+                   ROT_OK);
+  assert_int_equal(rot_gate_open_window(&g_fx.gate, ROT_RGN_DTB_A), ROT_OK);
+  rot_gate_close_window(&g_fx.gate);
+  assert_int_equal(rot_audit_append(&g_fx.audit, ROT_AUDIT_UPDATE_ABORT,
+                                    ROT_ERROR_UPDATE_TIMEOUT, 6, 0),
+                   ROT_OK);
+  /* Closed, then another window opened, with no record between. */
+  assert_int_equal(rot_gate_open_window(&g_fx.gate, ROT_RGN_DTB_B), ROT_OK);
+  rot_gate_close_window(&g_fx.gate);
+  assert_int_equal(rot_audit_append(&g_fx.audit, ROT_AUDIT_DAEMON_START, ROT_OK, 0, 0),
+                   ROT_OK);
+  rot_audit_report_t rep;
+  assert_int_equal(verify(&rep), ROT_OK);
+  assert_int_equal(rep.records, 6);
+  const uint8_t *p = slot_mem(0);
+  assert_int_equal(rot_ld32(p + 16), ROT_AUDIT_UPDATE_BEGIN);
+  assert_int_equal(rot_ld32(p + 32), ROT_RGN_DTB_B | ROT_AUDIT_WINDOW_OPENED);
+  p = slot_mem(1);
+  assert_int_equal(rot_ld32(p + 16), ROT_AUDIT_UPDATE_FINISH);
+  assert_int_equal(rot_ld32(p + 32), ROT_RGN_DTB_B | ROT_AUDIT_WINDOW_CLOSED);
+  p = slot_mem(2);
+  assert_int_equal(rot_ld32(p + 16), ROT_AUDIT_UPDATE_ABORT);
+  assert_int_equal(rot_ld32(p + 32),
+                   ROT_RGN_DTB_A | ROT_AUDIT_WINDOW_OPENED | ROT_AUDIT_WINDOW_CLOSED);
+  /* Not an update record: the window's own records come first. */
+  p = slot_mem(3);
+  assert_int_equal(rot_ld32(p + 16), ROT_AUDIT_GATE_WINDOW);
+  assert_int_equal(rot_ld32(p + 24), 1);
+  assert_int_equal(rot_ld32(p + 28), ROT_RGN_DTB_B);
+  p = slot_mem(4);
+  assert_int_equal(rot_ld32(p + 16), ROT_AUDIT_GATE_WINDOW);
+  assert_int_equal(rot_ld32(p + 24), 0);
+  p = slot_mem(5);
+  assert_int_equal(rot_ld32(p + 16), ROT_AUDIT_DAEMON_START);
+  assert_int_equal(rot_ld32(p + 32), ROT_AUDIT_EXT_NONE);
+  /* An opening and closing held, then another opening: all three are
+   * recorded in order as records of their own. */
+  rot_gate_close_window(&g_fx.gate); /* nothing open: no event */
+  assert_int_equal(rot_gate_open_window(&g_fx.gate, ROT_RGN_DTB_A), ROT_OK);
+  rot_gate_close_window(&g_fx.gate);
+  assert_int_equal(rot_gate_open_window(&g_fx.gate, ROT_RGN_DTB_A), ROT_OK);
+  assert_int_equal(rot_audit_append(&g_fx.audit, ROT_AUDIT_UPDATE_BEGIN, ROT_OK, 6, 1),
+                   ROT_OK);
+  assert_int_equal(verify(&rep), ROT_OK);
+  assert_int_equal(rep.records, 10);
+  const uint32_t opened[3] = {1, 0, 1};
+  for (uint32_t i = 0; i < 3; i++) {
+    assert_int_equal(rot_ld32(slot_mem(6 + i) + 16), ROT_AUDIT_GATE_WINDOW);
+    assert_int_equal(rot_ld32(slot_mem(6 + i) + 24), opened[i]);
+    assert_int_equal(rot_ld32(slot_mem(6 + i) + 28), ROT_RGN_DTB_A);
+  }
+  assert_int_equal(rot_ld32(slot_mem(9) + 16), ROT_AUDIT_UPDATE_BEGIN);
+  assert_int_equal(rot_ld32(slot_mem(9) + 32), ROT_AUDIT_EXT_NONE);
+  rot_gate_close_window(&g_fx.gate);
+}
+
 /* Nobody can lock the audit region (a lock would drop every later record
  * unseen): the refused lock is itself the next record, and the log keeps
  * recording after it. */
@@ -867,6 +936,7 @@ int main(void) {
       T(audit_test_verify_read_failure),
       T(audit_test_gate_hook_deny),
       T(audit_test_gate_hook_lock_and_window),
+      T(audit_test_gate_hook_window_folds_into_update_record),
       T(audit_test_gate_hook_lock_refused_and_recorded),
       T(audit_test_gate_hook_inert),
       T(audit_test_event_name),

@@ -211,6 +211,108 @@ static void ff_test_filled_file_still_works(void **state) {
   tmp_remove(&t);
 }
 
+/* The file's own bytes, read past the port (as a dump of the device). */
+static void file_bytes(const char *path, uint32_t off, uint8_t *b, uint32_t n) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  assert_true(fd >= 0);
+  assert_int_equal(pread(fd, b, n, off), (ssize_t)n);
+  close(fd);
+}
+
+/*
+ * An erase of written blocks is kept until the block is programmed or the
+ * next barrier: the port reads it erased at once; a program into it (whole
+ * blocks, a partial block, a run across both) leaves exactly the data with
+ * erased bytes around it and still only clears bits afterwards; a barrier
+ * writes the erases no program took, so the file holds 0xFF there once the
+ * barrier returns; close does the same.
+ */
+static void ff_test_erase_kept_until_program_or_barrier(void **state) {
+  (void)state;
+  tmp_t t;
+  rot_flash_file_t f;
+  tmp_make(&t);
+  assert_int_equal(rot_flash_file_open(&f, t.path, SIZE, ERASE, 1), ROT_OK);
+  static uint8_t zeros[SIZE], back[SIZE];
+  memset(zeros, 0, sizeof(zeros));
+  assert_int_equal(f.port.program(&f.port, 0, zeros, SIZE), ROT_OK);
+  assert_int_equal(f.port.sync(&f.port), ROT_OK);
+  for (uint32_t off = 0; off < 8 * ERASE; off += ERASE) {
+    assert_int_equal(f.port.erase(&f.port, off), ROT_OK);
+  }
+  assert_int_equal(f.npending, 8);
+  assert_int_equal(f.port.read(&f.port, ERASE - 10, back, 20), ROT_OK);
+  assert_true(all_bytes(back, 20, 0xff));
+  /* Two whole blocks and half of the third from one program. */
+  static uint8_t data[3 * ERASE];
+  for (uint32_t i = 0; i < sizeof(data); i++) {
+    data[i] = (uint8_t)(i * 7u + 1u);
+  }
+  uint32_t n = 2 * ERASE + ERASE / 2;
+  assert_int_equal(f.port.program(&f.port, 0, data, n), ROT_OK);
+  assert_int_equal(f.npending, 5);
+  /* A few bytes in the middle of the fifth block. */
+  assert_int_equal(f.port.program(&f.port, 4 * ERASE + 100, data, 50), ROT_OK);
+  assert_int_equal(f.npending, 4);
+  assert_int_equal(f.port.read(&f.port, 0, back, SIZE), ROT_OK);
+  assert_memory_equal(back, data, n);
+  assert_true(all_bytes(back + n, 4 * ERASE + 100 - n, 0xff));
+  assert_memory_equal(back + 4 * ERASE + 100, data, 50);
+  assert_true(all_bytes(back + 4 * ERASE + 150, 4 * ERASE - 150, 0xff));
+  assert_true(all_bytes(back + 8 * ERASE, SIZE - 8 * ERASE, 0x00));
+  /* Programming over what was written still only clears bits. */
+  const uint8_t ones = 0xf0;
+  uint8_t want = (uint8_t)(data[5] & 0xf0);
+  assert_int_equal(f.port.program(&f.port, 5, &ones, 1), ROT_OK);
+  assert_int_equal(f.port.read(&f.port, 5, back, 1), ROT_OK);
+  assert_int_equal(back[0], want);
+  data[5] = want;
+  /* The barrier writes the erases nobody programmed. */
+  uint64_t syncs = f.syncs;
+  assert_int_equal(f.port.sync(&f.port), ROT_OK);
+  assert_int_equal(f.npending, 0);
+  assert_int_equal(f.syncs, syncs + 1);
+  file_bytes(t.path, 0, back, SIZE);
+  assert_memory_equal(back, data, n);
+  assert_true(all_bytes(back + 5 * ERASE, 3 * ERASE, 0xff));
+  assert_true(all_bytes(back + 8 * ERASE, SIZE - 8 * ERASE, 0x00));
+  /* Close writes the erases still kept. */
+  assert_int_equal(f.port.erase(&f.port, 6 * ERASE), ROT_OK);
+  assert_int_equal(f.port.erase(&f.port, 9 * ERASE), ROT_OK);
+  assert_int_equal(f.npending, 2);
+  rot_flash_file_close(&f);
+  file_bytes(t.path, 6 * ERASE, back, 4 * ERASE);
+  assert_true(all_bytes(back, 2 * ERASE, 0xff));
+  assert_true(all_bytes(back + 2 * ERASE, ERASE, 0x00));
+  assert_true(all_bytes(back + 3 * ERASE, ERASE, 0xff));
+  tmp_remove(&t);
+}
+
+/* Erase blocks larger than the port keeps in memory (here 128 KiB) are
+ * erased by writing 0xFF at once, and still read back erased. */
+static void ff_test_large_erase_blocks_written_at_once(void **state) {
+  (void)state;
+  tmp_t t;
+  rot_flash_file_t f;
+  tmp_make(&t);
+  const uint32_t big = 2u * ERASE;
+  assert_int_equal(rot_flash_file_open(&f, t.path, SIZE, big, 1), ROT_OK);
+  assert_int_equal(f.defer, 0);
+  static uint8_t zeros[SIZE], back[SIZE];
+  memset(zeros, 0, sizeof(zeros));
+  assert_int_equal(f.port.program(&f.port, 0, zeros, SIZE), ROT_OK);
+  assert_int_equal(f.port.erase(&f.port, big), ROT_OK);
+  assert_int_equal(f.npending, 0);
+  file_bytes(t.path, 0, back, SIZE);
+  assert_true(all_bytes(back, big, 0x00));
+  assert_true(all_bytes(back + big, big, 0xff));
+  assert_true(all_bytes(back + 2u * big, SIZE - 2u * big, 0x00));
+  assert_int_equal(f.port.read(&f.port, 0, back, SIZE), ROT_OK);
+  assert_true(all_bytes(back + big, big, 0xff));
+  rot_flash_file_close(&f);
+  tmp_remove(&t);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   const struct CMUnitTest tests[] = {
@@ -219,6 +321,8 @@ int main(void) {
       cmocka_unit_test(ff_test_erase_of_written_blocks),
       cmocka_unit_test(ff_test_filled_file_still_works),
       cmocka_unit_test(ff_test_barrier_only_after_writes),
+      cmocka_unit_test(ff_test_erase_kept_until_program_or_barrier),
+      cmocka_unit_test(ff_test_large_erase_blocks_written_at_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -150,7 +150,7 @@ static void update_test_activate_token_boot_still_verifies(void **state) {
   size_t len;
   uint8_t *img = make_image(HV, 2, &len);
   assert_int_equal(send_image(f, HV, img, len), ROT_OK);
-  assert_int_equal(f->up.staged.valid, HARDENED_TRUE);
+  assert_int_equal(f->up.known[ROT_SLOT_B].valid, HARDENED_TRUE);
   ram_flash_region(&f->flash, &ram_layout_small, ROT_RGN_HYPERVISOR_B)[len - 200] ^= 1;
   assert_int_equal(rot_update_activate(&f->up, HV), ROT_OK);
   rot_boot_decision_t d;
@@ -204,8 +204,55 @@ static void update_test_activate_after_reset_verifies(void **state) {
   uint8_t *img = make_image(HV, 1, &len);
   assert_int_equal(send_image(f, HV, img, len), ROT_OK);
   reboot(f);
-  assert_int_equal(f->up.staged.valid, HARDENED_FALSE);
+  assert_int_not_equal(f->up.known[ROT_SLOT_A].valid, HARDENED_TRUE);
+  assert_int_not_equal(f->up.known[ROT_SLOT_B].valid, HARDENED_TRUE);
   assert_int_equal(rot_update_activate(&f->up, HV), ROT_OK);
+  free(img);
+}
+
+/* With nothing confirmed, the slot an update writes is chosen by which
+ * slot holds an image that verifies: a kept token answers that without a
+ * second hash pass. The flip behind the gate's back shows the token was
+ * taken (the rotted image is kept, the free slot written); after a reset
+ * the full verification refuses it and its slot is the one written. */
+static void update_test_begin_target_takes_kept_token(void **state) {
+  fixture_t *f = *state;
+  size_t len;
+  uint8_t *img = make_image(HV, 1, &len);
+  assert_int_equal(send_image(f, HV, img, len), ROT_OK);
+  assert_int_equal(f->up.state.types[HV].staged, ROT_SLOT_A);
+  assert_int_equal(rot_update_activate(&f->up, HV), ROT_OK);
+  assert_int_equal(rot_update_revert(&f->up, HV), ROT_OK);
+  assert_int_equal(f->up.state.types[HV].active, ROT_SLOT_NONE);
+  ram_flash_region(&f->flash, &ram_layout_small, ROT_RGN_HYPERVISOR_A)[len - 200] ^= 1;
+  assert_int_equal(rot_update_begin(&f->up, HV, (uint32_t)len), ROT_OK);
+  assert_int_equal(f->up.session.region, ROT_RGN_HYPERVISOR_B);
+  rot_update_abort(&f->up, ROT_OK);
+  reboot(f);
+  assert_int_equal(rot_update_begin(&f->up, HV, (uint32_t)len), ROT_OK);
+  assert_int_equal(f->up.session.region, ROT_RGN_HYPERVISOR_A);
+  free(img);
+}
+
+/* A kept token is bound to its slot's write count: once the slot is
+ * written through the gate (here a whole update into it, then aborted),
+ * the choice verifies in full again and sees the half-written slot. */
+static void update_test_begin_target_token_void_after_write(void **state) {
+  fixture_t *f = *state;
+  size_t len;
+  uint8_t *img = make_image(HV, 1, &len);
+  assert_int_equal(send_image(f, HV, img, len), ROT_OK); /* A, kept */
+  assert_int_equal(send_image(f, HV, img, len), ROT_OK); /* staged A replaced */
+  assert_int_equal(f->up.state.types[HV].staged, ROT_SLOT_A);
+  /* Start over into A and stop half way: A no longer holds an image. */
+  assert_int_equal(rot_update_begin(&f->up, HV, (uint32_t)len), ROT_OK);
+  assert_int_equal(f->up.session.region, ROT_RGN_HYPERVISOR_A);
+  assert_int_equal(rot_update_chunk(&f->up, 0, img, CHUNK), ROT_OK);
+  rot_update_abort(&f->up, ROT_OK);
+  assert_int_equal(f->up.state.types[HV].staged, ROT_SLOT_NONE);
+  /* Nothing staged or confirmed: A fails its full verification. */
+  assert_int_equal(rot_update_begin(&f->up, HV, (uint32_t)len), ROT_OK);
+  assert_int_equal(f->up.session.region, ROT_RGN_HYPERVISOR_A);
   free(img);
 }
 
@@ -653,6 +700,8 @@ int main(void) {
       T(update_test_activate_token_void_after_write),
       T(update_test_activate_token_void_after_policy_change),
       T(update_test_activate_after_reset_verifies),
+      T(update_test_begin_target_takes_kept_token),
+      T(update_test_begin_target_token_void_after_write),
       T(update_test_small_chunks_hash_once),
       T(update_test_chunk_wrong_type_aborts),
       T(update_test_chunk_length_disagrees_with_header),

@@ -22,6 +22,9 @@ ROT_WARN_UNUSED rot_error_t rot_mbox_read_req_encode(const rot_mbox_read_req_t *
                                                      size_t *out_len);
 ROT_WARN_UNUSED rot_error_t rot_mbox_begin_req_encode(
     const rot_mbox_begin_req_t *in, uint8_t *out, size_t cap, size_t *out_len);
+/* The chunk's data may already sit where it goes (in->data == out +
+ * ROT_MBOX_CHUNK_REQ_FIXED, read there straight from a file): it is not
+ * copied then. */
 ROT_WARN_UNUSED rot_error_t rot_mbox_chunk_req_encode(
     const rot_mbox_chunk_req_t *in, uint8_t *out, size_t cap, size_t *out_len);
 ROT_WARN_UNUSED rot_error_t rot_mbox_audit_read_req_encode(

@@ -19,6 +19,17 @@
 int rot_file_last_errno(void);
 
 /**
+ * Open a regular file to read it piece by piece: *fd (the caller closes
+ * it) and its size. The same refusals as rot_file_read, which uses it.
+ */
+ROT_WARN_UNUSED rot_error_t rot_file_open_read(const char *path, size_t max_len,
+                                               int *fd, size_t *len);
+
+/** Read exactly len bytes at off (ROT_ERROR_IO_READ if the file ends first). */
+ROT_WARN_UNUSED rot_error_t rot_file_pread(int fd, void *buf, size_t len,
+                                           uint64_t off);
+
+/**
  * Read a whole regular file into a malloc'd buffer (caller frees).
  * Files larger than max_len give ROT_ERROR_IO_TOO_LARGE without reading.
  */

@@ -11,6 +11,11 @@
 
 #include "rot/flash.h"
 
+/* Erase blocks whose erase can be kept in memory until they are written
+ * (a 256 MiB device of 64 KiB blocks), and the largest such block. */
+#define ROT_FLASH_FILE_MAX_BLOCKS 4096u
+#define ROT_FLASH_FILE_BLOCK_MAX 65536u
+
 typedef struct rot_flash_file {
   rot_flash_port_t port; /* first: the port the core uses */
   int fd;
@@ -19,6 +24,17 @@ typedef struct rot_flash_file {
   uint64_t syncs; /* barriers that reached the disk (fdatasync) */
   /* Non-zero when a write reached the file since the last barrier. */
   int dirty;
+  uint32_t hole_block; /* the file system's block when holes are used, else 0 */
+  /* Erased blocks not yet written to the file (bit per erase block): they
+   * read as 0xFF and are written by their first program or the next
+   * barrier. */
+  int defer; /* 0: erases are written at once (device too large) */
+  uint32_t npending;
+  uint8_t pending[ROT_FLASH_FILE_MAX_BLOCKS / 8u];
+  /* Blocks written whole since open (no holes in them): read directly. */
+  uint8_t solid[ROT_FLASH_FILE_MAX_BLOCKS / 8u];
+  uint8_t block[ROT_FLASH_FILE_BLOCK_MAX]; /* one erase block, built here */
+  uint32_t wb_off, wb_len; /* written, writeback not yet started */
 } rot_flash_file_t;
 
 /**
