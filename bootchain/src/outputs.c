@@ -26,23 +26,10 @@
 
 #include "bootchain/tpm.h"
 #include "rot_client/names.h"
+#include "rot_host/file.h"
 
 #define OUTPUT_MODE 0644
 
-static int write_all(int fd, const uint8_t *p, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return -1;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
 
 /*
  * dir/name, whole or not at all (see the top of the file). mkostemp
@@ -63,7 +50,7 @@ static rot_error_t write_output(const char *dir, const char *name,
   if (fd < 0) {
     return ROT_ERROR_IO_OPEN;
   }
-  int bad = fchmod(fd, OUTPUT_MODE) != 0 || write_all(fd, data, len) != 0;
+  int bad = fchmod(fd, OUTPUT_MODE) != 0 || rot_file_write_all(fd, data, len) != 0;
   bad |= close(fd) != 0;
   if (!bad && rename(tmp, path) != 0) {
     bad = 1;

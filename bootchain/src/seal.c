@@ -12,25 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rot_host/file.h"
+
 #define ALL_SEALS (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL)
 
-static int write_all(int fd, const uint8_t *p, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return -1;
-    }
-    if (n == 0) {
-      return -1;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
 
 /* Seals and size as the kernel reports them, not as we asked. */
 static rot_error_t check_sealed(int fd, size_t len) {
@@ -68,7 +53,7 @@ rot_error_t bc_seal_create(const char *name, const void *data, size_t len,
   void *map = MAP_FAILED;
   /* F_SEAL_WRITE is refused while any writable shared mapping exists, so
    * the content goes in with write(), never through a mapping. */
-  if (write_all(fd, data, len) != 0 ||
+  if (rot_file_write_all(fd, data, len) != 0 ||
       fcntl(fd, F_ADD_SEALS, ALL_SEALS) != 0) {
     goto fail;
   }

@@ -115,7 +115,7 @@ rot_error_t rot_file_read(const char *path, size_t max_len, uint8_t **out,
   return ROT_OK;
 }
 
-static int write_all(int fd, const void *data, size_t len) {
+int rot_file_write_all(int fd, const void *data, size_t len) {
   const uint8_t *p = data;
   while (len > 0) {
     ssize_t n = write(fd, p, len);
@@ -177,7 +177,7 @@ rot_error_t rot_file_write(const char *path, const void *data, size_t len,
     free(tmp);
     return err;
   }
-  int bad = fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 ||
+  int bad = fchmod(fd, mode) != 0 || rot_file_write_all(fd, data, len) != 0 ||
             fsync(fd) != 0;
   if (bad) {
     (void)os_fail(ROT_ERROR_IO_WRITE);

@@ -25,6 +25,10 @@ int rot_file_last_errno(void);
 ROT_WARN_UNUSED rot_error_t rot_file_open_read(const char *path, size_t max_len,
                                                int *fd, size_t *len);
 
+/** Write all len bytes to fd, retrying short writes and EINTR: 0, or -1
+ * with errno set. */
+int rot_file_write_all(int fd, const void *data, size_t len);
+
 /** Read exactly len bytes at off (ROT_ERROR_IO_READ if the file ends first). */
 ROT_WARN_UNUSED rot_error_t rot_file_pread(int fd, void *buf, size_t len,
                                            uint64_t off);
