@@ -47,4 +47,15 @@ void kl_payload_keys(ha_agent_t *a, ha_req_t *r);
 int ha_rot_query(ha_agent_t *a, ha_req_t *r, uint16_t cmd, uint8_t *out,
                  size_t cap, size_t *out_len);
 
+/**
+ * One quote by the AK over qual for a handler, timed into the quote
+ * latency histogram: 1 with q (attest_quote_free) and the AK's public
+ * area; otherwise a 503 with Retry-After naming the TPM's error is queued
+ * (message_id: its Redfish MessageId, NULL off Redfish) and 0 returned.
+ */
+int ha_quote_for(ha_agent_t *a, ha_req_t *r, const char *message_id,
+                 const uint8_t *qual, size_t qlen, uint32_t mask,
+                 const uint16_t *banks, size_t nb, attest_quote_t *q,
+                 TPM2B_PUBLIC *ak);
+
 #endif /* HOST_AGENT_HANDLERS_H */

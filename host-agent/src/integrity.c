@@ -478,23 +478,12 @@ void rf_post_tpm_signed_measurements(ha_agent_t *a, ha_req_t *r) {
       return;
     }
   }
-  struct timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
   attest_quote_t q;
-  memset(&q, 0, sizeof(q));
   TPM2B_PUBLIC ak;
-  if (ha_tpm_quote_banks(&a->tpm, ATTEST_AK_HANDLE, nonce, nlen, mask, banks, nb, &q,
-                         &ak) != ROT_OK) {
-    char why[256];
-    ha_tpm_last_error(&a->tpm, why, sizeof(why));
-    ha_reply_header(r, "Retry-After", "5");
-    ha_reply_error(r, 503, "ServiceTemporarilyUnavailable", NULL, "no quote: %s", why);
+  if (!ha_quote_for(a, r, "ServiceTemporarilyUnavailable", nonce, nlen, mask,
+                    banks, nb, &q, &ak)) {
     return;
   }
-  clock_gettime(CLOCK_MONOTONIC, &t1);
-  ha_metrics_quote(&a->metrics,
-                   (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
-                   1);
   /* 'quoted' is a TPM2B_ATTEST: the TPMS_ATTEST behind its u16 size. */
   size_t slen = 2 + q.attest.len + q.signature.len;
   uint8_t *signed_m = q.attest.len <= 0xffffu ? malloc(slen) : NULL;

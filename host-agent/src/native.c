@@ -341,6 +341,29 @@ static long boot_seconds(void) {
   return clock_gettime(CLOCK_BOOTTIME, &ts) == 0 ? (long)ts.tv_sec : 0;
 }
 
+int ha_quote_for(ha_agent_t *a, ha_req_t *r, const char *message_id,
+                 const uint8_t *qual, size_t qlen, uint32_t mask,
+                 const uint16_t *banks, size_t nb, attest_quote_t *q,
+                 TPM2B_PUBLIC *ak) {
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  memset(q, 0, sizeof(*q));
+  if (ha_tpm_quote_banks(&a->tpm, ATTEST_AK_HANDLE, qual, qlen, mask, banks, nb,
+                         q, ak) != ROT_OK) {
+    char why[256];
+    ha_tpm_last_error(&a->tpm, why, sizeof(why));
+    ha_reply_header(r, "Retry-After", "5");
+    ha_reply_error(r, 503, message_id, NULL, "no quote: %s", why);
+    return 0;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  ha_metrics_quote(&a->metrics,
+                   (double)(t1.tv_sec - t0.tv_sec) +
+                       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+                   1);
+  return 1;
+}
+
 static void kl_quote(ha_agent_t *a, ha_req_t *r, const char *nonce,
                      uint32_t mask, int integrity, int partial) {
   const char *hash = NULL;
@@ -348,26 +371,12 @@ static void kl_quote(ha_agent_t *a, ha_req_t *r, const char *nonce,
   if (bank == 0) {
     return;
   }
-  struct timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
   attest_quote_t q;
-  memset(&q, 0, sizeof(q));
   TPM2B_PUBLIC ak;
-  rot_error_t err = ha_tpm_quote(&a->tpm, ATTEST_AK_HANDLE,
-                                 (const uint8_t *)nonce, strlen(nonce), mask,
-                                 bank, &q, &ak);
-  if (err != ROT_OK) {
-    char why[256];
-    ha_tpm_last_error(&a->tpm, why, sizeof(why));
-    ha_reply_header(r, "Retry-After", "5");
-    ha_reply_error(r, 503, NULL, NULL, "no quote: %s", why);
+  if (!ha_quote_for(a, r, NULL, (const uint8_t *)nonce, strlen(nonce), mask,
+                    &bank, 1, &q, &ak)) {
     return;
   }
-  clock_gettime(CLOCK_MONOTONIC, &t1);
-  ha_metrics_quote(&a->metrics,
-                   (double)(t1.tv_sec - t0.tv_sec) +
-                       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
-                   1);
   char *qa = b64(q.attest.p, q.attest.len);
   char *qs = b64(q.signature.p, q.signature.len);
   char *qp = b64(q.pcrs.p, q.pcrs.len);

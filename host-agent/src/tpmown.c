@@ -261,22 +261,26 @@ static rot_error_t kept_quote(ha_tpm_t *t, const attest_source_t *src,
  * key at the AK's handle changing under it). */
 #define KEPT_ROUNDS 2
 
-rot_error_t ha_tpm_attest_single(ha_tpm_t *t, const attest_source_t *src,
-                                 const uint8_t *nonce, size_t len, char **doc,
-                                 char *detail, size_t cap) {
-  if (t == NULL || src == NULL || nonce == NULL || doc == NULL ||
-      len < ATTEST_NONCE_MIN || len > ATTEST_NONCE_MAX) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
+/* What a request makes of its quote and the kept parts it was made with
+ * (called outside the TPM lock: the next request's quote runs meanwhile). */
+typedef rot_error_t (*kept_encode_fn)(const ha_kept_t *k,
+                                      const attest_quote_t *q, void *ctx);
+
+/* One quote over qual with the kept parts, then encode: the parts are made
+ * again (at most KEPT_ROUNDS times) while the key at the AK's handle
+ * changes under them. */
+static rot_error_t kept_attest(ha_tpm_t *t, const attest_source_t *src,
+                               const uint8_t *qual, size_t qlen,
+                               kept_encode_fn encode, void *ctx, char *detail,
+                               size_t cap) {
   for (int round = 0; round < KEPT_ROUNDS; round++) {
     ha_kept_t *k = NULL;
     ROT_TRY(kept_get(t, src, &k, detail, cap));
     attest_quote_t q;
     int stale = 0;
-    rot_error_t err = kept_quote(t, src, k, nonce, len, &q, &stale, detail, cap);
+    rot_error_t err = kept_quote(t, src, k, qual, qlen, &q, &stale, detail, cap);
     if (err == ROT_OK && !stale) {
-      /* Outside the TPM lock: the next request's quote runs meanwhile. */
-      err = attest_kept_single_doc(&k->k, nonce, len, &q, doc);
+      err = encode(k, &q, ctx);
       attest_quote_free(&q);
       if (err != ROT_OK) {
         snprintf(detail, cap, "cannot encode the evidence: %s",
@@ -293,6 +297,29 @@ rot_error_t ha_tpm_attest_single(ha_tpm_t *t, const attest_source_t *src,
   }
   snprintf(detail, cap, "the key at the AK's handle keeps changing");
   return ROT_ERROR_TPM_COMMAND;
+}
+
+typedef struct single_ctx {
+  const uint8_t *nonce;
+  size_t len;
+  char **doc;
+} single_ctx_t;
+
+static rot_error_t single_encode(const ha_kept_t *k, const attest_quote_t *q,
+                                 void *ctx) {
+  const single_ctx_t *c = ctx;
+  return attest_kept_single_doc(&k->k, c->nonce, c->len, q, c->doc);
+}
+
+rot_error_t ha_tpm_attest_single(ha_tpm_t *t, const attest_source_t *src,
+                                 const uint8_t *nonce, size_t len, char **doc,
+                                 char *detail, size_t cap) {
+  if (t == NULL || src == NULL || nonce == NULL || doc == NULL ||
+      len < ATTEST_NONCE_MIN || len > ATTEST_NONCE_MAX) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  single_ctx_t c = {nonce, len, doc};
+  return kept_attest(t, src, nonce, len, single_encode, &c, detail, cap);
 }
 
 /* A batch's shared document (attest_batch_shared_t), counted. */
@@ -411,6 +438,20 @@ static rot_error_t batch_pieces(
   return err;
 }
 
+typedef struct batch_ctx {
+  const attest_nonce_t *nonces;
+  size_t n;
+  const uint8_t (*paths)[ATTEST_MERKLE_MAX_DEPTH][ATTEST_MERKLE_HASH_LEN];
+  const uint32_t *lens;
+  ha_evpiece_t **docs;
+} batch_ctx_t;
+
+static rot_error_t batch_encode(const ha_kept_t *k, const attest_quote_t *q,
+                                void *ctx) {
+  const batch_ctx_t *c = ctx;
+  return batch_pieces(k, c->nonces, c->n, q, c->paths, c->lens, c->docs);
+}
+
 rot_error_t ha_tpm_attest_batch(ha_tpm_t *t, const attest_source_t *src,
                                 const attest_nonce_t *nonces, size_t n,
                                 ha_evpiece_t **docs, char *detail, size_t cap) {
@@ -428,45 +469,15 @@ rot_error_t ha_tpm_attest_batch(ha_tpm_t *t, const attest_source_t *src,
   if (err != ROT_OK) {
     snprintf(detail, cap, "batch: 1..%u nonces of %u..%u bytes",
              ATTEST_BATCH_MAX, ATTEST_NONCE_MIN, ATTEST_NONCE_MAX);
-  }
-  int stale = 1;
-  for (int round = 0; err == ROT_OK && stale && round < KEPT_ROUNDS; round++) {
-    ha_kept_t *k = NULL;
-    err = kept_get(t, src, &k, detail, cap);
-    if (err != ROT_OK) {
-      break;
-    }
-    attest_quote_t q;
-    err = kept_quote(t, src, k, root, sizeof(root), &q, &stale, detail, cap);
-    if (err == ROT_OK && !stale) {
-      err = batch_pieces(
-          k, nonces, n, &q,
-          (const uint8_t(*)[ATTEST_MERKLE_MAX_DEPTH][ATTEST_MERKLE_HASH_LEN])paths,
-          lens, docs);
-      attest_quote_free(&q);
-      if (err != ROT_OK) {
-        snprintf(detail, cap, "cannot encode the evidence: %s",
-                 rot_error_name(err));
-      }
-    }
-    if (stale) {
-      kept_drop(t, k);
-    }
-    kept_put(t, k);
-  }
-  if (err == ROT_OK && stale) {
-    snprintf(detail, cap, "the key at the AK's handle keeps changing");
-    err = ROT_ERROR_TPM_COMMAND;
+  } else {
+    batch_ctx_t c = {nonces, n,
+                     (const uint8_t(*)[ATTEST_MERKLE_MAX_DEPTH][ATTEST_MERKLE_HASH_LEN])paths,
+                     lens, docs};
+    err = kept_attest(t, src, root, sizeof(root), batch_encode, &c, detail, cap);
   }
   free(paths);
   free(lens);
   return err;
-}
-
-rot_error_t ha_tpm_quote(ha_tpm_t *t, uint32_t ak, const uint8_t *qual,
-                         size_t qlen, uint32_t mask, uint16_t bank,
-                         attest_quote_t *q, TPM2B_PUBLIC *ak_pub) {
-  return ha_tpm_quote_banks(t, ak, qual, qlen, mask, &bank, 1, q, ak_pub);
 }
 
 rot_error_t ha_tpm_quote_banks(ha_tpm_t *t, uint32_t ak, const uint8_t *qual,

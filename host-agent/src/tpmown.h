@@ -98,16 +98,6 @@ ROT_WARN_UNUSED rot_error_t ha_tpm_attest_batch(ha_tpm_t *t,
                                                 char *detail, size_t cap);
 
 /**
- * One raw quote by the AK at ak over PCRs mask of one bank (qual is the
- * qualifying data, at most 64 bytes), with the AK's public area.
- */
-ROT_WARN_UNUSED rot_error_t ha_tpm_quote(ha_tpm_t *t, uint32_t ak,
-                                         const uint8_t *qual, size_t qlen,
-                                         uint32_t mask, uint16_t bank,
-                                         attest_quote_t *q,
-                                         TPM2B_PUBLIC *ak_pub);
-
-/**
  * The identity the TPM holds: the AK's public area (marshalled too) and
  * the EK's public area and certificate (DER; empty when absent).
  */
@@ -119,8 +109,10 @@ ROT_WARN_UNUSED rot_error_t ha_tpm_identity(ha_tpm_t *t, uint32_t ak,
                                             attest_buf_t *ek_cert);
 
 /**
- * One raw quote as ha_tpm_quote, over the same mask in each of banks[0..nb)
- * (the Redfish TPMGetSignedMeasurements action).
+ * One raw quote by the AK at ak over the same PCR mask in each of
+ * banks[0..nb) (qual is the qualifying data, at most 64 bytes), with the
+ * AK's public area (Keylime's quotes, one bank; the Redfish
+ * TPMGetSignedMeasurements action).
  */
 ROT_WARN_UNUSED rot_error_t ha_tpm_quote_banks(ha_tpm_t *t, uint32_t ak,
                                                const uint8_t *qual, size_t qlen,
