@@ -33,34 +33,30 @@
 static const char *g_upstream;
 static long g_delay_ms;
 
-static int read_full(int fd, uint8_t *p, size_t n) {
+/* All n bytes read into rd, or written from wr (exactly one of the two). */
+static int io_full(int fd, uint8_t *rd, const uint8_t *wr, size_t n) {
   while (n > 0) {
-    ssize_t k = read(fd, p, n);
+    ssize_t k = wr != NULL ? write(fd, wr, n) : read(fd, rd, n);
     if (k < 0 && errno == EINTR) {
       continue;
     }
     if (k <= 0) {
       return -1;
     }
-    p += k;
+    if (wr != NULL) {
+      wr += k;
+    } else {
+      rd += k;
+    }
     n -= (size_t)k;
   }
   return 0;
 }
 
+static int read_full(int fd, uint8_t *p, size_t n) { return io_full(fd, p, NULL, n); }
+
 static int write_full(int fd, const uint8_t *p, size_t n) {
-  while (n > 0) {
-    ssize_t k = write(fd, p, n);
-    if (k < 0 && errno == EINTR) {
-      continue;
-    }
-    if (k <= 0) {
-      return -1;
-    }
-    p += k;
-    n -= (size_t)k;
-  }
-  return 0;
+  return io_full(fd, NULL, p, n);
 }
 
 static uint32_t be32(const uint8_t *p) {
