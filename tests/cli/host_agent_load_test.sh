@@ -12,10 +12,7 @@ ROOT=$PWD
 . tests/lib/tap.sh
 tap_tmpdir
 
-if ! command -v wrk >/dev/null; then
-  not_ok "wrk is installed" "run scripts/deps.sh"
-  tap_exit
-fi
+tap_need wrk
 # shellcheck source=tests/lib/stack.sh
 . tests/lib/stack.sh
 stack_up

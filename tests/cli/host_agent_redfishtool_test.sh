@@ -14,10 +14,7 @@ ROOT=$PWD
 . tests/lib/tap.sh
 tap_tmpdir
 
-if ! command -v redfishtool >/dev/null; then
-  not_ok "redfishtool is installed" "run scripts/deps.sh"
-  tap_exit
-fi
+tap_need redfishtool
 # shellcheck source=tests/lib/stack.sh
 . tests/lib/stack.sh
 stack_up

@@ -56,12 +56,7 @@ swtpm_procs() {
   echo "$n"
 }
 
-for tool in swtpm swtpm_setup tpm2_pcrread tpm2_getcap tpm2_nvreadpublic tpm2_nvread openssl; do
-  if ! command -v "$tool" >/dev/null; then
-    not_ok "tool $tool installed" "run scripts/deps.sh"
-    exit 1
-  fi
-done
+tap_need swtpm swtpm_setup tpm2_pcrread tpm2_getcap tpm2_nvreadpublic tpm2_nvread openssl
 
 # ---- usage -----------------------------------------------------------------
 sh_run --help

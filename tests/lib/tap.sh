@@ -14,6 +14,8 @@
 #                           it unless REASON is one CI cannot meet
 #                           (CI_SKIP_ALLOWED in tests/lib/results.sh)
 #   tap_exit                exit 0 when nothing failed, else 1
+#   tap_need TOOL...        each TOOL on PATH, or "not ok - TOOL is
+#                           installed" and the script ends (tap_exit)
 
 failed=0
 
@@ -44,3 +46,13 @@ tap_cleanup() {
 }
 
 tap_exit() { exit $((failed > 0)); }
+
+tap_need() {
+  local tool
+  for tool in "$@"; do
+    if ! command -v "$tool" >/dev/null; then
+      not_ok "$tool is installed" "run scripts/deps.sh"
+      tap_exit
+    fi
+  done
+}
