@@ -48,6 +48,14 @@ int ha_rot_query(ha_agent_t *a, ha_req_t *r, uint16_t cmd, uint8_t *out,
                  size_t cap, size_t *out_len);
 
 /**
+ * The answer when the TPM did not answer: 503 with Retry-After, the
+ * message "WHAT: <the TPM's last error>" (message_id: its Redfish
+ * MessageId, NULL off Redfish).
+ */
+void ha_reply_tpm_down(ha_agent_t *a, ha_req_t *r, const char *message_id,
+                       const char *what);
+
+/**
  * One quote by the AK over qual for a handler, timed into the quote
  * latency histogram: 1 with q (attest_quote_free) and the AK's public
  * area; otherwise a 503 with Retry-After naming the TPM's error is queued

@@ -65,12 +65,8 @@ static int read_ids(ha_agent_t *a, ha_req_t *r, idset_t *s, int want_chip) {
   rot_error_t err = ha_tpm_identity(&a->tpm, ATTEST_AK_HANDLE, TPM2_ALG_RSA, &s->ak,
                                     &s->ak_m, &ek, &s->ek_cert);
   if (err != ROT_OK || attest_ak_pem(&s->ak.publicArea, &s->ak_pem) != ROT_OK) {
-    char why[256];
-    ha_tpm_last_error(&a->tpm, why, sizeof(why));
     idset_free(s);
-    ha_reply_header(r, "Retry-After", "5");
-    ha_reply_error(r, 503, "ServiceTemporarilyUnavailable", NULL,
-                   "the TPM gave no identity: %s", why);
+    ha_reply_tpm_down(a, r, "ServiceTemporarilyUnavailable", "the TPM gave no identity");
     return 0;
   }
   if (want_chip) {
@@ -460,11 +456,7 @@ void rf_post_tpm_signed_measurements(ha_agent_t *a, ha_req_t *r) {
   uint16_t algs[8];
   size_t na = 8;
   if (ha_tpm_banks(&a->tpm, algs, &na) != ROT_OK) {
-    char why[256];
-    ha_tpm_last_error(&a->tpm, why, sizeof(why));
-    ha_reply_header(r, "Retry-After", "5");
-    ha_reply_error(r, 503, "ServiceTemporarilyUnavailable", NULL,
-                   "the TPM is not answering: %s", why);
+    ha_reply_tpm_down(a, r, "ServiceTemporarilyUnavailable", "the TPM is not answering");
     return;
   }
   for (size_t i = 0; i < nb; i++) {

@@ -256,10 +256,7 @@ static uint16_t kl_bank(ha_agent_t *a, ha_req_t *r, const char **name) {
   uint16_t algs[8];
   size_t n = 8;
   if (ha_tpm_banks(&a->tpm, algs, &n) != ROT_OK) {
-    char why[256];
-    ha_tpm_last_error(&a->tpm, why, sizeof(why));
-    ha_reply_header(r, "Retry-After", "5");
-    ha_reply_error(r, 503, NULL, NULL, "the TPM is not answering: %s", why);
+    ha_reply_tpm_down(a, r, NULL, "the TPM is not answering");
     return 0;
   }
   uint16_t bank = 0;
@@ -341,6 +338,14 @@ static long boot_seconds(void) {
   return clock_gettime(CLOCK_BOOTTIME, &ts) == 0 ? (long)ts.tv_sec : 0;
 }
 
+void ha_reply_tpm_down(ha_agent_t *a, ha_req_t *r, const char *message_id,
+                       const char *what) {
+  char why[256];
+  ha_tpm_last_error(&a->tpm, why, sizeof(why));
+  ha_reply_header(r, "Retry-After", "5");
+  ha_reply_error(r, 503, message_id, NULL, "%s: %s", what, why);
+}
+
 int ha_quote_for(ha_agent_t *a, ha_req_t *r, const char *message_id,
                  const uint8_t *qual, size_t qlen, uint32_t mask,
                  const uint16_t *banks, size_t nb, attest_quote_t *q,
@@ -350,10 +355,7 @@ int ha_quote_for(ha_agent_t *a, ha_req_t *r, const char *message_id,
   memset(q, 0, sizeof(*q));
   if (ha_tpm_quote_banks(&a->tpm, ATTEST_AK_HANDLE, qual, qlen, mask, banks, nb,
                          q, ak) != ROT_OK) {
-    char why[256];
-    ha_tpm_last_error(&a->tpm, why, sizeof(why));
-    ha_reply_header(r, "Retry-After", "5");
-    ha_reply_error(r, 503, message_id, NULL, "no quote: %s", why);
+    ha_reply_tpm_down(a, r, message_id, "no quote");
     return 0;
   }
   clock_gettime(CLOCK_MONOTONIC, &t1);
