@@ -22,6 +22,7 @@ PKGS=(
   libgnutls28-dev           # host agent: checks operator client certificates
   python3-sushy wrk         # host agent tests: Redfish client, load generator
   redfishtool               # host agent tests: DMTF's Redfish command-line client
+  gdb                       # CI (.ci/run): the backtrace of any core a test run leaves
 )
 
 missing=()

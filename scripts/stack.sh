@@ -164,16 +164,37 @@ tls-key = $D/pki/server.key
 operator-ca = $D/pki/operator-ca.crt
 ports-file = $D/ports
 CONF
+  local pid
   # shellcheck disable=SC2086 # STACK_AGENT_ARGS is a list of flags
   "$BIN/host-agent" --config "$D/agent.conf" ${STACK_AGENT_ARGS:-} \
     >"$D/agent.out" 2>>"$D/agent.log" </dev/null &
-  echo $! >"$D/agent.pid"
+  pid=$!
+  echo "$pid" >"$D/agent.pid"
   for _ in $(seq 200); do
     [ -s "$D/ports" ] && break
-    kill -0 "$(cat "$D/agent.pid")" 2>/dev/null || die "host-agent exited: $(tail -3 "$D/agent.log")"
+    kill -0 "$pid" 2>/dev/null || agent_died "$pid"
     sleep 0.025
   done
   [ -s "$D/ports" ] || die "host-agent did not write $D/ports"
+}
+
+# agent_died PID: the agent (a child of this shell) ended before writing
+# its ports file. Says how it ended (exit status, or the signal and whether
+# it left a core) and what it wrote to stderr, so a crash at start leaves
+# evidence in the test's output.
+agent_died() {
+  local st how
+  wait "$1"
+  st=$?
+  if [ "$st" -gt 128 ]; then
+    how="was killed by signal $((st - 128)) (SIG$(kill -l $((st - 128)) 2>/dev/null))"
+    [ "$ROOT/core" -nt "$D/agent.pid" ] && how="$how, dumping a core ($ROOT/core)"
+  else
+    how="exited with status $st"
+  fi
+  echo "$prog: host-agent $how before writing $D/ports; the end of its stderr ($D/agent.log):" >&2
+  tail -n 20 "$D/agent.log" | sed 's/^/  /' >&2
+  exit 1
 }
 
 cmd_start() {

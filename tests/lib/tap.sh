@@ -8,7 +8,7 @@
 #                           script's own cleanup function runs, if it has
 #                           one, then $T is removed
 #   ok NAME
-#   not_ok NAME [DETAIL...] each DETAIL follows as a "#" comment line
+#   not_ok NAME [DETAIL...] each DETAIL follows as "#" comment lines
 #   skip NAME REASON        "ok - NAME # skip REASON": not run, and why;
 #                           run.sh counts it apart, and under CI fails
 #                           it unless REASON is one CI cannot meet
@@ -27,7 +27,8 @@ not_ok() {
   echo "not ok - $1"
   shift
   local l
-  for l in "$@"; do echo "#   $l"; done
+  # A detail of several lines (a program's stderr) stays one comment.
+  for l in "$@"; do printf '%s\n' "$l" | sed 's/^/#   /'; done
   failed=$((failed + 1))
 }
 
