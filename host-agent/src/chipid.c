@@ -105,6 +105,55 @@ static int take_der(const uint8_t **p, size_t *left, const uint8_t **der,
   return 0;
 }
 
+/* IDENTITY into reply (IDENTITY_REPLY_MAX bytes): the DeviceID and Alias
+ * certificates, pointing into it. Needs the chip only, not the TPM. */
+static rot_error_t read_identity(ha_chip_t *c, uint8_t *reply, const uint8_t **devid,
+                                 size_t *devid_len, const uint8_t **alias,
+                                 size_t *alias_len, char *why, size_t cap) {
+  size_t n = 0;
+  rot_error_t err = ask(c, ROT_MBOX_CMD_IDENTITY, NULL, 0, reply,
+                        IDENTITY_REPLY_MAX, &n);
+  if (err != ROT_OK) {
+    snprintf(why, cap, "the chip gave no identity (IDENTITY: %s)",
+             rot_error_name(err));
+    return err;
+  }
+  const uint8_t *p = reply;
+  size_t left = n;
+  if (take_der(&p, &left, devid, devid_len) != 0 ||
+      take_der(&p, &left, alias, alias_len) != 0 || left != 0) {
+    snprintf(why, cap, "the chip's IDENTITY reply is malformed");
+    return ROT_ERROR_ATTEST_BAD_EVIDENCE;
+  }
+  return ROT_OK;
+}
+
+rot_error_t ha_chip_certs(ha_chip_t *c, ha_chip_ident_t *out, char *why,
+                          size_t cap) {
+  if (c == NULL || out == NULL) {
+    snprintf(why, cap, "no chip to ask");
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  memset(out, 0, sizeof(*out));
+  uint8_t *reply = malloc(IDENTITY_REPLY_MAX);
+  if (reply == NULL) {
+    snprintf(why, cap, "out of memory");
+    return ROT_ERROR_INTERNAL;
+  }
+  const uint8_t *devid = NULL, *alias = NULL;
+  size_t devid_len = 0, alias_len = 0;
+  rot_error_t err = read_identity(c, reply, &devid, &devid_len, &alias, &alias_len,
+                                  why, cap);
+  if (err == ROT_OK && (buf_set(&out->deviceid, devid, devid_len) != ROT_OK ||
+                        buf_set(&out->alias, alias, alias_len) != ROT_OK)) {
+    ha_chip_ident_free(out);
+    snprintf(why, cap, "out of memory");
+    err = ROT_ERROR_INTERNAL;
+  }
+  free(reply);
+  return err;
+}
+
 rot_error_t ha_chip_get(ha_chip_t *c, const attest_buf_t *ak_public,
                         const attest_buf_t *ek_cert, ha_chip_ident_t *out,
                         char *why, size_t cap) {
@@ -126,24 +175,13 @@ rot_error_t ha_chip_get(ha_chip_t *c, const attest_buf_t *ak_public,
     snprintf(why, cap, "out of memory");
     return ROT_ERROR_INTERNAL;
   }
-  size_t n = 0;
-  rot_error_t err = ask(c, ROT_MBOX_CMD_IDENTITY, NULL, 0, reply,
-                        IDENTITY_REPLY_MAX, &n);
   const uint8_t *devid = NULL, *alias = NULL;
   size_t devid_len = 0, alias_len = 0;
+  rot_error_t err = read_identity(c, reply, &devid, &devid_len, &alias, &alias_len,
+                                  why, cap);
   if (err != ROT_OK) {
-    snprintf(why, cap, "the chip gave no identity (IDENTITY: %s)",
-             rot_error_name(err));
     free(reply);
     return err;
-  }
-  const uint8_t *p = reply;
-  size_t left = n;
-  if (take_der(&p, &left, &devid, &devid_len) != 0 ||
-      take_der(&p, &left, &alias, &alias_len) != 0 || left != 0) {
-    snprintf(why, cap, "the chip's IDENTITY reply is malformed");
-    free(reply);
-    return ROT_ERROR_ATTEST_BAD_EVIDENCE;
   }
   pthread_mutex_lock(&c->lock);
   int hit = c->valid &&

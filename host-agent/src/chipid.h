@@ -62,6 +62,15 @@ ROT_WARN_UNUSED rot_error_t ha_chip_get(ha_chip_t *c, const attest_buf_t *ak_pub
                                         ha_chip_ident_t *out, char *why,
                                         size_t cap);
 
+/**
+ * The chip's DeviceID and Alias certificates alone (out's endorsement stays
+ * empty): what the chip holds needs the chip only, so these are served
+ * while the TPM is down. why (cap bytes) gets a reason on failure.
+ * Errors: as ha_chip_get's, but for the endorsement's.
+ */
+ROT_WARN_UNUSED rot_error_t ha_chip_certs(ha_chip_t *c, ha_chip_ident_t *out,
+                                          char *why, size_t cap);
+
 /** rotd's INVENTORY as the evidence's JSON text (malloc'd), or NULL. */
 char *ha_chip_inventory(ha_chip_t *c);
 

@@ -37,29 +37,25 @@
 #define NONCE_MAX 64u
 #define NONCE_DEFAULT 32u
 
-/* ---- the chip's and the TPM's identity, read for one request ---------------- */
+/* ---- the TPM's identity, read for one request -------------------------------- */
 
+/* The chip's members need only the chip (ha_chip_certs): its certificates
+ * are served while the TPM is down. */
 typedef struct idset {
   attest_buf_t ak_m, ek_cert;
   TPM2B_PUBLIC ak;
   char *ak_pem;
-  ha_chip_ident_t chip;
-  int chip_ok;
-  char why[256];
 } idset_t;
 
 static void idset_free(idset_t *s) {
   free(s->ak_m.p);
   free(s->ek_cert.p);
   free(s->ak_pem);
-  if (s->chip_ok) {
-    ha_chip_ident_free(&s->chip);
-  }
 }
 
-/* The TPM's AK and EK certificate, then (want_chip) the chip's view of
- * them; a 503 queued and 0 returned when the TPM does not answer. */
-static int read_ids(ha_agent_t *a, ha_req_t *r, idset_t *s, int want_chip) {
+/* The TPM's AK and EK certificate; a 503 queued and 0 returned when the
+ * TPM does not answer. */
+static int read_ids(ha_agent_t *a, ha_req_t *r, idset_t *s) {
   memset(s, 0, sizeof(*s));
   TPM2B_PUBLIC ek;
   rot_error_t err = ha_tpm_identity(&a->tpm, ATTEST_AK_HANDLE, TPM2_ALG_RSA, &s->ak,
@@ -68,10 +64,6 @@ static int read_ids(ha_agent_t *a, ha_req_t *r, idset_t *s, int want_chip) {
     idset_free(s);
     ha_reply_tpm_down(a, r, "ServiceTemporarilyUnavailable", "the TPM gave no identity");
     return 0;
-  }
-  if (want_chip) {
-    s->chip_ok = ha_chip_get(&a->chip, &s->ak_m, &s->ek_cert, &s->chip, s->why,
-                             sizeof(s->why)) == ROT_OK;
   }
   return 1;
 }
@@ -175,9 +167,11 @@ static json_object *active_rot_uri(ha_agent_t *a) {
 }
 
 static void get_rot(ha_agent_t *a, ha_req_t *r) {
-  idset_t s;
-  if (!read_ids(a, r, &s, 1)) {
-    return;
+  ha_chip_ident_t id;
+  char why[256] = "";
+  int chip_ok = ha_chip_certs(&a->chip, &id, why, sizeof(why)) == ROT_OK;
+  if (chip_ok) {
+    ha_chip_ident_free(&id);
   }
   json_object *o = rf_resource(CI "/RoT", CI_TYPE, "RoT", "Security chip DICE identity");
   json_object_object_add(o, "Description", json_object_new_string(
@@ -192,17 +186,16 @@ static void get_rot(ha_agent_t *a, ha_req_t *r) {
   json_object_object_add(o, "TargetComponentURI",
                          target != NULL ? target
                                         : json_object_new_string("/redfish/v1/Systems/1"));
-  json_object_object_add(o, "Status", rf_status(s.chip_ok ? "Enabled" : "UnavailableOffline",
-                                                s.chip_ok ? "OK" : "Critical"));
+  json_object_object_add(o, "Status", rf_status(chip_ok ? "Enabled" : "UnavailableOffline",
+                                                chip_ok ? "OK" : "Critical"));
   json_object_object_add(o, "Links", protected_links());
   json_object *rs = json_object_new_object();
   json_object_object_add(rs, "Certificates", rf_link(CI "/RoT/Certificates"));
   json_object_object_add(rs, "ComponentCertificate", rf_link(CI "/RoT/Certificates/Alias"));
-  if (!s.chip_ok) {
-    json_object_object_add(rs, "Unavailable", json_object_new_string(s.why));
+  if (!chip_ok) {
+    json_object_object_add(rs, "Unavailable", json_object_new_string(why));
   }
   json_object_object_add(o, "Oem", oem(rs));
-  idset_free(&s);
   ha_reply_json(r, 200, o);
 }
 
@@ -269,6 +262,28 @@ static json_object *cert_json(const char *path, const char *id, const char *name
   return o;
 }
 
+/* The chip's DeviceID or Alias certificate (name), from the chip alone:
+ * 503 while the chip does not answer, whatever the TPM does. */
+static void get_rot_cert(ha_agent_t *a, ha_req_t *r, const char *path,
+                         const char *name) {
+  ha_chip_ident_t id;
+  char why[256] = "";
+  if (ha_chip_certs(&a->chip, &id, why, sizeof(why)) != ROT_OK) {
+    ha_reply_header(r, "Retry-After", "5");
+    ha_reply_error(r, 503, "ServiceTemporarilyUnavailable", NULL, "%s", why);
+    return;
+  }
+  json_object *o;
+  if (strcmp(name, "DeviceID") == 0) {
+    o = cert_json(path, name, "RoT DICE DeviceID certificate", id.deviceid.p,
+                  id.deviceid.len);
+  } else {
+    o = cert_json(path, name, "RoT DICE Alias certificate", id.alias.p, id.alias.len);
+  }
+  ha_chip_ident_free(&id);
+  ha_reply_json(r, 200, o);
+}
+
 void rf_get_integrity_cert(ha_agent_t *a, ha_req_t *r) {
   int tpm = is_tpm(r->id), rot = is_rot(r->id);
   const char *c = r->id2;
@@ -278,16 +293,20 @@ void rf_get_integrity_cert(ha_agent_t *a, ha_req_t *r) {
                    c, r->id);
     return;
   }
-  idset_t s;
-  if (!read_ids(a, r, &s, rot || strcmp(c, "AK") == 0)) {
-    return;
-  }
   char path[160];
   snprintf(path, sizeof(path), CI "/%s/Certificates/%s", r->id, c);
+  if (rot) {
+    get_rot_cert(a, r, path, c);
+    return;
+  }
+  idset_t s;
+  if (!read_ids(a, r, &s)) {
+    return;
+  }
   json_object *o = NULL;
   if (strcmp(c, "EK") == 0) {
     o = cert_json(path, c, "TPM endorsement key certificate", s.ek_cert.p, s.ek_cert.len);
-  } else if (strcmp(c, "AK") == 0) {
+  } else {
     /* The AK has no X.509 certificate: the chip vouches for it (its
      * endorsement, signed by the Alias key), so this resource names the
      * key and that endorsement instead of a certificate string. */
@@ -315,16 +334,6 @@ void rf_get_integrity_cert(ha_agent_t *a, ha_req_t *r) {
     }
     json_object_put(dice);
     json_object_object_add(o, "Oem", oem(rs));
-  } else if (!s.chip_ok) {
-    idset_free(&s);
-    ha_reply_header(r, "Retry-After", "5");
-    ha_reply_error(r, 503, "ServiceTemporarilyUnavailable", NULL, "%s", s.why);
-    return;
-  } else if (strcmp(c, "DeviceID") == 0) {
-    o = cert_json(path, c, "RoT DICE DeviceID certificate", s.chip.deviceid.p,
-                  s.chip.deviceid.len);
-  } else {
-    o = cert_json(path, c, "RoT DICE Alias certificate", s.chip.alias.p, s.chip.alias.len);
   }
   idset_free(&s);
   ha_reply_json(r, 200, o);

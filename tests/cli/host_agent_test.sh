@@ -432,15 +432,47 @@ req GET "$H/redfish/v1/UpdateService/FirmwareInventory"
 expect "rotd down: inventory 503" 503 '"rotd" in d["error"]["message"]'
 req GET "$H/healthz"
 expect "rotd down: /healthz 503 naming it" 503 'd["rotd"]["up"] is False'
+# The chip's ComponentIntegrity member says the chip is offline; its
+# certificates, which only the chip holds, are not there to serve.
+req GET "$H/redfish/v1/ComponentIntegrity/RoT"
+expect "rotd down: ComponentIntegrity/RoT says the chip is offline" 200 \
+  'd["Status"]["State"]=="UnavailableOffline" and "Unavailable" in d["Oem"]["RotStack"]'
+req GET "$H/redfish/v1/ComponentIntegrity/RoT/Certificates/Alias"
+expect "rotd down: the chip's Alias certificate 503" 503 '"identity" in d["error"]["message"]'
 "$BIN/rotd" --flash "$S/flash.bin" --otp "$S/otp.bin" --socket "$S/rotd.sock" \
   --daemon --pid "$S/rotd.pid" --log "$S/rotd.log" 2>>"$S/rotd.log" || not_ok "rotd restarts"
 req GET "$H/redfish/v1/UpdateService/FirmwareInventory"
 expect "rotd back: the agent reconnects by itself" 200 'd["Members@odata.count"]==10'
+# The chip's certificates as served with everything up, to compare with
+# what is served while the TPM is down.
+for c in DeviceID Alias; do
+  req GET "$H/redfish/v1/ComponentIntegrity/RoT/Certificates/$c"
+  cp "$T/body" "$T/rot-$c.up.json"
+done
 bash scripts/swtpm.sh stop "$S/tpm" >/dev/null 2>&1
 req GET "$H/healthz"
 expect "TPM down: /healthz 503 naming it" 503 'd["tpm"]["up"] is False and d["rotd"]["up"] is True'
 req GET "$H/v2.5/agent/info"
 expect "TPM down: agent/info 503" 503 'd["code"]==503'
+# The chip's member and certificates need the chip only.
+req GET "$H/redfish/v1/ComponentIntegrity/RoT"
+expect "TPM down: ComponentIntegrity/RoT still 200, the chip enabled" 200 \
+  'd["Status"]["State"]=="Enabled" and "Unavailable" not in d["Oem"]["RotStack"]'
+for c in DeviceID Alias; do
+  req GET "$H/redfish/v1/ComponentIntegrity/RoT/Certificates/$c"
+  if [ "$code" = 200 ] && python3 -c '
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+sys.exit(0 if a["CertificateString"].startswith("-----BEGIN CERTIFICATE-----") and
+         a["CertificateString"] == b["CertificateString"] and a["Fingerprint"] == b["Fingerprint"] else 1)
+' "$T/body" "$T/rot-$c.up.json"; then
+    ok "TPM down: the chip's $c certificate is served, the same as with the TPM up"
+  else
+    not_ok "TPM down: the chip's $c certificate is served" "$(show)"
+  fi
+done
+req GET "$H/redfish/v1/ComponentIntegrity/TPM/Certificates/EK"
+expect "TPM down: the TPM's EK certificate 503" 503 'd["error"]["code"]'
 bash scripts/swtpm.sh start "$S/tpm" >/dev/null 2>&1
 req GET "$H/healthz"
 expect "TPM back: the agent reopens it by itself" 200 'd["tpm"]["up"] is True'
