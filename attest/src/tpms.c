@@ -47,12 +47,46 @@ static uint16_t bank_size(uint16_t alg) {
 #define SEL_ENTRY 8u
 #define TPM2B_ENTRY 66u
 
-rot_error_t attest_pcrfile_decode(const uint8_t *p, size_t len,
-                                  attest_pcr_values_t *out) {
-  if (p == NULL || out == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
+static int all_zero(const uint8_t *p, size_t n) {
+  uint8_t acc = 0;
+  for (size_t i = 0; i < n; i++) {
+    acc |= p[i];
   }
-  memset(out, 0, sizeof(*out));
+  return acc == 0;
+}
+
+/*
+ * The bytes of a well-formed file that carry no value: in each used
+ * selection entry the fourth select byte (sizeofSelect is 3) and the
+ * struct's padding byte, the unused selection entries, and in each digest
+ * list the buffer bytes past a digest's size and the unused digest
+ * entries. tpm2-tools writes them zero; a value hidden there would pass
+ * every other check, so none is taken. Called once the counts are checked.
+ */
+static int padding_zero(const uint8_t *p, uint32_t nsel, uint32_t nlists) {
+  for (uint32_t i = 0; i < TPM2_NUM_PCR_BANKS; i++) {
+    const uint8_t *e = p + 4 + i * SEL_ENTRY;
+    if (i < nsel ? !all_zero(e + 6, 2) : !all_zero(e, SEL_ENTRY)) {
+      return 0;
+    }
+  }
+  for (uint32_t l = 0; l < nlists; l++) {
+    const uint8_t *lp = p + ATTEST_PCRFILE_SEL_SIZE + 4u +
+                        (size_t)l * ATTEST_PCRFILE_DIGESTS_SIZE;
+    uint32_t count = le32(lp);
+    for (uint32_t j = 0; j < 8; j++) {
+      const uint8_t *d = lp + 4 + j * TPM2B_ENTRY;
+      size_t used = j < count ? 2u + le16(d) : 0u;
+      if (used > TPM2B_ENTRY || !all_zero(d + used, TPM2B_ENTRY - used)) {
+        return 0;
+      }
+    }
+  }
+  return 1;
+}
+
+static rot_error_t pcrfile_decode(const uint8_t *p, size_t len,
+                                  attest_pcr_values_t *out) {
   if (len < ATTEST_PCRFILE_SEL_SIZE + 4u) {
     return ROT_ERROR_ATTEST_BAD_EVIDENCE;
   }
@@ -127,7 +161,24 @@ rot_error_t attest_pcrfile_decode(const uint8_t *p, size_t len,
   if (in_list != list_count || list + 1 != nlists) {
     return ROT_ERROR_ATTEST_BAD_EVIDENCE;
   }
+  if (!padding_zero(p, nsel, nlists)) {
+    return ROT_ERROR_ATTEST_PCR_PADDING;
+  }
   return ROT_OK;
+}
+
+rot_error_t attest_pcrfile_decode(const uint8_t *p, size_t len,
+                                  attest_pcr_values_t *out) {
+  if (p == NULL || out == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  memset(out, 0, sizeof(*out));
+  rot_error_t err = pcrfile_decode(p, len, out);
+  if (err != ROT_OK) {
+    /* Refused: nothing half decoded is left behind. */
+    memset(out, 0, sizeof(*out));
+  }
+  return err;
 }
 
 rot_error_t attest_pcrfile_encode(const TPML_PCR_SELECTION *sel,

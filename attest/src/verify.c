@@ -76,6 +76,7 @@ typedef struct parts {
   int ak_ok;
   attest_pcr_values_t *pcrs;
   int pcrs_ok;
+  rot_error_t pcrs_err; /* why the PCR file was refused */
 } parts_t;
 
 static void check_nonce(const attest_verify_opts_t *o,
@@ -187,7 +188,12 @@ static void check_selection(const attest_policy_t *pol, const parts_t *p,
         desc[0] ? desc : "(none)", pol->pcr_mask, pol->nbanks);
     return;
   }
-  if (!p->pcrs_ok || !same_selection(got, &p->pcrs->sel)) {
+  if (!p->pcrs_ok) {
+    set(r, ATTEST_CHECK_SELECTION, ATTEST_FAIL, "the PCR values are refused: %s",
+        rot_error_str(p->pcrs_err));
+    return;
+  }
+  if (!same_selection(got, &p->pcrs->sel)) {
     set(r, ATTEST_CHECK_SELECTION, ATTEST_FAIL,
         "the PCR values cover another selection than the quote");
     return;
@@ -684,7 +690,8 @@ rot_error_t attest_verify(const attest_verify_opts_t *o,
                                           &p.sig) == ROT_OK;
   p.ak_ok = attest_tpm2b_public_decode(ev->ak_public.p, ev->ak_public.len,
                                        &p.ak) == ROT_OK;
-  p.pcrs_ok = attest_pcrfile_decode(ev->pcrs.p, ev->pcrs.len, p.pcrs) == ROT_OK;
+  p.pcrs_err = attest_pcrfile_decode(ev->pcrs.p, ev->pcrs.len, p.pcrs);
+  p.pcrs_ok = p.pcrs_err == ROT_OK;
   snprintf(r->host, sizeof(r->host), "unknown");
   if (p.ak_ok) {
     uint8_t name[66];

@@ -205,6 +205,17 @@ qsplice extra.json "sha256:0,1,4,5,7,8+sha384:0,1,4,5,7,8" &&
 qsplice onebank.json "sha256:0,1,4,5,7" &&
   verify_expect "quote missing a bank is refused" 1 pcr-selection "not the policy" onebank.json --nonce "$N"
 
+# tpm2-tools' own PCR file (tpm2_quote -o) over the policy's selection:
+# its padding bytes are zero, so it passes; any of them set is refused by
+# name (a value hidden there would pass every other check).
+qsplice tools.json "sha256:0,1,4,5,7+sha384:0,1,4,5,7" &&
+  verify_expect "a tpm2_quote PCR file passes the selection check" 1 pcr-selection pass tools.json --nonce "$N" &&
+  verify_expect "a tpm2_quote PCR file passes the digest check" 1 pcr-digest pass tools.json --nonce "$N"
+for at in 10 11 -1; do # a used selection entry's fourth select byte, its pad byte, the last unused digest byte
+  $MUT evidence tools.json pad$at.json pcrs-byte "$at" 1 &&
+    verify_expect "a PCR file with padding byte $at set is refused" 1 pcr-selection "non-zero padding" pad$at.json --nonce "$N"
+done
+
 # TPM2_Sign over a forged TPMS_ATTEST (magic zeroed): a restricted key signs
 # it only with a TPM2_Hash ticket, which the TPM grants for non-TPM data.
 python3 -c "import sys; b=bytearray(open('parts/attest','rb').read()); b[0:4]=b'\0\0\0\0'; open('forged.attest','wb').write(b)"

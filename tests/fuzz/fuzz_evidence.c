@@ -10,6 +10,8 @@
  * value and as an Extensions field), and the Alias certificate of
  * evidence that decodes to the certificate one: they refuse or fill
  * bounded, NUL-terminated fields, and a refusal leaves nothing behind.
+ * The raw input is also a tpm2-tools PCR file: refused as malformed or
+ * for a padding byte set, with nothing left behind, or decoded.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -55,6 +57,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   rot_error_t terr = attest_dice_tcb_from_exts(data, size, &found, &tcb);
   tcb_fields_ok(terr, &tcb);
   CHECK(!found || terr == ROT_OK);
+  static attest_pcr_values_t raw;
+  rot_error_t perr = attest_pcrfile_decode(data, size, &raw);
+  CHECK(perr == ROT_OK || perr == ROT_ERROR_ATTEST_BAD_EVIDENCE ||
+        perr == ROT_ERROR_ATTEST_PCR_PADDING);
+  CHECK(perr == ROT_OK ? raw.count > 0 && raw.count <= 24u * TPM2_NUM_PCR_BANKS
+                       : raw.count == 0 && raw.sel.count == 0);
   if (attest_evidence_decode((const char *)data, size, &ev, detail,
                              sizeof(detail)) != ROT_OK) {
     return 0;

@@ -60,6 +60,10 @@ def main():
             if len(args) > 3:
                 doc["ak"]["public"] = b64(open(args[3], "rb").read())
                 doc["ak"]["pem"] = open(args[4]).read()
+        elif op == "pcrs-byte":  # OFFSET VALUE: one byte of the PCR file (OFFSET < 0: from the end)
+            pcrs = bytearray(unb64(q["pcrs"]))
+            pcrs[int(args[0], 0)] = int(args[1], 0)
+            q["pcrs"] = b64(pcrs)
         elif op == "log":
             head, recs = records(unb64(doc["event_log"]))
             how = args[0]

@@ -38,9 +38,13 @@ typedef struct attest_pcr_values {
 
 /**
  * Decode a serialized PCR file. Checks the sizes, that the selection is
- * well-formed (count <= 16, sizeofSelect 3, hash a known bank) and that
- * the digests match the selection one for one in number and size.
- * Errors: ROT_ERROR_ATTEST_BAD_EVIDENCE.
+ * well-formed (count <= 16, sizeofSelect 3, hash a known bank), that
+ * the digests match the selection one for one in number and size, and
+ * that every byte carrying no value (padding, the fourth select byte,
+ * unused entries, buffer bytes past a digest's size) is zero.
+ * Errors: ROT_ERROR_ATTEST_BAD_EVIDENCE (malformed),
+ * ROT_ERROR_ATTEST_PCR_PADDING (well-formed but a padding byte is set);
+ * on either, out is all zero.
  */
 ROT_WARN_UNUSED rot_error_t attest_pcrfile_decode(const uint8_t *p,
                                                   size_t len,

@@ -190,6 +190,7 @@
   X(ROT_ERROR_ATTEST_BATCH, ROT_MOD_ATTEST, 5, "attestation: nonce batch empty, too large or malformed") \
   X(ROT_ERROR_ATTEST_NO_AK, ROT_MOD_ATTEST, 6, "attestation: no attestation key at its handle (attestctl ak create)") \
   X(ROT_ERROR_ATTEST_STATE, ROT_MOD_ATTEST, 7, "attestation: verifier state unreadable or malformed") \
+  X(ROT_ERROR_ATTEST_PCR_PADDING, ROT_MOD_ATTEST, 8, "attestation: PCR values file has a non-zero padding byte or unused entry") \
   X(ROT_ERROR_CRYPTO_UNKNOWN_BACKEND, ROT_MOD_CRYPTO, 7, "ROT_CRYPTO names no crypto backend (mbedtls or openssl)") \
   X(ROT_ERROR_OTP_LIFECYCLE_BLANK, ROT_MOD_OTP, 9, "OTP: provisioned (magic fused) but lifecycle blank: inconsistent fuses, refused")
 

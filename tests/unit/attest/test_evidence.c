@@ -251,6 +251,78 @@ static void pcrfile_test_roundtrip_and_hostile(void **state) {
   free(p);
 }
 
+/*
+ * Every byte of a PCR file that carries no value must be zero: set any one
+ * of them and the file is refused with ROT_ERROR_ATTEST_PCR_PADDING (the
+ * verifier then names that), while a changed digest byte still decodes.
+ * The test's own model of the layout: 4 + 16 x 8 selection bytes (a used
+ * entry's bytes 6 and 7 are the fourth select byte and the pad), then a
+ * u32 list count, then lists of u32 count + 8 x (u16 size + 64 bytes).
+ */
+static void pcrfile_test_padding_refused(void **state) {
+  (void)state;
+  TPML_PCR_SELECTION sel;
+  memset(&sel, 0, sizeof(sel));
+  sel.count = 2;
+  sel.pcrSelections[0].hash = TPM2_ALG_SHA256;
+  sel.pcrSelections[1].hash = TPM2_ALG_SHA384;
+  for (int i = 0; i < 2; i++) {
+    sel.pcrSelections[i].sizeofSelect = 3;
+    sel.pcrSelections[i].pcrSelect[0] = 0x03; /* 0,1 */
+  }
+  TPML_DIGEST list;
+  memset(&list, 0, sizeof(list));
+  list.count = 4;
+  for (int i = 0; i < 4; i++) {
+    list.digests[i].size = i < 2 ? 32 : 48;
+    memset(list.digests[i].buffer, 0x11 * (i + 1), list.digests[i].size);
+  }
+  uint8_t *p = NULL;
+  size_t len = 0;
+  static attest_pcr_values_t v;
+  assert_int_equal(attest_pcrfile_encode(&sel, &list, 1, &p, &len), ROT_OK);
+  assert_int_equal(attest_pcrfile_decode(p, len, &v), ROT_OK);
+  size_t padding = 0, values = 0;
+  for (size_t off = 0; off < len; off++) {
+    int pad = 0, value = 0;
+    if (off >= 4 && off < ATTEST_PCRFILE_SEL_SIZE) {
+      size_t entry = (off - 4) / 8, at = (off - 4) % 8;
+      pad = entry >= 2 || at >= 6;
+    } else if (off >= ATTEST_PCRFILE_SEL_SIZE + 8) {
+      size_t entry = (off - ATTEST_PCRFILE_SEL_SIZE - 8) / 66;
+      size_t at = (off - ATTEST_PCRFILE_SEL_SIZE - 8) % 66;
+      size_t used = entry < 4 ? 2u + list.digests[entry].size : 0u;
+      pad = at >= used;
+      value = entry < 4 && at >= 2 && at < used;
+    }
+    if (!pad && !value) {
+      continue;
+    }
+    uint8_t was = p[off];
+    p[off] ^= 0x5a;
+    rot_error_t err = attest_pcrfile_decode(p, len, &v);
+    p[off] = was;
+    if (pad) {
+      padding++;
+      if (err != ROT_ERROR_ATTEST_PCR_PADDING) {
+        fail_msg("byte %zu is padding: want ATTEST_PCR_PADDING, got 0x%08x", off,
+                 (unsigned)err);
+      }
+      /* Nothing half decoded is left behind. */
+      assert_int_equal(v.count, 0);
+    } else {
+      values++;
+      assert_int_equal(err, ROT_OK);
+    }
+  }
+  assert_int_equal(padding, 14 * 8 + 2 * 2 + 2 * 32 + 2 * 16 + 4 * 66);
+  assert_int_equal(values, 2 * 32 + 2 * 48);
+  /* The last byte, in an unused digest entry, is padding too. */
+  p[len - 1] = 1;
+  assert_int_equal(attest_pcrfile_decode(p, len, &v), ROT_ERROR_ATTEST_PCR_PADDING);
+  free(p);
+}
+
 /* The TPM structure decoders: exactly len bytes, or refused and zeroed. */
 static void tpms_test_decoders_exact(void **state) {
   (void)state;
@@ -327,6 +399,7 @@ int main(void) {
       cmocka_unit_test(evidence_test_decode_hostile),
       cmocka_unit_test(evidence_test_decode_bounds),
       cmocka_unit_test(pcrfile_test_roundtrip_and_hostile),
+      cmocka_unit_test(pcrfile_test_padding_refused),
       cmocka_unit_test(tpms_test_decoders_exact),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
