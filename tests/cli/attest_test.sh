@@ -272,6 +272,26 @@ done
 $MUT evidence ev.json trunc.json log truncate &&
   verify_expect "event log record running past the end is refused" 1 log-replay "past the end" trunc.json --nonce "$N"
 
+# The RoT firmware's logged version (S-CRTM version) must be the version of
+# the firmware whose contents were measured (S-CRTM contents), under a
+# policy that accepts two RoT firmware images (a fleet mid-rollout), so
+# each half alone is acceptable. Only log-events is judged: the mutated
+# log no longer replays to the quote, which log-replay reports apart.
+"$BIN/rotctl" sign --keys keys --type rot --svn 2 --version 1.1.0 "$OPENSBI" rot-other.img >/dev/null &&
+  $A refvals --keys keys rot-fw.img rot-other.img opensbi.img uboot.img >rv-tworot.json 2>r.err ||
+  not_ok "refvals with two RoT firmware images" "$(cat r.err)"
+POLICY=rv-tworot.json verify_expect "two accepted RoT firmware versions: the booted one's log passes log-events" 1 log-events pass ev.json --nonce "$N"
+$MUT evidence ev.json rotver.json log "rot-version=rot-stack rot 1.1.0 svn 2" &&
+  POLICY=rv-tworot.json verify_expect "a logged RoT version of other accepted firmware than the measured contents is refused" \
+    1 log-events 'S-CRTM version "rot-stack rot 1.1.0 svn 2" is not this RoT firmware' rotver.json --nonce "$N"
+OTHER=$(python3 -c 'import json; i=[i for i in json.load(open("rv-tworot.json"))["images"] if i["type"]=="rot" and i["version"]=="1.1.0"][0]; print(i["sha256"] + "," + i["sha384"])')
+$MUT evidence ev.json rotfw.json log "rot-contents=$OTHER" &&
+  POLICY=rv-tworot.json verify_expect "measured contents of other accepted RoT firmware than the logged version are refused" \
+    1 log-events 'S-CRTM version "rot-stack rot 1.0.0 svn 1" is not this RoT firmware' rotfw.json --nonce "$N"
+$MUT evidence ev.json rotunk.json log "rot-version=rot-stack rot 9.9.9 svn 9" &&
+  POLICY=rv-tworot.json verify_expect "a logged RoT version the policy does not accept is refused" \
+    1 log-events "RoT firmware version is none of the 2 the policy accepts" rotunk.json --nonce "$N"
+
 tpm2_createprimary -C e -G ecc256:ecdsa-sha256 -c unr.ctx \
   -a "fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign" >/dev/null 2>&1 &&
   tpm2_flushcontext -t >/dev/null 2>&1 &&

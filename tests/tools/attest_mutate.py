@@ -9,6 +9,7 @@ the quote parts come from files a real TPM made (tpm2-tools) when the op
 splices them in.
 """
 import base64
+import hashlib
 import json
 import struct
 import sys
@@ -46,6 +47,39 @@ def records(log):
     return bytes(log[:head_len]), out
 
 
+def alg_sizes(log):
+    """The digest size of each bank the log header names."""
+    nalg = struct.unpack_from("<I", log, 32 + 24)[0]
+    return dict(struct.unpack_from("<HH", log, 32 + 28 + 4 * i) for i in range(nalg))
+
+
+def rebuild(rec, sizes, data=None, digests=None):
+    """rec with its event data replaced (its digests then recomputed, as a
+    data-bound event's are) or its digests replaced ({alg: bytes})."""
+    pcr, etype, count = struct.unpack_from("<III", rec, 0)
+    off, old = 12, {}
+    for _ in range(count):
+        alg = struct.unpack_from("<H", rec, off)[0]
+        old[alg] = bytes(rec[off + 2:off + 2 + sizes[alg]])
+        off += 2 + sizes[alg]
+    esize = struct.unpack_from("<I", rec, off)[0]
+    if data is None:
+        data = bytes(rec[off + 4:off + 4 + esize])
+    else:
+        names = {0x000b: "sha256", 0x000c: "sha384"}
+        digests = {alg: hashlib.new(names[alg], data).digest() for alg in old}
+    digests = digests or old
+    out = struct.pack("<III", pcr, etype, count)
+    for alg in old:
+        out += struct.pack("<H", alg) + digests[alg]
+    return bytearray(out + struct.pack("<I", len(data)) + data)
+
+
+def pcr0_event(recs, etype):
+    """Index of PCR 0's first event of etype."""
+    return [i for i, r in enumerate(recs) if struct.unpack_from("<II", r, 0) == (0, etype)][0]
+
+
 def main():
     kind, src, dst, op = sys.argv[1:5]
     args = sys.argv[5:]
@@ -79,6 +113,16 @@ def main():
                 struct.pack_into("<I", recs[0], 0, int(how[4:], 0))
             elif how == "truncate":
                 recs[-1] = recs[-1][:-3]
+            elif how.startswith("rot-version="):  # the S-CRTM version event names other RoT firmware
+                log = unb64(doc["event_log"])
+                i = pcr0_event(recs, 0x8)
+                recs[i] = rebuild(recs[i], alg_sizes(log),
+                                  data=(how[12:] + "\0").encode("utf-16-le"))
+            elif how.startswith("rot-contents="):  # SHA256HEX,SHA384HEX: other RoT firmware measured
+                log = unb64(doc["event_log"])
+                d256, d384 = (bytes.fromhex(h) for h in how[13:].split(","))
+                i = pcr0_event(recs, 0x7)
+                recs[i] = rebuild(recs[i], alg_sizes(log), digests={0x000b: d256, 0x000c: d384})
             doc["event_log"] = b64(head + b"".join(recs))
         elif op == "ak-attr-clear":  # clear a TPMA_OBJECT bit in the AK
             pub = bytearray(unb64(doc["ak"]["public"]))
