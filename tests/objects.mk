@@ -85,3 +85,15 @@ $(BUILD)/bin/bench_tpmslow: $(BUILD)/obj/tests/bench/bench_tpmslow.o
 	@mkdir -p $(@D)
 	$(CC) $(OPT_CFLAGS) -o $@ $^ -lpthread
 bench: $(BUILD)/bin/bench_load $(BUILD)/bin/bench_tpmslow $(BUILD)/riscv/rot_core.o
+
+# The host agent built like the unit suites (ASan+UBSan) for
+# tests/cli/host_agent_san_test.sh, which starts and stops it with the TPM
+# and rotd up, away and frozen: its start-up path (options, connections,
+# listeners, the batcher and kept parts) runs under the sanitizers.
+host-agent-san-objs := $(patsubst %.c,$(BUILD)/san/%.o,$(host-agent-srcs))
+$(host-agent-san-objs): ALL_CFLAGS += $(host-agent-cflags)
+$(BUILD)/san/bin/host-agent: $(host-agent-san-objs) \
+	$(foreach l,$(host-agent-stack),$(BUILD)/san/lib$(l).a)
+	@mkdir -p $(@D)
+	$(CC) $(SAN_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(host-agent-libs)
+test: $(BUILD)/san/bin/host-agent
