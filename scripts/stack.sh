@@ -175,7 +175,9 @@ CONF
     kill -0 "$pid" 2>/dev/null || agent_died "$pid"
     sleep 0.025
   done
-  [ -s "$D/ports" ] || die "host-agent did not write $D/ports"
+  [ -s "$D/ports" ] ||
+    die "host-agent (still running) did not write $D/ports within about 5 s; the end of its stderr:
+$(tail -n 20 "$D/agent.log" | sed 's/^/  /')"
 }
 
 # agent_died PID: the agent (a child of this shell) ended before writing
