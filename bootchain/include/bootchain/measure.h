@@ -158,6 +158,15 @@ ROT_WARN_UNUSED rot_error_t bc_check_pcrs(bc_tpm_t *tpm, const rot_crypto_t *c,
 ROT_WARN_UNUSED rot_error_t bc_measured_write(const bc_measured_t *m,
                                               const char *dir);
 
+/**
+ * Create dir (mode 0755) unless it exists, and check it is a directory:
+ * what bc_measured_write does first, for a caller that writes the outputs
+ * later (after the host started) but wants a bad directory refused before
+ * anything is measured. Errors: ROT_ERROR_INVALID_ARGUMENT,
+ * ROT_ERROR_IO_WRITE.
+ */
+ROT_WARN_UNUSED rot_error_t bc_measured_dir(const char *dir);
+
 /** Fill a QEMU spec that boots exactly the sealed, measured bytes. */
 void bc_measured_qemu_spec(const bc_measured_t *m, bc_qemu_spec_t *spec);
 
