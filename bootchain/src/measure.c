@@ -61,6 +61,9 @@ struct bc_ctx {
   bc_log_writer_t log;
   uint8_t *log_buf;
   rot_mbox_status_t status;
+  /* The chip's boot decisions (kDecided order), asked for together. */
+  uint32_t boot_seq[3];
+  rot_mbox_boot_resp_t boot[3];
   uint8_t *base_dtb;
   size_t base_dtb_len;
   size_t stage_index; /* row being run: the DTB stage looks ahead */
@@ -154,14 +157,6 @@ static rot_error_t recv_reply(bc_ctx_t *ctx, uint16_t cmd, uint32_t seq,
                 rot_error_str(status));
   }
   return ROT_OK;
-}
-
-static rot_error_t call(bc_ctx_t *ctx, uint16_t cmd, const uint8_t *req,
-                        uint32_t req_len, const uint8_t **reply,
-                        uint32_t *reply_len) {
-  uint32_t seq = 0;
-  ROT_TRY(send_req(ctx, cmd, req, req_len, &seq));
-  return recv_reply(ctx, cmd, seq, reply, reply_len);
 }
 
 /* The reply to a STATUS request already sent (seq). */
@@ -357,22 +352,63 @@ static void image_buffer_free(uint8_t *p) {
 }
 
 /*
- * Ask the chip which image of a type boots, read it once, check it is the
- * image the chip verified, and seal its payload.
+ * The boot decisions the chain needs, in the order it reads the images:
+ * the chip's own firmware (the ROM stage's verdict at reset), OpenSBI, the
+ * payload.
  */
-static rot_error_t fetch(bc_ctx_t *ctx, uint32_t type, bc_boot_image_t *out) {
-  const uint8_t *reply;
-  uint32_t len;
-  uint8_t *req = rot_mbox_client_payload(&ctx->mbox);
-  size_t req_len = 0;
-  rot_mbox_type_req_t treq = {.image_type = type};
-  ROT_TRY(rot_mbox_type_req_encode(&treq, req, ROT_MBOX_TYPE_REQ_SIZE, &req_len));
-  ROT_TRY(call(ctx, ROT_MBOX_CMD_BOOT, req, (uint32_t)req_len, &reply, &len));
-  rot_mbox_boot_resp_t boot;
-  rot_error_t err = rot_mbox_boot_resp_decode(reply, len, &boot);
-  if (err != ROT_OK) {
-    return fail(ctx, err, "rotd boot: malformed reply");
+enum { DECIDED_ROT, DECIDED_OPENSBI, DECIDED_PAYLOAD, DECIDED_COUNT };
+static const uint32_t kDecided[DECIDED_COUNT] = {
+    ROT_IMAGE_TYPE_ROT, ROT_IMAGE_TYPE_OPENSBI, ROT_IMAGE_TYPE_HYPERVISOR};
+
+/*
+ * Ask for every boot decision at once, before the TPM is opened: the chip
+ * verifies the images (a full hash and a signature each, and a durable
+ * audit record per decision) while this side loads the TCTI and reads
+ * the TPM's banks, instead of one waiting for the other. take_decisions
+ * collects the answers; nothing is measured before all are in and every
+ * image is checked, so a refusal still leaves the TPM untouched and the
+ * host off. A TPM that then fails to open fails the boot after the chip
+ * decided, as a boot that fails later would: the decision (and a trial
+ * attempt) is the chip's record that the host was released.
+ */
+static rot_error_t ask_decisions(bc_ctx_t *ctx) {
+  for (size_t i = 0; i < DECIDED_COUNT; i++) {
+    uint8_t *req = rot_mbox_client_payload(&ctx->mbox);
+    size_t req_len = 0;
+    rot_mbox_type_req_t treq = {.image_type = kDecided[i]};
+    ROT_TRY(rot_mbox_type_req_encode(&treq, req, ROT_MBOX_TYPE_REQ_SIZE, &req_len));
+    ROT_TRY(send_req(ctx, ROT_MBOX_CMD_BOOT, req, (uint32_t)req_len,
+                     &ctx->boot_seq[i]));
   }
+  return ROT_OK;
+}
+
+/* The answers to ask_decisions, in order (the chip answers in order). */
+static rot_error_t take_decisions(bc_ctx_t *ctx) {
+  for (size_t i = 0; i < DECIDED_COUNT; i++) {
+    const uint8_t *reply;
+    uint32_t len;
+    ROT_TRY(recv_reply(ctx, ROT_MBOX_CMD_BOOT, ctx->boot_seq[i], &reply, &len));
+    rot_error_t err = rot_mbox_boot_resp_decode(reply, len, &ctx->boot[i]);
+    if (err != ROT_OK) {
+      return kDecided[i] == ROT_IMAGE_TYPE_ROT
+                 ? fail(ctx, ROT_ERROR_MAILBOX_BAD_ARGS,
+                        "rotd boot rot: malformed reply")
+                 : fail(ctx, err, "rotd boot: malformed reply");
+    }
+  }
+  return ROT_OK;
+}
+
+/*
+ * The image of a type the chip decided to boot (boot: its answer): read
+ * it once, check it is the image the chip verified, and seal its payload.
+ */
+static rot_error_t fetch(bc_ctx_t *ctx, uint32_t type,
+                         const rot_mbox_boot_resp_t *decided,
+                         bc_boot_image_t *out) {
+  rot_mbox_boot_resp_t boot = *decided;
+  rot_error_t err = ROT_OK;
   out->image_type = type;
   out->reason = boot.reason;
   out->why = (rot_error_t)boot.why;
@@ -450,25 +486,15 @@ static rot_error_t fetch(bc_ctx_t *ctx, uint32_t type, bc_boot_image_t *out) {
  * then records only the stack's own version.
  */
 static rot_error_t fetch_rot(bc_ctx_t *ctx, bc_boot_image_t *out) {
-  const uint8_t *reply;
-  uint32_t len;
-  uint8_t *req = rot_mbox_client_payload(&ctx->mbox);
-  size_t req_len = 0;
-  rot_mbox_type_req_t treq = {.image_type = ROT_IMAGE_TYPE_ROT};
-  ROT_TRY(rot_mbox_type_req_encode(&treq, req, ROT_MBOX_TYPE_REQ_SIZE, &req_len));
-  ROT_TRY(call(ctx, ROT_MBOX_CMD_BOOT, req, (uint32_t)req_len, &reply, &len));
-  rot_mbox_boot_resp_t boot;
-  if (rot_mbox_boot_resp_decode(reply, len, &boot) != ROT_OK) {
-    return fail(ctx, ROT_ERROR_MAILBOX_BAD_ARGS, "rotd boot rot: malformed reply");
-  }
+  const rot_mbox_boot_resp_t *boot = &ctx->boot[DECIDED_ROT];
   out->image_type = ROT_IMAGE_TYPE_ROT;
   out->info.region = ROT_MBOX_REGION_NONE;
-  if (boot.reason == ROT_BOOT_NONE) {
+  if (boot->reason == ROT_BOOT_NONE) {
     out->reason = ROT_BOOT_NONE;
-    out->why = (rot_error_t)boot.why;
+    out->why = (rot_error_t)boot->why;
     return ROT_OK;
   }
-  return fetch(ctx, ROT_IMAGE_TYPE_ROT, out);
+  return fetch(ctx, ROT_IMAGE_TYPE_ROT, boot, out);
 }
 
 /* ---- stages -------------------------------------------------------------- */
@@ -989,10 +1015,15 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
     goto out;
   }
   ctx.mbox_open = 1;
+  /* The chip decides while the TPM opens (ask_decisions). */
+  STEP("boot", ask_decisions(&ctx));
   STEP("tpm", open_tpm(&ctx));
+  STEP("boot", take_decisions(&ctx));
   STEP("read-rot", fetch_rot(&ctx, &m->rot));
-  STEP("read-opensbi", fetch(&ctx, ROT_IMAGE_TYPE_OPENSBI, &m->firmware));
-  STEP("read-payload", fetch(&ctx, ROT_IMAGE_TYPE_HYPERVISOR, &m->payload));
+  STEP("read-opensbi", fetch(&ctx, ROT_IMAGE_TYPE_OPENSBI,
+                             &ctx.boot[DECIDED_OPENSBI], &m->firmware));
+  STEP("read-payload", fetch(&ctx, ROT_IMAGE_TYPE_HYPERVISOR,
+                             &ctx.boot[DECIDED_PAYLOAD], &m->payload));
   STEP("lock", lock_boot_regions(&ctx));
   STEP("handoff-check", check_handoff_inputs(&ctx));
   m->t.read_ms = now_ms() - t0;
