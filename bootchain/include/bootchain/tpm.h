@@ -65,8 +65,10 @@ size_t bc_tpm_alg_size(uint16_t alg);
 const char *bc_tpm_alg_name(uint16_t alg);
 
 /**
- * Open the TPM: load the TCTI, initialise ESAPI and start the TPM
- * (TPM2_Startup(CLEAR); a TPM already started is fine).
+ * Open the TPM: load the TCTI and initialise ESAPI. TPM2_Startup(CLEAR)
+ * is sent only if the TPM asks for it: the first command that gets
+ * TPM_RC_INITIALIZE (a TPM not started yet) sends it and is sent again,
+ * so a TPM that firmware already started costs no extra round trip.
  *
  * tcti_conf: a TCTI string; NULL means $BOOTCHAIN_TCTI, else
  * $TPM2TOOLS_TCTI, else tpm2-tss's default search (tabrmd, /dev/tpmrm0,
