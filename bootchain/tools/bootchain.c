@@ -664,14 +664,16 @@ int main(int argc, char **argv) {
   }
   for (const command_t *c = kCommands; c->name != NULL; c++) {
     if (strcmp(argv[1], c->name) == 0) {
-      /* A bad ROT_CRYPTO stops the command before it does anything. */
-      rot_error_t cerr = rot_host_crypto_get(NULL);
-      if (cerr != ROT_OK) {
+      /* A bad ROT_CRYPTO stops the command before it does anything. The
+       * backend itself starts where it is first needed (bc_measure starts
+       * it while the chip decides), and a backend that cannot start fails
+       * the command there. */
+      if (rot_host_crypto_name() == NULL) {
+        rot_error_t cerr = ROT_ERROR_CRYPTO_UNKNOWN_BACKEND;
         fprintf(stderr, "bootchain: %s: ROT_CRYPTO='%s': %s (%s)\n", c->name,
                 getenv("ROT_CRYPTO") != NULL ? getenv("ROT_CRYPTO") : "",
                 rot_error_name(cerr), rot_error_str(cerr));
-        return cerr == ROT_ERROR_CRYPTO_UNKNOWN_BACKEND ? EXIT_USAGE
-                                                        : EXIT_FAIL;
+        return EXIT_USAGE;
       }
       int rc = c->run(argc - 1, argv + 1);
       if (fflush(stdout) != 0) {
