@@ -290,11 +290,87 @@ static rot_error_t send_read(bc_ctx_t *ctx, uint32_t region, uint32_t off,
   return send_req(ctx, ROT_MBOX_CMD_READ_REGION, req, (uint32_t)req_len, seq);
 }
 
+/*
+ * The payload's SHA-256 and SHA-384, taken while the image arrives: each
+ * chunk is hashed as soon as it is in, while the chip already reads the
+ * next one, instead of one pass over the whole payload after the last
+ * chunk. The payload's place comes from the header (first chunk); the
+ * caller checks it against the full parse, and the sealed copy is compared
+ * byte for byte with these same bytes (bc_seal_create), so what is hashed,
+ * compared, measured and booted is still one set of bytes, hashed once.
+ */
+typedef struct payload_hash {
+  const rot_crypto_t *c;
+  int started;       /* 1: the header gave the payload's place */
+  size_t start, end; /* payload bytes [start, end) of the image */
+  size_t hashed;     /* image offset hashed up to */
+  rot_hash_ctx_t h256, h384;
+} payload_hash_t;
+
+static rot_error_t payload_hash_feed(payload_hash_t *ph, const uint8_t *img,
+                                     size_t len, size_t done) {
+  if (!ph->started) {
+    rot_image_header_t h;
+    if (done < ROT_IMAGE_HEADER_SIZE ||
+        rot_image_header_parse(img, done, &h) != ROT_OK ||
+        rot_image_expected_len(&h) != len) {
+      return ROT_OK; /* no stream: fetch hashes after the parse */
+    }
+    ph->start = ROT_IMAGE_HEADER_SIZE + (size_t)h.manifest_len;
+    ph->end = ph->start + (size_t)h.payload_len;
+    ph->hashed = ph->start;
+    ROT_TRY(ph->c->hash_start(ph->c, &ph->h256, ROT_HASH_SHA256));
+    ROT_TRY(ph->c->hash_start(ph->c, &ph->h384, ROT_HASH_SHA384));
+    ph->started = 1;
+  }
+  size_t upto = done < ph->end ? done : ph->end;
+  if (upto > ph->hashed) {
+    ROT_TRY(ph->c->hash_update(ph->c, &ph->h256, img + ph->hashed, upto - ph->hashed));
+    ROT_TRY(ph->c->hash_update(ph->c, &ph->h384, img + ph->hashed, upto - ph->hashed));
+    ph->hashed = upto;
+  }
+  return ROT_OK;
+}
+
+/* Drop a stream that is not used (nothing to free: the state is inline). */
+static void payload_hash_end(payload_hash_t *ph) {
+  rot_wipe(ph, sizeof(*ph));
+}
+
+/*
+ * The payload digests of an image read whole (v: its full parse): the
+ * stream's when it covered exactly v's payload, else one pass over it now.
+ */
+static rot_error_t payload_hash_take(payload_hash_t *ph, const uint8_t *img,
+                                     const rot_image_view_t *v,
+                                     uint8_t sha256[ROT_SHA256_LEN],
+                                     uint8_t sha384[ROT_SHA384_LEN]) {
+  size_t start = (size_t)(v->payload - img);
+  size_t len = v->header.payload_len;
+  rot_error_t err;
+  if (ph->started && ph->start == start && ph->end == start + len &&
+      ph->hashed == ph->end) {
+    err = ph->c->hash_finish(ph->c, &ph->h256, sha256, ROT_SHA256_LEN);
+    if (err == ROT_OK) {
+      err = ph->c->hash_finish(ph->c, &ph->h384, sha384, ROT_SHA384_LEN);
+    }
+  } else {
+    err = rot_hash(ph->c, ROT_HASH_SHA256, v->payload, len, sha256,
+                   ROT_SHA256_LEN);
+    if (err == ROT_OK) {
+      err = rot_hash(ph->c, ROT_HASH_SHA384, v->payload, len, sha384,
+                     ROT_SHA384_LEN);
+    }
+  }
+  payload_hash_end(ph);
+  return err;
+}
+
 /* Read len bytes of a region from offset 0 into img, in READ_REGION
  * chunks of at most ROT_MBOX_READ_MAX, each reply exactly as long as
- * asked. */
+ * asked, hashing the payload as it comes (ph). */
 static rot_error_t read_image(bc_ctx_t *ctx, uint32_t region, uint8_t *img,
-                              uint32_t len) {
+                              uint32_t len, payload_hash_t *ph) {
   uint32_t seqs[READ_WINDOW];
   uint32_t lens[READ_WINDOW];
   uint32_t window = read_window(ctx);
@@ -320,6 +396,9 @@ static rot_error_t read_image(bc_ctx_t *ctx, uint32_t region, uint8_t *img,
     done += got;
     first = (first + 1) % READ_WINDOW;
     in_flight--;
+    if (payload_hash_feed(ph, img, len, done) != ROT_OK) {
+      return fail(ctx, ROT_ERROR_CRYPTO_FAILED, "hashing the payload failed");
+    }
   }
   return ROT_OK;
 }
@@ -431,22 +510,34 @@ static rot_error_t fetch(bc_ctx_t *ctx, uint32_t type,
   if (img == NULL) {
     return fail(ctx, ROT_ERROR_IO_READ, "out of memory");
   }
-  err = read_image(ctx, boot.info.region, img, boot.info.image_len);
+  payload_hash_t ph;
+  memset(&ph, 0, sizeof(ph));
+  ph.c = ctx->crypto;
+  err = read_image(ctx, boot.info.region, img, boot.info.image_len, &ph);
   if (err != ROT_OK) {
+    payload_hash_end(&ph);
     image_buffer_free(img);
     return err;
   }
 
-  /* Seal first, then hash the sealed copy once per bank: its SHA-384 is
-   * what the chip's verified digest is compared with, and the same
-   * digests are the measurements. What is compared, measured and booted
-   * is one set of bytes, hashed once. */
+  /* The payload was hashed once per bank as it arrived (payload_hash_t);
+   * sealing compares the sealed copy with those very bytes, its SHA-384 is
+   * what the chip's verified digest is compared with, and the same digests
+   * are the measurements. What is compared, measured and booted is one
+   * set of bytes, hashed once. */
   rot_image_view_t v;
   err = rot_image_parse(img, boot.info.image_len, &v);
   if (err != ROT_OK) {
+    payload_hash_end(&ph);
     image_buffer_free(img);
     return fail(ctx, err, "%s image read from %s: not a well-formed image (%s)",
                 rot_image_type_name(type), out->region, rot_error_name(err));
+  }
+  err = payload_hash_take(&ph, img, &v, out->sha256, out->sha384);
+  if (err != ROT_OK) {
+    image_buffer_free(img);
+    return fail(ctx, err, "%s image read from %s: hashing the payload failed",
+                rot_image_type_name(type), out->region);
   }
   char name[32];
   snprintf(name, sizeof(name), "bootchain-%s", rot_image_type_name(type));
@@ -455,18 +546,9 @@ static rot_error_t fetch(bc_ctx_t *ctx, uint32_t type,
     image_buffer_free(img);
     return fail(ctx, err, "sealing %s: %s", name, rot_error_str(err));
   }
-  err = rot_hash(ctx->crypto, ROT_HASH_SHA256, out->payload.data,
-                 out->payload.len, out->sha256, sizeof(out->sha256));
-  if (err == ROT_OK) {
-    err = rot_hash(ctx->crypto, ROT_HASH_SHA384, out->payload.data,
-                   out->payload.len, out->sha384, sizeof(out->sha384));
-  }
-  const char *what = "hashing the sealed payload failed";
-  if (err == ROT_OK) {
-    err = bc_check_read_image_digest(ctx->crypto, type, img,
-                                     boot.info.image_len, &boot.info,
-                                     out->sha384, &v, &what);
-  }
+  const char *what = "";
+  err = bc_check_read_image_digest(ctx->crypto, type, img, boot.info.image_len,
+                                   &boot.info, out->sha384, &v, &what);
   image_buffer_free(img);
   if (err != ROT_OK) {
     bc_seal_close(&out->payload);
@@ -997,8 +1079,6 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
   rot_error_t err = ROT_OK;
   double t0 = now_ms();
 
-  STEP("crypto", (ctx.crypto = rot_host_crypto()) != NULL ? ROT_OK
-                                                          : ROT_ERROR_CRYPTO_FAILED);
   STEP("base-dtb", load_base_dtb(&ctx));
   const char *sock = cfg->socket != NULL ? cfg->socket : rot_mbox_default_socket();
   err = rot_mbox_client_connect(&ctx.mbox, sock, 0);
@@ -1015,8 +1095,11 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
     goto out;
   }
   ctx.mbox_open = 1;
-  /* The chip decides while the TPM opens (ask_decisions). */
+  /* The chip decides while the crypto backend starts (libcrypto loads its
+   * configuration and providers) and the TPM opens (ask_decisions). */
   STEP("boot", ask_decisions(&ctx));
+  STEP("crypto", (ctx.crypto = rot_host_crypto()) != NULL ? ROT_OK
+                                                          : ROT_ERROR_CRYPTO_FAILED);
   STEP("tpm", open_tpm(&ctx));
   STEP("boot", take_decisions(&ctx));
   STEP("read-rot", fetch_rot(&ctx, &m->rot));
@@ -1055,6 +1138,11 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
   m->stage[0] = '\0';
 
 out:
+  if (err == ROT_OK) {
+    /* Closed by bc_measured_free, once the host runs (see measure.h). */
+    m->tpm = ctx.tpm;
+    ctx.tpm = NULL;
+  }
   ctx_close(&ctx);
   if (err != ROT_OK) {
     if (m->detail[0] == '\0') {
@@ -1074,6 +1162,8 @@ void bc_measured_free(bc_measured_t *m) {
   if (m == NULL) {
     return;
   }
+  bc_tpm_close(m->tpm);
+  m->tpm = NULL;
   bc_seal_close(&m->firmware.payload);
   bc_seal_close(&m->rot.payload);
   bc_seal_close(&m->payload.payload);
