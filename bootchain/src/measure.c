@@ -51,6 +51,23 @@ struct bc_stage {
   uint32_t data_len;
 };
 
+/*
+ * The payload's SHA-256 and SHA-384, taken while the image arrives: each
+ * chunk is hashed as soon as it is in, while the chip already reads the
+ * next one, instead of one pass over the whole payload after the last
+ * chunk. The payload's place comes from the header (first chunk); the
+ * caller checks it against the full parse, and the sealed copy is compared
+ * byte for byte with these same bytes (bc_seal_create), so what is hashed,
+ * compared, measured and booted is still one set of bytes, hashed once.
+ */
+typedef struct payload_hash {
+  const rot_crypto_t *c;
+  int started;       /* 1: the header gave the payload's place */
+  size_t start, end; /* payload bytes [start, end) of the image */
+  size_t hashed;     /* image offset hashed up to */
+  rot_hash_ctx_t h256, h384;
+} payload_hash_t;
+
 struct bc_ctx {
   const bc_config_t *cfg;
   bc_measured_t *m;
@@ -61,9 +78,15 @@ struct bc_ctx {
   bc_log_writer_t log;
   uint8_t *log_buf;
   rot_mbox_status_t status;
-  /* The chip's boot decisions (kDecided order), asked for together. */
+  /* The chip's boot decisions (kDecided order) and the images read for
+   * them but not yet checked and sealed (fetch_read, fetch_finish). */
   uint32_t boot_seq[3];
   rot_mbox_boot_resp_t boot[3];
+  struct fetched {
+    uint8_t *img; /* NULL: nothing read */
+    uint32_t len;
+    payload_hash_t ph;
+  } got[3];
   uint8_t *base_dtb;
   size_t base_dtb_len;
   size_t stage_index; /* row being run: the DTB stage looks ahead */
@@ -290,23 +313,6 @@ static rot_error_t send_read(bc_ctx_t *ctx, uint32_t region, uint32_t off,
   return send_req(ctx, ROT_MBOX_CMD_READ_REGION, req, (uint32_t)req_len, seq);
 }
 
-/*
- * The payload's SHA-256 and SHA-384, taken while the image arrives: each
- * chunk is hashed as soon as it is in, while the chip already reads the
- * next one, instead of one pass over the whole payload after the last
- * chunk. The payload's place comes from the header (first chunk); the
- * caller checks it against the full parse, and the sealed copy is compared
- * byte for byte with these same bytes (bc_seal_create), so what is hashed,
- * compared, measured and booted is still one set of bytes, hashed once.
- */
-typedef struct payload_hash {
-  const rot_crypto_t *c;
-  int started;       /* 1: the header gave the payload's place */
-  size_t start, end; /* payload bytes [start, end) of the image */
-  size_t hashed;     /* image offset hashed up to */
-  rot_hash_ctx_t h256, h384;
-} payload_hash_t;
-
 static rot_error_t payload_hash_feed(payload_hash_t *ph, const uint8_t *img,
                                      size_t len, size_t done) {
   if (!ph->started) {
@@ -440,102 +446,105 @@ static const uint32_t kDecided[DECIDED_COUNT] = {
     ROT_IMAGE_TYPE_ROT, ROT_IMAGE_TYPE_OPENSBI, ROT_IMAGE_TYPE_HYPERVISOR};
 
 /*
- * Ask for every boot decision at once, before the TPM is opened: the chip
- * verifies the images (a full hash and a signature each, and a durable
- * audit record per decision) while this side loads the TCTI and reads
- * the TPM's banks, instead of one waiting for the other. take_decisions
- * collects the answers; nothing is measured before all are in and every
- * image is checked, so a refusal still leaves the TPM untouched and the
- * host off. A TPM that then fails to open fails the boot after the chip
- * decided, as a boot that fails later would: the decision (and a trial
- * attempt) is the chip's record that the host was released.
+ * Ask the chip for a boot decision (i: DECIDED_*) without waiting for the
+ * answer (take_decision). The payload's and the RoT firmware's are asked
+ * for first thing, before the crypto backend starts and the TPM opens:
+ * the chip verifies the payload (a full hash, a signature and a durable
+ * audit record) meanwhile, instead of each side waiting for the other.
+ * OpenSBI's is asked for once the payload has been read, so the chip
+ * decides it while this side checks and seals the payload. Nothing is
+ * measured before every answer is in and every image checked, so a
+ * refusal still leaves the TPM untouched and the host off. A TPM that
+ * then fails to open fails the boot after the chip decided, as a boot
+ * that fails later would: the decision (and a trial attempt) is the
+ * chip's record that the host was released.
  */
-static rot_error_t ask_decisions(bc_ctx_t *ctx) {
-  for (size_t i = 0; i < DECIDED_COUNT; i++) {
-    uint8_t *req = rot_mbox_client_payload(&ctx->mbox);
-    size_t req_len = 0;
-    rot_mbox_type_req_t treq = {.image_type = kDecided[i]};
-    ROT_TRY(rot_mbox_type_req_encode(&treq, req, ROT_MBOX_TYPE_REQ_SIZE, &req_len));
-    ROT_TRY(send_req(ctx, ROT_MBOX_CMD_BOOT, req, (uint32_t)req_len,
-                     &ctx->boot_seq[i]));
+static rot_error_t ask_decision(bc_ctx_t *ctx, size_t i) {
+  uint8_t *req = rot_mbox_client_payload(&ctx->mbox);
+  size_t req_len = 0;
+  rot_mbox_type_req_t treq = {.image_type = kDecided[i]};
+  ROT_TRY(rot_mbox_type_req_encode(&treq, req, ROT_MBOX_TYPE_REQ_SIZE, &req_len));
+  return send_req(ctx, ROT_MBOX_CMD_BOOT, req, (uint32_t)req_len,
+                  &ctx->boot_seq[i]);
+}
+
+/* The answer to ask_decision(i): the chip answers in order, so answers
+ * are taken in the order they were asked for. */
+static rot_error_t take_decision(bc_ctx_t *ctx, size_t i) {
+  const uint8_t *reply;
+  uint32_t len;
+  ROT_TRY(recv_reply(ctx, ROT_MBOX_CMD_BOOT, ctx->boot_seq[i], &reply, &len));
+  rot_error_t err = rot_mbox_boot_resp_decode(reply, len, &ctx->boot[i]);
+  if (err != ROT_OK) {
+    return kDecided[i] == ROT_IMAGE_TYPE_ROT
+               ? fail(ctx, ROT_ERROR_MAILBOX_BAD_ARGS,
+                      "rotd boot rot: malformed reply")
+               : fail(ctx, err, "rotd boot: malformed reply");
   }
   return ROT_OK;
 }
 
-/* The answers to ask_decisions, in order (the chip answers in order). */
-static rot_error_t take_decisions(bc_ctx_t *ctx) {
-  for (size_t i = 0; i < DECIDED_COUNT; i++) {
-    const uint8_t *reply;
-    uint32_t len;
-    ROT_TRY(recv_reply(ctx, ROT_MBOX_CMD_BOOT, ctx->boot_seq[i], &reply, &len));
-    rot_error_t err = rot_mbox_boot_resp_decode(reply, len, &ctx->boot[i]);
-    if (err != ROT_OK) {
-      return kDecided[i] == ROT_IMAGE_TYPE_ROT
-                 ? fail(ctx, ROT_ERROR_MAILBOX_BAD_ARGS,
-                        "rotd boot rot: malformed reply")
-                 : fail(ctx, err, "rotd boot: malformed reply");
-    }
-  }
-  return ROT_OK;
+static void fetched_free(struct fetched *f) {
+  payload_hash_end(&f->ph);
+  image_buffer_free(f->img);
+  f->img = NULL;
 }
 
 /*
- * The image of a type the chip decided to boot (boot: its answer): read
- * it once, check it is the image the chip verified, and seal its payload.
+ * The image the chip decided to boot for decision i (take_decision): read
+ * it once into ctx->got[i], its payload hashed as it arrives. fetch_finish
+ * then checks it is the image the chip verified and seals its payload.
  */
-static rot_error_t fetch(bc_ctx_t *ctx, uint32_t type,
-                         const rot_mbox_boot_resp_t *decided,
-                         bc_boot_image_t *out) {
-  rot_mbox_boot_resp_t boot = *decided;
-  rot_error_t err = ROT_OK;
+static rot_error_t fetch_read(bc_ctx_t *ctx, size_t i, bc_boot_image_t *out) {
+  uint32_t type = kDecided[i];
+  const rot_mbox_boot_resp_t *boot = &ctx->boot[i];
+  struct fetched *f = &ctx->got[i];
   out->image_type = type;
-  out->reason = boot.reason;
-  out->why = (rot_error_t)boot.why;
-  if (boot.reason == ROT_BOOT_NONE || boot.info.region >= ROT_RGN_COUNT) {
+  out->reason = boot->reason;
+  out->why = (rot_error_t)boot->why;
+  if (boot->reason == ROT_BOOT_NONE || boot->info.region >= ROT_RGN_COUNT) {
     return fail(ctx, ROT_ERROR_BOOT_NO_IMAGE,
                 "no %s image verifies: %s (%s); the host stays off",
                 rot_image_type_name(type), rot_error_name(out->why),
                 rot_error_str(out->why));
   }
-  out->info = boot.info;
-  const rot_flash_region_t *r = &rot_flash_layout_default.regions[boot.info.region];
+  out->info = boot->info;
+  const rot_flash_region_t *r = &rot_flash_layout_default.regions[boot->info.region];
   snprintf(out->region, sizeof(out->region), "%s", r->name);
-  if (boot.info.image_len > r->size ||
-      boot.info.image_len < ROT_IMAGE_HEADER_SIZE) {
+  if (boot->info.image_len > r->size ||
+      boot->info.image_len < ROT_IMAGE_HEADER_SIZE) {
     return fail(ctx, ROT_ERROR_HOST_PROTOCOL, "rotd boot: image length %u",
-                boot.info.image_len);
+                boot->info.image_len);
   }
-
-  uint8_t *img = image_buffer(boot.info.image_len);
-  if (img == NULL) {
+  f->img = image_buffer(boot->info.image_len);
+  if (f->img == NULL) {
     return fail(ctx, ROT_ERROR_IO_READ, "out of memory");
   }
-  payload_hash_t ph;
-  memset(&ph, 0, sizeof(ph));
-  ph.c = ctx->crypto;
-  err = read_image(ctx, boot.info.region, img, boot.info.image_len, &ph);
-  if (err != ROT_OK) {
-    payload_hash_end(&ph);
-    image_buffer_free(img);
-    return err;
-  }
+  f->len = boot->info.image_len;
+  memset(&f->ph, 0, sizeof(f->ph));
+  f->ph.c = ctx->crypto;
+  return read_image(ctx, boot->info.region, f->img, f->len, &f->ph);
+}
 
+static rot_error_t fetch_finish(bc_ctx_t *ctx, size_t i, bc_boot_image_t *out) {
+  uint32_t type = kDecided[i];
+  const rot_mbox_boot_resp_t *boot = &ctx->boot[i];
+  struct fetched *f = &ctx->got[i];
   /* The payload was hashed once per bank as it arrived (payload_hash_t);
    * sealing compares the sealed copy with those very bytes, its SHA-384 is
    * what the chip's verified digest is compared with, and the same digests
    * are the measurements. What is compared, measured and booted is one
    * set of bytes, hashed once. */
   rot_image_view_t v;
-  err = rot_image_parse(img, boot.info.image_len, &v);
+  rot_error_t err = rot_image_parse(f->img, f->len, &v);
   if (err != ROT_OK) {
-    payload_hash_end(&ph);
-    image_buffer_free(img);
+    fetched_free(f);
     return fail(ctx, err, "%s image read from %s: not a well-formed image (%s)",
                 rot_image_type_name(type), out->region, rot_error_name(err));
   }
-  err = payload_hash_take(&ph, img, &v, out->sha256, out->sha384);
+  err = payload_hash_take(&f->ph, f->img, &v, out->sha256, out->sha384);
   if (err != ROT_OK) {
-    image_buffer_free(img);
+    fetched_free(f);
     return fail(ctx, err, "%s image read from %s: hashing the payload failed",
                 rot_image_type_name(type), out->region);
   }
@@ -543,13 +552,13 @@ static rot_error_t fetch(bc_ctx_t *ctx, uint32_t type,
   snprintf(name, sizeof(name), "bootchain-%s", rot_image_type_name(type));
   err = bc_seal_create(name, v.payload, v.header.payload_len, &out->payload);
   if (err != ROT_OK) {
-    image_buffer_free(img);
+    fetched_free(f);
     return fail(ctx, err, "sealing %s: %s", name, rot_error_str(err));
   }
   const char *what = "";
-  err = bc_check_read_image_digest(ctx->crypto, type, img, boot.info.image_len,
-                                   &boot.info, out->sha384, &v, &what);
-  image_buffer_free(img);
+  err = bc_check_read_image_digest(ctx->crypto, type, f->img, f->len,
+                                   &boot->info, out->sha384, &v, &what);
+  fetched_free(f);
   if (err != ROT_OK) {
     bc_seal_close(&out->payload);
     return fail(ctx, err, "%s image read from %s: %s (%s)",
@@ -567,16 +576,24 @@ static rot_error_t fetch(bc_ctx_t *ctx, uint32_t type,
  * brought up) leaves out->info.region at ROT_MBOX_REGION_NONE, and PCR 0
  * then records only the stack's own version.
  */
-static rot_error_t fetch_rot(bc_ctx_t *ctx, bc_boot_image_t *out) {
+static int no_rot_firmware(const bc_ctx_t *ctx) {
+  return ctx->boot[DECIDED_ROT].reason == ROT_BOOT_NONE;
+}
+
+static rot_error_t fetch_rot_read(bc_ctx_t *ctx, bc_boot_image_t *out) {
   const rot_mbox_boot_resp_t *boot = &ctx->boot[DECIDED_ROT];
   out->image_type = ROT_IMAGE_TYPE_ROT;
   out->info.region = ROT_MBOX_REGION_NONE;
-  if (boot->reason == ROT_BOOT_NONE) {
+  if (no_rot_firmware(ctx)) {
     out->reason = ROT_BOOT_NONE;
     out->why = (rot_error_t)boot->why;
     return ROT_OK;
   }
-  return fetch(ctx, ROT_IMAGE_TYPE_ROT, boot, out);
+  return fetch_read(ctx, DECIDED_ROT, out);
+}
+
+static rot_error_t fetch_rot_finish(bc_ctx_t *ctx, bc_boot_image_t *out) {
+  return no_rot_firmware(ctx) ? ROT_OK : fetch_finish(ctx, DECIDED_ROT, out);
 }
 
 /* ---- stages -------------------------------------------------------------- */
@@ -1047,6 +1064,9 @@ static rot_error_t lock_boot_regions(bc_ctx_t *ctx) {
 }
 
 static void ctx_close(bc_ctx_t *ctx) {
+  for (size_t i = 0; i < DECIDED_COUNT; i++) {
+    fetched_free(&ctx->got[i]);
+  }
   if (ctx->mbox_open) {
     rot_mbox_client_close(&ctx->mbox);
   }
@@ -1095,18 +1115,24 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
     goto out;
   }
   ctx.mbox_open = 1;
-  /* The chip decides while the crypto backend starts (libcrypto loads its
-   * configuration and providers) and the TPM opens (ask_decisions). */
-  STEP("boot", ask_decisions(&ctx));
+  /* The chip decides the payload while the crypto backend starts
+   * (libcrypto loads its configuration and providers) and the TPM opens,
+   * and OpenSBI while the payload is checked and sealed (ask_decision). */
+  STEP("boot", ask_decision(&ctx, DECIDED_PAYLOAD));
+  STEP("boot", ask_decision(&ctx, DECIDED_ROT));
   STEP("crypto", (ctx.crypto = rot_host_crypto()) != NULL ? ROT_OK
                                                           : ROT_ERROR_CRYPTO_FAILED);
   STEP("tpm", open_tpm(&ctx));
-  STEP("boot", take_decisions(&ctx));
-  STEP("read-rot", fetch_rot(&ctx, &m->rot));
-  STEP("read-opensbi", fetch(&ctx, ROT_IMAGE_TYPE_OPENSBI,
-                             &ctx.boot[DECIDED_OPENSBI], &m->firmware));
-  STEP("read-payload", fetch(&ctx, ROT_IMAGE_TYPE_HYPERVISOR,
-                             &ctx.boot[DECIDED_PAYLOAD], &m->payload));
+  STEP("boot", take_decision(&ctx, DECIDED_PAYLOAD));
+  STEP("boot", take_decision(&ctx, DECIDED_ROT));
+  STEP("read-payload", fetch_read(&ctx, DECIDED_PAYLOAD, &m->payload));
+  STEP("read-rot", fetch_rot_read(&ctx, &m->rot));
+  STEP("boot", ask_decision(&ctx, DECIDED_OPENSBI));
+  STEP("read-payload", fetch_finish(&ctx, DECIDED_PAYLOAD, &m->payload));
+  STEP("read-rot", fetch_rot_finish(&ctx, &m->rot));
+  STEP("boot", take_decision(&ctx, DECIDED_OPENSBI));
+  STEP("read-opensbi", fetch_read(&ctx, DECIDED_OPENSBI, &m->firmware));
+  STEP("read-opensbi", fetch_finish(&ctx, DECIDED_OPENSBI, &m->firmware));
   STEP("lock", lock_boot_regions(&ctx));
   STEP("handoff-check", check_handoff_inputs(&ctx));
   m->t.read_ms = now_ms() - t0;
