@@ -613,9 +613,14 @@ static rot_error_t st_crtm_version(bc_ctx_t *ctx, const bc_stage_t *st) {
   return extend(ctx, st->pcr, &d);
 }
 
+static rot_error_t record_image(bc_ctx_t *ctx, const bc_stage_t *st,
+                                const bc_boot_image_t *img, const void *data,
+                                size_t dlen);
+
 /* The S-CRTM itself: the RoT firmware's payload, hashed in every bank
- * from the bytes read back (its SHA-384 is the fwid in the chip's Alias
- * certificate). Nothing when no RoT firmware was booted. */
+ * from the bytes read back, once, as every image is (its SHA-384 is the
+ * fwid in the chip's Alias certificate). Nothing when no RoT firmware was
+ * booted. */
 static rot_error_t st_crtm_contents(bc_ctx_t *ctx, const bc_stage_t *st) {
   const bc_boot_image_t *rot = &ctx->m->rot;
   if (rot->info.region == ROT_MBOX_REGION_NONE) {
@@ -623,7 +628,7 @@ static rot_error_t st_crtm_contents(bc_ctx_t *ctx, const bc_stage_t *st) {
   }
   uint8_t data[BC_EV_BLOB_LEN];
   bc_ev_blob_encode(data, rot->load_addr, rot->payload.len);
-  return record(ctx, st, rot->payload.data, rot->payload.len, data, sizeof(data));
+  return record_image(ctx, st, rot, data, sizeof(data));
 }
 
 static rot_error_t variable(bc_ctx_t *ctx, const bc_stage_t *st,
@@ -675,9 +680,10 @@ static rot_error_t st_floors(bc_ctx_t *ctx, const bc_stage_t *st) {
 }
 
 /*
- * Record a sealed boot image: its digests are the ones fetch took from the
- * sealed mapping (the bytes QEMU will load) and compared with the chip's,
- * one per bank; nothing is hashed again.
+ * Record a sealed boot image: its digests are the ones fetch_read took as
+ * the bytes arrived (the sealed copy, what QEMU loads, is compared byte for
+ * byte with them) and fetch_finish compared with the chip's, one per
+ * bank; nothing is hashed again.
  */
 static rot_error_t record_image(bc_ctx_t *ctx, const bc_stage_t *st,
                                 const bc_boot_image_t *img, const void *data,
