@@ -10,6 +10,7 @@
 #include "bootchain/measure.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1031,6 +1032,72 @@ static rot_error_t open_tpm(bc_ctx_t *ctx) {
   return err == ROT_OK ? ROT_OK : fail(ctx, err, "event log: %s", rot_error_str(err));
 }
 
+/*
+ * The TPM side of the set-up (open_tpm: load the TCTI, read the active
+ * banks, check PCRs 0-7 are fresh) on a thread of its own, while this
+ * thread takes the chip's answers and reads, hashes and seals the images:
+ * the two wait on different servers (swtpm, rotd). The thread works on a
+ * private context and result (the TPM, the log writer, the banks, its
+ * error detail), handed over only at tpm_join; it uses neither the crypto
+ * backend nor the mailbox. Nothing is extended before the join, and a
+ * TPM that failed fails the boot there, before the first extend.
+ */
+typedef struct tpm_opener {
+  bc_ctx_t ctx;
+  bc_measured_t m;
+  rot_error_t err;
+  pthread_t thread;
+  int running;
+} tpm_opener_t;
+
+static void *tpm_open_main(void *arg) {
+  tpm_opener_t *op = arg;
+  op->err = open_tpm(&op->ctx);
+  return NULL;
+}
+
+/* Start opening the TPM; without a thread, open it here and now. */
+static tpm_opener_t *tpm_start(bc_ctx_t *ctx) {
+  tpm_opener_t *op = calloc(1, sizeof(*op));
+  if (op == NULL) {
+    return NULL;
+  }
+  op->ctx.cfg = ctx->cfg;
+  op->ctx.m = &op->m;
+  /* Before the thread exists: the environment is changed only here. */
+  bc_tpm_quiet_logs();
+  op->running = pthread_create(&op->thread, NULL, tpm_open_main, op) == 0;
+  if (!op->running) {
+    (void)tpm_open_main(op);
+  }
+  return op;
+}
+
+/* Wait for the opener and take over what it opened (all of it, also on
+ * failure, so ctx_close releases it). NULL op: out of memory at start. */
+static rot_error_t tpm_join(bc_ctx_t *ctx, tpm_opener_t *op) {
+  if (op == NULL) {
+    return fail(ctx, ROT_ERROR_INTERNAL, "out of memory");
+  }
+  if (op->running) {
+    (void)pthread_join(op->thread, NULL);
+    op->running = 0;
+  }
+  ctx->tpm = op->ctx.tpm;
+  ctx->log_buf = op->ctx.log_buf;
+  ctx->log = op->ctx.log;
+  op->ctx.tpm = NULL;
+  op->ctx.log_buf = NULL;
+  ctx->m->bank_count = op->m.bank_count;
+  memcpy(ctx->m->banks, op->m.banks, sizeof(ctx->m->banks));
+  rot_error_t err = op->err;
+  if (err != ROT_OK) {
+    memcpy(ctx->m->detail, op->m.detail, sizeof(ctx->m->detail));
+  }
+  free(op);
+  return err;
+}
+
 static rot_error_t load_base_dtb(bc_ctx_t *ctx) {
   const char *path = ctx->cfg->base_dtb != NULL ? ctx->cfg->base_dtb
                                                 : bc_default_base_dtb();
@@ -1103,6 +1170,7 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
   ctx.cfg = cfg;
   ctx.m = m;
   rot_error_t err = ROT_OK;
+  tpm_opener_t *opener = NULL;
   double t0 = now_ms();
 
   STEP("base-dtb", load_base_dtb(&ctx));
@@ -1126,9 +1194,9 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
    * and OpenSBI while the payload is checked and sealed (ask_decision). */
   STEP("boot", ask_decision(&ctx, DECIDED_PAYLOAD));
   STEP("boot", ask_decision(&ctx, DECIDED_ROT));
+  opener = tpm_start(&ctx);
   STEP("crypto", (ctx.crypto = rot_host_crypto()) != NULL ? ROT_OK
                                                           : ROT_ERROR_CRYPTO_FAILED);
-  STEP("tpm", open_tpm(&ctx));
   STEP("boot", take_decision(&ctx, DECIDED_PAYLOAD));
   STEP("boot", take_decision(&ctx, DECIDED_ROT));
   STEP("read-payload", fetch_read(&ctx, DECIDED_PAYLOAD, &m->payload));
@@ -1139,6 +1207,9 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
   STEP("boot", take_decision(&ctx, DECIDED_OPENSBI));
   STEP("read-opensbi", fetch_read(&ctx, DECIDED_OPENSBI, &m->firmware));
   STEP("read-opensbi", fetch_finish(&ctx, DECIDED_OPENSBI, &m->firmware));
+  err = tpm_join(&ctx, opener);
+  opener = NULL;
+  STEP("tpm", err);
   STEP("lock", lock_boot_regions(&ctx));
   STEP("handoff-check", check_handoff_inputs(&ctx));
   m->t.read_ms = now_ms() - t0;
@@ -1170,6 +1241,21 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
   m->stage[0] = '\0';
 
 out:
+  if (opener != NULL) {
+    /* A step failed while the TPM was opening: wait for it and release
+     * it. A TPM that failed too is the reason given, as when the TPM was
+     * opened before the chip was asked: a TPM that is gone, not fresh or
+     * has the wrong banks is named whatever the chip said. */
+    char detail[sizeof(m->detail)];
+    memcpy(detail, m->detail, sizeof(detail));
+    rot_error_t terr = tpm_join(&ctx, opener);
+    if (terr != ROT_OK) {
+      err = terr;
+      snprintf(m->stage, sizeof(m->stage), "tpm");
+    } else {
+      memcpy(m->detail, detail, sizeof(detail));
+    }
+  }
   if (err == ROT_OK) {
     /* Closed by bc_measured_free, once the host runs (see measure.h). */
     m->tpm = ctx.tpm;

@@ -235,6 +235,12 @@ static int tcti_lib_conf(const char *conf, char *out, size_t cap) {
   return n > 0 && (size_t)n < cap;
 }
 
+/* tpm2-tss logs every failed connect attempt of its default search and
+ * every refused command to stderr; the caller reports failures itself. */
+void bc_tpm_quiet_logs(void) {
+  (void)setenv("TSS2_LOG", "all+NONE", 0);
+}
+
 rot_error_t bc_tpm_open(bc_tpm_t **out, const char *tcti_conf) {
   open_err[0] = '\0';
   if (out == NULL) {
@@ -254,9 +260,7 @@ rot_error_t bc_tpm_open(bc_tpm_t **out, const char *tcti_conf) {
     conf = NULL;
   }
 
-  /* tpm2-tss logs every failed connect attempt of its default search and
-   * every refused command to stderr; the caller reports failures itself. */
-  (void)setenv("TSS2_LOG", "all+NONE", 0);
+  bc_tpm_quiet_logs();
 
   bc_tpm_t *tpm = calloc(1, sizeof(*tpm));
   if (tpm == NULL || (conf != NULL && (tpm->conf = strdup(conf)) == NULL)) {

@@ -81,6 +81,14 @@ const char *bc_tpm_alg_name(uint16_t alg);
  */
 ROT_WARN_UNUSED rot_error_t bc_tpm_open(bc_tpm_t **tpm, const char *tcti_conf);
 
+/**
+ * Silence tpm2-tss's own logging (TSS2_LOG=all+NONE) unless the user set
+ * TSS2_LOG: what bc_tpm_open does first. It changes the environment, so a
+ * caller that opens the TPM on another thread calls it before starting
+ * that thread (setenv is not safe against a concurrent getenv).
+ */
+void bc_tpm_quiet_logs(void);
+
 /** Release the contexts. NULL is a no-op. */
 void bc_tpm_close(bc_tpm_t *tpm);
 
