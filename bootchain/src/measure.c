@@ -10,6 +10,7 @@
 #include "bootchain/measure.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,23 @@ struct bc_stage {
   uint32_t data_len;
 };
 
+/*
+ * The payload's SHA-256 and SHA-384, taken while the image arrives: each
+ * chunk is hashed as soon as it is in, while the chip already reads the
+ * next one, instead of one pass over the whole payload after the last
+ * chunk. The payload's place comes from the header (first chunk); the
+ * caller checks it against the full parse, and the sealed copy is compared
+ * byte for byte with these same bytes (bc_seal_create), so what is hashed,
+ * compared, measured and booted is still one set of bytes, hashed once.
+ */
+typedef struct payload_hash {
+  const rot_crypto_t *c;
+  int started;       /* 1: the header gave the payload's place */
+  size_t start, end; /* payload bytes [start, end) of the image */
+  size_t hashed;     /* image offset hashed up to */
+  rot_hash_ctx_t h256, h384;
+} payload_hash_t;
+
 struct bc_ctx {
   const bc_config_t *cfg;
   bc_measured_t *m;
@@ -61,6 +79,15 @@ struct bc_ctx {
   bc_log_writer_t log;
   uint8_t *log_buf;
   rot_mbox_status_t status;
+  /* The chip's boot decisions (kDecided order) and the images read for
+   * them but not yet checked and sealed (fetch_read, fetch_finish). */
+  uint32_t boot_seq[3];
+  rot_mbox_boot_resp_t boot[3];
+  struct fetched {
+    uint8_t *img; /* NULL: nothing read */
+    uint32_t len;
+    payload_hash_t ph;
+  } got[3];
   uint8_t *base_dtb;
   size_t base_dtb_len;
   size_t stage_index; /* row being run: the DTB stage looks ahead */
@@ -154,14 +181,6 @@ static rot_error_t recv_reply(bc_ctx_t *ctx, uint16_t cmd, uint32_t seq,
                 rot_error_str(status));
   }
   return ROT_OK;
-}
-
-static rot_error_t call(bc_ctx_t *ctx, uint16_t cmd, const uint8_t *req,
-                        uint32_t req_len, const uint8_t **reply,
-                        uint32_t *reply_len) {
-  uint32_t seq = 0;
-  ROT_TRY(send_req(ctx, cmd, req, req_len, &seq));
-  return recv_reply(ctx, cmd, seq, reply, reply_len);
 }
 
 /* The reply to a STATUS request already sent (seq). */
@@ -295,11 +314,70 @@ static rot_error_t send_read(bc_ctx_t *ctx, uint32_t region, uint32_t off,
   return send_req(ctx, ROT_MBOX_CMD_READ_REGION, req, (uint32_t)req_len, seq);
 }
 
+static rot_error_t payload_hash_feed(payload_hash_t *ph, const uint8_t *img,
+                                     size_t len, size_t done) {
+  if (!ph->started) {
+    rot_image_header_t h;
+    if (done < ROT_IMAGE_HEADER_SIZE ||
+        rot_image_header_parse(img, done, &h) != ROT_OK ||
+        rot_image_expected_len(&h) != len) {
+      return ROT_OK; /* no stream: fetch hashes after the parse */
+    }
+    ph->start = ROT_IMAGE_HEADER_SIZE + (size_t)h.manifest_len;
+    ph->end = ph->start + (size_t)h.payload_len;
+    ph->hashed = ph->start;
+    ROT_TRY(ph->c->hash_start(ph->c, &ph->h256, ROT_HASH_SHA256));
+    ROT_TRY(ph->c->hash_start(ph->c, &ph->h384, ROT_HASH_SHA384));
+    ph->started = 1;
+  }
+  size_t upto = done < ph->end ? done : ph->end;
+  if (upto > ph->hashed) {
+    ROT_TRY(ph->c->hash_update(ph->c, &ph->h256, img + ph->hashed, upto - ph->hashed));
+    ROT_TRY(ph->c->hash_update(ph->c, &ph->h384, img + ph->hashed, upto - ph->hashed));
+    ph->hashed = upto;
+  }
+  return ROT_OK;
+}
+
+/* Drop a stream that is not used (nothing to free: the state is inline). */
+static void payload_hash_end(payload_hash_t *ph) {
+  rot_wipe(ph, sizeof(*ph));
+}
+
+/*
+ * The payload digests of an image read whole (v: its full parse): the
+ * stream's when it covered exactly v's payload, else one pass over it now.
+ */
+static rot_error_t payload_hash_take(payload_hash_t *ph, const uint8_t *img,
+                                     const rot_image_view_t *v,
+                                     uint8_t sha256[ROT_SHA256_LEN],
+                                     uint8_t sha384[ROT_SHA384_LEN]) {
+  size_t start = (size_t)(v->payload - img);
+  size_t len = v->header.payload_len;
+  rot_error_t err;
+  if (ph->started && ph->start == start && ph->end == start + len &&
+      ph->hashed == ph->end) {
+    err = ph->c->hash_finish(ph->c, &ph->h256, sha256, ROT_SHA256_LEN);
+    if (err == ROT_OK) {
+      err = ph->c->hash_finish(ph->c, &ph->h384, sha384, ROT_SHA384_LEN);
+    }
+  } else {
+    err = rot_hash(ph->c, ROT_HASH_SHA256, v->payload, len, sha256,
+                   ROT_SHA256_LEN);
+    if (err == ROT_OK) {
+      err = rot_hash(ph->c, ROT_HASH_SHA384, v->payload, len, sha384,
+                     ROT_SHA384_LEN);
+    }
+  }
+  payload_hash_end(ph);
+  return err;
+}
+
 /* Read len bytes of a region from offset 0 into img, in READ_REGION
  * chunks of at most ROT_MBOX_READ_MAX, each reply exactly as long as
- * asked. */
+ * asked, hashing the payload as it comes (ph). */
 static rot_error_t read_image(bc_ctx_t *ctx, uint32_t region, uint8_t *img,
-                              uint32_t len) {
+                              uint32_t len, payload_hash_t *ph) {
   uint32_t seqs[READ_WINDOW];
   uint32_t lens[READ_WINDOW];
   uint32_t window = read_window(ctx);
@@ -325,6 +403,9 @@ static rot_error_t read_image(bc_ctx_t *ctx, uint32_t region, uint8_t *img,
     done += got;
     first = (first + 1) % READ_WINDOW;
     in_flight--;
+    if (payload_hash_feed(ph, img, len, done) != ROT_OK) {
+      return fail(ctx, ROT_ERROR_CRYPTO_FAILED, "hashing the payload failed");
+    }
   }
   return ROT_OK;
 }
@@ -357,81 +438,128 @@ static void image_buffer_free(uint8_t *p) {
 }
 
 /*
- * Ask the chip which image of a type boots, read it once, check it is the
- * image the chip verified, and seal its payload.
+ * The boot decisions the chain needs, in the order it reads the images:
+ * the chip's own firmware (the ROM stage's verdict at reset), OpenSBI, the
+ * payload.
  */
-static rot_error_t fetch(bc_ctx_t *ctx, uint32_t type, bc_boot_image_t *out) {
-  const uint8_t *reply;
-  uint32_t len;
+enum { DECIDED_ROT, DECIDED_OPENSBI, DECIDED_PAYLOAD, DECIDED_COUNT };
+static const uint32_t kDecided[DECIDED_COUNT] = {
+    ROT_IMAGE_TYPE_ROT, ROT_IMAGE_TYPE_OPENSBI, ROT_IMAGE_TYPE_HYPERVISOR};
+
+/*
+ * Ask the chip for a boot decision (i: DECIDED_*) without waiting for the
+ * answer (take_decision). The payload's and the RoT firmware's are asked
+ * for first thing, before the crypto backend starts and the TPM opens:
+ * the chip verifies the payload (a full hash, a signature and a durable
+ * audit record) meanwhile, instead of each side waiting for the other.
+ * OpenSBI's is asked for once the payload has been read, so the chip
+ * decides it while this side checks and seals the payload. Nothing is
+ * measured before every answer is in and every image checked, so a
+ * refusal still leaves the TPM untouched and the host off. A TPM that
+ * then fails to open fails the boot after the chip decided, as a boot
+ * that fails later would: the decision (and a trial attempt) is the
+ * chip's record that the host was released.
+ */
+static rot_error_t ask_decision(bc_ctx_t *ctx, size_t i) {
   uint8_t *req = rot_mbox_client_payload(&ctx->mbox);
   size_t req_len = 0;
-  rot_mbox_type_req_t treq = {.image_type = type};
+  rot_mbox_type_req_t treq = {.image_type = kDecided[i]};
   ROT_TRY(rot_mbox_type_req_encode(&treq, req, ROT_MBOX_TYPE_REQ_SIZE, &req_len));
-  ROT_TRY(call(ctx, ROT_MBOX_CMD_BOOT, req, (uint32_t)req_len, &reply, &len));
-  rot_mbox_boot_resp_t boot;
-  rot_error_t err = rot_mbox_boot_resp_decode(reply, len, &boot);
+  return send_req(ctx, ROT_MBOX_CMD_BOOT, req, (uint32_t)req_len,
+                  &ctx->boot_seq[i]);
+}
+
+/* The answer to ask_decision(i): the chip answers in order, so answers
+ * are taken in the order they were asked for. */
+static rot_error_t take_decision(bc_ctx_t *ctx, size_t i) {
+  const uint8_t *reply;
+  uint32_t len;
+  ROT_TRY(recv_reply(ctx, ROT_MBOX_CMD_BOOT, ctx->boot_seq[i], &reply, &len));
+  rot_error_t err = rot_mbox_boot_resp_decode(reply, len, &ctx->boot[i]);
   if (err != ROT_OK) {
-    return fail(ctx, err, "rotd boot: malformed reply");
+    return kDecided[i] == ROT_IMAGE_TYPE_ROT
+               ? fail(ctx, ROT_ERROR_MAILBOX_BAD_ARGS,
+                      "rotd boot rot: malformed reply")
+               : fail(ctx, err, "rotd boot: malformed reply");
   }
+  return ROT_OK;
+}
+
+static void fetched_free(struct fetched *f) {
+  payload_hash_end(&f->ph);
+  image_buffer_free(f->img);
+  f->img = NULL;
+}
+
+/*
+ * The image the chip decided to boot for decision i (take_decision): read
+ * it once into ctx->got[i], its payload hashed as it arrives. fetch_finish
+ * then checks it is the image the chip verified and seals its payload.
+ */
+static rot_error_t fetch_read(bc_ctx_t *ctx, size_t i, bc_boot_image_t *out) {
+  uint32_t type = kDecided[i];
+  const rot_mbox_boot_resp_t *boot = &ctx->boot[i];
+  struct fetched *f = &ctx->got[i];
   out->image_type = type;
-  out->reason = boot.reason;
-  out->why = (rot_error_t)boot.why;
-  if (boot.reason == ROT_BOOT_NONE || boot.info.region >= ROT_RGN_COUNT) {
+  out->reason = boot->reason;
+  out->why = (rot_error_t)boot->why;
+  if (boot->reason == ROT_BOOT_NONE || boot->info.region >= ROT_RGN_COUNT) {
     return fail(ctx, ROT_ERROR_BOOT_NO_IMAGE,
                 "no %s image verifies: %s (%s); the host stays off",
                 rot_image_type_name(type), rot_error_name(out->why),
                 rot_error_str(out->why));
   }
-  out->info = boot.info;
-  const rot_flash_region_t *r = &rot_flash_layout_default.regions[boot.info.region];
+  out->info = boot->info;
+  const rot_flash_region_t *r = &rot_flash_layout_default.regions[boot->info.region];
   snprintf(out->region, sizeof(out->region), "%s", r->name);
-  if (boot.info.image_len > r->size ||
-      boot.info.image_len < ROT_IMAGE_HEADER_SIZE) {
+  if (boot->info.image_len > r->size ||
+      boot->info.image_len < ROT_IMAGE_HEADER_SIZE) {
     return fail(ctx, ROT_ERROR_HOST_PROTOCOL, "rotd boot: image length %u",
-                boot.info.image_len);
+                boot->info.image_len);
   }
-
-  uint8_t *img = image_buffer(boot.info.image_len);
-  if (img == NULL) {
+  f->img = image_buffer(boot->info.image_len);
+  if (f->img == NULL) {
     return fail(ctx, ROT_ERROR_IO_READ, "out of memory");
   }
-  err = read_image(ctx, boot.info.region, img, boot.info.image_len);
-  if (err != ROT_OK) {
-    image_buffer_free(img);
-    return err;
-  }
+  f->len = boot->info.image_len;
+  memset(&f->ph, 0, sizeof(f->ph));
+  f->ph.c = ctx->crypto;
+  return read_image(ctx, boot->info.region, f->img, f->len, &f->ph);
+}
 
-  /* Seal first, then hash the sealed copy once per bank: its SHA-384 is
-   * what the chip's verified digest is compared with, and the same
-   * digests are the measurements. What is compared, measured and booted
-   * is one set of bytes, hashed once. */
+static rot_error_t fetch_finish(bc_ctx_t *ctx, size_t i, bc_boot_image_t *out) {
+  uint32_t type = kDecided[i];
+  const rot_mbox_boot_resp_t *boot = &ctx->boot[i];
+  struct fetched *f = &ctx->got[i];
+  /* The payload was hashed once per bank as it arrived (payload_hash_t);
+   * sealing compares the sealed copy with those very bytes, its SHA-384 is
+   * what the chip's verified digest is compared with, and the same digests
+   * are the measurements. What is compared, measured and booted is one
+   * set of bytes, hashed once. */
   rot_image_view_t v;
-  err = rot_image_parse(img, boot.info.image_len, &v);
+  rot_error_t err = rot_image_parse(f->img, f->len, &v);
   if (err != ROT_OK) {
-    image_buffer_free(img);
+    fetched_free(f);
     return fail(ctx, err, "%s image read from %s: not a well-formed image (%s)",
                 rot_image_type_name(type), out->region, rot_error_name(err));
+  }
+  err = payload_hash_take(&f->ph, f->img, &v, out->sha256, out->sha384);
+  if (err != ROT_OK) {
+    fetched_free(f);
+    return fail(ctx, err, "%s image read from %s: hashing the payload failed",
+                rot_image_type_name(type), out->region);
   }
   char name[32];
   snprintf(name, sizeof(name), "bootchain-%s", rot_image_type_name(type));
   err = bc_seal_create(name, v.payload, v.header.payload_len, &out->payload);
   if (err != ROT_OK) {
-    image_buffer_free(img);
+    fetched_free(f);
     return fail(ctx, err, "sealing %s: %s", name, rot_error_str(err));
   }
-  err = rot_hash(ctx->crypto, ROT_HASH_SHA256, out->payload.data,
-                 out->payload.len, out->sha256, sizeof(out->sha256));
-  if (err == ROT_OK) {
-    err = rot_hash(ctx->crypto, ROT_HASH_SHA384, out->payload.data,
-                   out->payload.len, out->sha384, sizeof(out->sha384));
-  }
-  const char *what = "hashing the sealed payload failed";
-  if (err == ROT_OK) {
-    err = bc_check_read_image_digest(ctx->crypto, type, img,
-                                     boot.info.image_len, &boot.info,
-                                     out->sha384, &v, &what);
-  }
-  image_buffer_free(img);
+  const char *what = "";
+  err = bc_check_read_image_digest(ctx->crypto, type, f->img, f->len,
+                                   &boot->info, out->sha384, &v, &what);
+  fetched_free(f);
   if (err != ROT_OK) {
     bc_seal_close(&out->payload);
     return fail(ctx, err, "%s image read from %s: %s (%s)",
@@ -449,26 +577,24 @@ static rot_error_t fetch(bc_ctx_t *ctx, uint32_t type, bc_boot_image_t *out) {
  * brought up) leaves out->info.region at ROT_MBOX_REGION_NONE, and PCR 0
  * then records only the stack's own version.
  */
-static rot_error_t fetch_rot(bc_ctx_t *ctx, bc_boot_image_t *out) {
-  const uint8_t *reply;
-  uint32_t len;
-  uint8_t *req = rot_mbox_client_payload(&ctx->mbox);
-  size_t req_len = 0;
-  rot_mbox_type_req_t treq = {.image_type = ROT_IMAGE_TYPE_ROT};
-  ROT_TRY(rot_mbox_type_req_encode(&treq, req, ROT_MBOX_TYPE_REQ_SIZE, &req_len));
-  ROT_TRY(call(ctx, ROT_MBOX_CMD_BOOT, req, (uint32_t)req_len, &reply, &len));
-  rot_mbox_boot_resp_t boot;
-  if (rot_mbox_boot_resp_decode(reply, len, &boot) != ROT_OK) {
-    return fail(ctx, ROT_ERROR_MAILBOX_BAD_ARGS, "rotd boot rot: malformed reply");
-  }
+static int no_rot_firmware(const bc_ctx_t *ctx) {
+  return ctx->boot[DECIDED_ROT].reason == ROT_BOOT_NONE;
+}
+
+static rot_error_t fetch_rot_read(bc_ctx_t *ctx, bc_boot_image_t *out) {
+  const rot_mbox_boot_resp_t *boot = &ctx->boot[DECIDED_ROT];
   out->image_type = ROT_IMAGE_TYPE_ROT;
   out->info.region = ROT_MBOX_REGION_NONE;
-  if (boot.reason == ROT_BOOT_NONE) {
+  if (no_rot_firmware(ctx)) {
     out->reason = ROT_BOOT_NONE;
-    out->why = (rot_error_t)boot.why;
+    out->why = (rot_error_t)boot->why;
     return ROT_OK;
   }
-  return fetch(ctx, ROT_IMAGE_TYPE_ROT, out);
+  return fetch_read(ctx, DECIDED_ROT, out);
+}
+
+static rot_error_t fetch_rot_finish(bc_ctx_t *ctx, bc_boot_image_t *out) {
+  return no_rot_firmware(ctx) ? ROT_OK : fetch_finish(ctx, DECIDED_ROT, out);
 }
 
 /* ---- stages -------------------------------------------------------------- */
@@ -488,9 +614,14 @@ static rot_error_t st_crtm_version(bc_ctx_t *ctx, const bc_stage_t *st) {
   return extend(ctx, st->pcr, &d);
 }
 
+static rot_error_t record_image(bc_ctx_t *ctx, const bc_stage_t *st,
+                                const bc_boot_image_t *img, const void *data,
+                                size_t dlen);
+
 /* The S-CRTM itself: the RoT firmware's payload, hashed in every bank
- * from the bytes read back (its SHA-384 is the fwid in the chip's Alias
- * certificate). Nothing when no RoT firmware was booted. */
+ * from the bytes read back, once, as every image is (its SHA-384 is the
+ * fwid in the chip's Alias certificate). Nothing when no RoT firmware was
+ * booted. */
 static rot_error_t st_crtm_contents(bc_ctx_t *ctx, const bc_stage_t *st) {
   const bc_boot_image_t *rot = &ctx->m->rot;
   if (rot->info.region == ROT_MBOX_REGION_NONE) {
@@ -498,7 +629,7 @@ static rot_error_t st_crtm_contents(bc_ctx_t *ctx, const bc_stage_t *st) {
   }
   uint8_t data[BC_EV_BLOB_LEN];
   bc_ev_blob_encode(data, rot->load_addr, rot->payload.len);
-  return record(ctx, st, rot->payload.data, rot->payload.len, data, sizeof(data));
+  return record_image(ctx, st, rot, data, sizeof(data));
 }
 
 static rot_error_t variable(bc_ctx_t *ctx, const bc_stage_t *st,
@@ -550,9 +681,10 @@ static rot_error_t st_floors(bc_ctx_t *ctx, const bc_stage_t *st) {
 }
 
 /*
- * Record a sealed boot image: its digests are the ones fetch took from the
- * sealed mapping (the bytes QEMU will load) and compared with the chip's,
- * one per bank; nothing is hashed again.
+ * Record a sealed boot image: its digests are the ones fetch_read took as
+ * the bytes arrived (the sealed copy, what QEMU loads, is compared byte for
+ * byte with them) and fetch_finish compared with the chip's, one per
+ * bank; nothing is hashed again.
  */
 static rot_error_t record_image(bc_ctx_t *ctx, const bc_stage_t *st,
                                 const bc_boot_image_t *img, const void *data,
@@ -900,6 +1032,72 @@ static rot_error_t open_tpm(bc_ctx_t *ctx) {
   return err == ROT_OK ? ROT_OK : fail(ctx, err, "event log: %s", rot_error_str(err));
 }
 
+/*
+ * The TPM side of the set-up (open_tpm: load the TCTI, read the active
+ * banks, check PCRs 0-7 are fresh) on a thread of its own, while this
+ * thread takes the chip's answers and reads, hashes and seals the images:
+ * the two wait on different servers (swtpm, rotd). The thread works on a
+ * private context and result (the TPM, the log writer, the banks, its
+ * error detail), handed over only at tpm_join; it uses neither the crypto
+ * backend nor the mailbox. Nothing is extended before the join, and a
+ * TPM that failed fails the boot there, before the first extend.
+ */
+typedef struct tpm_opener {
+  bc_ctx_t ctx;
+  bc_measured_t m;
+  rot_error_t err;
+  pthread_t thread;
+  int running;
+} tpm_opener_t;
+
+static void *tpm_open_main(void *arg) {
+  tpm_opener_t *op = arg;
+  op->err = open_tpm(&op->ctx);
+  return NULL;
+}
+
+/* Start opening the TPM; without a thread, open it here and now. */
+static tpm_opener_t *tpm_start(bc_ctx_t *ctx) {
+  tpm_opener_t *op = calloc(1, sizeof(*op));
+  if (op == NULL) {
+    return NULL;
+  }
+  op->ctx.cfg = ctx->cfg;
+  op->ctx.m = &op->m;
+  /* Before the thread exists: the environment is changed only here. */
+  bc_tpm_quiet_logs();
+  op->running = pthread_create(&op->thread, NULL, tpm_open_main, op) == 0;
+  if (!op->running) {
+    (void)tpm_open_main(op);
+  }
+  return op;
+}
+
+/* Wait for the opener and take over what it opened (all of it, also on
+ * failure, so ctx_close releases it). NULL op: out of memory at start. */
+static rot_error_t tpm_join(bc_ctx_t *ctx, tpm_opener_t *op) {
+  if (op == NULL) {
+    return fail(ctx, ROT_ERROR_INTERNAL, "out of memory");
+  }
+  if (op->running) {
+    (void)pthread_join(op->thread, NULL);
+    op->running = 0;
+  }
+  ctx->tpm = op->ctx.tpm;
+  ctx->log_buf = op->ctx.log_buf;
+  ctx->log = op->ctx.log;
+  op->ctx.tpm = NULL;
+  op->ctx.log_buf = NULL;
+  ctx->m->bank_count = op->m.bank_count;
+  memcpy(ctx->m->banks, op->m.banks, sizeof(ctx->m->banks));
+  rot_error_t err = op->err;
+  if (err != ROT_OK) {
+    memcpy(ctx->m->detail, op->m.detail, sizeof(ctx->m->detail));
+  }
+  free(op);
+  return err;
+}
+
 static rot_error_t load_base_dtb(bc_ctx_t *ctx) {
   const char *path = ctx->cfg->base_dtb != NULL ? ctx->cfg->base_dtb
                                                 : bc_default_base_dtb();
@@ -939,6 +1137,9 @@ static rot_error_t lock_boot_regions(bc_ctx_t *ctx) {
 }
 
 static void ctx_close(bc_ctx_t *ctx) {
+  for (size_t i = 0; i < DECIDED_COUNT; i++) {
+    fetched_free(&ctx->got[i]);
+  }
   if (ctx->mbox_open) {
     rot_mbox_client_close(&ctx->mbox);
   }
@@ -969,10 +1170,9 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
   ctx.cfg = cfg;
   ctx.m = m;
   rot_error_t err = ROT_OK;
+  tpm_opener_t *opener = NULL;
   double t0 = now_ms();
 
-  STEP("crypto", (ctx.crypto = rot_host_crypto()) != NULL ? ROT_OK
-                                                          : ROT_ERROR_CRYPTO_FAILED);
   STEP("base-dtb", load_base_dtb(&ctx));
   const char *sock = cfg->socket != NULL ? cfg->socket : rot_mbox_default_socket();
   err = rot_mbox_client_connect(&ctx.mbox, sock, 0);
@@ -989,10 +1189,27 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
     goto out;
   }
   ctx.mbox_open = 1;
-  STEP("tpm", open_tpm(&ctx));
-  STEP("read-rot", fetch_rot(&ctx, &m->rot));
-  STEP("read-opensbi", fetch(&ctx, ROT_IMAGE_TYPE_OPENSBI, &m->firmware));
-  STEP("read-payload", fetch(&ctx, ROT_IMAGE_TYPE_HYPERVISOR, &m->payload));
+  /* The chip decides the payload while the crypto backend starts
+   * (libcrypto loads its configuration and providers) and the TPM opens,
+   * and OpenSBI while the payload is checked and sealed (ask_decision). */
+  STEP("boot", ask_decision(&ctx, DECIDED_PAYLOAD));
+  STEP("boot", ask_decision(&ctx, DECIDED_ROT));
+  opener = tpm_start(&ctx);
+  STEP("crypto", (ctx.crypto = rot_host_crypto()) != NULL ? ROT_OK
+                                                          : ROT_ERROR_CRYPTO_FAILED);
+  STEP("boot", take_decision(&ctx, DECIDED_PAYLOAD));
+  STEP("boot", take_decision(&ctx, DECIDED_ROT));
+  STEP("read-payload", fetch_read(&ctx, DECIDED_PAYLOAD, &m->payload));
+  STEP("read-rot", fetch_rot_read(&ctx, &m->rot));
+  STEP("boot", ask_decision(&ctx, DECIDED_OPENSBI));
+  STEP("read-payload", fetch_finish(&ctx, DECIDED_PAYLOAD, &m->payload));
+  STEP("read-rot", fetch_rot_finish(&ctx, &m->rot));
+  STEP("boot", take_decision(&ctx, DECIDED_OPENSBI));
+  STEP("read-opensbi", fetch_read(&ctx, DECIDED_OPENSBI, &m->firmware));
+  STEP("read-opensbi", fetch_finish(&ctx, DECIDED_OPENSBI, &m->firmware));
+  err = tpm_join(&ctx, opener);
+  opener = NULL;
+  STEP("tpm", err);
   STEP("lock", lock_boot_regions(&ctx));
   STEP("handoff-check", check_handoff_inputs(&ctx));
   m->t.read_ms = now_ms() - t0;
@@ -1024,6 +1241,26 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
   m->stage[0] = '\0';
 
 out:
+  if (opener != NULL) {
+    /* A step failed while the TPM was opening: wait for it and release
+     * it. A TPM that failed too is the reason given, as when the TPM was
+     * opened before the chip was asked: a TPM that is gone, not fresh or
+     * has the wrong banks is named whatever the chip said. */
+    char detail[sizeof(m->detail)];
+    memcpy(detail, m->detail, sizeof(detail));
+    rot_error_t terr = tpm_join(&ctx, opener);
+    if (terr != ROT_OK) {
+      err = terr;
+      snprintf(m->stage, sizeof(m->stage), "tpm");
+    } else {
+      memcpy(m->detail, detail, sizeof(detail));
+    }
+  }
+  if (err == ROT_OK) {
+    /* Closed by bc_measured_free, once the host runs (see measure.h). */
+    m->tpm = ctx.tpm;
+    ctx.tpm = NULL;
+  }
   ctx_close(&ctx);
   if (err != ROT_OK) {
     if (m->detail[0] == '\0') {
@@ -1043,6 +1280,8 @@ void bc_measured_free(bc_measured_t *m) {
   if (m == NULL) {
     return;
   }
+  bc_tpm_close(m->tpm);
+  m->tpm = NULL;
   bc_seal_close(&m->firmware.payload);
   bc_seal_close(&m->rot.payload);
   bc_seal_close(&m->payload.payload);

@@ -2,7 +2,9 @@
  * The measured boot's outputs on disk (see bc_measured_write in measure.h).
  *
  * These files are copies for the operator and the attestation side: QEMU
- * boots the sealed memory (measure.c), never these files. They are not
+ * boots the sealed memory (measure.c), never these files, which is why
+ * `bootchain boot` writes them only once QEMU runs (a failure still stops
+ * the host and fails the boot). They are not
  * synced to disk, because none of them has to survive a power loss: each
  * describes one boot of one TPM power cycle, and a power loss ends both
  * (the PCRs reset, the boot is redone and writes them anew). A log kept
@@ -90,13 +92,25 @@ static void json_image(FILE *f, const char *key, const bc_boot_image_t *img) {
           img->payload.len, h256, h384);
 }
 
-rot_error_t bc_measured_write(const bc_measured_t *m, const char *dir) {
-  if (m == NULL || dir == NULL || dir[0] == '\0' || m->log.fd < 0) {
+rot_error_t bc_measured_dir(const char *dir) {
+  struct stat st;
+  if (dir == NULL || dir[0] == '\0') {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
     return ROT_ERROR_IO_WRITE;
   }
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return ROT_ERROR_IO_WRITE;
+  }
+  return ROT_OK;
+}
+
+rot_error_t bc_measured_write(const bc_measured_t *m, const char *dir) {
+  if (m == NULL || dir == NULL || dir[0] == '\0' || m->log.fd < 0) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  ROT_TRY(bc_measured_dir(dir));
   ROT_TRY(write_sealed(dir, "eventlog.bin", &m->log));
   ROT_TRY(write_sealed(dir, "handoff.dtb", &m->dtb));
   ROT_TRY(write_sealed(dir, "opensbi.bin", &m->firmware.payload));

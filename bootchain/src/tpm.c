@@ -33,6 +33,7 @@ struct bc_tpm {
    */
   char lost[ERR_MAX];
   char err[ERR_MAX];
+  int startup_sent; /* TPM2_Startup sent by this context (started_now) */
 };
 
 /* Where bc_tpm_open reports, since it has no context to hand back. */
@@ -122,6 +123,31 @@ static rot_error_t fail_rc(bc_tpm_t *tpm, const char *op, TSS2_RC rc) {
   return ROT_ERROR_TPM_COMMAND;
 }
 
+/*
+ * TPM2_Startup is sent only to a TPM that asks for it. Firmware (or
+ * swtpm's startup-clear flag) has normally started the TPM already, and
+ * then Startup is one more round trip on every boot that only earns
+ * TPM_RC_INITIALIZE; a TPM that has not been started answers any other
+ * command with that same code instead. So a command that gets
+ * TPM_RC_INITIALIZE sends Startup(CLEAR) once and is sent again: 1 means
+ * send it again; 0 means report *rc, which is Startup's own failure when
+ * that is what went wrong (*startup_failed set).
+ */
+static int started_now(bc_tpm_t *tpm, TSS2_RC *rc, int *startup_failed) {
+  if (*rc != TPM2_RC_INITIALIZE || tpm->startup_sent) {
+    return 0;
+  }
+  tpm->startup_sent = 1;
+  TSS2_RC s = Esys_Startup(tpm->esys, TPM2_SU_CLEAR);
+  /* TPM_RC_INITIALIZE again: someone else started it meanwhile. */
+  if (s != TSS2_RC_SUCCESS && s != TPM2_RC_INITIALIZE) {
+    *rc = s;
+    *startup_failed = 1;
+    return 0;
+  }
+  return 1;
+}
+
 /* Refuse to send anything once the TPM has gone away (see struct bc_tpm). */
 static rot_error_t check_usable(bc_tpm_t *tpm, const char *op) {
   if (tpm->lost[0] == '\0') {
@@ -209,6 +235,12 @@ static int tcti_lib_conf(const char *conf, char *out, size_t cap) {
   return n > 0 && (size_t)n < cap;
 }
 
+/* tpm2-tss logs every failed connect attempt of its default search and
+ * every refused command to stderr; the caller reports failures itself. */
+void bc_tpm_quiet_logs(void) {
+  (void)setenv("TSS2_LOG", "all+NONE", 0);
+}
+
 rot_error_t bc_tpm_open(bc_tpm_t **out, const char *tcti_conf) {
   open_err[0] = '\0';
   if (out == NULL) {
@@ -228,9 +260,7 @@ rot_error_t bc_tpm_open(bc_tpm_t **out, const char *tcti_conf) {
     conf = NULL;
   }
 
-  /* tpm2-tss logs every failed connect attempt of its default search and
-   * every refused command to stderr; the caller reports failures itself. */
-  (void)setenv("TSS2_LOG", "all+NONE", 0);
+  bc_tpm_quiet_logs();
 
   bc_tpm_t *tpm = calloc(1, sizeof(*tpm));
   if (tpm == NULL || (conf != NULL && (tpm->conf = strdup(conf)) == NULL)) {
@@ -275,25 +305,8 @@ rot_error_t bc_tpm_open(bc_tpm_t **out, const char *tcti_conf) {
     free_tpm(tpm);
     return ROT_ERROR_TPM_COMMAND;
   }
-
-  pipe_guard_begin(&g);
-  rc = Esys_Startup(tpm->esys, TPM2_SU_CLEAR);
-  pipe_guard_end(&g);
-  /* TPM2_RC_INITIALIZE: already started (by firmware, or swtpm's
-   * startup-clear flag), which is the normal case. */
-  if (rc != TSS2_RC_SUCCESS && rc != TPM2_RC_INITIALIZE) {
-    rot_error_t err = ROT_ERROR_TPM_COMMAND;
-    if (is_tcti_rc(rc)) {
-      set_err(NULL, "cannot reach the TPM through TCTI \"%s\": Startup: %s",
-              tcti_label(tpm->conf), Tss2_RC_Decode(rc));
-      err = ROT_ERROR_TPM_TCTI;
-    } else {
-      set_err(NULL, "Startup (TCTI %s): %s", tcti_label(tpm->conf),
-              Tss2_RC_Decode(rc));
-    }
-    free_tpm(tpm);
-    return err;
-  }
+  /* No TPM2_Startup here: the first command sends it if the TPM asks
+   * (started_now). */
   *out = tpm;
   return ROT_OK;
 }
@@ -325,12 +338,18 @@ rot_error_t bc_tpm_active_banks(bc_tpm_t *tpm, uint16_t *algs, size_t *n) {
   TPMS_CAPABILITY_DATA *cap = NULL;
   pipe_guard_t g;
   pipe_guard_begin(&g);
-  TSS2_RC rc = Esys_GetCapability(tpm->esys, ESYS_TR_NONE, ESYS_TR_NONE,
-                                  ESYS_TR_NONE, TPM2_CAP_PCRS, 0, 1, &more,
-                                  &cap);
+  int startup_failed = 0;
+  TSS2_RC rc;
+  do {
+    rc = Esys_GetCapability(tpm->esys, ESYS_TR_NONE, ESYS_TR_NONE,
+                            ESYS_TR_NONE, TPM2_CAP_PCRS, 0, 1, &more, &cap);
+  } while (started_now(tpm, &rc, &startup_failed));
   pipe_guard_end(&g);
   if (rc != TSS2_RC_SUCCESS) {
-    return fail_rc(tpm, "GetCapability(PCRS)", rc);
+    return fail_rc(tpm,
+                   startup_failed ? "GetCapability(PCRS): Startup"
+                                  : "GetCapability(PCRS)",
+                   rc);
   }
   if (cap == NULL || cap->capability != TPM2_CAP_PCRS) {
     Esys_Free(cap);
@@ -410,11 +429,15 @@ rot_error_t bc_tpm_extend(bc_tpm_t *tpm, uint32_t pcr,
 
   pipe_guard_t g;
   pipe_guard_begin(&g);
-  TSS2_RC rc = Esys_PCR_Extend(tpm->esys, ESYS_TR_PCR0 + pcr, ESYS_TR_PASSWORD,
-                               ESYS_TR_NONE, ESYS_TR_NONE, &v);
+  int startup_failed = 0;
+  TSS2_RC rc;
+  do {
+    rc = Esys_PCR_Extend(tpm->esys, ESYS_TR_PCR0 + pcr, ESYS_TR_PASSWORD,
+                         ESYS_TR_NONE, ESYS_TR_NONE, &v);
+  } while (started_now(tpm, &rc, &startup_failed));
   pipe_guard_end(&g);
   if (rc != TSS2_RC_SUCCESS) {
-    return fail_rc(tpm, "PCR_Extend", rc);
+    return fail_rc(tpm, startup_failed ? "PCR_Extend: Startup" : "PCR_Extend", rc);
   }
   return ROT_OK;
 }
@@ -441,11 +464,15 @@ static rot_error_t read_once(bc_tpm_t *tpm, uint16_t alg, size_t size,
   TPML_DIGEST *dig = NULL;
   pipe_guard_t g;
   pipe_guard_begin(&g);
-  TSS2_RC rc = Esys_PCR_Read(tpm->esys, ESYS_TR_NONE, ESYS_TR_NONE,
-                             ESYS_TR_NONE, &in, counter, &sel, &dig);
+  int startup_failed = 0;
+  TSS2_RC rc;
+  do {
+    rc = Esys_PCR_Read(tpm->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                       &in, counter, &sel, &dig);
+  } while (started_now(tpm, &rc, &startup_failed));
   pipe_guard_end(&g);
   if (rc != TSS2_RC_SUCCESS) {
-    return fail_rc(tpm, "PCR_Read", rc);
+    return fail_rc(tpm, startup_failed ? "PCR_Read: Startup" : "PCR_Read", rc);
   }
 
   /* The selection out says which PCRs the digests belong to, in order. */

@@ -133,7 +133,8 @@ static const char kCommonHelp[] =
     "  --base-dtb FILE  QEMU virt device tree to start the handoff from\n"
     "                   (default: the one dumped at build time)\n"
     "  --out DIR        write eventlog.bin, handoff.dtb, opensbi.bin,\n"
-    "                   payload.bin, measurements.json into DIR\n"
+    "                   payload.bin, measurements.json into DIR (boot: once\n"
+    "                   the host runs; one that cannot be written stops it)\n"
     "  --json           print the summary as JSON\n"
     "  --verbose        print the time each phase took\n"
     "  --deadline SECS  give up (host off) if verifying and measuring take\n"
@@ -241,7 +242,34 @@ static const char *default_tcti(const char *given) {
   return conf;
 }
 
-static int measure_or_fail(const common_opts_t *o, bc_measured_t *m) {
+/* The --out copies (bc_measured_write); one line on failure. */
+static int write_outputs(const common_opts_t *o, const bc_measured_t *m,
+                         const char *then) {
+  rot_error_t err = bc_measured_write(m, o->out);
+  if (err != ROT_OK) {
+    fprintf(stderr, "bootchain: writing %s: %s%s\n", o->out,
+            rot_error_str(err), then);
+    return EXIT_FAIL;
+  }
+  return EXIT_OK;
+}
+
+/*
+ * Measure, and with write_now also write the --out copies. Without it
+ * (boot) the copies are written once the host runs, off the boot's
+ * critical path; the directory is still created here first, so a --out
+ * that cannot be a directory fails before anything is measured.
+ */
+static int measure_or_fail(const common_opts_t *o, bc_measured_t *m,
+                           int write_now) {
+  if (o->out != NULL && !write_now) {
+    rot_error_t derr = bc_measured_dir(o->out);
+    if (derr != ROT_OK) {
+      fprintf(stderr, "bootchain: --out %s: %s; the host stays off\n", o->out,
+              rot_error_str(derr));
+      return EXIT_FAIL;
+    }
+  }
   bc_config_t cfg = o->cfg;
   cfg.tcti = default_tcti(cfg.tcti);
   struct sigaction sa;
@@ -261,13 +289,9 @@ static int measure_or_fail(const common_opts_t *o, bc_measured_t *m) {
     }
     return EXIT_FAIL;
   }
-  if (o->out != NULL) {
-    err = bc_measured_write(m, o->out);
-    if (err != ROT_OK) {
-      fprintf(stderr, "bootchain: writing %s: %s\n", o->out, rot_error_str(err));
-      bc_measured_free(m);
-      return EXIT_FAIL;
-    }
+  if (o->out != NULL && write_now && write_outputs(o, m, "") != EXIT_OK) {
+    bc_measured_free(m);
+    return EXIT_FAIL;
   }
   return EXIT_OK;
 }
@@ -309,7 +333,7 @@ static int cmd_measure(int argc, char **argv) {
     return usage_error("measure", "%s", "--out DIR is required");
   }
   bc_measured_t m;
-  int rc = measure_or_fail(&o, &m);
+  int rc = measure_or_fail(&o, &m, 1);
   if (rc != EXIT_OK) {
     return rc;
   }
@@ -454,7 +478,8 @@ static int cmd_boot(int argc, char **argv) {
   }
 
   bc_measured_t m;
-  rc = measure_or_fail(&o, &m);
+  /* With --pause the copies are there to look at before the go-ahead. */
+  rc = measure_or_fail(&o, &m, pause);
   if (rc != EXIT_OK) {
     goto out;
   }
@@ -473,20 +498,8 @@ static int cmd_boot(int argc, char **argv) {
 
   bc_qemu_spec_t spec;
   bc_measured_qemu_spec(&m, &spec);
-  if (nsteps == 0 && console_log == NULL) {
-    spec.serial = BC_QEMU_SERIAL_STDIO;
-    int code = 0;
-    rot_error_t err = bc_qemu_run(&spec, &code);
-    bc_measured_free(&m);
-    if (err != ROT_OK) {
-      fprintf(stderr, "bootchain: host CPU: %s\n", rot_error_str(err));
-      rc = EXIT_FAIL;
-    } else {
-      rc = code == 0 ? EXIT_OK : EXIT_FAIL;
-    }
-    goto out;
-  }
-  spec.serial = BC_QEMU_SERIAL_PIPE;
+  int interactive = nsteps == 0 && console_log == NULL;
+  spec.serial = interactive ? BC_QEMU_SERIAL_STDIO : BC_QEMU_SERIAL_PIPE;
   bc_qemu_t *q = calloc(1, sizeof(*q));
   rot_error_t err = q == NULL ? ROT_ERROR_HANDOFF_QEMU : bc_qemu_start(&spec, q);
   if (err != ROT_OK) {
@@ -496,8 +509,32 @@ static int cmd_boot(int argc, char **argv) {
     rc = EXIT_FAIL;
     goto out;
   }
+  /* The --out copies, now that the host runs: QEMU boots the sealed
+   * memory, never these files, so they need not hold it up. A copy that
+   * cannot be written still fails the boot: the host is stopped. */
+  if (o.out != NULL && !pause &&
+      write_outputs(&o, &m, "; the host is stopped") != EXIT_OK) {
+    bc_measured_free(&m);
+    bc_qemu_stop(q);
+    free(q);
+    rc = EXIT_FAIL;
+    goto out;
+  }
   /* QEMU has the descriptors now; ours can go. */
   bc_measured_free(&m);
+  if (interactive) {
+    int code = 0;
+    err = bc_qemu_wait(q, spec.timeout_ms, &code);
+    bc_qemu_stop(q);
+    free(q);
+    if (err != ROT_OK) {
+      fprintf(stderr, "bootchain: host CPU: %s\n", rot_error_str(err));
+      rc = EXIT_FAIL;
+    } else {
+      rc = code == 0 ? EXIT_OK : EXIT_FAIL;
+    }
+    goto out;
+  }
   FILE *log = console_log != NULL ? fopen(console_log, "a") : NULL;
   if (console_log != NULL && log == NULL) {
     fprintf(stderr, "bootchain: cannot open %s\n", console_log);
@@ -627,14 +664,16 @@ int main(int argc, char **argv) {
   }
   for (const command_t *c = kCommands; c->name != NULL; c++) {
     if (strcmp(argv[1], c->name) == 0) {
-      /* A bad ROT_CRYPTO stops the command before it does anything. */
-      rot_error_t cerr = rot_host_crypto_get(NULL);
-      if (cerr != ROT_OK) {
+      /* A bad ROT_CRYPTO stops the command before it does anything. The
+       * backend itself starts where it is first needed (bc_measure starts
+       * it while the chip decides), and a backend that cannot start fails
+       * the command there. */
+      if (rot_host_crypto_name() == NULL) {
+        rot_error_t cerr = ROT_ERROR_CRYPTO_UNKNOWN_BACKEND;
         fprintf(stderr, "bootchain: %s: ROT_CRYPTO='%s': %s (%s)\n", c->name,
                 getenv("ROT_CRYPTO") != NULL ? getenv("ROT_CRYPTO") : "",
                 rot_error_name(cerr), rot_error_str(cerr));
-        return cerr == ROT_ERROR_CRYPTO_UNKNOWN_BACKEND ? EXIT_USAGE
-                                                        : EXIT_FAIL;
+        return EXIT_USAGE;
       }
       int rc = c->run(argc - 1, argv + 1);
       if (fflush(stdout) != 0) {

@@ -7,7 +7,10 @@
 #            reset before every run, both untimed), from the exec of
 #            bootchain to the exec of QEMU. QEMU is a stand-in first in
 #            PATH (bench_stamp) that writes the moment it starts and exits:
-#            process start of bootchain included, QEMU's own boot not.
+#            process start of bootchain included, QEMU's own boot not. The
+#            stand-in reads the clock at its first instruction (no C
+#            library start-up before it on x86-64 and AArch64), so the
+#            figure ends at the exec itself.
 #   bound    the primitives the chain must run once, each timed in-process
 #            on the same bytes (bench_chain chain): reading each image, one
 #            hash per bank (SHA-256, SHA-384) of each payload and of the
@@ -117,7 +120,8 @@ one_empty() {
 
 echo "bench: measured boot of the standard chain, bootchain exec to QEMU exec, backend $backend"
 echo "       (median of $RUNS runs after a warm-up, interleaved with the empty program's start;"
-echo "        swtpm restarted and the chip reset before each, untimed)"
+echo "        swtpm restarted and the chip reset before each, untimed; the QEMU stand-in"
+echo "        reads the clock at its first instruction, before any C library start-up)"
 fresh
 one_boot >/dev/null
 one_empty >/dev/null

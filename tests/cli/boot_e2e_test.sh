@@ -170,6 +170,34 @@ fi
 tpm_reset
 "$BIN/rotctl" reset >/dev/null || not_ok "chip reset after the terminal boot"
 
+# ---- --out: written once the host runs ---------------------------------------
+# QEMU boots the sealed memory, never the --out copies, so bootchain boot
+# writes them after QEMU started. A copy that cannot be written still
+# fails the boot: QEMU is stopped and the exit status is 1 (here
+# payload.bin is taken by a directory, so its rename fails). An --out
+# that cannot be a directory is refused before anything is measured.
+mkdir -p out-taken/payload.bin/x
+"$BIN/bootchain" boot --tcti "$TCTI" --out out-taken --timeout 30 --expect "OpenSBI v" \
+  >"$T/taken.out" 2>"$T/taken.err"
+rc=$?
+if [ $rc -eq 1 ] && grep -q "writing out-taken: .*; the host is stopped" "$T/taken.err" &&
+  [ -s out-taken/eventlog.bin ] && [ -d out-taken/payload.bin/x ]; then
+  ok "an --out copy that cannot be written stops the host: exit 1, reason named"
+else
+  not_ok "an --out copy that cannot be written stops the host (exit $rc)" "$(cat "$T/taken.err")"
+fi
+tpm_reset
+: >out-file
+"$BIN/bootchain" boot --tcti "$TCTI" --out out-file --expect "OpenSBI v" >/dev/null 2>"$T/err"
+rc=$?
+if [ $rc -eq 1 ] && grep -q -- "--out out-file: " "$T/err" && pcrs_zero; then
+  ok "an --out that is not a directory is refused before the first extend"
+else
+  not_ok "an --out that is not a directory is refused before the first extend (exit $rc)" "$(cat "$T/err")"
+fi
+tpm_reset
+"$BIN/rotctl" reset >/dev/null || not_ok "chip reset after the --out cases"
+
 # ---- boot: measure, then rewrite flash, then start the host ----------------
 # bootchain pauses after measuring (--pause) until a line arrives on stdin:
 # meanwhile the flash regions it read are overwritten behind the chip's back.

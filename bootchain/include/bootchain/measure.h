@@ -52,8 +52,9 @@ typedef struct bc_boot_image {
   rot_mbox_image_info_t info; /* what the chip verified */
   uint64_t load_addr;
   bc_sealed_t payload;        /* the exact bytes measured and booted */
-  /* Of payload, hashed once from the sealed mapping: the SHA-384 matched
-   * the chip's verified digest, and both are the measurements. */
+  /* Of payload, hashed once as it was read (the sealed copy is compared
+   * byte for byte with those bytes): the SHA-384 matched the chip's
+   * verified digest, and both are the measurements. */
   uint8_t sha256[ROT_SHA256_LEN];
   uint8_t sha384[ROT_SHA384_LEN];
 } bc_boot_image_t;
@@ -81,6 +82,10 @@ typedef struct bc_measured {
   uint32_t bank_count;
   uint16_t banks[4];        /* TPM algorithm ids = the log's banks */
   uint32_t events;          /* records after the Spec ID header */
+  /* The TPM context the measurement used, left open for bc_measured_free
+   * to close: closing it unloads the TCTI library (munmap), work the host
+   * need not wait for. Nothing is sent to the TPM through it any more. */
+  bc_tpm_t *tpm;
   bc_timings_t t;
   /* On failure: the stage that failed and a decoded detail. */
   char stage[32];
@@ -158,10 +163,19 @@ ROT_WARN_UNUSED rot_error_t bc_check_pcrs(bc_tpm_t *tpm, const rot_crypto_t *c,
 ROT_WARN_UNUSED rot_error_t bc_measured_write(const bc_measured_t *m,
                                               const char *dir);
 
+/**
+ * Create dir (mode 0755) unless it exists, and check it is a directory:
+ * what bc_measured_write does first, for a caller that writes the outputs
+ * later (after the host started) but wants a bad directory refused before
+ * anything is measured. Errors: ROT_ERROR_INVALID_ARGUMENT,
+ * ROT_ERROR_IO_WRITE.
+ */
+ROT_WARN_UNUSED rot_error_t bc_measured_dir(const char *dir);
+
 /** Fill a QEMU spec that boots exactly the sealed, measured bytes. */
 void bc_measured_qemu_spec(const bc_measured_t *m, bc_qemu_spec_t *spec);
 
-/** Close every sealed image (idempotent). */
+/** Close every sealed image and the TPM context (idempotent). */
 void bc_measured_free(bc_measured_t *m);
 
 /** Default location of the base DTB next to the tools: <bindir>/../dtb/virt.dtb

@@ -65,8 +65,10 @@ size_t bc_tpm_alg_size(uint16_t alg);
 const char *bc_tpm_alg_name(uint16_t alg);
 
 /**
- * Open the TPM: load the TCTI, initialise ESAPI and start the TPM
- * (TPM2_Startup(CLEAR); a TPM already started is fine).
+ * Open the TPM: load the TCTI and initialise ESAPI. TPM2_Startup(CLEAR)
+ * is sent only if the TPM asks for it: the first command that gets
+ * TPM_RC_INITIALIZE (a TPM not started yet) sends it and is sent again,
+ * so a TPM that firmware already started costs no extra round trip.
  *
  * tcti_conf: a TCTI string; NULL means $BOOTCHAIN_TCTI, else
  * $TPM2TOOLS_TCTI, else tpm2-tss's default search (tabrmd, /dev/tpmrm0,
@@ -78,6 +80,14 @@ const char *bc_tpm_alg_name(uint16_t alg);
  * Errors: ROT_ERROR_TPM_TCTI, ROT_ERROR_TPM_COMMAND, ROT_ERROR_INVALID_ARGUMENT.
  */
 ROT_WARN_UNUSED rot_error_t bc_tpm_open(bc_tpm_t **tpm, const char *tcti_conf);
+
+/**
+ * Silence tpm2-tss's own logging (TSS2_LOG=all+NONE) unless the user set
+ * TSS2_LOG: what bc_tpm_open does first. It changes the environment, so a
+ * caller that opens the TPM on another thread calls it before starting
+ * that thread (setenv is not safe against a concurrent getenv).
+ */
+void bc_tpm_quiet_logs(void);
 
 /** Release the contexts. NULL is a no-op. */
 void bc_tpm_close(bc_tpm_t *tpm);

@@ -631,8 +631,9 @@ static void tpm_test_extend_tpm_killed(void **state) {
 /* ---- a TPM that hangs up ----------------------------------------------------
  * A stand-in for swtpm speaking its two sockets: the control channel
  * acknowledges everything; the data channel answers the first command
- * (TPM2_Startup) with TPM_RC_INITIALIZE, then reads each later command and
- * closes the connection without a word, as a TPM that dies mid-command.
+ * with TPM_RC_INITIALIZE (not started), then reads each later command (the
+ * TPM2_Startup that answer asks for, first) and closes the connection
+ * without a word, as a TPM that dies mid-command.
  */
 
 static pid_t fake_pid = -1;
@@ -866,6 +867,36 @@ static void tpm_test_strerror_empty_until_failure(void **state) {
   assert_string_not_equal(bc_tpm_strerror(tpm), "");
 }
 
+/*
+ * A TPM nobody has started: swtpm re-initialised through its control
+ * channel (swtpm_ioctl -i, the power-on signal), which then answers every
+ * command but TPM2_Startup with TPM_RC_INITIALIZE. bc_tpm_open sends no
+ * Startup of its own; the first command gets that answer, sends
+ * Startup(CLEAR) and is sent again. A second context finds the TPM
+ * started and needs no Startup.
+ */
+static void tpm_test_open_unstarted_tpm_started_by_first_command(void **state) {
+  (void)state;
+  char cmd[PATH_MAX + 96];
+  (void)snprintf(cmd, sizeof(cmd),
+                 "swtpm_ioctl --unix '%s/tpm.sock.ctrl' -i >/dev/null 2>&1",
+                 fx.dir);
+  assert_int_equal(system(cmd), 0);
+  bc_tpm_t *tpm = NULL;
+  assert_int_equal(bc_tpm_open(&tpm, fx.tcti), ROT_OK);
+  uint16_t algs[4];
+  size_t n = 4;
+  assert_int_equal(bc_tpm_active_banks(tpm, algs, &n), ROT_OK);
+  assert_int_equal(n, 2);
+  assert_string_equal(bc_tpm_strerror(tpm), "");
+  bc_tpm_t *again = NULL;
+  assert_int_equal(bc_tpm_open(&again, fx.tcti), ROT_OK);
+  uint8_t v[48];
+  read_pcr(again, BC_TPM_ALG_SHA384, 0, v);
+  bc_tpm_close(again);
+  bc_tpm_close(tpm);
+}
+
 #define TPM_TEST(fn) cmocka_unit_test_setup_teardown(fn, tpm_setup, tpm_teardown)
 
 int main(void) {
@@ -898,6 +929,7 @@ int main(void) {
       TPM_TEST(tpm_test_pcr_read_small_buffer),
       TPM_TEST(tpm_test_pcr_read_bad_args),
       TPM_TEST(tpm_test_strerror_empty_until_failure),
+      cmocka_unit_test(tpm_test_open_unstarted_tpm_started_by_first_command),
       cmocka_unit_test_setup_teardown(tpm_test_extend_tpm_hangs_up, fake_setup,
                                       fake_teardown),
       cmocka_unit_test_setup_teardown(tpm_test_extend_tpm_killed, tpm_setup,
