@@ -3,19 +3,21 @@
 
 #include "rot/hardened.h"
 
-void rot_memcpy(void *dst, const void *src, size_t n) {
+void *rot_memcpy(void *dst, const void *src, size_t n) {
   uint8_t *d = dst;
   const uint8_t *s = src;
   while (n-- > 0) {
     *d++ = *s++;
   }
+  return dst;
 }
 
-void rot_memset(void *dst, int v, size_t n) {
+void *rot_memset(void *dst, int v, size_t n) {
   uint8_t *d = dst;
   while (n-- > 0) {
     *d++ = (uint8_t)v;
   }
+  return dst;
 }
 
 void rot_wipe(void *dst, size_t n) {

@@ -30,9 +30,11 @@ static inline void rot_st64(uint8_t *p, uint64_t v) {
   rot_st32(p + 4, (uint32_t)(v >> 32));
 }
 
-/* The core cannot use libc: its own copy, fill and wipe. */
-void rot_memcpy(void *dst, const void *src, size_t n);
-void rot_memset(void *dst, int v, size_t n);
+/* The core cannot use libc: its own copy, fill and wipe. Copy and fill
+ * keep memcpy's and memset's contract (they return dst), so the chip link
+ * can also serve the compiler's own block copies with them. */
+void *rot_memcpy(void *dst, const void *src, size_t n);
+void *rot_memset(void *dst, int v, size_t n);
 /* A wipe the compiler may not elide. */
 void rot_wipe(void *dst, size_t n);
 /* Non-constant-time equality of public data; 1 when equal. */
