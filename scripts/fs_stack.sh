@@ -5,6 +5,9 @@
 #
 #   fs_stack.sh OBJDUMP IMAGE SU_DIR ROOT [CALLER:CALLEE ...]
 #
+# SU_DIR: where the image's .su files are (for an LTO image, the folder it
+# was linked into: the LTO stage writes IMAGE.ltransN.ltrans.su there).
+#
 # Walks the static call graph (call, tail and jal relocations; after linker
 # relaxation most calls are a jal or a compressed jal/j) from ROOT
 # and prints the deepest chain with the sum of its frames. Calls through a
@@ -28,8 +31,11 @@ shift 4
       if (t !~ /^\.L/) print "E", cur, t }'
   for e in "$@"; do echo "E ${e%%:*} ${e#*:}"; done
 } | awk -v root="$root" '
-  # -fstack-usage names a clone "f.isra" where the object has "f.isra.0".
-  { for (i = 2; i <= 3; i++) if ($i ~ /\.(isra|constprop)\.[0-9]+$/) sub(/\.[0-9]+$/, "", $i) }
+  # -fstack-usage names a clone "f.isra" where the object has "f.isra.0",
+  # and a static the LTO stage renamed "f.lto_priv.N" just "f" (statics
+  # of one name in several files then share the largest frame: errs high).
+  { for (i = 2; i <= 3; i++) { sub(/\.lto_priv\.[0-9]+$/, "", $i)
+      if ($i ~ /\.(isra|constprop)\.[0-9]+$/) sub(/\.[0-9]+$/, "", $i) } }
   $1 == "F" { if (!($2 in frame) || $3 + 0 > frame[$2]) frame[$2] = $3 + 0;
               if ($4 ~ /dynamic/ && $4 !~ /bounded/) dyn[$2] = 1; next }
   $1 == "E" { if (!(($2, $3) in seen)) { seen[$2, $3] = 1; kids[$2] = kids[$2] " " $3 } }

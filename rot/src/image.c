@@ -159,24 +159,26 @@ rot_error_t rot_manifest_parse(const uint8_t *buf, size_t len,
   if (len < ROT_MANIFEST_SIZE(0)) {
     return ROT_ERROR_MANIFEST_BAD_LENGTH;
   }
-  rot_manifest_t m;
+  /* Decoded in place (no second copy of a 1 KB struct on the stack); on
+   * an error *out holds no verdict, only what was read so far. */
+  rot_manifest_t *m = out;
   rot_cursor_t c = rot_cursor_reader(buf, len);
-  rot_cursor_get(&c, kManifestHeadFields, &m.head);
-  if (m.head.magic != ROT_MANIFEST_MAGIC) {
+  rot_cursor_get(&c, kManifestHeadFields, &m->head);
+  if (m->head.magic != ROT_MANIFEST_MAGIC) {
     return ROT_ERROR_MANIFEST_BAD_MAGIC;
   }
-  if (m.head.version != ROT_MANIFEST_VERSION) {
+  if (m->head.version != ROT_MANIFEST_VERSION) {
     return ROT_ERROR_MANIFEST_BAD_VERSION;
   }
-  if (m.head.key_count == 0 || m.head.key_count > ROT_MANIFEST_MAX_KEYS) {
+  if (m->head.key_count == 0 || m->head.key_count > ROT_MANIFEST_MAX_KEYS) {
     return ROT_ERROR_MANIFEST_BAD_KEY_COUNT;
   }
-  if (len != ROT_MANIFEST_SIZE((size_t)m.head.key_count)) {
+  if (len != ROT_MANIFEST_SIZE((size_t)m->head.key_count)) {
     return ROT_ERROR_MANIFEST_BAD_LENGTH;
   }
   uint32_t seen = 0;
-  for (size_t i = 0; i < m.head.key_count; i++) {
-    rot_manifest_entry_t *k = &m.keys[i];
+  for (size_t i = 0; i < m->head.key_count; i++) {
+    rot_manifest_entry_t *k = &m->keys[i];
     rot_cursor_get(&c, kManifestEntryFields, k);
     if (k->key_index >= ROT_MAX_KEY_INDEX) {
       return ROT_ERROR_MANIFEST_BAD_KEY_INDEX;
@@ -189,13 +191,12 @@ rot_error_t rot_manifest_parse(const uint8_t *buf, size_t len,
       return ROT_ERROR_MANIFEST_RESERVED_NONZERO;
     }
   }
-  for (size_t i = m.head.key_count; i < ROT_MANIFEST_MAX_KEYS; i++) {
-    rot_memset(&m.keys[i], 0, sizeof(m.keys[i]));
+  for (size_t i = m->head.key_count; i < ROT_MANIFEST_MAX_KEYS; i++) {
+    rot_memset(&m->keys[i], 0, sizeof(m->keys[i]));
   }
-  m.signed_len = len - ROT_P384_SIG_LEN;
-  m.signed_bytes = buf;
-  rot_memcpy(m.root_sig, buf + m.signed_len, ROT_P384_SIG_LEN);
-  *out = m;
+  m->signed_len = len - ROT_P384_SIG_LEN;
+  m->signed_bytes = buf;
+  rot_memcpy(m->root_sig, buf + m->signed_len, ROT_P384_SIG_LEN);
   return ROT_OK;
 }
 
@@ -204,9 +205,9 @@ rot_error_t rot_image_parse(const uint8_t *buf, size_t len,
   if (buf == NULL || out == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  rot_image_view_t v;
-  ROT_TRY(rot_image_header_parse(buf, len, &v.header));
-  size_t expected = rot_image_expected_len(&v.header);
+  rot_image_view_t *v = out; /* in place, as rot_manifest_parse */
+  ROT_TRY(rot_image_header_parse(buf, len, &v->header));
+  size_t expected = rot_image_expected_len(&v->header);
   if (expected == 0) {
     return ROT_ERROR_IMAGE_BAD_LENGTH;
   }
@@ -216,13 +217,12 @@ rot_error_t rot_image_parse(const uint8_t *buf, size_t len,
   if (len > expected) {
     return ROT_ERROR_IMAGE_TRAILING_DATA;
   }
-  v.manifest_bytes = buf + ROT_IMAGE_HEADER_SIZE;
-  ROT_TRY(rot_manifest_parse(v.manifest_bytes, v.header.manifest_len,
-                             &v.manifest));
-  v.payload = v.manifest_bytes + v.header.manifest_len;
-  v.signature = v.payload + v.header.payload_len;
-  v.total_len = expected;
-  *out = v;
+  v->manifest_bytes = buf + ROT_IMAGE_HEADER_SIZE;
+  ROT_TRY(rot_manifest_parse(v->manifest_bytes, v->header.manifest_len,
+                             &v->manifest));
+  v->payload = v->manifest_bytes + v->header.manifest_len;
+  v->signature = v->payload + v->header.payload_len;
+  v->total_len = expected;
   return ROT_OK;
 }
 
@@ -335,8 +335,8 @@ static rot_error_t verify_parsed(const rot_crypto_t *c,
                                  const uint8_t *payload_digest,
                                  uint32_t expected_type,
                                  rot_verified_image_t *out) {
-  const rot_image_view_t v = *vp;
-  const rot_image_header_t *h = &v.header;
+  const rot_image_view_t *v = vp;
+  const rot_image_header_t *h = &v->header;
   hardened_bool_t type_ok = hardened_from(expected_type == ROT_IMAGE_TYPE_ANY ||
                                           expected_type == h->image_type);
   if (type_ok != HARDENED_TRUE) {
@@ -350,7 +350,7 @@ static rot_error_t verify_parsed(const rot_crypto_t *c,
     return ROT_ERROR_OTP_NOT_PROVISIONED;
   }
   uint8_t digest[ROT_SHA384_LEN];
-  ROT_TRY(rot_hash(c, ROT_HASH_SHA384, v.manifest.head.root_pub,
+  ROT_TRY(rot_hash(c, ROT_HASH_SHA384, v->manifest.head.root_pub,
                    ROT_P384_PUBKEY_LEN, digest, sizeof(digest)));
   hardened_bool_t root_ok =
       rot_ct_equal(digest, policy->root_key_hash, ROT_SHA384_LEN);
@@ -360,13 +360,13 @@ static rot_error_t verify_parsed(const rot_crypto_t *c,
 
   /* 3. The root signed the manifest (or a verdict on these bytes is kept). */
   rot_error_t manifest_sig =
-      manifest_verdict(c, &v.manifest, v.manifest_bytes, h->manifest_len);
+      manifest_verdict(c, &v->manifest, v->manifest_bytes, h->manifest_len);
   if (manifest_sig != ROT_OK) {
     return signature_error(manifest_sig, ROT_ERROR_MANIFEST_BAD_SIGNATURE);
   }
 
   /* 4. The signing key: certified, not revoked, allowed for this type. */
-  const rot_manifest_entry_t *key = find_key(&v.manifest, h->key_index);
+  const rot_manifest_entry_t *key = find_key(&v->manifest, h->key_index);
   if (key == NULL) {
     return ROT_ERROR_MANIFEST_KEY_NOT_FOUND;
   }
@@ -398,7 +398,7 @@ static rot_error_t verify_parsed(const rot_crypto_t *c,
                    ROT_IMAGE_HEADER_SIZE + (size_t)h->manifest_len,
                    signed_digest, sizeof(signed_digest)));
   rot_error_t image_sig = rot_ecdsa_p384_verify(c, key->pub, signed_digest,
-                                                ROT_SHA384_LEN, v.signature);
+                                                ROT_SHA384_LEN, v->signature);
   if (image_sig != ROT_OK) {
     return signature_error(image_sig, ROT_ERROR_IMAGE_BAD_SIGNATURE);
   }
@@ -407,7 +407,7 @@ static rot_error_t verify_parsed(const rot_crypto_t *c,
   if (payload_digest != NULL) {
     rot_memcpy(digest, payload_digest, sizeof(digest));
   } else {
-    ROT_TRY(rot_hash(c, ROT_HASH_SHA384, v.payload, h->payload_len, digest,
+    ROT_TRY(rot_hash(c, ROT_HASH_SHA384, v->payload, h->payload_len, digest,
                      sizeof(digest)));
   }
   hardened_bool_t payload_ok =

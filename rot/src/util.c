@@ -3,6 +3,14 @@
 
 #include "rot/hardened.h"
 
+/* The external copies of the inline little-endian helpers (rot/util.h). */
+extern inline uint16_t rot_ld16(const uint8_t *p);
+extern inline uint32_t rot_ld32(const uint8_t *p);
+extern inline uint64_t rot_ld64(const uint8_t *p);
+extern inline void rot_st16(uint8_t *p, uint16_t v);
+extern inline void rot_st32(uint8_t *p, uint32_t v);
+extern inline void rot_st64(uint8_t *p, uint64_t v);
+
 void *rot_memcpy(void *dst, const void *src, size_t n) {
   uint8_t *d = dst;
   const uint8_t *s = src;
