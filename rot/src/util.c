@@ -71,14 +71,6 @@ int rot_memeq(const void *a, const void *b, size_t n) {
   return 1;
 }
 
-int rot_str_eq(const char *a, const char *b) {
-  while (*a != '\0' && *a == *b) {
-    a++;
-    b++;
-  }
-  return *a == *b;
-}
-
 int rot_is_zero(const void *p, size_t n) {
   const uint8_t *x = p;
   uint8_t acc = 0;

@@ -44,8 +44,6 @@ void *rot_memset(void *dst, int v, size_t n);
 void rot_wipe(void *dst, size_t n);
 /* Non-constant-time equality of public data; 1 when equal. */
 int rot_memeq(const void *a, const void *b, size_t n);
-/* 1 when two NUL-terminated strings are equal (no libc in the core). */
-int rot_str_eq(const char *a, const char *b);
 /* 1 when all n bytes are zero. */
 int rot_is_zero(const void *p, size_t n);
 /* 1 when all n bytes read as erased NOR flash (0xFF). */
