@@ -402,6 +402,8 @@ static rot_error_t verify_parsed(const rot_crypto_t *c,
   if (image_sig != ROT_OK) {
     return signature_error(image_sig, ROT_ERROR_IMAGE_BAD_SIGNATURE);
   }
+  ROT_TRY(rot_hash(c, ROT_HASH_SHA384, key->pub, ROT_P384_PUBKEY_LEN,
+                   out->signer_digest, ROT_SHA384_LEN));
 
   /* 7. The payload is the one the signed header names. */
   if (payload_digest != NULL) {

@@ -189,6 +189,10 @@ typedef struct rot_verified_image {
   uint32_t payload_len;
   uint8_t payload_digest[ROT_SHA384_LEN];
   uint8_t signed_digest[ROT_SHA384_LEN]; /* SHA-384(header || manifest) */
+  /* SHA-384 of the public key that signed the image (its manifest entry):
+   * the DICE authority of a RoT firmware image, so the ROM stage needs
+   * no second read of the manifest. */
+  uint8_t signer_digest[ROT_SHA384_LEN];
   /* Re-derived from the token and the digest; see rot_verified_check. */
   uint32_t token_check;
 } rot_verified_image_t;
