@@ -227,9 +227,10 @@ $(BUILD)/riscv/nolto/rot_core.elf: $(fs-core-objs) $(BUILD)/riscv/rot_core.roots
 	$(fs_link) -fno-lto -o $@ $(fs-core-objs) $(FS_LIBGCC)
 
 # The chip's firmware payload the tests and the demo sign and install (a
-# relocatable link of the same objects).
+# relocatable link of the same objects, without their LTO bytecode).
 $(BUILD)/riscv/rot_core.o: $(fs-core-objs)
-	$(CROSS)gcc $(FS_CFLAGS) -fno-lto -r -o $@ $^ $(FS_LIBGCC)
+	$(CROSS)gcc $(FS_CFLAGS) -fno-lto -r -o $@.tmp $^ $(FS_LIBGCC)
+	$(CROSS)objcopy -R '.gnu.lto_*' $@.tmp $@ && rm -f $@.tmp
 
 # The whole chip image (verifier, gate, update engine, audit log, mailbox
 # server, boot ROM stage and DICE identity, the crypto glue, libgcc's
