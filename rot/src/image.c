@@ -200,29 +200,42 @@ rot_error_t rot_manifest_parse(const uint8_t *buf, size_t len,
   return ROT_OK;
 }
 
-rot_error_t rot_image_parse(const uint8_t *buf, size_t len,
-                            rot_image_view_t *out) {
-  if (buf == NULL || out == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  rot_image_view_t *v = out; /* in place, as rot_manifest_parse */
+/*
+ * The view of header || manifest at buf, both verify paths' first step:
+ * the header, then the length (the whole image's when whole, else exactly
+ * header and manifest), then the manifest. The caller places the payload
+ * and the signature.
+ */
+static rot_error_t parse_view(const uint8_t *buf, size_t len, int whole,
+                              rot_image_view_t *v) {
   ROT_TRY(rot_image_header_parse(buf, len, &v->header));
   size_t expected = rot_image_expected_len(&v->header);
   if (expected == 0) {
     return ROT_ERROR_IMAGE_BAD_LENGTH;
   }
-  if (len < expected) {
+  if (!whole) {
+    if (len != ROT_IMAGE_HEADER_SIZE + (size_t)v->header.manifest_len) {
+      return ROT_ERROR_IMAGE_BAD_LENGTH;
+    }
+  } else if (len < expected) {
     return ROT_ERROR_IMAGE_TRUNCATED;
-  }
-  if (len > expected) {
+  } else if (len > expected) {
     return ROT_ERROR_IMAGE_TRAILING_DATA;
   }
   v->manifest_bytes = buf + ROT_IMAGE_HEADER_SIZE;
-  ROT_TRY(rot_manifest_parse(v->manifest_bytes, v->header.manifest_len,
-                             &v->manifest));
-  v->payload = v->manifest_bytes + v->header.manifest_len;
-  v->signature = v->payload + v->header.payload_len;
   v->total_len = expected;
+  return rot_manifest_parse(v->manifest_bytes, v->header.manifest_len,
+                            &v->manifest);
+}
+
+rot_error_t rot_image_parse(const uint8_t *buf, size_t len,
+                            rot_image_view_t *out) {
+  if (buf == NULL || out == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  ROT_TRY(parse_view(buf, len, 1, out)); /* in place, as rot_manifest_parse */
+  out->payload = out->manifest_bytes + out->header.manifest_len;
+  out->signature = out->payload + out->header.payload_len;
   return ROT_OK;
 }
 
@@ -495,19 +508,9 @@ rot_error_t rot_image_verify_digest(const rot_crypto_t *c,
   }
   /* 1. Structure, as rot_image_parse checks it, minus the payload bytes. */
   rot_image_view_t v;
-  ROT_TRY(rot_image_header_parse(head, head_len, &v.header));
-  if (rot_image_expected_len(&v.header) == 0) {
-    return ROT_ERROR_IMAGE_BAD_LENGTH;
-  }
-  if (head_len != ROT_IMAGE_HEADER_SIZE + (size_t)v.header.manifest_len) {
-    return ROT_ERROR_IMAGE_BAD_LENGTH;
-  }
-  v.manifest_bytes = head + ROT_IMAGE_HEADER_SIZE;
-  ROT_TRY(rot_manifest_parse(v.manifest_bytes, v.header.manifest_len,
-                             &v.manifest));
+  ROT_TRY(parse_view(head, head_len, 0, &v));
   v.payload = NULL;
   v.signature = sig;
-  v.total_len = rot_image_expected_len(&v.header);
   rot_error_t err = verify_parsed(c, policy, head, &v, payload_digest,
                                   expected_type, out);
   if (err != ROT_OK) {
