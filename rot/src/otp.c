@@ -68,28 +68,28 @@ rot_error_t rot_otp_decode(const uint8_t raw[ROT_OTP_SIZE], rot_policy_t *out) {
                   (version & (uint16_t)~ROT_OTP_VERSION) == 0;
     return partial ? ROT_ERROR_OTP_NOT_PROVISIONED : ROT_ERROR_OTP_BAD_LAYOUT;
   }
-  /* Decoded in place: *out was zeroed above and holds no policy unless
-   * this returns ROT_OK. */
-  rot_policy_t *p = out;
-  ROT_TRY(lifecycle_decode(rot_ld32(raw + ROT_OTP_OFF_LIFECYCLE), &p->lifecycle));
+  rot_policy_t p;
+  rot_memset(&p, 0, sizeof(p));
+  ROT_TRY(lifecycle_decode(rot_ld32(raw + ROT_OTP_OFF_LIFECYCLE), &p.lifecycle));
   /* Provisioning fuses the lifecycle (dev) before the magic, so a set
    * magic over a blank lifecycle is no state the chip ever writes: a
    * programmer's or a glitch's. Refused, never read as a device whose
    * lifecycle rules are "none". */
-  if (ROT_FIRST_CHECK(p->lifecycle == ROT_LIFECYCLE_BLANK)) {
+  if (ROT_FIRST_CHECK(p.lifecycle == ROT_LIFECYCLE_BLANK)) {
     return ROT_ERROR_OTP_LIFECYCLE_BLANK;
   }
-  rot_memcpy(p->root_key_hash, raw + ROT_OTP_OFF_ROOT_HASH, ROT_SHA384_LEN);
-  if (rot_is_zero(p->root_key_hash, ROT_SHA384_LEN)) {
+  rot_memcpy(p.root_key_hash, raw + ROT_OTP_OFF_ROOT_HASH, ROT_SHA384_LEN);
+  if (rot_is_zero(p.root_key_hash, ROT_SHA384_LEN)) {
     return ROT_ERROR_OTP_NOT_PROVISIONED;
   }
-  p->revoked_keys = rot_ld32(raw + ROT_OTP_OFF_REVOKED);
+  p.revoked_keys = rot_ld32(raw + ROT_OTP_OFF_REVOKED);
   for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
     ROT_TRY(rot_otp_thermo_decode(
         raw + ROT_OTP_OFF_FLOORS + t * ROT_OTP_FLOOR_BYTES, ROT_OTP_FLOOR_BYTES,
-        &p->svn_floor[t]));
+        &p.svn_floor[t]));
   }
-  HARDENED_CHECK_NE(p->lifecycle, ROT_LIFECYCLE_BLANK);
+  HARDENED_CHECK_NE(p.lifecycle, ROT_LIFECYCLE_BLANK);
+  *out = p;
   return ROT_OK;
 }
 
