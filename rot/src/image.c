@@ -151,17 +151,13 @@ static const rot_field_t kManifestEntryFields[] = {
     ROT_FIELD_END,
 };
 
-rot_error_t rot_manifest_parse(const uint8_t *buf, size_t len,
-                               rot_manifest_t *out) {
-  if (buf == NULL || out == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
+/* Decoded in place (no second copy of a 1 KB struct on the stack); the
+ * caller wipes *m on an error, so nothing half-decoded is left. */
+static rot_error_t manifest_decode(const uint8_t *buf, size_t len,
+                                   rot_manifest_t *m) {
   if (len < ROT_MANIFEST_SIZE(0)) {
     return ROT_ERROR_MANIFEST_BAD_LENGTH;
   }
-  /* Decoded in place (no second copy of a 1 KB struct on the stack); on
-   * an error *out holds no verdict, only what was read so far. */
-  rot_manifest_t *m = out;
   rot_cursor_t c = rot_cursor_reader(buf, len);
   rot_cursor_get(&c, kManifestHeadFields, &m->head);
   if (m->head.magic != ROT_MANIFEST_MAGIC) {
@@ -200,6 +196,18 @@ rot_error_t rot_manifest_parse(const uint8_t *buf, size_t len,
   return ROT_OK;
 }
 
+rot_error_t rot_manifest_parse(const uint8_t *buf, size_t len,
+                               rot_manifest_t *out) {
+  if (buf == NULL || out == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  rot_error_t err = manifest_decode(buf, len, out);
+  if (err != ROT_OK) {
+    rot_memset(out, 0, sizeof(*out));
+  }
+  return err;
+}
+
 /*
  * The view of header || manifest at buf, both verify paths' first step:
  * the header, then the length (the whole image's when whole, else exactly
@@ -233,7 +241,12 @@ rot_error_t rot_image_parse(const uint8_t *buf, size_t len,
   if (buf == NULL || out == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  ROT_TRY(parse_view(buf, len, 1, out)); /* in place, as rot_manifest_parse */
+  /* In place, as rot_manifest_parse, and wiped on an error. */
+  rot_error_t err = parse_view(buf, len, 1, out);
+  if (err != ROT_OK) {
+    rot_memset(out, 0, sizeof(*out));
+    return err;
+  }
   out->payload = out->manifest_bytes + out->header.manifest_len;
   out->signature = out->payload + out->header.payload_len;
   return ROT_OK;

@@ -156,7 +156,8 @@ ROT_WARN_UNUSED rot_error_t rot_image_header_parse(const uint8_t *buf,
 
 /**
  * Decode and structurally check a key manifest of exactly len bytes.
- * Does not check any signature. Errors: ROT_ERROR_MANIFEST_*.
+ * Does not check any signature. Errors: ROT_ERROR_MANIFEST_* (*out is
+ * then zeroed).
  */
 ROT_WARN_UNUSED rot_error_t rot_manifest_parse(const uint8_t *buf, size_t len,
                                                rot_manifest_t *out);
@@ -164,7 +165,8 @@ ROT_WARN_UNUSED rot_error_t rot_manifest_parse(const uint8_t *buf, size_t len,
 /**
  * Split a whole image buffer into its parts after structural checks:
  * header, manifest, the exact total length (truncation and trailing bytes
- * rejected), and the load/entry region rule. No cryptography.
+ * rejected), and the load/entry region rule. No cryptography. On an
+ * error *out is zeroed.
  */
 ROT_WARN_UNUSED rot_error_t rot_image_parse(const uint8_t *buf, size_t len,
                                             rot_image_view_t *out);
