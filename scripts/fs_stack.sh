@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Worst-case stack depth of a call chain of the freestanding core, from
-# GCC's -fstack-usage files and the calls in the partially linked object.
+# GCC's -fstack-usage files and the calls in the linked image (linked with
+# --emit-relocs, so each call keeps its relocation).
 #
-#   fs_stack.sh OBJDUMP OBJECT SU_DIR ROOT [CALLER:CALLEE ...]
+#   fs_stack.sh OBJDUMP IMAGE SU_DIR ROOT [CALLER:CALLEE ...]
 #
-# Walks the static call graph (call, tail and jal relocations) from ROOT
+# SU_DIR: where the image's .su files are (for an LTO image, the folder it
+# was linked into: the LTO stage writes IMAGE.ltransN.ltrans.su there).
+#
+# Walks the static call graph (call, tail and jal relocations; after linker
+# relaxation most calls are a jal or a compressed jal/j) from ROOT
 # and prints the deepest chain with the sum of its frames. Calls through a
 # function pointer are not in the object's relocations: name them as
 # CALLER:CALLEE (the mailbox server's handler table, for one). A tail call
@@ -22,12 +27,15 @@ shift 4
   # Calls: a relocation of a call instruction names its target.
   "$objdump" -dr "$obj" | awk '
     /^[0-9a-f]+ <[^>]+>:$/ { s = $2; gsub(/[<>:]/, "", s); if (s !~ /^\.L/) cur = s; next }
-    /R_RISCV_(CALL|CALL_PLT|JAL)[ \t]/ { t = $NF; sub(/\+0x[0-9a-f]+$/, "", t);
+    /R_RISCV_(CALL|CALL_PLT|JAL|RVC_JUMP)[ \t]/ { t = $NF; sub(/\+0x[0-9a-f]+$/, "", t);
       if (t !~ /^\.L/) print "E", cur, t }'
   for e in "$@"; do echo "E ${e%%:*} ${e#*:}"; done
 } | awk -v root="$root" '
-  # -fstack-usage names a clone "f.isra" where the object has "f.isra.0".
-  { for (i = 2; i <= 3; i++) if ($i ~ /\.(isra|constprop)\.[0-9]+$/) sub(/\.[0-9]+$/, "", $i) }
+  # -fstack-usage names a clone "f.isra" where the object has "f.isra.0",
+  # and a static the LTO stage renamed "f.lto_priv.N" just "f" (statics
+  # of one name in several files then share the largest frame: errs high).
+  { for (i = 2; i <= 3; i++) { sub(/\.lto_priv\.[0-9]+$/, "", $i)
+      if ($i ~ /\.(isra|constprop)\.[0-9]+$/) sub(/\.[0-9]+$/, "", $i) } }
   $1 == "F" { if (!($2 in frame) || $3 + 0 > frame[$2]) frame[$2] = $3 + 0;
               if ($4 ~ /dynamic/ && $4 !~ /bounded/) dyn[$2] = 1; next }
   $1 == "E" { if (!(($2, $3) in seen)) { seen[$2, $3] = 1; kids[$2] = kids[$2] " " $3 } }

@@ -64,7 +64,7 @@ uint32_t rot_image_type_from_name(const char *name) {
     return 0;
   }
   for (uint32_t t = ROT_IMAGE_TYPE_MIN; t <= ROT_IMAGE_TYPE_MAX; t++) {
-    if (rot_str_eq(name, kTypeNames[t])) {
+    if (strcmp(name, kTypeNames[t]) == 0) {
       return t;
     }
   }
@@ -203,7 +203,7 @@ int rot_flash_region_by_name(const rot_flash_layout_t *l, const char *name) {
     return -1;
   }
   for (uint32_t i = 0; i < ROT_RGN_COUNT; i++) {
-    if (rot_str_eq(l->regions[i].name, name)) {
+    if (strcmp(l->regions[i].name, name) == 0) {
       return (int)i;
     }
   }

@@ -26,10 +26,9 @@ uint8_t rot_dice_mode(uint32_t lifecycle) {
   }
 }
 
-rot_error_t rot_dice_inputs(const rot_crypto_t *c, const rot_verified_image_t *v,
-                            const uint8_t signer_pub[ROT_P384_PUBKEY_LEN],
-                            uint32_t lifecycle, rot_dice_inputs_t *out) {
-  if (c == NULL || v == NULL || signer_pub == NULL || out == NULL) {
+rot_error_t rot_dice_inputs(const rot_verified_image_t *v, uint32_t lifecycle,
+                            rot_dice_inputs_t *out) {
+  if (v == NULL || out == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   rot_memset(out, 0, sizeof(*out));
@@ -38,8 +37,7 @@ rot_error_t rot_dice_inputs(const rot_crypto_t *c, const rot_verified_image_t *v
   /* Inline configuration: the label, then the lifecycle (LE u32). */
   rot_memcpy(out->config, kConfigLabel, sizeof(kConfigLabel) - 1u);
   rot_st32(out->config + 32, lifecycle);
-  ROT_TRY(rot_hash(c, ROT_HASH_SHA384, signer_pub, ROT_P384_PUBKEY_LEN,
-                   out->authority, ROT_SHA384_LEN));
+  rot_memcpy(out->authority, v->signer_digest, ROT_SHA384_LEN);
   out->mode = rot_dice_mode(lifecycle);
   return ROT_OK;
 }

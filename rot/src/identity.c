@@ -26,40 +26,6 @@ void rot_identity_wipe(rot_identity_t *id) {
   id->region = ROT_RGN_COUNT;
 }
 
-/* The public key that signed the verified image in region: read the
- * header and manifest back, check they are the bytes the signature
- * covered (the verification's signed digest), and look the key up. */
-static rot_error_t signer_pub(rot_update_t *u, const rot_crypto_t *c,
-                              uint32_t region, const rot_verified_image_t *v,
-                              uint8_t pub[ROT_P384_PUBKEY_LEN]) {
-  uint8_t buf[ROT_IMAGE_HEADER_SIZE + ROT_MANIFEST_MAX_SIZE];
-  ROT_TRY(rot_gate_read(u->gate, ROT_INIT_CHIP, region, 0, buf,
-                        ROT_IMAGE_HEADER_SIZE));
-  rot_image_header_t h;
-  ROT_TRY(rot_image_header_parse(buf, ROT_IMAGE_HEADER_SIZE, &h));
-  if (h.manifest_len > ROT_MANIFEST_MAX_SIZE) {
-    return ROT_ERROR_MANIFEST_BAD_LENGTH;
-  }
-  ROT_TRY(rot_gate_read(u->gate, ROT_INIT_CHIP, region, ROT_IMAGE_HEADER_SIZE,
-                        buf + ROT_IMAGE_HEADER_SIZE, h.manifest_len));
-  uint8_t digest[ROT_SHA384_LEN];
-  ROT_TRY(rot_hash(c, ROT_HASH_SHA384, buf,
-                   ROT_IMAGE_HEADER_SIZE + (size_t)h.manifest_len, digest,
-                   sizeof(digest)));
-  if (!rot_memeq(digest, v->signed_digest, ROT_SHA384_LEN)) {
-    return ROT_ERROR_BOOT_NOT_VERIFIED; /* flash changed under us */
-  }
-  rot_manifest_t m;
-  ROT_TRY(rot_manifest_parse(buf + ROT_IMAGE_HEADER_SIZE, h.manifest_len, &m));
-  for (uint32_t i = 0; i < m.head.key_count; i++) {
-    if (m.keys[i].key_index == v->key_index) {
-      rot_memcpy(pub, m.keys[i].pub, ROT_P384_PUBKEY_LEN);
-      return ROT_OK;
-    }
-  }
-  return ROT_ERROR_MANIFEST_KEY_NOT_FOUND;
-}
-
 static rot_error_t measure(rot_identity_t *id, rot_update_t *u,
                            const rot_otp_port_t *otp, const rot_crypto_t *c) {
   rot_boot_decision_t dec;
@@ -75,9 +41,7 @@ static rot_error_t measure(rot_identity_t *id, rot_update_t *u,
   id->reason = dec.reason;
   id->image_len = dec.image_len;
   id->fw = dec.verified;
-  uint8_t pub[ROT_P384_PUBKEY_LEN];
-  ROT_TRY(signer_pub(u, c, dec.region, &dec.verified, pub));
-  ROT_TRY(rot_dice_inputs(c, &dec.verified, pub, id->lifecycle, &id->inputs));
+  ROT_TRY(rot_dice_inputs(&dec.verified, id->lifecycle, &id->inputs));
 
   uint8_t uds[ROT_OTP_UDS_LEN];
   uint8_t cdi[ROT_DICE_CDI_LEN];

@@ -151,32 +151,30 @@ static const rot_field_t kManifestEntryFields[] = {
     ROT_FIELD_END,
 };
 
-rot_error_t rot_manifest_parse(const uint8_t *buf, size_t len,
-                               rot_manifest_t *out) {
-  if (buf == NULL || out == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
+/* Decoded in place (no second copy of a 1 KB struct on the stack); the
+ * caller wipes *m on an error, so nothing half-decoded is left. */
+static rot_error_t manifest_decode(const uint8_t *buf, size_t len,
+                                   rot_manifest_t *m) {
   if (len < ROT_MANIFEST_SIZE(0)) {
     return ROT_ERROR_MANIFEST_BAD_LENGTH;
   }
-  rot_manifest_t m;
   rot_cursor_t c = rot_cursor_reader(buf, len);
-  rot_cursor_get(&c, kManifestHeadFields, &m.head);
-  if (m.head.magic != ROT_MANIFEST_MAGIC) {
+  rot_cursor_get(&c, kManifestHeadFields, &m->head);
+  if (m->head.magic != ROT_MANIFEST_MAGIC) {
     return ROT_ERROR_MANIFEST_BAD_MAGIC;
   }
-  if (m.head.version != ROT_MANIFEST_VERSION) {
+  if (m->head.version != ROT_MANIFEST_VERSION) {
     return ROT_ERROR_MANIFEST_BAD_VERSION;
   }
-  if (m.head.key_count == 0 || m.head.key_count > ROT_MANIFEST_MAX_KEYS) {
+  if (m->head.key_count == 0 || m->head.key_count > ROT_MANIFEST_MAX_KEYS) {
     return ROT_ERROR_MANIFEST_BAD_KEY_COUNT;
   }
-  if (len != ROT_MANIFEST_SIZE((size_t)m.head.key_count)) {
+  if (len != ROT_MANIFEST_SIZE((size_t)m->head.key_count)) {
     return ROT_ERROR_MANIFEST_BAD_LENGTH;
   }
   uint32_t seen = 0;
-  for (size_t i = 0; i < m.head.key_count; i++) {
-    rot_manifest_entry_t *k = &m.keys[i];
+  for (size_t i = 0; i < m->head.key_count; i++) {
+    rot_manifest_entry_t *k = &m->keys[i];
     rot_cursor_get(&c, kManifestEntryFields, k);
     if (k->key_index >= ROT_MAX_KEY_INDEX) {
       return ROT_ERROR_MANIFEST_BAD_KEY_INDEX;
@@ -189,14 +187,53 @@ rot_error_t rot_manifest_parse(const uint8_t *buf, size_t len,
       return ROT_ERROR_MANIFEST_RESERVED_NONZERO;
     }
   }
-  for (size_t i = m.head.key_count; i < ROT_MANIFEST_MAX_KEYS; i++) {
-    rot_memset(&m.keys[i], 0, sizeof(m.keys[i]));
+  for (size_t i = m->head.key_count; i < ROT_MANIFEST_MAX_KEYS; i++) {
+    rot_memset(&m->keys[i], 0, sizeof(m->keys[i]));
   }
-  m.signed_len = len - ROT_P384_SIG_LEN;
-  m.signed_bytes = buf;
-  rot_memcpy(m.root_sig, buf + m.signed_len, ROT_P384_SIG_LEN);
-  *out = m;
+  m->signed_len = len - ROT_P384_SIG_LEN;
+  m->signed_bytes = buf;
+  rot_memcpy(m->root_sig, buf + m->signed_len, ROT_P384_SIG_LEN);
   return ROT_OK;
+}
+
+rot_error_t rot_manifest_parse(const uint8_t *buf, size_t len,
+                               rot_manifest_t *out) {
+  if (buf == NULL || out == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  rot_error_t err = manifest_decode(buf, len, out);
+  if (err != ROT_OK) {
+    rot_memset(out, 0, sizeof(*out));
+  }
+  return err;
+}
+
+/*
+ * The view of header || manifest at buf, both verify paths' first step:
+ * the header, then the length (the whole image's when whole, else exactly
+ * header and manifest), then the manifest. The caller places the payload
+ * and the signature.
+ */
+static rot_error_t parse_view(const uint8_t *buf, size_t len, int whole,
+                              rot_image_view_t *v) {
+  ROT_TRY(rot_image_header_parse(buf, len, &v->header));
+  size_t expected = rot_image_expected_len(&v->header);
+  if (expected == 0) {
+    return ROT_ERROR_IMAGE_BAD_LENGTH;
+  }
+  if (!whole) {
+    if (len != ROT_IMAGE_HEADER_SIZE + (size_t)v->header.manifest_len) {
+      return ROT_ERROR_IMAGE_BAD_LENGTH;
+    }
+  } else if (len < expected) {
+    return ROT_ERROR_IMAGE_TRUNCATED;
+  } else if (len > expected) {
+    return ROT_ERROR_IMAGE_TRAILING_DATA;
+  }
+  v->manifest_bytes = buf + ROT_IMAGE_HEADER_SIZE;
+  v->total_len = expected;
+  return rot_manifest_parse(v->manifest_bytes, v->header.manifest_len,
+                            &v->manifest);
 }
 
 rot_error_t rot_image_parse(const uint8_t *buf, size_t len,
@@ -204,25 +241,14 @@ rot_error_t rot_image_parse(const uint8_t *buf, size_t len,
   if (buf == NULL || out == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  rot_image_view_t v;
-  ROT_TRY(rot_image_header_parse(buf, len, &v.header));
-  size_t expected = rot_image_expected_len(&v.header);
-  if (expected == 0) {
-    return ROT_ERROR_IMAGE_BAD_LENGTH;
+  /* In place, as rot_manifest_parse, and wiped on an error. */
+  rot_error_t err = parse_view(buf, len, 1, out);
+  if (err != ROT_OK) {
+    rot_memset(out, 0, sizeof(*out));
+    return err;
   }
-  if (len < expected) {
-    return ROT_ERROR_IMAGE_TRUNCATED;
-  }
-  if (len > expected) {
-    return ROT_ERROR_IMAGE_TRAILING_DATA;
-  }
-  v.manifest_bytes = buf + ROT_IMAGE_HEADER_SIZE;
-  ROT_TRY(rot_manifest_parse(v.manifest_bytes, v.header.manifest_len,
-                             &v.manifest));
-  v.payload = v.manifest_bytes + v.header.manifest_len;
-  v.signature = v.payload + v.header.payload_len;
-  v.total_len = expected;
-  *out = v;
+  out->payload = out->manifest_bytes + out->header.manifest_len;
+  out->signature = out->payload + out->header.payload_len;
   return ROT_OK;
 }
 
@@ -335,8 +361,8 @@ static rot_error_t verify_parsed(const rot_crypto_t *c,
                                  const uint8_t *payload_digest,
                                  uint32_t expected_type,
                                  rot_verified_image_t *out) {
-  const rot_image_view_t v = *vp;
-  const rot_image_header_t *h = &v.header;
+  const rot_image_view_t *v = vp;
+  const rot_image_header_t *h = &v->header;
   hardened_bool_t type_ok = hardened_from(expected_type == ROT_IMAGE_TYPE_ANY ||
                                           expected_type == h->image_type);
   if (type_ok != HARDENED_TRUE) {
@@ -350,7 +376,7 @@ static rot_error_t verify_parsed(const rot_crypto_t *c,
     return ROT_ERROR_OTP_NOT_PROVISIONED;
   }
   uint8_t digest[ROT_SHA384_LEN];
-  ROT_TRY(rot_hash(c, ROT_HASH_SHA384, v.manifest.head.root_pub,
+  ROT_TRY(rot_hash(c, ROT_HASH_SHA384, v->manifest.head.root_pub,
                    ROT_P384_PUBKEY_LEN, digest, sizeof(digest)));
   hardened_bool_t root_ok =
       rot_ct_equal(digest, policy->root_key_hash, ROT_SHA384_LEN);
@@ -360,13 +386,13 @@ static rot_error_t verify_parsed(const rot_crypto_t *c,
 
   /* 3. The root signed the manifest (or a verdict on these bytes is kept). */
   rot_error_t manifest_sig =
-      manifest_verdict(c, &v.manifest, v.manifest_bytes, h->manifest_len);
+      manifest_verdict(c, &v->manifest, v->manifest_bytes, h->manifest_len);
   if (manifest_sig != ROT_OK) {
     return signature_error(manifest_sig, ROT_ERROR_MANIFEST_BAD_SIGNATURE);
   }
 
   /* 4. The signing key: certified, not revoked, allowed for this type. */
-  const rot_manifest_entry_t *key = find_key(&v.manifest, h->key_index);
+  const rot_manifest_entry_t *key = find_key(&v->manifest, h->key_index);
   if (key == NULL) {
     return ROT_ERROR_MANIFEST_KEY_NOT_FOUND;
   }
@@ -398,16 +424,18 @@ static rot_error_t verify_parsed(const rot_crypto_t *c,
                    ROT_IMAGE_HEADER_SIZE + (size_t)h->manifest_len,
                    signed_digest, sizeof(signed_digest)));
   rot_error_t image_sig = rot_ecdsa_p384_verify(c, key->pub, signed_digest,
-                                                ROT_SHA384_LEN, v.signature);
+                                                ROT_SHA384_LEN, v->signature);
   if (image_sig != ROT_OK) {
     return signature_error(image_sig, ROT_ERROR_IMAGE_BAD_SIGNATURE);
   }
+  ROT_TRY(rot_hash(c, ROT_HASH_SHA384, key->pub, ROT_P384_PUBKEY_LEN,
+                   out->signer_digest, ROT_SHA384_LEN));
 
   /* 7. The payload is the one the signed header names. */
   if (payload_digest != NULL) {
     rot_memcpy(digest, payload_digest, sizeof(digest));
   } else {
-    ROT_TRY(rot_hash(c, ROT_HASH_SHA384, v.payload, h->payload_len, digest,
+    ROT_TRY(rot_hash(c, ROT_HASH_SHA384, v->payload, h->payload_len, digest,
                      sizeof(digest)));
   }
   hardened_bool_t payload_ok =
@@ -493,19 +521,9 @@ rot_error_t rot_image_verify_digest(const rot_crypto_t *c,
   }
   /* 1. Structure, as rot_image_parse checks it, minus the payload bytes. */
   rot_image_view_t v;
-  ROT_TRY(rot_image_header_parse(head, head_len, &v.header));
-  if (rot_image_expected_len(&v.header) == 0) {
-    return ROT_ERROR_IMAGE_BAD_LENGTH;
-  }
-  if (head_len != ROT_IMAGE_HEADER_SIZE + (size_t)v.header.manifest_len) {
-    return ROT_ERROR_IMAGE_BAD_LENGTH;
-  }
-  v.manifest_bytes = head + ROT_IMAGE_HEADER_SIZE;
-  ROT_TRY(rot_manifest_parse(v.manifest_bytes, v.header.manifest_len,
-                             &v.manifest));
+  ROT_TRY(parse_view(head, head_len, 0, &v));
   v.payload = NULL;
   v.signature = sig;
-  v.total_len = rot_image_expected_len(&v.header);
   rot_error_t err = verify_parsed(c, policy, head, &v, payload_digest,
                                   expected_type, out);
   if (err != ROT_OK) {

@@ -555,6 +555,7 @@ static rot_error_t begin_impl(rot_update_t *u, uint32_t image_type,
   u->session.written = 0;
   u->session.payload_off = 0;
   u->session.payload_end = 0;
+  u->session.svn = 0;
   u->session.last_activity = now_of(u);
   note(u, ROT_AUDIT_UPDATE_BEGIN, ROT_OK, image_type, len);
   /* Erase only the blocks the image will occupy. */
@@ -603,6 +604,7 @@ static rot_error_t staged_bytes(rot_update_t *u, uint32_t off,
     }
     s->payload_off = ROT_IMAGE_HEADER_SIZE + h.manifest_len;
     s->payload_end = s->payload_off + h.payload_len;
+    s->svn = h.svn;
   }
   if (s->payload_end == 0) {
     return ROT_OK; /* still inside the header: no payload byte yet */
@@ -659,18 +661,6 @@ rot_error_t rot_update_chunk(rot_update_t *u, uint32_t off, const uint8_t *data,
   s->written += len;
   s->last_activity = now_of(u);
   return ROT_OK;
-}
-
-/* The SVN a refused image's header claims, for its audit record (0 when
- * the header does not parse): which version was turned away matters. */
-static uint32_t claimed_svn(rot_update_t *u, uint32_t region) {
-  uint8_t hb[ROT_IMAGE_HEADER_SIZE];
-  rot_image_header_t h;
-  if (rot_gate_read(u->gate, ROT_INIT_CHIP, region, 0, hb, sizeof(hb)) != ROT_OK ||
-      rot_image_header_parse(hb, sizeof(hb), &h) != ROT_OK) {
-    return 0;
-  }
-  return h.svn;
 }
 
 /*
@@ -734,8 +724,9 @@ rot_error_t rot_update_finish(rot_update_t *u, rot_verified_image_t *out) {
     /* Kept for activate: bound to the slot's write count and the policy. */
     keep_token(u, &tok, region, &policy);
   }
-  note(u, ROT_AUDIT_UPDATE_FINISH, err, type,
-       err == ROT_OK ? out->svn : claimed_svn(u, region));
+  /* A refused image's record names the SVN its header claims (read back
+   * from flash as it was staged): which version was turned away matters. */
+  note(u, ROT_AUDIT_UPDATE_FINISH, err, type, err == ROT_OK ? out->svn : s->svn);
   return err;
 }
 

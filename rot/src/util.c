@@ -3,19 +3,29 @@
 
 #include "rot/hardened.h"
 
-void rot_memcpy(void *dst, const void *src, size_t n) {
+/* The external copies of the inline little-endian helpers (rot/util.h). */
+extern inline uint16_t rot_ld16(const uint8_t *p);
+extern inline uint32_t rot_ld32(const uint8_t *p);
+extern inline uint64_t rot_ld64(const uint8_t *p);
+extern inline void rot_st16(uint8_t *p, uint16_t v);
+extern inline void rot_st32(uint8_t *p, uint32_t v);
+extern inline void rot_st64(uint8_t *p, uint64_t v);
+
+void *rot_memcpy(void *dst, const void *src, size_t n) {
   uint8_t *d = dst;
   const uint8_t *s = src;
   while (n-- > 0) {
     *d++ = *s++;
   }
+  return dst;
 }
 
-void rot_memset(void *dst, int v, size_t n) {
+void *rot_memset(void *dst, int v, size_t n) {
   uint8_t *d = dst;
   while (n-- > 0) {
     *d++ = (uint8_t)v;
   }
+  return dst;
 }
 
 void rot_wipe(void *dst, size_t n) {
@@ -59,14 +69,6 @@ int rot_memeq(const void *a, const void *b, size_t n) {
     }
   }
   return 1;
-}
-
-int rot_str_eq(const char *a, const char *b) {
-  while (*a != '\0' && *a == *b) {
-    a++;
-    b++;
-  }
-  return *a == *b;
 }
 
 int rot_is_zero(const void *p, size_t n) {

@@ -76,12 +76,12 @@ uint8_t rot_dice_mode(uint32_t lifecycle);
 
 /**
  * Fill the inputs from a verified RoT firmware image (its token is
- * checked), the public key that signed it and the lifecycle.
+ * checked: code = its signed digest, authority = the SHA-384 of the key
+ * that signed it, as the verification recorded it) and the lifecycle.
  */
-ROT_WARN_UNUSED rot_error_t rot_dice_inputs(
-    const rot_crypto_t *c, const rot_verified_image_t *v,
-    const uint8_t signer_pub[ROT_P384_PUBKEY_LEN], uint32_t lifecycle,
-    rot_dice_inputs_t *out);
+ROT_WARN_UNUSED rot_error_t rot_dice_inputs(const rot_verified_image_t *v,
+                                            uint32_t lifecycle,
+                                            rot_dice_inputs_t *out);
 
 /** CDI = HKDF-SHA-384(UDS, SHA-384(inputs), "CDI_Attest"). */
 ROT_WARN_UNUSED rot_error_t rot_dice_cdi(const rot_crypto_t *c,

@@ -156,7 +156,8 @@ ROT_WARN_UNUSED rot_error_t rot_image_header_parse(const uint8_t *buf,
 
 /**
  * Decode and structurally check a key manifest of exactly len bytes.
- * Does not check any signature. Errors: ROT_ERROR_MANIFEST_*.
+ * Does not check any signature. Errors: ROT_ERROR_MANIFEST_* (*out is
+ * then zeroed).
  */
 ROT_WARN_UNUSED rot_error_t rot_manifest_parse(const uint8_t *buf, size_t len,
                                                rot_manifest_t *out);
@@ -164,7 +165,8 @@ ROT_WARN_UNUSED rot_error_t rot_manifest_parse(const uint8_t *buf, size_t len,
 /**
  * Split a whole image buffer into its parts after structural checks:
  * header, manifest, the exact total length (truncation and trailing bytes
- * rejected), and the load/entry region rule. No cryptography.
+ * rejected), and the load/entry region rule. No cryptography. On an
+ * error *out is zeroed.
  */
 ROT_WARN_UNUSED rot_error_t rot_image_parse(const uint8_t *buf, size_t len,
                                             rot_image_view_t *out);
@@ -189,6 +191,10 @@ typedef struct rot_verified_image {
   uint32_t payload_len;
   uint8_t payload_digest[ROT_SHA384_LEN];
   uint8_t signed_digest[ROT_SHA384_LEN]; /* SHA-384(header || manifest) */
+  /* SHA-384 of the public key that signed the image (its manifest entry):
+   * the DICE authority of a RoT firmware image, so the ROM stage needs
+   * no second read of the manifest. */
+  uint8_t signer_digest[ROT_SHA384_LEN];
   /* Re-derived from the token and the digest; see rot_verified_check. */
   uint32_t token_check;
 } rot_verified_image_t;

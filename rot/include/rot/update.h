@@ -96,6 +96,7 @@ typedef struct rot_update_session {
   rot_hash_ctx_t payload_hash;
   uint32_t payload_off; /* header + manifest; 0 until the header is in */
   uint32_t payload_end; /* payload_off + payload_len */
+  uint32_t svn;         /* what the staged header claims, once it is in */
 } rot_update_session_t;
 
 /* What a completed verification proves about one slot: the token, and

@@ -5,40 +5,45 @@
 #include <stddef.h>
 #include <stdint.h>
 
-static inline uint16_t rot_ld16(const uint8_t *p) {
+/*
+ * Little-endian loads and stores. C99 inline definitions: a call the
+ * compiler does not inline goes to the one external copy in util.c, not
+ * to a private copy per file (as a static inline would at -Os).
+ */
+inline uint16_t rot_ld16(const uint8_t *p) {
   return (uint16_t)(p[0] | (p[1] << 8));
 }
-static inline uint32_t rot_ld32(const uint8_t *p) {
+inline uint32_t rot_ld32(const uint8_t *p) {
   return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
          ((uint32_t)p[3] << 24);
 }
-static inline uint64_t rot_ld64(const uint8_t *p) {
+inline uint64_t rot_ld64(const uint8_t *p) {
   return (uint64_t)rot_ld32(p) | ((uint64_t)rot_ld32(p + 4) << 32);
 }
-static inline void rot_st16(uint8_t *p, uint16_t v) {
+inline void rot_st16(uint8_t *p, uint16_t v) {
   p[0] = (uint8_t)v;
   p[1] = (uint8_t)(v >> 8);
 }
-static inline void rot_st32(uint8_t *p, uint32_t v) {
+inline void rot_st32(uint8_t *p, uint32_t v) {
   p[0] = (uint8_t)v;
   p[1] = (uint8_t)(v >> 8);
   p[2] = (uint8_t)(v >> 16);
   p[3] = (uint8_t)(v >> 24);
 }
-static inline void rot_st64(uint8_t *p, uint64_t v) {
+inline void rot_st64(uint8_t *p, uint64_t v) {
   rot_st32(p, (uint32_t)v);
   rot_st32(p + 4, (uint32_t)(v >> 32));
 }
 
-/* The core cannot use libc: its own copy, fill and wipe. */
-void rot_memcpy(void *dst, const void *src, size_t n);
-void rot_memset(void *dst, int v, size_t n);
+/* The core cannot use libc: its own copy, fill and wipe. Copy and fill
+ * keep memcpy's and memset's contract (they return dst), so the chip link
+ * can also serve the compiler's own block copies with them. */
+void *rot_memcpy(void *dst, const void *src, size_t n);
+void *rot_memset(void *dst, int v, size_t n);
 /* A wipe the compiler may not elide. */
 void rot_wipe(void *dst, size_t n);
 /* Non-constant-time equality of public data; 1 when equal. */
 int rot_memeq(const void *a, const void *b, size_t n);
-/* 1 when two NUL-terminated strings are equal (no libc in the core). */
-int rot_str_eq(const char *a, const char *b);
 /* 1 when all n bytes are zero. */
 int rot_is_zero(const void *p, size_t n);
 /* 1 when all n bytes read as erased NOR flash (0xFF). */

@@ -215,6 +215,17 @@ static void identity_test_boot_measures_installed_firmware(void **state) {
   assert_int_equal(id->fw.svn, 1);
   /* The code input is what the signature covered. */
   assert_memory_equal(id->inputs.code, id->fw.signed_digest, ROT_SHA384_LEN);
+  /* The authority input is the SHA-384 of the key that signed it (as the
+   * verification recorded it), zero-padded to the field. */
+  uint8_t auth[ROT_SHA384_LEN];
+  assert_int_equal(id->fw.key_index, TEST_KEY_INDEX_ALL);
+  assert_int_equal(rot_hash(test_crypto(), ROT_HASH_SHA384, test_keys()->signer.pub,
+                            ROT_P384_PUBKEY_LEN, auth, sizeof(auth)),
+                   ROT_OK);
+  assert_memory_equal(id->fw.signer_digest, auth, sizeof(auth));
+  assert_memory_equal(id->inputs.authority, auth, sizeof(auth));
+  assert_true(rot_is_zero(id->inputs.authority + ROT_SHA384_LEN,
+                          ROT_DICE_FIELD_LEN - ROT_SHA384_LEN));
   assert_int_equal(srv_call_type(s, &kBootPath, ROT_MBOX_CMD_BOOT, ROT), ROT_OK);
   rot_mbox_boot_resp_t b;
   assert_int_equal(rot_mbox_boot_resp_decode(s->payload, s->h.payload_len, &b), ROT_OK);

@@ -973,6 +973,28 @@ static void image_test_parse_bad_manifest_propagates(void **state) {
   free(img);
 }
 
+/* A refused parse leaves nothing half-decoded behind: the view and the
+ * manifest are decoded in place, and wiped when a later check fails. */
+static void image_test_parse_failure_wipes_out(void **state) {
+  (void)state;
+  size_t len;
+  uint8_t *img = good_image(&len);
+  img[ROT_IMAGE_HEADER_SIZE + 4] ^= 0x01; /* manifest version */
+  static rot_image_view_t v;
+  static const rot_image_view_t zero_view;
+  memset(&v, 0xa5, sizeof(v));
+  assert_int_equal(rot_image_parse(img, len, &v), ROT_ERROR_MANIFEST_BAD_VERSION);
+  assert_memory_equal(&v, &zero_view, sizeof(v));
+  static rot_manifest_t m;
+  static const rot_manifest_t zero_manifest;
+  memset(&m, 0xa5, sizeof(m));
+  assert_int_equal(rot_manifest_parse(img + ROT_IMAGE_HEADER_SIZE,
+                                      len - ROT_IMAGE_HEADER_SIZE, &m),
+                   ROT_ERROR_MANIFEST_BAD_VERSION);
+  assert_memory_equal(&m, &zero_manifest, sizeof(m));
+  free(img);
+}
+
 /* ---- rot_image_verify: arguments and the happy path -------------------- */
 
 static void image_test_verify_null(void **state) {
@@ -2387,6 +2409,7 @@ int main(void) {
       cmocka_unit_test(image_test_parse_truncated_every_length),
       cmocka_unit_test(image_test_parse_trailing_data),
       cmocka_unit_test(image_test_parse_bad_manifest_propagates),
+      cmocka_unit_test(image_test_parse_failure_wipes_out),
       cmocka_unit_test(image_test_verify_null),
       cmocka_unit_test(image_test_verify_empty),
       cmocka_unit_test(image_test_verify_good),
