@@ -148,6 +148,11 @@ fresh
 seq0=$(audit_seq)
 one_boot >/dev/null
 seq1=$(audit_seq)
+for s in "$seq0" "$seq1"; do
+  case "$s" in
+    '' | *[!0-9]*) bench_die "rotctl status gave no audit sequence ('$seq0', '$seq1')" ;;
+  esac
+done
 records=$((seq1 - seq0))
 one_empty >/dev/null
 boots=() empties=()
@@ -184,7 +189,8 @@ bound=$(awk -v ext="$extends" -v e="$empty_ms" \
     -v d256="$(f dtb_sha256_ms)" -v d384="$(f dtb_sha384_ms)" -v xt="$(f esys_extend_ms)" 'BEGIN {
   printf "%.3f", fwr + fw256 + fw384 + fwsig + plr + pl256 + pl384 + plsig + d256 + d384 + ext * xt + e }')
 # The work the design requires beyond the bound: the chip's share (another
-# process) and bootchain's.
+# process) and bootchain's. The chip's SHA-384 of a payload is the same
+# primitive on the same bytes and backend as bootchain's, timed once above.
 chip=$(awk -v n="$records" -v fwr="$(f fw_chip_read_ms)" -v plr="$(f pl_chip_read_ms)" \
     -v fw384="$(f fw_sha384_ms)" -v pl384="$(f pl_sha384_ms)" -v au="$(f audit_sync_ms)" 'BEGIN {
   printf "%.3f", fwr + plr + fw384 + pl384 + n * au }')
