@@ -107,9 +107,10 @@ static int take_der(const uint8_t **p, size_t *left, const uint8_t **der,
 
 /* IDENTITY into reply (IDENTITY_REPLY_MAX bytes): the DeviceID and Alias
  * certificates, pointing into it. Needs the chip only, not the TPM. */
-static rot_error_t read_identity(ha_chip_t *c, uint8_t *reply, const uint8_t **devid,
-                                 size_t *devid_len, const uint8_t **alias,
-                                 size_t *alias_len, char *why, size_t cap) {
+static rot_error_t read_identity_into(ha_chip_t *c, uint8_t *reply,
+                                      const uint8_t **devid, size_t *devid_len,
+                                      const uint8_t **alias, size_t *alias_len,
+                                      char *why, size_t cap) {
   size_t n = 0;
   rot_error_t err = ask(c, ROT_MBOX_CMD_IDENTITY, NULL, 0, reply,
                         IDENTITY_REPLY_MAX, &n);
@@ -128,6 +129,26 @@ static rot_error_t read_identity(ha_chip_t *c, uint8_t *reply, const uint8_t **d
   return ROT_OK;
 }
 
+/* read_identity_into a reply it allocates: *reply, which the caller frees
+ * on success; NULL after an error. */
+static rot_error_t read_identity(ha_chip_t *c, uint8_t **reply,
+                                 const uint8_t **devid, size_t *devid_len,
+                                 const uint8_t **alias, size_t *alias_len,
+                                 char *why, size_t cap) {
+  *reply = malloc(IDENTITY_REPLY_MAX);
+  if (*reply == NULL) {
+    snprintf(why, cap, "out of memory");
+    return ROT_ERROR_INTERNAL;
+  }
+  rot_error_t err = read_identity_into(c, *reply, devid, devid_len, alias,
+                                       alias_len, why, cap);
+  if (err != ROT_OK) {
+    free(*reply);
+    *reply = NULL;
+  }
+  return err;
+}
+
 rot_error_t ha_chip_certs(ha_chip_t *c, ha_chip_ident_t *out, char *why,
                           size_t cap) {
   if (c == NULL || out == NULL) {
@@ -135,15 +156,11 @@ rot_error_t ha_chip_certs(ha_chip_t *c, ha_chip_ident_t *out, char *why,
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   memset(out, 0, sizeof(*out));
-  uint8_t *reply = malloc(IDENTITY_REPLY_MAX);
-  if (reply == NULL) {
-    snprintf(why, cap, "out of memory");
-    return ROT_ERROR_INTERNAL;
-  }
+  uint8_t *reply = NULL;
   const uint8_t *devid = NULL, *alias = NULL;
   size_t devid_len = 0, alias_len = 0;
-  rot_error_t err = read_identity(c, reply, &devid, &devid_len, &alias, &alias_len,
-                                  why, cap);
+  rot_error_t err = read_identity(c, &reply, &devid, &devid_len, &alias,
+                                  &alias_len, why, cap);
   if (err == ROT_OK && (buf_set(&out->deviceid, devid, devid_len) != ROT_OK ||
                         buf_set(&out->alias, alias, alias_len) != ROT_OK)) {
     ha_chip_ident_free(out);
@@ -170,17 +187,12 @@ rot_error_t ha_chip_get(ha_chip_t *c, const attest_buf_t *ak_public,
     snprintf(why, cap, "cannot hash the EK certificate");
     return ROT_ERROR_INTERNAL;
   }
-  uint8_t *reply = malloc(IDENTITY_REPLY_MAX);
-  if (reply == NULL) {
-    snprintf(why, cap, "out of memory");
-    return ROT_ERROR_INTERNAL;
-  }
+  uint8_t *reply = NULL;
   const uint8_t *devid = NULL, *alias = NULL;
   size_t devid_len = 0, alias_len = 0;
-  rot_error_t err = read_identity(c, reply, &devid, &devid_len, &alias, &alias_len,
-                                  why, cap);
+  rot_error_t err = read_identity(c, &reply, &devid, &devid_len, &alias,
+                                  &alias_len, why, cap);
   if (err != ROT_OK) {
-    free(reply);
     return err;
   }
   pthread_mutex_lock(&c->lock);

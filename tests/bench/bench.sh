@@ -5,8 +5,10 @@
 #   verify     signed image verify at 1/16/64 MiB vs raw mbedTLS and openssl
 #   update     stage + verify + activate of 16 MiB through rotd vs cp
 #   powerfail  cut points per second of the power-fail simulator
-#   boot       the measured boot chain vs its primitives; PCR extends per
-#              second vs raw ESAPI and tpm2_pcrextend
+#   boot       the measured boot chain vs its primitives, and beside it vs
+#              its primitives plus the work the design requires (the chip's
+#              image reads and durable audit records, the sealed copies);
+#              PCR extends per second vs raw ESAPI and tpm2_pcrextend
 #   attest     evidence verifications per second vs the crypto bound and
 #              tpm2_checkquote + tpm2_eventlog; quotes per second
 #   agent      the host agent's attestations per second and latency at 1,

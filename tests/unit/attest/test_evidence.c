@@ -202,17 +202,22 @@ static void evidence_test_decode_bounds(void **state) {
                    ROT_ERROR_INVALID_ARGUMENT);
 }
 
+/* The same PCRs (select0: a bit per PCR 0-7) in SHA-256 and SHA-384. */
+static void two_banks(TPML_PCR_SELECTION *sel, uint8_t select0) {
+  memset(sel, 0, sizeof(*sel));
+  sel->count = 2;
+  sel->pcrSelections[0].hash = TPM2_ALG_SHA256;
+  sel->pcrSelections[1].hash = TPM2_ALG_SHA384;
+  for (int i = 0; i < 2; i++) {
+    sel->pcrSelections[i].sizeofSelect = 3;
+    sel->pcrSelections[i].pcrSelect[0] = select0;
+  }
+}
+
 static void pcrfile_test_roundtrip_and_hostile(void **state) {
   (void)state;
   TPML_PCR_SELECTION sel;
-  memset(&sel, 0, sizeof(sel));
-  sel.count = 2;
-  sel.pcrSelections[0].hash = TPM2_ALG_SHA256;
-  sel.pcrSelections[1].hash = TPM2_ALG_SHA384;
-  for (int i = 0; i < 2; i++) {
-    sel.pcrSelections[i].sizeofSelect = 3;
-    sel.pcrSelections[i].pcrSelect[0] = 0xb3; /* 0,1,4,5,7 */
-  }
+  two_banks(&sel, 0xb3); /* 0,1,4,5,7 */
   TPML_DIGEST lists[2];
   memset(lists, 0, sizeof(lists));
   lists[0].count = 8;
@@ -262,14 +267,7 @@ static void pcrfile_test_roundtrip_and_hostile(void **state) {
 static void pcrfile_test_padding_refused(void **state) {
   (void)state;
   TPML_PCR_SELECTION sel;
-  memset(&sel, 0, sizeof(sel));
-  sel.count = 2;
-  sel.pcrSelections[0].hash = TPM2_ALG_SHA256;
-  sel.pcrSelections[1].hash = TPM2_ALG_SHA384;
-  for (int i = 0; i < 2; i++) {
-    sel.pcrSelections[i].sizeofSelect = 3;
-    sel.pcrSelections[i].pcrSelect[0] = 0x03; /* 0,1 */
-  }
+  two_banks(&sel, 0x03); /* 0,1 */
   TPML_DIGEST list;
   memset(&list, 0, sizeof(list));
   list.count = 4;
