@@ -135,6 +135,20 @@ ROT_WARN_UNUSED rot_error_t bc_check_read_image_digest(
     const uint8_t *payload_sha384, rot_image_view_t *view, const char **what);
 
 /**
+ * bc_check_read_image_digest for an image whose payload was not kept
+ * beside its header: head is header || manifest (head_len bytes), len the
+ * whole image's length, payload_sha384 the payload's SHA-384 taken by the
+ * caller. The same structural checks as rot_image_parse on those parts,
+ * then the same comparisons with the chip's report. On success *header
+ * is the decoded header. Errors as bc_check_read_image_digest.
+ */
+ROT_WARN_UNUSED rot_error_t bc_check_read_head_digest(
+    const rot_crypto_t *c, uint32_t expected_type, const uint8_t *head,
+    size_t head_len, size_t len, const rot_mbox_image_info_t *info,
+    const uint8_t *payload_sha384, rot_image_header_t *header,
+    const char **what);
+
+/**
  * Compare the TPM's PCRs with the replay of an event log: every PCR in
  * pcr_mask (bits 0..23), in every bank the log declares, must equal the
  * log's replayed value (zero for a PCR the log never extends). Run after
