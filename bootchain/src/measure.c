@@ -780,8 +780,8 @@ static rot_error_t st_floors(bc_ctx_t *ctx, const bc_stage_t *st) {
 
 /*
  * Record a sealed boot image: its digests are the ones fetch_read took as
- * the bytes arrived (the sealed copy, what QEMU loads, is compared byte for
- * byte with them) and fetch_finish compared with the chip's, one per
+ * the bytes arrived, from the memfd they were read into and then sealed
+ * (what QEMU loads), and fetch_finish compared with the chip's, one per
  * bank; nothing is hashed again.
  */
 static rot_error_t record_image(bc_ctx_t *ctx, const bc_stage_t *st,

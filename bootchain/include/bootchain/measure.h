@@ -52,9 +52,9 @@ typedef struct bc_boot_image {
   rot_mbox_image_info_t info; /* what the chip verified */
   uint64_t load_addr;
   bc_sealed_t payload;        /* the exact bytes measured and booted */
-  /* Of payload, hashed once as it was read (the sealed copy is compared
-   * byte for byte with those bytes): the SHA-384 matched the chip's
-   * verified digest, and both are the measurements. */
+  /* Of payload, hashed once as it was read, from the memfd it was read
+   * into and then sealed: the SHA-384 matched the chip's verified digest,
+   * and both are the measurements. */
   uint8_t sha256[ROT_SHA256_LEN];
   uint8_t sha384[ROT_SHA384_LEN];
 } bc_boot_image_t;

@@ -1,8 +1,8 @@
 /*
  * Sealed image memory: the bytes measured are the bytes booted.
  *
- * An image is copied once into an anonymous memory file (memfd) which is
- * then sealed against writes, growth, shrinking and further seal changes.
+ * An image is copied once into an anonymous memory file (memfd), or read
+ * straight into one (bc_seal_open), which is then sealed against writes, growth, shrinking and further seal changes.
  * From then on nobody (this process included) can change it: the
  * measurement is taken from a read-only mapping of it, and the same file
  * is what the host CPU (QEMU) loads, through an inherited descriptor.
