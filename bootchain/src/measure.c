@@ -53,21 +53,27 @@ struct bc_stage {
 };
 
 /*
- * The payload's SHA-256 and SHA-384, taken while the image arrives: each
- * chunk is hashed as soon as it is in, while the chip already reads the
- * next one, instead of one pass over the whole payload after the last
- * chunk. The payload's place comes from the header (first chunk); the
- * caller checks it against the full parse, and the sealed copy is compared
- * byte for byte with these same bytes (bc_seal_create), so what is hashed,
- * compared, measured and booted is still one set of bytes, hashed once.
+ * An image being read (fetch_read): header and manifest into head, the
+ * payload straight into the memfd it is sealed in (bc_seal_open), each
+ * chunk of it hashed in both banks from there as soon as it is in, while
+ * the chip already reads the next one. The payload's place comes from the
+ * header (first chunk); fetch_finish checks header and manifest in full.
+ * What is hashed is read back from the memfd's own pages, which only this
+ * process holds until bc_seal_commit seals them, so what is hashed,
+ * compared with the chip's digest, measured and booted is one set of
+ * bytes, copied once and hashed once. The signature, which the chip
+ * checked, is read (the image is read whole) but not kept.
  */
-typedef struct payload_hash {
-  const rot_crypto_t *c;
-  int started;       /* 1: the header gave the payload's place */
-  size_t start, end; /* payload bytes [start, end) of the image */
-  size_t hashed;     /* image offset hashed up to */
+struct fetched {
+  uint32_t len;    /* the whole image's, 0: nothing read */
+  uint8_t *head;   /* header || manifest, head_len bytes */
+  size_t head_len;
+  size_t end;      /* payload bytes [head_len, end) of the image */
+  size_t hashed;   /* image offset hashed up to */
+  int started;     /* 1: the header gave the payload's place */
+  bc_seal_writer_t pl;
   rot_hash_ctx_t h256, h384;
-} payload_hash_t;
+};
 
 struct bc_ctx {
   const bc_config_t *cfg;
@@ -83,11 +89,7 @@ struct bc_ctx {
    * them but not yet checked and sealed (fetch_read, fetch_finish). */
   uint32_t boot_seq[3];
   rot_mbox_boot_resp_t boot[3];
-  struct fetched {
-    uint8_t *img; /* NULL: nothing read */
-    uint32_t len;
-    payload_hash_t ph;
-  } got[3];
+  struct fetched got[3];
   uint8_t *base_dtb;
   size_t base_dtb_len;
   size_t stage_index; /* row being run: the DTB stage looks ahead */
@@ -206,6 +208,47 @@ rot_error_t bc_check_read_image(const rot_crypto_t *c, uint32_t expected_type,
                                     view, what);
 }
 
+/* The digests and header fields of an image read back, against the
+ * chip's report of the image it verified. */
+static rot_error_t compare_with_chip(uint32_t expected_type,
+                                     const rot_image_header_t *h,
+                                     const uint8_t *signed_digest,
+                                     const uint8_t *payload_digest,
+                                     const rot_mbox_image_info_t *info,
+                                     const char **what) {
+  hardened_bool_t signed_same =
+      rot_ct_equal(signed_digest, info->signed_digest, ROT_SHA384_LEN);
+  hardened_bool_t payload_same =
+      rot_ct_equal(payload_digest, info->payload_digest, ROT_SHA384_LEN);
+  /* Implied by the two digests when the chip is honest; compared anyway so
+   * a reply whose facts disagree with its own digests is refused. */
+  hardened_bool_t fields_same =
+      rot_ct_equal(h->payload_digest, info->payload_digest, ROT_SHA384_LEN);
+  if (h->image_type != expected_type || info->image_type != expected_type ||
+      h->svn != info->svn || h->key_index != info->key_index ||
+      h->ver_major != info->ver_major || h->ver_minor != info->ver_minor ||
+      h->ver_patch != info->ver_patch || h->payload_len != info->payload_len) {
+    fields_same = HARDENED_FALSE;
+  }
+  if (signed_same != HARDENED_TRUE) {
+    *what = "header or key manifest differs from the one the chip verified "
+            "(SHA-384 over header and manifest)";
+  } else if (payload_same != HARDENED_TRUE) {
+    *what = "payload differs from the one the chip verified (SHA-384 over "
+            "the payload)";
+  } else if (fields_same != HARDENED_TRUE) {
+    *what = "header fields (type, SVN, key, version, length) differ from the "
+            "chip's report";
+  } else {
+    HARDENED_CHECK_EQ(signed_same, HARDENED_TRUE);
+    HARDENED_CHECK_EQ(payload_same, HARDENED_TRUE);
+    HARDENED_CHECK_EQ(fields_same, HARDENED_TRUE);
+    *what = "";
+    return ROT_OK;
+  }
+  return ROT_ERROR_HANDOFF_MISMATCH;
+}
+
 rot_error_t bc_check_read_image_digest(const rot_crypto_t *c,
                                        uint32_t expected_type,
                                        const uint8_t *img, size_t len,
@@ -247,39 +290,75 @@ rot_error_t bc_check_read_image_digest(const rot_crypto_t *c,
     *what = "hashing the image failed";
     return err;
   }
-  hardened_bool_t signed_same =
-      rot_ct_equal(signed_digest, info->signed_digest, ROT_SHA384_LEN);
-  hardened_bool_t payload_same =
-      rot_ct_equal(payload_digest, info->payload_digest, ROT_SHA384_LEN);
-  const rot_image_header_t *h = &view->header;
-  /* Implied by the two digests when the chip is honest; compared anyway so
-   * a reply whose facts disagree with its own digests is refused. */
-  hardened_bool_t fields_same =
-      rot_ct_equal(h->payload_digest, info->payload_digest, ROT_SHA384_LEN);
-  if (h->image_type != expected_type || info->image_type != expected_type ||
-      h->svn != info->svn || h->key_index != info->key_index ||
-      h->ver_major != info->ver_major || h->ver_minor != info->ver_minor ||
-      h->ver_patch != info->ver_patch || h->payload_len != info->payload_len) {
-    fields_same = HARDENED_FALSE;
-  }
-  if (signed_same != HARDENED_TRUE) {
-    *what = "header or key manifest differs from the one the chip verified "
-            "(SHA-384 over header and manifest)";
-  } else if (payload_same != HARDENED_TRUE) {
-    *what = "payload differs from the one the chip verified (SHA-384 over "
-            "the payload)";
-  } else if (fields_same != HARDENED_TRUE) {
-    *what = "header fields (type, SVN, key, version, length) differ from the "
-            "chip's report";
-  } else {
-    HARDENED_CHECK_EQ(signed_same, HARDENED_TRUE);
-    HARDENED_CHECK_EQ(payload_same, HARDENED_TRUE);
-    HARDENED_CHECK_EQ(fields_same, HARDENED_TRUE);
-    *what = "";
+  err = compare_with_chip(expected_type, &view->header, signed_digest,
+                          payload_digest, info, what);
+  if (err == ROT_OK) {
     return ROT_OK;
   }
   memset(view, 0, sizeof(*view));
-  return ROT_ERROR_HANDOFF_MISMATCH;
+  return err;
+}
+
+rot_error_t bc_check_read_head_digest(const rot_crypto_t *c,
+                                      uint32_t expected_type,
+                                      const uint8_t *head, size_t head_len,
+                                      size_t len,
+                                      const rot_mbox_image_info_t *info,
+                                      const uint8_t *payload_sha384,
+                                      rot_image_header_t *header,
+                                      const char **what) {
+  static const char *ignored;
+  if (what == NULL) {
+    what = &ignored;
+  }
+  *what = "invalid argument";
+  if (c == NULL || head == NULL || info == NULL || payload_sha384 == NULL ||
+      header == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  memset(header, 0, sizeof(*header));
+  if (len != info->image_len) {
+    *what = "length differs from the verified image's";
+    return ROT_ERROR_HANDOFF_MISMATCH;
+  }
+  /* rot_image_parse's checks, on header and manifest alone: the header,
+   * the whole image's length, the head's, then the manifest. */
+  *what = "not a well-formed image";
+  rot_image_header_t h;
+  rot_error_t err = rot_image_header_parse(head, head_len, &h);
+  if (err != ROT_OK) {
+    return err;
+  }
+  size_t expected = rot_image_expected_len(&h);
+  if (expected == 0 ||
+      head_len != ROT_IMAGE_HEADER_SIZE + (size_t)h.manifest_len) {
+    return ROT_ERROR_IMAGE_BAD_LENGTH;
+  }
+  if (len < expected) {
+    return ROT_ERROR_IMAGE_TRUNCATED;
+  }
+  if (len > expected) {
+    return ROT_ERROR_IMAGE_TRAILING_DATA;
+  }
+  rot_manifest_t m;
+  err = rot_manifest_parse(head + ROT_IMAGE_HEADER_SIZE, h.manifest_len, &m);
+  rot_wipe(&m, sizeof(m));
+  if (err != ROT_OK) {
+    return err;
+  }
+  uint8_t signed_digest[ROT_SHA384_LEN];
+  err = rot_hash(c, ROT_HASH_SHA384, head, head_len, signed_digest,
+                 sizeof(signed_digest));
+  if (err != ROT_OK) {
+    *what = "hashing the image failed";
+    return err;
+  }
+  err = compare_with_chip(expected_type, &h, signed_digest, payload_sha384,
+                          info, what);
+  if (err == ROT_OK) {
+    *header = h;
+  }
+  return err;
 }
 
 /*
@@ -314,73 +393,111 @@ static rot_error_t send_read(bc_ctx_t *ctx, uint32_t region, uint32_t off,
   return send_req(ctx, ROT_MBOX_CMD_READ_REGION, req, (uint32_t)req_len, seq);
 }
 
-static rot_error_t payload_hash_feed(payload_hash_t *ph, const uint8_t *img,
-                                     size_t len, size_t done) {
-  if (!ph->started) {
-    rot_image_header_t h;
-    if (done < ROT_IMAGE_HEADER_SIZE ||
-        rot_image_header_parse(img, done, &h) != ROT_OK ||
-        rot_image_expected_len(&h) != len) {
-      return ROT_OK; /* no stream: fetch hashes after the parse */
-    }
-    ph->start = ROT_IMAGE_HEADER_SIZE + (size_t)h.manifest_len;
-    ph->end = ph->start + (size_t)h.payload_len;
-    ph->hashed = ph->start;
-    ROT_TRY(ph->c->hash_start(ph->c, &ph->h256, ROT_HASH_SHA256));
-    ROT_TRY(ph->c->hash_start(ph->c, &ph->h384, ROT_HASH_SHA384));
-    ph->started = 1;
+/*
+ * Allocate the whole pages of [p, p + len) in one call (MADV_POPULATE_WRITE)
+ * rather than one page fault per 4 KiB as they are first written: on a
+ * virtual machine a fault costs more than filling the page. A kernel
+ * without MADV_POPULATE_WRITE (before 5.14) just takes the faults.
+ */
+static void prefault(void *p, size_t len) {
+  long page = sysconf(_SC_PAGESIZE);
+  if (p == NULL || page <= 0) {
+    return;
   }
-  size_t upto = done < ph->end ? done : ph->end;
-  if (upto > ph->hashed) {
-    ROT_TRY(ph->c->hash_update(ph->c, &ph->h256, img + ph->hashed, upto - ph->hashed));
-    ROT_TRY(ph->c->hash_update(ph->c, &ph->h384, img + ph->hashed, upto - ph->hashed));
-    ph->hashed = upto;
+  uintptr_t mask = (uintptr_t)page - 1u;
+  uintptr_t start = ((uintptr_t)p + mask) & ~mask;
+  uintptr_t end = ((uintptr_t)p + len) & ~mask;
+  if (end > start) {
+    (void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+  }
+}
+
+static void fetched_free(struct fetched *f) {
+  bc_seal_abort(&f->pl);
+  free(f->head);
+  rot_wipe(f, sizeof(*f));
+  f->pl.fd = -1;
+}
+
+/*
+ * The first chunk: the header gives the image's parts. An image whose
+ * header does not parse, or declares another length than the chip's, is
+ * refused here as rot_image_parse would refuse it once read whole.
+ */
+static rot_error_t fetched_start(bc_ctx_t *ctx, struct fetched *f,
+                                 const uint8_t *chunk, size_t n,
+                                 const char *name, const char *what) {
+  rot_image_header_t h;
+  rot_error_t err = rot_image_header_parse(chunk, n, &h);
+  size_t expected = err == ROT_OK ? rot_image_expected_len(&h) : 0;
+  if (err == ROT_OK && expected == 0) {
+    err = ROT_ERROR_IMAGE_BAD_LENGTH;
+  } else if (err == ROT_OK && f->len < expected) {
+    err = ROT_ERROR_IMAGE_TRUNCATED;
+  } else if (err == ROT_OK && f->len > expected) {
+    err = ROT_ERROR_IMAGE_TRAILING_DATA;
+  }
+  if (err != ROT_OK) {
+    return fail(ctx, err, "%s: not a well-formed image (%s)", what,
+                rot_error_name(err));
+  }
+  f->head_len = ROT_IMAGE_HEADER_SIZE + (size_t)h.manifest_len;
+  f->end = f->head_len + (size_t)h.payload_len;
+  f->hashed = f->head_len;
+  f->head = malloc(f->head_len);
+  if (f->head == NULL) {
+    return fail(ctx, ROT_ERROR_IO_READ, "out of memory");
+  }
+  err = bc_seal_open(name, h.payload_len, &f->pl);
+  if (err != ROT_OK) {
+    return fail(ctx, err, "sealing %s: %s", name, rot_error_str(err));
+  }
+  if (ctx->crypto->hash_start(ctx->crypto, &f->h256, ROT_HASH_SHA256) != ROT_OK ||
+      ctx->crypto->hash_start(ctx->crypto, &f->h384, ROT_HASH_SHA384) != ROT_OK) {
+    return fail(ctx, ROT_ERROR_CRYPTO_FAILED, "hashing the payload failed");
+  }
+  f->started = 1;
+  return ROT_OK;
+}
+
+/* The part of chunk [off, off + n) that falls in [lo, hi), copied to
+ * dst + (its offset - lo); returns how many bytes that was. */
+static size_t place(uint8_t *dst, size_t lo, size_t hi, const uint8_t *chunk,
+                    size_t off, size_t n) {
+  size_t from = off > lo ? off : lo;
+  size_t to = off + n < hi ? off + n : hi;
+  if (to <= from) {
+    return 0;
+  }
+  memcpy(dst + (from - lo), chunk + (from - off), to - from);
+  return to - from;
+}
+
+/* One chunk of the image at image offset off: head and payload placed,
+ * the payload's new bytes hashed from the memfd they now sit in. */
+static rot_error_t fetched_take(struct fetched *f, const rot_crypto_t *c,
+                                const uint8_t *chunk, size_t off, size_t n) {
+  (void)place(f->head, 0, f->head_len, chunk, off, n);
+  if (place(f->pl.map, f->head_len, f->end, chunk, off, n) > 0) {
+    size_t upto = off + n < f->end ? off + n : f->end;
+    const uint8_t *p = f->pl.map + (f->hashed - f->head_len);
+    ROT_TRY(c->hash_update(c, &f->h256, p, upto - f->hashed));
+    ROT_TRY(c->hash_update(c, &f->h384, p, upto - f->hashed));
+    f->hashed = upto;
   }
   return ROT_OK;
 }
 
-/* Drop a stream that is not used (nothing to free: the state is inline). */
-static void payload_hash_end(payload_hash_t *ph) {
-  rot_wipe(ph, sizeof(*ph));
-}
-
-/*
- * The payload digests of an image read whole (v: its full parse): the
- * stream's when it covered exactly v's payload, else one pass over it now.
- */
-static rot_error_t payload_hash_take(payload_hash_t *ph, const uint8_t *img,
-                                     const rot_image_view_t *v,
-                                     uint8_t sha256[ROT_SHA256_LEN],
-                                     uint8_t sha384[ROT_SHA384_LEN]) {
-  size_t start = (size_t)(v->payload - img);
-  size_t len = v->header.payload_len;
-  rot_error_t err;
-  if (ph->started && ph->start == start && ph->end == start + len &&
-      ph->hashed == ph->end) {
-    err = ph->c->hash_finish(ph->c, &ph->h256, sha256, ROT_SHA256_LEN);
-    if (err == ROT_OK) {
-      err = ph->c->hash_finish(ph->c, &ph->h384, sha384, ROT_SHA384_LEN);
-    }
-  } else {
-    err = rot_hash(ph->c, ROT_HASH_SHA256, v->payload, len, sha256,
-                   ROT_SHA256_LEN);
-    if (err == ROT_OK) {
-      err = rot_hash(ph->c, ROT_HASH_SHA384, v->payload, len, sha384,
-                     ROT_SHA384_LEN);
-    }
-  }
-  payload_hash_end(ph);
-  return err;
-}
-
-/* Read len bytes of a region from offset 0 into img, in READ_REGION
+/* Read the f->len bytes of a region from offset 0 into f, in READ_REGION
  * chunks of at most ROT_MBOX_READ_MAX, each reply exactly as long as
- * asked, hashing the payload as it comes (ph). */
-static rot_error_t read_image(bc_ctx_t *ctx, uint32_t region, uint8_t *img,
-                              uint32_t len, payload_hash_t *ph) {
+ * asked (the chunks arrive in order). */
+static rot_error_t read_image(bc_ctx_t *ctx, uint32_t region,
+                              struct fetched *f, const char *name,
+                              const char *what) {
   uint32_t seqs[READ_WINDOW];
   uint32_t lens[READ_WINDOW];
   uint32_t window = read_window(ctx);
+  uint32_t len = f->len;
   uint32_t sent = 0, done = 0, first = 0, in_flight = 0;
   while (done < len) {
     while (in_flight < window && sent < len) {
@@ -399,42 +516,19 @@ static rot_error_t read_image(bc_ctx_t *ctx, uint32_t region, uint8_t *img,
       return fail(ctx, ROT_ERROR_HOST_PROTOCOL, "rotd read-region: %u of %u bytes",
                   got, lens[first]);
     }
-    memcpy(img + done, reply, got);
+    if (!f->started) {
+      /* done == 0: the first chunk holds the whole header (the image is
+       * at least a header long, a chunk at most 64 KiB). */
+      ROT_TRY(fetched_start(ctx, f, reply, got, name, what));
+    }
+    if (fetched_take(f, ctx->crypto, reply, done, got) != ROT_OK) {
+      return fail(ctx, ROT_ERROR_CRYPTO_FAILED, "hashing the payload failed");
+    }
     done += got;
     first = (first + 1) % READ_WINDOW;
     in_flight--;
-    if (payload_hash_feed(ph, img, len, done) != ROT_OK) {
-      return fail(ctx, ROT_ERROR_CRYPTO_FAILED, "hashing the payload failed");
-    }
   }
   return ROT_OK;
-}
-
-/*
- * The buffer an image is read into, its pages allocated in one call
- * (MADV_POPULATE_WRITE) rather than one page fault per 4 KiB as the reads
- * fill it: the U-Boot image is some 160 faults, which on a virtual machine
- * cost more than the copying. It stays a malloc'd buffer, so a small image
- * comes from and goes back to the heap without a mapping of its own (an
- * munmap, with its TLB flush, costs more than it saves there). A kernel
- * without MADV_POPULATE_WRITE (before 5.14) just takes the faults.
- */
-static uint8_t *image_buffer(size_t len) {
-  uint8_t *p = malloc(len);
-  long page = sysconf(_SC_PAGESIZE);
-  if (p != NULL && page > 0) {
-    uintptr_t mask = (uintptr_t)page - 1u;
-    uintptr_t start = ((uintptr_t)p + mask) & ~mask;
-    uintptr_t end = ((uintptr_t)p + len) & ~mask;
-    if (end > start) {
-      (void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
-    }
-  }
-  return p;
-}
-
-static void image_buffer_free(uint8_t *p) {
-  free(p);
 }
 
 /*
@@ -485,16 +579,11 @@ static rot_error_t take_decision(bc_ctx_t *ctx, size_t i) {
   return ROT_OK;
 }
 
-static void fetched_free(struct fetched *f) {
-  payload_hash_end(&f->ph);
-  image_buffer_free(f->img);
-  f->img = NULL;
-}
-
 /*
  * The image the chip decided to boot for decision i (take_decision): read
- * it once into ctx->got[i], its payload hashed as it arrives. fetch_finish
- * then checks it is the image the chip verified and seals its payload.
+ * it once into ctx->got[i] (its payload into the memfd it is sealed in),
+ * the payload hashed as it arrives. fetch_finish then checks it is the
+ * image the chip verified and seals the payload.
  */
 static rot_error_t fetch_read(bc_ctx_t *ctx, size_t i, bc_boot_image_t *out) {
   uint32_t type = kDecided[i];
@@ -517,48 +606,57 @@ static rot_error_t fetch_read(bc_ctx_t *ctx, size_t i, bc_boot_image_t *out) {
     return fail(ctx, ROT_ERROR_HOST_PROTOCOL, "rotd boot: image length %u",
                 boot->info.image_len);
   }
-  f->img = image_buffer(boot->info.image_len);
-  if (f->img == NULL) {
-    return fail(ctx, ROT_ERROR_IO_READ, "out of memory");
-  }
+  fetched_free(f);
   f->len = boot->info.image_len;
-  memset(&f->ph, 0, sizeof(f->ph));
-  f->ph.c = ctx->crypto;
-  return read_image(ctx, boot->info.region, f->img, f->len, &f->ph);
+  char name[32];
+  char what[96];
+  snprintf(name, sizeof(name), "bootchain-%s", rot_image_type_name(type));
+  snprintf(what, sizeof(what), "%s image read from %s",
+           rot_image_type_name(type), out->region);
+  rot_error_t err = read_image(ctx, boot->info.region, f, name, what);
+  if (err != ROT_OK) {
+    fetched_free(f);
+  }
+  return err;
 }
 
 static rot_error_t fetch_finish(bc_ctx_t *ctx, size_t i, bc_boot_image_t *out) {
   uint32_t type = kDecided[i];
   const rot_mbox_boot_resp_t *boot = &ctx->boot[i];
   struct fetched *f = &ctx->got[i];
-  /* The payload was hashed once per bank as it arrived (payload_hash_t);
-   * sealing compares the sealed copy with those very bytes, its SHA-384 is
-   * what the chip's verified digest is compared with, and the same digests
-   * are the measurements. What is compared, measured and booted is one
-   * set of bytes, hashed once. */
-  rot_image_view_t v;
-  rot_error_t err = rot_image_parse(f->img, f->len, &v);
-  if (err != ROT_OK) {
+  /* The payload was hashed once per bank as it arrived, from the memfd it
+   * sits in; sealing freezes those very bytes, its SHA-384 is what the
+   * chip's verified digest is compared with, and the same digests are the
+   * measurements. What is compared, measured and booted is one set of
+   * bytes, hashed once. No byte comparison of the sealed copy is needed:
+   * nothing but this process could write the memfd before the seals, and
+   * its own writes all came before the hashing read them back. */
+  if (!f->started || f->hashed != f->end) {
     fetched_free(f);
-    return fail(ctx, err, "%s image read from %s: not a well-formed image (%s)",
-                rot_image_type_name(type), out->region, rot_error_name(err));
+    return fail(ctx, ROT_ERROR_HOST_PROTOCOL, "%s image read from %s: incomplete",
+                rot_image_type_name(type), out->region);
   }
-  err = payload_hash_take(&f->ph, f->img, &v, out->sha256, out->sha384);
+  rot_error_t err = ctx->crypto->hash_finish(ctx->crypto, &f->h256,
+                                             out->sha256, ROT_SHA256_LEN);
+  if (err == ROT_OK) {
+    err = ctx->crypto->hash_finish(ctx->crypto, &f->h384, out->sha384,
+                                   ROT_SHA384_LEN);
+  }
   if (err != ROT_OK) {
     fetched_free(f);
     return fail(ctx, err, "%s image read from %s: hashing the payload failed",
                 rot_image_type_name(type), out->region);
   }
-  char name[32];
-  snprintf(name, sizeof(name), "bootchain-%s", rot_image_type_name(type));
-  err = bc_seal_create(name, v.payload, v.header.payload_len, &out->payload);
+  err = bc_seal_commit(&f->pl, &out->payload);
   if (err != ROT_OK) {
     fetched_free(f);
-    return fail(ctx, err, "sealing %s: %s", name, rot_error_str(err));
+    return fail(ctx, err, "sealing bootchain-%s: %s", rot_image_type_name(type),
+                rot_error_str(err));
   }
   const char *what = "";
-  err = bc_check_read_image_digest(ctx->crypto, type, f->img, f->len,
-                                   &boot->info, out->sha384, &v, &what);
+  rot_image_header_t h;
+  err = bc_check_read_head_digest(ctx->crypto, type, f->head, f->head_len,
+                                  f->len, &boot->info, out->sha384, &h, &what);
   fetched_free(f);
   if (err != ROT_OK) {
     bc_seal_close(&out->payload);
@@ -567,7 +665,7 @@ static rot_error_t fetch_finish(bc_ctx_t *ctx, size_t i, bc_boot_image_t *out) {
                 rot_error_name(err));
   }
   HARDENED_CHECK_EQ(err, ROT_OK);
-  out->load_addr = v.header.load_addr;
+  out->load_addr = h.load_addr;
   return ROT_OK;
 }
 
@@ -682,8 +780,8 @@ static rot_error_t st_floors(bc_ctx_t *ctx, const bc_stage_t *st) {
 
 /*
  * Record a sealed boot image: its digests are the ones fetch_read took as
- * the bytes arrived (the sealed copy, what QEMU loads, is compared byte for
- * byte with them) and fetch_finish compared with the chip's, one per
+ * the bytes arrived, from the memfd they were read into and then sealed
+ * (what QEMU loads), and fetch_finish compared with the chip's, one per
  * bank; nothing is hashed again.
  */
 static rot_error_t record_image(bc_ctx_t *ctx, const bc_stage_t *st,
@@ -1024,7 +1122,11 @@ static rot_error_t open_tpm(bc_ctx_t *ctx) {
   }
   ctx->m->bank_count = (uint32_t)n;
   memcpy(ctx->m->banks, algs, n * sizeof(algs[0]));
-  ctx->log_buf = calloc(1, LOG_CAP);
+  /* Not zeroed: the writer writes every byte up to its length, and only
+   * those are read, sealed and handed on. Zeroing all 64 KiB would fault
+   * in 16 pages (each a trip to the hypervisor on a virtual machine) for
+   * a log of a few KiB. */
+  ctx->log_buf = malloc(LOG_CAP);
   if (ctx->log_buf == NULL) {
     return fail(ctx, ROT_ERROR_EVENTLOG_FULL, "out of memory");
   }
@@ -1189,6 +1291,9 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
     goto out;
   }
   ctx.mbox_open = 1;
+  /* The receive buffer is filled by the kernel with 64 KiB replies: its
+   * pages allocated in one call, not a fault per page in the first read. */
+  prefault(ctx.mbox.rx, ROT_MBOX_MAX_FRAME);
   /* The chip decides the payload while the crypto backend starts
    * (libcrypto loads its configuration and providers) and the TPM opens,
    * and OpenSBI while the payload is checked and sealed (ask_decision). */

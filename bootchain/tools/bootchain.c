@@ -500,7 +500,10 @@ static int cmd_boot(int argc, char **argv) {
   bc_measured_qemu_spec(&m, &spec);
   int interactive = nsteps == 0 && console_log == NULL;
   spec.serial = interactive ? BC_QEMU_SERIAL_STDIO : BC_QEMU_SERIAL_PIPE;
-  bc_qemu_t *q = calloc(1, sizeof(*q));
+  /* Not zeroed: bc_qemu_start sets every field, and the 64 KiB console
+   * buffer is read only up to what was written into it, so its pages are
+   * not faulted in for a boot whose console is not piped. */
+  bc_qemu_t *q = malloc(sizeof(*q));
   rot_error_t err = q == NULL ? ROT_ERROR_HANDOFF_QEMU : bc_qemu_start(&spec, q);
   if (err != ROT_OK) {
     fprintf(stderr, "bootchain: host CPU: %s\n", rot_error_str(err));

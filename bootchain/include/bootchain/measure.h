@@ -52,9 +52,9 @@ typedef struct bc_boot_image {
   rot_mbox_image_info_t info; /* what the chip verified */
   uint64_t load_addr;
   bc_sealed_t payload;        /* the exact bytes measured and booted */
-  /* Of payload, hashed once as it was read (the sealed copy is compared
-   * byte for byte with those bytes): the SHA-384 matched the chip's
-   * verified digest, and both are the measurements. */
+  /* Of payload, hashed once as it was read, from the memfd it was read
+   * into and then sealed: the SHA-384 matched the chip's verified digest,
+   * and both are the measurements. */
   uint8_t sha256[ROT_SHA256_LEN];
   uint8_t sha384[ROT_SHA384_LEN];
 } bc_boot_image_t;
@@ -133,6 +133,20 @@ ROT_WARN_UNUSED rot_error_t bc_check_read_image_digest(
     const rot_crypto_t *c, uint32_t expected_type, const uint8_t *img,
     size_t len, const rot_mbox_image_info_t *info,
     const uint8_t *payload_sha384, rot_image_view_t *view, const char **what);
+
+/**
+ * bc_check_read_image_digest for an image whose payload was not kept
+ * beside its header: head is header || manifest (head_len bytes), len the
+ * whole image's length, payload_sha384 the payload's SHA-384 taken by the
+ * caller. The same structural checks as rot_image_parse on those parts,
+ * then the same comparisons with the chip's report. On success *header
+ * is the decoded header. Errors as bc_check_read_image_digest.
+ */
+ROT_WARN_UNUSED rot_error_t bc_check_read_head_digest(
+    const rot_crypto_t *c, uint32_t expected_type, const uint8_t *head,
+    size_t head_len, size_t len, const rot_mbox_image_info_t *info,
+    const uint8_t *payload_sha384, rot_image_header_t *header,
+    const char **what);
 
 /**
  * Compare the TPM's PCRs with the replay of an event log: every PCR in

@@ -1,8 +1,8 @@
 /*
  * Sealed image memory: the bytes measured are the bytes booted.
  *
- * An image is copied once into an anonymous memory file (memfd) which is
- * then sealed against writes, growth, shrinking and further seal changes.
+ * An image is copied once into an anonymous memory file (memfd), or read
+ * straight into one (bc_seal_open), which is then sealed against writes, growth, shrinking and further seal changes.
  * From then on nobody (this process included) can change it: the
  * measurement is taken from a read-only mapping of it, and the same file
  * is what the host CPU (QEMU) loads, through an inherited descriptor.
@@ -38,6 +38,42 @@ typedef struct bc_sealed {
  */
 rot_error_t bc_seal_create(const char *name, const void *data, size_t len,
                            bc_sealed_t *out) ROT_WARN_UNUSED;
+
+/*
+ * A sealed memfd filled in place: bc_seal_open makes the file at its final
+ * size and maps it writable, the caller writes (and hashes) the bytes
+ * straight into map, and bc_seal_commit drops that mapping, seals the file
+ * and maps it read-only, so the bytes are copied once, not read into a
+ * buffer and then copied into the file. Only this process holds the file
+ * until it is sealed, so what the caller read back from map is what the
+ * seals freeze.
+ */
+typedef struct bc_seal_writer {
+  int fd;       /* -1 when not open */
+  uint8_t *map; /* writable shared mapping of len bytes, NULL when not open */
+  size_t len;
+} bc_seal_writer_t;
+
+/**
+ * Create a memfd named name of exactly len bytes (at least 1) and map it
+ * writable with every page in place (one call, no fault per page).
+ * Errors: ROT_ERROR_INVALID_ARGUMENT, ROT_ERROR_HANDOFF_SEAL. On an error
+ * *w is closed.
+ */
+rot_error_t bc_seal_open(const char *name, size_t len,
+                         bc_seal_writer_t *w) ROT_WARN_UNUSED;
+
+/**
+ * Unmap w's writable mapping, apply all four seals, check them as the
+ * kernel reports them, and map the sealed bytes read-only into *out (as
+ * bc_seal_create leaves it). w is closed either way; on an error *out is
+ * closed too. Errors: ROT_ERROR_INVALID_ARGUMENT, ROT_ERROR_HANDOFF_SEAL.
+ */
+rot_error_t bc_seal_commit(bc_seal_writer_t *w,
+                           bc_sealed_t *out) ROT_WARN_UNUSED;
+
+/** Drop an unsealed file; safe on a zeroed or closed writer. */
+void bc_seal_abort(bc_seal_writer_t *w);
 
 /**
  * Re-check a sealed file before handing it on: all four seals still set

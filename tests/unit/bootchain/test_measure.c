@@ -87,10 +87,49 @@ static int teardown(void **state) {
   return 0;
 }
 
+/*
+ * The boot chain's own path (bc_check_read_head_digest: header and
+ * manifest apart, the payload's SHA-384 taken as it was read) on the same
+ * bytes: it must reach the same verdict, and name the same part, as the
+ * whole-image check. Run where the bytes hold a whole header and
+ * manifest, as the chain only gets that far with one.
+ */
+static void cross_check_head(fixture_t *f, const uint8_t *img, size_t len,
+                             rot_error_t whole, const char *whole_what) {
+  rot_image_header_t h;
+  if (len < ROT_IMAGE_HEADER_SIZE ||
+      rot_image_header_parse(img, len, &h) != ROT_OK ||
+      len < ROT_IMAGE_HEADER_SIZE + (size_t)h.manifest_len) {
+    return;
+  }
+  size_t head_len = ROT_IMAGE_HEADER_SIZE + (size_t)h.manifest_len;
+  uint8_t d[ROT_SHA384_LEN] = {0};
+  if (len - head_len >= h.payload_len) {
+    assert_int_equal(rot_hash(test_crypto(), ROT_HASH_SHA384, img + head_len,
+                              h.payload_len, d, sizeof(d)),
+                     ROT_OK);
+  }
+  rot_image_header_t got;
+  const char *what = NULL;
+  rot_error_t err = bc_check_read_head_digest(test_crypto(), TYPE, img,
+                                              head_len, len, &f->info, d, &got,
+                                              &what);
+  assert_int_equal(err, whole);
+  assert_non_null(what);
+  if (whole_what != NULL && strcmp(whole_what, "not a well-formed image") != 0) {
+    assert_string_equal(what, whole_what);
+  }
+  if (err == ROT_OK) {
+    assert_memory_equal(&got, &h, sizeof(h));
+  }
+}
+
 static rot_error_t check(fixture_t *f, const uint8_t *img, size_t len) {
   f->what = NULL;
-  return bc_check_read_image(test_crypto(), TYPE, img, len, &f->info, &f->view,
-                             &f->what);
+  rot_error_t err = bc_check_read_image(test_crypto(), TYPE, img, len, &f->info,
+                                        &f->view, &f->what);
+  cross_check_head(f, img, len, err, f->what);
+  return err;
 }
 
 /* Refused as a mismatch, naming the part that differs. */
@@ -315,6 +354,61 @@ static void measure_test_check_read_image_null(void **state) {
                    ROT_OK);
 }
 
+/* The head alone: a head of another length than its header declares, a
+ * wrong whole length, and the arguments it needs. */
+static void measure_test_check_read_head_refusals(void **state) {
+  fixture_t *f = *state;
+  const rot_crypto_t *c = test_crypto();
+  size_t head_len = ROT_IMAGE_HEADER_SIZE + test_keys()->manifest_len;
+  const uint8_t *d = f->info.payload_digest;
+  rot_image_header_t h;
+  const char *what = NULL;
+  assert_int_equal(bc_check_read_head_digest(c, TYPE, f->img, head_len, f->len,
+                                             &f->info, d, &h, &what),
+                   ROT_OK);
+  assert_string_equal(what, "");
+  assert_int_equal(h.payload_len, PAYLOAD_LEN);
+  assert_int_equal(bc_check_read_head_digest(c, TYPE, f->img, head_len - 1u,
+                                             f->len, &f->info, d, &h, &what),
+                   ROT_ERROR_IMAGE_BAD_LENGTH);
+  assert_int_equal(bc_check_read_head_digest(c, TYPE, f->img, head_len + 1u,
+                                             f->len, &f->info, d, &h, &what),
+                   ROT_ERROR_IMAGE_BAD_LENGTH);
+  assert_int_equal(bc_check_read_head_digest(c, TYPE, f->img, head_len,
+                                             f->len - 1u, &f->info, d, &h, &what),
+                   ROT_ERROR_HANDOFF_MISMATCH);
+  assert_non_null(strstr(what, "length differs"));
+  rot_mbox_image_info_t shorter = f->info;
+  shorter.image_len--;
+  assert_int_equal(bc_check_read_head_digest(c, TYPE, f->img, head_len,
+                                             f->len - 1u, &shorter, d, &h, &what),
+                   ROT_ERROR_IMAGE_TRUNCATED);
+  rot_mbox_image_info_t longer = f->info;
+  longer.image_len++;
+  assert_int_equal(bc_check_read_head_digest(c, TYPE, f->img, head_len,
+                                             f->len + 1u, &longer, d, &h, &what),
+                   ROT_ERROR_IMAGE_TRAILING_DATA);
+  /* Shorter than a header: refused by the header parser. */
+  assert_int_not_equal(bc_check_read_head_digest(c, TYPE, f->img, 10u, f->len,
+                                                 &f->info, d, &h, &what),
+                       ROT_OK);
+  assert_int_equal(bc_check_read_head_digest(NULL, TYPE, f->img, head_len,
+                                             f->len, &f->info, d, &h, &what),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(bc_check_read_head_digest(c, TYPE, NULL, head_len, f->len,
+                                             &f->info, d, &h, &what),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(bc_check_read_head_digest(c, TYPE, f->img, head_len, f->len,
+                                             NULL, d, &h, &what),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(bc_check_read_head_digest(c, TYPE, f->img, head_len, f->len,
+                                             &f->info, NULL, &h, &what),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(bc_check_read_head_digest(c, TYPE, f->img, head_len, f->len,
+                                             &f->info, d, NULL, &what),
+                   ROT_ERROR_INVALID_ARGUMENT);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(name_) cmocka_unit_test_setup_teardown(name_, setup, teardown)
@@ -331,6 +425,7 @@ int main(void) {
       T(measure_test_check_read_image_signed_digest_zero),
       T(measure_test_check_read_image_wrong_lengths),
       T(measure_test_check_read_image_null),
+      T(measure_test_check_read_head_refusals),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -285,6 +285,82 @@ static void seal_test_close_zeroed_leaves_stdin(void **state) {
   assert_true(fcntl(0, F_GETFD) >= 0);
 }
 
+/* ---- bc_seal_open / bc_seal_commit / bc_seal_abort ---------------------------- */
+
+/* Filled through the writer's mapping, then sealed: the read-only mapping
+ * and the path hold exactly the bytes written, and every seal is on. */
+static void seal_test_writer_commit(void **state) {
+  (void)state;
+  bc_seal_writer_t w;
+  bc_sealed_t s;
+  assert_int_equal(bc_seal_open("w", sizeof(data), &w), ROT_OK);
+  assert_non_null(w.map);
+  assert_true(w.fd >= 0);
+  /* Before the seals the file can still change (only this process has it). */
+  assert_int_equal(fcntl(w.fd, F_GET_SEALS), 0);
+  memcpy(w.map, data, sizeof(data));
+  int fd = w.fd;
+  assert_int_equal(bc_seal_commit(&w, &s), ROT_OK);
+  assert_null(w.map);
+  assert_int_equal(w.fd, -1);
+  assert_int_equal(s.fd, fd);
+  assert_int_equal(s.len, sizeof(data));
+  assert_memory_equal(s.data, data, sizeof(data));
+  assert_int_equal(bc_seal_verify(&s), ROT_OK);
+  uint8_t back[sizeof(data) + 16];
+  assert_int_equal(read_path(bc_seal_path(&s), back, sizeof(back)), sizeof(data));
+  assert_memory_equal(back, data, sizeof(data));
+  errno = 0;
+  assert_int_equal(write(s.fd, data, 1), -1);
+  assert_int_equal(errno, EPERM);
+  assert_ptr_equal(mmap(NULL, s.len, PROT_READ | PROT_WRITE, MAP_SHARED, s.fd, 0),
+                   MAP_FAILED);
+  bc_seal_close(&s);
+}
+
+static void seal_test_writer_bad_args(void **state) {
+  (void)state;
+  bc_seal_writer_t w;
+  bc_sealed_t s;
+  char long_name[BC_SEAL_NAME_MAX + 2];
+  memset(long_name, 'n', sizeof(long_name) - 1u);
+  long_name[sizeof(long_name) - 1u] = '\0';
+  assert_int_equal(bc_seal_open(NULL, 1, &w), ROT_ERROR_INVALID_ARGUMENT);
+  assert_null(w.map);
+  assert_int_equal(w.fd, -1);
+  assert_int_equal(bc_seal_open("w", 0, &w), ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(bc_seal_open(long_name, 1, &w), ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(bc_seal_open("w", 1, NULL), ROT_ERROR_INVALID_ARGUMENT);
+  /* A closed writer commits nothing and leaves *out closed. */
+  assert_int_equal(bc_seal_commit(&w, &s), ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(s.fd, -1);
+  assert_null(s.data);
+  assert_int_equal(bc_seal_commit(NULL, &s), ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(bc_seal_open("w", 4096, &w), ROT_OK);
+  int fd = w.fd;
+  assert_int_equal(bc_seal_commit(&w, NULL), ROT_ERROR_INVALID_ARGUMENT);
+  assert_null(w.map); /* dropped, not leaked */
+  assert_int_equal(fcntl(fd, F_GETFD), -1);
+}
+
+static void seal_test_writer_abort(void **state) {
+  (void)state;
+  bc_seal_writer_t w;
+  assert_int_equal(bc_seal_open("w", 3 * 4096 + 5, &w), ROT_OK);
+  int fd = w.fd;
+  memset(w.map, 0xa5, w.len);
+  bc_seal_abort(&w);
+  assert_null(w.map);
+  assert_int_equal(w.fd, -1);
+  assert_int_equal(fcntl(fd, F_GETFD), -1); /* really closed */
+  bc_seal_abort(&w);
+  bc_seal_abort(NULL);
+  bc_seal_writer_t zero;
+  memset(&zero, 0, sizeof(zero)); /* fd 0, never opened */
+  bc_seal_abort(&zero);
+  assert_true(fcntl(0, F_GETFD) >= 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(seal_test_create_ok, setup, teardown),
@@ -303,6 +379,9 @@ int main(void) {
       cmocka_unit_test(seal_test_verify_unsealed_file),
       cmocka_unit_test(seal_test_close_idempotent),
       cmocka_unit_test(seal_test_close_zeroed_leaves_stdin),
+      cmocka_unit_test(seal_test_writer_commit),
+      cmocka_unit_test(seal_test_writer_bad_args),
+      cmocka_unit_test(seal_test_writer_abort),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
