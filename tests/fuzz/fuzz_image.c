@@ -23,6 +23,7 @@
 #include "rot/image.h"
 #include "rot/util.h"
 #include "rot_host/crypto_mbedtls.h"
+#include "bootchain/measure.h"
 #include "fuzz.h"
 
 static void check_header(const rot_image_header_t *h) {
@@ -63,6 +64,44 @@ static void check_manifest(const rot_manifest_t *m, const uint8_t *buf,
   }
 }
 
+/*
+ * bootchain checks a payload read straight into its sealed memfd from the
+ * header and manifest alone (bc_check_read_head_digest); it must reach the
+ * verdict the whole-image check reaches on the same bytes. The chip's
+ * report is made to agree with the header, so the structural checks, not
+ * the comparison, decide.
+ */
+static void check_head_agrees(const rot_crypto_t *c, const uint8_t *data,
+                              size_t size, const rot_image_header_t *h,
+                              rot_error_t herr) {
+  /* bootchain asks for the head check once it holds the whole head: a
+   * header that parses and the manifest it declares. */
+  if (herr != ROT_OK || h->manifest_len > size - ROT_IMAGE_HEADER_SIZE) {
+    return;
+  }
+  rot_mbox_image_info_t info;
+  rot_memset(&info, 0, sizeof(info));
+  size_t head_len = ROT_IMAGE_HEADER_SIZE + h->manifest_len;
+  info.image_type = h->image_type;
+  info.svn = h->svn;
+  info.key_index = h->key_index;
+  info.ver_major = h->ver_major;
+  info.ver_minor = h->ver_minor;
+  info.ver_patch = h->ver_patch;
+  info.payload_len = h->payload_len;
+  rot_memcpy(info.payload_digest, h->payload_digest, ROT_SHA384_LEN);
+  info.image_len = (uint32_t)size;
+  CHECK(rot_hash(c, ROT_HASH_SHA384, data, head_len, info.signed_digest,
+                 sizeof(info.signed_digest)) == ROT_OK);
+  rot_image_view_t v;
+  rot_image_header_t hh;
+  rot_error_t whole = bc_check_read_image_digest(
+      c, h->image_type, data, size, &info, info.payload_digest, &v, NULL);
+  rot_error_t head = bc_check_read_head_digest(
+      c, h->image_type, data, head_len, size, &info, info.payload_digest, &hh, NULL);
+  CHECK(whole == head);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const rot_crypto_t *c = rot_host_crypto();
   if (c == NULL) {
@@ -98,6 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (herr != ROT_OK) {
     CHECK(perr == herr); /* the header is judged first, the same way */
   }
+  check_head_agrees(c, data, size, &h, herr);
 
   rot_verified_image_t out;
   rot_policy_t foreign;
