@@ -111,6 +111,13 @@ rot_error_t bc_seal_open(const char *name, size_t len, bc_seal_writer_t *w) {
     map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
                fd, 0);
   }
+  /* MADV_DONTFORK: a child forked meanwhile (a cmd: TCTI started by the
+   * TPM thread) would otherwise hold a copy of this writable mapping until
+   * it execs, and F_SEAL_WRITE is refused (EBUSY) while one exists. */
+  if (map != MAP_FAILED && madvise(map, len, MADV_DONTFORK) != 0) {
+    (void)munmap(map, len);
+    map = MAP_FAILED;
+  }
   if (map == MAP_FAILED) {
     (void)close(fd);
     return ROT_ERROR_HANDOFF_SEAL;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -318,6 +319,36 @@ static void seal_test_writer_commit(void **state) {
   bc_seal_close(&s);
 }
 
+/* A child forked while the writer is open (the TPM thread starting a cmd:
+ * TCTI does) and still alive at the commit does not hold the writable
+ * mapping, so the seals still go on. */
+static void seal_test_writer_commit_with_forked_child(void **state) {
+  (void)state;
+  bc_seal_writer_t w;
+  bc_sealed_t s;
+  assert_int_equal(bc_seal_open("w", sizeof(data), &w), ROT_OK);
+  int go[2];
+  assert_int_equal(pipe(go), 0);
+  pid_t child = fork();
+  assert_true(child >= 0);
+  if (child == 0) {
+    char c;
+    (void)close(go[1]);
+    (void)read(go[0], &c, 1); /* alive until the parent committed */
+    _exit(0);
+  }
+  (void)close(go[0]);
+  memcpy(w.map, data, sizeof(data));
+  rot_error_t err = bc_seal_commit(&w, &s);
+  (void)close(go[1]);
+  int status = 0;
+  assert_int_equal(waitpid(child, &status, 0), child);
+  assert_int_equal(err, ROT_OK);
+  assert_memory_equal(s.data, data, sizeof(data));
+  assert_int_equal(bc_seal_verify(&s), ROT_OK);
+  bc_seal_close(&s);
+}
+
 static void seal_test_writer_bad_args(void **state) {
   (void)state;
   bc_seal_writer_t w;
@@ -380,6 +411,7 @@ int main(void) {
       cmocka_unit_test(seal_test_close_idempotent),
       cmocka_unit_test(seal_test_close_zeroed_leaves_stdin),
       cmocka_unit_test(seal_test_writer_commit),
+      cmocka_unit_test(seal_test_writer_commit_with_forked_child),
       cmocka_unit_test(seal_test_writer_bad_args),
       cmocka_unit_test(seal_test_writer_abort),
   };
