@@ -18,7 +18,7 @@
 #            per event through raw ESAPI to the same swtpm; plus the start
 #            of an empty program linked with the same libraries
 #            (bench_empty), timed as a process, interleaved with the boots.
-#            This is the definition: figure, bound and ratio stay it.
+#            This is the figure's definition: figure, bound and ratio stay it.
 #   design   beside it, a second row: the bound plus the work the design
 #            requires that the bound does not count, each primitive timed
 #            the same way (bench_chain chain): the chip's (rotd's) own read
