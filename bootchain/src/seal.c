@@ -30,6 +30,40 @@ static rot_error_t check_sealed(int fd, size_t len) {
   return ROT_OK;
 }
 
+/* A sealable memfd for len bytes named name (both checked). */
+static rot_error_t new_memfd(const char *name, size_t len, int *fd) {
+  if (name == NULL || len == 0 ||
+      strnlen(name, BC_SEAL_NAME_MAX + 1u) > BC_SEAL_NAME_MAX ||
+      len > (size_t)INT64_MAX) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  *fd = memfd_create(name, MFD_ALLOW_SEALING | MFD_CLOEXEC);
+  return *fd < 0 ? ROT_ERROR_HANDOFF_SEAL : ROT_OK;
+}
+
+/* Seals fd (len bytes), checks the seals took, and maps it read-only into
+ * out (every page mapped in one call, MAP_POPULATE: on a virtual machine a
+ * fault is a trip to the hypervisor). On error out is untouched and fd
+ * stays open for the caller to close. */
+static rot_error_t seal_and_map(int fd, size_t len, bc_sealed_t *out) {
+  if (fcntl(fd, F_ADD_SEALS, ALL_SEALS) != 0) {
+    return ROT_ERROR_HANDOFF_SEAL;
+  }
+  rot_error_t err = check_sealed(fd, len);
+  if (err != ROT_OK) {
+    return err;
+  }
+  void *map = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+  if (map == MAP_FAILED) {
+    return ROT_ERROR_HANDOFF_SEAL;
+  }
+  out->fd = fd;
+  out->data = map;
+  out->len = len;
+  (void)snprintf(out->path, sizeof(out->path), "/proc/self/fd/%d", fd);
+  return ROT_OK;
+}
+
 rot_error_t bc_seal_create(const char *name, const void *data, size_t len,
                            bc_sealed_t *out) {
   if (out == NULL) {
@@ -39,52 +73,29 @@ rot_error_t bc_seal_create(const char *name, const void *data, size_t len,
   out->data = NULL;
   out->len = 0;
   out->path[0] = '\0';
-  if (name == NULL || data == NULL || len == 0 ||
-      strnlen(name, BC_SEAL_NAME_MAX + 1u) > BC_SEAL_NAME_MAX ||
-      len > (size_t)INT64_MAX) {
+  if (data == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-
-  int fd = memfd_create(name, MFD_ALLOW_SEALING | MFD_CLOEXEC);
-  if (fd < 0) {
-    return ROT_ERROR_HANDOFF_SEAL;
+  int fd = -1;
+  rot_error_t err = new_memfd(name, len, &fd);
+  if (err != ROT_OK) {
+    return err;
   }
-  rot_error_t err = ROT_ERROR_HANDOFF_SEAL;
-  void *map = MAP_FAILED;
   /* F_SEAL_WRITE is refused while any writable shared mapping exists, so
    * the content goes in with write(), never through a mapping. */
-  if (rot_file_write_all(fd, data, len) != 0 ||
-      fcntl(fd, F_ADD_SEALS, ALL_SEALS) != 0) {
-    goto fail;
+  err = ROT_ERROR_HANDOFF_SEAL;
+  if (rot_file_write_all(fd, data, len) == 0) {
+    err = seal_and_map(fd, len, out);
   }
-  err = check_sealed(fd, len);
   if (err != ROT_OK) {
-    goto fail;
+    (void)close(fd);
+    return err;
   }
-  /* MAP_POPULATE: every page mapped in one call, not a fault per few
-   * pages as the comparison below (and later readers) touch them; on a
-   * virtual machine a fault is a trip to the hypervisor. */
-  map = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
-  if (map == MAP_FAILED) {
-    err = ROT_ERROR_HANDOFF_SEAL;
-    goto fail;
+  if (memcmp(out->data, data, len) != 0) {
+    bc_seal_close(out);
+    return ROT_ERROR_HANDOFF_MISMATCH;
   }
-  if (memcmp(map, data, len) != 0) {
-    err = ROT_ERROR_HANDOFF_MISMATCH;
-    goto fail;
-  }
-  out->fd = fd;
-  out->data = map;
-  out->len = len;
-  (void)snprintf(out->path, sizeof(out->path), "/proc/self/fd/%d", fd);
   return ROT_OK;
-
-fail:
-  if (map != MAP_FAILED) {
-    (void)munmap(map, len);
-  }
-  (void)close(fd);
-  return err;
 }
 
 rot_error_t bc_seal_open(const char *name, size_t len, bc_seal_writer_t *w) {
@@ -94,14 +105,10 @@ rot_error_t bc_seal_open(const char *name, size_t len, bc_seal_writer_t *w) {
   w->fd = -1;
   w->map = NULL;
   w->len = 0;
-  if (name == NULL || len == 0 ||
-      strnlen(name, BC_SEAL_NAME_MAX + 1u) > BC_SEAL_NAME_MAX ||
-      len > (size_t)INT64_MAX) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  int fd = memfd_create(name, MFD_ALLOW_SEALING | MFD_CLOEXEC);
-  if (fd < 0) {
-    return ROT_ERROR_HANDOFF_SEAL;
+  int fd = -1;
+  rot_error_t err = new_memfd(name, len, &fd);
+  if (err != ROT_OK) {
+    return err;
   }
   /* MAP_POPULATE: the file's pages allocated and mapped in one call, not
    * a fault per page as the caller writes them (on a virtual machine a
@@ -162,28 +169,11 @@ rot_error_t bc_seal_commit(bc_seal_writer_t *w, bc_sealed_t *out) {
   w->fd = -1;
   w->map = NULL;
   w->len = 0;
-  void *map = MAP_FAILED;
-  rot_error_t err = ROT_ERROR_HANDOFF_SEAL;
-  if (unmapped != 0 || fcntl(fd, F_ADD_SEALS, ALL_SEALS) != 0) {
-    goto fail;
-  }
-  err = check_sealed(fd, len);
+  rot_error_t err = unmapped == 0 ? seal_and_map(fd, len, out)
+                                  : ROT_ERROR_HANDOFF_SEAL;
   if (err != ROT_OK) {
-    goto fail;
+    (void)close(fd);
   }
-  map = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
-  if (map == MAP_FAILED) {
-    err = ROT_ERROR_HANDOFF_SEAL;
-    goto fail;
-  }
-  out->fd = fd;
-  out->data = map;
-  out->len = len;
-  (void)snprintf(out->path, sizeof(out->path), "/proc/self/fd/%d", fd);
-  return ROT_OK;
-
-fail:
-  (void)close(fd);
   return err;
 }
 
