@@ -321,28 +321,11 @@ rot_error_t bc_check_read_head_digest(const rot_crypto_t *c,
     *what = "length differs from the verified image's";
     return ROT_ERROR_HANDOFF_MISMATCH;
   }
-  /* rot_image_parse's checks, on header and manifest alone: the header,
-   * the whole image's length, the head's, then the manifest. */
   *what = "not a well-formed image";
-  rot_image_header_t h;
-  rot_error_t err = rot_image_header_parse(head, head_len, &h);
-  if (err != ROT_OK) {
-    return err;
-  }
-  size_t expected = rot_image_expected_len(&h);
-  if (expected == 0 ||
-      head_len != ROT_IMAGE_HEADER_SIZE + (size_t)h.manifest_len) {
-    return ROT_ERROR_IMAGE_BAD_LENGTH;
-  }
-  if (len < expected) {
-    return ROT_ERROR_IMAGE_TRUNCATED;
-  }
-  if (len > expected) {
-    return ROT_ERROR_IMAGE_TRAILING_DATA;
-  }
-  rot_manifest_t m;
-  err = rot_manifest_parse(head + ROT_IMAGE_HEADER_SIZE, h.manifest_len, &m);
-  rot_wipe(&m, sizeof(m));
+  rot_image_view_t v;
+  rot_error_t err = rot_image_parse_head(head, head_len, len, &v);
+  rot_image_header_t h = v.header;
+  rot_wipe(&v, sizeof(v));
   if (err != ROT_OK) {
     return err;
   }

@@ -209,25 +209,27 @@ rot_error_t rot_manifest_parse(const uint8_t *buf, size_t len,
 }
 
 /*
- * The view of header || manifest at buf, both verify paths' first step:
- * the header, then the length (the whole image's when whole, else exactly
- * header and manifest), then the manifest. The caller places the payload
- * and the signature.
+ * The view of header || manifest at buf, the first step of every parse:
+ * buf holds len bytes of an image image_len bytes long, either all of it
+ * (len == image_len) or exactly its header and manifest. The header, then
+ * the lengths (image_len 0: the image's length is not known, not checked),
+ * then the manifest. The caller places the payload and the signature.
  */
-static rot_error_t parse_view(const uint8_t *buf, size_t len, int whole,
-                              rot_image_view_t *v) {
+static rot_error_t parse_view(const uint8_t *buf, size_t len,
+                              size_t image_len, rot_image_view_t *v) {
   ROT_TRY(rot_image_header_parse(buf, len, &v->header));
   size_t expected = rot_image_expected_len(&v->header);
   if (expected == 0) {
     return ROT_ERROR_IMAGE_BAD_LENGTH;
   }
-  if (!whole) {
-    if (len != ROT_IMAGE_HEADER_SIZE + (size_t)v->header.manifest_len) {
-      return ROT_ERROR_IMAGE_BAD_LENGTH;
-    }
-  } else if (len < expected) {
+  if (len != image_len &&
+      len != ROT_IMAGE_HEADER_SIZE + (size_t)v->header.manifest_len) {
+    return ROT_ERROR_IMAGE_BAD_LENGTH;
+  }
+  if (image_len != 0 && image_len < expected) {
     return ROT_ERROR_IMAGE_TRUNCATED;
-  } else if (len > expected) {
+  }
+  if (image_len > expected) {
     return ROT_ERROR_IMAGE_TRAILING_DATA;
   }
   v->manifest_bytes = buf + ROT_IMAGE_HEADER_SIZE;
@@ -242,13 +244,28 @@ rot_error_t rot_image_parse(const uint8_t *buf, size_t len,
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   /* In place, as rot_manifest_parse, and wiped on an error. */
-  rot_error_t err = parse_view(buf, len, 1, out);
+  rot_error_t err = parse_view(buf, len, len, out);
   if (err != ROT_OK) {
     rot_memset(out, 0, sizeof(*out));
     return err;
   }
   out->payload = out->manifest_bytes + out->header.manifest_len;
   out->signature = out->payload + out->header.payload_len;
+  return ROT_OK;
+}
+
+rot_error_t rot_image_parse_head(const uint8_t *head, size_t head_len,
+                                 size_t image_len, rot_image_view_t *out) {
+  if (head == NULL || out == NULL || image_len == 0) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  rot_error_t err = parse_view(head, head_len, image_len, out);
+  if (err != ROT_OK) {
+    rot_memset(out, 0, sizeof(*out));
+    return err;
+  }
+  out->payload = NULL;
+  out->signature = NULL;
   return ROT_OK;
 }
 

@@ -171,6 +171,18 @@ ROT_WARN_UNUSED rot_error_t rot_manifest_parse(const uint8_t *buf, size_t len,
 ROT_WARN_UNUSED rot_error_t rot_image_parse(const uint8_t *buf, size_t len,
                                             rot_image_view_t *out);
 
+/**
+ * rot_image_parse for an image of which only header || manifest is in
+ * memory (head_len exactly ROT_IMAGE_HEADER_SIZE + manifest_len) and whose
+ * whole length image_len is known: the same checks in the same order, so
+ * the same verdict as rot_image_parse of the whole image. out->payload and
+ * out->signature are NULL. On an error *out is zeroed.
+ */
+ROT_WARN_UNUSED rot_error_t rot_image_parse_head(const uint8_t *head,
+                                                 size_t head_len,
+                                                 size_t image_len,
+                                                 rot_image_view_t *out);
+
 /* ---- Verification ------------------------------------------------------ */
 
 /* Value of a token written only by a completed, successful verification. */

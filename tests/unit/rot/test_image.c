@@ -110,10 +110,29 @@ static rot_error_t header_parse_copy(const uint8_t *buf, size_t len) {
   return err;
 }
 
+/* rot_image_parse's verdict; rot_image_parse_head, given the same image's
+ * header and manifest and its length, must reach the same one. */
 static rot_error_t image_parse_copy(const uint8_t *buf, size_t len) {
   uint8_t *copy = test_copy(buf, len);
   rot_image_view_t v;
   rot_error_t err = rot_image_parse(copy, len, &v);
+  rot_image_header_t h;
+  if (len > 0 && rot_image_header_parse(copy, len, &h) == ROT_OK &&
+      h.manifest_len <= len - ROT_IMAGE_HEADER_SIZE) {
+    size_t head_len = ROT_IMAGE_HEADER_SIZE + h.manifest_len;
+    rot_image_view_t hv;
+    rot_error_t herr = rot_image_parse_head(copy, head_len, len, &hv);
+    if (herr != err) {
+      fail_msg("whole image: %s, header and manifest: %s", rot_error_name(err),
+               rot_error_name(herr));
+    }
+    if (herr == ROT_OK) {
+      assert_memory_equal(&hv.header, &v.header, sizeof(h));
+      assert_int_equal(hv.total_len, v.total_len);
+      assert_null(hv.payload);
+      assert_null(hv.signature);
+    }
+  }
   free(copy);
   return err;
 }
@@ -910,6 +929,16 @@ static void image_test_parse_null(void **state) {
   rot_image_view_t v;
   assert_int_equal(rot_image_parse(NULL, len, &v), ROT_ERROR_INVALID_ARGUMENT);
   assert_int_equal(rot_image_parse(img, len, NULL), ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(rot_image_parse_head(NULL, payload_off(), len, &v),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(rot_image_parse_head(img, payload_off(), len, NULL),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(rot_image_parse_head(img, payload_off(), 0, &v),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  /* Neither the whole image nor exactly its header and manifest. */
+  assert_int_equal(rot_image_parse_head(img, payload_off() + 1, len, &v),
+                   ROT_ERROR_IMAGE_BAD_LENGTH);
+  assert_int_equal(image_parse_copy(img, len), ROT_OK);
   free(img);
 }
 
