@@ -36,6 +36,11 @@ not_ok() {
 tap_tmpdir() {
   T=$(mktemp -d "$@") || exit 1
   trap tap_cleanup EXIT
+  # Killed from outside (a runner's timeout, ^C), the script still runs
+  # its cleanup: bash runs an EXIT trap on exit, not on a fatal signal.
+  trap 'exit 129' HUP
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
 }
 
 # The script's cleanup goes first: what it stops may still write into $T.
