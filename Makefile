@@ -73,9 +73,17 @@ $(DEPS_STAMP): scripts/deps.sh
 deps: $(DEPS_STAMP)
 
 # ---- optimised build (tools, demo, bench) --------------------------------
+# An object is dated when its compile began, not when it ended: a source
+# or header changed while it compiled (a checkout, a merge, an editor) is
+# then newer than the object, and the next make compiles it again instead
+# of keeping an object built from the old text.
+compile_begin = @mkdir -p $(@D) && touch $@.t0
+compile_date = @touch -r $@.t0 $@ && rm -f $@.t0
+
 $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
-	@mkdir -p $(@D)
+	$(compile_begin)
 	$(CC) $(ALL_CFLAGS) $(TOOL_CFLAGS) $(OPT_CFLAGS) -MMD -MP -c $< -o $@
+	$(compile_date)
 
 # Per-layer include paths (rot/objects.mk): the core sees only rot/include,
 # the port adds its own, the host library and the rot tools add
@@ -117,8 +125,9 @@ $(foreach t,$(bins),$(eval $(call tool_rule,$(t))))
 
 # ---- sanitizer build (tests) ---------------------------------------------
 $(BUILD)/san/%.o: %.c | $(DEPS_STAMP)
-	@mkdir -p $(@D)
+	$(compile_begin)
 	$(CC) $(ALL_CFLAGS) $(SAN_CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit/common -MMD -MP -c $< -o $@
+	$(compile_date)
 
 unit-common-objs = $(patsubst %.c,$(BUILD)/san/%.o,$(wildcard tests/unit/common/*.c))
 
@@ -180,8 +189,9 @@ FS_LIBGCC = $(shell $(CROSS)gcc -march=rv32imc -mabi=ilp32 -print-libgcc-file-na
 
 # (The Makefile is a prerequisite: a change of FS_CFLAGS rebuilds them.)
 $(BUILD)/riscv/%.o: %.c Makefile | $(DEPS_STAMP)
-	@mkdir -p $(@D)
+	$(compile_begin)
 	$(CROSS)gcc $(FS_CFLAGS) -MMD -MP -c $< -o $@
+	$(compile_date)
 
 fs-core-objs = $(patsubst %.c,$(BUILD)/riscv/%.o,$(rot-core-srcs))
 fs-crypto-objs = $(BUILD)/riscv/rot/src/crypto.o
