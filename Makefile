@@ -157,7 +157,7 @@ layering:
 # save/restore millicode (__riscv_save_N, __riscv_restore_N) instead of
 # spelling the stores out in every function, as size-built rv32 firmware
 # does; that millicode is linked in from libgcc below, so it is counted
-# (with the .eh_frame libgcc's assembly carries).
+# (its .eh_frame is not: see the memory map below).
 # -fstack-usage: a frame size per function, for the stack figure (the
 # link writes the frames of the LTO image beside it).
 # -ffat-lto-objects: each object also carries its machine code, for the
@@ -171,7 +171,13 @@ FS_CFLAGS := -std=c11 -Os -ffreestanding -nostdlib -fno-builtin \
 # rot_memcpy and rot_memset keep memcpy's and memset's contract (they
 # return dst). memmove and memcmp the compiler never emits here; if it
 # did, the link would fail on them rather than leave them uncounted.
-FS_LDFLAGS := -Wl,--gc-sections -Wl,--no-warn-rwx-segments -Wl,--emit-relocs \
+# The image is linked with a chip's memory map (scripts/fs_chip.ld: code
+# and constants in ROM, variables in RAM, unwind tables and .comment
+# discarded, as a chip's own script does), not the toolchain's default
+# script for a hosted ELF program, which kept libgcc's .eh_frame (248 B)
+# in the figure though nothing on a chip unwinds.
+FS_LD_SCRIPT := scripts/fs_chip.ld
+FS_LDFLAGS := -T $(FS_LD_SCRIPT) -Wl,--gc-sections -Wl,--no-warn-rwx-segments -Wl,--emit-relocs \
 	-Wl,--defsym=memcpy=rot_memcpy -Wl,--defsym=memset=rot_memset
 # libgcc of the same multilib: only the members the core calls are pulled
 # in (the save/restore millicode). Recursive: the cross compiler may not
@@ -210,19 +216,19 @@ fs_link = $(CROSS)gcc $(FS_CFLAGS) $(FS_LDFLAGS) -Wl,-e,rot_server_init \
 # Every symbol must resolve (the link fails otherwise): the crypto backend
 # and flash/OTP come in through the port structs, not by name. Linked in
 # a folder of its own: the LTO stage's stack usage lands beside it.
-$(BUILD)/riscv/image/rot_core.elf: $(fs-core-objs) $(BUILD)/riscv/rot_core.roots
+$(BUILD)/riscv/image/rot_core.elf: $(fs-core-objs) $(BUILD)/riscv/rot_core.roots $(FS_LD_SCRIPT)
 	@mkdir -p $(@D) && rm -f $(@D)/*.su
 	$(fs_link) -o $@ $(fs-core-objs) $(FS_LIBGCC)
 
 # Everything but the crypto glue, sized against the goal for a chip whose
 # crypto is a hardware block: the glue's functions (the one-shot hash, the
 # ECDSA checks) are then the only symbols left undefined.
-$(BUILD)/riscv/nocrypto/rot_core.elf: $(fs-nocrypto-objs) $(fs-crypto-objs) $(BUILD)/riscv/rot_core.roots
+$(BUILD)/riscv/nocrypto/rot_core.elf: $(fs-nocrypto-objs) $(fs-crypto-objs) $(BUILD)/riscv/rot_core.roots $(FS_LD_SCRIPT)
 	@mkdir -p $(@D)
 	$(fs_link) -Wl,--unresolved-symbols=ignore-all -o $@ $(fs-nocrypto-objs) $(FS_LIBGCC)
 
 # The same image without LTO, for the per-object table.
-$(BUILD)/riscv/nolto/rot_core.elf: $(fs-core-objs) $(BUILD)/riscv/rot_core.roots
+$(BUILD)/riscv/nolto/rot_core.elf: $(fs-core-objs) $(BUILD)/riscv/rot_core.roots $(FS_LD_SCRIPT)
 	@mkdir -p $(@D)
 	$(fs_link) -fno-lto -o $@ $(fs-core-objs) $(FS_LIBGCC)
 
