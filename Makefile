@@ -158,12 +158,16 @@ layering:
 # spelling the stores out in every function, as size-built rv32 firmware
 # does; that millicode is linked in from libgcc below, so it is counted
 # (its .eh_frame is not: see the memory map below).
+# -fno-inline-small-functions -fno-partial-inlining: a small function is
+# called, not copied into each caller (and no function is split to inline
+# its head), as size-built firmware does; -Os alone still inlines both.
 # -fstack-usage: a frame size per function, for the stack figure (the
 # link writes the frames of the LTO image beside it).
 # -ffat-lto-objects: each object also carries its machine code, for the
 # per-object link and the relocatable payload (rot_core.o).
 FS_CFLAGS := -std=c11 -Os -ffreestanding -nostdlib -fno-builtin \
 	-fno-tree-loop-distribute-patterns -march=rv32imc -mabi=ilp32 -msave-restore \
+	-fno-inline-small-functions -fno-partial-inlining \
 	-ffunction-sections -fdata-sections -fstack-usage -flto -ffat-lto-objects \
 	$(WARN) -Irot/include
 # The only libc symbols a freestanding C compiler calls on its own (block
