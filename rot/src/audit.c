@@ -194,15 +194,19 @@ rot_error_t rot_audit_init(rot_audit_t *a, rot_gate_t *g,
 static void encode(uint8_t rec[REC], uint32_t seq, uint64_t ts, uint32_t event,
                    rot_error_t status, uint32_t arg0, uint32_t arg1,
                    uint32_t ext) {
-  rot_memset(rec, 0xff, REC);
-  rot_st32(rec + OFF_MAGIC, ROT_AUDIT_MAGIC);
-  rot_st32(rec + OFF_SEQ, seq);
-  rot_st64(rec + OFF_TIME, ts);
-  rot_st32(rec + OFF_EVENT, event);
-  rot_st32(rec + OFF_STATUS, (uint32_t)status);
-  rot_st32(rec + OFF_ARG0, arg0);
-  rot_st32(rec + OFF_ARG1, arg1);
-  rot_st32(rec + OFF_EXT, ext);
+  /* Erased (0xff) wherever nothing is written yet: the chain, the commit
+   * word, the pad and the reserved bytes after the ext word. */
+  rot_audit_record_t r;
+  rot_memset(&r, 0xff, sizeof(r));
+  r.magic = ROT_AUDIT_MAGIC;
+  r.seq = seq;
+  r.timestamp = ts;
+  r.event = event;
+  r.status = (uint32_t)status;
+  r.arg0 = arg0;
+  r.arg1 = arg1;
+  rot_st32(r.reserved, ext);
+  rot_audit_record_encode(&r, rec);
 }
 
 /* Find the slot the next record goes to: erased, block erased on entry. */
