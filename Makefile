@@ -158,6 +158,8 @@ layering:
 # spelling the stores out in every function, as size-built rv32 firmware
 # does; that millicode is linked in from libgcc below, so it is counted
 # (its .eh_frame is not: see the memory map below).
+# -mtune=size: GCC's RISC-V tuning for code size (instruction costs that
+# favour the shorter sequence), which -Os alone does not select.
 # -fno-inline-small-functions -fno-partial-inlining: a small function is
 # called, not copied into each caller (and no function is split to inline
 # its head), as size-built firmware does; -Os alone still inlines both.
@@ -166,7 +168,7 @@ layering:
 # -ffat-lto-objects: each object also carries its machine code, for the
 # per-object link and the relocatable payload (rot_core.o).
 FS_CFLAGS := -std=c11 -Os -ffreestanding -nostdlib -fno-builtin \
-	-fno-tree-loop-distribute-patterns -march=rv32imc -mabi=ilp32 -msave-restore \
+	-fno-tree-loop-distribute-patterns -march=rv32imc -mabi=ilp32 -mtune=size -msave-restore \
 	-fno-inline-small-functions -fno-partial-inlining \
 	-ffunction-sections -fdata-sections -fstack-usage -flto -ffat-lto-objects \
 	$(WARN) -Irot/include
