@@ -103,7 +103,7 @@ static rot_error_t reader_get(rot_audit_t *a, const geometry_t *geo,
   return ROT_OK;
 }
 
-/* chain = SHA-256(prev || rec[0, 64)) */
+/* chain = SHA-256(prev || rec[0, 64)); out may be prev (read first). */
 static rot_error_t chain_of(const rot_crypto_t *c, const uint8_t *prev,
                             const uint8_t *rec, uint8_t out[CHAIN_LEN]) {
   uint8_t in[CHAIN_LEN + HASHED_LEN];
@@ -410,7 +410,6 @@ static rot_error_t check_link(const rot_crypto_t *c, const uint8_t *rec,
                               const uint8_t *prev_chain) {
   uint32_t seq = rot_ld32(rec + OFF_SEQ);
   uint8_t want[CHAIN_LEN];
-  static const uint8_t zero[CHAIN_LEN] = {0};
   /* The pad is outside the hash: any bit written there was not ours. */
   if (!rot_is_erased(rec + OFF_PAD, REC - OFF_PAD)) {
     return ROT_ERROR_AUDIT_TAMPERED;
@@ -421,7 +420,10 @@ static rot_error_t check_link(const rot_crypto_t *c, const uint8_t *rec,
     if (seq != 1u) {
       return ROT_OK;
     }
-    ROT_TRY(chain_of(c, zero, rec, want));
+    /* Its predecessor's chain is all zero (chain_of reads prev before
+     * it writes out, so one buffer serves as both). */
+    rot_memset(want, 0, sizeof(want));
+    ROT_TRY(chain_of(c, want, rec, want));
   } else {
     if (prev_seq == UINT32_MAX || seq != prev_seq + 1u) {
       return ROT_ERROR_AUDIT_BROKEN;
