@@ -634,21 +634,8 @@ rot_error_t rot_update_chunk(rot_update_t *u, uint32_t off, const uint8_t *data,
   if (len > ROT_UPDATE_CHUNK_MAX || len > s->declared_len - s->written) {
     return ROT_ERROR_UPDATE_TOO_LARGE;
   }
-  if (off == 0 && len >= ROT_IMAGE_HEADER_SIZE) {
-    /* Fail fast on a header that can never pass, before the rest arrives. */
-    rot_image_header_t h;
-    rot_error_t err = rot_image_header_parse(data, len, &h);
-    if (err == ROT_OK && h.image_type != s->image_type) {
-      err = ROT_ERROR_POLICY_TYPE_MISMATCH;
-    }
-    if (err == ROT_OK && rot_image_expected_len(&h) != s->declared_len) {
-      err = ROT_ERROR_IMAGE_BAD_LENGTH;
-    }
-    if (err != ROT_OK) {
-      rot_update_abort(u, err);
-      return err;
-    }
-  }
+  /* A header that can never pass is refused in the chunk that completes
+   * it, as it is read back (staged_bytes): before the rest arrives. */
   rot_error_t err =
       rot_gate_program(u->gate, ROT_INIT_UPDATE, s->region, off, data, len);
   if (err == ROT_OK) {
