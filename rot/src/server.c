@@ -667,50 +667,63 @@ static rot_error_t h_lifecycle(rot_server_t *s, const rot_peer_t *p,
 #define B ROT_ROLE_BOOT
 
 /* One row per command: who may send it, the payload bounds, the handler.
- * Everything a peer may do is here. */
+ * Everything a peer may do is here. Eight bytes a row: the command, the
+ * roles and the smallest payload share 16 bits, and the largest payload
+ * is kept as what it adds to the smallest (the ROW macro refuses bounds
+ * that do not fit). */
 typedef struct command_row {
-  uint16_t command;
-  uint8_t roles;   /* ROT_ROLE_* */
-  uint8_t min_len; /* every fixed request part is under 256 bytes */
-  uint32_t max_len;
   handler_fn run;
+  uint16_t max_extra;   /* largest payload - min_len */
+  uint16_t command : 7; /* every command code is below 0x80 */
+  uint16_t roles : 3;   /* ROT_ROLE_* */
+  uint16_t min_len : 6; /* every fixed request part is under 64 bytes */
 } command_row_t;
+_Static_assert(sizeof(command_row_t) <= 2u * sizeof(handler_fn),
+               "a row is a handler and four bytes: eight bytes on the chip");
+
+/* n when n < limit, else a compile error. */
+#define FITS_(n, limit) ((n) + 0u * sizeof(char[(n) < (limit) ? 1 : -1]))
+#define ROW(cmd, roles, min, max, fn)                                   \
+  {fn, (uint16_t)FITS_((max) - (min), 0x10000u), FITS_(cmd, 0x80u), roles, \
+   FITS_(min, 0x40u)}
 
 static const command_row_t kCommands[] = {
-    {ROT_MBOX_CMD_STATUS, R | O | B, 0, 0, h_status},
-    {ROT_MBOX_CMD_INVENTORY, R | O | B, 0, 0, h_inventory},
-    {ROT_MBOX_CMD_AUDIT_READ, R | O | B, ROT_MBOX_AUDIT_READ_REQ_SIZE,
-     ROT_MBOX_AUDIT_READ_REQ_SIZE, h_audit_read},
-    {ROT_MBOX_CMD_AUDIT_VERIFY, R | O | B, 0, 0, h_audit_verify},
-    {ROT_MBOX_CMD_READ_REGION, O | B, ROT_MBOX_READ_REQ_SIZE,
-     ROT_MBOX_READ_REQ_SIZE, h_read_region},
-    {ROT_MBOX_CMD_UPDATE_BEGIN, O, ROT_MBOX_BEGIN_REQ_SIZE,
-     ROT_MBOX_BEGIN_REQ_SIZE, h_begin},
-    {ROT_MBOX_CMD_UPDATE_CHUNK, O, ROT_MBOX_CHUNK_REQ_FIXED + 1u,
-     ROT_MBOX_CHUNK_REQ_FIXED + ROT_MBOX_CHUNK_DATA_MAX, h_chunk},
-    {ROT_MBOX_CMD_UPDATE_FINISH, O, 0, 0, h_finish},
-    {ROT_MBOX_CMD_UPDATE_ABORT, O, 0, 0, h_abort},
-    {ROT_MBOX_CMD_ACTIVATE, O, ROT_MBOX_TYPE_REQ_SIZE, ROT_MBOX_TYPE_REQ_SIZE,
-     h_activate},
-    {ROT_MBOX_CMD_CONFIRM, O, ROT_MBOX_CONFIRM_REQ_MIN,
-     ROT_MBOX_CONFIRM_REQ_SIZE, h_confirm},
-    {ROT_MBOX_CMD_REVERT, O, ROT_MBOX_TYPE_REQ_SIZE, ROT_MBOX_TYPE_REQ_SIZE,
-     h_revert},
-    {ROT_MBOX_CMD_BOOT, B, ROT_MBOX_TYPE_REQ_SIZE, ROT_MBOX_TYPE_REQ_SIZE,
-     h_boot},
-    {ROT_MBOX_CMD_LOCK, O | B, ROT_MBOX_LOCK_REQ_SIZE, ROT_MBOX_LOCK_REQ_SIZE,
-     h_lock},
-    {ROT_MBOX_CMD_RESET, O, 0, 0, h_reset},
-    {ROT_MBOX_CMD_IDENTITY, R | O | B, 0, 0, rot_server_h_identity},
-    {ROT_MBOX_CMD_ENDORSE, O | B, ROT_DICE_ENDORSE_REQ_MIN,
-     ROT_DICE_ENDORSE_REQ_MAX, rot_server_h_endorse},
-    {ROT_MBOX_CMD_IDENTITY_CSR, O, 0, 0, rot_server_h_identity_csr},
-    {ROT_MBOX_CMD_IDENTITY_STORE, O, 1, ROT_CERT_MAX,
-     rot_server_h_identity_store},
-    {ROT_MBOX_CMD_LIFECYCLE, O, ROT_MBOX_LIFECYCLE_REQ_SIZE,
-     ROT_MBOX_LIFECYCLE_REQ_SIZE, h_lifecycle},
+    ROW(ROT_MBOX_CMD_STATUS, R | O | B, 0, 0, h_status),
+    ROW(ROT_MBOX_CMD_INVENTORY, R | O | B, 0, 0, h_inventory),
+    ROW(ROT_MBOX_CMD_AUDIT_READ, R | O | B, ROT_MBOX_AUDIT_READ_REQ_SIZE,
+        ROT_MBOX_AUDIT_READ_REQ_SIZE, h_audit_read),
+    ROW(ROT_MBOX_CMD_AUDIT_VERIFY, R | O | B, 0, 0, h_audit_verify),
+    ROW(ROT_MBOX_CMD_READ_REGION, O | B, ROT_MBOX_READ_REQ_SIZE,
+        ROT_MBOX_READ_REQ_SIZE, h_read_region),
+    ROW(ROT_MBOX_CMD_UPDATE_BEGIN, O, ROT_MBOX_BEGIN_REQ_SIZE,
+        ROT_MBOX_BEGIN_REQ_SIZE, h_begin),
+    ROW(ROT_MBOX_CMD_UPDATE_CHUNK, O, ROT_MBOX_CHUNK_REQ_FIXED + 1u,
+        ROT_MBOX_CHUNK_REQ_FIXED + ROT_MBOX_CHUNK_DATA_MAX, h_chunk),
+    ROW(ROT_MBOX_CMD_UPDATE_FINISH, O, 0, 0, h_finish),
+    ROW(ROT_MBOX_CMD_UPDATE_ABORT, O, 0, 0, h_abort),
+    ROW(ROT_MBOX_CMD_ACTIVATE, O, ROT_MBOX_TYPE_REQ_SIZE, ROT_MBOX_TYPE_REQ_SIZE,
+        h_activate),
+    ROW(ROT_MBOX_CMD_CONFIRM, O, ROT_MBOX_CONFIRM_REQ_MIN,
+        ROT_MBOX_CONFIRM_REQ_SIZE, h_confirm),
+    ROW(ROT_MBOX_CMD_REVERT, O, ROT_MBOX_TYPE_REQ_SIZE, ROT_MBOX_TYPE_REQ_SIZE,
+        h_revert),
+    ROW(ROT_MBOX_CMD_BOOT, B, ROT_MBOX_TYPE_REQ_SIZE, ROT_MBOX_TYPE_REQ_SIZE,
+        h_boot),
+    ROW(ROT_MBOX_CMD_LOCK, O | B, ROT_MBOX_LOCK_REQ_SIZE, ROT_MBOX_LOCK_REQ_SIZE,
+        h_lock),
+    ROW(ROT_MBOX_CMD_RESET, O, 0, 0, h_reset),
+    ROW(ROT_MBOX_CMD_IDENTITY, R | O | B, 0, 0, rot_server_h_identity),
+    ROW(ROT_MBOX_CMD_ENDORSE, O | B, ROT_DICE_ENDORSE_REQ_MIN,
+        ROT_DICE_ENDORSE_REQ_MAX, rot_server_h_endorse),
+    ROW(ROT_MBOX_CMD_IDENTITY_CSR, O, 0, 0, rot_server_h_identity_csr),
+    ROW(ROT_MBOX_CMD_IDENTITY_STORE, O, 1, ROT_CERT_MAX,
+        rot_server_h_identity_store),
+    ROW(ROT_MBOX_CMD_LIFECYCLE, O, ROT_MBOX_LIFECYCLE_REQ_SIZE,
+        ROT_MBOX_LIFECYCLE_REQ_SIZE, h_lifecycle),
 };
 
+#undef ROW
+#undef FITS_
 #undef R
 #undef O
 #undef B
@@ -801,7 +814,7 @@ static rot_error_t dispatch(rot_server_t *s, const rot_peer_t *p,
                       ROT_ERROR_MAILBOX_UNAUTHORIZED, p->uid, h->command);
     return ROT_ERROR_MAILBOX_UNAUTHORIZED;
   }
-  if (h->payload_len > row->max_len) {
+  if (h->payload_len > (uint32_t)row->min_len + row->max_extra) {
     return ROT_ERROR_MAILBOX_TOO_LARGE;
   }
   if (h->payload_len < row->min_len) {
