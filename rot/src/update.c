@@ -216,9 +216,12 @@ static void commit_guard(const rot_update_t *u, const rot_update_state_t *next,
   }
 }
 
-/* Write next into the older copy; u->state changes only once it is durable.
- * tok: the verification behind any slot the commit names anew, or NULL. */
-static rot_error_t state_commit(rot_update_t *u, rot_update_state_t *next,
+/* Write the state with type's entry replaced by *entry (every change of
+ * state is one type's) into the older copy; u->state changes only once it
+ * is durable. tok: the verification behind any slot the commit names
+ * anew, or NULL. */
+static rot_error_t state_commit(rot_update_t *u, uint32_t type,
+                                const rot_type_state_t *entry,
                                 const slot_token_t *tok) {
   uint8_t buf[ROT_UPDATE_STATE_SIZE];
   uint8_t back[ROT_UPDATE_STATE_SIZE];
@@ -228,6 +231,12 @@ static rot_error_t state_commit(rot_update_t *u, rot_update_state_t *next,
   if (u->sealed != HARDENED_FALSE) {
     return ROT_ERROR_UPDATE_SEALED;
   }
+  if (type >= ROT_IMAGE_TYPE_SLOTS) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  rot_update_state_t n = u->state;
+  rot_update_state_t *next = &n;
+  n.types[type] = *entry;
   commit_guard(u, next, tok);
   next->magic = ROT_UPDATE_STATE_MAGIC;
   next->seq = u->state.seq + 1u;
@@ -406,13 +415,13 @@ static rot_error_t finish_floors(rot_update_t *u, const slot_token_t *known) {
     if (svn == 0) {
       continue;
     }
-    rot_update_state_t next = u->state;
-    next.types[t].floor_pending = 0;
+    rot_type_state_t next = u->state.types[t];
+    next.floor_pending = 0;
     slot_token_t proof;
     rot_error_t why = floor_justified(u, t, svn, known, &proof);
     if (ROT_FIRST_CHECK(why != ROT_OK)) {
       note(u, ROT_AUDIT_FLOOR_REFUSED, why, t, svn);
-      ROT_TRY(state_commit(u, &next, NULL));
+      ROT_TRY(state_commit(u, t, &next, NULL));
       continue;
     }
     /* Second look at the proof itself, not a second verification: the
@@ -422,7 +431,7 @@ static rot_error_t finish_floors(rot_update_t *u, const slot_token_t *known) {
     HARDENED_CHECK_EQ(proof.v.svn >= svn, 1);
     ROT_TRY(rot_otp_raise_floor(u->otp, t, svn));
     note(u, ROT_AUDIT_FLOOR_RAISED, ROT_OK, t, svn);
-    ROT_TRY(state_commit(u, &next, NULL));
+    ROT_TRY(state_commit(u, t, &next, NULL));
   }
   return ROT_OK;
 }
@@ -540,9 +549,9 @@ static rot_error_t begin_impl(rot_update_t *u, uint32_t image_type,
   }
   if (ts->staged == slot) {
     /* The staged image is about to be overwritten: forget it first. */
-    rot_update_state_t next = u->state;
-    next.types[image_type].staged = ROT_SLOT_NONE;
-    rot_error_t err = state_commit(u, &next, NULL);
+    rot_type_state_t next = *ts;
+    next.staged = ROT_SLOT_NONE;
+    rot_error_t err = state_commit(u, image_type, &next, NULL);
     if (err != ROT_OK) {
       rot_gate_close_window(u->gate);
       return err;
@@ -702,9 +711,9 @@ rot_error_t rot_update_finish(rot_update_t *u, rot_verified_image_t *out) {
   rot_policy_t policy;
   rot_error_t err = verify_staged(u, type, slot, region, &policy, &tok);
   if (!ROT_FIRST_CHECK(err != ROT_OK)) {
-    rot_update_state_t next = u->state;
-    next.types[type].staged = (uint8_t)slot;
-    err = state_commit(u, &next, &tok);
+    rot_type_state_t next = u->state.types[type];
+    next.staged = (uint8_t)slot;
+    err = state_commit(u, type, &next, &tok);
   }
   if (err == ROT_OK) {
     *out = tok.v;
@@ -767,11 +776,11 @@ static rot_error_t activate_impl(rot_update_t *u, uint32_t image_type) {
   if (ROT_FIRST_CHECK(err != ROT_OK)) {
     return err;
   }
-  rot_update_state_t next = u->state;
-  next.types[image_type].pending = ts->staged;
-  next.types[image_type].staged = ROT_SLOT_NONE;
-  next.types[image_type].attempts_left = ROT_TRIAL_ATTEMPTS;
-  ROT_TRY(state_commit(u, &next, tok));
+  rot_type_state_t next = *ts;
+  next.pending = ts->staged;
+  next.staged = ROT_SLOT_NONE;
+  next.attempts_left = ROT_TRIAL_ATTEMPTS;
+  ROT_TRY(state_commit(u, image_type, &next, tok));
   note(u, ROT_AUDIT_ACTIVATE, ROT_OK, image_type,
        u->state.types[image_type].pending);
   return ROT_OK;
@@ -826,13 +835,13 @@ static rot_error_t confirm_impl(rot_update_t *u, uint32_t image_type,
   rot_policy_t policy;
   ROT_TRY(rot_otp_policy(u->otp, &policy));
   /* Phase 1: the confirm is durable, and says which floor it owes. */
-  rot_update_state_t next = u->state;
-  next.types[image_type].active = ts->pending;
-  next.types[image_type].pending = ROT_SLOT_NONE;
-  next.types[image_type].attempts_left = 0;
-  next.types[image_type].floor_pending =
+  rot_type_state_t next = *ts;
+  next.active = ts->pending;
+  next.pending = ROT_SLOT_NONE;
+  next.attempts_left = 0;
+  next.floor_pending =
       tok.v.svn > policy.svn_floor[image_type] ? tok.v.svn : 0;
-  ROT_TRY(state_commit(u, &next, &tok));
+  ROT_TRY(state_commit(u, image_type, &next, &tok));
   trial_forget(u, image_type);
   *out = tok.v;
   note(u, ROT_AUDIT_CONFIRM, ROT_OK, image_type, out->svn);
@@ -846,12 +855,12 @@ static rot_error_t confirm_impl(rot_update_t *u, uint32_t image_type,
 static rot_error_t revert_impl(rot_update_t *u, uint32_t image_type) {
   ROT_TRY(slot_type_check(u, image_type));
   rot_type_state_t *ts = &u->state.types[image_type];
-  rot_update_state_t next = u->state;
+  rot_type_state_t next = *ts;
   slot_token_t tok;
   const slot_token_t *proof = NULL;
   if (ts->pending != ROT_SLOT_NONE) {
-    next.types[image_type].pending = ROT_SLOT_NONE;
-    next.types[image_type].attempts_left = 0;
+    next.pending = ROT_SLOT_NONE;
+    next.attempts_left = 0;
   } else {
     if (ts->active == ROT_SLOT_NONE) {
       return ROT_ERROR_UPDATE_REVERT_INVALID;
@@ -864,13 +873,13 @@ static rot_error_t revert_impl(rot_update_t *u, uint32_t image_type) {
     if (ROT_FIRST_CHECK(err != ROT_OK)) {
       return ROT_ERROR_UPDATE_REVERT_INVALID;
     }
-    next.types[image_type].active = (uint8_t)other;
-    if (next.types[image_type].staged == other) {
-      next.types[image_type].staged = ROT_SLOT_NONE;
+    next.active = (uint8_t)other;
+    if (next.staged == other) {
+      next.staged = ROT_SLOT_NONE;
     }
     proof = &tok;
   }
-  ROT_TRY(state_commit(u, &next, proof));
+  ROT_TRY(state_commit(u, image_type, &next, proof));
   trial_forget(u, image_type);
   note(u, ROT_AUDIT_REVERT, ROT_OK, image_type,
        u->state.types[image_type].active);
@@ -945,10 +954,10 @@ rot_error_t rot_boot_decide(rot_update_t *u, uint32_t image_type,
    * that never comes up cannot trial forever. */
   rot_type_state_t ts = u->state.types[image_type];
   if (ts.pending != ROT_SLOT_NONE) {
-    rot_update_state_t next = u->state;
+    rot_type_state_t next = ts;
     if (ts.attempts_left > 0) {
-      next.types[image_type].attempts_left = (uint8_t)(ts.attempts_left - 1u);
-      ROT_TRY(state_commit(u, &next, NULL));
+      next.attempts_left = (uint8_t)(ts.attempts_left - 1u);
+      ROT_TRY(state_commit(u, image_type, &next, NULL));
       if (try_region(u, slot_region(u, image_type, ts.pending), image_type, out,
                      &why)) {
         out->reason = ROT_BOOT_TRIAL;
@@ -960,10 +969,10 @@ rot_error_t rot_boot_decide(rot_update_t *u, uint32_t image_type,
       }
     }
     /* Expired or bad trial: back to the confirmed image. */
-    next = u->state;
-    next.types[image_type].pending = ROT_SLOT_NONE;
-    next.types[image_type].attempts_left = 0;
-    ROT_TRY(state_commit(u, &next, NULL));
+    next = u->state.types[image_type];
+    next.pending = ROT_SLOT_NONE;
+    next.attempts_left = 0;
+    ROT_TRY(state_commit(u, image_type, &next, NULL));
     trial_forget(u, image_type);
     note(u, ROT_AUDIT_TRIAL_EXPIRED, why, image_type, ts.pending);
     ts = u->state.types[image_type];
