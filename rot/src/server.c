@@ -157,17 +157,17 @@ static rot_error_t policy_tag(const rot_server_t *s, uint8_t tag[ROT_SHA256_LEN]
                   ROT_SHA256_LEN);
 }
 
-/* The verdict for a region: from the cache when nothing it depends on
- * changed, else a full verification (header, exact length, signature).
- * tag is the current policy's fingerprint, or err why it is unknown. */
-static void region_verdict(rot_server_t *s, uint32_t region,
-                           const uint8_t tag[ROT_SHA256_LEN], rot_error_t err,
-                           rot_server_verdict_t *out) {
+/* The verdict for a region (its cache entry): from the cache when nothing
+ * it depends on changed, else a full verification (header, exact length,
+ * signature). tag is the current policy's fingerprint, or err why it is
+ * unknown. */
+static const rot_server_verdict_t *region_verdict(
+    rot_server_t *s, uint32_t region, const uint8_t tag[ROT_SHA256_LEN],
+    rot_error_t err) {
   rot_server_verdict_t *c = &s->verdict[region];
   if (err == ROT_OK && c->valid == HARDENED_TRUE &&
       rot_memeq(c->policy_tag, tag, ROT_SHA256_LEN)) {
-    *out = *c;
-    return;
+    return c;
   }
   rot_memset(c, 0, sizeof(*c));
   c->valid = HARDENED_FALSE;
@@ -181,7 +181,7 @@ static void region_verdict(rot_server_t *s, uint32_t region,
     /* A failed read of the flash is no verdict about its contents. */
     c->valid = c->status == ROT_ERROR_FLASH_READ ? HARDENED_FALSE : HARDENED_TRUE;
   }
-  *out = *c;
+  return c;
 }
 
 static void name_copy(char dst[ROT_MBOX_NAME_LEN], const char *src) {
@@ -240,17 +240,16 @@ static void inventory_entry(rot_server_t *s, uint32_t region,
     /* signed_digest stays zero: a parsed header proves nothing about the
      * bytes; only a verification below fills it in. */
   }
-  rot_server_verdict_t vd;
-  region_verdict(s, region, tag, tag_err, &vd);
-  if (vd.status == ROT_ERROR_BOOT_EMPTY_SLOT) {
+  const rot_server_verdict_t *vd = region_verdict(s, region, tag, tag_err);
+  if (vd->status == ROT_ERROR_BOOT_EMPTY_SLOT) {
     e->flags |= ROT_MBOX_INV_EMPTY;
   }
-  if (vd.status == ROT_OK && rot_verified_check(&vd.v) == ROT_OK) {
+  if (vd->status == ROT_OK && rot_verified_check(&vd->v) == ROT_OK) {
     e->flags |= ROT_MBOX_INV_VERIFIED;
-    rot_server_info_from_verified(&vd.v, region, vd.image_len, &e->info);
+    rot_server_info_from_verified(&vd->v, region, vd->image_len, &e->info);
     e->status = ROT_OK;
   } else {
-    e->status = vd.status != ROT_OK ? vd.status : ROT_ERROR_BOOT_NOT_VERIFIED;
+    e->status = vd->status != ROT_OK ? vd->status : ROT_ERROR_BOOT_NOT_VERIFIED;
   }
 }
 
