@@ -234,8 +234,10 @@ static rot_error_t parse_view(const uint8_t *buf, size_t len,
   }
   v->manifest_bytes = buf + ROT_IMAGE_HEADER_SIZE;
   v->total_len = expected;
-  return rot_manifest_parse(v->manifest_bytes, v->header.manifest_len,
-                            &v->manifest);
+  /* A half-decoded manifest goes with the view: the public parsers wipe
+   * it, rot_image_verify_digest drops its local view. */
+  return manifest_decode(v->manifest_bytes, v->header.manifest_len,
+                         &v->manifest);
 }
 
 rot_error_t rot_image_parse(const uint8_t *buf, size_t len,
