@@ -93,17 +93,14 @@ static rot_error_t check(rot_gate_t *g, rot_gate_op_t op, rot_initiator_t who,
   if (g == NULL || g->layout == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  if (region >= ROT_RGN_COUNT) {
-    emit(g, op, who, region, ROT_ERROR_GATE_BAD_REGION);
-    return ROT_ERROR_GATE_BAD_REGION;
+  rot_error_t verdict = ROT_ERROR_GATE_BAD_REGION;
+  if (region < ROT_RGN_COUNT) {
+    const rot_flash_region_t *r = &g->layout->regions[region];
+    verdict = off > r->size || len > r->size - off
+                  ? ROT_ERROR_GATE_BOUNDS
+                  : decide(g, op, who, region);
   }
-  const rot_flash_region_t *r = &g->layout->regions[region];
-  if (off > r->size || len > r->size - off) {
-    emit(g, op, who, region, ROT_ERROR_GATE_BOUNDS);
-    return ROT_ERROR_GATE_BOUNDS;
-  }
-  rot_error_t verdict = decide(g, op, who, region);
-  if (verdict != ROT_OK) {
+  if (verdict != ROT_OK) { /* every denial is reported, whichever rule */
     emit(g, op, who, region, verdict);
     return verdict;
   }
