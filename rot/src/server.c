@@ -808,23 +808,27 @@ static rot_error_t dispatch(rot_server_t *s, const rot_peer_t *p,
   if (row == NULL) {
     return ROT_ERROR_MAILBOX_UNKNOWN_COMMAND;
   }
+  rot_error_t refused = ROT_OK;
   if (ROT_FIRST_CHECK(may_send(row, p) != HARDENED_TRUE)) {
-    rot_server_record(s, ROT_AUDIT_COMMAND_REFUSED,
-                      ROT_ERROR_MAILBOX_UNAUTHORIZED, p->uid, h->command);
-    return ROT_ERROR_MAILBOX_UNAUTHORIZED;
+    refused = ROT_ERROR_MAILBOX_UNAUTHORIZED;
+  } else {
+    if (h->payload_len > (uint32_t)row->min_len + row->max_extra) {
+      return ROT_ERROR_MAILBOX_TOO_LARGE;
+    }
+    if (h->payload_len < row->min_len) {
+      return ROT_ERROR_MAILBOX_BAD_ARGS;
+    }
+    /* The boot ROM stage found no RoT firmware: recovery commands only. */
+    rot_error_t rec = rot_server_recovery_check(s, h->command, payload,
+                                                h->payload_len);
+    if (ROT_FIRST_CHECK(rec != ROT_OK)) {
+      refused = rec;
+    }
   }
-  if (h->payload_len > (uint32_t)row->min_len + row->max_extra) {
-    return ROT_ERROR_MAILBOX_TOO_LARGE;
-  }
-  if (h->payload_len < row->min_len) {
-    return ROT_ERROR_MAILBOX_BAD_ARGS;
-  }
-  /* The boot ROM stage found no RoT firmware: recovery commands only. */
-  rot_error_t rec = rot_server_recovery_check(s, h->command, payload,
-                                              h->payload_len);
-  if (ROT_FIRST_CHECK(rec != ROT_OK)) {
-    rot_server_record(s, ROT_AUDIT_COMMAND_REFUSED, rec, p->uid, h->command);
-    return rec;
+  if (refused != ROT_OK) { /* either refusal is recorded, the same way */
+    rot_server_record(s, ROT_AUDIT_COMMAND_REFUSED, refused, p->uid,
+                      h->command);
+    return refused;
   }
   /* Second look, right before the command runs. */
   HARDENED_CHECK_EQ(may_send(row, p), HARDENED_TRUE);
