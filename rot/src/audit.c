@@ -514,14 +514,17 @@ void rot_audit_gate_hook(void *ctx, rot_gate_op_t op, rot_initiator_t who,
   if (a == NULL || a->busy != 0 || a->gate == NULL || a->crypto == NULL) {
     return;
   }
-  rot_error_t err = ROT_OK;
+  /* At most one record, now: a denial, a lock no boot decision names, or
+   * a window change that cannot be held for the next update record. */
+  uint32_t event = 0; /* no event is 0 */
+  uint32_t arg0 = 0;
   if (verdict != ROT_OK) {
-    err = rot_audit_append(a, ROT_AUDIT_GATE_DENY, verdict, (uint32_t)op,
-                           region);
+    event = ROT_AUDIT_GATE_DENY;
+    arg0 = (uint32_t)op;
   } else if (op == ROT_GATE_OP_LOCK && a->collecting != 0 && region < 32u) {
     a->locks |= 1u << region; /* named by the boot decision's record */
   } else if (op == ROT_GATE_OP_LOCK) {
-    err = rot_audit_append(a, ROT_AUDIT_GATE_LOCK, ROT_OK, 0, region);
+    event = ROT_AUDIT_GATE_LOCK;
   } else if (op == ROT_GATE_OP_WINDOW) {
     /* The gate reports after the change, so its state tells open from
      * close. Held for the update record that follows (see a->window): an
@@ -533,8 +536,13 @@ void rot_audit_gate_hook(void *ctx, rot_gate_op_t op, rot_initiator_t who,
     if (w == region || (!open && w == (region | ROT_AUDIT_WINDOW_OPENED))) {
       a->window = w | (open ? ROT_AUDIT_WINDOW_OPENED : ROT_AUDIT_WINDOW_CLOSED);
     } else {
-      err = rot_audit_append(a, ROT_AUDIT_GATE_WINDOW, ROT_OK, open, region);
+      event = ROT_AUDIT_GATE_WINDOW;
+      arg0 = open;
     }
+  }
+  rot_error_t err = ROT_OK;
+  if (event != 0) {
+    err = rot_audit_append(a, event, verdict, arg0, region);
   }
   /* A hook cannot fail its caller; a lost record shows as a gap or torn
    * slot to the next verify. */
