@@ -13,6 +13,7 @@
 #include "rot/update.h"
 
 #include "rot/util.h"
+#include "rot/wire.h"
 
 #define STATE_SIGNED_LEN ((uint32_t)offsetof(rot_update_state_t, mac))
 
@@ -83,6 +84,22 @@ static rot_error_t state_mac(const rot_crypto_t *c, const uint8_t *key,
                  STATE_SIGNED_LEN, mac, ROT_SHA256_LEN);
 }
 
+/* The state's persisted layout (little-endian, rot/wire.h): the head,
+ * then one entry per image type; the MAC follows the bytes it covers. */
+static const rot_field_t kStateHeadFields[] = {
+    ROT_FIELD_INT(rot_update_state_t, magic),
+    ROT_FIELD_INT(rot_update_state_t, seq),
+    ROT_FIELD_END,
+};
+static const rot_field_t kTypeStateFields[] = {
+    ROT_FIELD_INT(rot_type_state_t, active),
+    ROT_FIELD_INT(rot_type_state_t, pending),
+    ROT_FIELD_INT(rot_type_state_t, staged),
+    ROT_FIELD_INT(rot_type_state_t, attempts_left),
+    ROT_FIELD_INT(rot_type_state_t, floor_pending),
+    ROT_FIELD_END,
+};
+
 rot_error_t rot_update_state_encode(const rot_crypto_t *c,
                                     const uint8_t key[ROT_UPDATE_STATE_KEY_LEN],
                                     const rot_update_state_t *s, uint8_t *b,
@@ -91,15 +108,10 @@ rot_error_t rot_update_state_encode(const rot_crypto_t *c,
       len < ROT_UPDATE_STATE_SIZE) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  rot_st32(b, s->magic);
-  rot_st32(b + 4, s->seq);
+  rot_cursor_t w = rot_cursor_writer(b, STATE_SIGNED_LEN);
+  rot_cursor_put(&w, kStateHeadFields, s);
   for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
-    uint8_t *e = b + 8 + t * 8;
-    e[0] = s->types[t].active;
-    e[1] = s->types[t].pending;
-    e[2] = s->types[t].staged;
-    e[3] = s->types[t].attempts_left;
-    rot_st32(e + 4, s->types[t].floor_pending);
+    rot_cursor_put(&w, kTypeStateFields, &s->types[t]);
   }
   return state_mac(c, key, b, b + STATE_SIGNED_LEN);
 }
@@ -129,16 +141,11 @@ rot_error_t rot_update_state_decode(const rot_crypto_t *c,
   HARDENED_CHECK_EQ(rot_ct_equal(mac, b + STATE_SIGNED_LEN, sizeof(mac)),
                     HARDENED_TRUE);
   rot_update_state_t d;
-  d.magic = ROT_UPDATE_STATE_MAGIC;
-  d.seq = rot_ld32(b + 4);
+  rot_cursor_t r = rot_cursor_reader(b, STATE_SIGNED_LEN);
+  rot_cursor_get(&r, kStateHeadFields, &d);
   for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
-    const uint8_t *e = b + 8 + t * 8;
-    rot_type_state_t *ts = &d.types[t];
-    ts->active = e[0];
-    ts->pending = e[1];
-    ts->staged = e[2];
-    ts->attempts_left = e[3];
-    ts->floor_pending = rot_ld32(e + 4);
+    const rot_type_state_t *ts = &d.types[t];
+    rot_cursor_get(&r, kTypeStateFields, &d.types[t]);
     if (!slot_ok(ts->active) || !slot_ok(ts->pending) || !slot_ok(ts->staged) ||
         ts->attempts_left > ROT_TRIAL_ATTEMPTS ||
         ts->floor_pending > ROT_SVN_MAX) {
