@@ -310,7 +310,8 @@ static int dev_only_allowed(uint32_t flags, uint32_t lifecycle) {
  * which "does not verify" would hide. Everything else is the caller's
  * "signature does not verify".
  */
-static rot_error_t signature_error(rot_error_t err, rot_error_t bad_signature) {
+ROT_NOINLINE static rot_error_t signature_error(rot_error_t err,
+                                             rot_error_t bad_signature) {
   if (err == ROT_ERROR_CRYPTO_SIG_RANGE || err == ROT_ERROR_CRYPTO_SIG_HIGH_S ||
       err == ROT_ERROR_CRYPTO_BAD_KEY) {
     return err;
