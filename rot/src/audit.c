@@ -396,6 +396,7 @@ void rot_audit_record_decode(const uint8_t rec[ROT_AUDIT_RECORD_SIZE],
   rot_cursor_get(&c, kRecordFields, r);
 }
 
+ROT_NOINLINE
 static void note_failure(rot_audit_report_t *rep, rot_error_t link,
                          uint32_t seq) {
   if (rep->verdict == ROT_OK) {

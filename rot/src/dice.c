@@ -172,6 +172,7 @@ static void put_tlv(der_t *d, uint8_t tag, const void *src, size_t n) {
 }
 
 /* Move the encoding (at the end of the cap-byte buffer) to its front. */
+ROT_NOINLINE
 static rot_error_t der_finish(const der_t *d, size_t cap, size_t *out_len) {
   if (d->overflow) {
     return ROT_ERROR_BUFFER_TOO_SMALL;

@@ -291,6 +291,7 @@ static hardened_bool_t hardened_from(int cond) {
 
 /* Dev and production devices boot every type; a decommissioned one only
  * the recovery image; a blank one nothing. */
+ROT_NOINLINE
 static int lifecycle_boots(uint32_t lifecycle, uint32_t image_type) {
   return lifecycle == ROT_LIFECYCLE_DEV || lifecycle == ROT_LIFECYCLE_PROD ||
          (lifecycle == ROT_LIFECYCLE_DECOMMISSIONED &&
@@ -310,8 +311,8 @@ static int dev_only_allowed(uint32_t flags, uint32_t lifecycle) {
  * which "does not verify" would hide. Everything else is the caller's
  * "signature does not verify".
  */
-ROT_NOINLINE static rot_error_t signature_error(rot_error_t err,
-                                             rot_error_t bad_signature) {
+ROT_NOINLINE
+static rot_error_t signature_error(rot_error_t err, rot_error_t bad_signature) {
   if (err == ROT_ERROR_CRYPTO_SIG_RANGE || err == ROT_ERROR_CRYPTO_SIG_HIGH_S ||
       err == ROT_ERROR_CRYPTO_BAD_KEY) {
     return err;

@@ -75,6 +75,7 @@ rot_error_t rot_update_state_key(const rot_otp_port_t *otp,
   return err;
 }
 
+ROT_NOINLINE
 static rot_error_t state_mac(const rot_crypto_t *c, const uint8_t *key,
                              const uint8_t *b, uint8_t mac[ROT_SHA256_LEN]) {
   if (c->hmac == NULL) {
@@ -347,6 +348,7 @@ static int known_holds(const rot_update_t *u, uint32_t type, uint32_t slot,
          rot_verified_check(&t->tok.v) == ROT_OK && t->tok.v.image_type == type;
 }
 
+ROT_NOINLINE
 static void keep_token(rot_update_t *u, const slot_token_t *tok,
                        uint32_t region, const rot_policy_t *policy) {
   rot_staged_token_t *t = &u->known[tok->slot & 1u];

@@ -134,6 +134,7 @@ rot_error_t rot_cursor_read_done(const rot_cursor_t *c) {
   return !c->bad && c->off == c->len ? ROT_OK : ROT_ERROR_MAILBOX_BAD_ARGS;
 }
 
+ROT_NOINLINE
 rot_error_t rot_cursor_write_done(const rot_cursor_t *c, size_t *out_len) {
   if (out_len == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;

@@ -37,10 +37,10 @@ inline void rot_st64(uint8_t *p, uint64_t v) {
 
 /*
  * A helper called from several places whose copies, were the compiler to
- * inline them, would cost more code than the calls: chiefly one that
- * returns or compares rot_error_t codes, each a 32-bit constant built by
- * two instructions in every copy, which the compiler's estimate of a
- * small function does not see.
+ * inline them, would cost the chip more code than the calls (measured
+ * with `make freestanding`): typically one that returns or compares
+ * rot_error_t codes, each a 32-bit constant built by two instructions in
+ * every copy, which the compiler's estimate of a small function misses.
  */
 #define ROT_NOINLINE __attribute__((noinline))
 
