@@ -147,6 +147,7 @@ static void put(der_t *d, const void *src, size_t n) {
   rot_memcpy(d->p + d->pos, src, n);
 }
 
+ROT_NOINLINE
 static void put_byte(der_t *d, uint8_t b) { put(d, &b, 1); }
 
 /* Tag and length in front of everything written since mark (< 65536). */

@@ -361,6 +361,7 @@ static rot_error_t type_state_reply(rot_server_t *s, uint32_t type,
                                     uint8_t *out, size_t cap, size_t *out_len);
 
 /* ACTIVATE, REVERT: run the step, reply with the type's state. */
+ROT_NOINLINE
 static rot_error_t type_step(rot_server_t *s, uint16_t cmd, const uint8_t *req,
                              uint32_t req_len, uint8_t *out, size_t cap,
                              size_t *out_len) {

@@ -812,6 +812,7 @@ static int trial_booted(const rot_update_t *u, uint32_t type) {
 }
 
 /* A trial ends (confirmed, reverted, expired): what ran of it is moot. */
+ROT_NOINLINE
 static void trial_forget(rot_update_t *u, uint32_t type) {
   u->trial_run[type] = HARDENED_FALSE;
   u->trial_slot[type] = ROT_SLOT_NONE;

@@ -11,6 +11,7 @@ rot_cursor_t rot_cursor_reader(const uint8_t *p, size_t len) {
   return c;
 }
 
+ROT_NOINLINE
 rot_cursor_t rot_cursor_writer(uint8_t *p, size_t cap) {
   rot_cursor_t c = {p, p == NULL ? 0 : cap, 0, 1, 0};
   return c;
