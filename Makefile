@@ -247,11 +247,12 @@ $(BUILD)/riscv/rot_core.o: $(fs-core-objs)
 # The whole chip image (verifier, gate, update engine, audit log, mailbox
 # server, boot ROM stage and DICE identity, the crypto glue, libgcc's
 # save/restore millicode) must fit this much code; the build fails over
-# it. FS_TEXT_BUDGET: the linked image (27.0 KB) plus ~1.1 KB of headroom. Host-only
-# code (reply decoders, request builders, names, the signer, fuse
-# provisioning) is in rot/client, never here. The goal below is printed,
-# met or not, with the gap.
-FS_TEXT_BUDGET ?= 28160
+# it. FS_TEXT_BUDGET: the linked image (24,888 B) plus ~1 KB of headroom.
+# Host-only code (reply decoders, request builders, names, the signer,
+# fuse provisioning) is in rot/client, never here. The goal below (the
+# core without the crypto glue, 24 KiB) is printed, met or not, with the
+# gap.
+FS_TEXT_BUDGET ?= 25920
 FS_NOCRYPTO_GOAL ?= 24576
 # The verify path whose stack depth is printed: the BOOT command from the
 # mailbox down to the last signature check (the handler is called through
