@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Code per object of the linked freestanding core, from the linker's map:
 # the input sections each object contributes to the image's read-only
-# output sections (.text, .rodata, .srodata, .sdata, .eh_frame), after
+# output sections (.text, .rodata: scripts/fs_chip.ld), after
 # --gc-sections and linker relaxation, so the rows (alignment included)
 # add up to the image's text figure.
 #
@@ -18,7 +18,7 @@ awk '
   /^Linker script and memory map/ { on = 1; next }
   !on { next }
   # An output section starts in column 0.
-  /^[^ ]/ { out = $1; want = (out ~ /^\.(text|rodata|srodata|sdata|eh_frame)$/); pend = 0; next }
+  /^[^ ]/ { out = $1; want = (out ~ /^\.(text|rodata)$/); pend = 0; next }
   !want { next }
   # An input section: " .name ADDR SIZE FILE", or its name alone on one
   # line and "ADDR SIZE FILE" on the next.

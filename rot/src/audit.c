@@ -103,7 +103,7 @@ static rot_error_t reader_get(rot_audit_t *a, const geometry_t *geo,
   return ROT_OK;
 }
 
-/* chain = SHA-256(prev || rec[0, 64)) */
+/* chain = SHA-256(prev || rec[0, 64)); out may be prev (read first). */
 static rot_error_t chain_of(const rot_crypto_t *c, const uint8_t *prev,
                             const uint8_t *rec, uint8_t out[CHAIN_LEN]) {
   uint8_t in[CHAIN_LEN + HASHED_LEN];
@@ -194,15 +194,19 @@ rot_error_t rot_audit_init(rot_audit_t *a, rot_gate_t *g,
 static void encode(uint8_t rec[REC], uint32_t seq, uint64_t ts, uint32_t event,
                    rot_error_t status, uint32_t arg0, uint32_t arg1,
                    uint32_t ext) {
-  rot_memset(rec, 0xff, REC);
-  rot_st32(rec + OFF_MAGIC, ROT_AUDIT_MAGIC);
-  rot_st32(rec + OFF_SEQ, seq);
-  rot_st64(rec + OFF_TIME, ts);
-  rot_st32(rec + OFF_EVENT, event);
-  rot_st32(rec + OFF_STATUS, (uint32_t)status);
-  rot_st32(rec + OFF_ARG0, arg0);
-  rot_st32(rec + OFF_ARG1, arg1);
-  rot_st32(rec + OFF_EXT, ext);
+  /* Erased (0xff) wherever nothing is written yet: the chain, the commit
+   * word, the pad and the reserved bytes after the ext word. */
+  rot_audit_record_t r;
+  rot_memset(&r, 0xff, sizeof(r));
+  r.magic = ROT_AUDIT_MAGIC;
+  r.seq = seq;
+  r.timestamp = ts;
+  r.event = event;
+  r.status = (uint32_t)status;
+  r.arg0 = arg0;
+  r.arg1 = arg1;
+  rot_st32(r.reserved, ext);
+  rot_audit_record_encode(&r, rec);
 }
 
 /* Find the slot the next record goes to: erased, block erased on entry. */
@@ -392,6 +396,7 @@ void rot_audit_record_decode(const uint8_t rec[ROT_AUDIT_RECORD_SIZE],
   rot_cursor_get(&c, kRecordFields, r);
 }
 
+ROT_NOINLINE
 static void note_failure(rot_audit_report_t *rep, rot_error_t link,
                          uint32_t seq) {
   if (rep->verdict == ROT_OK) {
@@ -406,7 +411,6 @@ static rot_error_t check_link(const rot_crypto_t *c, const uint8_t *rec,
                               const uint8_t *prev_chain) {
   uint32_t seq = rot_ld32(rec + OFF_SEQ);
   uint8_t want[CHAIN_LEN];
-  static const uint8_t zero[CHAIN_LEN] = {0};
   /* The pad is outside the hash: any bit written there was not ours. */
   if (!rot_is_erased(rec + OFF_PAD, REC - OFF_PAD)) {
     return ROT_ERROR_AUDIT_TAMPERED;
@@ -417,7 +421,10 @@ static rot_error_t check_link(const rot_crypto_t *c, const uint8_t *rec,
     if (seq != 1u) {
       return ROT_OK;
     }
-    ROT_TRY(chain_of(c, zero, rec, want));
+    /* Its predecessor's chain is all zero (chain_of reads prev before
+     * it writes out, so one buffer serves as both). */
+    rot_memset(want, 0, sizeof(want));
+    ROT_TRY(chain_of(c, want, rec, want));
   } else {
     if (prev_seq == UINT32_MAX || seq != prev_seq + 1u) {
       return ROT_ERROR_AUDIT_BROKEN;
@@ -508,14 +515,17 @@ void rot_audit_gate_hook(void *ctx, rot_gate_op_t op, rot_initiator_t who,
   if (a == NULL || a->busy != 0 || a->gate == NULL || a->crypto == NULL) {
     return;
   }
-  rot_error_t err = ROT_OK;
+  /* At most one record, now: a denial, a lock no boot decision names, or
+   * a window change that cannot be held for the next update record. */
+  uint32_t event = 0; /* no event is 0 */
+  uint32_t arg0 = 0;
   if (verdict != ROT_OK) {
-    err = rot_audit_append(a, ROT_AUDIT_GATE_DENY, verdict, (uint32_t)op,
-                           region);
+    event = ROT_AUDIT_GATE_DENY;
+    arg0 = (uint32_t)op;
   } else if (op == ROT_GATE_OP_LOCK && a->collecting != 0 && region < 32u) {
     a->locks |= 1u << region; /* named by the boot decision's record */
   } else if (op == ROT_GATE_OP_LOCK) {
-    err = rot_audit_append(a, ROT_AUDIT_GATE_LOCK, ROT_OK, 0, region);
+    event = ROT_AUDIT_GATE_LOCK;
   } else if (op == ROT_GATE_OP_WINDOW) {
     /* The gate reports after the change, so its state tells open from
      * close. Held for the update record that follows (see a->window): an
@@ -527,8 +537,13 @@ void rot_audit_gate_hook(void *ctx, rot_gate_op_t op, rot_initiator_t who,
     if (w == region || (!open && w == (region | ROT_AUDIT_WINDOW_OPENED))) {
       a->window = w | (open ? ROT_AUDIT_WINDOW_OPENED : ROT_AUDIT_WINDOW_CLOSED);
     } else {
-      err = rot_audit_append(a, ROT_AUDIT_GATE_WINDOW, ROT_OK, open, region);
+      event = ROT_AUDIT_GATE_WINDOW;
+      arg0 = open;
     }
+  }
+  rot_error_t err = ROT_OK;
+  if (event != 0) {
+    err = rot_audit_append(a, event, verdict, arg0, region);
   }
   /* A hook cannot fail its caller; a lost record shows as a gap or torn
    * slot to the next verify. */

@@ -42,26 +42,28 @@ rot_error_t rot_dice_inputs(const rot_verified_image_t *v, uint32_t lifecycle,
   return ROT_OK;
 }
 
+_Static_assert(sizeof(rot_dice_inputs_t) == ROT_DICE_INPUT_LEN &&
+                   offsetof(rot_dice_inputs_t, config) == 64u &&
+                   offsetof(rot_dice_inputs_t, authority) == 128u &&
+                   offsetof(rot_dice_inputs_t, mode) == 192u &&
+                   offsetof(rot_dice_inputs_t, hidden) == 193u,
+               "the CDI's inputs are hashed as the struct holds them");
+
 rot_error_t rot_dice_cdi(const rot_crypto_t *c, const uint8_t *uds,
                          size_t uds_len, const rot_dice_inputs_t *in,
                          uint8_t cdi[ROT_DICE_CDI_LEN]) {
   if (c == NULL || uds == NULL || uds_len == 0 || in == NULL || cdi == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  uint8_t buf[ROT_DICE_INPUT_LEN];
-  rot_memcpy(buf, in->code, ROT_DICE_FIELD_LEN);
-  rot_memcpy(buf + 64, in->config, ROT_DICE_FIELD_LEN);
-  rot_memcpy(buf + 128, in->authority, ROT_DICE_FIELD_LEN);
-  buf[192] = in->mode;
-  rot_memcpy(buf + 193, in->hidden, ROT_DICE_FIELD_LEN);
+  /* The inputs are hashed as they sit: code || config || authority ||
+   * mode || hidden, the struct's own bytes (asserted above). */
   uint8_t salt[ROT_SHA384_LEN];
-  rot_error_t err = rot_hash(c, ROT_HASH_SHA384, buf, sizeof(buf), salt,
+  rot_error_t err = rot_hash(c, ROT_HASH_SHA384, in, ROT_DICE_INPUT_LEN, salt,
                              sizeof(salt));
   if (err == ROT_OK) {
     err = c->hkdf(c, ROT_HASH_SHA384, salt, sizeof(salt), uds, uds_len,
                   (const uint8_t *)"CDI_Attest", 10, cdi, ROT_DICE_CDI_LEN);
   }
-  rot_wipe(buf, sizeof(buf));
   rot_wipe(salt, sizeof(salt));
   if (err != ROT_OK) {
     rot_wipe(cdi, ROT_DICE_CDI_LEN);
@@ -145,6 +147,7 @@ static void put(der_t *d, const void *src, size_t n) {
   rot_memcpy(d->p + d->pos, src, n);
 }
 
+ROT_NOINLINE
 static void put_byte(der_t *d, uint8_t b) { put(d, &b, 1); }
 
 /* Tag and length in front of everything written since mark (< 65536). */
@@ -170,6 +173,7 @@ static void put_tlv(der_t *d, uint8_t tag, const void *src, size_t n) {
 }
 
 /* Move the encoding (at the end of the cap-byte buffer) to its front. */
+ROT_NOINLINE
 static rot_error_t der_finish(const der_t *d, size_t cap, size_t *out_len) {
   if (d->overflow) {
     return ROT_ERROR_BUFFER_TOO_SMALL;

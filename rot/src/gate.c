@@ -93,17 +93,14 @@ static rot_error_t check(rot_gate_t *g, rot_gate_op_t op, rot_initiator_t who,
   if (g == NULL || g->layout == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  if (region >= ROT_RGN_COUNT) {
-    emit(g, op, who, region, ROT_ERROR_GATE_BAD_REGION);
-    return ROT_ERROR_GATE_BAD_REGION;
+  rot_error_t verdict = ROT_ERROR_GATE_BAD_REGION;
+  if (region < ROT_RGN_COUNT) {
+    const rot_flash_region_t *r = &g->layout->regions[region];
+    verdict = off > r->size || len > r->size - off
+                  ? ROT_ERROR_GATE_BOUNDS
+                  : decide(g, op, who, region);
   }
-  const rot_flash_region_t *r = &g->layout->regions[region];
-  if (off > r->size || len > r->size - off) {
-    emit(g, op, who, region, ROT_ERROR_GATE_BOUNDS);
-    return ROT_ERROR_GATE_BOUNDS;
-  }
-  rot_error_t verdict = decide(g, op, who, region);
-  if (verdict != ROT_OK) {
+  if (verdict != ROT_OK) { /* every denial is reported, whichever rule */
     emit(g, op, who, region, verdict);
     return verdict;
   }
@@ -178,14 +175,16 @@ rot_error_t rot_gate_open_window(rot_gate_t *g, uint32_t region) {
   if (g == NULL || g->layout == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
+  rot_error_t verdict = ROT_OK;
   if (region >= ROT_RGN_COUNT ||
       !rot_flash_region_is_image(&g->layout->regions[region])) {
-    emit(g, ROT_GATE_OP_WINDOW, ROT_INIT_UPDATE, region, ROT_ERROR_GATE_DENIED);
-    return ROT_ERROR_GATE_DENIED;
+    verdict = ROT_ERROR_GATE_DENIED;
+  } else if (g->locked[region] != HARDENED_FALSE) {
+    verdict = ROT_ERROR_GATE_LOCKED;
   }
-  if (g->locked[region] != HARDENED_FALSE) {
-    emit(g, ROT_GATE_OP_WINDOW, ROT_INIT_UPDATE, region, ROT_ERROR_GATE_LOCKED);
-    return ROT_ERROR_GATE_LOCKED;
+  if (verdict != ROT_OK) {
+    emit(g, ROT_GATE_OP_WINDOW, ROT_INIT_UPDATE, region, verdict);
+    return verdict;
   }
   if (g->window_open != HARDENED_FALSE) {
     return ROT_ERROR_UPDATE_BUSY;

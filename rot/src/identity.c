@@ -18,8 +18,7 @@ void rot_identity_wipe(rot_identity_t *id) {
   if (id == NULL) {
     return;
   }
-  keys_wipe(id);
-  rot_memset(id, 0, sizeof(*id));
+  rot_wipe(id, sizeof(*id)); /* the private keys with everything else */
   id->booted = HARDENED_FALSE;
   id->reason = ROT_BOOT_NONE;
   id->status = ROT_ERROR_IDENTITY_NO_FIRMWARE;

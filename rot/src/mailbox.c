@@ -264,8 +264,9 @@ void rot_mbox_peek(const uint8_t *frame, size_t len, uint16_t *command,
   }
 }
 
-/* The commands of this protocol version (their names: rot_client). */
-static const uint16_t kCommands[] = {
+/* The commands of this protocol version (their names: rot_client). Every
+ * code is below 0x100: a wider one would not compile here (-Woverflow). */
+static const uint8_t kCommands[] = {
     ROT_MBOX_CMD_STATUS,
     ROT_MBOX_CMD_INVENTORY,
     ROT_MBOX_CMD_READ_REGION,

@@ -34,23 +34,20 @@ rot_error_t rot_otp_thermo_decode(const uint8_t *p, size_t len,
   return ROT_OK;
 }
 
+/* A lifecycle is fused as a thermometer: state n is its n lowest bits. */
+_Static_assert(ROT_OTP_LC_RAW_BLANK == (1u << ROT_LIFECYCLE_BLANK) - 1u &&
+                   ROT_OTP_LC_RAW_DEV == (1u << ROT_LIFECYCLE_DEV) - 1u &&
+                   ROT_OTP_LC_RAW_PROD == (1u << ROT_LIFECYCLE_PROD) - 1u &&
+                   ROT_OTP_LC_RAW_DECOM ==
+                       (1u << ROT_LIFECYCLE_DECOMMISSIONED) - 1u,
+               "lifecycle fuses are a thermometer");
+
 static rot_error_t lifecycle_decode(uint32_t raw, uint32_t *lc) {
-  switch (raw) {
-    case ROT_OTP_LC_RAW_BLANK:
-      *lc = ROT_LIFECYCLE_BLANK;
-      return ROT_OK;
-    case ROT_OTP_LC_RAW_DEV:
-      *lc = ROT_LIFECYCLE_DEV;
-      return ROT_OK;
-    case ROT_OTP_LC_RAW_PROD:
-      *lc = ROT_LIFECYCLE_PROD;
-      return ROT_OK;
-    case ROT_OTP_LC_RAW_DECOM:
-      *lc = ROT_LIFECYCLE_DECOMMISSIONED;
-      return ROT_OK;
-    default:
-      return ROT_ERROR_OTP_CORRUPT;
+  if (raw > ROT_OTP_LC_RAW_DECOM || (raw & (raw + 1u)) != 0) {
+    return ROT_ERROR_OTP_CORRUPT; /* a gap, or a bit past the last state */
   }
+  *lc = (raw & 1u) + ((raw >> 1) & 1u) + (raw >> 2);
+  return ROT_OK;
 }
 
 rot_error_t rot_otp_decode(const uint8_t raw[ROT_OTP_SIZE], rot_policy_t *out) {
@@ -218,7 +215,7 @@ rot_error_t rot_otp_lifecycle_transition(const rot_otp_port_t *p, uint32_t from,
   /* Each step is exactly one new fuse (thermometer), so a cut either
    * lands the step whole or leaves the device where it was. */
   uint8_t buf[4];
-  rot_st32(buf, to == ROT_LIFECYCLE_PROD ? ROT_OTP_LC_RAW_PROD : ROT_OTP_LC_RAW_DECOM);
+  rot_st32(buf, (1u << to) - 1u); /* the thermometer of state to */
   ROT_TRY(rot_otp_program_checked(p, ROT_OTP_OFF_LIFECYCLE, buf, 4));
   ROT_TRY(rot_otp_lifecycle_read(p, &cur));
   if (cur != to) {

@@ -157,17 +157,17 @@ static rot_error_t policy_tag(const rot_server_t *s, uint8_t tag[ROT_SHA256_LEN]
                   ROT_SHA256_LEN);
 }
 
-/* The verdict for a region: from the cache when nothing it depends on
- * changed, else a full verification (header, exact length, signature).
- * tag is the current policy's fingerprint, or err why it is unknown. */
-static void region_verdict(rot_server_t *s, uint32_t region,
-                           const uint8_t tag[ROT_SHA256_LEN], rot_error_t err,
-                           rot_server_verdict_t *out) {
+/* The verdict for a region (its cache entry): from the cache when nothing
+ * it depends on changed, else a full verification (header, exact length,
+ * signature). tag is the current policy's fingerprint, or err why it is
+ * unknown. */
+static const rot_server_verdict_t *region_verdict(
+    rot_server_t *s, uint32_t region, const uint8_t tag[ROT_SHA256_LEN],
+    rot_error_t err) {
   rot_server_verdict_t *c = &s->verdict[region];
   if (err == ROT_OK && c->valid == HARDENED_TRUE &&
       rot_memeq(c->policy_tag, tag, ROT_SHA256_LEN)) {
-    *out = *c;
-    return;
+    return c;
   }
   rot_memset(c, 0, sizeof(*c));
   c->valid = HARDENED_FALSE;
@@ -181,7 +181,7 @@ static void region_verdict(rot_server_t *s, uint32_t region,
     /* A failed read of the flash is no verdict about its contents. */
     c->valid = c->status == ROT_ERROR_FLASH_READ ? HARDENED_FALSE : HARDENED_TRUE;
   }
-  *out = *c;
+  return c;
 }
 
 static void name_copy(char dst[ROT_MBOX_NAME_LEN], const char *src) {
@@ -240,17 +240,16 @@ static void inventory_entry(rot_server_t *s, uint32_t region,
     /* signed_digest stays zero: a parsed header proves nothing about the
      * bytes; only a verification below fills it in. */
   }
-  rot_server_verdict_t vd;
-  region_verdict(s, region, tag, tag_err, &vd);
-  if (vd.status == ROT_ERROR_BOOT_EMPTY_SLOT) {
+  const rot_server_verdict_t *vd = region_verdict(s, region, tag, tag_err);
+  if (vd->status == ROT_ERROR_BOOT_EMPTY_SLOT) {
     e->flags |= ROT_MBOX_INV_EMPTY;
   }
-  if (vd.status == ROT_OK && rot_verified_check(&vd.v) == ROT_OK) {
+  if (vd->status == ROT_OK && rot_verified_check(&vd->v) == ROT_OK) {
     e->flags |= ROT_MBOX_INV_VERIFIED;
-    rot_server_info_from_verified(&vd.v, region, vd.image_len, &e->info);
+    rot_server_info_from_verified(&vd->v, region, vd->image_len, &e->info);
     e->status = ROT_OK;
   } else {
-    e->status = vd.status != ROT_OK ? vd.status : ROT_ERROR_BOOT_NOT_VERIFIED;
+    e->status = vd->status != ROT_OK ? vd->status : ROT_ERROR_BOOT_NOT_VERIFIED;
   }
 }
 
@@ -362,6 +361,7 @@ static rot_error_t type_state_reply(rot_server_t *s, uint32_t type,
                                     uint8_t *out, size_t cap, size_t *out_len);
 
 /* ACTIVATE, REVERT: run the step, reply with the type's state. */
+ROT_NOINLINE
 static rot_error_t type_step(rot_server_t *s, uint16_t cmd, const uint8_t *req,
                              uint32_t req_len, uint8_t *out, size_t cap,
                              size_t *out_len) {
@@ -667,50 +667,63 @@ static rot_error_t h_lifecycle(rot_server_t *s, const rot_peer_t *p,
 #define B ROT_ROLE_BOOT
 
 /* One row per command: who may send it, the payload bounds, the handler.
- * Everything a peer may do is here. */
+ * Everything a peer may do is here. Eight bytes a row: the command, the
+ * roles and the smallest payload share 16 bits, and the largest payload
+ * is kept as what it adds to the smallest (the ROW macro refuses bounds
+ * that do not fit). */
 typedef struct command_row {
-  uint16_t command;
-  uint8_t roles;   /* ROT_ROLE_* */
-  uint8_t min_len; /* every fixed request part is under 256 bytes */
-  uint32_t max_len;
   handler_fn run;
+  uint16_t max_extra;   /* largest payload - min_len */
+  uint16_t command : 7; /* every command code is below 0x80 */
+  uint16_t roles : 3;   /* ROT_ROLE_* */
+  uint16_t min_len : 6; /* every fixed request part is under 64 bytes */
 } command_row_t;
+_Static_assert(sizeof(command_row_t) <= 2u * sizeof(handler_fn),
+               "a row is a handler and four bytes: eight bytes on the chip");
+
+/* n when n < limit, else a compile error. */
+#define FITS_(n, limit) ((n) + 0u * sizeof(char[(n) < (limit) ? 1 : -1]))
+#define ROW(cmd, roles, min, max, fn)                                   \
+  {fn, (uint16_t)FITS_((max) - (min), 0x10000u), FITS_(cmd, 0x80u), roles, \
+   FITS_(min, 0x40u)}
 
 static const command_row_t kCommands[] = {
-    {ROT_MBOX_CMD_STATUS, R | O | B, 0, 0, h_status},
-    {ROT_MBOX_CMD_INVENTORY, R | O | B, 0, 0, h_inventory},
-    {ROT_MBOX_CMD_AUDIT_READ, R | O | B, ROT_MBOX_AUDIT_READ_REQ_SIZE,
-     ROT_MBOX_AUDIT_READ_REQ_SIZE, h_audit_read},
-    {ROT_MBOX_CMD_AUDIT_VERIFY, R | O | B, 0, 0, h_audit_verify},
-    {ROT_MBOX_CMD_READ_REGION, O | B, ROT_MBOX_READ_REQ_SIZE,
-     ROT_MBOX_READ_REQ_SIZE, h_read_region},
-    {ROT_MBOX_CMD_UPDATE_BEGIN, O, ROT_MBOX_BEGIN_REQ_SIZE,
-     ROT_MBOX_BEGIN_REQ_SIZE, h_begin},
-    {ROT_MBOX_CMD_UPDATE_CHUNK, O, ROT_MBOX_CHUNK_REQ_FIXED + 1u,
-     ROT_MBOX_CHUNK_REQ_FIXED + ROT_MBOX_CHUNK_DATA_MAX, h_chunk},
-    {ROT_MBOX_CMD_UPDATE_FINISH, O, 0, 0, h_finish},
-    {ROT_MBOX_CMD_UPDATE_ABORT, O, 0, 0, h_abort},
-    {ROT_MBOX_CMD_ACTIVATE, O, ROT_MBOX_TYPE_REQ_SIZE, ROT_MBOX_TYPE_REQ_SIZE,
-     h_activate},
-    {ROT_MBOX_CMD_CONFIRM, O, ROT_MBOX_CONFIRM_REQ_MIN,
-     ROT_MBOX_CONFIRM_REQ_SIZE, h_confirm},
-    {ROT_MBOX_CMD_REVERT, O, ROT_MBOX_TYPE_REQ_SIZE, ROT_MBOX_TYPE_REQ_SIZE,
-     h_revert},
-    {ROT_MBOX_CMD_BOOT, B, ROT_MBOX_TYPE_REQ_SIZE, ROT_MBOX_TYPE_REQ_SIZE,
-     h_boot},
-    {ROT_MBOX_CMD_LOCK, O | B, ROT_MBOX_LOCK_REQ_SIZE, ROT_MBOX_LOCK_REQ_SIZE,
-     h_lock},
-    {ROT_MBOX_CMD_RESET, O, 0, 0, h_reset},
-    {ROT_MBOX_CMD_IDENTITY, R | O | B, 0, 0, rot_server_h_identity},
-    {ROT_MBOX_CMD_ENDORSE, O | B, ROT_DICE_ENDORSE_REQ_MIN,
-     ROT_DICE_ENDORSE_REQ_MAX, rot_server_h_endorse},
-    {ROT_MBOX_CMD_IDENTITY_CSR, O, 0, 0, rot_server_h_identity_csr},
-    {ROT_MBOX_CMD_IDENTITY_STORE, O, 1, ROT_CERT_MAX,
-     rot_server_h_identity_store},
-    {ROT_MBOX_CMD_LIFECYCLE, O, ROT_MBOX_LIFECYCLE_REQ_SIZE,
-     ROT_MBOX_LIFECYCLE_REQ_SIZE, h_lifecycle},
+    ROW(ROT_MBOX_CMD_STATUS, R | O | B, 0, 0, h_status),
+    ROW(ROT_MBOX_CMD_INVENTORY, R | O | B, 0, 0, h_inventory),
+    ROW(ROT_MBOX_CMD_AUDIT_READ, R | O | B, ROT_MBOX_AUDIT_READ_REQ_SIZE,
+        ROT_MBOX_AUDIT_READ_REQ_SIZE, h_audit_read),
+    ROW(ROT_MBOX_CMD_AUDIT_VERIFY, R | O | B, 0, 0, h_audit_verify),
+    ROW(ROT_MBOX_CMD_READ_REGION, O | B, ROT_MBOX_READ_REQ_SIZE,
+        ROT_MBOX_READ_REQ_SIZE, h_read_region),
+    ROW(ROT_MBOX_CMD_UPDATE_BEGIN, O, ROT_MBOX_BEGIN_REQ_SIZE,
+        ROT_MBOX_BEGIN_REQ_SIZE, h_begin),
+    ROW(ROT_MBOX_CMD_UPDATE_CHUNK, O, ROT_MBOX_CHUNK_REQ_FIXED + 1u,
+        ROT_MBOX_CHUNK_REQ_FIXED + ROT_MBOX_CHUNK_DATA_MAX, h_chunk),
+    ROW(ROT_MBOX_CMD_UPDATE_FINISH, O, 0, 0, h_finish),
+    ROW(ROT_MBOX_CMD_UPDATE_ABORT, O, 0, 0, h_abort),
+    ROW(ROT_MBOX_CMD_ACTIVATE, O, ROT_MBOX_TYPE_REQ_SIZE, ROT_MBOX_TYPE_REQ_SIZE,
+        h_activate),
+    ROW(ROT_MBOX_CMD_CONFIRM, O, ROT_MBOX_CONFIRM_REQ_MIN,
+        ROT_MBOX_CONFIRM_REQ_SIZE, h_confirm),
+    ROW(ROT_MBOX_CMD_REVERT, O, ROT_MBOX_TYPE_REQ_SIZE, ROT_MBOX_TYPE_REQ_SIZE,
+        h_revert),
+    ROW(ROT_MBOX_CMD_BOOT, B, ROT_MBOX_TYPE_REQ_SIZE, ROT_MBOX_TYPE_REQ_SIZE,
+        h_boot),
+    ROW(ROT_MBOX_CMD_LOCK, O | B, ROT_MBOX_LOCK_REQ_SIZE, ROT_MBOX_LOCK_REQ_SIZE,
+        h_lock),
+    ROW(ROT_MBOX_CMD_RESET, O, 0, 0, h_reset),
+    ROW(ROT_MBOX_CMD_IDENTITY, R | O | B, 0, 0, rot_server_h_identity),
+    ROW(ROT_MBOX_CMD_ENDORSE, O | B, ROT_DICE_ENDORSE_REQ_MIN,
+        ROT_DICE_ENDORSE_REQ_MAX, rot_server_h_endorse),
+    ROW(ROT_MBOX_CMD_IDENTITY_CSR, O, 0, 0, rot_server_h_identity_csr),
+    ROW(ROT_MBOX_CMD_IDENTITY_STORE, O, 1, ROT_CERT_MAX,
+        rot_server_h_identity_store),
+    ROW(ROT_MBOX_CMD_LIFECYCLE, O, ROT_MBOX_LIFECYCLE_REQ_SIZE,
+        ROT_MBOX_LIFECYCLE_REQ_SIZE, h_lifecycle),
 };
 
+#undef ROW
+#undef FITS_
 #undef R
 #undef O
 #undef B
@@ -796,23 +809,27 @@ static rot_error_t dispatch(rot_server_t *s, const rot_peer_t *p,
   if (row == NULL) {
     return ROT_ERROR_MAILBOX_UNKNOWN_COMMAND;
   }
+  rot_error_t refused = ROT_OK;
   if (ROT_FIRST_CHECK(may_send(row, p) != HARDENED_TRUE)) {
-    rot_server_record(s, ROT_AUDIT_COMMAND_REFUSED,
-                      ROT_ERROR_MAILBOX_UNAUTHORIZED, p->uid, h->command);
-    return ROT_ERROR_MAILBOX_UNAUTHORIZED;
+    refused = ROT_ERROR_MAILBOX_UNAUTHORIZED;
+  } else {
+    if (h->payload_len > (uint32_t)row->min_len + row->max_extra) {
+      return ROT_ERROR_MAILBOX_TOO_LARGE;
+    }
+    if (h->payload_len < row->min_len) {
+      return ROT_ERROR_MAILBOX_BAD_ARGS;
+    }
+    /* The boot ROM stage found no RoT firmware: recovery commands only. */
+    rot_error_t rec = rot_server_recovery_check(s, h->command, payload,
+                                                h->payload_len);
+    if (ROT_FIRST_CHECK(rec != ROT_OK)) {
+      refused = rec;
+    }
   }
-  if (h->payload_len > row->max_len) {
-    return ROT_ERROR_MAILBOX_TOO_LARGE;
-  }
-  if (h->payload_len < row->min_len) {
-    return ROT_ERROR_MAILBOX_BAD_ARGS;
-  }
-  /* The boot ROM stage found no RoT firmware: recovery commands only. */
-  rot_error_t rec = rot_server_recovery_check(s, h->command, payload,
-                                              h->payload_len);
-  if (ROT_FIRST_CHECK(rec != ROT_OK)) {
-    rot_server_record(s, ROT_AUDIT_COMMAND_REFUSED, rec, p->uid, h->command);
-    return rec;
+  if (refused != ROT_OK) { /* either refusal is recorded, the same way */
+    rot_server_record(s, ROT_AUDIT_COMMAND_REFUSED, refused, p->uid,
+                      h->command);
+    return refused;
   }
   /* Second look, right before the command runs. */
   HARDENED_CHECK_EQ(may_send(row, p), HARDENED_TRUE);

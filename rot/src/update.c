@@ -13,6 +13,7 @@
 #include "rot/update.h"
 
 #include "rot/util.h"
+#include "rot/wire.h"
 
 #define STATE_SIGNED_LEN ((uint32_t)offsetof(rot_update_state_t, mac))
 
@@ -74,6 +75,7 @@ rot_error_t rot_update_state_key(const rot_otp_port_t *otp,
   return err;
 }
 
+ROT_NOINLINE
 static rot_error_t state_mac(const rot_crypto_t *c, const uint8_t *key,
                              const uint8_t *b, uint8_t mac[ROT_SHA256_LEN]) {
   if (c->hmac == NULL) {
@@ -83,6 +85,22 @@ static rot_error_t state_mac(const rot_crypto_t *c, const uint8_t *key,
                  STATE_SIGNED_LEN, mac, ROT_SHA256_LEN);
 }
 
+/* The state's persisted layout (little-endian, rot/wire.h): the head,
+ * then one entry per image type; the MAC follows the bytes it covers. */
+static const rot_field_t kStateHeadFields[] = {
+    ROT_FIELD_INT(rot_update_state_t, magic),
+    ROT_FIELD_INT(rot_update_state_t, seq),
+    ROT_FIELD_END,
+};
+static const rot_field_t kTypeStateFields[] = {
+    ROT_FIELD_INT(rot_type_state_t, active),
+    ROT_FIELD_INT(rot_type_state_t, pending),
+    ROT_FIELD_INT(rot_type_state_t, staged),
+    ROT_FIELD_INT(rot_type_state_t, attempts_left),
+    ROT_FIELD_INT(rot_type_state_t, floor_pending),
+    ROT_FIELD_END,
+};
+
 rot_error_t rot_update_state_encode(const rot_crypto_t *c,
                                     const uint8_t key[ROT_UPDATE_STATE_KEY_LEN],
                                     const rot_update_state_t *s, uint8_t *b,
@@ -91,15 +109,10 @@ rot_error_t rot_update_state_encode(const rot_crypto_t *c,
       len < ROT_UPDATE_STATE_SIZE) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  rot_st32(b, s->magic);
-  rot_st32(b + 4, s->seq);
+  rot_cursor_t w = rot_cursor_writer(b, STATE_SIGNED_LEN);
+  rot_cursor_put(&w, kStateHeadFields, s);
   for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
-    uint8_t *e = b + 8 + t * 8;
-    e[0] = s->types[t].active;
-    e[1] = s->types[t].pending;
-    e[2] = s->types[t].staged;
-    e[3] = s->types[t].attempts_left;
-    rot_st32(e + 4, s->types[t].floor_pending);
+    rot_cursor_put(&w, kTypeStateFields, &s->types[t]);
   }
   return state_mac(c, key, b, b + STATE_SIGNED_LEN);
 }
@@ -129,16 +142,11 @@ rot_error_t rot_update_state_decode(const rot_crypto_t *c,
   HARDENED_CHECK_EQ(rot_ct_equal(mac, b + STATE_SIGNED_LEN, sizeof(mac)),
                     HARDENED_TRUE);
   rot_update_state_t d;
-  d.magic = ROT_UPDATE_STATE_MAGIC;
-  d.seq = rot_ld32(b + 4);
+  rot_cursor_t r = rot_cursor_reader(b, STATE_SIGNED_LEN);
+  rot_cursor_get(&r, kStateHeadFields, &d);
   for (uint32_t t = 0; t < ROT_IMAGE_TYPE_SLOTS; t++) {
-    const uint8_t *e = b + 8 + t * 8;
-    rot_type_state_t *ts = &d.types[t];
-    ts->active = e[0];
-    ts->pending = e[1];
-    ts->staged = e[2];
-    ts->attempts_left = e[3];
-    ts->floor_pending = rot_ld32(e + 4);
+    const rot_type_state_t *ts = &d.types[t];
+    rot_cursor_get(&r, kTypeStateFields, &d.types[t]);
     if (!slot_ok(ts->active) || !slot_ok(ts->pending) || !slot_ok(ts->staged) ||
         ts->attempts_left > ROT_TRIAL_ATTEMPTS ||
         ts->floor_pending > ROT_SVN_MAX) {
@@ -216,9 +224,12 @@ static void commit_guard(const rot_update_t *u, const rot_update_state_t *next,
   }
 }
 
-/* Write next into the older copy; u->state changes only once it is durable.
- * tok: the verification behind any slot the commit names anew, or NULL. */
-static rot_error_t state_commit(rot_update_t *u, rot_update_state_t *next,
+/* Write the state with type's entry replaced by *entry (every change of
+ * state is one type's) into the older copy; u->state changes only once it
+ * is durable. tok: the verification behind any slot the commit names
+ * anew, or NULL. */
+static rot_error_t state_commit(rot_update_t *u, uint32_t type,
+                                const rot_type_state_t *entry,
                                 const slot_token_t *tok) {
   uint8_t buf[ROT_UPDATE_STATE_SIZE];
   uint8_t back[ROT_UPDATE_STATE_SIZE];
@@ -228,6 +239,12 @@ static rot_error_t state_commit(rot_update_t *u, rot_update_state_t *next,
   if (u->sealed != HARDENED_FALSE) {
     return ROT_ERROR_UPDATE_SEALED;
   }
+  if (type >= ROT_IMAGE_TYPE_SLOTS) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  rot_update_state_t n = u->state;
+  rot_update_state_t *next = &n;
+  n.types[type] = *entry;
   commit_guard(u, next, tok);
   next->magic = ROT_UPDATE_STATE_MAGIC;
   next->seq = u->state.seq + 1u;
@@ -331,6 +348,7 @@ static int known_holds(const rot_update_t *u, uint32_t type, uint32_t slot,
          rot_verified_check(&t->tok.v) == ROT_OK && t->tok.v.image_type == type;
 }
 
+ROT_NOINLINE
 static void keep_token(rot_update_t *u, const slot_token_t *tok,
                        uint32_t region, const rot_policy_t *policy) {
   rot_staged_token_t *t = &u->known[tok->slot & 1u];
@@ -406,13 +424,13 @@ static rot_error_t finish_floors(rot_update_t *u, const slot_token_t *known) {
     if (svn == 0) {
       continue;
     }
-    rot_update_state_t next = u->state;
-    next.types[t].floor_pending = 0;
+    rot_type_state_t next = u->state.types[t];
+    next.floor_pending = 0;
     slot_token_t proof;
     rot_error_t why = floor_justified(u, t, svn, known, &proof);
     if (ROT_FIRST_CHECK(why != ROT_OK)) {
       note(u, ROT_AUDIT_FLOOR_REFUSED, why, t, svn);
-      ROT_TRY(state_commit(u, &next, NULL));
+      ROT_TRY(state_commit(u, t, &next, NULL));
       continue;
     }
     /* Second look at the proof itself, not a second verification: the
@@ -422,7 +440,7 @@ static rot_error_t finish_floors(rot_update_t *u, const slot_token_t *known) {
     HARDENED_CHECK_EQ(proof.v.svn >= svn, 1);
     ROT_TRY(rot_otp_raise_floor(u->otp, t, svn));
     note(u, ROT_AUDIT_FLOOR_RAISED, ROT_OK, t, svn);
-    ROT_TRY(state_commit(u, &next, NULL));
+    ROT_TRY(state_commit(u, t, &next, NULL));
   }
   return ROT_OK;
 }
@@ -540,9 +558,9 @@ static rot_error_t begin_impl(rot_update_t *u, uint32_t image_type,
   }
   if (ts->staged == slot) {
     /* The staged image is about to be overwritten: forget it first. */
-    rot_update_state_t next = u->state;
-    next.types[image_type].staged = ROT_SLOT_NONE;
-    rot_error_t err = state_commit(u, &next, NULL);
+    rot_type_state_t next = *ts;
+    next.staged = ROT_SLOT_NONE;
+    rot_error_t err = state_commit(u, image_type, &next, NULL);
     if (err != ROT_OK) {
       rot_gate_close_window(u->gate);
       return err;
@@ -634,21 +652,8 @@ rot_error_t rot_update_chunk(rot_update_t *u, uint32_t off, const uint8_t *data,
   if (len > ROT_UPDATE_CHUNK_MAX || len > s->declared_len - s->written) {
     return ROT_ERROR_UPDATE_TOO_LARGE;
   }
-  if (off == 0 && len >= ROT_IMAGE_HEADER_SIZE) {
-    /* Fail fast on a header that can never pass, before the rest arrives. */
-    rot_image_header_t h;
-    rot_error_t err = rot_image_header_parse(data, len, &h);
-    if (err == ROT_OK && h.image_type != s->image_type) {
-      err = ROT_ERROR_POLICY_TYPE_MISMATCH;
-    }
-    if (err == ROT_OK && rot_image_expected_len(&h) != s->declared_len) {
-      err = ROT_ERROR_IMAGE_BAD_LENGTH;
-    }
-    if (err != ROT_OK) {
-      rot_update_abort(u, err);
-      return err;
-    }
-  }
+  /* A header that can never pass is refused in the chunk that completes
+   * it, as it is read back (staged_bytes): before the rest arrives. */
   rot_error_t err =
       rot_gate_program(u->gate, ROT_INIT_UPDATE, s->region, off, data, len);
   if (err == ROT_OK) {
@@ -715,9 +720,9 @@ rot_error_t rot_update_finish(rot_update_t *u, rot_verified_image_t *out) {
   rot_policy_t policy;
   rot_error_t err = verify_staged(u, type, slot, region, &policy, &tok);
   if (!ROT_FIRST_CHECK(err != ROT_OK)) {
-    rot_update_state_t next = u->state;
-    next.types[type].staged = (uint8_t)slot;
-    err = state_commit(u, &next, &tok);
+    rot_type_state_t next = u->state.types[type];
+    next.staged = (uint8_t)slot;
+    err = state_commit(u, type, &next, &tok);
   }
   if (err == ROT_OK) {
     *out = tok.v;
@@ -780,11 +785,11 @@ static rot_error_t activate_impl(rot_update_t *u, uint32_t image_type) {
   if (ROT_FIRST_CHECK(err != ROT_OK)) {
     return err;
   }
-  rot_update_state_t next = u->state;
-  next.types[image_type].pending = ts->staged;
-  next.types[image_type].staged = ROT_SLOT_NONE;
-  next.types[image_type].attempts_left = ROT_TRIAL_ATTEMPTS;
-  ROT_TRY(state_commit(u, &next, tok));
+  rot_type_state_t next = *ts;
+  next.pending = ts->staged;
+  next.staged = ROT_SLOT_NONE;
+  next.attempts_left = ROT_TRIAL_ATTEMPTS;
+  ROT_TRY(state_commit(u, image_type, &next, tok));
   note(u, ROT_AUDIT_ACTIVATE, ROT_OK, image_type,
        u->state.types[image_type].pending);
   return ROT_OK;
@@ -807,6 +812,7 @@ static int trial_booted(const rot_update_t *u, uint32_t type) {
 }
 
 /* A trial ends (confirmed, reverted, expired): what ran of it is moot. */
+ROT_NOINLINE
 static void trial_forget(rot_update_t *u, uint32_t type) {
   u->trial_run[type] = HARDENED_FALSE;
   u->trial_slot[type] = ROT_SLOT_NONE;
@@ -839,13 +845,13 @@ static rot_error_t confirm_impl(rot_update_t *u, uint32_t image_type,
   rot_policy_t policy;
   ROT_TRY(rot_otp_policy(u->otp, &policy));
   /* Phase 1: the confirm is durable, and says which floor it owes. */
-  rot_update_state_t next = u->state;
-  next.types[image_type].active = ts->pending;
-  next.types[image_type].pending = ROT_SLOT_NONE;
-  next.types[image_type].attempts_left = 0;
-  next.types[image_type].floor_pending =
+  rot_type_state_t next = *ts;
+  next.active = ts->pending;
+  next.pending = ROT_SLOT_NONE;
+  next.attempts_left = 0;
+  next.floor_pending =
       tok.v.svn > policy.svn_floor[image_type] ? tok.v.svn : 0;
-  ROT_TRY(state_commit(u, &next, &tok));
+  ROT_TRY(state_commit(u, image_type, &next, &tok));
   trial_forget(u, image_type);
   *out = tok.v;
   note(u, ROT_AUDIT_CONFIRM, ROT_OK, image_type, out->svn);
@@ -859,12 +865,12 @@ static rot_error_t confirm_impl(rot_update_t *u, uint32_t image_type,
 static rot_error_t revert_impl(rot_update_t *u, uint32_t image_type) {
   ROT_TRY(slot_type_check(u, image_type));
   rot_type_state_t *ts = &u->state.types[image_type];
-  rot_update_state_t next = u->state;
+  rot_type_state_t next = *ts;
   slot_token_t tok;
   const slot_token_t *proof = NULL;
   if (ts->pending != ROT_SLOT_NONE) {
-    next.types[image_type].pending = ROT_SLOT_NONE;
-    next.types[image_type].attempts_left = 0;
+    next.pending = ROT_SLOT_NONE;
+    next.attempts_left = 0;
   } else {
     if (ts->active == ROT_SLOT_NONE) {
       return ROT_ERROR_UPDATE_REVERT_INVALID;
@@ -877,13 +883,13 @@ static rot_error_t revert_impl(rot_update_t *u, uint32_t image_type) {
     if (ROT_FIRST_CHECK(err != ROT_OK)) {
       return ROT_ERROR_UPDATE_REVERT_INVALID;
     }
-    next.types[image_type].active = (uint8_t)other;
-    if (next.types[image_type].staged == other) {
-      next.types[image_type].staged = ROT_SLOT_NONE;
+    next.active = (uint8_t)other;
+    if (next.staged == other) {
+      next.staged = ROT_SLOT_NONE;
     }
     proof = &tok;
   }
-  ROT_TRY(state_commit(u, &next, proof));
+  ROT_TRY(state_commit(u, image_type, &next, proof));
   trial_forget(u, image_type);
   note(u, ROT_AUDIT_REVERT, ROT_OK, image_type,
        u->state.types[image_type].active);
@@ -958,10 +964,10 @@ rot_error_t rot_boot_decide(rot_update_t *u, uint32_t image_type,
    * that never comes up cannot trial forever. */
   rot_type_state_t ts = u->state.types[image_type];
   if (ts.pending != ROT_SLOT_NONE) {
-    rot_update_state_t next = u->state;
+    rot_type_state_t next = ts;
     if (ts.attempts_left > 0) {
-      next.types[image_type].attempts_left = (uint8_t)(ts.attempts_left - 1u);
-      ROT_TRY(state_commit(u, &next, NULL));
+      next.attempts_left = (uint8_t)(ts.attempts_left - 1u);
+      ROT_TRY(state_commit(u, image_type, &next, NULL));
       if (try_region(u, slot_region(u, image_type, ts.pending), image_type, out,
                      &why)) {
         out->reason = ROT_BOOT_TRIAL;
@@ -973,10 +979,10 @@ rot_error_t rot_boot_decide(rot_update_t *u, uint32_t image_type,
       }
     }
     /* Expired or bad trial: back to the confirmed image. */
-    next = u->state;
-    next.types[image_type].pending = ROT_SLOT_NONE;
-    next.types[image_type].attempts_left = 0;
-    ROT_TRY(state_commit(u, &next, NULL));
+    next = u->state.types[image_type];
+    next.pending = ROT_SLOT_NONE;
+    next.attempts_left = 0;
+    ROT_TRY(state_commit(u, image_type, &next, NULL));
     trial_forget(u, image_type);
     note(u, ROT_AUDIT_TRIAL_EXPIRED, why, image_type, ts.pending);
     ts = u->state.types[image_type];

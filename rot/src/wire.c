@@ -11,6 +11,7 @@ rot_cursor_t rot_cursor_reader(const uint8_t *p, size_t len) {
   return c;
 }
 
+ROT_NOINLINE
 rot_cursor_t rot_cursor_writer(uint8_t *p, size_t cap) {
   rot_cursor_t c = {p, p == NULL ? 0 : cap, 0, 1, 0};
   return c;
@@ -27,20 +28,51 @@ uint8_t *rot_cursor_take(rot_cursor_t *c, size_t n) {
 }
 
 /* A member of n (1, 2, 4 or 8) bytes, through its own type. */
-static uint64_t member_get(const uint8_t *m, size_t n) {
+/*
+ * An integer member to and from its n little-endian wire bytes. A
+ * little-endian machine holds the member as exactly those bytes, so there
+ * it is a copy, as for a BYTES field; elsewhere it is spelled out.
+ */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define WIRE_LE_HOST 1
+#else
+#define WIRE_LE_HOST 0
+#endif
+
+static void int_put(uint8_t *b, const uint8_t *m, size_t n) {
+  if (WIRE_LE_HOST) {
+    rot_memcpy(b, m, n);
+    return;
+  }
+  uint64_t v;
   switch (n) {
     case 1:
-      return *m;
+      v = *m;
+      break;
     case 2:
-      return *(const uint16_t *)(const void *)m;
+      v = *(const uint16_t *)(const void *)m;
+      break;
     case 4:
-      return *(const uint32_t *)(const void *)m;
+      v = *(const uint32_t *)(const void *)m;
+      break;
     default:
-      return *(const uint64_t *)(const void *)m;
+      v = *(const uint64_t *)(const void *)m;
+      break;
+  }
+  for (size_t i = 0; i < n; i++, v >>= 8) {
+    b[i] = (uint8_t)v;
   }
 }
 
-static void member_set(uint8_t *m, size_t n, uint64_t v) {
+static void int_get(uint8_t *m, const uint8_t *b, size_t n) {
+  if (WIRE_LE_HOST) {
+    rot_memcpy(m, b, n);
+    return;
+  }
+  uint64_t v = 0;
+  for (size_t i = n; i-- > 0;) {
+    v = (v << 8) | b[i];
+  }
   switch (n) {
     case 1:
       *m = (uint8_t)v;
@@ -57,7 +89,6 @@ static void member_set(uint8_t *m, size_t n, uint64_t v) {
   }
 }
 
-/* One walk for both directions: s is only written when c reads. */
 static void walk(rot_cursor_t *c, const rot_field_t *f, uint8_t *s) {
   for (; f->kind != ROT_FIELD_KIND_END; f++) {
     uint8_t *m = s + f->off;
@@ -72,27 +103,18 @@ static void walk(rot_cursor_t *c, const rot_field_t *f, uint8_t *s) {
       } else if (f->kind == ROT_FIELD_KIND_ZERO) {
         rot_memset(b, 0, n);
       } else {
-        uint64_t v = member_get(m, n);
-        for (size_t i = 0; i < n; i++, v >>= 8) {
-          b[i] = (uint8_t)v;
-        }
+        int_put(b, m, n);
       }
     } else if (f->kind == ROT_FIELD_KIND_ZERO) {
       if (b != NULL && !rot_is_zero(b, n)) {
         c->bad = 1;
       }
+    } else if (b == NULL) {
+      rot_memset(m, 0, n); /* a failed read leaves the member zero */
     } else if (f->kind == ROT_FIELD_KIND_BYTES) {
-      if (b != NULL) {
-        rot_memcpy(m, b, n);
-      } else {
-        rot_memset(m, 0, n);
-      }
+      rot_memcpy(m, b, n);
     } else {
-      uint64_t v = 0;
-      for (size_t i = n; b != NULL && i-- > 0;) {
-        v = (v << 8) | b[i];
-      }
-      member_set(m, n, v);
+      int_get(m, b, n);
     }
   }
 }
@@ -113,6 +135,7 @@ rot_error_t rot_cursor_read_done(const rot_cursor_t *c) {
   return !c->bad && c->off == c->len ? ROT_OK : ROT_ERROR_MAILBOX_BAD_ARGS;
 }
 
+ROT_NOINLINE
 rot_error_t rot_cursor_write_done(const rot_cursor_t *c, size_t *out_len) {
   if (out_len == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;

@@ -71,9 +71,9 @@ typedef struct rot_flash_region {
   const char *name;    /* "opensbi-a" */
   uint32_t off;        /* erase-block aligned */
   uint32_t size;       /* multiple of the erase size */
-  uint32_t kind;       /* rot_region_kind_t */
-  uint32_t image_type; /* slot and recovery regions: rot_image_type_t */
-  uint32_t slot;       /* ROT_SLOT_A / ROT_SLOT_B / ROT_SLOT_NONE */
+  uint8_t kind;        /* rot_region_kind_t */
+  uint8_t image_type;  /* slot and recovery regions: rot_image_type_t */
+  uint8_t slot;        /* ROT_SLOT_A / ROT_SLOT_B / ROT_SLOT_NONE */
 } rot_flash_region_t;
 
 typedef struct rot_flash_layout {

@@ -41,8 +41,8 @@ typedef enum rot_lifecycle {
 
 /* Memory window an image of a given type may be loaded into: [base, end). */
 typedef struct rot_region {
-  uint64_t base;
-  uint64_t end;
+  uint32_t base; /* every window lies below 4 GiB */
+  uint32_t end;
   /* 1 when the image is code: the entry must lie inside the payload. */
   uint32_t executable;
 } rot_region_t;

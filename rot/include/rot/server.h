@@ -82,16 +82,18 @@ typedef struct rot_server {
   rot_audit_t *audit; /* may be NULL */
   const rot_otp_port_t *otp;
   const rot_crypto_t *crypto;
+  const rot_cert_port_t *cert; /* NULL: identity commands unsupported */
   uint64_t session_timeout; /* seconds of the update engine's clock */
   uint32_t session_owner;   /* connection that began the session; 0 none */
-  rot_server_boot_t boot[ROT_IMAGE_TYPE_SLOTS];
-  rot_server_verdict_t verdict[ROT_RGN_COUNT];
   uint32_t verifications; /* full verifications INVENTORY ran (for tests) */
-  rot_mbox_inventory_t inv; /* reply scratch: too large for a stack */
   /* The boot ROM stage's verdict on the RoT firmware and the DICE
    * identity it derived at this reset (rot/identity.h). */
   rot_identity_t id;
-  const rot_cert_port_t *cert; /* NULL: identity commands unsupported */
+  /* The large members last: every scalar above stays within reach of the
+   * short (compressed) loads and stores of a chip's instruction set. */
+  rot_server_boot_t boot[ROT_IMAGE_TYPE_SLOTS];
+  rot_server_verdict_t verdict[ROT_RGN_COUNT];
+  rot_mbox_inventory_t inv; /* reply scratch: too large for a stack */
 } rot_server_t;
 
 /**

@@ -90,13 +90,13 @@ typedef struct rot_update_session {
   uint32_t declared_len;
   uint32_t written;
   uint64_t last_activity; /* seconds, for the idle timeout */
+  uint32_t payload_off; /* header + manifest; 0 until the header is in */
+  uint32_t payload_end; /* payload_off + payload_len */
+  uint32_t svn;         /* what the staged header claims, once it is in */
   /* One hash pass per update: SHA-384 of the payload, fed with each
    * chunk's bytes as read back from flash (and compared with what
    * arrived), so finish verifies without reading the payload again. */
   rot_hash_ctx_t payload_hash;
-  uint32_t payload_off; /* header + manifest; 0 until the header is in */
-  uint32_t payload_end; /* payload_off + payload_len */
-  uint32_t svn;         /* what the staged header claims, once it is in */
 } rot_update_session_t;
 
 /* What a completed verification proves about one slot: the token, and
@@ -133,16 +133,19 @@ typedef struct rot_update {
   uint64_t (*now)(void);
   uint8_t *scratch;   /* >= largest slot region; images are verified here */
   uint32_t scratch_len;
-  rot_update_state_t state;
   uint32_t state_copy; /* which state block holds state (0/1) */
-  uint8_t state_key[ROT_UPDATE_STATE_KEY_LEN]; /* from the device secret */
   /* Bit i: state copy i was written but failed authentication at init
    * (a torn write, or a record the chip never wrote); it was ignored. */
   uint32_t state_rejected;
-  rot_update_session_t session;
   /* HARDENED_TRUE on a decommissioned device: no state key (the device
    * secret is locked away), a fresh state, and every commit refused. */
   hardened_bool_t sealed;
+  /* The scalars above and the session's first fields stay within reach
+   * of the short (compressed) loads and stores of a chip's instruction
+   * set; the large members follow. */
+  rot_update_session_t session;
+  rot_update_state_t state;
+  uint8_t state_key[ROT_UPDATE_STATE_KEY_LEN]; /* from the device secret */
   rot_staged_token_t known[2]; /* by slot: ROT_SLOT_A, ROT_SLOT_B */
   /* Per type: HARDENED_TRUE once a boot decision since this (re)start
    * handed out the image on trial, in slot trial_slot. Never persisted:

@@ -35,6 +35,15 @@ inline void rot_st64(uint8_t *p, uint64_t v) {
   rot_st32(p + 4, (uint32_t)(v >> 32));
 }
 
+/*
+ * A helper called from several places whose copies, were the compiler to
+ * inline them, would cost the chip more code than the calls (measured
+ * with `make freestanding`): typically one that returns or compares
+ * rot_error_t codes, each a 32-bit constant built by two instructions in
+ * every copy, which the compiler's estimate of a small function misses.
+ */
+#define ROT_NOINLINE __attribute__((noinline))
+
 /* The core cannot use libc: its own copy, fill and wipe. Copy and fill
  * keep memcpy's and memset's contract (they return dst), so the chip link
  * can also serve the compiler's own block copies with them. */

@@ -25,18 +25,26 @@
 #define ROT_FIELD_KIND_BYTES 2u /* bytes copied as they are */
 #define ROT_FIELD_KIND_ZERO 3u  /* reserved: written 0, must read 0; no member */
 
+/* Two bytes a field: the tables are the bulk of a chip's constants. */
 typedef struct rot_field {
-  uint16_t off; /* offset of the member in its struct */
-  uint8_t kind; /* ROT_FIELD_KIND_* */
-  uint8_t len;  /* bytes on the wire (the member's size) */
+  uint16_t off : 7;  /* offset of the member in its struct (< 128) */
+  uint16_t kind : 2; /* ROT_FIELD_KIND_* */
+  uint16_t len : 7;  /* bytes on the wire (the member's size, < 128) */
 } rot_field_t;
+_Static_assert(sizeof(rot_field_t) == 2u, "a field is two bytes");
+
+/* n, or a compile error when n does not fit a field's 7 bits. */
+#define ROT_FIELD_U7_(n) \
+  ((uint16_t)((n) + 0u * sizeof(char[(n) < 128u ? 1 : -1])))
 
 /* A member of struct type T, as wide on the wire as in memory. */
-#define ROT_FIELD_INT(T, m) \
-  {(uint16_t)offsetof(T, m), ROT_FIELD_KIND_INT, (uint8_t)sizeof(((T *)0)->m)}
-#define ROT_FIELD_BYTES(T, m) \
-  {(uint16_t)offsetof(T, m), ROT_FIELD_KIND_BYTES, (uint8_t)sizeof(((T *)0)->m)}
-#define ROT_FIELD_ZERO(n) {0u, ROT_FIELD_KIND_ZERO, (uint8_t)(n)}
+#define ROT_FIELD_INT(T, m)                                  \
+  {ROT_FIELD_U7_(offsetof(T, m)), ROT_FIELD_KIND_INT,       \
+   ROT_FIELD_U7_(sizeof(((T *)0)->m))}
+#define ROT_FIELD_BYTES(T, m)                                \
+  {ROT_FIELD_U7_(offsetof(T, m)), ROT_FIELD_KIND_BYTES,     \
+   ROT_FIELD_U7_(sizeof(((T *)0)->m))}
+#define ROT_FIELD_ZERO(n) {0u, ROT_FIELD_KIND_ZERO, ROT_FIELD_U7_(n)}
 #define ROT_FIELD_END {0u, ROT_FIELD_KIND_END, 0u}
 
 typedef struct rot_cursor {
