@@ -471,12 +471,17 @@ static rot_error_t fetched_take(struct fetched *f, const rot_crypto_t *c,
   return ROT_OK;
 }
 
+static rot_error_t ask_decision(bc_ctx_t *ctx, size_t i);
+
 /* Read the f->len bytes of a region from offset 0 into f, in READ_REGION
  * chunks of at most ROT_MBOX_READ_MAX, each reply exactly as long as
- * asked (the chunks arrive in order). */
+ * asked (the chunks arrive in order). ask_next >= 0: the boot decision
+ * ask_next (DECIDED_*) is asked for right behind the last READ_REGION,
+ * so the chip decides it while this side hashes the last chunks; its
+ * answer is the next reply after the image's. */
 static rot_error_t read_image(bc_ctx_t *ctx, uint32_t region,
                               struct fetched *f, const char *name,
-                              const char *what) {
+                              const char *what, int ask_next) {
   uint32_t seqs[READ_WINDOW];
   uint32_t lens[READ_WINDOW];
   uint32_t window = read_window(ctx);
@@ -491,6 +496,9 @@ static rot_error_t read_image(bc_ctx_t *ctx, uint32_t region,
       lens[slot] = n;
       sent += n;
       in_flight++;
+      if (sent == len && ask_next >= 0) {
+        ROT_TRY(ask_decision(ctx, (size_t)ask_next));
+      }
     }
     const uint8_t *reply = NULL;
     uint32_t got = 0;
@@ -526,11 +534,12 @@ static const uint32_t kDecided[DECIDED_COUNT] = {
 /*
  * Ask the chip for a boot decision (i: DECIDED_*) without waiting for the
  * answer (take_decision). The payload's and the RoT firmware's are asked
- * for first thing, before the crypto backend starts and the TPM opens:
- * the chip verifies the payload (a full hash, a signature and a durable
- * audit record) meanwhile, instead of each side waiting for the other.
- * OpenSBI's is asked for once the payload has been read, so the chip
- * decides it while this side checks and seals the payload. Nothing is
+ * for first thing, before the base tree is read and the crypto backend
+ * starts: the chip verifies the payload (a full hash, a signature and a
+ * durable audit record) meanwhile, instead of each side waiting for the
+ * other. OpenSBI's is asked for right behind the payload's last
+ * READ_REGION (read_image), so the chip decides it while this side hashes
+ * the last chunks and checks and seals the payload. Nothing is
  * measured before every answer is in and every image checked, so a
  * refusal still leaves the TPM untouched and the host off. A TPM that
  * then fails to open fails the boot after the chip decided, as a boot
@@ -568,7 +577,8 @@ static rot_error_t take_decision(bc_ctx_t *ctx, size_t i) {
  * the payload hashed as it arrives. fetch_finish then checks it is the
  * image the chip verified and seals the payload.
  */
-static rot_error_t fetch_read(bc_ctx_t *ctx, size_t i, bc_boot_image_t *out) {
+static rot_error_t fetch_read(bc_ctx_t *ctx, size_t i, bc_boot_image_t *out,
+                              int ask_next) {
   uint32_t type = kDecided[i];
   const rot_mbox_boot_resp_t *boot = &ctx->boot[i];
   struct fetched *f = &ctx->got[i];
@@ -596,7 +606,7 @@ static rot_error_t fetch_read(bc_ctx_t *ctx, size_t i, bc_boot_image_t *out) {
   snprintf(name, sizeof(name), "bootchain-%s", rot_image_type_name(type));
   snprintf(what, sizeof(what), "%s image read from %s",
            rot_image_type_name(type), out->region);
-  rot_error_t err = read_image(ctx, boot->info.region, f, name, what);
+  rot_error_t err = read_image(ctx, boot->info.region, f, name, what, ask_next);
   if (err != ROT_OK) {
     fetched_free(f);
   }
@@ -671,7 +681,7 @@ static rot_error_t fetch_rot_read(bc_ctx_t *ctx, bc_boot_image_t *out) {
     out->why = (rot_error_t)boot->why;
     return ROT_OK;
   }
-  return fetch_read(ctx, DECIDED_ROT, out);
+  return fetch_read(ctx, DECIDED_ROT, out, -1);
 }
 
 static rot_error_t fetch_rot_finish(bc_ctx_t *ctx, bc_boot_image_t *out) {
@@ -1119,8 +1129,9 @@ static rot_error_t open_tpm(bc_ctx_t *ctx) {
 
 /*
  * The TPM side of the set-up (open_tpm: load the TCTI, read the active
- * banks, check PCRs 0-7 are fresh) on a thread of its own, while this
- * thread takes the chip's answers and reads, hashes and seals the images:
+ * banks, check PCRs 0-7 are fresh) on a thread of its own, started once
+ * the chip has decided the payload, while this thread reads, hashes and
+ * seals the images:
  * the two wait on different servers (swtpm, rotd). The thread works on a
  * private context and result (the TPM, the log writer, the banks, its
  * error detail), handed over only at tpm_join; it uses neither the crypto
@@ -1256,9 +1267,10 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
   ctx.m = m;
   rot_error_t err = ROT_OK;
   tpm_opener_t *opener = NULL;
+  int tpm_due = 0; /* the chip was asked: the TPM is part of the verdict */
+  int tpm_tried = 0; /* joined: its verdict is in err already */
   double t0 = now_ms();
 
-  STEP("base-dtb", load_base_dtb(&ctx));
   const char *sock = cfg->socket != NULL ? cfg->socket : rot_mbox_default_socket();
   err = rot_mbox_client_connect(&ctx.mbox, sock, 0);
   if (err != ROT_OK) {
@@ -1277,26 +1289,40 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
   /* The receive buffer is filled by the kernel with 64 KiB replies: its
    * pages allocated in one call, not a fault per page in the first read. */
   prefault(ctx.mbox.rx, ROT_MBOX_MAX_FRAME);
-  /* The chip decides the payload while the crypto backend starts
-   * (libcrypto loads its configuration and providers) and the TPM opens,
-   * and OpenSBI while the payload is checked and sealed (ask_decision). */
+  /* The chip decides the payload while the base tree is read and the
+   * crypto backend starts (libcrypto loads its configuration and
+   * providers), and OpenSBI while the payload is hashed, checked and
+   * sealed (ask_decision). */
   STEP("boot", ask_decision(&ctx, DECIDED_PAYLOAD));
   STEP("boot", ask_decision(&ctx, DECIDED_ROT));
-  opener = tpm_start(&ctx);
+  tpm_due = 1;
+  /* The base tree is read while the chip decides: it is checked, with
+   * every other input of the handoff, before the first extend. */
+  STEP("base-dtb", load_base_dtb(&ctx));
   STEP("crypto", (ctx.crypto = rot_host_crypto()) != NULL ? ROT_OK
                                                           : ROT_ERROR_CRYPTO_FAILED);
   STEP("boot", take_decision(&ctx, DECIDED_PAYLOAD));
+  /* The TPM opens once the chip has decided the payload, not while it
+   * decides: loading the TCTI, and swtpm's own start-up work for its
+   * first commands, would take the cores the chip's verify needs. From
+   * here on this thread mostly hashes, on one core, while the chip only
+   * serves reads: the TPM work has the other. */
+  opener = tpm_start(&ctx);
   STEP("boot", take_decision(&ctx, DECIDED_ROT));
-  STEP("read-payload", fetch_read(&ctx, DECIDED_PAYLOAD, &m->payload));
-  STEP("read-rot", fetch_rot_read(&ctx, &m->rot));
-  STEP("boot", ask_decision(&ctx, DECIDED_OPENSBI));
+  /* OpenSBI's decision is asked for behind the payload's last READ_REGION:
+   * the chip decides it while this side hashes the last chunks and checks
+   * and seals the payload. The RoT firmware's reads would queue behind it,
+   * so they come after. */
+  STEP("read-payload", fetch_read(&ctx, DECIDED_PAYLOAD, &m->payload, DECIDED_OPENSBI));
   STEP("read-payload", fetch_finish(&ctx, DECIDED_PAYLOAD, &m->payload));
-  STEP("read-rot", fetch_rot_finish(&ctx, &m->rot));
   STEP("boot", take_decision(&ctx, DECIDED_OPENSBI));
-  STEP("read-opensbi", fetch_read(&ctx, DECIDED_OPENSBI, &m->firmware));
+  STEP("read-rot", fetch_rot_read(&ctx, &m->rot));
+  STEP("read-rot", fetch_rot_finish(&ctx, &m->rot));
+  STEP("read-opensbi", fetch_read(&ctx, DECIDED_OPENSBI, &m->firmware, -1));
   STEP("read-opensbi", fetch_finish(&ctx, DECIDED_OPENSBI, &m->firmware));
   err = tpm_join(&ctx, opener);
   opener = NULL;
+  tpm_tried = 1;
   STEP("tpm", err);
   STEP("lock", lock_boot_regions(&ctx));
   STEP("handoff-check", check_handoff_inputs(&ctx));
@@ -1329,6 +1355,12 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
   m->stage[0] = '\0';
 
 out:
+  if (tpm_due && opener == NULL && !tpm_tried) {
+    /* The chip was asked, and a step failed before the TPM was due to
+     * open (the chip refused the payload, say): open it now, so that a
+     * TPM that fails is named first whenever it opens. */
+    opener = tpm_start(&ctx);
+  }
   if (opener != NULL) {
     /* A step failed while the TPM was opening: wait for it and release
      * it. A TPM that failed too is the reason given, as when the TPM was
