@@ -92,6 +92,10 @@ struct bc_ctx {
   struct fetched got[3];
   uint8_t *base_dtb;
   size_t base_dtb_len;
+  /* The handoff tree built by check_handoff_inputs with the largest log,
+   * which st_dtb shrinks to the final log length and measures. */
+  uint8_t *dtb;
+  size_t dtb_len;
   size_t stage_index; /* row being run: the DTB stage looks ahead */
   /* What the handoff writes to /chosen (handoff_info fills these). */
   char fw_version[96];
@@ -925,9 +929,11 @@ static bc_handoff_info_t handoff_info(bc_ctx_t *ctx, uint32_t log_size) {
 /*
  * Every input of the handoff (the base tree from disk, the versions and
  * slots from the chip) is checked before the first PCR is extended: a
- * trial build with the largest log the reservation allows. The measured
- * build differs only in the log size, and its region lies inside the one
- * checked here, so a refusal can no longer come after PCRs moved.
+ * build with the largest log the reservation allows. The measured tree
+ * differs only in the log size, and its region lies inside the one
+ * checked here, so a refusal can no longer come after PCRs moved. The
+ * tree is kept: st_dtb shrinks its log in place (bc_handoff_set_log_size,
+ * the same bytes a second build would give) instead of building again.
  */
 static rot_error_t check_handoff_inputs(bc_ctx_t *ctx) {
   bc_handoff_info_t info = handoff_info(ctx, BC_HANDOFF_LOG_MAX);
@@ -942,11 +948,13 @@ static rot_error_t check_handoff_inputs(bc_ctx_t *ctx) {
   size_t out_len = 0;
   rot_error_t err = bc_handoff_build(ctx->base_dtb, ctx->base_dtb_len, &info,
                                      out, cap, &out_len);
-  free(out);
   if (err != ROT_OK) {
+    free(out);
     return fail(ctx, err, "base DTB refused before any measurement: %s",
                 rot_error_str(err));
   }
+  ctx->dtb = out;
+  ctx->dtb_len = out_len;
   return ROT_OK;
 }
 
@@ -963,19 +971,14 @@ static rot_error_t st_dtb(bc_ctx_t *ctx, const bc_stage_t *st) {
     return fail(ctx, ROT_ERROR_EVENTLOG_FULL, "log of %zu bytes exceeds the reservation",
                 final_len);
   }
-  bc_handoff_info_t info = handoff_info(ctx, (uint32_t)final_len);
-  size_t cap = bc_handoff_max_size(ctx->base_dtb_len, &info);
-  uint8_t *out = malloc(cap ? cap : 1);
-  size_t out_len = 0;
-  if (out == NULL) {
-    return fail(ctx, ROT_ERROR_HANDOFF_FDT, "out of memory");
+  if (ctx->dtb == NULL) {
+    return fail(ctx, ROT_ERROR_INTERNAL, "handoff DTB: not checked before");
   }
-  rot_error_t err = bc_handoff_build(ctx->base_dtb, ctx->base_dtb_len, &info,
-                                     out, cap, &out_len);
+  rot_error_t err =
+      bc_handoff_set_log_size(ctx->dtb, ctx->dtb_len, (uint32_t)final_len);
   if (err == ROT_OK) {
-    err = bc_seal_create("bootchain-dtb", out, out_len, &ctx->m->dtb);
+    err = bc_seal_create("bootchain-dtb", ctx->dtb, ctx->dtb_len, &ctx->m->dtb);
   }
-  free(out);
   if (err != ROT_OK) {
     return fail(ctx, err, "handoff DTB: %s", rot_error_str(err));
   }
@@ -1242,6 +1245,7 @@ static void ctx_close(bc_ctx_t *ctx) {
   bc_tpm_close(ctx->tpm);
   free(ctx->log_buf);
   free(ctx->base_dtb);
+  free(ctx->dtb);
 }
 
 #define STEP(name_, expr_)                                                  \
