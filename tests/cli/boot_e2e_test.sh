@@ -308,8 +308,8 @@ else
   not_ok "rewritten flash leaves the host off (exit $rc)" "$(cat "$T/err")"
 fi
 
-# The flash is still rewritten: the chip refuses the payload before the
-# TPM is due to open, and the TPM that is gone is still the reason named.
+# The flash is still rewritten: the chip refuses the payload, and the TPM
+# that is gone is still the reason named.
 bash "$SWTPM" stop "$T/tpm" >/dev/null
 start=$(date +%s%N)
 "$BIN/bootchain" measure --tcti "$TCTI" --out out3 >/dev/null 2>"$T/err"
