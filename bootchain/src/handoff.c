@@ -700,3 +700,34 @@ rot_error_t bc_handoff_log_location(const void *dtb, size_t len,
   *size = sz;
   return ROT_OK;
 }
+
+rot_error_t bc_handoff_set_log_size(void *dtb, size_t len, uint32_t log_size) {
+  uint64_t addr = 0;
+  uint32_t size = 0;
+  if (dtb == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  ROT_TRY(bc_handoff_log_location(dtb, len, &addr, &size));
+  if (log_size == 0 || log_size > size) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  /* Found and cross-checked by bc_handoff_log_location just now. */
+  int tpm = fdt_node_offset_by_compatible(dtb, -1, BC_HANDOFF_TPM_COMPATIBLE);
+  int plen;
+  const void *p = fdt_getprop(dtb, tpm, "memory-region", &plen);
+  int log = p != NULL ? fdt_node_offset_by_phandle(dtb, fdt32_ld((const fdt32_t *)p)) : -1;
+  int parent = log >= 0 ? fdt_parent_offset(dtb, log) : -1;
+  int ac;
+  int sc;
+  int rlen;
+  if (parent < 0 || node_cells(dtb, parent, &ac, &sc) != ROT_OK ||
+      fdt_getprop(dtb, log, "reg", &rlen) == NULL || rlen != 4 * (ac + sc)) {
+    return ROT_ERROR_HANDOFF_BAD_DTB;
+  }
+  uint8_t reg[16];
+  write_cells(reg, ac, addr);
+  write_cells(reg + 4 * ac, sc, round_up_page(log_size));
+  ROT_TRY(fdt_status(fdt_setprop_inplace(dtb, log, "reg", reg, rlen)));
+  ROT_TRY(fdt_status(fdt_setprop_inplace_u32(dtb, tpm, "linux,sml-size", log_size)));
+  return ROT_OK;
+}

@@ -249,8 +249,9 @@ awk -v ext="$extends" -v ev="$events" -v e="$empty_ms" \
   printf "  %-58s | %5s | %8s | %8.2f\n", "= bound + work the design requires", "", "", design
   printf "  The chip rows run in another process (rotd) and partly overlap ours: the\n"
   printf "  chip verifies the payload while bootchain starts and opens the TPM, and\n"
-  printf "  decides OpenSBI while bootchain seals the payload. They are summed here one\n"
-  printf "  after another. The chip checks each signature itself: those are the P-384\n"
+  printf "  decides OpenSBI while bootchain hashes the last chunks of the payload and\n"
+  printf "  seals it. They are summed here one after another. The chip checks each\n"
+  printf "  signature itself: those are the P-384\n"
   printf "  rows of the bound. Audit records made durable per boot: %d (the audit\n", rec
   printf "  sequence of rotd before and after one boot).\n"
   printf "\n%-42s | %-24s | %8s | %s\n", "figure", "ms [min-max]", "bound ms", "ours/bound"

@@ -1,11 +1,12 @@
 /*
  * libFuzzer target for the device-tree handoff: arbitrary blobs as the
  * base tree (fdt_check_full, then every edit the handoff makes) and as a
- * handoff to read the log location back from.
+ * handoff to read the log location back from and to shrink the log of.
  *
  * Besides the sanitizers, the target traps when an invariant breaks: a
  * build that succeeds yields a packed tree that passes fdt_check_full,
- * fits the size bound, and reads back the log location it was given; a
+ * fits the size bound, reads back the log location it was given and,
+ * with its log shrunk in place, equals the build with the smaller log; a
  * failed build leaves no bytes behind; errors are only the documented ones.
  */
 #include <stddef.h>
@@ -41,6 +42,16 @@ static void one_build(const uint8_t *base, size_t size,
     uint32_t len = 0;
     CHECK(bc_handoff_log_location(out, out_len, &addr, &len) == ROT_OK);
     CHECK(addr == info->log_addr && len == info->log_size);
+    /* Shrunk in place, it is the tree a build with the smaller log makes. */
+    bc_handoff_info_t small = *info;
+    small.log_size = info->log_size / 2u + 1u;
+    uint8_t *fresh = malloc(cap);
+    CHECK(fresh != NULL);
+    size_t fresh_len = 0;
+    CHECK(bc_handoff_build(base, size, &small, fresh, cap, &fresh_len) == ROT_OK);
+    CHECK(bc_handoff_set_log_size(out, out_len, small.log_size) == ROT_OK);
+    CHECK(fresh_len == out_len && memcmp(fresh, out, out_len) == 0);
+    free(fresh);
   } else {
     CHECK(documented(err));
     CHECK(out_len == 0);
@@ -97,6 +108,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   CHECK(err == ROT_OK || err == ROT_ERROR_HANDOFF_BAD_DTB);
   if (err == ROT_OK) {
     CHECK(len > 0);
+    /* Shrinking its log reads back as the new size, at the same place. */
+    uint32_t want = len / 2u + 1u;
+    CHECK(bc_handoff_set_log_size(base, size, want) == ROT_OK);
+    uint64_t addr2;
+    uint32_t len2;
+    CHECK(bc_handoff_log_location(base, size, &addr2, &len2) == ROT_OK);
+    CHECK(addr2 == addr && len2 == want);
+  } else {
+    /* Refused as the reader refuses it, and left untouched. */
+    CHECK(bc_handoff_set_log_size(base, size, 1) == ROT_ERROR_HANDOFF_BAD_DTB);
+    CHECK(memcmp(base, data, size) == 0);
   }
   free(base);
   return 0;

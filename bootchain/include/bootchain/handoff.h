@@ -132,4 +132,25 @@ rot_error_t bc_handoff_log_location(const void *dtb, size_t len,
                                     uint64_t *addr,
                                     uint32_t *size) ROT_WARN_UNUSED;
 
+/**
+ * Shrink the event log a handoff DTB describes to log_size bytes, in
+ * place: linux,sml-size of the TPM node and the size of the reservation
+ * its memory-region points at (log_size rounded up to a page), both
+ * fixed-width values, so the tree keeps its layout and length. The result
+ * is byte for byte the tree bc_handoff_build makes from the same base and
+ * info with this log_size: a tree built once with the largest log (the
+ * check before the first extend) becomes the measured one without a
+ * second build. The tree is first read back as bc_handoff_log_location
+ * reads it; log_size may not exceed the size it names (the reservation
+ * was checked against the memory map for that size, and a smaller one
+ * lies inside it).
+ *
+ * Errors: ROT_ERROR_INVALID_ARGUMENT (NULL dtb, log_size 0 or above the
+ * size the tree names), ROT_ERROR_HANDOFF_BAD_DTB (as
+ * bc_handoff_log_location), ROT_ERROR_HANDOFF_FDT (libfdt refused the
+ * in-place write).
+ */
+rot_error_t bc_handoff_set_log_size(void *dtb, size_t len,
+                                    uint32_t log_size) ROT_WARN_UNUSED;
+
 #endif /* BOOTCHAIN_HANDOFF_H */

@@ -1074,6 +1074,104 @@ static void handoff_test_log_location_inconsistent(void **state) {
   expect_location_refused(edit_version_16);
 }
 
+/* ---- bc_handoff_set_log_size --------------------------------------------- */
+
+/* Built with the largest log, then shrunk: the bytes of a fresh build. */
+static void expect_shrinks_to_fresh_build(const base_opts_t *o, uint32_t size) {
+  bufs_t *big = new_bufs(o);
+  bufs_t *fresh = new_bufs(o);
+  bc_handoff_info_t info = good_info();
+  info.log_size = BC_HANDOFF_LOG_MAX;
+  assert_int_equal(build_with(big, &info), ROT_OK);
+  info.log_size = size;
+  assert_int_equal(build_with(fresh, &info), ROT_OK);
+  assert_int_equal(bc_handoff_set_log_size(big->out, big->out_len, size), ROT_OK);
+  assert_int_equal(big->out_len, fresh->out_len);
+  assert_memory_equal(big->out, fresh->out, fresh->out_len);
+  uint64_t addr = 0;
+  uint32_t got = 0;
+  assert_int_equal(bc_handoff_log_location(big->out, big->out_len, &addr, &got),
+                   ROT_OK);
+  assert_int_equal(addr, LOG_ADDR);
+  assert_int_equal(got, size);
+  free(big);
+  free(fresh);
+}
+
+static void handoff_test_set_log_size_equals_fresh_build(void **state) {
+  (void)state;
+  static const uint32_t sizes[] = {1, 100, BC_HANDOFF_PAGE, BC_HANDOFF_PAGE + 1,
+                                   5000, BC_HANDOFF_LOG_MAX};
+  base_opts_t one_cell = {.root_ac = 1, .root_sc = 1};
+  for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+    expect_shrinks_to_fresh_build(NULL, sizes[i]);
+    expect_shrinks_to_fresh_build(&one_cell, sizes[i]);
+  }
+}
+
+static void handoff_test_set_log_size_refusals(void **state) {
+  (void)state;
+  bufs_t *b = new_bufs(NULL);
+  bc_handoff_info_t info = good_info();
+  info.log_size = 5000;
+  assert_int_equal(build_with(b, &info), ROT_OK);
+  uint8_t *copy = malloc(b->out_len);
+  assert_non_null(copy);
+  memcpy(copy, b->out, b->out_len);
+  assert_int_equal(bc_handoff_set_log_size(NULL, b->out_len, 100),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(bc_handoff_set_log_size(b->out, b->out_len, 0),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  /* Growing: the reservation was checked for the smaller log only. */
+  assert_int_equal(bc_handoff_set_log_size(b->out, b->out_len, 5001),
+                   ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(bc_handoff_set_log_size(b->out, 16, 100),
+                   ROT_ERROR_HANDOFF_BAD_DTB);
+  /* Refusals leave the tree as it was. */
+  assert_memory_equal(b->out, copy, b->out_len);
+  /* A tree the handoff did not make (no TPM node), and garbage. */
+  assert_int_equal(bc_handoff_set_log_size(b->base, b->base_len, 100),
+                   ROT_ERROR_HANDOFF_BAD_DTB);
+  memset(copy, 0xa5, b->out_len);
+  assert_int_equal(bc_handoff_set_log_size(copy, b->out_len, 100),
+                   ROT_ERROR_HANDOFF_BAD_DTB);
+  free(copy);
+  free(b);
+}
+
+/* An inconsistent tree (the cases bc_handoff_log_location refuses) is not
+ * written to. */
+static void expect_set_refused(void (*edit)(void *fdt, int tpm)) {
+  bufs_t *b = new_bufs(NULL);
+  bc_handoff_info_t info = good_info();
+  assert_int_equal(build_with(b, &info), ROT_OK);
+  assert_int_equal(fdt_open_into(b->out, b->out, OUT_CAP), 0);
+  int tpm = fdt_node_offset_by_compatible(b->out, -1, "tcg,tpm-tis-mmio");
+  assert_true(tpm >= 0);
+  edit(b->out, tpm);
+  uint8_t *copy = malloc(OUT_CAP);
+  assert_non_null(copy);
+  memcpy(copy, b->out, OUT_CAP);
+  assert_int_equal(bc_handoff_set_log_size(b->out, OUT_CAP, 1),
+                   ROT_ERROR_HANDOFF_BAD_DTB);
+  assert_memory_equal(b->out, copy, OUT_CAP);
+  free(copy);
+  free(b);
+}
+
+static void edit_base_moved(void *fdt, int tpm);
+static void edit_size_beyond_reservation(void *fdt, int tpm);
+static void edit_dangling_phandle(void *fdt, int tpm);
+static void edit_second_tpm(void *fdt, int tpm);
+
+static void handoff_test_set_log_size_inconsistent(void **state) {
+  (void)state;
+  expect_set_refused(edit_base_moved);
+  expect_set_refused(edit_size_beyond_reservation);
+  expect_set_refused(edit_dangling_phandle);
+  expect_set_refused(edit_second_tpm);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(handoff_test_build_ok_valid_and_packed),
@@ -1122,6 +1220,9 @@ int main(void) {
       cmocka_unit_test(handoff_test_log_location_ok),
       cmocka_unit_test(handoff_test_log_location_no_tpm_node),
       cmocka_unit_test(handoff_test_log_location_inconsistent),
+      cmocka_unit_test(handoff_test_set_log_size_equals_fresh_build),
+      cmocka_unit_test(handoff_test_set_log_size_refusals),
+      cmocka_unit_test(handoff_test_set_log_size_inconsistent),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
