@@ -1016,8 +1016,8 @@ static void handoff_test_log_location_no_tpm_node(void **state) {
   free(b);
 }
 
-/* Edits a built handoff in place and expects the read-back to refuse it. */
-static void expect_location_refused(void (*edit)(void *fdt, int tpm)) {
+/* A built handoff (opened to OUT_CAP) with edit applied to it in place. */
+static bufs_t *built_and_edited(void (*edit)(void *fdt, int tpm)) {
   bufs_t *b = new_bufs(NULL);
   bc_handoff_info_t info = good_info();
   assert_int_equal(build_with(b, &info), ROT_OK);
@@ -1025,6 +1025,12 @@ static void expect_location_refused(void (*edit)(void *fdt, int tpm)) {
   int tpm = fdt_node_offset_by_compatible(b->out, -1, "tcg,tpm-tis-mmio");
   assert_true(tpm >= 0);
   edit(b->out, tpm);
+  return b;
+}
+
+/* Edits a built handoff in place and expects the read-back to refuse it. */
+static void expect_location_refused(void (*edit)(void *fdt, int tpm)) {
+  bufs_t *b = built_and_edited(edit);
   uint64_t addr;
   uint32_t size;
   assert_int_equal(bc_handoff_log_location(b->out, OUT_CAP, &addr, &size),
@@ -1142,13 +1148,7 @@ static void handoff_test_set_log_size_refusals(void **state) {
 /* An inconsistent tree (the cases bc_handoff_log_location refuses) is not
  * written to. */
 static void expect_set_refused(void (*edit)(void *fdt, int tpm)) {
-  bufs_t *b = new_bufs(NULL);
-  bc_handoff_info_t info = good_info();
-  assert_int_equal(build_with(b, &info), ROT_OK);
-  assert_int_equal(fdt_open_into(b->out, b->out, OUT_CAP), 0);
-  int tpm = fdt_node_offset_by_compatible(b->out, -1, "tcg,tpm-tis-mmio");
-  assert_true(tpm >= 0);
-  edit(b->out, tpm);
+  bufs_t *b = built_and_edited(edit);
   uint8_t *copy = malloc(OUT_CAP);
   assert_non_null(copy);
   memcpy(copy, b->out, OUT_CAP);
