@@ -645,11 +645,21 @@ rot_error_t bc_handoff_build(const void *base, size_t base_len,
 
 /* ---- reading the handoff back ----------------------------------------------- */
 
-rot_error_t bc_handoff_log_location(const void *dtb, size_t len,
-                                    uint64_t *addr, uint32_t *size) {
-  if (dtb == NULL || addr == NULL || size == NULL) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
+/* Where a handoff tree's event log is described: the TPM node, the
+ * reservation node its memory-region points at and that node's cell
+ * counts, and the log's place as the TPM node gives it. */
+typedef struct log_place {
+  int tpm;
+  int log;
+  int ac;
+  int sc;
+  int rlen;
+  uint64_t base;
+  uint32_t size;
+} log_place_t;
+
+/* Read a handoff tree back (bc_handoff_log_location's checks) into *lp. */
+static rot_error_t locate_log(const void *dtb, size_t len, log_place_t *lp) {
   /* A tree inside a larger buffer is fine here: only the header's own
    * size must fit. */
   if (len < sizeof(struct fdt_header) || len > INT_MAX ||
@@ -696,38 +706,37 @@ rot_error_t bc_handoff_log_location(const void *dtb, size_t len,
       read_cells(reg + 4 * ac, sc) < sz) {
     return ROT_ERROR_HANDOFF_BAD_DTB;
   }
-  *addr = base;
-  *size = sz;
+  *lp = (log_place_t){.tpm = tpm, .log = log, .ac = ac, .sc = sc,
+                      .rlen = rlen, .base = base, .size = sz};
+  return ROT_OK;
+}
+
+rot_error_t bc_handoff_log_location(const void *dtb, size_t len,
+                                    uint64_t *addr, uint32_t *size) {
+  if (dtb == NULL || addr == NULL || size == NULL) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  log_place_t lp;
+  ROT_TRY(locate_log(dtb, len, &lp));
+  *addr = lp.base;
+  *size = lp.size;
   return ROT_OK;
 }
 
 rot_error_t bc_handoff_set_log_size(void *dtb, size_t len, uint32_t log_size) {
-  uint64_t addr = 0;
-  uint32_t size = 0;
   if (dtb == NULL) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  ROT_TRY(bc_handoff_log_location(dtb, len, &addr, &size));
-  if (log_size == 0 || log_size > size) {
+  log_place_t lp;
+  ROT_TRY(locate_log(dtb, len, &lp));
+  if (log_size == 0 || log_size > lp.size) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  /* Found and cross-checked by bc_handoff_log_location just now. */
-  int tpm = fdt_node_offset_by_compatible(dtb, -1, BC_HANDOFF_TPM_COMPATIBLE);
-  int plen;
-  const void *p = fdt_getprop(dtb, tpm, "memory-region", &plen);
-  int log = p != NULL ? fdt_node_offset_by_phandle(dtb, fdt32_ld((const fdt32_t *)p)) : -1;
-  int parent = log >= 0 ? fdt_parent_offset(dtb, log) : -1;
-  int ac;
-  int sc;
-  int rlen;
-  if (parent < 0 || node_cells(dtb, parent, &ac, &sc) != ROT_OK ||
-      fdt_getprop(dtb, log, "reg", &rlen) == NULL || rlen != 4 * (ac + sc)) {
-    return ROT_ERROR_HANDOFF_BAD_DTB;
-  }
   uint8_t reg[16];
-  write_cells(reg, ac, addr);
-  write_cells(reg + 4 * ac, sc, round_up_page(log_size));
-  ROT_TRY(fdt_status(fdt_setprop_inplace(dtb, log, "reg", reg, rlen)));
-  ROT_TRY(fdt_status(fdt_setprop_inplace_u32(dtb, tpm, "linux,sml-size", log_size)));
+  write_cells(reg, lp.ac, lp.base);
+  write_cells(reg + 4 * lp.ac, lp.sc, round_up_page(log_size));
+  ROT_TRY(fdt_status(fdt_setprop_inplace(dtb, lp.log, "reg", reg, lp.rlen)));
+  ROT_TRY(fdt_status(
+      fdt_setprop_inplace_u32(dtb, lp.tpm, "linux,sml-size", log_size)));
   return ROT_OK;
 }
