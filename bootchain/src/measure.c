@@ -380,25 +380,6 @@ static rot_error_t send_read(bc_ctx_t *ctx, uint32_t region, uint32_t off,
   return send_req(ctx, ROT_MBOX_CMD_READ_REGION, req, (uint32_t)req_len, seq);
 }
 
-/*
- * Allocate the whole pages of [p, p + len) in one call (MADV_POPULATE_WRITE)
- * rather than one page fault per 4 KiB as they are first written: on a
- * virtual machine a fault costs more than filling the page. A kernel
- * without MADV_POPULATE_WRITE (before 5.14) just takes the faults.
- */
-static void prefault(void *p, size_t len) {
-  long page = sysconf(_SC_PAGESIZE);
-  if (p == NULL || page <= 0) {
-    return;
-  }
-  uintptr_t mask = (uintptr_t)page - 1u;
-  uintptr_t start = ((uintptr_t)p + mask) & ~mask;
-  uintptr_t end = ((uintptr_t)p + len) & ~mask;
-  if (end > start) {
-    (void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
-  }
-}
-
 static void fetched_free(struct fetched *f) {
   bc_seal_abort(&f->pl);
   free(f->head);
@@ -1289,7 +1270,7 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
   ctx.mbox_open = 1;
   /* The receive buffer is filled by the kernel with 64 KiB replies: its
    * pages allocated in one call, not a fault per page in the first read. */
-  prefault(ctx.mbox.rx, ROT_MBOX_MAX_FRAME);
+  bc_populate_write(ctx.mbox.rx, ROT_MBOX_MAX_FRAME);
   /* The chip decides the payload while the TPM opens, the base tree is
    * read and the crypto backend starts (libcrypto loads its configuration
    * and providers), and OpenSBI while the payload is hashed, checked and

@@ -114,15 +114,12 @@ rot_error_t bc_seal_open(const char *name, size_t len, bc_seal_writer_t *w) {
   if (ftruncate(fd, (off_t)len) == 0) {
     map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   }
-  /* The file's pages allocated and mapped writable in one call, not a
-   * fault per page as the caller writes them (on a virtual machine a
-   * fault is a trip to the hypervisor). Not MAP_POPULATE: on a shared
-   * mapping it populates for reading, and every page then takes a second
-   * fault on its first write (copying a payload in took about three times
-   * as long). A kernel without MADV_POPULATE_WRITE (before 5.14) just
-   * takes the faults. */
+  /* Populated for writing, not with MAP_POPULATE: on a shared mapping
+   * that populates for reading, and every page then takes a second fault
+   * on its first write (copying a payload in took about three times as
+   * long). */
   if (map != MAP_FAILED) {
-    (void)madvise(map, len, MADV_POPULATE_WRITE);
+    bc_populate_write(map, len);
   }
   /* MADV_DONTFORK: a child forked meanwhile (a cmd: TCTI started by the
    * TPM thread) would otherwise hold a copy of this writable mapping until
@@ -213,4 +210,18 @@ void bc_seal_close(bc_sealed_t *s) {
   s->data = NULL;
   s->len = 0;
   s->path[0] = '\0';
+}
+
+void bc_populate_write(void *p, size_t len) {
+  long page = sysconf(_SC_PAGESIZE);
+  if (p == NULL || len == 0 || page <= 0) {
+    return;
+  }
+  /* Outward to whole pages: a page holding any byte of the range is
+   * mapped, whatever else shares it, and populating leaves its bytes as
+   * they are. */
+  uintptr_t mask = (uintptr_t)page - 1u;
+  uintptr_t start = (uintptr_t)p & ~mask;
+  uintptr_t end = ((uintptr_t)p + len + mask) & ~mask;
+  (void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
 }

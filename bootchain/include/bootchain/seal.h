@@ -93,4 +93,15 @@ const char *bc_seal_path(const bc_sealed_t *s);
 /** Unmap and close; safe on a zeroed, closed or half-made struct. */
 void bc_seal_close(bc_sealed_t *s);
 
+/**
+ * Allocate every page that [p, p + len) touches, writable, in one call
+ * (MADV_POPULATE_WRITE) rather than one page fault per 4 KiB as the bytes
+ * are first written: on a virtual machine a fault is a trip to the
+ * hypervisor and costs more than filling the page. For memory this
+ * process is about to write (a receive buffer, a writer's mapping); the
+ * bytes already there are unchanged. A kernel without MADV_POPULATE_WRITE
+ * (before 5.14) just takes the faults. NULL or len 0: nothing.
+ */
+void bc_populate_write(void *p, size_t len);
+
 #endif /* BOOTCHAIN_SEAL_H */

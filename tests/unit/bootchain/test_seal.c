@@ -392,6 +392,28 @@ static void seal_test_writer_abort(void **state) {
   assert_true(fcntl(0, F_GETFD) >= 0);
 }
 
+/* Populating for writing leaves the bytes as they are, on a buffer that
+ * starts and ends inside pages it shares, and does nothing on NULL or 0. */
+static void seal_test_populate_write(void **state) {
+  (void)state;
+  size_t len = 3 * 4096 + 100;
+  uint8_t *buf = malloc(len + 64);
+  assert_non_null(buf);
+  uint8_t *p = buf + 13; /* not page-aligned */
+  for (size_t i = 0; i < len; i++) {
+    p[i] = (uint8_t)(i * 7u + 1u);
+  }
+  buf[0] = 0x5a;
+  bc_populate_write(p, len);
+  for (size_t i = 0; i < len; i++) {
+    assert_int_equal(p[i], (uint8_t)(i * 7u + 1u));
+  }
+  assert_int_equal(buf[0], 0x5a);
+  bc_populate_write(NULL, len);
+  bc_populate_write(p, 0);
+  free(buf);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(seal_test_create_ok, setup, teardown),
@@ -414,6 +436,7 @@ int main(void) {
       cmocka_unit_test(seal_test_writer_commit_with_forked_child),
       cmocka_unit_test(seal_test_writer_bad_args),
       cmocka_unit_test(seal_test_writer_abort),
+      cmocka_unit_test(seal_test_populate_write),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
