@@ -242,15 +242,14 @@ static rot_error_t state_commit(rot_update_t *u, uint32_t type,
   if (type >= ROT_IMAGE_TYPE_SLOTS) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  rot_update_state_t n = u->state;
-  rot_update_state_t *next = &n;
-  n.types[type] = *entry;
-  commit_guard(u, next, tok);
-  next->magic = ROT_UPDATE_STATE_MAGIC;
-  next->seq = u->state.seq + 1u;
-  ROT_TRY(rot_update_state_encode(u->crypto, u->state_key, next, buf,
+  rot_update_state_t next = u->state;
+  next.types[type] = *entry;
+  commit_guard(u, &next, tok);
+  next.magic = ROT_UPDATE_STATE_MAGIC;
+  next.seq = u->state.seq + 1u;
+  ROT_TRY(rot_update_state_encode(u->crypto, u->state_key, &next, buf,
                                   sizeof(buf)));
-  rot_memcpy(next->mac, buf + STATE_SIGNED_LEN, sizeof(next->mac));
+  rot_memcpy(next.mac, buf + STATE_SIGNED_LEN, sizeof(next.mac));
   /* Barriers: what the new state refers to (a staged image) is durable
    * before the state is written, and the state before it is acted on. */
   ROT_TRY(rot_gate_sync(u->gate));
@@ -262,10 +261,10 @@ static rot_error_t state_commit(rot_update_t *u, uint32_t type,
                         sizeof(back)));
   ROT_TRY(rot_update_state_decode(u->crypto, u->state_key, back, sizeof(back),
                                   &check));
-  if (check.seq != next->seq) {
+  if (check.seq != next.seq) {
     return ROT_ERROR_UPDATE_STATE_CORRUPT;
   }
-  u->state = *next;
+  u->state = next;
   u->state_copy = target;
   return ROT_OK;
 }

@@ -27,11 +27,11 @@ uint8_t *rot_cursor_take(rot_cursor_t *c, size_t n) {
   return at;
 }
 
-/* A member of n (1, 2, 4 or 8) bytes, through its own type. */
 /*
- * An integer member to and from its n little-endian wire bytes. A
- * little-endian machine holds the member as exactly those bytes, so there
- * it is a copy, as for a BYTES field; elsewhere it is spelled out.
+ * An integer member of n (1, 2, 4 or 8) bytes to and from its n
+ * little-endian wire bytes. A little-endian machine holds the member as
+ * exactly those bytes, so there it is a copy, as for a BYTES field;
+ * elsewhere it is spelled out.
  */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define WIRE_LE_HOST 1
