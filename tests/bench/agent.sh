@@ -125,14 +125,14 @@ read -r bound_s bound_lo bound_hi <<<"$(printf '%s\n' "${bounds[@]}" | stats3)"
 
 # The peer: one tpm2_quote process per quote, same AK, PCRs and banks.
 sel="sha256:$PCRS+sha384:$PCRS"
-t0=$(now_us)
+now_us t0
 for ((i = 0; i < PEER_RUNS; i++)); do
   TPM2TOOLS_TCTI=$TCTI tpm2_quote -c 0x81000002 -l "$sel" -g sha256 \
     -q "$(printf '%064x' $((RANDOM * 32768 + RANDOM + i)))" \
     -m "$tmp/q.msg" -s "$tmp/q.sig" -o "$tmp/q.pcrs" >/dev/null 2>>"$tmp/peer.err" ||
     bench_die "tpm2_quote failed: $(tail -2 "$tmp/peer.err")"
 done
-t1=$(now_us)
+now_us t1
 peer=$(awk -v us=$((t1 - t0)) -v n=$PEER_RUNS 'BEGIN { printf "%.1f", n / (us / 1e6) }')
 
 # Per figure: median, min and max of each column over the rounds.

@@ -1,11 +1,14 @@
 # shellcheck shell=bash
 # Helpers shared by the bench sections (sourced, not run).
 #
-# Wall clocks are bash's own (EPOCHREALTIME, microseconds): forking date(1)
-# around a command would add a process start to its figure.
+# Wall clocks are bash's own (EPOCHREALTIME, microseconds), read in the
+# shell that times the command: forking date(1) around a command would add
+# a process start to its figure, and so would `t=$(now_us)` (a command
+# substitution forks a subshell even for a function, and the clock would
+# be read in that child, before its exit and reaping, or after the fork).
 
-# Microseconds since the epoch.
-now_us() { echo "${EPOCHREALTIME/[.,]/}"; }
+# now_us VAR: microseconds since the epoch into VAR, no fork.
+now_us() { printf -v "$1" '%s' "${EPOCHREALTIME/[.,]/}"; }
 
 # Median of the numbers on stdin, one per line (the lower one of the two
 # middle values for an even count).

@@ -19,9 +19,9 @@ SCENARIO=activate
 # run_pf ARGS...: prints "points seconds" (wall time of the process).
 run_pf() {
   local t0 t1 out points
-  t0=$(now_us)
+  now_us t0
   out=$("$PF" "$@") || bench_die "powerfail $* reported violations or failed: $(tail -3 <<<"$out")"
-  t1=$(now_us)
+  now_us t1
   points=$(sed -n 's/^powerfail: \([0-9]*\) cut points explored, 0 violations$/\1/p' <<<"$out")
   [ -n "$points" ] || bench_die "powerfail $*: no summary line"
   echo "$points $(awk -v us=$((t1 - t0)) 'BEGIN { printf "%.3f", us / 1e6 }')"

@@ -67,9 +67,9 @@ one_update() {
   local t0 t1 c0 c1
   sync
   c0=$(rotd_cpu_ns)
-  t0=$(now_us)
+  now_us t0
   "$BIN/rotctl" update --activate image.bin >/dev/null || bench_die "update failed"
-  t1=$(now_us)
+  now_us t1
   c1=$(rotd_cpu_ns)
   "$BIN/rotctl" revert --type hypervisor >/dev/null || bench_die "revert of the trial failed"
   echo $((c1 - c0)) >>rotd_cpu.txt
@@ -79,10 +79,10 @@ one_cpsync() {
   local t0 t1
   rm -f copy.bin
   sync
-  t0=$(now_us)
+  now_us t0
   cp image.bin copy.bin
   sync copy.bin
-  t1=$(now_us)
+  now_us t1
   echo $((t1 - t0))
 }
 ms3() { awk '{ printf "%.3f\n", $1 / 1e3 }' | stats3; }

@@ -36,9 +36,9 @@ openssl_verify_ms() {
   local file=$1 sig=$1.sig i t0 t1 out
   openssl dgst -sha384 -sign "$tmp/key.pem" -out "$sig" "$file"
   for ((i = 0; i <= RUNS; i++)); do
-    t0=$(now_us)
+    now_us t0
     out=$(openssl dgst -sha384 -verify "$tmp/pub.pem" -signature "$sig" "$file")
-    t1=$(now_us)
+    now_us t1
     [ "$out" = "Verified OK" ] || bench_die "openssl did not verify $file: $out"
     [ "$i" -eq 0 ] || echo $((t1 - t0))
   done | awk '{ print $1 / 1e3 }' | stats3
