@@ -104,10 +104,14 @@ struct bc_ctx {
   bc_handoff_str_t chosen[4];
 };
 
-static double now_ms(void) {
+static double clock_ms(clockid_t id) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(id, &ts);
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static double now_ms(void) {
+  return clock_ms(CLOCK_MONOTONIC);
 }
 
 __attribute__((format(printf, 3, 4))) static rot_error_t fail(
@@ -1252,6 +1256,7 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
   rot_error_t err = ROT_OK;
   tpm_opener_t *opener = NULL;
   double t0 = now_ms();
+  double cpu0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
 
   const char *sock = cfg->socket != NULL ? cfg->socket : rot_mbox_default_socket();
   err = rot_mbox_client_connect(&ctx.mbox, sock, 0);
@@ -1330,6 +1335,7 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
   m->events = ctx.log.event_count;
   STEP("seal-log", bc_seal_create("bootchain-eventlog", ctx.log_buf, ctx.log.len, &m->log));
   m->t.total_ms = now_ms() - t0;
+  m->t.cpu_ms = clock_ms(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
   m->stage[0] = '\0';
 
 out:

@@ -174,6 +174,7 @@ static void print_summary_json(const bc_measured_t *m) {
   json_object_object_add(o, "extend_ms", ms_json(m->t.extend_ms));
   json_object_object_add(o, "extends", json_object_new_int64(m->t.extends));
   json_object_object_add(o, "total_ms", ms_json(m->t.total_ms));
+  json_object_object_add(o, "cpu_ms", ms_json(m->t.cpu_ms));
   puts(json_object_to_json_string_ext(
       o, JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
   json_object_put(o);
@@ -202,9 +203,9 @@ static void print_summary(const common_opts_t *o, const bc_measured_t *m) {
          m->locked_mask);
   if (o->verbose) {
     printf("bootchain: read+check+seal %.1f ms, measure %.1f ms (%u extends, "
-           "%.1f ms), total %.1f ms\n",
+           "%.1f ms), total %.1f ms (CPU %.1f ms, all threads)\n",
            m->t.read_ms, m->t.measure_ms, m->t.extends, m->t.extend_ms,
-           m->t.total_ms);
+           m->t.total_ms, m->t.cpu_ms);
   }
 }
 

@@ -177,10 +177,33 @@ ms3() { awk '{ printf "%.3f\n", $1 / 1e3 }' | stats3; }
 read -r boot_ms boot_lo boot_hi <<<"$(printf '%s\n' "${boots[@]}" | ms3)"
 read -r empty_ms _ _ <<<"$(printf '%s\n' "${empties[@]}" | ms3)"
 
-# Where the time goes inside the chain (its own timers; separate runs).
-fresh
-out=$("$BIN/bootchain" measure --tcti "$TCTI" --out "m" --json) ||
-  bench_die "bootchain measure failed"
+# Where the time goes inside the chain (its own timers; separate runs),
+# and the CPU time each process of the boot spends meanwhile: bootchain's
+# threads (its own count), the chip (rotd) and the TPM (swtpm), read from
+# the kernel's schedstat (ns on a CPU) before and after, outside the runs.
+sched_ns() {
+  local t ns _ sum=0
+  for t in /proc/"$1"/task/*/schedstat; do
+    read -r ns _ <"$t" || return 1
+    sum=$((sum + ns))
+  done
+  echo "$sum"
+}
+cpus=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+walls=() chain_cpus=() chip_cpus=() tpm_cpus=()
+for ((i = 0; i < RUNS; i++)); do
+  fresh
+  spid=$(tr -dc '0-9' <"$tmp/tpm/swtpm.pid")
+  r0=$(sched_ns "$ROTD_PID") && s0=$(sched_ns "$spid") || bench_die "no schedstat for rotd or swtpm"
+  out=$("$BIN/bootchain" measure --tcti "$TCTI" --out "m" --json) ||
+    bench_die "bootchain measure failed"
+  r1=$(sched_ns "$ROTD_PID") && s1=$(sched_ns "$spid") || bench_die "no schedstat for rotd or swtpm"
+  walls+=("$(json_num "$out" total_ms)")
+  chain_cpus+=("$(json_num "$out" cpu_ms)")
+  chip_cpus+=("$(awk -v a="$r0" -v b="$r1" 'BEGIN { printf "%.3f", (b - a) / 1e6 }')")
+  tpm_cpus+=("$(awk -v a="$s0" -v b="$s1" 'BEGIN { printf "%.3f", (b - a) / 1e6 }')")
+done
+med() { printf '%s\n' "$@" | median; }
 events=$(json_num "$out" events)
 extends=$(json_num "$out" extends)
 
@@ -225,7 +248,9 @@ awk -v ext="$extends" -v ev="$events" -v e="$empty_ms" \
     -v r384="$(f rot_sha384_ms)" -v rs="$(f rot_seal_ms)" -v chip="$chip" -v oe="$ours_extra" \
     -v design="$design" \
     -v total="$(json_num "$out" total_ms)" -v rd="$(json_num "$out" read_ms)" \
-    -v ms="$(json_num "$out" measure_ms)" -v xms="$(json_num "$out" extend_ms)" 'BEGIN {
+    -v ms="$(json_num "$out" measure_ms)" -v xms="$(json_num "$out" extend_ms)" \
+    -v wall="$(med "${walls[@]}")" -v ccpu="$(med "${chain_cpus[@]}")" -v rcpu="$(med "${chip_cpus[@]}")" \
+    -v tcpu="$(med "${tpm_cpus[@]}")" -v ncpu="$cpus" -v runs="$RUNS" 'BEGIN {
   printf "\nThe bound: primitives the chain must run once, in-process on the same bytes (median each):\n"
   printf "  %-58s | %5s | %8s | %8s\n", "primitive", "count", "ms each", "ms"
   printf "  %s\n", "-----------------------------------------------------------+-------+----------+---------"
@@ -269,6 +294,15 @@ awk -v ext="$extends" -v ev="$events" -v e="$empty_ms" \
   printf "%-42s | %7.2f [%6.2f-%6.2f] | %8.2f | %8.2fx\n", "  vs bound + work the design requires", b, blo, bhi, design, b / design
   printf "\nInside one bootchain measure run (its own timers): total %.1f ms = read %.1f (chip\n", total, rd
   printf "  verify, READ_REGION, check, seal) + measure %.1f (%d events, of which %d extends: %.1f ms)\n", ms, ev, ext, xms
+  work = ccpu + rcpu + tcpu
+  prim = bound - e
+  floor = e + work / ncpu
+  printf "\nCPU time while measuring (median of %d bootchain measure runs, %.2f ms wall each;\n", runs, wall
+  printf "  kernel time included): bootchain %.2f ms (all threads), chip (rotd) %.2f ms, TPM\n", ccpu, rcpu
+  printf "  (swtpm) %.2f ms = %.2f ms of work on %d CPUs, of which the primitives of the bound are\n", tcpu, work, ncpu
+  printf "  %.2f ms. Spread perfectly over the CPUs that work takes %.2f ms, so with this much\n", prim, work / ncpu
+  printf "  work no boot can take less than the start plus that: %.2f ms, %.2fx the bound.\n", floor, floor / bound
+  printf "  The rest of the figure is waiting: one process for the answer of another.\n"
 }
 function row(name, n, each) {
   printf "  %-58s | %5d | %8.3f | %8.2f\n", name, n, each, n * each

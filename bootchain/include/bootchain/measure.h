@@ -65,6 +65,9 @@ typedef struct bc_timings {
   double measure_ms; /* stage loop: hashing, log, TPM extends */
   double extend_ms;  /* of which TPM_PCR_Extend */
   double total_ms;
+  /* CPU time of every bootchain thread over total_ms (the TPM opener's
+   * included): set beside the chip's and the TPM's by make bench. */
+  double cpu_ms;
   uint32_t extends;
 } bc_timings_t;
 
