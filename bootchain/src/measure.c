@@ -54,15 +54,15 @@ struct bc_stage {
 
 /*
  * An image being read (fetch_read): header and manifest into head, the
- * payload straight into the memfd it is sealed in (bc_seal_open), each
- * chunk of it hashed in both banks from there as soon as it is in, while
- * the chip already reads the next one. The payload's place comes from the
- * header (first chunk); fetch_finish checks header and manifest in full.
- * What is hashed is read back from the memfd's own pages, which only this
- * process holds until bc_seal_commit seals them, so what is hashed,
- * compared with the chip's digest, measured and booted is one set of
- * bytes, copied once and hashed once. The signature, which the chip
- * checked, is read (the image is read whole) but not kept.
+ * payload into the memfd it is sealed in (bc_seal_open), each chunk of it
+ * written there as soon as it is in, read back from there and hashed in
+ * both banks, while the chip already reads the next one. The payload's
+ * place comes from the header (first chunk); fetch_finish checks header
+ * and manifest in full. What is hashed is read back from the memfd, which
+ * only this process holds until bc_seal_commit seals it, so what is
+ * hashed, compared with the chip's digest, measured and booted is one set
+ * of bytes, hashed once. The signature, which the chip checked, is read
+ * (the image is read whole) but not kept.
  */
 struct fetched {
   uint32_t len;    /* the whole image's, 0: nothing read */
@@ -90,6 +90,8 @@ struct bc_ctx {
   uint32_t boot_seq[3];
   rot_mbox_boot_resp_t boot[3];
   struct fetched got[3];
+  /* A payload chunk as read back from its memfd, to be hashed. */
+  uint8_t *back;
   uint8_t *base_dtb;
   size_t base_dtb_len;
   /* The handoff tree built by check_handoff_inputs with the largest log,
@@ -417,7 +419,10 @@ static rot_error_t fetched_start(bc_ctx_t *ctx, struct fetched *f,
   f->end = f->head_len + (size_t)h.payload_len;
   f->hashed = f->head_len;
   f->head = malloc(f->head_len);
-  if (f->head == NULL) {
+  if (ctx->back == NULL && (ctx->back = malloc(ROT_MBOX_READ_MAX)) != NULL) {
+    bc_populate_write(ctx->back, ROT_MBOX_READ_MAX);
+  }
+  if (f->head == NULL || ctx->back == NULL) {
     return fail(ctx, ROT_ERROR_IO_READ, "out of memory");
   }
   err = bc_seal_open(name, h.payload_len, &f->pl);
@@ -445,18 +450,36 @@ static size_t place(uint8_t *dst, size_t lo, size_t hi, const uint8_t *chunk,
   return to - from;
 }
 
-/* One chunk of the image at image offset off: head and payload placed,
- * the payload's new bytes hashed from the memfd they now sit in. */
-static rot_error_t fetched_take(struct fetched *f, const rot_crypto_t *c,
-                                const uint8_t *chunk, size_t off, size_t n) {
+/* One chunk of the image at image offset off (chunks come in order): its
+ * head bytes placed, its payload bytes written into the memfd, read back
+ * from there and hashed. */
+static rot_error_t fetched_take(bc_ctx_t *ctx, struct fetched *f,
+                                const uint8_t *chunk, size_t off, size_t n,
+                                const char *what) {
   (void)place(f->head, 0, f->head_len, chunk, off, n);
-  if (place(f->pl.map, f->head_len, f->end, chunk, off, n) > 0) {
-    size_t upto = off + n < f->end ? off + n : f->end;
-    const uint8_t *p = f->pl.map + (f->hashed - f->head_len);
-    ROT_TRY(c->hash_update(c, &f->h256, p, upto - f->hashed));
-    ROT_TRY(c->hash_update(c, &f->h384, p, upto - f->hashed));
-    f->hashed = upto;
+  size_t from = off > f->head_len ? off : f->head_len;
+  size_t to = off + n < f->end ? off + n : f->end;
+  if (to <= from) {
+    return ROT_OK;
   }
+  if (from != f->hashed) {
+    return fail(ctx, ROT_ERROR_HOST_PROTOCOL, "%s: a chunk out of order", what);
+  }
+  size_t at = from - f->head_len;
+  size_t len = to - from;
+  rot_error_t err = bc_seal_write(&f->pl, at, chunk + (from - off), len);
+  if (err == ROT_OK) {
+    err = bc_seal_read(&f->pl, at, ctx->back, len);
+  }
+  if (err != ROT_OK) {
+    return fail(ctx, err, "%s: writing its sealed copy failed", what);
+  }
+  const rot_crypto_t *c = ctx->crypto;
+  if (c->hash_update(c, &f->h256, ctx->back, len) != ROT_OK ||
+      c->hash_update(c, &f->h384, ctx->back, len) != ROT_OK) {
+    return fail(ctx, ROT_ERROR_CRYPTO_FAILED, "hashing the payload failed");
+  }
+  f->hashed = to;
   return ROT_OK;
 }
 
@@ -501,9 +524,7 @@ static rot_error_t read_image(bc_ctx_t *ctx, uint32_t region,
        * at least a header long, a chunk at most 64 KiB). */
       ROT_TRY(fetched_start(ctx, f, reply, got, name, what));
     }
-    if (fetched_take(f, ctx->crypto, reply, done, got) != ROT_OK) {
-      return fail(ctx, ROT_ERROR_CRYPTO_FAILED, "hashing the payload failed");
-    }
+    ROT_TRY(fetched_take(ctx, f, reply, done, got, what));
     done += got;
     first = (first + 1) % READ_WINDOW;
     in_flight--;
@@ -1227,6 +1248,7 @@ static void ctx_close(bc_ctx_t *ctx) {
     rot_mbox_client_close(&ctx->mbox);
   }
   bc_tpm_close(ctx->tpm);
+  free(ctx->back);
   free(ctx->log_buf);
   free(ctx->base_dtb);
   free(ctx->dtb);

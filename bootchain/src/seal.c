@@ -42,8 +42,9 @@ static rot_error_t new_memfd(const char *name, size_t len, int *fd) {
 }
 
 /* Seals fd (len bytes), checks the seals took, and maps it read-only into
- * out (every page mapped in one call, MAP_POPULATE: on a virtual machine a
- * fault is a trip to the hypervisor). On error out is untouched and fd
+ * out. The mapping is not populated: pages are mapped as they are read
+ * (the boot path reads none of a payload's; the --out copies read them
+ * all, after the host has started). On error out is untouched and fd
  * stays open for the caller to close. */
 static rot_error_t seal_and_map(int fd, size_t len, bc_sealed_t *out) {
   if (fcntl(fd, F_ADD_SEALS, ALL_SEALS) != 0) {
@@ -53,7 +54,7 @@ static rot_error_t seal_and_map(int fd, size_t len, bc_sealed_t *out) {
   if (err != ROT_OK) {
     return err;
   }
-  void *map = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+  void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
   if (map == MAP_FAILED) {
     return ROT_ERROR_HANDOFF_SEAL;
   }
@@ -103,38 +104,67 @@ rot_error_t bc_seal_open(const char *name, size_t len, bc_seal_writer_t *w) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   w->fd = -1;
-  w->map = NULL;
   w->len = 0;
   int fd = -1;
   rot_error_t err = new_memfd(name, len, &fd);
   if (err != ROT_OK) {
     return err;
   }
-  void *map = MAP_FAILED;
-  if (ftruncate(fd, (off_t)len) == 0) {
-    map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  }
-  /* Populated for writing, not with MAP_POPULATE: on a shared mapping
-   * that populates for reading, and every page then takes a second fault
-   * on its first write (copying a payload in took about three times as
-   * long). */
-  if (map != MAP_FAILED) {
-    bc_populate_write(map, len);
-  }
-  /* MADV_DONTFORK: a child forked meanwhile (a cmd: TCTI started by the
-   * TPM thread) would otherwise hold a copy of this writable mapping until
-   * it execs, and F_SEAL_WRITE is refused (EBUSY) while one exists. */
-  if (map != MAP_FAILED && madvise(map, len, MADV_DONTFORK) != 0) {
-    (void)munmap(map, len);
-    map = MAP_FAILED;
-  }
-  if (map == MAP_FAILED) {
+  if (ftruncate(fd, (off_t)len) != 0) {
     (void)close(fd);
     return ROT_ERROR_HANDOFF_SEAL;
   }
   w->fd = fd;
-  w->map = map;
   w->len = len;
+  return ROT_OK;
+}
+
+/* [off, off + n) of an open writer's file, with a buffer. */
+static int writer_range_ok(const bc_seal_writer_t *w, size_t off,
+                           const void *buf, size_t n) {
+  return w != NULL && w->fd >= 0 && buf != NULL && off <= w->len &&
+         n <= w->len - off;
+}
+
+rot_error_t bc_seal_write(const bc_seal_writer_t *w, size_t off,
+                          const void *data, size_t n) {
+  if (!writer_range_ok(w, off, data, n)) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  const uint8_t *p = data;
+  while (n > 0) {
+    ssize_t k = pwrite(w->fd, p, n, (off_t)off);
+    if (k < 0 && errno == EINTR) {
+      continue;
+    }
+    if (k <= 0) {
+      return ROT_ERROR_HANDOFF_SEAL;
+    }
+    p += k;
+    off += (size_t)k;
+    n -= (size_t)k;
+  }
+  return ROT_OK;
+}
+
+rot_error_t bc_seal_read(const bc_seal_writer_t *w, size_t off, void *buf,
+                         size_t n) {
+  if (!writer_range_ok(w, off, buf, n)) {
+    return ROT_ERROR_INVALID_ARGUMENT;
+  }
+  uint8_t *p = buf;
+  while (n > 0) {
+    ssize_t k = pread(w->fd, p, n, (off_t)off);
+    if (k < 0 && errno == EINTR) {
+      continue;
+    }
+    if (k <= 0) {
+      return ROT_ERROR_HANDOFF_SEAL;
+    }
+    p += k;
+    off += (size_t)k;
+    n -= (size_t)k;
+  }
   return ROT_OK;
 }
 
@@ -142,14 +172,12 @@ void bc_seal_abort(bc_seal_writer_t *w) {
   if (w == NULL) {
     return;
   }
-  if (w->map != NULL) {
-    (void)munmap(w->map, w->len);
-    if (w->fd >= 0) {
-      (void)close(w->fd);
-    }
+  /* len is only set once the file is open, so a zeroed writer (fd 0) is
+   * never mistaken for an open one. */
+  if (w->len != 0 && w->fd >= 0) {
+    (void)close(w->fd);
   }
   w->fd = -1;
-  w->map = NULL;
   w->len = 0;
 }
 
@@ -160,20 +188,15 @@ rot_error_t bc_seal_commit(bc_seal_writer_t *w, bc_sealed_t *out) {
     out->len = 0;
     out->path[0] = '\0';
   }
-  if (w == NULL || out == NULL || w->map == NULL || w->fd < 0) {
+  if (w == NULL || out == NULL || w->len == 0 || w->fd < 0) {
     bc_seal_abort(w);
     return ROT_ERROR_INVALID_ARGUMENT;
   }
   int fd = w->fd;
   size_t len = w->len;
-  /* F_SEAL_WRITE is refused while a writable shared mapping exists: the
-   * writer's goes first, and with it the last way to change the bytes. */
-  int unmapped = munmap(w->map, len);
   w->fd = -1;
-  w->map = NULL;
   w->len = 0;
-  rot_error_t err = unmapped == 0 ? seal_and_map(fd, len, out)
-                                  : ROT_ERROR_HANDOFF_SEAL;
+  rot_error_t err = seal_and_map(fd, len, out);
   if (err != ROT_OK) {
     (void)close(fd);
   }

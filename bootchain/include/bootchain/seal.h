@@ -1,11 +1,13 @@
 /*
  * Sealed image memory: the bytes measured are the bytes booted.
  *
- * An image is copied once into an anonymous memory file (memfd), or read
- * straight into one (bc_seal_open), which is then sealed against writes, growth, shrinking and further seal changes.
+ * An image is copied once into an anonymous memory file (memfd), or
+ * written into one piece by piece as it is read (bc_seal_open), which is
+ * then sealed against writes, growth, shrinking and further seal changes.
  * From then on nobody (this process included) can change it: the
- * measurement is taken from a read-only mapping of it, and the same file
- * is what the host CPU (QEMU) loads, through an inherited descriptor.
+ * measurement is taken from the file's own bytes (a read-only mapping of
+ * it, or the pieces read back from it), and the same file is what the
+ * host CPU (QEMU) loads, through an inherited descriptor.
  */
 #ifndef BOOTCHAIN_SEAL_H
 #define BOOTCHAIN_SEAL_H
@@ -40,23 +42,23 @@ rot_error_t bc_seal_create(const char *name, const void *data, size_t len,
                            bc_sealed_t *out) ROT_WARN_UNUSED;
 
 /*
- * A sealed memfd filled in place: bc_seal_open makes the file at its final
- * size and maps it writable, the caller writes (and hashes) the bytes
- * straight into map, and bc_seal_commit drops that mapping, seals the file
- * and maps it read-only, so the bytes are copied once, not read into a
- * buffer and then copied into the file. Only this process holds the file
- * until it is sealed, so what the caller read back from map is what the
- * seals freeze.
+ * A sealed memfd filled piece by piece: bc_seal_open makes the file at its
+ * final size, the caller puts each piece in with bc_seal_write and reads
+ * it back with bc_seal_read (what it then hashes is what the file holds),
+ * and bc_seal_commit seals the file and maps it read-only. No mapping of
+ * the file is writable at any time: the pages are allocated by the writes
+ * themselves (none is zeroed first, none is mapped into this process), and
+ * a child forked meanwhile cannot hold a writable mapping that would make
+ * the kernel refuse F_SEAL_WRITE. Only this process holds the file until
+ * it is sealed, so what the caller read back is what the seals freeze.
  */
 typedef struct bc_seal_writer {
-  int fd;       /* -1 when not open */
-  uint8_t *map; /* writable shared mapping of len bytes, NULL when not open */
-  size_t len;
+  int fd;     /* -1 when not open */
+  size_t len; /* the file's size, 0 when not open */
 } bc_seal_writer_t;
 
 /**
- * Create a memfd named name of exactly len bytes (at least 1) and map it
- * writable with every page in place (one call, no fault per page).
+ * Create a memfd named name of exactly len bytes (at least 1), unsealed.
  * Errors: ROT_ERROR_INVALID_ARGUMENT, ROT_ERROR_HANDOFF_SEAL. On an error
  * *w is closed.
  */
@@ -64,10 +66,26 @@ rot_error_t bc_seal_open(const char *name, size_t len,
                          bc_seal_writer_t *w) ROT_WARN_UNUSED;
 
 /**
- * Unmap w's writable mapping, apply all four seals, check them as the
- * kernel reports them, and map the sealed bytes read-only into *out (as
- * bc_seal_create leaves it). w is closed either way; on an error *out is
- * closed too. Errors: ROT_ERROR_INVALID_ARGUMENT, ROT_ERROR_HANDOFF_SEAL.
+ * Write the n bytes at data to w's file at offset off, all of them.
+ * [off, off + n) must lie within the file. Errors:
+ * ROT_ERROR_INVALID_ARGUMENT (closed writer, NULL data, out of range),
+ * ROT_ERROR_HANDOFF_SEAL (the write failed or fell short).
+ */
+rot_error_t bc_seal_write(const bc_seal_writer_t *w, size_t off,
+                          const void *data, size_t n) ROT_WARN_UNUSED;
+
+/**
+ * Read the n bytes of w's file at offset off into buf, all of them (the
+ * bytes a commit would seal). Errors as bc_seal_write's.
+ */
+rot_error_t bc_seal_read(const bc_seal_writer_t *w, size_t off, void *buf,
+                         size_t n) ROT_WARN_UNUSED;
+
+/**
+ * Apply all four seals to w's file, check them as the kernel reports
+ * them, and map the sealed bytes read-only into *out (as bc_seal_create
+ * leaves it). w is closed either way; on an error *out is closed too.
+ * Errors: ROT_ERROR_INVALID_ARGUMENT, ROT_ERROR_HANDOFF_SEAL.
  */
 rot_error_t bc_seal_commit(bc_seal_writer_t *w,
                            bc_sealed_t *out) ROT_WARN_UNUSED;
@@ -98,7 +116,7 @@ void bc_seal_close(bc_sealed_t *s);
  * (MADV_POPULATE_WRITE) rather than one page fault per 4 KiB as the bytes
  * are first written: on a virtual machine a fault is a trip to the
  * hypervisor and costs more than filling the page. For memory this
- * process is about to write (a receive buffer, a writer's mapping); the
+ * process is about to write (a receive buffer); the
  * bytes already there are unchanged. A kernel without MADV_POPULATE_WRITE
  * (before 5.14) just takes the faults. NULL or len 0: nothing.
  */

@@ -286,31 +286,38 @@ static void seal_test_close_zeroed_leaves_stdin(void **state) {
   assert_true(fcntl(0, F_GETFD) >= 0);
 }
 
-/* ---- bc_seal_open / bc_seal_commit / bc_seal_abort ---------------------------- */
+/* ---- bc_seal_open / bc_seal_write / bc_seal_read / bc_seal_commit ----------- */
 
-/* Filled through the writer's mapping, then sealed: the read-only mapping
+/* Filled piece by piece and read back, then sealed: the read-only mapping
  * and the path hold exactly the bytes written, and every seal is on. */
 static void seal_test_writer_commit(void **state) {
   (void)state;
   bc_seal_writer_t w;
   bc_sealed_t s;
   assert_int_equal(bc_seal_open("w", sizeof(data), &w), ROT_OK);
-  assert_non_null(w.map);
   assert_true(w.fd >= 0);
+  assert_int_equal(w.len, sizeof(data));
   /* Before the seals the file can still change (only this process has it). */
   assert_int_equal(fcntl(w.fd, F_GET_SEALS), 0);
-  memcpy(w.map, data, sizeof(data));
+  size_t half = sizeof(data) / 2;
+  /* Out of order is the caller's business: the file takes both. */
+  assert_int_equal(bc_seal_write(&w, half, data + half, sizeof(data) - half), ROT_OK);
+  assert_int_equal(bc_seal_write(&w, 0, data, half), ROT_OK);
+  uint8_t back[sizeof(data)];
+  memset(back, 0, sizeof(back));
+  assert_int_equal(bc_seal_read(&w, 0, back, sizeof(back)), ROT_OK);
+  assert_memory_equal(back, data, sizeof(data));
   int fd = w.fd;
   assert_int_equal(bc_seal_commit(&w, &s), ROT_OK);
-  assert_null(w.map);
   assert_int_equal(w.fd, -1);
+  assert_int_equal(w.len, 0);
   assert_int_equal(s.fd, fd);
   assert_int_equal(s.len, sizeof(data));
   assert_memory_equal(s.data, data, sizeof(data));
   assert_int_equal(bc_seal_verify(&s), ROT_OK);
-  uint8_t back[sizeof(data) + 16];
-  assert_int_equal(read_path(bc_seal_path(&s), back, sizeof(back)), sizeof(data));
-  assert_memory_equal(back, data, sizeof(data));
+  uint8_t whole[sizeof(data) + 16];
+  assert_int_equal(read_path(bc_seal_path(&s), whole, sizeof(whole)), sizeof(data));
+  assert_memory_equal(whole, data, sizeof(data));
   errno = 0;
   assert_int_equal(write(s.fd, data, 1), -1);
   assert_int_equal(errno, EPERM);
@@ -319,9 +326,30 @@ static void seal_test_writer_commit(void **state) {
   bc_seal_close(&s);
 }
 
+/* Bytes never written read back as zeros and are sealed as zeros: the file
+ * has its final size from the start. */
+static void seal_test_writer_unwritten_is_zero(void **state) {
+  (void)state;
+  bc_seal_writer_t w;
+  bc_sealed_t s;
+  assert_int_equal(bc_seal_open("w", 3 * 4096 + 5, &w), ROT_OK);
+  assert_int_equal(bc_seal_write(&w, 4096, data, sizeof(data)), ROT_OK);
+  uint8_t back[16];
+  memset(back, 0xff, sizeof(back));
+  assert_int_equal(bc_seal_read(&w, 3 * 4096 + 5 - sizeof(back), back, sizeof(back)), ROT_OK);
+  for (size_t i = 0; i < sizeof(back); i++) {
+    assert_int_equal(back[i], 0);
+  }
+  assert_int_equal(bc_seal_commit(&w, &s), ROT_OK);
+  assert_int_equal(s.len, 3 * 4096 + 5);
+  assert_int_equal(s.data[0], 0);
+  assert_memory_equal(s.data + 4096, data, sizeof(data));
+  bc_seal_close(&s);
+}
+
 /* A child forked while the writer is open (the TPM thread starting a cmd:
- * TCTI does) and still alive at the commit does not hold the writable
- * mapping, so the seals still go on. */
+ * TCTI does) and still alive at the commit holds no writable mapping of
+ * the file (the writer never makes one), so the seals still go on. */
 static void seal_test_writer_commit_with_forked_child(void **state) {
   (void)state;
   bc_seal_writer_t w;
@@ -338,7 +366,7 @@ static void seal_test_writer_commit_with_forked_child(void **state) {
     _exit(0);
   }
   (void)close(go[0]);
-  memcpy(w.map, data, sizeof(data));
+  assert_int_equal(bc_seal_write(&w, 0, data, sizeof(data)), ROT_OK);
   rot_error_t err = bc_seal_commit(&w, &s);
   (void)close(go[1]);
   int status = 0;
@@ -353,24 +381,42 @@ static void seal_test_writer_bad_args(void **state) {
   (void)state;
   bc_seal_writer_t w;
   bc_sealed_t s;
+  uint8_t buf[8];
   char long_name[BC_SEAL_NAME_MAX + 2];
   memset(long_name, 'n', sizeof(long_name) - 1u);
   long_name[sizeof(long_name) - 1u] = '\0';
   assert_int_equal(bc_seal_open(NULL, 1, &w), ROT_ERROR_INVALID_ARGUMENT);
-  assert_null(w.map);
   assert_int_equal(w.fd, -1);
+  assert_int_equal(w.len, 0);
   assert_int_equal(bc_seal_open("w", 0, &w), ROT_ERROR_INVALID_ARGUMENT);
   assert_int_equal(bc_seal_open(long_name, 1, &w), ROT_ERROR_INVALID_ARGUMENT);
   assert_int_equal(bc_seal_open("w", 1, NULL), ROT_ERROR_INVALID_ARGUMENT);
-  /* A closed writer commits nothing and leaves *out closed. */
+  /* A closed writer takes nothing, gives nothing, commits nothing and
+   * leaves *out closed. */
+  assert_int_equal(bc_seal_write(&w, 0, buf, 1), ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(bc_seal_read(&w, 0, buf, 1), ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(bc_seal_write(NULL, 0, buf, 1), ROT_ERROR_INVALID_ARGUMENT);
   assert_int_equal(bc_seal_commit(&w, &s), ROT_ERROR_INVALID_ARGUMENT);
   assert_int_equal(s.fd, -1);
   assert_null(s.data);
   assert_int_equal(bc_seal_commit(NULL, &s), ROT_ERROR_INVALID_ARGUMENT);
-  assert_int_equal(bc_seal_open("w", 4096, &w), ROT_OK);
+  /* Nothing outside the file's size, and no NULL buffer: refused before
+   * any byte moves, the file unchanged. */
+  assert_int_equal(bc_seal_open("w", sizeof(buf), &w), ROT_OK);
+  memset(buf, 0x5a, sizeof(buf));
+  assert_int_equal(bc_seal_write(&w, 0, buf, sizeof(buf)), ROT_OK);
+  assert_int_equal(bc_seal_write(&w, 1, buf, sizeof(buf)), ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(bc_seal_write(&w, sizeof(buf) + 1, buf, 0), ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(bc_seal_write(&w, SIZE_MAX, buf, 2), ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(bc_seal_write(&w, 0, NULL, 1), ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(bc_seal_read(&w, 4, buf, sizeof(buf)), ROT_ERROR_INVALID_ARGUMENT);
+  assert_int_equal(bc_seal_read(&w, 0, NULL, 1), ROT_ERROR_INVALID_ARGUMENT);
+  uint8_t back[sizeof(buf)];
+  assert_int_equal(bc_seal_read(&w, 0, back, sizeof(back)), ROT_OK);
+  assert_memory_equal(back, buf, sizeof(buf));
   int fd = w.fd;
   assert_int_equal(bc_seal_commit(&w, NULL), ROT_ERROR_INVALID_ARGUMENT);
-  assert_null(w.map); /* dropped, not leaked */
+  assert_int_equal(w.fd, -1); /* dropped, not leaked */
   assert_int_equal(fcntl(fd, F_GETFD), -1);
 }
 
@@ -379,10 +425,10 @@ static void seal_test_writer_abort(void **state) {
   bc_seal_writer_t w;
   assert_int_equal(bc_seal_open("w", 3 * 4096 + 5, &w), ROT_OK);
   int fd = w.fd;
-  memset(w.map, 0xa5, w.len);
+  assert_int_equal(bc_seal_write(&w, 0, data, sizeof(data)), ROT_OK);
   bc_seal_abort(&w);
-  assert_null(w.map);
   assert_int_equal(w.fd, -1);
+  assert_int_equal(w.len, 0);
   assert_int_equal(fcntl(fd, F_GETFD), -1); /* really closed */
   bc_seal_abort(&w);
   bc_seal_abort(NULL);
@@ -433,6 +479,7 @@ int main(void) {
       cmocka_unit_test(seal_test_close_idempotent),
       cmocka_unit_test(seal_test_close_zeroed_leaves_stdin),
       cmocka_unit_test(seal_test_writer_commit),
+      cmocka_unit_test(seal_test_writer_unwritten_is_zero),
       cmocka_unit_test(seal_test_writer_commit_with_forked_child),
       cmocka_unit_test(seal_test_writer_bad_args),
       cmocka_unit_test(seal_test_writer_abort),
