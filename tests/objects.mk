@@ -29,14 +29,14 @@ $(BUILD)/bin/bench_chain: $(BUILD)/obj/tests/bench/bench_chain.o $(BUILD)/lib/li
 # start-up code runs (tests/bench/bench_stamp.c).
 STAMP_CFLAGS := $(if $(filter x86_64-% aarch64-%,$(shell $(CC) -dumpmachine)),\
   -nostdlib -ffreestanding -fno-stack-protector -fno-asynchronous-unwind-tables)
-$(BUILD)/bench/bin/qemu-system-riscv64: tests/bench/bench_stamp.c
+$(BUILD)/bench/bin/qemu-system-riscv64: tests/bench/bench_stamp.c tests/bench/bench_stamp.h
 	@mkdir -p $(@D)
 	$(CC) -O2 -static $(WARN) $(STAMP_CFLAGS) -o $@ $<
 
 # The process start share of the boot figure's bound: an empty program
 # that needs exactly the shared libraries bootchain needs (its DT_NEEDED
 # entries, read from the built binary), all loaded (no --as-needed).
-$(BUILD)/bench/bin/bench_empty: tests/bench/bench_empty.c $(BUILD)/bin/bootchain
+$(BUILD)/bench/bin/bench_empty: tests/bench/bench_empty.c tests/bench/bench_stamp.h $(BUILD)/bin/bootchain
 	@mkdir -p $(@D)
 	$(CC) $(OPT_CFLAGS) $(WARN) -o $@ $< -Wl,--no-as-needed \
 	  $$(readelf -d $(BUILD)/bin/bootchain | \

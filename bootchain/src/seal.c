@@ -126,46 +126,41 @@ static int writer_range_ok(const bc_seal_writer_t *w, size_t off,
          n <= w->len - off;
 }
 
-rot_error_t bc_seal_write(const bc_seal_writer_t *w, size_t off,
-                          const void *data, size_t n) {
-  if (!writer_range_ok(w, off, data, n)) {
+/* n bytes at off of w's file: written from src, or (src NULL) read into
+ * dst, all of them, retrying short transfers and EINTR. */
+static rot_error_t writer_io(const bc_seal_writer_t *w, size_t off,
+                             const uint8_t *src, uint8_t *dst, size_t n) {
+  if (!writer_range_ok(w, off, src != NULL ? (const void *)src : dst, n)) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  const uint8_t *p = data;
   while (n > 0) {
-    ssize_t k = pwrite(w->fd, p, n, (off_t)off);
+    ssize_t k = src != NULL ? pwrite(w->fd, src, n, (off_t)off)
+                            : pread(w->fd, dst, n, (off_t)off);
     if (k < 0 && errno == EINTR) {
       continue;
     }
     if (k <= 0) {
       return ROT_ERROR_HANDOFF_SEAL;
     }
-    p += k;
+    if (src != NULL) {
+      src += k;
+    } else {
+      dst += k;
+    }
     off += (size_t)k;
     n -= (size_t)k;
   }
   return ROT_OK;
 }
 
+rot_error_t bc_seal_write(const bc_seal_writer_t *w, size_t off,
+                          const void *data, size_t n) {
+  return writer_io(w, off, data, NULL, n);
+}
+
 rot_error_t bc_seal_read(const bc_seal_writer_t *w, size_t off, void *buf,
                          size_t n) {
-  if (!writer_range_ok(w, off, buf, n)) {
-    return ROT_ERROR_INVALID_ARGUMENT;
-  }
-  uint8_t *p = buf;
-  while (n > 0) {
-    ssize_t k = pread(w->fd, p, n, (off_t)off);
-    if (k < 0 && errno == EINTR) {
-      continue;
-    }
-    if (k <= 0) {
-      return ROT_ERROR_HANDOFF_SEAL;
-    }
-    p += k;
-    off += (size_t)k;
-    n -= (size_t)k;
-  }
-  return ROT_OK;
+  return writer_io(w, off, NULL, buf, n);
 }
 
 void bc_seal_abort(bc_seal_writer_t *w) {

@@ -12,23 +12,12 @@
  * Without BENCH_STAMP_FILE it writes nothing. Exit status 0, or 1 when the
  * stamp cannot be written.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
+#include "bench_stamp.h"
 
 int main(void) {
   struct timespec ts;
   if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
     return 1;
   }
-  const char *path = getenv("BENCH_STAMP_FILE");
-  if (path == NULL) {
-    return 0;
-  }
-  FILE *f = fopen(path, "w");
-  if (f == NULL) {
-    return 1;
-  }
-  int ok = fprintf(f, "%lld\n", (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000) > 0;
-  return (fclose(f) == 0 && ok) ? 0 : 1;
+  return bench_stamp_write(&ts, 0);
 }
