@@ -126,31 +126,14 @@ static int writer_range_ok(const bc_seal_writer_t *w, size_t off,
          n <= w->len - off;
 }
 
-/* n bytes at off of w's file: written from src, or (src NULL) read into
- * dst, all of them, retrying short transfers and EINTR. */
+/* n bytes at off of w's file, read into dst or written from src. */
 static rot_error_t writer_io(const bc_seal_writer_t *w, size_t off,
                              const uint8_t *src, uint8_t *dst, size_t n) {
   if (!writer_range_ok(w, off, src != NULL ? (const void *)src : dst, n)) {
     return ROT_ERROR_INVALID_ARGUMENT;
   }
-  while (n > 0) {
-    ssize_t k = src != NULL ? pwrite(w->fd, src, n, (off_t)off)
-                            : pread(w->fd, dst, n, (off_t)off);
-    if (k < 0 && errno == EINTR) {
-      continue;
-    }
-    if (k <= 0) {
-      return ROT_ERROR_HANDOFF_SEAL;
-    }
-    if (src != NULL) {
-      src += k;
-    } else {
-      dst += k;
-    }
-    off += (size_t)k;
-    n -= (size_t)k;
-  }
-  return ROT_OK;
+  return rot_file_io_at(w->fd, dst, src, n, off) == 0 ? ROT_OK
+                                                      : ROT_ERROR_HANDOFF_SEAL;
 }
 
 rot_error_t bc_seal_write(const bc_seal_writer_t *w, size_t off,

@@ -69,24 +69,35 @@ rot_error_t rot_file_open_read(const char *path, size_t max_len, int *fd_out,
   return ROT_OK;
 }
 
-rot_error_t rot_file_pread(int fd, void *buf, size_t len, uint64_t off) {
-  uint8_t *b = buf;
+int rot_file_io_at(int fd, void *rd, const void *wr, size_t len, uint64_t off) {
+  uint8_t *b = rd;
+  const uint8_t *w = wr;
   while (len > 0) {
-    ssize_t n = pread(fd, b, len, (off_t)off);
+    ssize_t n = w != NULL ? pwrite(fd, w, len, (off_t)off)
+                          : pread(fd, b, len, (off_t)off);
     if (n < 0 && errno == EINTR) {
       continue;
     }
     if (n <= 0) {
       if (n == 0) {
-        errno = EIO; /* the file is shorter than it was */
+        errno = EIO; /* the file is shorter than it was, or took nothing */
       }
-      return os_fail(ROT_ERROR_IO_READ);
+      return -1;
     }
-    b += n;
+    if (w != NULL) {
+      w += n;
+    } else {
+      b += n;
+    }
     off += (uint64_t)n;
     len -= (size_t)n;
   }
-  return ROT_OK;
+  return 0;
+}
+
+rot_error_t rot_file_pread(int fd, void *buf, size_t len, uint64_t off) {
+  return rot_file_io_at(fd, buf, NULL, len, off) == 0 ? ROT_OK
+                                                      : os_fail(ROT_ERROR_IO_READ);
 }
 
 rot_error_t rot_file_read(const char *path, size_t max_len, uint8_t **out,

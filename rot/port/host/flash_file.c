@@ -104,35 +104,12 @@ static int bounds_ok(const rot_flash_port_t *p, uint32_t off, uint32_t len) {
   return off <= p->size && len <= p->size - off;
 }
 
-/* All len bytes at off, read (b) or written (w: exactly one of the two),
- * retrying short transfers and EINTR. */
-static int io_all(int fd, uint8_t *b, const uint8_t *w, uint32_t len,
-                  uint32_t off) {
-  while (len > 0) {
-    ssize_t n = w != NULL ? pwrite(fd, w, len, off) : pread(fd, b, len, off);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return -1;
-    }
-    if (w != NULL) {
-      w += n;
-    } else {
-      b += n;
-    }
-    off += (uint32_t)n;
-    len -= (uint32_t)n;
-  }
-  return 0;
-}
-
 static int pread_all(int fd, uint8_t *b, uint32_t len, uint32_t off) {
-  return io_all(fd, b, NULL, len, off);
+  return rot_file_io_at(fd, b, NULL, len, off);
 }
 
 static int pwrite_all(int fd, const uint8_t *b, uint32_t len, uint32_t off) {
-  return io_all(fd, NULL, b, len, off);
+  return rot_file_io_at(fd, NULL, b, len, off);
 }
 
 /* Start of the next data at or after pos, or end when only holes remain

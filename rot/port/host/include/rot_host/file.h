@@ -29,6 +29,12 @@ ROT_WARN_UNUSED rot_error_t rot_file_open_read(const char *path, size_t max_len,
  * with errno set. */
 int rot_file_write_all(int fd, const void *data, size_t len);
 
+/** All len bytes at off, read into rd or written from wr (exactly one of
+ * the two non-NULL), retrying short transfers and EINTR: 0, or -1 with
+ * errno set (EIO when the file ends before a read, or a write takes
+ * nothing). */
+int rot_file_io_at(int fd, void *rd, const void *wr, size_t len, uint64_t off);
+
 /** Read exactly len bytes at off (ROT_ERROR_IO_READ if the file ends first). */
 ROT_WARN_UNUSED rot_error_t rot_file_pread(int fd, void *buf, size_t len,
                                            uint64_t off);
