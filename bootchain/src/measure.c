@@ -437,17 +437,13 @@ static rot_error_t fetched_start(bc_ctx_t *ctx, struct fetched *f,
   return ROT_OK;
 }
 
-/* The part of chunk [off, off + n) that falls in [lo, hi), copied to
- * dst + (its offset - lo); returns how many bytes that was. */
-static size_t place(uint8_t *dst, size_t lo, size_t hi, const uint8_t *chunk,
-                    size_t off, size_t n) {
-  size_t from = off > lo ? off : lo;
+/* The part of [off, off + n) that falls in [lo, hi): its start in *from,
+ * its length returned (0: none). */
+static size_t overlap(size_t lo, size_t hi, size_t off, size_t n,
+                      size_t *from) {
+  *from = off > lo ? off : lo;
   size_t to = off + n < hi ? off + n : hi;
-  if (to <= from) {
-    return 0;
-  }
-  memcpy(dst + (from - lo), chunk + (from - off), to - from);
-  return to - from;
+  return to > *from ? to - *from : 0;
 }
 
 /* One chunk of the image at image offset off (chunks come in order): its
@@ -456,17 +452,19 @@ static size_t place(uint8_t *dst, size_t lo, size_t hi, const uint8_t *chunk,
 static rot_error_t fetched_take(bc_ctx_t *ctx, struct fetched *f,
                                 const uint8_t *chunk, size_t off, size_t n,
                                 const char *what) {
-  (void)place(f->head, 0, f->head_len, chunk, off, n);
-  size_t from = off > f->head_len ? off : f->head_len;
-  size_t to = off + n < f->end ? off + n : f->end;
-  if (to <= from) {
+  size_t from = 0;
+  size_t len = overlap(0, f->head_len, off, n, &from);
+  if (len > 0) {
+    memcpy(f->head + from, chunk + (from - off), len);
+  }
+  len = overlap(f->head_len, f->end, off, n, &from);
+  if (len == 0) {
     return ROT_OK;
   }
   if (from != f->hashed) {
     return fail(ctx, ROT_ERROR_HOST_PROTOCOL, "%s: a chunk out of order", what);
   }
   size_t at = from - f->head_len;
-  size_t len = to - from;
   rot_error_t err = bc_seal_write(&f->pl, at, chunk + (from - off), len);
   if (err == ROT_OK) {
     err = bc_seal_read(&f->pl, at, ctx->back, len);
@@ -479,7 +477,7 @@ static rot_error_t fetched_take(bc_ctx_t *ctx, struct fetched *f,
       c->hash_update(c, &f->h384, ctx->back, len) != ROT_OK) {
     return fail(ctx, ROT_ERROR_CRYPTO_FAILED, "hashing the payload failed");
   }
-  f->hashed = to;
+  f->hashed = from + len;
   return ROT_OK;
 }
 
