@@ -99,6 +99,10 @@ struct bc_ctx {
   uint8_t *dtb;
   size_t dtb_len;
   size_t stage_index; /* row being run: the DTB stage looks ahead */
+  /* The running phase (phase()): its name, start and thread CPU then. */
+  const char *phase;
+  double phase_t0;
+  double phase_cpu0;
   /* What the handoff writes to /chosen (handoff_info fills these). */
   char fw_version[96];
   char pl_version[96];
@@ -114,6 +118,23 @@ static double clock_ms(clockid_t id) {
 
 static double now_ms(void) {
   return clock_ms(CLOCK_MONOTONIC);
+}
+
+/* End the running phase, if any, into m->t.phases and start `name`
+ * (NULL: none): wall time and this thread's CPU time. */
+static void phase(bc_ctx_t *ctx, const char *name) {
+  double t = now_ms();
+  double cpu = clock_ms(CLOCK_THREAD_CPUTIME_ID);
+  bc_timings_t *tm = &ctx->m->t;
+  if (ctx->phase != NULL && tm->phase_count < BC_PHASES_MAX) {
+    bc_phase_t *p = &tm->phases[tm->phase_count++];
+    p->name = ctx->phase;
+    p->ms = t - ctx->phase_t0;
+    p->cpu_ms = cpu - ctx->phase_cpu0;
+  }
+  ctx->phase = name;
+  ctx->phase_t0 = t;
+  ctx->phase_cpu0 = cpu;
 }
 
 __attribute__((format(printf, 3, 4))) static rot_error_t fail(
@@ -1154,7 +1175,11 @@ typedef struct tpm_opener {
 
 static void *tpm_open_main(void *arg) {
   tpm_opener_t *op = arg;
+  double t = now_ms();
+  double cpu = clock_ms(CLOCK_THREAD_CPUTIME_ID);
   op->err = open_tpm(&op->ctx);
+  op->m.t.tpm_open_ms = now_ms() - t;
+  op->m.t.tpm_open_cpu_ms = clock_ms(CLOCK_THREAD_CPUTIME_ID) - cpu;
   return NULL;
 }
 
@@ -1190,6 +1215,8 @@ static rot_error_t tpm_join(bc_ctx_t *ctx, tpm_opener_t *op) {
   ctx->log = op->ctx.log;
   op->ctx.tpm = NULL;
   op->ctx.log_buf = NULL;
+  ctx->m->t.tpm_open_ms = op->m.t.tpm_open_ms;
+  ctx->m->t.tpm_open_cpu_ms = op->m.t.tpm_open_cpu_ms;
   ctx->m->bank_count = op->m.bank_count;
   memcpy(ctx->m->banks, op->m.banks, sizeof(ctx->m->banks));
   rot_error_t err = op->err;
@@ -1277,6 +1304,7 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
   tpm_opener_t *opener = NULL;
   double t0 = now_ms();
   double cpu0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
+  phase(&ctx, "chip-connect");
 
   const char *sock = cfg->socket != NULL ? cfg->socket : rot_mbox_default_socket();
   err = rot_mbox_client_connect(&ctx.mbox, sock, 0);
@@ -1300,37 +1328,49 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
    * read and the crypto backend starts (libcrypto loads its configuration
    * and providers), and OpenSBI while the payload is hashed, checked and
    * sealed (ask_decision). */
+  phase(&ctx, "chip-ask");
   STEP("boot", ask_decision(&ctx, DECIDED_PAYLOAD));
   STEP("boot", ask_decision(&ctx, DECIDED_ROT));
   /* The TPM opens while the chip decides, when this thread only waits.
    * (Opened once the payload was decided instead, beside its hashing, the
    * boot took about 1.2 ms longer: measured, interleaved.) */
+  phase(&ctx, "tpm-start");
   opener = tpm_start(&ctx);
   /* The base tree is read while the chip decides: it is checked, with
    * every other input of the handoff, before the first extend. */
+  phase(&ctx, "base-dtb");
   STEP("base-dtb", load_base_dtb(&ctx));
+  phase(&ctx, "crypto-start");
   STEP("crypto", (ctx.crypto = rot_host_crypto()) != NULL ? ROT_OK
                                                           : ROT_ERROR_CRYPTO_FAILED);
+  phase(&ctx, "chip-decide");
   STEP("boot", take_decision(&ctx, DECIDED_PAYLOAD));
   STEP("boot", take_decision(&ctx, DECIDED_ROT));
   /* OpenSBI's decision is asked for behind the payload's last READ_REGION:
    * the chip decides it while this side hashes the last chunks and checks
    * and seals the payload. The RoT firmware's reads would queue behind it,
    * so they come after. */
+  phase(&ctx, "payload");
   STEP("read-payload", fetch_read(&ctx, DECIDED_PAYLOAD, &m->payload, DECIDED_OPENSBI));
   STEP("read-payload", fetch_finish(&ctx, DECIDED_PAYLOAD, &m->payload));
+  phase(&ctx, "opensbi-decide");
   STEP("boot", take_decision(&ctx, DECIDED_OPENSBI));
+  phase(&ctx, "rot-firmware");
   STEP("read-rot", fetch_rot_read(&ctx, &m->rot));
   STEP("read-rot", fetch_rot_finish(&ctx, &m->rot));
+  phase(&ctx, "opensbi");
   STEP("read-opensbi", fetch_read(&ctx, DECIDED_OPENSBI, &m->firmware, -1));
   STEP("read-opensbi", fetch_finish(&ctx, DECIDED_OPENSBI, &m->firmware));
+  phase(&ctx, "tpm-wait");
   err = tpm_join(&ctx, opener);
   opener = NULL;
   STEP("tpm", err);
+  phase(&ctx, "checks");
   STEP("lock", lock_boot_regions(&ctx));
   STEP("handoff-check", check_handoff_inputs(&ctx));
   m->t.read_ms = now_ms() - t0;
 
+  phase(&ctx, "events");
   double t1 = now_ms();
   for (size_t i = 0; i < STAGE_COUNT; i++) {
     ctx.stage_index = i;
@@ -1340,6 +1380,7 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
 
   /* The log the host gets is sealed too, and it must be exactly as long
    * as the DTB told the host it is. */
+  phase(&ctx, "finish");
   uint64_t addr = 0;
   uint32_t declared = 0;
   STEP("log-length", bc_handoff_log_location(m->dtb.data, m->dtb.len, &addr, &declared));
@@ -1354,6 +1395,7 @@ rot_error_t bc_measure(const bc_config_t *cfg, bc_measured_t *m) {
   STEP("pcr-check", check_pcrs(&ctx));
   m->events = ctx.log.event_count;
   STEP("seal-log", bc_seal_create("bootchain-eventlog", ctx.log_buf, ctx.log.len, &m->log));
+  phase(&ctx, NULL);
   m->t.total_ms = now_ms() - t0;
   m->t.cpu_ms = clock_ms(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
   m->stage[0] = '\0';

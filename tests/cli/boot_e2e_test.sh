@@ -170,6 +170,40 @@ fi
 tpm_reset
 "$BIN/rotctl" reset >/dev/null || not_ok "chip reset after the terminal boot"
 
+# ---- where the time went: --json phases, --verbose table -------------------
+# The phases follow one another on bootchain's main thread and cover its
+# total; the TPM opens beside them on a thread of its own.
+"$BIN/bootchain" measure --tcti "$TCTI" --out out-json --json >"$T/m.json" 2>"$T/err" &&
+  python3 - "$T/m.json" <<'EOF' >"$T/phases.out" 2>&1
+import json, sys
+m = json.load(open(sys.argv[1]))
+want = ["chip-connect", "chip-ask", "tpm-start", "base-dtb", "crypto-start",
+        "chip-decide", "payload", "opensbi-decide", "rot-firmware", "opensbi",
+        "tpm-wait", "checks", "events", "finish"]
+names = [p["phase"] for p in m["phases"]]
+assert names == want, names
+for p in m["phases"]:
+    assert 0 <= p["wall_ms"] and 0 <= p["thread_cpu_ms"], p
+total = sum(p["wall_ms"] for p in m["phases"])
+assert abs(total - m["total_ms"]) <= 0.05 + 0.01 * m["total_ms"], (total, m["total_ms"])
+assert 0 < m["tpm_open_ms"] < m["total_ms"] and 0 < m["tpm_open_cpu_ms"], m
+assert 0 < m["cpu_ms"] and m["extends"] == m["events"] == 20, m
+print("%d phases, %.2f of %.2f ms" % (len(names), total, m["total_ms"]))
+EOF
+[ $? -eq 0 ] && ok "bootchain measure --json: 14 phases in order, covering its total ($(cat "$T/phases.out"))" ||
+  not_ok "bootchain measure --json phases" "$(cat "$T/phases.out" "$T/err")"
+tpm_reset
+"$BIN/bootchain" measure --tcti "$TCTI" --out out-verbose --verbose >"$T/v.out" 2>"$T/err"
+rc=$?
+if [ $rc -eq 0 ] && grep -q "^bootchain:   chip-decide  *[0-9.]* ms  CPU  *[0-9.]* ms$" "$T/v.out" &&
+  grep -q "^bootchain:   tpm-open  *[0-9.]* ms  CPU .*its own thread" "$T/v.out"; then
+  ok "bootchain measure --verbose prints the phases and the TPM thread"
+else
+  not_ok "bootchain measure --verbose prints the phases (exit $rc)" "$(cat "$T/v.out" "$T/err")"
+fi
+tpm_reset
+"$BIN/rotctl" reset >/dev/null || not_ok "chip reset after the timing cases"
+
 # ---- --out: written once the host runs ---------------------------------------
 # QEMU boots the sealed memory, never the --out copies, so bootchain boot
 # writes them after QEMU started. A copy that cannot be written still

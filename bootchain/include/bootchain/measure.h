@@ -59,6 +59,20 @@ typedef struct bc_boot_image {
   uint8_t sha384[ROT_SHA384_LEN];
 } bc_boot_image_t;
 
+/*
+ * One phase of bc_measure, in the order they ran on the calling thread:
+ * its wall time and that thread's CPU time over it. The phases follow one
+ * another and cover total_ms; the TPM opens beside them on a thread of
+ * its own (tpm_open_ms), from "tpm-start" until "tpm-wait" ends.
+ */
+typedef struct bc_phase {
+  const char *name; /* a static string */
+  double ms;
+  double cpu_ms;
+} bc_phase_t;
+
+#define BC_PHASES_MAX 16
+
 /* Wall-clock cost of each phase, for `make bench` and --verbose. */
 typedef struct bc_timings {
   double read_ms;    /* BOOT decisions + READ_REGION + checks + sealing */
@@ -69,6 +83,12 @@ typedef struct bc_timings {
    * included): set beside the chip's and the TPM's by make bench. */
   double cpu_ms;
   uint32_t extends;
+  bc_phase_t phases[BC_PHASES_MAX];
+  uint32_t phase_count;
+  /* The TPM opener thread: load the TCTI, read the banks, check PCRs 0-7
+   * are fresh. Wall and its own CPU time. */
+  double tpm_open_ms;
+  double tpm_open_cpu_ms;
 } bc_timings_t;
 
 typedef struct bc_measured {
