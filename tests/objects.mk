@@ -10,7 +10,7 @@ fuzz-targets := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 # bench.sh also runs the power-fail simulator (tests/powerfail/objects.mk).
 bench-bins := $(BUILD)/bin/bench_verify $(BUILD)/bin/bench_chain \
 	$(BUILD)/bench/bin/qemu-system-riscv64 $(BUILD)/bench/bin/bench_empty \
-	$(BUILD)/powerfail/powerfail
+	$(BUILD)/bin/bench_machine $(BUILD)/powerfail/powerfail
 
 # The bench programs call both crypto backends directly (raw primitives).
 BENCH_LIBS = $(MBEDTLS_LIBS) $(OPENSSL_LIBS)
@@ -22,6 +22,12 @@ $(BUILD)/bin/bench_verify: $(BUILD)/obj/tests/bench/bench_verify.o $(ROT_LIBS)
 $(BUILD)/bin/bench_chain: $(BUILD)/obj/tests/bench/bench_chain.o $(BUILD)/lib/libbootchain.a $(ROT_LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(OPT_CFLAGS) -o $@ $(filter %.o,$^) $(call group,$(filter %.a,$^)) $(LINK_LIBS) $(BENCH_LIBS)
+
+# What the machine charges for a system call and a page fault, printed
+# under the boot figure (tests/bench/bench_machine.c).
+$(BUILD)/bin/bench_machine: $(BUILD)/obj/tests/bench/bench_machine.o
+	@mkdir -p $(@D)
+	$(CC) $(OPT_CFLAGS) -o $@ $^
 
 # The boot figure's end mark: stands in for QEMU (first in PATH, under its
 # name) and writes the moment it was exec'd. Static, to start quickly; on

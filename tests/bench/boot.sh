@@ -39,6 +39,10 @@
 #            the vfork to its first instruction). The chip's share runs in
 #            another process and partly overlaps bootchain's, so this sum
 #            is what the design costs done one step after another.
+#   machine  what this machine charges for a system call and a page fault
+#            (bench_machine), and whether its kernel sees a cache shared
+#            between CPUs: the costs every step above the primitives pays,
+#            so that figures from two machines can be read side by side.
 #   extends  bc_tpm_extend vs Esys_PCR_Extend (in-process, interleaved) vs
 #            one tpm2_pcrextend process per extend: same swtpm, same PCR,
 #            same digests.
@@ -61,7 +65,7 @@ PCR=16
 # shellcheck source=tests/bench/lib.sh
 . tests/bench/lib.sh
 
-for b in rotd rotctl bootchain bench_chain; do
+for b in rotd rotctl bootchain bench_chain bench_machine; do
   [ -x "$BIN/$b" ] || bench_die "$BIN/$b not built (run make bench)"
 done
 for b in qemu-system-riscv64 bench_empty; do
@@ -244,8 +248,10 @@ ours_extra=$(awk -v fws="$(f fw_seal_ms)" -v pls="$(f pl_seal_ms)" -v rr="$(f ro
   printf "%.3f", fws + pls + rr + r256 + r384 + rs + qs }')
 design=$(awk -v b="$bound" -v c="$chip" -v o="$ours_extra" 'BEGIN { printf "%.3f", b + c + o }')
 design_ratio=$(awk -v b="$boot_ms" -v d="$design" 'BEGIN { printf "%.4f", b / d }')
+machine=$(BENCH_RUNS=$RUNS "$BIN/bench_machine")
+m() { field "$machine" "$1"; }
 record boot "$boot_ms" "$bound" "$RUNS" "$boot_lo" "$boot_hi" \
-  "design_bound_ms=$design design_ratio=$design_ratio design_chip_ms=$chip design_chain_ms=$ours_extra audit_records=$records audit_sync_ms=$(f audit_sync_ms)"
+  "design_bound_ms=$design design_ratio=$design_ratio design_chip_ms=$chip design_chain_ms=$ours_extra audit_records=$records audit_sync_ms=$(f audit_sync_ms) syscall_us=$(m syscall_us) page_fault_us=$(m fault_us) page_populate_us=$(m populate_us)"
 
 awk -v ext="$extends" -v ev="$events" -v e="$empty_ms" \
     -v fwb="$(f fw_bytes)" -v fwr="$(f fw_read_ms)" -v fw256="$(f fw_sha256_ms)" -v fw384="$(f fw_sha384_ms)" \
@@ -342,6 +348,17 @@ done < <(awk '!seen[$1]++ { print $1 }' "$tmp/phases")
 printf '  %-16s | %8.2f | %13.2f   (its own thread, from tpm-start to tpm-wait)\n' \
   "tpm-open" "$(med "${open_walls[@]}")" "$(med "${open_cpus[@]}")"
 printf '  %-16s | %8.2f |                (total %.2f)\n' "sum of medians" "$sum_wall" "$(med "${walls[@]}")"
+
+# What every step above the primitives pays on this machine.
+echo
+echo "This machine (bench_machine, median of $RUNS samples): a system call costs $(m syscall_us) us; a"
+echo "  page fault $(m fault_us) us per page, against $(m populate_us) us per page made present in one call;"
+case $(m shared_cache) in
+  yes) echo "  $(m cpus) CPUs, which the kernel sees share a cache." ;;
+  no) echo "  $(m cpus) CPUs, which the kernel sees share no cache." ;;
+  *) echo "  $(m cpus) CPUs; the kernel lists no cache topology." ;;
+esac
+echo "  (At a wakeup the kernel looks for an idle CPU only among CPUs it sees share a cache.)"
 
 # ---- PCR extends per second -------------------------------------------------
 echo
