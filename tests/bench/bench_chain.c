@@ -67,15 +67,9 @@
 
 static bench_backend_t g_backend;
 
-static unsigned runs_wanted(void) {
-  const char *e = getenv("BENCH_RUNS");
-  unsigned long n = e != NULL ? strtoul(e, NULL, 10) : 0;
-  return n >= 3 && n <= 256 ? (unsigned)n : 11u;
-}
-
 /* Median ms per call. */
 static double time_it(bench_fn fn, void *arg) {
-  return bench_one(fn, arg, runs_wanted()).median_ms;
+  return bench_one(fn, arg, bench_runs()).median_ms;
 }
 
 static uint8_t *read_input(const char *path, size_t *len) {
@@ -191,7 +185,7 @@ static int cmd_verify(const char *path) {
   hash_arg_t ha = {view.payload, view.header.payload_len};
   bench_side_t sides[2] = {{.fn = run_verify, .arg = &va},
                            {.fn = run_sha384, .arg = &ha}};
-  bench_interleave(sides, 2, runs_wanted());
+  bench_interleave(sides, 2, bench_runs());
   printf("backend=%s image_bytes=%zu payload_bytes=%u ",
          bench_backend_name(g_backend), len, view.header.payload_len);
   bench_print("verify", &sides[0]);
@@ -333,7 +327,7 @@ static int cmd_extend(const char *tcti, const char *pcr) {
   memset(&a, 0, sizeof(a));
   a.pcr = parse_pcr(pcr);
   extend_digests(&a, "bench_chain extend");
-  unsigned runs = runs_wanted();
+  unsigned runs = bench_runs();
   double bc[256], raw[256];
   /* Warm-up of both paths, then interleaved samples; alternate which side
    * goes first so that neither always gets the warmer TPM. */
@@ -675,7 +669,7 @@ static void design_primitives(const char *fw_path, const char *pl_path,
       {.key = "qemu_start", .sample = sample_spawn, .arg = &spawn, .cap = 1u},
   };
   size_t nx = sizeof(x) / sizeof(x[0]);
-  extras_interleave(x, nx, runs_wanted());
+  extras_interleave(x, nx, bench_runs());
   for (size_t i = 0; i < nx; i++) {
     printf("%s_ms=%.4f %s_min=%.4f %s_max=%.4f ", x[i].key, x[i].med, x[i].key,
            x[i].lo, x[i].key, x[i].hi);
@@ -710,7 +704,7 @@ static int cmd_chain(const char *tcti, const char *fw, const char *payload,
   a.pcr = 16;
   extend_digests(&a, "bench_chain chain");
   double samples[256];
-  unsigned runs = runs_wanted();
+  unsigned runs = bench_runs();
   (void)esys_sample(&a, tcti);
   for (unsigned r = 0; r < runs; r++) {
     samples[r] = esys_sample(&a, tcti);

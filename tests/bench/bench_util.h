@@ -70,6 +70,13 @@ typedef struct bench_side {
   double samples[256];
 } bench_side_t;
 
+/* Interleaved samples per side: BENCH_RUNS (3..256), 11 without it. */
+static inline unsigned bench_runs(void) {
+  const char *e = getenv("BENCH_RUNS");
+  unsigned long n = e != NULL ? strtoul(e, NULL, 10) : 0;
+  return n >= 3 && n <= 256 ? (unsigned)n : 11u;
+}
+
 /* Shortest sample worth timing: below this, batch calls together (long
  * enough that one descheduling on a shared machine does not decide it). */
 #define BENCH_MIN_SAMPLE_S 0.02

@@ -37,13 +37,6 @@
 #define BENCH_NAME "bench_verify"
 #include "bench_util.h"
 
-/* Interleaved samples per side (BENCH_RUNS overrides). */
-static unsigned runs_wanted(void) {
-  const char *e = getenv("BENCH_RUNS");
-  unsigned long n = e != NULL ? strtoul(e, NULL, 10) : 0;
-  return n >= 3 && n <= 256 ? (unsigned)n : 11u;
-}
-
 /*
  * The dtb window (128 MiB, not executable) is the only region of the
  * reference platform large enough for the biggest payload the format
@@ -216,7 +209,7 @@ int main(int argc, char **argv) {
       {.fn = run_raw, .arg = &peer},
       {.fn = run_verify_only, .arg = &raw},
   };
-  bench_interleave(sides, 4, runs_wanted());
+  bench_interleave(sides, 4, bench_runs());
   printf("backend=%s size_mib=%lu image_bytes=%zu ", bench_backend_name(backend),
          mib, image_len);
   bench_print("ours", &sides[0]);
